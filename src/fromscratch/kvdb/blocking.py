@@ -1,0 +1,160 @@
+"""Clients waiting: blocking commands (BLPOP, BZPOPMIN, BLMOVE...) and CLIENT PAUSE.
+
+A blocking command first tries to do its work. If it can't (every key is empty), it
+calls `block()`, which queues the client on each key it waits for, in arrival order,
+and returns BLOCKED; the client stops running commands until it is woken.
+
+Whenever a key with waiting clients changes, the keyspace puts it on `ready_keys`;
+after the command that changed it, `serve_ready_keys()` re-runs each waiting client's
+command, oldest first. A command that now succeeds replies and wakes its client; one
+that still can't keeps waiting in the same place. This "retry the whole command" rule
+is Redis 7's, and it keeps every blocking command's logic in its own module.
+
+A timeout (any fraction of a second; 0 waits forever) answers the command's timeout
+reply (a null) and wakes the client. Inside MULTI/EXEC nothing blocks: the command
+answers its timeout reply at once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..resp import ErrorReply
+from .client import BLOCKED
+
+
+def parse_timeout(arg: bytes) -> float:
+    """A blocking command's timeout in seconds (a float, as Redis 6+ accepts)."""
+    try:
+        seconds = float(arg)
+    except ValueError:
+        raise ErrorReply("ERR timeout is not a float or out of range") from None
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ErrorReply("ERR timeout is not a float or out of range")
+    if seconds < 0:
+        raise ErrorReply("ERR timeout is negative")
+    return seconds
+
+
+class BlockState:
+    __slots__ = ("db", "keys", "argv", "timeout_reply", "timer")
+
+    def __init__(self, db, keys, argv, timeout_reply):
+        self.db = db
+        self.keys = keys
+        self.argv = argv
+        self.timeout_reply = timeout_reply
+        self.timer = None
+
+
+class PauseState:
+    """A client held by CLIENT PAUSE: its command is first in `pending`."""
+
+
+PAUSED = PauseState()
+
+
+class Blocking:
+    def __init__(self, kv):
+        self.kv = kv
+        self.blocked_clients = 0
+        self.paused_clients: list = []
+
+    # -- blocking on keys --------------------------------------------------------------
+
+    def block(self, client, keys, timeout: float, timeout_reply):
+        """Make `client` wait on `keys`; returns what the command should answer now."""
+        if client.in_exec:
+            return timeout_reply
+        if client.retrying:
+            return BLOCKED                # still waiting, already queued
+        db = client.db
+        state = BlockState(db, list(dict.fromkeys(keys)), client.current_argv, timeout_reply)
+        for key in state.keys:
+            db.blocked.setdefault(key, deque()).append(client)
+        if timeout > 0:
+            state.timer = self.kv.loop.call_later(timeout, self._timed_out, client, state)
+        client.blocked = state
+        self.blocked_clients += 1
+        return BLOCKED
+
+    def remove(self, client) -> None:
+        """Stop `client` waiting (it was served, timed out, unblocked or left)."""
+        state = client.blocked
+        client.blocked = None
+        if state is PAUSED:
+            if client in self.paused_clients:
+                self.paused_clients.remove(client)
+            return
+        if state is None:
+            return
+        self.blocked_clients -= 1
+        if state.timer is not None:
+            state.timer.cancel()
+        for key in state.keys:
+            queue = state.db.blocked.get(key)
+            if queue is not None:
+                try:
+                    queue.remove(client)
+                except ValueError:
+                    pass
+                if not queue:
+                    del state.db.blocked[key]
+
+    def serve_ready_keys(self) -> None:
+        keyspace = self.kv.keyspace
+        while keyspace.ready_keys:
+            ready, keyspace.ready_keys = keyspace.ready_keys, []
+            seen = set()
+            for db, key in ready:
+                if (db.index, key) in seen:
+                    continue
+                seen.add((db.index, key))
+                queue = db.blocked.get(key)
+                if not queue:
+                    continue
+                for client in list(queue):
+                    if key not in db.data:
+                        break
+                    if client.blocked is not None and client.blocked is not PAUSED:
+                        self._retry(client)
+
+    def _retry(self, client) -> None:
+        state = client.blocked
+        client.retrying = True
+        try:
+            cmd = client.kv.table.lookup(state.argv[0])
+            if cmd.subcommands:
+                cmd = cmd.subcommands[state.argv[1].decode().lower()]
+            client.current_argv = state.argv
+            result = cmd.handler(client, state.argv)
+        except ErrorReply as error:
+            result = error
+        finally:
+            client.retrying = False
+        if result is not BLOCKED:
+            self.wake(client, result)
+
+    def wake(self, client, reply) -> None:
+        """Answer a blocked client and let it run what it sent meanwhile."""
+        self.remove(client)
+        client.reply(reply)
+        self.kv.loop.call_soon(client.resume)
+
+    def _timed_out(self, client, state) -> None:
+        if client.blocked is state:
+            self.wake(client, state.timeout_reply)
+
+    # -- CLIENT PAUSE ------------------------------------------------------------------
+
+    def pause(self, client, argv) -> None:
+        """Hold `client` (whose command `argv` falls under the pause) until unpause."""
+        client.pending.appendleft(argv)
+        client.blocked = PAUSED
+        self.paused_clients.append(client)
+
+    def release_paused(self) -> None:
+        clients, self.paused_clients = self.paused_clients, []
+        for client in clients:
+            client.blocked = None
+            self.kv.loop.call_soon(client.resume)

@@ -1,0 +1,246 @@
+"""One client connection of the key-value server: the request loop.
+
+Bytes arrive in `data_received`; the RESP parser turns them into commands; each command
+is looked up in the table, checked (arity, authentication, MULTI queuing), run, and its
+reply encoded into `self.out`. All replies produced by one read go out in one write.
+
+A command that must wait (BLPOP on an empty list, CLIENT PAUSE) returns BLOCKED; the
+client then stops running commands, and the ones it already sent wait in `pending`
+until it is woken (`unblock`), in order, as in Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+
+from ..net import Connection
+from ..resp import NULL_ARRAY, ErrorReply, RequestParser, SimpleString
+from ..resp.writer import _encode2 as write_resp2, _encode3 as write_resp3
+from .table import TABLE
+
+log = logging.getLogger("fromscratch.kvdb")
+
+OK = SimpleString("OK")
+QUEUED = SimpleString("QUEUED")
+BLOCKED = object()          # a handler's answer when the client must wait
+NO_REPLY = object()         # a handler's answer when it already replied (or must not)
+
+_perf_ns = time.perf_counter_ns
+
+
+class Client(Connection):
+    def __init__(self, server):
+        super().__init__(server.tcp)
+        self.kv = server
+        self.db = server.keyspace.dbs[0]
+        self.resp = 2
+        self.write = write_resp2
+        self.parser = RequestParser(server.config["proto-max-bulk-len"])
+        self.out: list[bytes] = []
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.user = "default"
+        self.authenticated = not server.config["requirepass"]
+        self.last_command = "NULL"
+        self.last_interaction = time.time()
+        # MULTI/EXEC: queued commands, or None outside a transaction
+        self.multi: list | None = None
+        self.multi_failed = False
+        self.in_exec = False
+        self.watching: dict[tuple, bool] = {}      # (db index, key) -> existed at WATCH
+        self.watch_broken = False
+        # blocking: what we wait for, and the commands that came in meanwhile
+        self.blocked = None
+        self.pending: deque = deque()
+        self.retrying = False
+        # reply mode (CLIENT REPLY) and other flags
+        self.reply_off = False
+        self.skip_next_reply = False
+        self.no_evict = False
+        self.no_touch = False
+        self.monitor = False
+        self.close_after_reply = False
+
+    # -- connection events ---------------------------------------------------------------
+
+    def on_connect(self):
+        self.kv.clients[self.id] = self
+        # Bound what a client that sends without reading can make us hold (see
+        # pause_writing): replies beyond this stop us reading its socket.
+        self.transport.set_write_buffer_limits(high=4 * 1024 * 1024)
+
+    def on_disconnect(self):
+        self.kv.clients.pop(self.id, None)
+        if self.blocked is not None:
+            self.kv.blocking.remove(self)
+        self.kv.unwatch_all(self)
+        if self.monitor:
+            self.kv.monitors.discard(self)
+        self.pending.clear()
+
+    def refuse(self):
+        self.transport.write(b"-ERR max number of clients reached\r\n")
+
+    def idle_exempt(self) -> bool:
+        return self.blocked is not None
+
+    def pause_writing(self):
+        if not self.closed:
+            self.transport.pause_reading()
+
+    def resume_writing(self):
+        if not self.closed:
+            self.transport.resume_reading()
+
+    # -- the request loop ----------------------------------------------------------------
+
+    def data_received(self, data: bytes):
+        self.last_active = self.server.clock
+        self.server.stats.bytes_received += len(data)
+        parser = self.parser
+        commands = parser.feed(data)
+        if self.blocked is not None or self.pending:
+            self.pending.extend(commands)
+        else:
+            call = self.call
+            for index, argv in enumerate(commands):
+                call(argv)
+                if self.blocked is not None:
+                    self.pending.extend(commands[index + 1:])
+                    break
+        if parser.error is not None:
+            self.out.append(b"-ERR " + parser.error.encode() + b"\r\n")
+            self.close_after_reply = True
+        elif parser.pending_bytes > self.kv.config["client-query-buffer-limit"]:
+            log.warning("closing client %s: query buffer over client-query-buffer-limit",
+                        self.id)
+            self.close_after_reply = True
+        self.flush()
+
+    def flush(self) -> None:
+        out = self.out
+        if out and not self.closed:
+            data = b"".join(out) if len(out) > 1 else out[0]
+            out.clear()
+            self.server.stats.bytes_sent += len(data)
+            self.transport.write(data)
+        if self.close_after_reply:
+            self.close()
+
+    def reply(self, value) -> None:
+        if self.reply_off:
+            return
+        if self.skip_next_reply:
+            self.skip_next_reply = False
+            return
+        self.write(value, self.out)
+
+    def call(self, argv: list) -> None:
+        """Run one command and write its reply into self.out."""
+        cmd = TABLE.lookup(argv[0])
+        kv = self.kv
+        try:
+            if cmd is None:
+                raise _unknown_command(argv)
+            argc = len(argv)
+            if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
+                cmd.check_arity(argc)
+            if cmd.subcommands:
+                cmd = _find_subcommand(cmd, argv)
+            if not self.authenticated and not cmd.no_auth:
+                raise ErrorReply("NOAUTH Authentication required.")
+            if self.multi is not None and cmd.queued_in_multi:
+                if cmd.no_multi:
+                    raise ErrorReply("ERR Command not allowed inside a transaction")
+                self.multi.append((cmd, argv))
+                self.reply(QUEUED)
+                return
+            if kv.paused and kv.pause_applies(cmd):
+                kv.blocking.pause(self, argv)
+                return
+        except ErrorReply as error:
+            if cmd is not None:
+                cmd.rejected_calls += 1
+            if self.multi is not None:
+                self.multi_failed = True
+            self.reply(error)
+            return
+        if kv.monitors and not cmd.skip_monitor:
+            kv.feed_monitors(self, argv)
+        self.last_command = cmd.full_name
+        started = _perf_ns()
+        try:
+            result = cmd.handler(self, argv)
+        except ErrorReply as error:
+            cmd.failed_calls += 1
+            result = error
+        except Exception:
+            log.exception("command %r failed", argv[:1])
+            cmd.failed_calls += 1
+            result = ErrorReply(f"ERR internal error while running '{cmd.full_name}'")
+        elapsed = _perf_ns() - started
+        cmd.calls += 1
+        cmd.usec += elapsed // 1000
+        if elapsed > kv.slowlog_threshold_ns and not cmd.skip_slowlog:
+            kv.slowlog.add(self, argv, elapsed // 1000)
+        if result is BLOCKED or result is NO_REPLY:
+            pass
+        else:
+            self.reply(result)
+        if kv.keyspace.ready_keys:
+            kv.blocking.serve_ready_keys()
+
+    def run_queued(self, commands) -> list:
+        """EXEC: run the queued commands and collect their replies."""
+        replies = []
+        self.in_exec = True
+        kv = self.kv
+        try:
+            for cmd, argv in commands:
+                if kv.monitors and not cmd.skip_monitor:
+                    kv.feed_monitors(self, argv)
+                try:
+                    result = cmd.handler(self, argv)
+                except ErrorReply as error:
+                    cmd.failed_calls += 1
+                    result = error
+                cmd.calls += 1
+                replies.append(result)
+        finally:
+            self.in_exec = False
+        return replies
+
+    # -- blocking ----------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Run the commands that arrived while we were blocked, then send the replies."""
+        pending = self.pending
+        while pending and self.blocked is None and not self.closed:
+            self.call(pending.popleft())
+        self.flush()
+
+    def switch_protocol(self, version: int) -> None:
+        self.resp = version
+        self.write = write_resp3 if version == 3 else write_resp2
+
+    @property
+    def null_array(self):
+        return NULL_ARRAY
+
+
+def _unknown_command(argv: list) -> ErrorReply:
+    name = argv[0].decode("utf-8", "replace")
+    args = "".join(f"'{arg.decode('utf-8', 'replace')[:128]}' " for arg in argv[1:])
+    return ErrorReply(f"ERR unknown command '{name[:128]}', with args beginning with: {args}")
+
+
+def _find_subcommand(cmd, argv: list):
+    name = argv[1].decode("utf-8", "replace")
+    sub = cmd.subcommands.get(name.lower())
+    if sub is None:
+        raise ErrorReply(f"ERR unknown subcommand '{name[:128]}'. Try {cmd.name.upper()} HELP.")
+    sub.check_arity(len(argv))
+    return sub

@@ -1,0 +1,306 @@
+"""The keyspace: sixteen databases of keys, with expiry.
+
+Each key maps to an `Entry` holding its value and what the server knows about it: when
+it expires, when it was last read (for OBJECT IDLETIME and LRU eviction) and how often
+(for LFU). Values are plain Python objects, one type per Redis type:
+
+    string       bytes
+    list         collections.deque
+    hash         dict
+    set          RandomSet        (a set that can also pick a random member in O(1))
+    sorted set   SortedSet        (a dict plus a skip list)
+
+Every change to a key goes through `Database.modified(key)`, which is what WATCH,
+blocked clients and the dirty counter (for snapshots) hang on.
+
+Expiry works as in Redis: lazily, when a key is looked up past its deadline, and
+actively, by `Keyspace.active_expire_cycle()` sampling keys that have a TTL and removing
+the expired ones, repeating while a sample finds many of them. Sampling needs random
+access, so each database keeps a list of all its keys and one of its keys with a TTL,
+and each entry knows its place in both (`slot`, `ttl_slot`): add and remove are O(1)
+(remove swaps the last key into the hole).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+
+from ..resp import ErrorReply
+
+WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Entry:
+    __slots__ = ("value", "expires_at", "access", "freq", "slot", "ttl_slot")
+
+    def __init__(self, value, access: int, slot: int):
+        self.value = value
+        self.expires_at = 0      # absolute unix time in ms; 0 means no TTL
+        self.access = access     # the LRU clock (seconds) at the last access
+        self.freq = 5            # LFU counter; new keys start at LFU_INIT_VAL as in Redis
+        self.slot = slot         # index in Database.keys
+        self.ttl_slot = -1       # index in Database.volatile, -1 without a TTL
+
+
+class Database:
+    def __init__(self, keyspace: "Keyspace", index: int):
+        self.keyspace = keyspace
+        self.index = index
+        self.data: dict[bytes, Entry] = {}
+        self.keys: list[bytes] = []          # every key, for random sampling
+        self.volatile: list[bytes] = []      # keys with a TTL, for random sampling
+        self.watched: dict[bytes, set] = {}  # key -> clients WATCHing it
+        self.blocked: dict[bytes, deque] = {}  # key -> clients blocked on it, oldest first
+
+    def __len__(self):
+        return len(self.data)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def entry(self, key: bytes, touch: bool = True) -> Entry | None:
+        """The live entry of `key`, removing it first if it has expired."""
+        entry = self.data.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at and entry.expires_at <= now_ms():
+            self._expire(key)
+            return None
+        if touch:
+            entry.access = self.keyspace.lru_clock
+        return entry
+
+    def get(self, key: bytes):
+        """The value of `key`, or None."""
+        entry = self.data.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at and entry.expires_at <= now_ms():
+            self._expire(key)
+            return None
+        entry.access = self.keyspace.lru_clock
+        return entry.value
+
+    def get_typed(self, key: bytes, kind: type):
+        """The value of `key` if it is a `kind`; None if missing; WRONGTYPE otherwise."""
+        entry = self.data.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at and entry.expires_at <= now_ms():
+            self._expire(key)
+            return None
+        entry.access = self.keyspace.lru_clock
+        value = entry.value
+        if type(value) is not kind:
+            raise WRONGTYPE
+        return value
+
+    def __contains__(self, key: bytes) -> bool:
+        return self.entry(key, touch=False) is not None
+
+    # -- writing -----------------------------------------------------------------------
+
+    def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
+        """Store `value` under `key`, replacing any value (and TTL, unless keep_ttl)."""
+        entry = self.data.get(key)
+        if entry is None:
+            self._insert(key, value)
+        else:
+            entry.value = value
+            entry.access = self.keyspace.lru_clock
+            if entry.expires_at and not keep_ttl:
+                self._clear_ttl(key, entry)
+        self.modified(key)
+
+    def add(self, key: bytes, value) -> None:
+        """Create `key`, which the caller knows is absent (not counted as a change yet:
+        the caller fills the value and then calls modified())."""
+        self._insert(key, value)
+
+    def get_or_create(self, key: bytes, kind: type, factory=None):
+        """The `kind` value of `key`, creating an empty one if missing."""
+        value = self.get_typed(key, kind)
+        if value is None:
+            value = (factory or kind)()
+            self._insert(key, value)
+        return value
+
+    def delete(self, key: bytes) -> bool:
+        """Remove `key` (expired or not). True if it held a live value."""
+        entry = self.data.get(key)
+        if entry is None:
+            return False
+        live = not (entry.expires_at and entry.expires_at <= now_ms())
+        self._remove(key, entry)
+        self.modified(key)
+        return live
+
+    def delete_if_empty(self, key: bytes, value) -> None:
+        """Containers don't exist empty in Redis: drop the key once its last item goes."""
+        if not value:
+            entry = self.data.get(key)
+            if entry is not None:
+                self._remove(key, entry)
+
+    def modified(self, key: bytes, changes: int = 1) -> None:
+        """Record that `key` changed: WATCHers abort, blocked clients get another try."""
+        keyspace = self.keyspace
+        keyspace.dirty += changes
+        if self.watched:
+            clients = self.watched.get(key)
+            if clients:
+                for client in clients:
+                    client.watch_broken = True
+        if self.blocked and key in self.blocked:
+            keyspace.ready_keys.append((self, key))
+
+    def rename(self, key: bytes, new_key: bytes) -> None:
+        """Move `key` (which exists) to `new_key`, with its TTL, replacing new_key."""
+        entry = self.data[key]
+        ttl = entry.expires_at
+        self._remove(key, entry)
+        self.modified(key)
+        self.set(new_key, entry.value)
+        if ttl:
+            self.set_expire(new_key, ttl)
+
+    # -- expiry ------------------------------------------------------------------------
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        entry = self.data[key]
+        if not entry.expires_at:
+            entry.ttl_slot = len(self.volatile)
+            self.volatile.append(key)
+        entry.expires_at = when_ms
+        self.modified(key)
+
+    def get_expire(self, key: bytes) -> int:
+        """The absolute expiry of `key` in ms, 0 for none (the key must be live)."""
+        return self.data[key].expires_at
+
+    def persist(self, key: bytes) -> bool:
+        entry = self.data[key]
+        if not entry.expires_at:
+            return False
+        self._clear_ttl(key, entry)
+        self.modified(key)
+        return True
+
+    def _expire(self, key: bytes) -> None:
+        self._remove(key, self.data[key])
+        self.keyspace.expired_keys += 1
+        self.modified(key, changes=0)
+
+    # -- random access -----------------------------------------------------------------
+
+    def random_key(self) -> bytes | None:
+        """A random live key (expired ones met on the way are removed), or None."""
+        for _ in range(100):
+            if not self.keys:
+                return None
+            key = self.keys[int(random.random() * len(self.keys))]
+            if self.entry(key, touch=False) is not None:
+                return key
+        return None
+
+    def sample_volatile(self, count: int) -> list[bytes]:
+        if not self.volatile:
+            return []
+        return random.choices(self.volatile, k=count)
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _insert(self, key: bytes, value) -> None:
+        self.data[key] = Entry(value, self.keyspace.lru_clock, len(self.keys))
+        self.keys.append(key)
+
+    def _remove(self, key: bytes, entry: Entry) -> None:
+        del self.data[key]
+        _swap_remove(self.keys, entry.slot, self.data, "slot")
+        if entry.expires_at:
+            _swap_remove(self.volatile, entry.ttl_slot, self.data, "ttl_slot")
+
+    def _clear_ttl(self, key: bytes, entry: Entry) -> None:
+        _swap_remove(self.volatile, entry.ttl_slot, self.data, "ttl_slot")
+        entry.expires_at = 0
+        entry.ttl_slot = -1
+
+    def clear(self) -> None:
+        self.data = {}
+        self.keys = []
+        self.volatile = []
+
+
+def _swap_remove(keys: list, index: int, data: dict, attribute: str) -> None:
+    """Remove keys[index] in O(1) by moving the last key into its place."""
+    last = keys.pop()
+    if index < len(keys):
+        keys[index] = last
+        setattr(data[last], attribute, index)
+
+
+class Keyspace:
+    """All the databases, plus the counters and queues they share."""
+
+    def __init__(self, databases: int = 16):
+        self.dbs = [Database(self, i) for i in range(databases)]
+        self.dirty = 0                 # changes since the last snapshot
+        self.expired_keys = 0
+        self.ready_keys: list = []     # (db, key) pairs that blocked clients wait on
+        self.lru_clock = int(time.monotonic())
+
+    def tick(self) -> None:
+        self.lru_clock = int(time.monotonic())
+
+    def flush(self, db: Database) -> int:
+        """Empty one database; WATCHers of keys that existed are told."""
+        removed = len(db.data)
+        for key, clients in db.watched.items():
+            if key in db.data:
+                for client in clients:
+                    client.watch_broken = True
+        db.clear()
+        self.dirty += removed
+        return removed
+
+    def swap(self, a: int, b: int) -> None:
+        first, second = self.dbs[a], self.dbs[b]
+        for db, other in ((first, second), (second, first)):
+            for key, clients in db.watched.items():
+                if key in db.data or key in other.data:
+                    for client in clients:
+                        client.watch_broken = True
+        first.data, second.data = second.data, first.data
+        first.keys, second.keys = second.keys, first.keys
+        first.volatile, second.volatile = second.volatile, first.volatile
+        for db in (first, second):
+            for key in db.blocked:
+                if key in db.data:
+                    self.ready_keys.append((db, key))
+        self.dirty += 1
+
+    def active_expire_cycle(self, time_budget: float = 0.005) -> int:
+        """Remove expired keys by sampling, as Redis's activeExpireCycle does: take 20
+        keys with a TTL, delete the expired ones, and go again while more than a tenth
+        of a sample had expired and the time budget lasts."""
+        deadline = time.perf_counter() + time_budget
+        removed = 0
+        for db in self.dbs:
+            while db.volatile:
+                now = now_ms()
+                sample = db.sample_volatile(20)
+                expired = 0
+                for key in set(sample):
+                    entry = db.data.get(key)
+                    if entry is not None and entry.expires_at and entry.expires_at <= now:
+                        db._expire(key)
+                        expired += 1
+                removed += expired
+                if expired * 10 <= len(sample) or time.perf_counter() > deadline:
+                    break
+        return removed

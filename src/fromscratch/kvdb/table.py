@@ -1,0 +1,348 @@
+"""The command table: every command declared once.
+
+Each command module declares its commands with `@command(...)`:
+
+    @command("get", arity=2, flags="readonly fast", keys=(1, 1, 1), group="string",
+             since="1.0.0", summary="Returns the string value of a key.", syntax="key")
+    def get(client, argv): ...
+
+From that one declaration come dispatch (`lookup`), the arity check and its error, the
+replies of COMMAND / COMMAND INFO / COMMAND DOCS / COMMAND LIST / COMMAND COUNT, which
+commands MULTI may queue, what counts as a write, and each command's ACL categories.
+
+Arity follows Redis: a positive number is the exact argument count including the
+command name; a negative one is a minimum (-2 means "at least two"). Key positions
+are (first, last, step) as in Redis: last -1 means "up to the last argument", -2 "up
+to the one before it".
+
+Container commands (CLIENT, CONFIG, OBJECT...) declare their subcommands with
+`@subcommand(parent, name, ...)`; the client looks the subcommand up before running it,
+so each has its own arity, flags and statistics, as in Redis.
+
+`syntax` is the argument list in a compact form, turned into COMMAND DOCS' nested
+argument structures (which redis-cli shows as hints as you type):
+
+    key value [condition: NX | XX] [GET] [expiration: EX seconds | PX milliseconds]
+    (data: field value)...        key...        cursor [MATCH pattern] [COUNT count]
+
+An UPPERCASE word is a token; a token followed by a lowercase name is one argument with
+that token (`EX seconds`); `[...]` is optional, `(...)` groups, `a | b` is one of,
+`...` after an item means it repeats, `name: ` at the start of a group names it, and
+`word:type` gives a type explicitly (otherwise it is guessed from the name).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..resp import ErrorReply, SimpleString
+
+# Groups as Redis names them in COMMAND DOCS, and the ACL category each implies.
+GROUP_CATEGORIES = {
+    "string": "@string", "generic": "@keyspace", "list": "@list", "hash": "@hash",
+    "set": "@set", "sorted-set": "@sortedset", "stream": "@stream",
+    "pubsub": "@pubsub", "transactions": "@transaction", "connection": "@connection",
+    "server": "", "scripting": "@scripting", "hyperloglog": "@hyperloglog",
+    "bitmap": "@bitmap", "geo": "@geo",
+}
+
+FLAG_NAMES = frozenset({
+    "write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
+    "loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
+    "may_replicate", "no_mandatory_keys", "allow_busy", "no_multi", "movablekeys",
+})
+
+
+@dataclass
+class Command:
+    name: str                      # lower case, e.g. "get" or, for a subcommand, "setname"
+    handler: Callable
+    arity: int
+    flags: frozenset
+    first_key: int = 0
+    last_key: int = 0
+    key_step: int = 0
+    group: str = "generic"
+    since: str = "1.0.0"
+    summary: str = ""
+    complexity: str = ""
+    syntax: str = ""
+    acl: frozenset = frozenset()   # extra ACL categories (e.g. @dangerous)
+    parent: "Command | None" = None
+    subcommands: dict = field(default_factory=dict)
+    # statistics for INFO commandstats
+    calls: int = 0
+    usec: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+
+    # Hot-path shortcuts, computed once.
+    def __post_init__(self):
+        self.is_write = "write" in self.flags
+        self.is_readonly = "readonly" in self.flags
+        self.is_blocking = "blocking" in self.flags
+        self.no_auth = "no_auth" in self.flags
+        self.no_multi = "no_multi" in self.flags
+        # Inside MULTI every command is queued except these, which act at once.
+        self.queued_in_multi = self.name not in ("exec", "discard", "multi", "watch",
+                                                 "quit", "reset")
+        self.is_pubsub = "pubsub" in self.flags
+        self.skip_monitor = "skip_monitor" in self.flags
+        self.skip_slowlog = "skip_slowlog" in self.flags
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.parent.name}|{self.name}" if self.parent else self.name
+
+    def check_arity(self, argc: int) -> None:
+        if (self.arity > 0 and argc != self.arity) or argc < -self.arity:
+            raise ErrorReply(f"ERR wrong number of arguments for '{self.full_name}' command")
+
+    def key_indexes(self, argv: list) -> range:
+        """Where the keys are in argv (for commands with fixed key positions)."""
+        if not self.first_key:
+            return range(0)
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return range(self.first_key, last + 1, self.key_step or 1)
+
+    @property
+    def acl_categories(self) -> list[str]:
+        categories = []
+        if self.is_write:
+            categories.append("@write")
+        if self.is_readonly:
+            categories.append("@read")
+        group = GROUP_CATEGORIES.get(self.group, "")
+        if group:
+            categories.append(group)
+        categories.append("@fast" if "fast" in self.flags else "@slow")
+        if self.is_blocking:
+            categories.append("@blocking")
+        if "admin" in self.flags:
+            categories += ["@admin", "@dangerous"]
+        categories += sorted(c for c in self.acl if c not in categories)
+        return categories
+
+    # -- COMMAND replies -------------------------------------------------------------
+
+    def info(self) -> list:
+        """This command's entry in COMMAND / COMMAND INFO (Redis 7's ten fields)."""
+        key_specs = []
+        if self.first_key:
+            key_specs.append({
+                "flags": ["RW" if self.is_write else "RO", "ACCESS" if self.is_readonly else "UPDATE"],
+                "begin_search": {"type": "index", "spec": {"index": self.first_key}},
+                "find_keys": {"type": "range", "spec": {
+                    "lastkey": self.last_key - self.first_key if self.last_key >= 0 else self.last_key,
+                    "keystep": self.key_step, "limit": 0}},
+            })
+        return [
+            self.full_name, self.arity, {_status(f) for f in sorted(self.flags)},
+            self.first_key, self.last_key, self.key_step,
+            {_status(c) for c in self.acl_categories}, [], key_specs,
+            [sub.info() for sub in self.subcommands.values()],
+        ]
+
+    def docs(self) -> dict:
+        """This command's entry in COMMAND DOCS."""
+        doc = {"summary": self.summary, "since": self.since, "group": self.group}
+        if self.complexity:
+            doc["complexity"] = self.complexity
+        arguments = parse_syntax(self.syntax)
+        if arguments:
+            doc["arguments"] = arguments
+        if self.subcommands:
+            doc["subcommands"] = {sub.full_name: sub.docs() for sub in self.subcommands.values()}
+        return doc
+
+
+def _status(text: str) -> SimpleString:
+    return SimpleString(text)
+
+
+class CommandTable:
+    """All commands by lower-case name, with a second index by the exact bytes sent."""
+
+    def __init__(self):
+        self.commands: dict[str, Command] = {}
+        self._by_bytes: dict[bytes, Command] = {}
+
+    def add(self, cmd: Command) -> None:
+        if cmd.name in self.commands:
+            raise ValueError(f"command {cmd.name} declared twice")
+        self.commands[cmd.name] = cmd
+        self._by_bytes[cmd.name.encode()] = cmd
+        self._by_bytes[cmd.name.upper().encode()] = cmd
+
+    def lookup(self, name: bytes) -> Command | None:
+        cmd = self._by_bytes.get(name)
+        if cmd is None:
+            cmd = self._by_bytes.get(name.lower())
+        return cmd
+
+    def __iter__(self):
+        return iter(self.commands.values())
+
+    def __len__(self):
+        return len(self.commands)
+
+
+TABLE = CommandTable()
+
+
+def _parse_flags(flags: str) -> frozenset:
+    names = frozenset(flags.split())
+    unknown = names - FLAG_NAMES
+    if unknown:
+        raise ValueError(f"unknown command flags {sorted(unknown)}")
+    return names
+
+
+def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
+            group: str = "generic", since: str = "1.0.0", summary: str = "",
+            complexity: str = "", syntax: str = "", acl: str = ""):
+    """Declare a top-level command handled by the decorated function."""
+    def register(handler):
+        TABLE.add(Command(name, handler, arity, _parse_flags(flags), *keys, group=group,
+                          since=since, summary=summary, complexity=complexity,
+                          syntax=syntax, acl=frozenset(acl.split())))
+        return handler
+    return register
+
+
+def container(name: str, *, flags: str = "", group: str = "server", since: str = "1.0.0",
+              summary: str = "", acl: str = "") -> None:
+    """Declare a command that only holds subcommands (CLIENT, CONFIG...), with HELP."""
+    TABLE.add(Command(name, None, -2, _parse_flags(flags), group=group, since=since,
+                      summary=summary, acl=frozenset(acl.split())))
+
+    def help_reply(client, argv):
+        lines = [f"{name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
+        for sub in TABLE.commands[name].subcommands.values():
+            lines.append(f"{sub.name.upper()} {sub.syntax}".rstrip())
+            lines.append(f"    {sub.summary}")
+        return [SimpleString(line) for line in lines]
+
+    subcommand(name, "help", arity=2, flags="loading stale", since="5.0.0",
+               summary="Shows helpful text about the different subcommands.")(help_reply)
+
+
+def subcommand(parent: str, name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
+               since: str = "1.0.0", summary: str = "", complexity: str = "", syntax: str = "",
+               acl: str = ""):
+    """Declare PARENT NAME (e.g. CLIENT SETNAME); the parent must be declared first."""
+    def register(handler):
+        owner = TABLE.commands[parent]
+        sub = Command(name, handler, arity, _parse_flags(flags), *keys, group=owner.group,
+                      since=since, summary=summary, complexity=complexity, syntax=syntax,
+                      acl=frozenset(acl.split()), parent=owner)
+        owner.subcommands[name] = sub
+        return handler
+    return register
+
+
+# -- COMMAND DOCS arguments from a syntax line ---------------------------------------------
+
+_TOKEN = re.compile(r"\.\.\.|[\[\]()|]|[A-Za-z0-9_:\-]+:?|\S")
+_INTEGER_NAMES = {"count", "cursor", "start", "end", "stop", "index", "seconds",
+                  "milliseconds", "numkeys", "offset", "numerator", "len", "db",
+                  "destination-db", "index1", "index2", "rank", "pivot-index",
+                  "unix-time-seconds", "unix-time-milliseconds", "increment", "decrement",
+                  "limit", "numkeys", "length", "client-id", "id", "maxlen", "port",
+                  "number-of-commands", "protover", "timeout-ms"}
+_DOUBLE_NAMES = {"timeout", "score", "min", "max", "weight", "float-increment"}
+
+
+def _guess_type(name: str) -> str:
+    if name in ("key", "source", "destination", "newkey") or name.endswith("key"):
+        return "key"
+    if name == "pattern":
+        return "pattern"
+    if name in _INTEGER_NAMES:
+        return "integer"
+    if name in _DOUBLE_NAMES:
+        return "double"
+    return "string"
+
+
+def parse_syntax(syntax: str) -> list[dict]:
+    """Turn a syntax line (see the module docstring) into COMMAND DOCS arguments."""
+    tokens = _TOKEN.findall(syntax)
+    items, pos = _parse_sequence(tokens, 0, stop=())
+    if pos != len(tokens):
+        raise ValueError(f"bad syntax line {syntax!r} at {tokens[pos:]}")
+    return items
+
+
+def _parse_sequence(tokens, pos, stop):
+    items = []
+    while pos < len(tokens) and tokens[pos] not in stop:
+        item, pos = _parse_item(tokens, pos)
+        items.append(item)
+    return _merge_token_arguments(items), pos
+
+
+def _merge_token_arguments(items):
+    # `EX seconds` is one argument: the name `seconds` introduced by the token EX.
+    merged = []
+    for item in items:
+        previous = merged[-1] if merged else None
+        if (previous is not None and previous["type"] == "pure-token" and "flags" not in previous
+                and item["type"] not in ("pure-token", "oneof", "block") and "token" not in item):
+            item = {"name": item["name"], "type": item["type"], "token": previous["token"],
+                    **({"flags": item["flags"]} if "flags" in item else {})}
+            merged[-1] = item
+        else:
+            merged.append(item)
+    return merged
+
+
+def _parse_item(tokens, pos):
+    word = tokens[pos]
+    if word in ("[", "("):
+        closing = "]" if word == "[" else ")"
+        pos += 1
+        name = None
+        if tokens[pos].endswith(":") and len(tokens[pos]) > 1:
+            name, pos = tokens[pos][:-1], pos + 1
+        alternatives = []
+        while True:
+            sequence, pos = _parse_sequence(tokens, pos, stop=("|", closing))
+            alternatives.append(sequence)
+            if tokens[pos] == closing:
+                pos += 1
+                break
+            pos += 1                                       # the '|'
+        if len(alternatives) > 1:
+            arg = {"name": name or "choice", "type": "oneof",
+                   "arguments": [_single(seq) for seq in alternatives]}
+        elif len(alternatives[0]) == 1 and name is None:
+            arg = dict(alternatives[0][0])
+        else:
+            arg = {"name": name or "block", "type": "block", "arguments": alternatives[0]}
+        if word == "[":
+            _add_flag(arg, "optional")
+    else:
+        pos += 1
+        if word.isupper() or (word[:1].isupper() and "-" in word):
+            arg = {"name": word.lower(), "type": "pure-token", "token": word}
+        else:
+            name, _, kind = word.partition(":")
+            arg = {"name": name, "type": kind or _guess_type(name)}
+    if pos < len(tokens) and tokens[pos] == "...":
+        pos += 1
+        _add_flag(arg, "multiple")
+        if "token" in arg:
+            _add_flag(arg, "multiple_token")
+    return arg, pos
+
+
+def _single(sequence):
+    return sequence[0] if len(sequence) == 1 else {"name": "block", "type": "block",
+                                                    "arguments": sequence}
+
+
+def _add_flag(arg, flag):
+    arg.setdefault("flags", []).append(flag)

@@ -1,0 +1,248 @@
+"""The TCP server every fromscratch server shares.
+
+A server is a `TcpServer` plus a `Connection` subclass that speaks its protocol. The
+skeleton does what all of them need and nothing protocol-specific:
+
+* listen and accept (asyncio transports and protocols: they cost noticeably less CPU
+  per request than streams, and the request loop is the hot path of every server);
+* a connection limit: a connection over it is handed to `Connection.refuse()`, which a
+  protocol overrides to say why in its own language, then closed;
+* an idle timeout, enforced by one sweep a second rather than a timer per connection;
+* periodic jobs (`every(seconds, callback)`), the place for a server's cron;
+* counters that INFO-like commands report;
+* graceful shutdown: stop accepting, run the server's shutdown hooks (flush what must
+  persist), close every connection after its pending output, then stop.
+
+`run_servers()` runs one or more servers on one event loop until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import signal
+import time
+from typing import Callable
+
+log = logging.getLogger("fromscratch")
+
+
+class ServerStats:
+    """Counters about connections, kept by the skeleton for every server."""
+
+    __slots__ = ("started_at", "connections_received", "connections_rejected",
+                 "connections_timed_out", "bytes_received", "bytes_sent")
+
+    def __init__(self):
+        self.started_at = time.time()
+        self.connections_received = 0
+        self.connections_rejected = 0
+        self.connections_timed_out = 0
+        self.bytes_received = 0
+        self.bytes_sent = 0
+
+
+class Connection(asyncio.Protocol):
+    """One client connection. Subclasses implement `data_received` for their protocol.
+
+    Subclasses should call `self.mark_active()` whenever the client does something, so
+    the idle sweep leaves it alone, and use `self.send()` to write.
+    """
+
+    _ids = itertools.count(1)
+
+    def __init__(self, server: "TcpServer"):
+        self.server = server
+        self.id = next(self._ids)
+        self.transport: asyncio.Transport | None = None
+        self.peer = ("?", 0)
+        self.local = ("?", 0)
+        self.connected_at = time.time()
+        self.last_active = server.clock
+        self.closed = False
+
+    # -- asyncio callbacks -------------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.peer = _address(transport.get_extra_info("peername"))
+        self.local = _address(transport.get_extra_info("sockname"))
+        if not self.server._admit(self):
+            self.refuse()
+            self.close()
+            return
+        self.on_connect()
+
+    def connection_lost(self, exc):
+        self.closed = True
+        self.server._forget(self)
+        self.on_disconnect()
+
+    # -- for subclasses ----------------------------------------------------------------
+
+    def on_connect(self) -> None:
+        """Called once the connection is admitted."""
+
+    def on_disconnect(self) -> None:
+        """Called once the connection is gone, whoever closed it."""
+
+    def refuse(self) -> None:
+        """Tell the client that the server is full (the connection is closed after)."""
+
+    def idle_exempt(self) -> bool:
+        """True while the connection may stay silent past the idle timeout."""
+        return False
+
+    def mark_active(self) -> None:
+        self.last_active = self.server.clock
+
+    def send(self, data: bytes) -> None:
+        if not self.closed:
+            self.server.stats.bytes_sent += len(data)
+            self.transport.write(data)
+
+    def close(self) -> None:
+        """Close after the output already written has been sent."""
+        if not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once, dropping pending output (for clients that do not read)."""
+        self.closed = True
+        self.transport.abort()
+
+    @property
+    def output_buffer_size(self) -> int:
+        return self.transport.get_write_buffer_size() if self.transport else 0
+
+
+def _address(info) -> tuple[str, int]:
+    if isinstance(info, tuple) and len(info) >= 2:
+        return info[0], info[1]
+    return (str(info), 0)
+
+
+class TcpServer:
+    """Listens on host:port and serves each connection with `connection_class(self)`."""
+
+    def __init__(self, name: str, host: str, port: int,
+                 connection_class: Callable[["TcpServer"], Connection],
+                 max_connections: int = 10000, idle_timeout: float = 0):
+        self.name = name
+        self.host = host
+        self.port = port
+        self.connection_class = connection_class
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.connections: dict[int, Connection] = {}
+        self.stats = ServerStats()
+        self.clock = time.monotonic()         # refreshed by the sweep; coarse on purpose
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._listener: asyncio.base_events.Server | None = None
+        self._periodic: dict[int, asyncio.TimerHandle] = {}
+        self._shutdown_hooks: list[Callable[[], object]] = []
+        self.stop_requested = asyncio.Event()   # set to ask run_servers() to stop us
+        self.stopped = asyncio.Event()
+
+    # -- life cycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._listener = await self.loop.create_server(
+            lambda: self.connection_class(self), self.host, self.port,
+            reuse_address=True, backlog=1024)
+        self.port = self._listener.sockets[0].getsockname()[1]
+        self.every(0.1, self._tick)
+        self.every(1.0, self._sweep_idle)
+        log.info("%s ready to accept connections on %s:%d", self.name, self.host, self.port)
+
+    def on_shutdown(self, hook: Callable[[], object]) -> None:
+        """Run `hook` (a function or a coroutine function) when the server stops."""
+        self._shutdown_hooks.append(hook)
+
+    async def shutdown(self) -> None:
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        log.info("%s shutting down", self.name)
+        if self._listener is not None:
+            self._listener.close()
+        for handle in self._periodic.values():
+            handle.cancel()
+        for hook in self._shutdown_hooks:
+            try:
+                result = hook()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("%s: shutdown hook failed", self.name)
+        for conn in list(self.connections.values()):
+            conn.close()
+        # Give closing transports a moment to flush what was already written.
+        for _ in range(50):
+            if not self.connections:
+                break
+            await asyncio.sleep(0.01)
+
+    def every(self, seconds: float, callback: Callable[[], object]) -> None:
+        """Call `callback()` every `seconds` while the server runs."""
+        def fire():
+            if self.stopped.is_set():
+                return
+            try:
+                callback()
+            except Exception:
+                log.exception("%s: periodic job %s failed", self.name, callback)
+            self._periodic[job] = self.loop.call_later(seconds, fire)
+        job = len(self._periodic)
+        self._periodic[job] = self.loop.call_later(seconds, fire)
+
+    # -- connection bookkeeping ----------------------------------------------------------
+
+    def _admit(self, conn: Connection) -> bool:
+        self.stats.connections_received += 1
+        if len(self.connections) >= self.max_connections or self.stopped.is_set():
+            self.stats.connections_rejected += 1
+            return False
+        self.connections[conn.id] = conn
+        return True
+
+    def _forget(self, conn: Connection) -> None:
+        self.connections.pop(conn.id, None)
+
+    def _tick(self) -> None:
+        self.clock = time.monotonic()
+
+    def _sweep_idle(self) -> None:
+        if not self.idle_timeout:
+            return
+        deadline = self.clock - self.idle_timeout
+        for conn in list(self.connections.values()):
+            if conn.last_active < deadline and not conn.idle_exempt():
+                self.stats.connections_timed_out += 1
+                conn.close()
+
+
+def run_servers(servers: list[TcpServer], setup: Callable[[], object] | None = None) -> None:
+    """Start `servers` on one event loop and serve until SIGINT or SIGTERM."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        if setup is not None:
+            setup()
+        for server in servers:
+            await server.start()
+        waiters = [asyncio.create_task(stop.wait())]
+        waiters += [asyncio.create_task(s.stop_requested.wait()) for s in servers]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in waiters:
+            task.cancel()
+        for server in servers:
+            await server.shutdown()
+
+    asyncio.run(main())

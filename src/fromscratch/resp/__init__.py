@@ -1,0 +1,15 @@
+"""RESP, the Redis serialization protocol (RESP2 and RESP3), without any I/O.
+
+    from fromscratch.resp import RequestParser, ReplyReader, encode, encode_command
+"""
+
+from .reader import INCOMPLETE, ProtocolError, ReplyReader, RequestParser, split_inline
+from .values import (NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, SimpleString,
+                     Verbatim)
+from .writer import encode, encode_command, format_double
+
+__all__ = [
+    "INCOMPLETE", "NULL_ARRAY", "Attributed", "BigNumber", "ErrorReply", "ProtocolError",
+    "Push", "ReplyReader", "RequestParser", "SimpleString", "Verbatim", "encode",
+    "encode_command", "format_double", "split_inline",
+]

@@ -1,0 +1,159 @@
+"""Values to RESP bytes.
+
+`encode(value, protocol)` writes one reply. In RESP2 the RESP3-only types are
+downgraded the way Redis downgrades them: a map becomes a flat array of key, value,
+key, value...; a set or a push becomes an array; a boolean becomes the integer 1 or 0;
+a double or a big number becomes a bulk string; a verbatim string loses its format;
+null becomes the null bulk string `$-1`, except NULL_ARRAY, which is `*-1`.
+
+`encode_command(args)` writes a request the way clients send it: an array of bulk
+strings.
+"""
+
+from __future__ import annotations
+
+from .values import NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, SimpleString, Verbatim
+
+CRLF = b"\r\n"
+
+
+def format_double(value: float) -> bytes:
+    """A double as Redis 7.0 prints it: %.17g, with inf and -inf spelled out."""
+    if value != value:
+        return b"nan"
+    if value == float("inf"):
+        return b"inf"
+    if value == float("-inf"):
+        return b"-inf"
+    return b"%.17g" % value
+
+
+def _line(text: str) -> bytes:
+    # A simple string or error can't hold a line break; Redis swaps them for spaces.
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    if b"\r" in data or b"\n" in data:
+        data = data.replace(b"\r", b" ").replace(b"\n", b" ")
+    return data
+
+
+def encode(value, protocol: int = 2) -> bytes:
+    """Encode one reply for a client speaking RESP `protocol` (2 or 3)."""
+    parts: list[bytes] = []
+    (_encode3 if protocol == 3 else _encode2)(value, parts)
+    return b"".join(parts)
+
+
+def _encode_common(value, out: list, kind: type, encode_item) -> bool:
+    """The types written alike in both protocols. Returns False for the others."""
+    if kind is bytes or kind is bytearray or kind is memoryview:
+        out.append(b"$%d\r\n" % len(value))
+        out.append(value)
+        out.append(CRLF)
+    elif kind is int:
+        out.append(b":%d\r\n" % value)
+    elif kind is SimpleString or kind is str:
+        out.append(b"+" + _line(value) + CRLF)
+    elif kind is list or kind is tuple:
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            encode_item(item, out)
+    elif issubclass(kind, ErrorReply):
+        out.append(b"-" + _line(value.message) + CRLF)
+    else:
+        return False
+    return True
+
+
+def _encode2(value, out: list) -> None:
+    kind = type(value)
+    if _encode_common(value, out, kind, _encode2):
+        return
+    if value is None:
+        out.append(b"$-1\r\n")
+    elif value is NULL_ARRAY:
+        out.append(b"*-1\r\n")
+    elif kind is bool:
+        out.append(b":1\r\n" if value else b":0\r\n")
+    elif kind is float:
+        text = format_double(value)
+        out.append(b"$%d\r\n%s\r\n" % (len(text), text))
+    elif kind is BigNumber:
+        text = b"%d" % value
+        out.append(b"$%d\r\n%s\r\n" % (len(text), text))
+    elif kind is Verbatim:
+        data = value.encode("utf-8", "surrogateescape")
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    elif kind is dict:
+        out.append(b"*%d\r\n" % (2 * len(value)))
+        for key, item in value.items():
+            _encode2(key, out)
+            _encode2(item, out)
+    elif kind is set or kind is frozenset or kind is Push:
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            _encode2(item, out)
+    elif kind is Attributed:
+        _encode2(value.value, out)
+    else:
+        raise TypeError(f"cannot encode {kind.__name__} as RESP")
+
+
+def _encode3(value, out: list) -> None:
+    kind = type(value)
+    if _encode_common(value, out, kind, _encode3):
+        return
+    if value is None or value is NULL_ARRAY:
+        out.append(b"_\r\n")
+    elif kind is bool:
+        out.append(b"#t\r\n" if value else b"#f\r\n")
+    elif kind is float:
+        out.append(b"," + format_double(value) + CRLF)
+    elif kind is BigNumber:
+        out.append(b"(%d\r\n" % value)
+    elif kind is Verbatim:
+        data = value.format.encode() + b":" + value.encode("utf-8", "surrogateescape")
+        out.append(b"=%d\r\n%s\r\n" % (len(data), data))
+    elif kind is dict:
+        out.append(b"%%%d\r\n" % len(value))
+        for key, item in value.items():
+            _encode3(key, out)
+            _encode3(item, out)
+    elif kind is set or kind is frozenset:
+        out.append(b"~%d\r\n" % len(value))
+        for item in value:
+            _encode3(item, out)
+    elif kind is Push:
+        out.append(b">%d\r\n" % len(value))
+        for item in value:
+            _encode3(item, out)
+    elif kind is Attributed:
+        out.append(b"|%d\r\n" % len(value.attributes))
+        for key, item in value.attributes.items():
+            _encode3(key, out)
+            _encode3(item, out)
+        _encode3(value.value, out)
+    else:
+        raise TypeError(f"cannot encode {kind.__name__} as RESP")
+
+
+def _as_bytes(arg) -> bytes:
+    if isinstance(arg, bytes):
+        return arg
+    if isinstance(arg, str):
+        return arg.encode()
+    if isinstance(arg, (int, float)):
+        return repr(arg).encode()
+    if isinstance(arg, (bytearray, memoryview)):
+        return bytes(arg)
+    raise TypeError(f"a command argument must be bytes, str, int or float, not {type(arg).__name__}")
+
+
+def encode_command(args) -> bytes:
+    """A request as an array of bulk strings: ["SET", "k", 1] -> *3 $3 SET $1 k $1 1."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = _as_bytes(arg)
+        parts.append(b"$%d\r\n" % len(data))
+        parts.append(data)
+        parts.append(CRLF)
+    return b"".join(parts)
