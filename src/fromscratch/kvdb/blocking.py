@@ -62,14 +62,15 @@ class Blocking:
 
     # -- blocking on keys --------------------------------------------------------------
 
-    def block(self, client, keys, timeout: float, timeout_reply):
-        """Make `client` wait on `keys`; returns what the command should answer now."""
+    def block(self, client, argv: list, keys, timeout: float, timeout_reply):
+        """Make `client` wait on `keys` to run `argv` again; returns what the command
+        should answer now (BLOCKED, or at once its timeout reply inside MULTI)."""
         if client.in_exec:
             return timeout_reply
         if client.retrying:
             return BLOCKED                # still waiting, already queued
         db = client.db
-        state = BlockState(db, list(dict.fromkeys(keys)), client.current_argv, timeout_reply)
+        state = BlockState(db, list(dict.fromkeys(keys)), argv, timeout_reply)
         for key in state.keys:
             db.blocked.setdefault(key, deque()).append(client)
         if timeout > 0:
@@ -126,7 +127,6 @@ class Blocking:
             cmd = client.kv.table.lookup(state.argv[0])
             if cmd.subcommands:
                 cmd = cmd.subcommands[state.argv[1].decode().lower()]
-            client.current_argv = state.argv
             result = cmd.handler(client, state.argv)
         except ErrorReply as error:
             result = error

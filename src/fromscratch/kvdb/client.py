@@ -4,9 +4,16 @@ Bytes arrive in `data_received`; the RESP parser turns them into commands; each 
 is looked up in the table, checked (arity, authentication, MULTI queuing), run, and its
 reply encoded into `self.out`. All replies produced by one read go out in one write.
 
+`call` is the hot path of the whole server, so it has two lanes. The fast lane is for
+the usual case: a known top-level command, from an authenticated client outside MULTI,
+while nothing server-wide (CLIENT PAUSE, MONITOR) needs a look at each command. Anything
+else takes `_call_carefully`, which makes every check in Redis's order. Whether a client
+or the server needs the careful lane is kept up to date in one flag each (`careful`),
+refreshed whenever one of the states behind it changes.
+
 A command that must wait (BLPOP on an empty list, CLIENT PAUSE) returns BLOCKED; the
 client then stops running commands, and the ones it already sent wait in `pending`
-until it is woken (`unblock`), in order, as in Redis.
+until it is woken (`resume`), in order, as in Redis.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import time
 from collections import deque
 
 from ..net import Connection
-from ..resp import NULL_ARRAY, ErrorReply, RequestParser, SimpleString
+from ..resp import ErrorReply, RequestParser, SimpleString
 from ..resp.writer import _encode2 as write_resp2, _encode3 as write_resp3
 from .table import TABLE
 
@@ -25,9 +32,11 @@ log = logging.getLogger("fromscratch.kvdb")
 OK = SimpleString("OK")
 QUEUED = SimpleString("QUEUED")
 BLOCKED = object()          # a handler's answer when the client must wait
-NO_REPLY = object()         # a handler's answer when it already replied (or must not)
+NO_REPLY = object()         # a handler's answer when it must not be answered
 
 _perf_ns = time.perf_counter_ns
+_lookup_exact = TABLE.lookup_exact
+_OK_BYTES = b"+OK\r\n"
 
 
 class Client(Connection):
@@ -43,11 +52,12 @@ class Client(Connection):
         self.lib_name = b""
         self.lib_ver = b""
         self.user = "default"
-        self.authenticated = not server.config["requirepass"]
-        self.last_command = "NULL"
+        self.last_command = None
         self.last_interaction = time.time()
+        self.careful = False
+        self._authenticated = not server.config["requirepass"]
         # MULTI/EXEC: queued commands, or None outside a transaction
-        self.multi: list | None = None
+        self._multi: list | None = None
         self.multi_failed = False
         self.in_exec = False
         self.watching: dict[tuple, bool] = {}      # (db index, key) -> existed at WATCH
@@ -56,13 +66,60 @@ class Client(Connection):
         self.blocked = None
         self.pending: deque = deque()
         self.retrying = False
-        # reply mode (CLIENT REPLY) and other flags
-        self.reply_off = False
-        self.skip_next_reply = False
+        # reply mode (CLIENT REPLY OFF / SKIP) and other flags
+        self._reply_off = False
+        self._skip_next_reply = False
         self.no_evict = False
         self.no_touch = False
         self.monitor = False
         self.close_after_reply = False
+        # pub/sub subscriptions (channels, patterns, shard channels)
+        self.channels: set = set()
+        self.patterns: set = set()
+        self.shard_channels: set = set()
+        self._refresh()
+
+    # -- the states that send commands down the careful lane ---------------------------
+
+    def _refresh(self) -> None:
+        self.careful = (not self._authenticated or self._multi is not None
+                        or self._reply_off or self._skip_next_reply)
+
+    @property
+    def authenticated(self) -> bool:
+        return self._authenticated
+
+    @authenticated.setter
+    def authenticated(self, value: bool) -> None:
+        self._authenticated = value
+        self._refresh()
+
+    @property
+    def multi(self) -> list | None:
+        return self._multi
+
+    @multi.setter
+    def multi(self, value) -> None:
+        self._multi = value
+        self._refresh()
+
+    @property
+    def reply_off(self) -> bool:
+        return self._reply_off
+
+    @reply_off.setter
+    def reply_off(self, value: bool) -> None:
+        self._reply_off = value
+        self._refresh()
+
+    @property
+    def skip_next_reply(self) -> bool:
+        return self._skip_next_reply
+
+    @skip_next_reply.setter
+    def skip_next_reply(self, value: bool) -> None:
+        self._skip_next_reply = value
+        self._refresh()
 
     # -- connection events ---------------------------------------------------------------
 
@@ -73,12 +130,13 @@ class Client(Connection):
         self.transport.set_write_buffer_limits(high=4 * 1024 * 1024)
 
     def on_disconnect(self):
-        self.kv.clients.pop(self.id, None)
+        kv = self.kv
+        kv.clients.pop(self.id, None)
         if self.blocked is not None:
-            self.kv.blocking.remove(self)
-        self.kv.unwatch_all(self)
+            kv.blocking.remove(self)
+        kv.unwatch_all(self)
         if self.monitor:
-            self.kv.monitors.discard(self)
+            kv.remove_monitor(self)
         self.pending.clear()
 
     def refuse(self):
@@ -131,67 +189,111 @@ class Client(Connection):
             self.close()
 
     def reply(self, value) -> None:
-        if self.reply_off:
+        if self._reply_off:
             return
-        if self.skip_next_reply:
+        if self._skip_next_reply:
             self.skip_next_reply = False
             return
         self.write(value, self.out)
 
     def call(self, argv: list) -> None:
-        """Run one command and write its reply into self.out."""
-        cmd = TABLE.lookup(argv[0])
+        """Run one command and write its reply into self.out (the fast lane)."""
+        cmd = _lookup_exact(argv[0])
         kv = self.kv
+        if cmd is None or cmd.careful or self.careful or kv.careful:
+            return self._call_carefully(argv)
+        argc = len(argv)
+        if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
+            return self._call_carefully(argv)
+        self.last_command = cmd
+        started = _perf_ns()
+        try:
+            result = cmd.handler(self, argv)
+        except ErrorReply as error:
+            cmd.failed_calls += 1
+            kv.count_error(error)
+            result = error
+        except Exception:
+            result = self._internal_error(cmd, argv)
+        elapsed = _perf_ns() - started
+        micros = elapsed // 1000
+        cmd.usec += micros
+        cmd.histogram[micros.bit_length()] += 1
+        if elapsed > kv.slow_ns:
+            kv.note_slow(self, cmd, argv, elapsed)
+        kind = type(result)
+        if kind is bytes:
+            self.out.append(b"$%d\r\n%s\r\n" % (len(result), result))
+        elif result is OK:
+            self.out.append(_OK_BYTES)
+        elif kind is int:
+            self.out.append(b":%d\r\n" % result)
+        elif result is not BLOCKED and result is not NO_REPLY:
+            self.write(result, self.out)
+        if kv.keyspace.ready_keys:
+            kv.blocking.serve_ready_keys()
+
+    def _call_carefully(self, argv: list) -> None:
+        """Every check, in Redis's order: the lane for everything unusual."""
+        kv = self.kv
+        cmd = TABLE.lookup(argv[0])
         try:
             if cmd is None:
                 raise _unknown_command(argv)
             argc = len(argv)
             if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
                 cmd.check_arity(argc)
-            if cmd.subcommands:
+            if cmd.subcommands and argc > 1:
                 cmd = _find_subcommand(cmd, argv)
-            if not self.authenticated and not cmd.no_auth:
+            if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
-            if self.multi is not None and cmd.queued_in_multi:
+            if self._multi is not None and cmd.queued_in_multi:
                 if cmd.no_multi:
                     raise ErrorReply("ERR Command not allowed inside a transaction")
-                self.multi.append((cmd, argv))
+                self._multi.append((cmd, argv))
                 self.reply(QUEUED)
                 return
-            if kv.paused and kv.pause_applies(cmd):
+            if kv.pause_mode is not None and kv.pause_applies(cmd):
                 kv.blocking.pause(self, argv)
                 return
         except ErrorReply as error:
             if cmd is not None:
                 cmd.rejected_calls += 1
-            if self.multi is not None:
+            if self._multi is not None:
                 self.multi_failed = True
+            kv.count_error(error)
             self.reply(error)
             return
         if kv.monitors and not cmd.skip_monitor:
             kv.feed_monitors(self, argv)
-        self.last_command = cmd.full_name
+        self.last_command = cmd
         started = _perf_ns()
         try:
             result = cmd.handler(self, argv)
         except ErrorReply as error:
             cmd.failed_calls += 1
+            kv.count_error(error)
             result = error
         except Exception:
-            log.exception("command %r failed", argv[:1])
-            cmd.failed_calls += 1
-            result = ErrorReply(f"ERR internal error while running '{cmd.full_name}'")
+            result = self._internal_error(cmd, argv)
         elapsed = _perf_ns() - started
-        cmd.calls += 1
-        cmd.usec += elapsed // 1000
-        if elapsed > kv.slowlog_threshold_ns and not cmd.skip_slowlog:
-            kv.slowlog.add(self, argv, elapsed // 1000)
-        if result is BLOCKED or result is NO_REPLY:
-            pass
-        else:
+        micros = elapsed // 1000
+        cmd.usec += micros
+        cmd.histogram[micros.bit_length()] += 1
+        if elapsed > kv.slow_ns:
+            kv.note_slow(self, cmd, argv, elapsed)
+        if result is not BLOCKED and result is not NO_REPLY:
             self.reply(result)
         if kv.keyspace.ready_keys:
             kv.blocking.serve_ready_keys()
+
+    def _internal_error(self, cmd, argv) -> ErrorReply:
+        # A bug of ours must not take the server down: log it, answer an error.
+        log.exception("command %r failed", argv[:1])
+        cmd.failed_calls += 1
+        error = ErrorReply(f"ERR internal error while running '{cmd.full_name}'")
+        self.kv.count_error(error)
+        return error
 
     def run_queued(self, commands) -> list:
         """EXEC: run the queued commands and collect their replies."""
@@ -202,12 +304,18 @@ class Client(Connection):
             for cmd, argv in commands:
                 if kv.monitors and not cmd.skip_monitor:
                     kv.feed_monitors(self, argv)
+                started = _perf_ns()
                 try:
                     result = cmd.handler(self, argv)
                 except ErrorReply as error:
                     cmd.failed_calls += 1
+                    kv.count_error(error)
                     result = error
-                cmd.calls += 1
+                except Exception:
+                    result = self._internal_error(cmd, argv)
+                micros = (_perf_ns() - started) // 1000
+                cmd.usec += micros
+                cmd.histogram[micros.bit_length()] += 1
                 replies.append(result)
         finally:
             self.in_exec = False
@@ -222,13 +330,26 @@ class Client(Connection):
             self.call(pending.popleft())
         self.flush()
 
+    # -- what CLIENT LIST and INFO show ------------------------------------------------
+
+    @property
+    def last_command_name(self) -> str:
+        return self.last_command.full_name if self.last_command else "NULL"
+
+    def subscription_counts(self) -> tuple[int, int, int]:
+        return len(self.channels), len(self.patterns), len(self.shard_channels)
+
+    def subscriptions_count(self) -> int:
+        return len(self.channels) + len(self.patterns) + len(self.shard_channels)
+
+    @property
+    def fd(self) -> int:
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        return sock.fileno() if sock is not None else -1
+
     def switch_protocol(self, version: int) -> None:
         self.resp = version
         self.write = write_resp3 if version == 3 else write_resp2
-
-    @property
-    def null_array(self):
-        return NULL_ARRAY
 
 
 def _unknown_command(argv: list) -> ErrorReply:

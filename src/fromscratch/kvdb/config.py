@@ -12,7 +12,6 @@ protocol_specs/resp.md; `Param.effective` says which ones do something here.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import shlex
@@ -279,13 +278,9 @@ class Config:
         for listener in self._listeners.get(param.name, ()):
             listener(value)
 
-    def get_matching(self, pattern: str) -> dict[str, str]:
-        """CONFIG GET: every parameter (or alias) whose name matches the glob."""
-        found = {}
-        for name, param in _BY_NAME.items():
-            if fnmatch.fnmatchcase(name, pattern.lower()):
-                found[name] = param.render(self.values[param.name])
-        return found
+    def rendered(self) -> dict[str, str]:
+        """Every parameter and alias with its value as CONFIG GET shows it."""
+        return {name: param.render(self.values[param.name]) for name, param in _BY_NAME.items()}
 
     def load_file(self, path: str) -> None:
         with open(path, encoding="utf-8") as handle:

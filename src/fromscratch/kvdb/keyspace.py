@@ -28,8 +28,21 @@ import time
 from collections import deque
 
 from ..resp import ErrorReply
+from .structures.randomset import RandomSet
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+# The name TYPE reports for each value class; sorted sets and streams register theirs.
+TYPE_NAMES: dict[type, str] = {bytes: "string", deque: "list", dict: "hash", RandomSet: "set"}
+
+
+def register_type(cls: type, name: str) -> None:
+    TYPE_NAMES[cls] = name
+
+
+def type_name(value) -> str:
+    return TYPE_NAMES[type(value)]
 
 
 def now_ms() -> int:
@@ -76,24 +89,30 @@ class Database:
         return entry
 
     def get(self, key: bytes):
-        """The value of `key`, or None."""
+        """The value of `key`, or None (counted as a keyspace hit or miss)."""
         entry = self.data.get(key)
         if entry is None:
+            self.keyspace.misses += 1
             return None
         if entry.expires_at and entry.expires_at <= now_ms():
             self._expire(key)
+            self.keyspace.misses += 1
             return None
         entry.access = self.keyspace.lru_clock
+        self.keyspace.hits += 1
         return entry.value
 
     def get_typed(self, key: bytes, kind: type):
         """The value of `key` if it is a `kind`; None if missing; WRONGTYPE otherwise."""
         entry = self.data.get(key)
         if entry is None:
+            self.keyspace.misses += 1
             return None
         if entry.expires_at and entry.expires_at <= now_ms():
             self._expire(key)
+            self.keyspace.misses += 1
             return None
+        self.keyspace.hits += 1
         entry.access = self.keyspace.lru_clock
         value = entry.value
         if type(value) is not kind:
@@ -208,6 +227,13 @@ class Database:
                 return key
         return None
 
+    def average_ttl(self) -> int:
+        """Mean remaining TTL in ms of keys with one, estimated from a sample."""
+        now = now_ms()
+        remaining = [self.data[key].expires_at - now for key in set(self.sample_volatile(100))]
+        remaining = [ms for ms in remaining if ms > 0]
+        return sum(remaining) // len(remaining) if remaining else 0
+
     def sample_volatile(self, count: int) -> list[bytes]:
         if not self.volatile:
             return []
@@ -251,6 +277,8 @@ class Keyspace:
         self.dbs = [Database(self, i) for i in range(databases)]
         self.dirty = 0                 # changes since the last snapshot
         self.expired_keys = 0
+        self.hits = 0                  # lookups that found a key (keyspace_hits)
+        self.misses = 0
         self.ready_keys: list = []     # (db, key) pairs that blocked clients wait on
         self.lru_clock = int(time.monotonic())
 

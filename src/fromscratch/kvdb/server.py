@@ -11,40 +11,21 @@ list, the blocking machinery, MONITOR subscribers, the slow log and the server c
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections import deque
-
 from ..net import TcpServer
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import Blocking
 from .client import Client
+from .commands.introspection import process_rss
 from .config import Config
+from .cursors import Cursors
+from .diagnostics import LatencyMonitor, SlowLog
 from .keyspace import Keyspace
 from .table import TABLE
 
 log = logging.getLogger("fromscratch.kvdb")
 
-REDIS_VERSION = "7.2.4"      # the Redis release whose behaviour we follow
-
-
-class SlowLog:
-    """SLOWLOG: the most recent commands that took longer than a threshold."""
-
-    def __init__(self, max_len: int):
-        self.entries: deque = deque(maxlen=max_len)
-        self.next_id = 0
-
-    def add(self, client, argv: list, micros: int) -> None:
-        shown = [arg if len(arg) <= 128 else
-                 arg[:128] + b"... (%d more bytes)" % (len(arg) - 128) for arg in argv[:32]]
-        if len(argv) > 32:
-            shown[-1] = b"... (%d more arguments)" % (len(argv) - 31)
-        self.entries.appendleft([self.next_id, int(time.time()), micros, shown,
-                                 f"{client.peer[0]}:{client.peer[1]}".encode(), client.name])
-        self.next_id += 1
-
-    def resize(self, max_len: int) -> None:
-        self.entries = deque(self.entries, maxlen=max_len)
 
 
 def _listen_addresses(bind: str) -> tuple[list[str], list[str]]:
@@ -71,23 +52,40 @@ class KvServer:
         self.blocking = Blocking(self)
         self.monitors: set = set()
         self.slowlog = SlowLog(self.config["slowlog-max-len"])
-        self.slowlog_threshold_ns = 0
+        self.latency = LatencyMonitor()
+        self.error_counts: dict[str, int] = {}
+        self.slowlog_threshold_ns = self.slow_ns = 0
+        # True while every command needs a look (CLIENT PAUSE, MONITOR): see Client.call
+        self.careful = False
         self.pause_mode: str | None = None      # "all" or "write" during CLIENT PAUSE
         self.pause_until = 0.0
         self.started_at = time.time()
-        self.run_id = "%040x" % int.from_bytes(__import__("os").urandom(20), "big")
-        self.stat_reset_at = time.time()
+        self.run_id = os.urandom(20).hex()
+        self.cursors = Cursors()
+        self.active_expire_enabled = True
+        self.last_save_time = time.time()
+        self.evicted_keys = 0
+        self.startup_memory = process_rss()
+        self.peak_memory = 0
+        self.ops_per_sec = 0
+        self._ops_sample = (time.monotonic(), 0)
         self._apply_config()
 
     def _apply_config(self) -> None:
         config = self.config
 
-        def slowlog_threshold(value):
-            # Negative disables the slow log; 0 logs every command.
-            self.slowlog_threshold_ns = float("inf") if value < 0 else value * 1000 - 1
+        def thresholds(_value=None):
+            # Negative disables the slow log; 0 logs every command. `slow_ns` is the
+            # lowest of the two thresholds: the one number the request loop checks.
+            slowlog = config["slowlog-log-slower-than"]
+            self.slowlog_threshold_ns = float("inf") if slowlog < 0 else slowlog * 1000 - 1
+            latency = config["latency-monitor-threshold"]
+            latency_ns = latency * 1_000_000 - 1 if latency else float("inf")
+            self.slow_ns = min(self.slowlog_threshold_ns, latency_ns)
 
-        slowlog_threshold(config["slowlog-log-slower-than"])
-        config.on_change("slowlog-log-slower-than", slowlog_threshold)
+        thresholds()
+        config.on_change("slowlog-log-slower-than", thresholds)
+        config.on_change("latency-monitor-threshold", thresholds)
         config.on_change("slowlog-max-len", self.slowlog.resize)
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
         config.on_change("timeout", lambda value: setattr(self.tcp, "idle_timeout", value))
@@ -104,14 +102,30 @@ class KvServer:
         self.loop = self.tcp.loop
         self.tcp.every(1 / self.config["hz"], self.cron)
 
+    @property
+    def stop_requested(self):
+        return self.tcp.stop_requested
+
+    async def shutdown(self) -> None:
+        await self.tcp.shutdown()
+
     # -- the cron ----------------------------------------------------------------------
 
     def cron(self) -> None:
         self.keyspace.tick()
-        effort = self.config["active-expire-effort"]
-        self.keyspace.active_expire_cycle(time_budget=0.002 * effort + 0.003)
+        if self.active_expire_enabled:
+            effort = self.config["active-expire-effort"]
+            self.keyspace.active_expire_cycle(time_budget=0.002 * effort + 0.003)
         if self.pause_mode and time.monotonic() >= self.pause_until:
             self.unpause()
+        self._sample_ops()
+
+    def _sample_ops(self) -> None:
+        now, processed = time.monotonic(), self.commands_processed
+        then, before = self._ops_sample
+        if now - then >= 1.0:
+            self.ops_per_sec = int((processed - before) / (now - then))
+            self._ops_sample = (now, processed)
 
     # -- CLIENT PAUSE ------------------------------------------------------------------
 
@@ -131,6 +145,7 @@ class KvServer:
             self.pause_until = until
         if self.pause_mode != "all":
             self.pause_mode = mode
+        self._refresh()
         self.loop.call_later(seconds, self._pause_timer)
 
     def _pause_timer(self) -> None:
@@ -139,7 +154,11 @@ class KvServer:
 
     def unpause(self) -> None:
         self.pause_mode = None
+        self._refresh()
         self.blocking.release_paused()
+
+    def _refresh(self) -> None:
+        self.careful = self.pause_mode is not None or bool(self.monitors)
 
     # -- WATCH -------------------------------------------------------------------------
 
@@ -156,6 +175,16 @@ class KvServer:
 
     # -- MONITOR -----------------------------------------------------------------------
 
+    def add_monitor(self, client) -> None:
+        client.monitor = True
+        self.monitors.add(client)
+        self._refresh()
+
+    def remove_monitor(self, client) -> None:
+        client.monitor = False
+        self.monitors.discard(client)
+        self._refresh()
+
     def feed_monitors(self, client, argv: list) -> None:
         now = time.time()
         peer = f"{client.peer[0]}:{client.peer[1]}"
@@ -166,6 +195,42 @@ class KvServer:
                 monitor.send(line)
 
     # -- statistics ----------------------------------------------------------------------
+
+    def used_memory(self) -> int:
+        # The process's resident memory: per-key accounting comes with maxmemory.
+        return process_rss()
+
+    def pubsub_channel_count(self) -> int:
+        return 0
+
+    def pubsub_pattern_count(self) -> int:
+        return 0
+
+    def count_error(self, error) -> None:
+        code = error.code
+        self.error_counts[code] = self.error_counts.get(code, 0) + 1
+
+    def note_slow(self, client, cmd, argv: list, elapsed_ns: int) -> None:
+        """A command took longer than the slow log or latency monitor threshold."""
+        micros = elapsed_ns // 1000
+        if elapsed_ns > self.slowlog_threshold_ns and not cmd.skip_slowlog:
+            self.slowlog.add(client, argv, micros)
+        threshold = self.config["latency-monitor-threshold"]
+        if threshold and micros >= threshold * 1000:
+            event = "fast-command" if "fast" in cmd.flags else "command"
+            self.latency.record(event, micros // 1000)
+
+    def reset_stats(self) -> None:
+        for cmd in TABLE:
+            for each in (cmd, *cmd.subcommands.values()):
+                each.reset_stats()
+        self.error_counts.clear()
+        self.keyspace.expired_keys = self.keyspace.hits = self.keyspace.misses = 0
+        self.evicted_keys = 0
+        stats = self.tcp.stats
+        stats.connections_received = stats.connections_rejected = 0
+        stats.bytes_received = stats.bytes_sent = 0
+        self.peak_memory = 0
 
     @property
     def commands_processed(self) -> int:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..resp import ErrorReply, SimpleString
+from .diagnostics import new_histogram
 
 # Groups as Redis names them in COMMAND DOCS, and the ACL category each implies.
 GROUP_CATEGORIES = {
@@ -72,8 +73,9 @@ class Command:
     acl: frozenset = frozenset()   # extra ACL categories (e.g. @dangerous)
     parent: "Command | None" = None
     subcommands: dict = field(default_factory=dict)
-    # statistics for INFO commandstats
-    calls: int = 0
+    # statistics for INFO commandstats and LATENCY HISTOGRAM; the histogram also
+    # counts the calls, so the request loop updates one thing fewer
+    histogram: list = field(default_factory=new_histogram)
     usec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
@@ -91,6 +93,15 @@ class Command:
         self.is_pubsub = "pubsub" in self.flags
         self.skip_monitor = "skip_monitor" in self.flags
         self.skip_slowlog = "skip_slowlog" in self.flags
+        self.careful = False       # True for containers: the client resolves subcommands
+
+    @property
+    def calls(self) -> int:
+        return sum(self.histogram)
+
+    def reset_stats(self) -> None:
+        self.histogram = new_histogram()
+        self.usec = self.rejected_calls = self.failed_calls = 0
 
     @property
     def full_name(self) -> str:
@@ -168,6 +179,8 @@ class CommandTable:
     def __init__(self):
         self.commands: dict[str, Command] = {}
         self._by_bytes: dict[bytes, Command] = {}
+        # The request loop's first try: the name exactly as sent, in lower or upper case.
+        self.lookup_exact = self._by_bytes.get
 
     def add(self, cmd: Command) -> None:
         if cmd.name in self.commands:
@@ -213,9 +226,10 @@ def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
 
 
 def container(name: str, *, flags: str = "", group: str = "server", since: str = "1.0.0",
-              summary: str = "", acl: str = "") -> None:
-    """Declare a command that only holds subcommands (CLIENT, CONFIG...), with HELP."""
-    TABLE.add(Command(name, None, -2, _parse_flags(flags), group=group, since=since,
+              summary: str = "", acl: str = "", handler=None, arity: int = -2) -> None:
+    """Declare a command made of subcommands (CLIENT, CONFIG...), with a HELP subcommand.
+    `handler` runs when it is called alone (COMMAND does that; arity -1 allows it)."""
+    TABLE.add(Command(name, handler, arity, _parse_flags(flags), group=group, since=since,
                       summary=summary, acl=frozenset(acl.split())))
 
     def help_reply(client, argv):
@@ -239,6 +253,7 @@ def subcommand(parent: str, name: str, *, arity: int, flags: str = "", keys: tup
                       since=since, summary=summary, complexity=complexity, syntax=syntax,
                       acl=frozenset(acl.split()), parent=owner)
         owner.subcommands[name] = sub
+        owner.careful = True
         return handler
     return register
 

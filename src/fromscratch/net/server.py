@@ -156,7 +156,8 @@ class TcpServer:
         self.port = self._listener.sockets[0].getsockname()[1]
         self.every(0.1, self._tick)
         self.every(1.0, self._sweep_idle)
-        log.info("%s ready to accept connections on %s:%d", self.name, self.host, self.port)
+        hosts = self.host if isinstance(self.host, str) else ", ".join(self.host)
+        log.info("%s ready to accept connections on %s port %d", self.name, hosts, self.port)
 
     def on_shutdown(self, hook: Callable[[], object]) -> None:
         """Run `hook` (a function or a coroutine function) when the server stops."""
@@ -225,8 +226,10 @@ class TcpServer:
                 conn.close()
 
 
-def run_servers(servers: list[TcpServer], setup: Callable[[], object] | None = None) -> None:
-    """Start `servers` on one event loop and serve until SIGINT or SIGTERM."""
+def run_servers(servers: list, setup: Callable[[], object] | None = None) -> None:
+    """Start `servers` on one event loop and serve until SIGINT or SIGTERM (or until one
+    of them asks to stop). A server is a TcpServer or anything with the same `start()`,
+    `shutdown()` and `stop_requested`."""
 
     async def main():
         loop = asyncio.get_running_loop()

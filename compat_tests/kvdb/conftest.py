@@ -1,0 +1,62 @@
+"""Fixtures for the key-value compat tests.
+
+`r` is a redis-py client connected to one server under test; every test runs four
+times: against our server and the reference redis-server, each in RESP2 and RESP3.
+The servers are shared by all tests of a session and flushed before each test.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from compat_tests.servers import start_kvdb, start_redis
+
+TARGETS = ["fromscratch", "redis"]
+
+
+@pytest.fixture(scope="session")
+def kvdb_server(tmp_path_factory):
+    server = start_kvdb(str(tmp_path_factory.mktemp("kvdb")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = start_redis(str(tmp_path_factory.mktemp("redis")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=TARGETS)
+def server(request):
+    return request.getfixturevalue("kvdb_server" if request.param == "fromscratch" else "redis_server")
+
+
+def connect(server, protocol: int = 2, **options) -> redis.Redis:
+    return redis.Redis(host=server.host, port=server.port, protocol=protocol, **options)
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def protocol(request):
+    return request.param
+
+
+@pytest.fixture
+def r(server, protocol):
+    client = connect(server, protocol)
+    client.flushall()
+    client.config_set("maxmemory-policy", "noeviction")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def server_version(r) -> tuple:
+    return tuple(int(part) for part in r.info("server")["redis_version"].split("."))
+
+
+@pytest.fixture
+def is_reference(server) -> bool:
+    return server.kind == "redis"

@@ -1,0 +1,97 @@
+"""Starting the servers under test, ours and the reference ones, for compat tests.
+
+Every server gets a free port and a temporary directory. A reference server that is not
+installed makes its tests skip, unless FROMSCRATCH_REQUIRE_REFERENCE=1 (as CI sets),
+in which case they fail: CI must never pass by silently testing nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE = os.path.join(ROOT, "src")
+REQUIRE_REFERENCE = os.environ.get("FROMSCRATCH_REQUIRE_REFERENCE") == "1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
+
+
+def missing_reference(what: str) -> None:
+    """Skip (or, in CI, fail) a test whose reference server is not installed."""
+    message = f"{what} is not installed"
+    if REQUIRE_REFERENCE:
+        pytest.fail(message + " and FROMSCRATCH_REQUIRE_REFERENCE=1", pytrace=False)
+    pytest.skip(message)
+
+
+class Server:
+    """A server process on 127.0.0.1:port, stopped with `stop()`."""
+
+    def __init__(self, kind: str, port: int, process: subprocess.Popen, directory: str):
+        self.kind = kind
+        self.host = "127.0.0.1"
+        self.port = port
+        self.process = process
+        self.directory = directory
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __repr__(self):
+        return f"<{self.kind} on port {self.port}>"
+
+
+def start_kvdb(directory: str, *options: str) -> Server:
+    """Our key-value server, run as a user runs it: `python -m fromscratch kvdb`."""
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=SOURCE)
+    log = open(os.path.join(directory, "server.log"), "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fromscratch", "kvdb", "--port", str(port), "--dir", directory,
+         "--save", "", *options], env=env, stdout=log, stderr=subprocess.STDOUT)
+    wait_for_port(port, process)
+    return Server("fromscratch", port, process, directory)
+
+
+def start_redis(directory: str, *options: str) -> Server:
+    """The reference redis-server with persistence off unless asked."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing_reference("redis-server")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--dir", directory, "--save", "", "--appendonly", "no",
+         "--bind", "127.0.0.1", *options],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, process)
+    return Server("redis", port, process, directory)

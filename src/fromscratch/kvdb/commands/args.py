@@ -1,0 +1,115 @@
+"""Reading command arguments the way Redis does, with Redis's error messages."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from ...resp import ErrorReply
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+NOT_INTEGER = ErrorReply("ERR value is not an integer or out of range")
+NOT_FLOAT = ErrorReply("ERR value is not a valid float")
+SYNTAX = ErrorReply("ERR syntax error")
+OUT_OF_RANGE_DB = ErrorReply("ERR DB index is out of range")
+
+
+def parse_int(arg: bytes, error: ErrorReply = NOT_INTEGER) -> int:
+    """A 64-bit integer written as Redis's string2ll accepts it: an optional minus, then
+    digits without leading zeros; no spaces, no '+', nothing after."""
+    digits = arg[1:] if arg[:1] == b"-" else arg
+    if not digits.isdigit() or (digits[:1] == b"0" and arg != b"0"):
+        raise error
+    value = int(arg)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise error
+    return value
+
+
+def parse_nonneg_int(arg: bytes, what: str = "value") -> int:
+    value = parse_int(arg)
+    if value < 0:
+        raise ErrorReply(f"ERR {what} is out of range, must be positive")
+    return value
+
+
+def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
+    """A double as Redis's string2d accepts it (inf allowed, nan and spaces refused)."""
+    if not arg or arg[:1].isspace() or arg[-1:].isspace():
+        raise error
+    try:
+        value = float(arg)
+    except ValueError:
+        raise error from None
+    if math.isnan(value) or b"_" in arg:
+        raise error
+    return value
+
+
+def parse_db_index(kv, arg: bytes) -> int:
+    index = parse_int(arg)
+    if not 0 <= index < len(kv.keyspace.dbs):
+        raise OUT_OF_RANGE_DB
+    return index
+
+
+def upper(arg: bytes) -> bytes:
+    return arg.upper()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def expire_time_ms(arg: bytes, unit_ms: int, absolute: bool, command: str) -> int:
+    """EX/PX/EXAT/PXAT values to an absolute unix time in ms, refusing what Redis refuses."""
+    value = parse_int(arg)
+    invalid = ErrorReply(f"ERR invalid expire time in '{command}' command")
+    if unit_ms == 1000:
+        if value > INT64_MAX // 1000 or value < INT64_MIN // 1000:
+            raise invalid
+    when = value * unit_ms
+    if not absolute:
+        when += now_ms()
+    if when > INT64_MAX or when < INT64_MIN:
+        raise invalid
+    return when
+
+
+def count_arg(arg: bytes) -> int:
+    """A COUNT that must be positive (LPOP/SPOP style)."""
+    value = parse_int(arg, ErrorReply("ERR value is out of range, must be positive"))
+    if value < 0:
+        raise ErrorReply("ERR value is out of range, must be positive")
+    return value
+
+
+class Options:
+    """Walks optional arguments: `opts.take(b"EX")`, `opts.value()`..."""
+
+    __slots__ = ("argv", "pos")
+
+    def __init__(self, argv: list, start: int):
+        self.argv = argv
+        self.pos = start
+
+    def __bool__(self):
+        return self.pos < len(self.argv)
+
+    def next_word(self) -> bytes:
+        word = self.argv[self.pos].upper()
+        self.pos += 1
+        return word
+
+    def value(self) -> bytes:
+        """The argument after an option name; syntax error if there is none."""
+        if self.pos >= len(self.argv):
+            raise SYNTAX
+        value = self.argv[self.pos]
+        self.pos += 1
+        return value
+
+    def remaining(self) -> int:
+        return len(self.argv) - self.pos

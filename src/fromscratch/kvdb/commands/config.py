@@ -1,0 +1,80 @@
+"""CONFIG GET, SET, RESETSTAT and REWRITE (see ../config.py for the parameters)."""
+
+from __future__ import annotations
+
+from ...glob import compile_pattern
+from ...resp import ErrorReply
+from ..client import OK
+from ..config import ConfigError, find
+from ..table import container, subcommand
+
+container("config", group="server", since="2.0.0",
+          summary="A container for server configuration commands.")
+
+
+@subcommand("config", "get", arity=-3, flags="admin noscript loading stale", since="2.0.0",
+            summary="Returns the effective values of configuration parameters.",
+            complexity="O(N) when N is the number of configuration parameters provided",
+            syntax="parameter...")
+def config_get(client, argv):
+    config = client.kv.config
+    found = {}
+    for pattern in argv[2:]:
+        match = compile_pattern(pattern.lower())
+        for name, value in config.rendered().items():
+            if match(name.encode()) is not None:
+                found[name.encode()] = value.encode()
+    return found
+
+
+@subcommand("config", "set", arity=-4, flags="admin noscript loading stale", since="2.0.0",
+            summary="Sets configuration parameters in-flight.",
+            complexity="O(N) when N is the number of configuration parameters provided",
+            syntax="(data: parameter value)...")
+def config_set(client, argv):
+    config = client.kv.config
+    if len(argv) % 2:
+        raise ErrorReply("ERR wrong number of arguments for 'config|set' command")
+    pairs = []
+    seen = set()
+    for name_arg, value_arg in zip(argv[2::2], argv[3::2]):
+        name = name_arg.decode("utf-8", "replace")
+        param = find(name)
+        if param is None:
+            raise ErrorReply(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+        if param.name in seen:
+            raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
+                             f"- duplicate parameter")
+        seen.add(param.name)
+        pairs.append((name, value_arg.decode("utf-8", "replace")))
+    # All or nothing, as Redis 7: check every value before applying any.
+    previous = {name: config.render(name) for name, _ in pairs}
+    applied = []
+    try:
+        for name, text in pairs:
+            config.set(name, text)
+            applied.append(name)
+    except ConfigError as exc:
+        for name in applied:
+            config.set(name, previous[name])
+        raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
+                         f"- {exc}") from None
+    return OK
+
+
+@subcommand("config", "resetstat", arity=2, flags="admin noscript loading stale",
+            since="2.0.0", summary="Resets the server's statistics.", complexity="O(1)")
+def config_resetstat(client, argv):
+    client.kv.reset_stats()
+    return OK
+
+
+@subcommand("config", "rewrite", arity=2, flags="admin noscript loading stale",
+            since="2.8.0", summary="Persists the effective configuration to file.",
+            complexity="O(1)")
+def config_rewrite(client, argv):
+    try:
+        client.kv.config.rewrite()
+    except OSError as exc:
+        raise ErrorReply(f"ERR Rewriting config file: {exc}") from None
+    return OK

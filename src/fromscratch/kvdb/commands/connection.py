@@ -1,0 +1,419 @@
+"""Connection commands: PING, ECHO, HELLO, AUTH, QUIT, RESET and CLIENT."""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+from ...resp import ErrorReply, SimpleString
+from ..client import NO_REPLY, OK
+from ..table import command, container, subcommand
+from ..version import REDIS_VERSION
+from .args import SYNTAX, Options, parse_int
+
+PONG = SimpleString("PONG")
+WRONGPASS = ErrorReply("WRONGPASS invalid username-password pair or user is disabled.")
+
+
+@command("ping", arity=-1, flags="fast", group="connection", since="1.0.0",
+         summary="Returns the server's liveliness response.", complexity="O(1)",
+         syntax="[message]")
+def ping(client, argv):
+    if len(argv) > 2:
+        raise ErrorReply("ERR wrong number of arguments for 'ping' command")
+    return argv[1] if len(argv) == 2 else PONG
+
+
+@command("echo", arity=2, flags="fast", group="connection", since="1.0.0",
+         summary="Returns the given string.", complexity="O(1)", syntax="message")
+def echo(client, argv):
+    return argv[1]
+
+
+@command("quit", arity=-1, flags="no_auth noscript loading stale fast allow_busy",
+         group="connection", since="1.0.0", summary="Closes the connection.",
+         complexity="O(1)")
+def quit_(client, argv):
+    client.close_after_reply = True
+    return OK
+
+
+@command("reset", arity=1, flags="no_auth noscript loading stale fast",
+         group="connection", since="6.2.0",
+         summary="Resets the connection.", complexity="O(1)")
+def reset(client, argv):
+    kv = client.kv
+    client.multi = None
+    client.multi_failed = False
+    kv.unwatch_all(client)
+    kv.remove_monitor(client)
+    client.db = kv.keyspace.dbs[0]
+    client.switch_protocol(2)
+    client.name = b""
+    client.reply_off = client.skip_next_reply = False
+    client.no_evict = client.no_touch = False
+    client.user = "default"
+    client.authenticated = not kv.config["requirepass"]
+    return SimpleString("RESET")
+
+
+def check_password(kv, username: bytes, password: bytes) -> bool:
+    """The default user's password is requirepass; with none set, any password works.
+    (Named users arrive with ACLs.) Compared in constant time."""
+    if username != b"default":
+        return False
+    required = kv.config["requirepass"].encode()
+    if not required:
+        return True
+    return hmac.compare_digest(required, password)
+
+
+@command("auth", arity=-2, flags="no_auth noscript loading stale fast allow_busy",
+         group="connection", since="1.0.0",
+         summary="Authenticates the connection.",
+         complexity="O(N) where N is the number of passwords defined for the user",
+         syntax="[username] password")
+def auth(client, argv):
+    if len(argv) > 3:
+        raise SYNTAX
+    if len(argv) == 2 and not client.kv.config["requirepass"]:
+        raise ErrorReply("ERR AUTH <password> called without any password configured for "
+                         "the default user. Are you sure your configuration is correct?")
+    username, password = (argv[1], argv[2]) if len(argv) == 3 else (b"default", argv[1])
+    if not check_password(client.kv, username, password):
+        raise WRONGPASS
+    client.authenticated = True
+    client.user = username.decode("utf-8", "replace")
+    return OK
+
+
+@command("hello", arity=-1, flags="no_auth noscript loading stale fast allow_busy",
+         group="connection", since="6.0.0",
+         summary="Handshakes with the Redis server.", complexity="O(1)",
+         syntax="[arguments: protover [AUTH username password] [SETNAME clientname]]")
+def hello(client, argv):
+    version = client.resp
+    if len(argv) > 1:
+        try:
+            version = parse_int(argv[1])
+        except ErrorReply:
+            raise ErrorReply("ERR Protocol version is not an integer or out of range") from None
+        if version not in (2, 3):
+            raise ErrorReply("NOPROTO unsupported protocol version")
+    credentials = name = None
+    i = 2
+    while i < len(argv):
+        word = argv[i].upper()
+        remaining = len(argv) - i - 1
+        if word == b"AUTH" and remaining >= 2:
+            credentials = (argv[i + 1], argv[i + 2])
+            i += 3
+        elif word == b"SETNAME" and remaining >= 1:
+            name = argv[i + 1]
+            i += 2
+        else:
+            raise ErrorReply(f"ERR Syntax error in HELLO option "
+                             f"'{argv[i].decode('utf-8', 'replace')}'")
+    if credentials is not None:
+        if not check_password(client.kv, *credentials):
+            raise WRONGPASS
+        client.authenticated = True
+        client.user = credentials[0].decode("utf-8", "replace")
+    elif not client.authenticated:
+        raise ErrorReply("NOAUTH HELLO must be called with the client already authenticated, "
+                         "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                         "authenticate the client and select the RESP protocol version at the "
+                         "same time")
+    if name is not None:
+        validate_name(name, "Client names")
+        client.name = name
+    client.switch_protocol(version)
+    return {"server": b"redis", "version": REDIS_VERSION.encode(), "proto": version,
+            "id": client.id, "mode": b"standalone", "role": b"master", "modules": []}
+
+
+def validate_name(name: bytes, what: str) -> None:
+    if any(byte < 33 or byte > 126 for byte in name):
+        raise ErrorReply(f"ERR {what} cannot contain spaces, newlines or special characters.")
+
+
+# -- CLIENT ------------------------------------------------------------------------------
+
+container("client", group="connection", since="2.4.0",
+          summary="A container for client connection commands.")
+
+
+@subcommand("client", "id", arity=2, flags="noscript loading stale", since="5.0.0",
+            summary="Returns the unique client ID of the connection.", complexity="O(1)")
+def client_id(client, argv):
+    return client.id
+
+
+@subcommand("client", "setname", arity=3, flags="noscript loading stale", since="2.6.9",
+            summary="Sets the connection name.", complexity="O(1)", syntax="connection-name")
+def client_setname(client, argv):
+    validate_name(argv[2], "Client names")
+    client.name = argv[2]
+    return OK
+
+
+@subcommand("client", "getname", arity=2, flags="noscript loading stale", since="2.6.9",
+            summary="Returns the name of the connection.", complexity="O(1)")
+def client_getname(client, argv):
+    return client.name or None
+
+
+@subcommand("client", "setinfo", arity=4, flags="noscript loading stale", since="7.2.0",
+            summary="Sets information specific to the client or connection.",
+            complexity="O(1)", syntax="[attr: LIB-NAME libname | LIB-VER libver]")
+def client_setinfo(client, argv):
+    attribute, value = argv[2].upper(), argv[3]
+    if attribute == b"LIB-NAME":
+        validate_name(value, "lib-name")
+        client.lib_name = value
+    elif attribute == b"LIB-VER":
+        validate_name(value, "lib-ver")
+        client.lib_ver = value
+    else:
+        raise ErrorReply(f"ERR Unrecognized option '{argv[2].decode('utf-8', 'replace')}'")
+    return OK
+
+
+def client_flags(client) -> str:
+    flags = ""
+    if client.blocked is not None:
+        flags += "b"
+    if client.multi is not None:
+        flags += "x"
+    if client.watch_broken:
+        flags += "d"
+    if client.subscriptions_count():
+        flags += "P"
+    if client.monitor:
+        flags += "O"
+    if client.no_evict:
+        flags += "e"
+    if client.no_touch:
+        flags += "T"
+    if client.close_after_reply:
+        flags += "c"
+    return flags or "N"
+
+
+def client_info_line(client) -> str:
+    now = time.time()
+    channels, patterns, shard_channels = client.subscription_counts()
+    query_buffer = client.parser.pending_bytes
+    output = client.output_buffer_size
+    fields = [
+        ("id", client.id), ("addr", f"{client.peer[0]}:{client.peer[1]}"),
+        ("laddr", f"{client.local[0]}:{client.local[1]}"), ("fd", client.fd),
+        ("name", client.name.decode("utf-8", "replace")),
+        ("age", int(now - client.connected_at)),
+        ("idle", int(now - client.last_interaction)), ("flags", client_flags(client)),
+        ("db", client.db.index), ("sub", channels), ("psub", patterns),
+        ("ssub", shard_channels),
+        ("multi", len(client.multi) if client.multi is not None else -1),
+        ("qbuf", query_buffer), ("qbuf-free", 0), ("argv-mem", 0), ("multi-mem", 0),
+        ("rbs", 16384), ("rbp", 0), ("obl", 0), ("oll", 0), ("omem", output),
+        ("tot-mem", query_buffer + output), ("events", "r" + ("w" if output else "")),
+        ("cmd", client.last_command_name), ("user", client.user), ("redir", -1),
+        ("resp", client.resp), ("lib-name", client.lib_name.decode("utf-8", "replace")),
+        ("lib-ver", client.lib_ver.decode("utf-8", "replace")),
+    ]
+    return " ".join(f"{name}={value}" for name, value in fields)
+
+
+_CLIENT_TYPES = ("normal", "master", "replica", "slave", "pubsub")
+
+
+def client_type(client) -> str:
+    return "pubsub" if client.subscriptions_count() else "normal"
+
+
+@subcommand("client", "list", arity=-2, flags="admin noscript loading stale", since="2.4.0",
+            summary="Lists open connections.",
+            complexity="O(N) where N is the number of client connections",
+            syntax="[client-type: TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id...]")
+def client_list(client, argv):
+    clients = list(client.kv.clients.values())
+    opts = Options(argv, 2)
+    while opts:
+        word = opts.next_word()
+        if word == b"TYPE" and opts:
+            kind = opts.value().decode("utf-8", "replace").lower()
+            if kind not in _CLIENT_TYPES:
+                raise ErrorReply(f"ERR Unknown client type '{kind}'")
+            if kind == "slave":
+                kind = "replica"
+            clients = [c for c in clients if client_type(c) == kind]
+        elif word == b"ID" and opts:
+            ids = set()
+            while opts:
+                ids.add(parse_int(opts.value(), ErrorReply("ERR Invalid client ID")))
+            clients = [c for c in clients if c.id in ids]
+        else:
+            raise SYNTAX
+    text = "".join(client_info_line(c) + "\n" for c in sorted(clients, key=lambda c: c.id))
+    return text.encode()
+
+
+@subcommand("client", "info", arity=2, flags="noscript loading stale", since="6.2.0",
+            summary="Returns information about the connection.", complexity="O(1)")
+def client_info(client, argv):
+    return (client_info_line(client) + "\n").encode()
+
+
+@subcommand("client", "kill", arity=-3, flags="admin noscript loading stale", since="2.4.0",
+            summary="Terminates open connections.",
+            complexity="O(N) where N is the number of client connections",
+            syntax="[filter: ip:port | (new-filter: [ID client-id] [TYPE type] [USER username] "
+                   "[ADDR ip:port] [LADDR ip:port] [SKIPME yes/no])...]")
+def client_kill(client, argv):
+    clients = client.kv.clients.values()
+    if len(argv) == 3:                          # the old form: CLIENT KILL addr:port
+        address = argv[2].decode("utf-8", "replace")
+        for other in list(clients):
+            if f"{other.peer[0]}:{other.peer[1]}" == address:
+                _kill(client, other)
+                return OK
+        raise ErrorReply("ERR No such client")
+    if len(argv) % 2:
+        raise SYNTAX
+    tests = []
+    skip_me = True
+    for name, value in zip(argv[2::2], argv[3::2]):
+        name, text = name.upper(), value.decode("utf-8", "replace")
+        if name == b"ID":
+            wanted = parse_int(value, ErrorReply("ERR client-id should be greater than 0"))
+            tests.append(lambda c, wanted=wanted: c.id == wanted)
+        elif name == b"TYPE":
+            kind = text.lower()
+            if kind not in _CLIENT_TYPES:
+                raise ErrorReply(f"ERR Unknown client type '{text}'")
+            kind = "replica" if kind == "slave" else kind
+            tests.append(lambda c, kind=kind: client_type(c) == kind)
+        elif name == b"USER":
+            tests.append(lambda c, text=text: c.user == text)
+        elif name == b"ADDR":
+            tests.append(lambda c, text=text: f"{c.peer[0]}:{c.peer[1]}" == text)
+        elif name == b"LADDR":
+            tests.append(lambda c, text=text: f"{c.local[0]}:{c.local[1]}" == text)
+        elif name == b"SKIPME":
+            if text.lower() not in ("yes", "no"):
+                raise SYNTAX
+            skip_me = text.lower() == "yes"
+        else:
+            raise SYNTAX
+    killed = 0
+    for other in list(clients):
+        if skip_me and other is client:
+            continue
+        if all(test(other) for test in tests):
+            _kill(client, other)
+            killed += 1
+    return killed
+
+
+def _kill(me, other) -> None:
+    if other is me:
+        me.close_after_reply = True      # answer first, then go
+    else:
+        other.close()
+
+
+@subcommand("client", "pause", arity=-3, flags="admin noscript loading stale", since="3.0.0",
+            summary="Suspends commands processing.", complexity="O(1)",
+            syntax="timeout:integer [mode: WRITE | ALL]")
+def client_pause(client, argv):
+    milliseconds = parse_int(argv[2], ErrorReply("ERR timeout is not an integer or out of range"))
+    if milliseconds < 0:
+        raise ErrorReply("ERR timeout is negative")
+    mode = "all"
+    if len(argv) == 4:
+        mode = argv[3].decode("utf-8", "replace").lower()
+        if mode not in ("write", "all"):
+            raise ErrorReply("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    elif len(argv) > 4:
+        raise SYNTAX
+    client.kv.pause(milliseconds / 1000, mode)
+    return OK
+
+
+@subcommand("client", "unpause", arity=2, flags="admin noscript loading stale", since="6.2.0",
+            summary="Resumes processing commands from paused clients.",
+            complexity="O(N) Where N is the number of paused clients")
+def client_unpause(client, argv):
+    client.kv.unpause()
+    return OK
+
+
+def _on_off(arg: bytes) -> bool:
+    word = arg.upper()
+    if word not in (b"ON", b"OFF"):
+        raise SYNTAX
+    return word == b"ON"
+
+
+@subcommand("client", "no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",
+            summary="Sets the client eviction mode of the connection.", complexity="O(1)",
+            syntax="[enabled: ON | OFF]")
+def client_no_evict(client, argv):
+    client.no_evict = _on_off(argv[2])
+    return OK
+
+
+@subcommand("client", "no-touch", arity=3, flags="noscript loading stale", since="7.2.0",
+            summary="Controls whether commands sent by the client affect the LRU/LFU of "
+                    "accessed keys.", complexity="O(1)", syntax="[enabled: ON | OFF]")
+def client_no_touch(client, argv):
+    client.no_touch = _on_off(argv[2])
+    return OK
+
+
+@subcommand("client", "reply", arity=3, flags="noscript loading stale", since="3.2.0",
+            summary="Instructs the server whether to reply to commands.", complexity="O(1)",
+            syntax="[action: ON | OFF | SKIP]")
+def client_reply(client, argv):
+    mode = argv[2].upper()
+    if mode == b"ON":
+        client.reply_off = False
+        return OK
+    if mode == b"OFF":
+        client.reply_off = True
+        return NO_REPLY
+    if mode == b"SKIP":
+        client.skip_next_reply = True
+        return NO_REPLY
+    raise SYNTAX
+
+
+@subcommand("client", "unblock", arity=-3, flags="admin noscript loading stale",
+            since="5.0.0", summary="Unblocks a client blocked by a blocking command from a "
+                                   "different connection.",
+            complexity="O(log N) where N is the number of client connections",
+            syntax="client-id [unblock-type: TIMEOUT | ERROR]")
+def client_unblock(client, argv):
+    target_id = parse_int(argv[2])
+    mode = b"TIMEOUT"
+    if len(argv) == 4:
+        mode = argv[3].upper()
+        if mode not in (b"TIMEOUT", b"ERROR"):
+            raise ErrorReply("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    elif len(argv) > 4:
+        raise SYNTAX
+    target = client.kv.clients.get(target_id)
+    state = getattr(target, "blocked", None)
+    if target is None or state is None or not hasattr(state, "timeout_reply"):
+        return 0
+    reply = (state.timeout_reply if mode == b"TIMEOUT" else
+             ErrorReply("UNBLOCKED client unblocked via CLIENT UNBLOCK"))
+    client.kv.blocking.wake(target, reply)
+    return 1
+
+
+@subcommand("client", "getredir", arity=2, flags="noscript loading stale", since="6.0.0",
+            summary="Returns the client ID to which the connection's tracking "
+                    "notifications are redirected.", complexity="O(1)")
+def client_getredir(client, argv):
+    return -1

@@ -1,0 +1,493 @@
+"""The server describing itself: INFO, COMMAND, SLOWLOG, LATENCY, MONITOR, TIME, DEBUG."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+
+from ...glob import compile_pattern
+from ...resp import ErrorReply, SimpleString, Verbatim
+from ..client import OK
+from ..diagnostics import percentile
+from ..table import TABLE, command, container, subcommand
+from ..version import REDIS_VERSION
+from .args import SYNTAX, parse_int
+from .keys import encoding_of
+
+# -- INFO -----------------------------------------------------------------------------------
+
+DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
+                    "cpu", "modules", "errorstats", "cluster", "keyspace")
+ALL_SECTIONS = DEFAULT_SECTIONS + ("commandstats", "latencystats")
+
+
+def human_bytes(count: int) -> str:
+    for unit, size in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if count >= size:
+            return f"{count / size:.2f}{unit}"
+    return f"{count}B"
+
+
+def process_rss() -> int:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _system_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+def _section_server(kv) -> list:
+    uptime = int(time.time() - kv.started_at)
+    hosts = kv.tcp.host if isinstance(kv.tcp.host, list) else [kv.tcp.host]
+    return [
+        ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0), ("redis_build_id", "fromscratch"), ("redis_mode", "standalone"),
+        ("os", f"{platform.system()} {platform.release()} {platform.machine()}"),
+        ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
+        ("monotonic_clock", "POSIX clock_gettime"), ("multiplexing_api", "epoll"),
+        ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"),
+        ("process_id", os.getpid()), ("process_supervised", "no"), ("run_id", kv.run_id),
+        ("tcp_port", kv.tcp.port), ("server_time_usec", int(time.time() * 1e6)),
+        ("uptime_in_seconds", uptime), ("uptime_in_days", uptime // 86400),
+        ("hz", kv.config["hz"]), ("configured_hz", kv.config["hz"]),
+        ("lru_clock", kv.keyspace.lru_clock & 0xFFFFFF),
+        ("executable", os.path.abspath(sys.argv[0])),
+        ("config_file", kv.config.file or ""), ("io_threads_active", 0),
+        ("implementation", f"fromscratch (Python {platform.python_version()})"),
+        ("listener0", f"name=tcp,bind={' '.join(hosts)},port={kv.tcp.port}"),
+    ]
+
+
+def _section_clients(kv) -> list:
+    clients = kv.clients.values()
+    return [
+        ("connected_clients", len(kv.clients)), ("cluster_connections", 0),
+        ("maxclients", kv.config["maxclients"]),
+        ("client_recent_max_input_buffer", max((c.parser.pending_bytes for c in clients), default=0)),
+        ("client_recent_max_output_buffer", max((c.output_buffer_size for c in clients), default=0)),
+        ("blocked_clients", kv.blocking.blocked_clients), ("tracking_clients", 0),
+        ("pubsub_clients", sum(1 for c in clients if c.subscriptions_count())),
+        ("watching_clients", sum(1 for c in clients if c.watching)),
+        ("clients_in_timeout_table", kv.blocking.blocked_clients),
+        ("total_watched_keys", sum(len(db.watched) for db in kv.keyspace.dbs)),
+        ("total_blocking_keys", sum(len(db.blocked) for db in kv.keyspace.dbs)),
+        ("total_blocking_keys_on_nokey", 0),
+    ]
+
+
+def _section_memory(kv) -> list:
+    used = kv.used_memory()
+    rss = process_rss()
+    kv.peak_memory = max(kv.peak_memory, used)
+    maxmemory = kv.config["maxmemory"]
+    system = _system_memory()
+    return [
+        ("used_memory", used), ("used_memory_human", human_bytes(used)),
+        ("used_memory_rss", rss), ("used_memory_rss_human", human_bytes(rss)),
+        ("used_memory_peak", kv.peak_memory), ("used_memory_peak_human", human_bytes(kv.peak_memory)),
+        ("used_memory_peak_perc", f"{100 * used / max(kv.peak_memory, 1):.2f}%"),
+        ("used_memory_startup", kv.startup_memory),
+        ("used_memory_dataset", max(used - kv.startup_memory, 0)),
+        ("total_system_memory", system), ("total_system_memory_human", human_bytes(system)),
+        ("used_memory_lua", 0), ("used_memory_scripts", 0),
+        ("maxmemory", maxmemory), ("maxmemory_human", human_bytes(maxmemory)),
+        ("maxmemory_policy", kv.config["maxmemory-policy"]),
+        ("mem_fragmentation_ratio", f"{rss / max(used, 1):.2f}"),
+        ("mem_allocator", "pymalloc"), ("lazyfree_pending_objects", 0),
+    ]
+
+
+def _section_persistence(kv) -> list:
+    return [
+        ("loading", 0), ("async_loading", 0), ("current_cow_peak", 0),
+        ("rdb_changes_since_last_save", kv.keyspace.dirty),
+        ("rdb_bgsave_in_progress", 0), ("rdb_last_save_time", int(kv.last_save_time)),
+        ("rdb_last_bgsave_status", "ok"), ("rdb_last_bgsave_time_sec", -1),
+        ("rdb_current_bgsave_time_sec", -1),
+        ("aof_enabled", 1 if kv.config["appendonly"] else 0), ("aof_rewrite_in_progress", 0),
+        ("aof_rewrite_scheduled", 0), ("aof_last_rewrite_time_sec", -1),
+        ("aof_current_rewrite_time_sec", -1), ("aof_last_bgrewrite_status", "ok"),
+        ("aof_last_write_status", "ok"),
+    ]
+
+
+def _section_stats(kv) -> list:
+    stats = kv.tcp.stats
+    keyspace = kv.keyspace
+    return [
+        ("total_connections_received", stats.connections_received),
+        ("total_commands_processed", kv.commands_processed),
+        ("instantaneous_ops_per_sec", kv.ops_per_sec),
+        ("total_net_input_bytes", stats.bytes_received),
+        ("total_net_output_bytes", stats.bytes_sent),
+        ("rejected_connections", stats.connections_rejected),
+        ("expired_keys", keyspace.expired_keys), ("evicted_keys", kv.evicted_keys),
+        ("keyspace_hits", keyspace.hits), ("keyspace_misses", keyspace.misses),
+        ("pubsub_channels", kv.pubsub_channel_count()),
+        ("pubsub_patterns", kv.pubsub_pattern_count()),
+        ("latest_fork_usec", 0), ("total_forks", 0),
+        ("total_error_replies", sum(kv.error_counts.values())),
+        ("unexpected_error_replies", 0),
+    ]
+
+
+def _section_replication(kv) -> list:
+    return [("role", "master"), ("connected_slaves", 0),
+            ("master_failover_state", "no-failover"), ("master_replid", kv.run_id),
+            ("master_replid2", "0" * 40), ("master_repl_offset", 0),
+            ("second_repl_offset", -1), ("repl_backlog_active", 0),
+            ("repl_backlog_size", kv.config["repl-backlog-size"]),
+            ("repl_backlog_first_byte_offset", 0), ("repl_backlog_histlen", 0)]
+
+
+def _section_cpu(kv) -> list:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return [("used_cpu_sys", f"{me.ru_stime:.6f}"), ("used_cpu_user", f"{me.ru_utime:.6f}"),
+            ("used_cpu_sys_children", f"{children.ru_stime:.6f}"),
+            ("used_cpu_user_children", f"{children.ru_utime:.6f}"),
+            ("used_cpu_sys_main_thread", f"{me.ru_stime:.6f}"),
+            ("used_cpu_user_main_thread", f"{me.ru_utime:.6f}")]
+
+
+def _all_commands():
+    for cmd in TABLE:
+        if cmd.handler is not None:
+            yield cmd
+        yield from cmd.subcommands.values()
+
+
+def _section_commandstats(kv) -> list:
+    return [(f"cmdstat_{cmd.full_name}",
+             f"calls={cmd.calls},usec={cmd.usec},"
+             f"usec_per_call={cmd.usec / cmd.calls if cmd.calls else 0:.2f},"
+             f"rejected_calls={cmd.rejected_calls},failed_calls={cmd.failed_calls}")
+            for cmd in _all_commands() if cmd.calls or cmd.rejected_calls]
+
+
+def _section_latencystats(kv) -> list:
+    return [(f"latency_percentiles_usec_{cmd.full_name}",
+             ",".join(f"p{label}={percentile(cmd.histogram, fraction):.3f}"
+                      for label, fraction in (("50", 0.5), ("99", 0.99), ("99.9", 0.999))))
+            for cmd in _all_commands() if cmd.calls]
+
+
+def _section_errorstats(kv) -> list:
+    return [(f"errorstat_{code}", f"count={count}") for code, count in sorted(kv.error_counts.items())]
+
+
+def _section_keyspace(kv) -> list:
+    lines = []
+    for db in kv.keyspace.dbs:
+        if db.data:
+            lines.append((f"db{db.index}",
+                          f"keys={len(db.data)},expires={len(db.volatile)},avg_ttl={db.average_ttl()}"))
+    return lines
+
+
+SECTIONS = {
+    "server": _section_server, "clients": _section_clients, "memory": _section_memory,
+    "persistence": _section_persistence, "stats": _section_stats,
+    "replication": _section_replication, "cpu": _section_cpu, "modules": lambda kv: [],
+    "commandstats": _section_commandstats, "errorstats": _section_errorstats,
+    "latencystats": _section_latencystats,
+    "cluster": lambda kv: [("cluster_enabled", 0)], "keyspace": _section_keyspace,
+}
+
+
+def info_text(kv, requested: list[str]) -> str:
+    wanted = [name.lower() for name in requested] or ["default"]
+    names: list[str] = []
+    for name in wanted:
+        if name == "default":
+            names += DEFAULT_SECTIONS
+        elif name in ("all", "everything"):
+            names += ALL_SECTIONS
+        elif name in SECTIONS:
+            names.append(name)
+    blocks = []
+    for name in dict.fromkeys(names):
+        fields = SECTIONS[name](kv)
+        lines = [f"# {name.capitalize() if name != 'cpu' else 'CPU'}"]
+        lines += [f"{key}:{value}" for key, value in fields]
+        blocks.append("\r\n".join(lines) + "\r\n")
+    return "\r\n".join(blocks)
+
+
+@command("info", arity=-1, flags="loading stale", group="server", since="1.0.0",
+         summary="Returns information and statistics about the server.", complexity="O(1)",
+         syntax="[section...]", acl="@dangerous")
+def info(client, argv):
+    text = info_text(client.kv, [arg.decode("utf-8", "replace") for arg in argv[1:]])
+    return Verbatim(text) if client.resp == 3 else text.encode()
+
+
+# -- COMMAND ------------------------------------------------------------------------------
+
+def _all_command_info(client, argv):
+    return [cmd.info() for cmd in TABLE]
+
+
+container("command", flags="loading stale", group="server", since="2.8.13",
+          summary="Returns detailed information about all commands.",
+          handler=_all_command_info, arity=-1)
+
+
+@subcommand("command", "count", arity=2, flags="loading stale", since="2.8.13",
+            summary="Returns a count of commands.", complexity="O(1)")
+def command_count(client, argv):
+    return len(TABLE)
+
+
+def _named(argv: list, start: int):
+    for arg in argv[start:]:
+        name = arg.decode("utf-8", "replace").lower()
+        parent, _, child = name.partition("|")
+        cmd = TABLE.commands.get(parent)
+        if cmd is not None and child:
+            cmd = cmd.subcommands.get(child)
+        yield name, cmd
+
+
+@subcommand("command", "info", arity=-2, flags="loading stale", since="2.8.13",
+            summary="Returns information about one, multiple or all commands.",
+            complexity="O(N) where N is the number of commands to look up",
+            syntax="[command-name...]")
+def command_info(client, argv):
+    if len(argv) == 2:
+        return [cmd.info() for cmd in TABLE]
+    return [None if cmd is None else cmd.info() for _, cmd in _named(argv, 2)]
+
+
+@subcommand("command", "docs", arity=-2, flags="loading stale", since="7.0.0",
+            summary="Returns documentary information about one, multiple or all commands.",
+            complexity="O(N) where N is the number of commands to look up",
+            syntax="[command-name...]")
+def command_docs(client, argv):
+    if len(argv) == 2:
+        return {cmd.name.encode(): cmd.docs() for cmd in TABLE}
+    return {name.encode(): cmd.docs() for name, cmd in _named(argv, 2) if cmd is not None}
+
+
+@subcommand("command", "list", arity=-2, flags="loading stale", since="7.0.0",
+            summary="Returns a list of command names.",
+            complexity="O(N) where N is the total number of Redis commands",
+            syntax="[filterby: FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern)]")
+def command_list(client, argv):
+    names = [cmd.name for cmd in TABLE]
+    if len(argv) == 2:
+        return [name.encode() for name in names]
+    if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
+        raise SYNTAX
+    kind, value = argv[3].upper(), argv[4].decode("utf-8", "replace")
+    if kind == b"MODULE":
+        return []
+    if kind == b"ACLCAT":
+        category = "@" + value.lower().lstrip("@")
+        return [cmd.name.encode() for cmd in TABLE if category in cmd.acl_categories]
+    if kind == b"PATTERN":
+        match = compile_pattern(value.encode(), nocase=True)
+        return [name.encode() for name in names if match(name.encode())]
+    raise SYNTAX
+
+
+def _getkeys(client, argv):
+    target = argv[2:]
+    cmd = TABLE.lookup(target[0])
+    if cmd is None:
+        raise ErrorReply("ERR Invalid command specified")
+    if cmd.subcommands and len(target) > 1:
+        cmd = cmd.subcommands.get(target[1].decode("utf-8", "replace").lower(), cmd)
+    if (cmd.arity > 0 and len(target) != cmd.arity) or len(target) < -cmd.arity:
+        raise ErrorReply("ERR Invalid number of arguments specified for command")
+    positions = list(cmd.key_indexes(target))
+    if not positions:
+        raise ErrorReply("ERR The command has no key arguments")
+    return cmd, [target[i] for i in positions if i < len(target)]
+
+
+@subcommand("command", "getkeys", arity=-3, flags="loading stale", since="2.8.13",
+            summary="Extracts the key names from an arbitrary command.",
+            complexity="O(N) where N is the number of arguments to the command",
+            syntax="command arg...")
+def command_getkeys(client, argv):
+    return _getkeys(client, argv)[1]
+
+
+@subcommand("command", "getkeysandflags", arity=-3, flags="loading stale", since="7.0.0",
+            summary="Extracts the key names and access flags for an arbitrary command.",
+            complexity="O(N) where N is the number of arguments to the command",
+            syntax="command arg...")
+def command_getkeysandflags(client, argv):
+    cmd, keys = _getkeys(client, argv)
+    flags = {SimpleString("RW" if cmd.is_write else "RO"),
+             SimpleString("UPDATE" if cmd.is_write else "ACCESS")}
+    return [[key, flags] for key in keys]
+
+
+# -- SLOWLOG and LATENCY --------------------------------------------------------------------
+
+container("slowlog", group="server", since="2.2.12",
+          summary="A container for slow log commands.")
+
+
+@subcommand("slowlog", "get", arity=-2, flags="admin loading stale", since="2.2.12",
+            summary="Returns the slow log's entries.",
+            complexity="O(N) where N is the number of entries returned", syntax="[count]")
+def slowlog_get(client, argv):
+    count = 10
+    if len(argv) == 3:
+        count = parse_int(argv[2], ErrorReply("ERR count should be greater than or equal to -1"))
+        if count < -1:
+            raise ErrorReply("ERR count should be greater than or equal to -1")
+    elif len(argv) > 3:
+        raise SYNTAX
+    entries = list(client.kv.slowlog.entries)
+    return entries if count == -1 else entries[:count]
+
+
+@subcommand("slowlog", "len", arity=2, flags="admin loading stale", since="2.2.12",
+            summary="Returns the number of entries in the slow log.", complexity="O(1)")
+def slowlog_len(client, argv):
+    return len(client.kv.slowlog.entries)
+
+
+@subcommand("slowlog", "reset", arity=2, flags="admin loading stale", since="2.2.12",
+            summary="Clears all entries from the slow log.",
+            complexity="O(N) where N is the number of entries in the slowlog")
+def slowlog_reset(client, argv):
+    client.kv.slowlog.entries.clear()
+    return OK
+
+
+container("latency", group="server", since="2.8.13",
+          summary="A container for latency diagnostics commands.")
+
+
+@subcommand("latency", "latest", arity=2, flags="admin noscript loading stale", since="2.8.13",
+            summary="Returns the latest latency samples for all events.",
+            complexity="O(1)")
+def latency_latest(client, argv):
+    return client.kv.latency.latest()
+
+
+@subcommand("latency", "history", arity=3, flags="admin noscript loading stale",
+            since="2.8.13", summary="Returns timestamp-latency samples for an event.",
+            complexity="O(1)", syntax="event")
+def latency_history(client, argv):
+    return client.kv.latency.history(argv[2].decode("utf-8", "replace"))
+
+
+@subcommand("latency", "reset", arity=-2, flags="admin noscript loading stale",
+            since="2.8.13", summary="Resets the latency data for one or more events.",
+            complexity="O(1)", syntax="[event...]")
+def latency_reset(client, argv):
+    return client.kv.latency.reset([arg.decode("utf-8", "replace") for arg in argv[2:]])
+
+
+@subcommand("latency", "doctor", arity=2, flags="admin noscript loading stale",
+            since="2.8.13", summary="Returns a human-readable latency analysis report.",
+            complexity="O(1)")
+def latency_doctor(client, argv):
+    latest = client.kv.latency.latest()
+    if not latest:
+        text = ("Dave, no latency spike was observed during the lifetime of this Redis "
+                "instance, not in the slightest bit. I honestly think you ought to sleep "
+                "tonight.\n")
+    else:
+        text = "".join(f"{name.decode()}: latest {ms} ms, max {peak} ms\n"
+                       for name, _, ms, peak in latest)
+    return Verbatim(text) if client.resp == 3 else text.encode()
+
+
+@subcommand("latency", "histogram", arity=-2, flags="admin noscript loading stale",
+            since="7.0.0", summary="Returns the cumulative distribution of latencies of a "
+                                   "subset or all commands.",
+            complexity="O(N) where N is the number of commands with latency information "
+                       "being retrieved.", syntax="[command...]")
+def latency_histogram(client, argv):
+    if len(argv) > 2:
+        chosen = [cmd for _, cmd in _named(argv, 2) if cmd is not None]
+    else:
+        chosen = list(_all_commands())
+    result = {}
+    for cmd in chosen:
+        if not cmd.calls:
+            continue
+        cumulative, buckets = 0, {}
+        for bucket, count in enumerate(cmd.histogram):
+            if count:
+                cumulative += count
+                buckets[1 << bucket] = cumulative
+        result[cmd.full_name.encode()] = {"calls": cmd.calls, "histogram_usec": buckets}
+    return result
+
+
+# -- MONITOR, TIME, LASTSAVE, DEBUG ------------------------------------------------------------
+
+@command("monitor", arity=1, flags="admin noscript loading stale", group="server",
+         since="1.0.0", summary="Listens for all requests received by the server in real "
+                                "time.")
+def monitor(client, argv):
+    client.kv.add_monitor(client)
+    return OK
+
+
+@command("time", arity=1, flags="loading stale fast", group="server", since="2.6.0",
+         summary="Returns the server time.", complexity="O(1)")
+def time_(client, argv):
+    now = time.time_ns() // 1000
+    return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
+
+
+@command("lastsave", arity=1, flags="loading stale fast", group="server", since="1.0.0",
+         summary="Returns the Unix timestamp of the last successful save to disk.",
+         complexity="O(1)", acl="@admin @dangerous")
+def lastsave(client, argv):
+    return int(client.kv.last_save_time)
+
+
+container("debug", flags="admin noscript loading stale", group="server", since="1.0.0",
+          summary="A container for debugging commands.")
+
+
+@subcommand("debug", "sleep", arity=3, flags="admin noscript loading stale",
+            summary="Stops the server for the given seconds (blocking every client).",
+            syntax="seconds:double")
+def debug_sleep(client, argv):
+    try:
+        seconds = float(argv[2])
+    except ValueError:
+        raise ErrorReply("ERR value is not a valid float") from None
+    time.sleep(max(seconds, 0))
+    return OK
+
+
+@subcommand("debug", "set-active-expire", arity=3, flags="admin noscript loading stale",
+            summary="Turns the active expiry cycle on (1) or off (0).", syntax="flag:integer")
+def debug_set_active_expire(client, argv):
+    client.kv.active_expire_enabled = parse_int(argv[2]) != 0
+    return OK
+
+
+@subcommand("debug", "object", arity=3, flags="admin noscript loading stale",
+            summary="Shows low-level information about a key.", syntax="key")
+def debug_object(client, argv):
+    entry = client.db.entry(argv[2], touch=False)
+    if entry is None:
+        raise ErrorReply("ERR no such key")
+    encoding = encoding_of(entry.value, client.kv.config)
+    idle = max(client.kv.keyspace.lru_clock - entry.access, 0)
+    return SimpleString(f"Value at:0x{id(entry.value):x} refcount:1 encoding:{encoding} "
+                        f"serializedlength:{len(repr(entry.value))} lru:{entry.access & 0xFFFFFF} "
+                        f"lru_seconds_idle:{idle}")
