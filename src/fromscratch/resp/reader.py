@@ -37,8 +37,8 @@ def _is_count(text: bytes) -> bool:
 
 # -- requests (client -> server) -------------------------------------------------------
 
-_QUOTES_OR_ODD_SPACE = frozenset(b"\"'\x00\x0b\x0c")
-_WORD_BREAK = frozenset(b" \n\r\t\x00")
+_QUOTES_OR_ODD_SPACE = frozenset(b"\"'\x0b\x0c")
+_WORD_BREAK = frozenset(b" \n\r\t")
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
@@ -48,7 +48,10 @@ def split_inline(line: bytes) -> list[bytes]:
 
     Words are separated by spaces; "double quotes" take C-style escapes (\\n, \\t,
     \\xHH...), 'single quotes' take only \\'. A closing quote must end the word.
+    Redis splits a C string, so a NUL byte ends the line.
     """
+    if 0 in line:
+        line = line[:line.index(0)]
     if not _QUOTES_OR_ODD_SPACE.intersection(line):
         return line.split()
     args: list[bytes] = []
