@@ -169,6 +169,8 @@ class Client(Connection):
                 if self.blocked is not None:
                     self.pending.extend(commands[index + 1:])
                     break
+                if self.close_after_reply:          # QUIT, or CLIENT KILL of ourselves
+                    break
         if parser.error is not None:
             self.out.append(b"-ERR " + parser.error.encode() + b"\r\n")
             self.close_after_reply = True
@@ -326,7 +328,7 @@ class Client(Connection):
     def resume(self) -> None:
         """Run the commands that arrived while we were blocked, then send the replies."""
         pending = self.pending
-        while pending and self.blocked is None and not self.closed:
+        while pending and self.blocked is None and not self.closed and not self.close_after_reply:
             self.call(pending.popleft())
         self.flush()
 

@@ -1,0 +1,178 @@
+"""Connection commands and the handshakes real clients perform."""
+
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from .conftest import connect
+
+
+def raw(server, payload: bytes, read_until: bytes = b"\r\n", timeout: float = 5.0) -> bytes:
+    """Send bytes on a fresh socket and read until `read_until` appears (or EOF)."""
+    with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
+        sock.sendall(payload)
+        data = b""
+        while read_until not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def test_ping_echo(r, server):
+    assert r.ping() is True
+    assert r.echo("hello") == b"hello"
+    assert raw(server, b"PING msg\r\n", read_until=b"msg\r\n") == b"$3\r\nmsg\r\n"
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments for 'ping' command"):
+        r.execute_command("PING", "a", "b")
+
+
+def test_hello_replies(r, server, protocol):
+    reply = r.execute_command("HELLO", str(protocol))      # RESP3: a map; RESP2: a flat array
+    if isinstance(reply, list):
+        reply = dict(zip(reply[::2], reply[1::2]))
+    reply = {k.decode() if isinstance(k, bytes) else k: v for k, v in reply.items()}
+    assert reply["server"] == b"redis"
+    assert reply["proto"] == protocol
+    assert reply["mode"] == b"standalone" and reply["role"] == b"master"
+    assert reply["modules"] == []
+    assert isinstance(reply["id"], int)
+    with pytest.raises(redis.ResponseError, match="NOPROTO unsupported protocol version"):
+        r.execute_command("HELLO", "4")
+    with pytest.raises(redis.ResponseError, match="Protocol version is not an integer"):
+        r.execute_command("HELLO", "x")
+    with pytest.raises(redis.ResponseError, match="Syntax error in HELLO option 'foo'"):
+        r.execute_command("HELLO", "3", "foo")
+
+
+def test_raw_hello3_and_inline_ping(server):
+    data = raw(server, b"HELLO 3\r\n", read_until=b"modules")
+    assert data.startswith(b"%7\r\n")
+    assert raw(server, b"PING\r\n") == b"+PONG\r\n"
+    assert raw(server, b"ECHO \"two words\"\r\n", read_until=b"words\r\n") == b"$9\r\ntwo words\r\n"
+
+
+def test_client_name_and_id(r):
+    assert r.client_setname("worker-1") is True
+    name = r.client_getname()                  # redis-py decodes it in RESP2 only
+    assert (name.decode() if isinstance(name, bytes) else name) == "worker-1"
+    assert isinstance(r.client_id(), int)
+    with pytest.raises(redis.ResponseError, match="Client names cannot contain spaces"):
+        r.client_setname("bad name")
+    info = r.client_info()
+    assert info["name"] == "worker-1"
+    assert info["cmd"] == "client|info"
+
+
+def test_client_list_finds_itself(r):
+    r.client_setname("finder")
+    me = [c for c in r.client_list() if c["name"] == "finder"]
+    assert len(me) == 1
+    for field in ("id", "addr", "laddr", "fd", "age", "idle", "flags", "db", "cmd", "resp"):
+        assert field in me[0]
+    assert r.client_list(_type="normal")
+    with pytest.raises(redis.ResponseError, match="Unknown client type 'foo'"):
+        r.execute_command("CLIENT", "LIST", "TYPE", "foo")
+
+
+def test_client_setinfo_like_redis_py(r, server_version):
+    if server_version < (7, 2):
+        pytest.skip("CLIENT SETINFO arrived in Redis 7.2")
+    assert r.execute_command("CLIENT", "SETINFO", "LIB-NAME", "mylib") == b"OK"
+    assert r.execute_command("CLIENT", "SETINFO", "LIB-VER", "1.2") == b"OK"
+    info = r.client_info()
+    assert info["lib-name"] == "mylib" and info["lib-ver"] == "1.2"
+    with pytest.raises(redis.ResponseError, match="Unrecognized option 'x'"):
+        r.execute_command("CLIENT", "SETINFO", "x", "y")
+
+
+def test_client_kill(r, server, protocol):
+    victim = connect(server, protocol)
+    victim.client_setname("victim")
+    victim_id = victim.client_id()
+    assert r.client_kill_filter(_id=victim_id) == 1
+    time.sleep(0.05)
+    assert victim_id not in [int(c["id"]) for c in r.client_list()]
+    with pytest.raises(redis.ResponseError, match="No such client"):
+        r.client_kill("1.2.3.4:5")
+    victim.close()
+
+
+def test_client_reply_off_and_skip(server):
+    data = raw(server, b"CLIENT REPLY OFF\r\nSET a 1\r\nCLIENT REPLY ON\r\nGET a\r\n",
+               read_until=b"1\r\n")
+    assert data == b"+OK\r\n$1\r\n1\r\n"
+    data = raw(server, b"CLIENT REPLY SKIP\r\nSET a 2\r\nGET a\r\n", read_until=b"2\r\n")
+    assert data == b"$1\r\n2\r\n"
+
+
+def test_client_pause_write_holds_writes_only(r, server, protocol):
+    other = connect(server, protocol)
+    r.client_pause(300, all=False)
+    started = time.monotonic()
+    assert other.get("k") is None                      # reads go through
+    read_time = time.monotonic() - started
+    other.set("k", "v")                                # writes wait for the pause
+    write_time = time.monotonic() - started
+    assert read_time < 0.25 <= write_time
+    assert r.get("k") == b"v"
+    other.close()
+
+
+def test_client_unpause_releases_at_once(r, server, protocol):
+    other = connect(server, protocol)
+    r.client_pause(10000, all=False)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (other.set("k", "v"), done.set()))
+    thread.start()
+    time.sleep(0.1)
+    assert not done.is_set()
+    r.client_unpause()
+    assert done.wait(5)
+    thread.join()
+    other.close()
+
+
+def test_quit_closes(server):
+    assert raw(server, b"QUIT\r\nPING\r\n", read_until=b"never") == b"+OK\r\n"
+
+
+def test_reset(server):
+    # RESET returns the connection to RESP2, db 0, no name: check on the wire.
+    data = raw(server, b"HELLO 3\r\nSELECT 3\r\nCLIENT SETNAME x\r\nMULTI\r\nRESET\r\n"
+                       b"CLIENT GETNAME\r\nCLIENT INFO\r\nEXEC\r\n",
+               read_until=b"without MULTI\r\n")
+    after = data[data.index(b"+RESET\r\n") + len(b"+RESET\r\n"):]
+    assert after.startswith(b"$-1\r\n")                 # no name, and RESP2's null
+    assert b" db=0 " in after and b" resp=2" in after
+    assert after.endswith(b"-ERR EXEC without MULTI\r\n")
+
+
+def test_auth_without_password(server):
+    assert raw(server, b"AUTH secret\r\n").startswith(
+        b"-ERR AUTH <password> called without any password configured for the default user.")
+    assert raw(server, b"AUTH someone secret\r\n") == (
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+
+
+def test_unknown_command_and_arity_errors(r):
+    with pytest.raises(redis.ResponseError) as error:
+        r.execute_command("NOSUCH", "a", "b")
+    assert str(error.value) == "unknown command 'NOSUCH', with args beginning with: 'a' 'b' "
+    with pytest.raises(redis.ResponseError) as error:
+        r.execute_command("GET")
+    assert str(error.value) == "wrong number of arguments for 'get' command"
+    with pytest.raises(redis.ResponseError) as error:
+        r.execute_command("CLIENT", "SETNAME")
+    assert str(error.value) == "wrong number of arguments for 'client|setname' command"
+    with pytest.raises(redis.ResponseError, match="unknown subcommand 'bogus'. Try CLIENT HELP."):
+        r.execute_command("CLIENT", "bogus")
+
+
+def test_commands_are_case_insensitive(r):
+    assert r.execute_command("sEt", "k", "v") is True
+    assert r.execute_command("get", "k") == b"v"

@@ -1,0 +1,232 @@
+"""Generic key commands: existence, expiry, renaming, iteration, databases."""
+
+import time
+
+import pytest
+import redis
+
+from .conftest import connect
+
+
+def test_del_exists_unlink_touch(r):
+    r.mset({"a": "1", "b": "2", "c": "3"})
+    assert r.exists("a", "a", "b", "missing") == 3         # duplicates count
+    assert r.delete("a", "missing") == 1
+    assert r.unlink("b", "c") == 2
+    assert r.exists("a", "b", "c") == 0
+    r.set("t", "v")
+    assert r.touch("t", "t", "missing") == 2
+
+
+def test_type(r):
+    r.set("s", "v")
+    assert r.type("s") == b"string"
+    assert r.type("missing") == b"none"
+
+
+def test_keys_patterns(r):
+    r.mset({"hello": 1, "hallo": 1, "hxllo": 1, "hllo": 1, "heeeello": 1, "h*llo": 1})
+    assert sorted(r.keys("h?llo")) == [b"h*llo", b"hallo", b"hello", b"hxllo"]
+    assert sorted(r.keys("h*llo")) == [b"h*llo", b"hallo", b"heeeello", b"hello", b"hllo", b"hxllo"]
+    assert sorted(r.keys("h[ae]llo")) == [b"hallo", b"hello"]
+    assert sorted(r.keys("h[^e]llo")) == [b"h*llo", b"hallo", b"hxllo"]
+    assert sorted(r.keys("h[a-b]llo")) == [b"hallo"]
+    assert r.keys("h\\*llo") == [b"h*llo"]
+    assert len(r.keys("*")) == 6
+
+
+def test_scan_full_iteration(r):
+    r.mset({f"key:{i}": i for i in range(1000)})
+    r.mset({f"other:{i}": i for i in range(100)})
+    seen = set()
+    cursor = 0
+    calls = 0
+    while True:
+        cursor, keys = r.scan(cursor, match="key:*", count=50)
+        seen.update(keys)
+        calls += 1
+        if cursor == 0:
+            break
+    assert seen == {f"key:{i}".encode() for i in range(1000)}
+    assert calls > 1
+    assert set(r.scan_iter(count=1000)) == set(r.keys("*"))
+
+
+def test_scan_survives_deletes_during_iteration(r):
+    r.mset({f"k{i}": i for i in range(500)})
+    survivors = {f"k{i}".encode() for i in range(0, 500, 2)}
+    seen = set()
+    cursor, keys = r.scan(0, count=100)
+    seen.update(keys)
+    r.delete(*[f"k{i}" for i in range(1, 500, 2)])        # remove the odd ones
+    while cursor:
+        cursor, keys = r.scan(cursor, count=100)
+        seen.update(keys)
+    assert survivors <= seen                              # nothing present throughout is missed
+
+
+def test_scan_type_and_errors(r):
+    r.set("s", "v")
+    r.rpush("l", "x")
+    assert r.scan(0, _type="string", count=100)[1] == [b"s"]
+    with pytest.raises(redis.ResponseError, match="invalid cursor"):
+        r.execute_command("SCAN", "abc")
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        r.execute_command("SCAN", "0", "COUNT", "0")
+
+
+def test_randomkey_dbsize(r):
+    assert r.randomkey() is None
+    assert r.dbsize() == 0
+    r.mset({"a": 1, "b": 2})
+    assert r.randomkey() in (b"a", b"b")
+    assert r.dbsize() == 2
+
+
+def test_rename_renamenx(r):
+    r.set("a", "1", ex=100)
+    assert r.rename("a", "b") is True
+    assert r.get("b") == b"1" and r.ttl("b") > 90          # the TTL moves with the key
+    with pytest.raises(redis.ResponseError, match="no such key"):
+        r.rename("a", "c")
+    r.set("c", "3")
+    assert r.renamenx("b", "c") is False
+    assert r.renamenx("b", "d") is True
+    assert r.rename("d", "d") is True
+    assert r.renamenx("d", "d") is False
+
+
+def test_copy_and_move(r, server, protocol):
+    r.set("src", "v", ex=100)
+    assert r.copy("src", "dst") is True
+    assert r.get("dst") == b"v" and r.ttl("dst") > 90
+    assert r.copy("src", "dst") is False
+    r.set("src", "w")
+    assert r.copy("src", "dst", replace=True) is True
+    assert r.get("dst") == b"w"
+    assert r.copy("src", "dst", destination_db=3) is True
+    other = connect(server, protocol, db=3)
+    assert other.get("dst") == b"w"
+    with pytest.raises(redis.ResponseError, match="source and destination objects are the same"):
+        r.copy("src", "src")
+    assert r.move("src", 3) is True
+    assert r.exists("src") == 0
+    assert other.get("src") == b"w"
+    r.set("src", "again")
+    assert r.move("src", 3) is False                       # already there
+    with pytest.raises(redis.ResponseError, match="source and destination objects are the same"):
+        r.move("src", 0)
+    with pytest.raises(redis.ResponseError, match="DB index is out of range"):
+        r.move("src", 99)
+    other.close()
+
+
+def test_expire_family(r):
+    r.set("k", "v")
+    assert r.ttl("k") == -1 and r.pttl("k") == -1
+    assert r.ttl("missing") == -2 and r.pttl("missing") == -2
+    assert r.expire("k", 100) is True
+    assert 99 <= r.ttl("k") <= 100
+    assert r.pexpire("k", 200000) is True
+    assert 199000 < r.pttl("k") <= 200000
+    at = int(time.time()) + 300
+    assert r.expireat("k", at) is True
+    assert r.expiretime("k") == at
+    assert r.pexpireat("k", at * 1000 + 5) is True
+    assert r.pexpiretime("k") == at * 1000 + 5
+    assert r.persist("k") is True
+    assert r.persist("k") is False
+    assert r.expiretime("k") == -1
+    assert r.expiretime("missing") == -2
+    assert r.expire("missing", 10) is False
+
+
+def test_expire_conditions(r):
+    r.set("k", "v")
+    assert r.expire("k", 100, xx=True) is False
+    assert r.expire("k", 100, nx=True) is True
+    assert r.expire("k", 200, nx=True) is False
+    assert r.expire("k", 50, gt=True) is False
+    assert r.expire("k", 200, gt=True) is True
+    assert r.expire("k", 300, lt=True) is False
+    assert r.expire("k", 10, lt=True) is True
+    r.set("forever", "v")
+    assert r.expire("forever", 10, gt=True) is False      # no TTL counts as infinite
+    assert r.expire("forever", 10, lt=True) is True
+    with pytest.raises(redis.ResponseError, match="NX and XX, GT or LT options"):
+        r.execute_command("EXPIRE", "k", 10, "NX", "XX")
+    with pytest.raises(redis.ResponseError, match="GT and LT options at the same time"):
+        r.execute_command("EXPIRE", "k", 10, "GT", "LT")
+    with pytest.raises(redis.ResponseError, match="Unsupported option foo"):
+        r.execute_command("EXPIRE", "k", 10, "foo")
+    with pytest.raises(redis.ResponseError, match="invalid expire time in 'expire' command"):
+        r.execute_command("EXPIRE", "k", "99999999999999999")
+
+
+def test_expire_in_the_past_deletes(r):
+    r.set("k", "v")
+    assert r.expire("k", -1) is True
+    assert r.exists("k") == 0
+    r.set("k", "v")
+    assert r.pexpireat("k", 1000) is True
+    assert r.get("k") is None
+
+
+def test_active_expiry_removes_keys_nobody_reads(r):
+    r.mset({f"k{i}": i for i in range(200)})
+    for i in range(200):
+        r.pexpire(f"k{i}", 50)
+    deadline = time.time() + 5
+    while time.time() < deadline and r.info("keyspace").get("db0"):
+        time.sleep(0.1)
+    assert r.info("keyspace").get("db0") is None            # gone without being touched
+    assert r.info("stats")["expired_keys"] >= 200
+
+
+def test_select_swapdb_flush(r, server, protocol):
+    r.set("zero", "0")
+    other = connect(server, protocol, db=1)
+    other.set("one", "1")
+    assert r.swapdb(0, 1) is True
+    assert r.get("one") == b"1" and r.get("zero") is None
+    assert other.get("zero") == b"0"
+    with pytest.raises(redis.ResponseError, match="invalid first DB index"):
+        r.execute_command("SWAPDB", "a", 1)
+    with pytest.raises(redis.ResponseError, match="DB index is out of range"):
+        r.execute_command("SWAPDB", 0, 100)
+    with pytest.raises(redis.ResponseError, match="DB index is out of range"):
+        r.execute_command("SELECT", 16)
+    with pytest.raises(redis.ResponseError, match="value is not an integer or out of range"):
+        r.execute_command("SELECT", "x")
+    assert r.flushdb() is True
+    assert r.dbsize() == 0 and other.dbsize() == 1
+    assert r.flushall(asynchronous=True) is True
+    assert other.dbsize() == 0
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        r.execute_command("FLUSHALL", "NOW")
+    other.close()
+
+
+def test_object_subcommands(r):
+    r.set("int", "12345")
+    r.set("short", "hello")
+    r.set("long", "x" * 100)
+    assert r.object("encoding", "int") == b"int"
+    assert r.object("encoding", "short") == b"embstr"
+    assert r.object("encoding", "long") == b"raw"
+    assert r.object("encoding", "missing") is None
+    assert r.object("refcount", "short") == 1
+    assert r.object("idletime", "short") <= 1
+    with pytest.raises(redis.ResponseError, match="An LFU maxmemory policy is not selected"):
+        r.object("freq", "short")
+    r.config_set("maxmemory-policy", "allkeys-lfu")
+    try:
+        assert isinstance(r.object("freq", "short"), int)
+        with pytest.raises(redis.ResponseError, match="An LFU maxmemory policy is selected"):
+            r.object("idletime", "short")
+    finally:
+        r.config_set("maxmemory-policy", "noeviction")
+    with pytest.raises(redis.ResponseError, match="unknown subcommand 'nope'. Try OBJECT HELP."):
+        r.execute_command("OBJECT", "nope", "x")
+    assert any(b"ENCODING" in line.encode() if isinstance(line, str) else b"ENCODING" in line
+               for line in r.execute_command("OBJECT", "HELP"))
