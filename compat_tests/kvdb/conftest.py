@@ -7,6 +7,8 @@ The servers are shared by all tests of a session and flushed before each test.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import redis
 
@@ -17,14 +19,14 @@ TARGETS = ["fromscratch", "redis"]
 
 @pytest.fixture(scope="session")
 def kvdb_server(tmp_path_factory):
-    server = start_kvdb(str(tmp_path_factory.mktemp("kvdb")))
+    server = start_kvdb(str(tmp_path_factory.mktemp("kvdb")), "--enable-debug-command", "yes")
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    server = start_redis(str(tmp_path_factory.mktemp("redis")))
+    server = start_redis(str(tmp_path_factory.mktemp("redis")), "--enable-debug-command", "yes")
     yield server
     server.stop()
 
@@ -60,3 +62,27 @@ def server_version(r) -> tuple:
 @pytest.fixture
 def is_reference(server) -> bool:
     return server.kind == "redis"
+
+
+def raw(server, payload: bytes, read_until: bytes = b"\r\n", timeout: float = 5.0) -> bytes:
+    """Send bytes on a fresh socket and read until `read_until` appears (or EOF)."""
+    with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
+        sock.sendall(payload)
+        data = b""
+        while read_until not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def call_raw(client, *args):
+    """Run a command and return the reply as the server sent it, without redis-py's
+    reply callbacks (which, for instance, parse every COMMAND reply as COMMAND INFO)."""
+    conn = client.connection_pool.get_connection(args[0])
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    finally:
+        client.connection_pool.release(conn)

@@ -1,26 +1,12 @@
 """Connection commands and the handshakes real clients perform."""
 
-import socket
 import threading
 import time
 
 import pytest
 import redis
 
-from .conftest import connect
-
-
-def raw(server, payload: bytes, read_until: bytes = b"\r\n", timeout: float = 5.0) -> bytes:
-    """Send bytes on a fresh socket and read until `read_until` appears (or EOF)."""
-    with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
-        sock.sendall(payload)
-        data = b""
-        while read_until not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        return data
+from .conftest import connect, raw
 
 
 def test_ping_echo(r, server):

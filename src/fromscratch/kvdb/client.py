@@ -37,6 +37,10 @@ NO_REPLY = object()         # a handler's answer when it must not be answered
 _perf_ns = time.perf_counter_ns
 _lookup_exact = TABLE.lookup_exact
 _OK_BYTES = b"+OK\r\n"
+PROTECTED_REFUSED = (
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")
 
 
 class Client(Connection):
@@ -249,6 +253,8 @@ class Client(Connection):
                 cmd = _find_subcommand(cmd, argv)
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
+            if (cmd.parent or cmd).protected and not kv.allows_protected(self):
+                raise ErrorReply(PROTECTED_REFUSED)
             if self._multi is not None and cmd.queued_in_multi:
                 if cmd.no_multi:
                     raise ErrorReply("ERR Command not allowed inside a transaction")

@@ -199,7 +199,7 @@ PARAMETERS = [
     Param("slowlog-max-len", "int", 128, minimum=0, maximum=2**31 - 1),
     Param("latency-monitor-threshold", "int", 0, minimum=0, maximum=_MAX),
     Param("latency-tracking", "bool", True, effective=False),
-    Param("enable-debug-command", "string", "yes", effective=False),
+    Param("enable-debug-command", "enum", "no", mutable=False, choices=("no", "yes", "local")),
     Param("busy-reply-threshold", "int", 5000, minimum=0, maximum=_MAX,
           aliases=("lua-time-limit",), effective=False),
     Param("daemonize", "bool", False, mutable=False, effective=False),

@@ -160,6 +160,11 @@ class KvServer:
     def _refresh(self) -> None:
         self.careful = self.pause_mode is not None or bool(self.monitors)
 
+    def allows_protected(self, client) -> bool:
+        """DEBUG is refused unless enable-debug-command is yes (or local, from loopback)."""
+        setting = self.config["enable-debug-command"]
+        return setting == "yes" or (setting == "local" and client.peer[0] in ("127.0.0.1", "::1"))
+
     # -- WATCH -------------------------------------------------------------------------
 
     def unwatch_all(self, client) -> None:

@@ -53,6 +53,7 @@ FLAG_NAMES = frozenset({
     "write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
     "loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
     "may_replicate", "no_mandatory_keys", "allow_busy", "no_multi", "movablekeys",
+    "protected",
 })
 
 
@@ -91,6 +92,7 @@ class Command:
         self.queued_in_multi = self.name not in ("exec", "discard", "multi", "watch",
                                                  "quit", "reset")
         self.is_pubsub = "pubsub" in self.flags
+        self.protected = "protected" in self.flags     # DEBUG: off unless configured
         self.skip_monitor = "skip_monitor" in self.flags
         self.skip_slowlog = "skip_slowlog" in self.flags
         self.careful = False       # True for containers: the client resolves subcommands

@@ -284,9 +284,10 @@ def command_docs(client, argv):
             complexity="O(N) where N is the total number of Redis commands",
             syntax="[filterby: FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern)]")
 def command_list(client, argv):
-    names = [cmd.name for cmd in TABLE]
+    """Every command name, subcommands included as `parent|sub`, as Redis lists them."""
+    commands = [each for cmd in TABLE for each in (cmd, *cmd.subcommands.values())]
     if len(argv) == 2:
-        return [name.encode() for name in names]
+        return [cmd.full_name.encode() for cmd in commands]
     if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
         raise SYNTAX
     kind, value = argv[3].upper(), argv[4].decode("utf-8", "replace")
@@ -294,10 +295,10 @@ def command_list(client, argv):
         return []
     if kind == b"ACLCAT":
         category = "@" + value.lower().lstrip("@")
-        return [cmd.name.encode() for cmd in TABLE if category in cmd.acl_categories]
+        return [cmd.full_name.encode() for cmd in commands if category in cmd.acl_categories]
     if kind == b"PATTERN":
         match = compile_pattern(value.encode(), nocase=True)
-        return [name.encode() for name in names if match(name.encode())]
+        return [cmd.full_name.encode() for cmd in commands if match(cmd.full_name.encode())]
     raise SYNTAX
 
 
@@ -457,7 +458,7 @@ def lastsave(client, argv):
     return int(client.kv.last_save_time)
 
 
-container("debug", flags="admin noscript loading stale", group="server", since="1.0.0",
+container("debug", flags="admin noscript loading stale protected", group="server", since="1.0.0",
           summary="A container for debugging commands.")
 
 

@@ -1,0 +1,192 @@
+"""Server commands: INFO, CONFIG, COMMAND, SLOWLOG, LATENCY, MONITOR, TIME, DEBUG."""
+
+import threading
+import time
+
+import pytest
+import redis
+
+from .conftest import call_raw, connect
+
+
+def test_info_fields_clients_read(r):
+    info = r.info("everything")
+    for field in ("redis_version", "redis_mode", "arch_bits", "os", "process_id", "tcp_port",
+                  "uptime_in_seconds", "connected_clients", "used_memory", "used_memory_human",
+                  "maxmemory", "maxmemory_policy", "role", "cluster_enabled",
+                  "total_commands_processed", "instantaneous_ops_per_sec", "expired_keys",
+                  "evicted_keys", "keyspace_hits", "keyspace_misses", "used_cpu_sys",
+                  "rdb_changes_since_last_save", "aof_enabled", "connected_slaves"):
+        assert field in info, field
+    assert info["role"] == "master" and info["cluster_enabled"] == 0
+    assert info["arch_bits"] == 64
+    version = tuple(int(x) for x in info["redis_version"].split("."))
+    assert version >= (7, 0, 15)
+    r.set("k", "v", ex=100)
+    r.set("j", "v")
+    db0 = r.info("keyspace")["db0"]
+    assert db0["keys"] == 2 and db0["expires"] == 1 and isinstance(db0["avg_ttl"], int)
+
+
+def test_info_sections_and_commandstats(r):
+    r.set("x", "1")
+    r.get("x")
+    stats = r.info("commandstats")
+    assert stats["cmdstat_set"]["calls"] >= 1 and "usec_per_call" in stats["cmdstat_get"]
+    assert set(r.info("server")) & {"redis_version"} and "used_memory" not in r.info("server")
+    assert "used_memory" in r.info("memory")
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("NOSUCHCMD")
+    assert r.info("errorstats")["errorstat_ERR"]["count"] >= 1
+
+
+def test_config_get_set(r):
+    assert r.config_get("maxmemory") == {"maxmemory": "0"}
+    assert r.config_get("save") is not None
+    assert r.config_get("appendonly") == {"appendonly": "no"}
+    assert "maxmemory-policy" in r.config_get("maxmemory*")
+    r.config_set("maxmemory", "10mb")
+    assert r.config_get("maxmemory") == {"maxmemory": "10485760"}
+    r.config_set("maxmemory", 0)
+    r.config_set("hash-max-ziplist-entries", 256)      # old alias of the listpack name
+    assert r.config_get("hash-max-listpack-entries") == {"hash-max-listpack-entries": "256"}
+    r.config_set("hash-max-listpack-entries", 512)
+    with pytest.raises(redis.ResponseError, match="Unknown option or number of arguments for CONFIG SET - 'nope'"):
+        r.config_set("nope", "1")
+    with pytest.raises(redis.ResponseError, match="argument must be a memory value"):
+        r.config_set("maxmemory", "lots")
+    with pytest.raises(redis.ResponseError, match="can't set immutable config"):
+        r.config_set("databases", "3")
+    with pytest.raises(redis.ResponseError, match="Invalid save parameters"):
+        r.config_set("save", "60 x")
+    with pytest.raises(redis.ResponseError, match="duplicate parameter"):
+        r.execute_command("CONFIG", "SET", "maxmemory", "1mb", "maxmemory", "2mb")
+
+
+def test_config_set_is_all_or_nothing(r):
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("CONFIG", "SET", "slowlog-max-len", "99", "maxmemory", "lots")
+    assert r.config_get("slowlog-max-len") == {"slowlog-max-len": "128"}
+
+
+def test_config_rewrite_without_file(r):
+    with pytest.raises(redis.ResponseError, match="The server is running without a config file"):
+        r.config_rewrite()
+
+
+def test_config_resetstat(r):
+    r.set("x", "1")
+    assert r.config_resetstat() is True
+    assert "cmdstat_set" not in r.info("commandstats")
+
+
+def test_command_introspection(r):
+    count = r.command_count()
+    assert count > 50
+    info = r.command()
+    assert info["get"]["arity"] == 2 and "readonly" in info["get"]["flags"]
+    assert len(info) == count
+    reply = call_raw(r, "COMMAND", "INFO", "get", "nosuchcommand")
+    assert reply[1] is None
+    get = reply[0]
+    assert get[0] in (b"get", "get") and get[1] == 2
+    assert get[3:6] == [1, 1, 1]
+    names = call_raw(r, "COMMAND", "LIST")
+    assert b"get" in names and b"client|setname" in names
+    assert len([name for name in names if b"|" not in name]) == count
+    assert set(call_raw(r, "COMMAND", "LIST", "FILTERBY", "PATTERN", "s*member*")) == {
+        b"sismember", b"smismember", b"srandmember", b"smembers"}
+    assert b"get" in call_raw(r, "COMMAND", "LIST", "FILTERBY", "ACLCAT", "string")
+    assert call_raw(r, "COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2") == [b"a", b"b"]
+    with pytest.raises(redis.ResponseError, match="Invalid command specified"):
+        r.command_getkeys("NOSUCH", "x")
+
+
+def test_command_docs_shape_for_redis_cli(server):
+    # redis-cli builds its hints from COMMAND DOCS: a map of name -> doc map with
+    # summary, since, group and arguments (each with name and type).
+    client = connect(server, 3)
+    docs = call_raw(client, "COMMAND", "DOCS", "set", "client")
+    entry = docs[b"set"]
+    for field in (b"summary", b"since", b"group", b"arguments"):
+        assert field in entry
+    arguments = entry[b"arguments"]
+    assert arguments[0][b"name"] == b"key" and arguments[0][b"type"] == b"key"
+    kinds = {arg[b"type"] for arg in arguments}
+    assert b"oneof" in kinds
+    assert b"client|setname" in docs[b"client"][b"subcommands"]
+    client.close()
+
+
+def test_time_and_lastsave(r):
+    seconds, micros = r.time()
+    assert abs(seconds - time.time()) < 5 and 0 <= micros < 1_000_000
+    assert r.lastsave()
+
+
+def test_slowlog(r):
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        r.slowlog_reset()
+        r.set("slow", "x" * 200)
+        entries = r.slowlog_get(10)
+        assert any(entry["command"].lower().startswith(b"set slow") for entry in entries)
+        assert r.slowlog_len() >= 1
+        r.slowlog_reset()
+        assert r.slowlog_len() <= 1                          # the RESET itself may log
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+
+
+def test_latency_monitor(r):
+    r.config_set("latency-monitor-threshold", 100)
+    try:
+        r.execute_command("DEBUG", "SLEEP", "0.15")
+        latest = r.execute_command("LATENCY", "LATEST")
+        assert any(event[0] in (b"command", b"fast-command") for event in latest)
+        assert r.execute_command("LATENCY", "HISTORY", "command")
+        assert r.execute_command("LATENCY", "RESET") >= 1
+    finally:
+        r.config_set("latency-monitor-threshold", 0)
+
+
+def test_latency_histogram(r, server_version):
+    r.set("k", "v")
+    histogram = r.execute_command("LATENCY", "HISTOGRAM", "set")
+    if isinstance(histogram, list):
+        histogram = dict(zip(histogram[::2], histogram[1::2]))
+    assert b"set" in histogram
+
+
+def test_monitor_sees_other_clients(r, server, protocol):
+    seen = []
+    ready = threading.Event()
+
+    def watch():
+        with connect(server, 2).monitor() as monitor:
+            ready.set()
+            for event in monitor.listen():
+                seen.append(event["command"])
+                if "monitored" in event["command"]:
+                    return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    ready.wait(5)
+    time.sleep(0.2)
+    r.set("monitored", "value")
+    thread.join(5)
+    assert any(command.startswith("SET monitored") or command.startswith("set monitored")
+               for command in seen)
+
+
+def test_debug_sleep_blocks_everyone(r, server, protocol):
+    other = connect(server, protocol)
+    thread = threading.Thread(target=lambda: r.execute_command("DEBUG", "SLEEP", "0.3"))
+    thread.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    other.ping()
+    assert time.monotonic() - started > 0.15
+    thread.join()
+    other.close()
