@@ -1,0 +1,141 @@
+"""Bad input over real sockets: the offender gets Redis's error, everyone else carries on."""
+
+import random
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from compat_tests.servers import start_kvdb, start_redis
+
+from .conftest import connect, raw
+
+
+def closed_after(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    sock.settimeout(5)
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+@pytest.mark.parametrize("payload, error", [
+    (b"*1\r\n+PING\r\n", b"-ERR Protocol error: expected '$', got '+'\r\n"),
+    (b"*x\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
+    (b"*1\r\n$-5\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+    (b"*1\r\n$99999999999\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+    (b"SET k \"open\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+])
+def test_protocol_errors_close_the_connection(server, payload, error):
+    with socket.create_connection((server.host, server.port)) as sock:
+        sock.sendall(b"PING\r\n" + payload + b"PING\r\n")
+        assert closed_after(sock) == b"+PONG\r\n" + error
+
+
+def test_huge_inline_and_count_strings(server):
+    with socket.create_connection((server.host, server.port)) as sock:
+        sock.sendall(b"x" * (70 * 1024))
+        assert closed_after(sock) == b"-ERR Protocol error: too big inline request\r\n"
+
+
+def test_lying_lengths_do_not_allocate(server, r):
+    # A client announcing a 2-billion-argument command and 500 MB strings, then going
+    # silent, must not make the server allocate any of it.
+    sockets = []
+    for _ in range(20):
+        sock = socket.create_connection((server.host, server.port))
+        sock.sendall(b"*2147483647\r\n$536870000\r\nxx")
+        sockets.append(sock)
+    time.sleep(0.2)
+    assert r.ping()
+    info = r.info("memory")
+    assert info["used_memory_rss"] < 1024**3
+    for sock in sockets:
+        sock.close()
+
+
+def test_garbage_from_many_clients_never_disturbs_others(r, server, protocol):
+    good = connect(server, protocol)
+    good.set("stable", "yes")
+    rng = random.Random(7)
+    stop = threading.Event()
+
+    def vandal():
+        while not stop.is_set():
+            try:
+                with socket.create_connection((server.host, server.port), timeout=2) as sock:
+                    sock.sendall(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))))
+                    sock.settimeout(0.05)
+                    try:
+                        sock.recv(4096)
+                    except OSError:
+                        pass
+            except OSError:
+                pass
+
+    vandals = [threading.Thread(target=vandal) for _ in range(8)]
+    for thread in vandals:
+        thread.start()
+    try:
+        for i in range(300):
+            assert good.incr("counter") == i + 1
+            assert good.get("stable") == b"yes"
+    finally:
+        stop.set()
+        for thread in vandals:
+            thread.join()
+    good.close()
+
+
+def test_half_sent_command_does_not_block_others(server, r):
+    with socket.create_connection((server.host, server.port)) as slow:
+        slow.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc")      # and then nothing
+        assert r.set("other", "fine") and r.get("other") == b"fine"
+        slow.sendall(b"defghij\r\n")
+        slow.settimeout(5)
+        assert slow.recv(100) == b"+OK\r\n"
+    assert r.get("k") == b"abcdefghij"
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_maxclients_and_query_buffer_limit(tmp_path, kind):
+    start = start_kvdb if kind == "fromscratch" else start_redis
+    server = start(str(tmp_path), "--maxclients", "5", "--client-query-buffer-limit", "1mb")
+    try:
+        control = redis.Redis(host=server.host, port=server.port)
+        keep = [socket.create_connection((server.host, server.port)) for _ in range(4)]
+        deadline = time.time() + 5
+        while control.info("clients")["connected_clients"] != 5 and time.time() < deadline:
+            time.sleep(0.05)                           # the start-up probe may linger
+        with socket.create_connection((server.host, server.port)) as extra:
+            assert closed_after(extra) == b"-ERR max number of clients reached\r\n"
+        assert control.info("stats")["rejected_connections"] == 1
+        for sock in keep:
+            sock.close()
+        time.sleep(0.2)
+        with socket.create_connection((server.host, server.port)) as greedy:
+            greedy.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4000000\r\n")
+            try:
+                for _ in range(20):
+                    greedy.sendall(b"x" * 100_000)
+            except OSError:
+                pass                                    # closed on us: that is the point
+            greedy.settimeout(5)
+            try:
+                while greedy.recv(65536):
+                    pass
+            except OSError:
+                pass
+        assert control.set("after", "ok")                # the server is fine
+        deadline = time.time() + 5                       # Redis frees clients lazily
+        while control.info("clients")["connected_clients"] != 1 and time.time() < deadline:
+            time.sleep(0.05)
+        assert control.info("clients")["connected_clients"] == 1
+        control.close()
+    finally:
+        server.stop()
