@@ -14,6 +14,7 @@ from fromscratch.resp import (INCOMPLETE, NULL_ARRAY, Attributed, BigNumber, Err
 
 @pytest.mark.parametrize("value, resp2, resp3", [
     (SimpleString("OK"), b"+OK\r\n", b"+OK\r\n"),
+    ("text", b"$4\r\ntext\r\n", b"$4\r\ntext\r\n"),
     (ErrorReply("ERR bad"), b"-ERR bad\r\n", b"-ERR bad\r\n"),
     (42, b":42\r\n", b":42\r\n"),
     (-1, b":-1\r\n", b":-1\r\n"),
@@ -205,3 +206,9 @@ def test_inline_nul_ends_the_line():
     assert split_inline(b"set k v\x00 ignored") == [b"set", b"k", b"v"]
     with pytest.raises(ProtocolError):
         split_inline(b'set "k\x00 v" x')          # the quote is left open
+
+
+def test_plain_str_is_a_bulk_string_and_simple_string_a_status():
+    # Redis answers map keys and most text as bulk strings; only statuses use `+`.
+    assert encode("summary", 2) == b"$7\r\nsummary\r\n"
+    assert encode({"k": SimpleString("v")}, 3) == b"%1\r\n$1\r\nk\r\n+v\r\n"

@@ -145,7 +145,8 @@ class Command:
         key_specs = []
         if self.first_key:
             key_specs.append({
-                "flags": ["RW" if self.is_write else "RO", "ACCESS" if self.is_readonly else "UPDATE"],
+                "flags": [_status("RW" if self.is_write else "RO"),
+                          _status("ACCESS" if self.is_readonly else "UPDATE")],
                 "begin_search": {"type": "index", "spec": {"index": self.first_key}},
                 "find_keys": {"type": "range", "spec": {
                     "lastkey": self.last_key - self.first_key if self.last_key >= 0 else self.last_key,
@@ -348,6 +349,8 @@ def _parse_item(tokens, pos):
         else:
             name, _, kind = word.partition(":")
             arg = {"name": name, "type": kind or _guess_type(name)}
+            if arg["type"] == "key":
+                arg["key_spec_index"] = 0
     if pos < len(tokens) and tokens[pos] == "...":
         pos += 1
         _add_flag(arg, "multiple")
@@ -362,4 +365,5 @@ def _single(sequence):
 
 
 def _add_flag(arg, flag):
-    arg.setdefault("flags", []).append(flag)
+    # Flags are status replies in Redis's COMMAND DOCS; redis-cli checks that.
+    arg.setdefault("flags", []).append(SimpleString(flag))

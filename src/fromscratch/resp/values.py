@@ -5,7 +5,7 @@ the same mapping:
 
     RESP2/RESP3            Python
     -----------            ------
-    +simple string         SimpleString (a str)
+    +simple string         SimpleString (a str subclass; a plain str is sent as bulk)
     -error                 ErrorReply
     :integer               int
     $bulk string           bytes

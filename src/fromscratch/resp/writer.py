@@ -51,8 +51,11 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
         out.append(CRLF)
     elif kind is int:
         out.append(b":%d\r\n" % value)
-    elif kind is SimpleString or kind is str:
+    elif kind is SimpleString:
         out.append(b"+" + _line(value) + CRLF)
+    elif kind is str:
+        data = value.encode("utf-8", "surrogateescape")
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     elif kind is list or kind is tuple:
         out.append(b"*%d\r\n" % len(value))
         for item in value:
