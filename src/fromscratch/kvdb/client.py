@@ -50,7 +50,8 @@ class Client(Connection):
         self.db = server.keyspace.dbs[0]
         self.resp = 2
         self.write = write_resp2
-        self.parser = RequestParser(server.config["proto-max-bulk-len"])
+        self.parser = RequestParser(server.config["proto-max-bulk-len"],
+                                    server.config["client-query-buffer-limit"])
         self.out: list[bytes] = []
         self.name = b""
         self.lib_name = b""
@@ -178,10 +179,11 @@ class Client(Connection):
         if parser.error is not None:
             self.out.append(b"-ERR " + parser.error.encode() + b"\r\n")
             self.close_after_reply = True
-        elif parser.pending_bytes > self.kv.config["client-query-buffer-limit"]:
+        elif parser.overflow:
             log.warning("closing client %s: query buffer over client-query-buffer-limit",
                         self.id)
-            self.close_after_reply = True
+            self.abort()
+            return
         self.flush()
 
     def flush(self) -> None:

@@ -90,6 +90,14 @@ class KvServer:
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
         config.on_change("timeout", lambda value: setattr(self.tcp, "idle_timeout", value))
 
+        def parser_limits(_value):
+            for client in self.clients.values():
+                client.parser.max_bulk_len = config["proto-max-bulk-len"]
+                client.parser.max_buffer = config["client-query-buffer-limit"]
+
+        config.on_change("proto-max-bulk-len", parser_limits)
+        config.on_change("client-query-buffer-limit", parser_limits)
+
     async def start(self) -> None:
         try:
             await self.tcp.start()

@@ -118,15 +118,18 @@ class RequestParser:
     `feed(data)` returns the commands completed by `data`, each a list of bytes. If the
     stream turns out not to be RESP, the commands before the fault are still returned
     and `error` is set to the message Redis would send; the server then answers it and
-    closes the connection, as Redis does.
+    closes the connection, as Redis does. If a half-received command holds more than
+    `max_buffer` bytes, `overflow` is set: Redis closes such a client without a word.
     """
 
-    __slots__ = ("max_bulk_len", "error", "_buf", "_args", "_missing", "_need",
-                 "_chunks", "_chunks_len", "_partial_bytes")
+    __slots__ = ("max_bulk_len", "max_buffer", "error", "overflow", "_buf", "_args",
+                 "_missing", "_need", "_chunks", "_chunks_len", "_partial_bytes")
 
-    def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK):
+    def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK, max_buffer: int = 1024**3):
         self.max_bulk_len = max_bulk_len
+        self.max_buffer = max_buffer    # client-query-buffer-limit: held bytes allowed
         self.error: str | None = None
+        self.overflow = False           # set when a half-received command holds too much
         self._buf = b""            # bytes received but not parsed yet
         self._args = None          # a command whose arguments are still arriving
         self._missing = 0          # how many arguments it still needs
@@ -148,24 +151,34 @@ class RequestParser:
             self._chunks.append(data)
             self._chunks_len += len(data)
             if self._chunks_len < self._need:
+                self.overflow = self.pending_bytes > self.max_buffer
                 return []
             data = b"".join(self._chunks)
             self._chunks, self._chunks_len, self._need = [], 0, 0
         elif self._buf:
             data = self._buf + data
+            self._buf = b""
+        data = bytes(data)
         commands: list[list[bytes]] = []
+        position = 0
+        if self._args is None and data[:1] == b"*" and len(data) <= self.max_bulk_len:
+            position = _split_commands(data, commands)
+            if position == len(data):               # the usual case: nothing left over
+                return commands
         try:
-            self._parse(bytes(data), commands)
+            self._parse(data, position, commands)
         except ProtocolError as exc:
             self.error = str(exc)
             self._buf, self._args, self._need = b"", None, 0
+        if self.pending_bytes > self.max_buffer:
+            self.overflow = True
         return commands
 
-    def _parse(self, buf: bytes, commands: list) -> None:
-        pos, n = 0, len(buf)
+    def _parse(self, buf: bytes, pos: int, commands: list) -> None:
+        """The general parser, from `pos`: inline commands, partial frames, arguments
+        holding CRLF, and every error."""
+        n = len(buf)
         args, missing = self._args, self._missing
-        if args is None and buf[:1] == b"*" and n <= self.max_bulk_len:
-            pos = _split_commands(buf, commands)
         find = buf.find
         while True:
             if args is None:
@@ -266,8 +279,8 @@ def _split_commands(buf: bytes, commands: list) -> int:
             break
         append(args)
         i = end + 1
-    if i == 0:
-        return 0
+    if i == last:                                   # all consumed but a partial tail
+        return len(buf) - len(parts[last])
     return sum(map(len, parts[:i])) + 2 * i
 
 

@@ -1,0 +1,119 @@
+"""redis-benchmark against our kvdb and a real redis-server, side by side.
+
+    python benchmarks/kvdb_bench.py [--requests 100000] [--repeat 3] [--tests set,get]
+
+For each test (SET GET INCR LPUSH LPOP HSET ZADD SADD LRANGE_100), 50 clients, without
+and with pipelining (-P 16), it prints both servers' requests per second, the ratio
+ours/redis, and each server's CPU time per request (user + system, read from
+/proc/PID/stat around the run): the figure least disturbed by a busy machine.
+Runs alternate between the two servers and the median of --repeat runs is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = ["set", "get", "incr", "lpush", "lpop", "hset", "zadd", "sadd", "lrange_100"]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int) -> None:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS     # utime + stime
+
+
+def start_servers(directory: str):
+    ours_port, redis_port = free_port(), free_port()
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    ours = subprocess.Popen([sys.executable, "-m", "fromscratch", "kvdb", "--port", str(ours_port),
+                             "--dir", os.path.join(directory, "ours"), "--save", ""],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reference = subprocess.Popen(["redis-server", "--port", str(redis_port), "--save", "",
+                                  "--appendonly", "no", "--dir", directory],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(ours_port)
+    wait_for(redis_port)
+    return {"ours": (ours, ours_port), "redis": (reference, redis_port)}
+
+
+def run_benchmark(port: int, pid: int, test: str, requests: int, pipeline: int) -> tuple[float, float]:
+    """(requests per second, server CPU microseconds per request) for one run."""
+    before = cpu_seconds(pid)
+    done = subprocess.run(["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests),
+                           "-c", "50", "-P", str(pipeline), "--csv", "-r", "100000"],
+                          capture_output=True, text=True, timeout=600)
+    used = cpu_seconds(pid) - before
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    wanted = test.upper().replace("LRANGE_100", "LRANGE_100 (first 100 elements)")
+    for row in rows:
+        if row and row[0] == wanted:
+            total = requests * (2 if test == "lrange_100" else 1)   # it fills the list first
+            return float(row[1]), used * 1e6 / total
+    raise RuntimeError(f"no result for {test}: {done.stdout} {done.stderr}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tests", default=",".join(TESTS))
+    args = parser.parse_args()
+    if not (shutil.which("redis-server") and shutil.which("redis-benchmark")):
+        sys.exit("needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)")
+    with tempfile.TemporaryDirectory() as directory:
+        servers = start_servers(directory)
+        try:
+            print(f"{'test':<12}{'pipeline':>9}{'ours rps':>12}{'redis rps':>12}{'ratio':>8}"
+                  f"{'ours cpu/req':>15}{'redis cpu/req':>15}")
+            for pipeline in (1, 16):
+                for test in args.tests.split(","):
+                    results = {"ours": [], "redis": []}
+                    for _ in range(args.repeat):
+                        for name in ("redis", "ours"):
+                            process, port = servers[name]
+                            requests = args.requests * (4 if pipeline > 1 else 1)
+                            results[name].append(run_benchmark(port, process.pid, test,
+                                                               requests, pipeline))
+                    ours_rps = statistics.median(r[0] for r in results["ours"])
+                    redis_rps = statistics.median(r[0] for r in results["redis"])
+                    ours_cpu = statistics.median(r[1] for r in results["ours"])
+                    redis_cpu = statistics.median(r[1] for r in results["redis"])
+                    print(f"{test.upper():<12}{pipeline:>9}{ours_rps:>12.0f}{redis_rps:>12.0f}"
+                          f"{ours_rps / redis_rps:>8.2f}{ours_cpu:>13.2f}us{redis_cpu:>13.2f}us",
+                          flush=True)
+        finally:
+            for process, _ in servers.values():
+                process.terminate()
+                process.wait()
+
+
+if __name__ == "__main__":
+    main()
