@@ -25,6 +25,7 @@ from collections import deque
 from ..net import Connection
 from ..resp import ErrorReply, RequestParser, SimpleString
 from ..resp.writer import _encode2 as write_resp2, _encode3 as write_resp3
+from .commands.pubsub import unsubscribe_everything
 from .table import TABLE
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -37,6 +38,8 @@ NO_REPLY = object()         # a handler's answer when it must not be answered
 _perf_ns = time.perf_counter_ns
 _lookup_exact = TABLE.lookup_exact
 _OK_BYTES = b"+OK\r\n"
+ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
+                                      "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
@@ -78,17 +81,25 @@ class Client(Connection):
         self.no_touch = False
         self.monitor = False
         self.close_after_reply = False
-        # pub/sub subscriptions (channels, patterns, shard channels)
+        # pub/sub: subscriptions (channels, patterns, shard channels), and messages
+        # waiting in self.out for the next flush
         self.channels: set = set()
         self.patterns: set = set()
         self.shard_channels: set = set()
+        self.undelivered = 0
+        self.flush_scheduled = False
+        self.over_soft_limit_since = None
         self._refresh()
 
     # -- the states that send commands down the careful lane ---------------------------
 
     def _refresh(self) -> None:
         self.careful = (not self._authenticated or self._multi is not None
-                        or self._reply_off or self._skip_next_reply)
+                        or self._reply_off or self._skip_next_reply
+                        or (self.resp == 2 and self.subscriptions_count() > 0))
+
+    def subscriptions_changed(self) -> None:
+        self._refresh()
 
     @property
     def authenticated(self) -> bool:
@@ -142,6 +153,8 @@ class Client(Connection):
         kv.unwatch_all(self)
         if self.monitor:
             kv.remove_monitor(self)
+        if self.subscriptions_count():
+            unsubscribe_everything(self)
         self.pending.clear()
 
     def refuse(self):
@@ -191,6 +204,7 @@ class Client(Connection):
         if out and not self.closed:
             data = b"".join(out) if len(out) > 1 else out[0]
             out.clear()
+            self.undelivered = 0
             self.server.stats.bytes_sent += len(data)
             self.transport.write(data)
         if self.close_after_reply:
@@ -255,6 +269,11 @@ class Client(Connection):
                 cmd = _find_subcommand(cmd, argv)
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
+            if (self.resp == 2 and self.subscriptions_count()
+                    and cmd.name not in ALLOWED_WHILE_SUBSCRIBED):
+                raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "
+                                 f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+                                 f"context")
             if (cmd.parent or cmd).protected and not kv.allows_protected(self):
                 raise ErrorReply(PROTECTED_REFUSED)
             if self._multi is not None and cmd.queued_in_multi:
@@ -360,6 +379,44 @@ class Client(Connection):
     def switch_protocol(self, version: int) -> None:
         self.resp = version
         self.write = write_resp3 if version == 3 else write_resp2
+        self._refresh()
+
+    # -- pub/sub delivery --------------------------------------------------------------
+
+    def deliver(self, frame: bytes) -> None:
+        """A published message for us, already encoded for our protocol. It joins our
+        output after whatever we were answering, and goes out on the next flush."""
+        if self.closed:
+            return
+        self.out.append(frame)
+        self.undelivered += len(frame)
+        if self._over_output_limit():
+            log.warning("closing client %s: over the pubsub client-output-buffer-limit",
+                        self.id)
+            self.abort()
+            return
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.kv.loop.call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self.flush_scheduled = False
+        self.flush()
+
+    def _over_output_limit(self) -> bool:
+        """client-output-buffer-limit for pub/sub clients: over the hard limit at once,
+        or over the soft limit for longer than its time."""
+        hard, soft, seconds = self.kv.config["client-output-buffer-limit"]["pubsub"]
+        size = self.undelivered + self.output_buffer_size
+        if hard and size > hard:
+            return True
+        if soft and size > soft:
+            now = time.monotonic()
+            if self.over_soft_limit_since is None:
+                self.over_soft_limit_since = now
+            return now - self.over_soft_limit_since > seconds
+        self.over_soft_limit_since = None
+        return False
 
 
 def _unknown_command(argv: list) -> ErrorReply:

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from ..net import TcpServer
+from ..pubsub import Broker
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import Blocking
 from .client import Client
@@ -37,7 +38,7 @@ def _listen_addresses(bind: str) -> tuple[list[str], list[str]]:
 
 
 class KvServer:
-    def __init__(self, config: Config | None = None):
+    def __init__(self, config: Config | None = None, broker: Broker | None = None):
         self.config = config or Config()
         self.table = TABLE
         self.keyspace = Keyspace(self.config["databases"])
@@ -51,6 +52,7 @@ class KvServer:
         self.clients: dict[int, Client] = {}
         self.blocking = Blocking(self)
         self.monitors: set = set()
+        self.broker = broker or Broker()
         self.slowlog = SlowLog(self.config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.error_counts: dict[str, int] = {}
@@ -214,10 +216,10 @@ class KvServer:
         return process_rss()
 
     def pubsub_channel_count(self) -> int:
-        return 0
+        return len(self.broker.channels)
 
     def pubsub_pattern_count(self) -> int:
-        return 0
+        return self.broker.pattern_count()
 
     def count_error(self, error) -> None:
         code = error.code

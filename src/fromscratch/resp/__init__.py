@@ -4,12 +4,12 @@
 """
 
 from .reader import INCOMPLETE, ProtocolError, ReplyReader, RequestParser, split_inline
-from .values import (NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, SimpleString,
-                     Verbatim)
+from .values import (NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, Replies,
+                     SimpleString, Verbatim)
 from .writer import encode, encode_command, format_double
 
 __all__ = [
     "INCOMPLETE", "NULL_ARRAY", "Attributed", "BigNumber", "ErrorReply", "ProtocolError",
-    "Push", "ReplyReader", "RequestParser", "SimpleString", "Verbatim", "encode",
+    "Push", "Replies", "ReplyReader", "RequestParser", "SimpleString", "Verbatim", "encode",
     "encode_command", "format_double", "split_inline",
 ]

@@ -101,6 +101,14 @@ class Attributed:
         return f"Attributed({self.value!r}, {self.attributes!r})"
 
 
+class Replies(list):
+    """Several replies sent one after another, for the commands that answer more than
+    once (SUBSCRIBE a b confirms each channel separately). Not a RESP type: it writes
+    its items back to back, with no header."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     """RESP2's `*-1`, which some commands (BLPOP timeout, EXEC abort) still answer."""
 

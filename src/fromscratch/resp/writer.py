@@ -12,7 +12,8 @@ strings.
 
 from __future__ import annotations
 
-from .values import NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, SimpleString, Verbatim
+from .values import (NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, Replies, SimpleString,
+                     Verbatim)
 
 CRLF = b"\r\n"
 
@@ -62,6 +63,9 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
             encode_item(item, out)
     elif issubclass(kind, ErrorReply):
         out.append(b"-" + _line(value.message) + CRLF)
+    elif kind is Replies:
+        for item in value:
+            encode_item(item, out)
     else:
         return False
     return True

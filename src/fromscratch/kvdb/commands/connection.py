@@ -9,6 +9,7 @@ from ...resp import ErrorReply, SimpleString
 from ..client import NO_REPLY, OK
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
+from .pubsub import unsubscribe_everything
 from .args import SYNTAX, Options, parse_int
 
 PONG = SimpleString("PONG")
@@ -21,6 +22,8 @@ WRONGPASS = ErrorReply("WRONGPASS invalid username-password pair or user is disa
 def ping(client, argv):
     if len(argv) > 2:
         raise ErrorReply("ERR wrong number of arguments for 'ping' command")
+    if client.resp == 2 and client.subscriptions_count():
+        return [b"pong", argv[1] if len(argv) == 2 else b""]     # subscribed RESP2 shape
     return argv[1] if len(argv) == 2 else PONG
 
 
@@ -54,6 +57,7 @@ def reset(client, argv):
     client.no_evict = client.no_touch = False
     client.user = "default"
     client.authenticated = not kv.config["requirepass"]
+    unsubscribe_everything(client)
     return SimpleString("RESET")
 
 
