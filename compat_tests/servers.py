@@ -71,16 +71,18 @@ class Server:
         return f"<{self.kind} on port {self.port}>"
 
 
-def start_kvdb(directory: str, *options: str) -> Server:
-    """Our key-value server, run as a user runs it: `python -m fromscratch kvdb`."""
+def start_kvdb(directory: str, *options: str, command: str = "kvdb") -> Server:
+    """Our key-value server (or, with command="pubsub", the standalone pub/sub server),
+    run as a user runs it: `python -m fromscratch kvdb`."""
     port = free_port()
     env = dict(os.environ, PYTHONPATH=SOURCE)
     log = open(os.path.join(directory, "server.log"), "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "fromscratch", "kvdb", "--port", str(port), "--dir", directory,
+        [sys.executable, "-m", "fromscratch", command, "--port", str(port), "--dir", directory,
          "--save", "", *options], env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_for_port(port, process)
-    return Server("fromscratch", port, process, directory)
+    return Server("fromscratch" if command == "kvdb" else f"fromscratch-{command}", port,
+                  process, directory)
 
 
 def start_redis(directory: str, *options: str) -> Server:

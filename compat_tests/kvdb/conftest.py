@@ -25,6 +25,13 @@ def kvdb_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def pubsub_server(tmp_path_factory):
+    server = start_kvdb(str(tmp_path_factory.mktemp("pubsub")), command="pubsub")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = start_redis(str(tmp_path_factory.mktemp("redis")), "--enable-debug-command", "yes")
     yield server

@@ -1,6 +1,7 @@
 """The one command line: `fromscratch <server> [options]` or `fromscratch serve`.
 
     fromscratch kvdb   [--port 6380] [--dir ./data/kvdb] [--name value ...]
+    fromscratch pubsub [--port 6381] [--dir ./data/pubsub] [--name value ...]
     fromscratch serve  every server that exists, each with its defaults
 
 Each server's own `cli.main(argv)` parses its options.
@@ -18,6 +19,7 @@ import sys
 # name -> (module with main(argv), the arguments `serve` starts it with)
 SERVERS = {
     "kvdb": ("fromscratch.kvdb.cli", []),
+    "pubsub": ("fromscratch.pubsub.cli", []),
 }
 
 

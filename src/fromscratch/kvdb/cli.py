@@ -15,9 +15,11 @@ from ..net import run_servers
 from .config import Config, ConfigError, parse_command_line
 
 
-def build_config(argv: list[str]) -> Config:
+def build_config(argv: list[str], defaults: dict[str, str] | None = None) -> Config:
     config_file, directives = parse_command_line(argv)
     config = Config()
+    for name, value in (defaults or {}).items():
+        config.set(name, value, at_startup=True)
     if config_file:
         config.load_file(config_file)
     for name, values in directives:
@@ -25,23 +27,27 @@ def build_config(argv: list[str]) -> Config:
     return config
 
 
-def main(argv: list[str] | None = None) -> int:
+def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, table=None,
+          usage: str = __doc__) -> int:
+    """Parse the options, then run a key-value style server until SIGINT/SIGTERM."""
     from .server import KvServer
 
-    argv = sys.argv[1:] if argv is None else argv
     if argv[:1] in (["-h"], ["--help"]):
-        print(__doc__.strip())
+        print(usage.strip())
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        config = build_config(argv)
+        config = build_config(argv, defaults)
     except (ConfigError, OSError) as exc:
-        print(f"fromscratch kvdb: {exc}", file=sys.stderr)
+        print(f"fromscratch {name}: {exc}", file=sys.stderr)
         return 1
     os.makedirs(config["dir"], exist_ok=True)
-    server = KvServer(config)
-    run_servers([server])
+    run_servers([KvServer(config, table=table, name=name)])
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return serve("kvdb", sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from ..net import Connection
 from ..resp import ErrorReply, RequestParser, SimpleString
 from ..resp.writer import _encode2 as write_resp2, _encode3 as write_resp3
 from .commands.pubsub import unsubscribe_everything
-from .table import TABLE
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -36,7 +35,6 @@ BLOCKED = object()          # a handler's answer when the client must wait
 NO_REPLY = object()         # a handler's answer when it must not be answered
 
 _perf_ns = time.perf_counter_ns
-_lookup_exact = TABLE.lookup_exact
 _OK_BYTES = b"+OK\r\n"
 ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
@@ -50,6 +48,7 @@ class Client(Connection):
     def __init__(self, server):
         super().__init__(server.tcp)
         self.kv = server
+        self.lookup_exact = server.table.lookup_exact
         self.db = server.keyspace.dbs[0]
         self.resp = 2
         self.write = write_resp2
@@ -220,7 +219,7 @@ class Client(Connection):
 
     def call(self, argv: list) -> None:
         """Run one command and write its reply into self.out (the fast lane)."""
-        cmd = _lookup_exact(argv[0])
+        cmd = self.lookup_exact(argv[0])
         kv = self.kv
         if cmd is None or cmd.careful or self.careful or kv.careful:
             return self._call_carefully(argv)
@@ -258,7 +257,7 @@ class Client(Connection):
     def _call_carefully(self, argv: list) -> None:
         """Every check, in Redis's order: the lane for everything unusual."""
         kv = self.kv
-        cmd = TABLE.lookup(argv[0])
+        cmd = kv.table.lookup(argv[0])
         try:
             if cmd is None:
                 raise _unknown_command(argv)

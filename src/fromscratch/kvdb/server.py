@@ -23,7 +23,7 @@ from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .keyspace import Keyspace
-from .table import TABLE
+from .table import TABLE, CommandTable
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -38,12 +38,13 @@ def _listen_addresses(bind: str) -> tuple[list[str], list[str]]:
 
 
 class KvServer:
-    def __init__(self, config: Config | None = None, broker: Broker | None = None):
+    def __init__(self, config: Config | None = None, broker: Broker | None = None,
+                 table: CommandTable | None = None, name: str = "kvdb"):
         self.config = config or Config()
-        self.table = TABLE
+        self.table = table or TABLE
         self.keyspace = Keyspace(self.config["databases"])
         required, optional = _listen_addresses(self.config["bind"])
-        self.tcp = TcpServer("kvdb", required + optional, self.config["port"],
+        self.tcp = TcpServer(name, required + optional, self.config["port"],
                              lambda tcp: Client(self),
                              max_connections=self.config["maxclients"],
                              idle_timeout=self.config["timeout"])
@@ -236,7 +237,7 @@ class KvServer:
             self.latency.record(event, micros // 1000)
 
     def reset_stats(self) -> None:
-        for cmd in TABLE:
+        for cmd in self.table:
             for each in (cmd, *cmd.subcommands.values()):
                 each.reset_stats()
         self.error_counts.clear()
@@ -250,7 +251,7 @@ class KvServer:
     @property
     def commands_processed(self) -> int:
         total = 0
-        for cmd in TABLE:
+        for cmd in self.table:
             total += cmd.calls
             for sub in cmd.subcommands.values():
                 total += sub.calls

@@ -198,6 +198,14 @@ class CommandTable:
             cmd = self._by_bytes.get(name.lower())
         return cmd
 
+    def subset(self, keep) -> "CommandTable":
+        """A table of the commands for which `keep(cmd)` is true (same Command objects)."""
+        table = CommandTable()
+        for cmd in self.commands.values():
+            if keep(cmd):
+                table.add(cmd)
+        return table
+
     def __iter__(self):
         return iter(self.commands.values())
 

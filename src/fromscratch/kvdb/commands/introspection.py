@@ -12,7 +12,7 @@ from ...glob import compile_pattern
 from ...resp import ErrorReply, SimpleString, Verbatim
 from ..client import OK
 from ..diagnostics import percentile
-from ..table import TABLE, command, container, subcommand
+from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
 from .args import SYNTAX, parse_int
 from .keys import encoding_of
@@ -160,8 +160,8 @@ def _section_cpu(kv) -> list:
             ("used_cpu_user_main_thread", f"{me.ru_utime:.6f}")]
 
 
-def _all_commands():
-    for cmd in TABLE:
+def _all_commands(table):
+    for cmd in table:
         if cmd.handler is not None:
             yield cmd
         yield from cmd.subcommands.values()
@@ -172,14 +172,14 @@ def _section_commandstats(kv) -> list:
              f"calls={cmd.calls},usec={cmd.usec},"
              f"usec_per_call={cmd.usec / cmd.calls if cmd.calls else 0:.2f},"
              f"rejected_calls={cmd.rejected_calls},failed_calls={cmd.failed_calls}")
-            for cmd in _all_commands() if cmd.calls or cmd.rejected_calls]
+            for cmd in _all_commands(kv.table) if cmd.calls or cmd.rejected_calls]
 
 
 def _section_latencystats(kv) -> list:
     return [(f"latency_percentiles_usec_{cmd.full_name}",
              ",".join(f"p{label}={percentile(cmd.histogram, fraction):.3f}"
                       for label, fraction in (("50", 0.5), ("99", 0.99), ("99.9", 0.999))))
-            for cmd in _all_commands() if cmd.calls]
+            for cmd in _all_commands(kv.table) if cmd.calls]
 
 
 def _section_errorstats(kv) -> list:
@@ -235,7 +235,7 @@ def info(client, argv):
 # -- COMMAND ------------------------------------------------------------------------------
 
 def _all_command_info(client, argv):
-    return [cmd.info() for cmd in TABLE]
+    return [cmd.info() for cmd in client.kv.table]
 
 
 container("command", flags="loading stale", group="server", since="2.8.13",
@@ -246,14 +246,14 @@ container("command", flags="loading stale", group="server", since="2.8.13",
 @subcommand("command", "count", arity=2, flags="loading stale", since="2.8.13",
             summary="Returns a count of commands.", complexity="O(1)")
 def command_count(client, argv):
-    return len(TABLE)
+    return len(client.kv.table)
 
 
-def _named(argv: list, start: int):
+def _named(table, argv: list, start: int):
     for arg in argv[start:]:
         name = arg.decode("utf-8", "replace").lower()
         parent, _, child = name.partition("|")
-        cmd = TABLE.commands.get(parent)
+        cmd = table.commands.get(parent)
         if cmd is not None and child:
             cmd = cmd.subcommands.get(child)
         yield name, cmd
@@ -265,8 +265,8 @@ def _named(argv: list, start: int):
             syntax="[command-name...]")
 def command_info(client, argv):
     if len(argv) == 2:
-        return [cmd.info() for cmd in TABLE]
-    return [None if cmd is None else cmd.info() for _, cmd in _named(argv, 2)]
+        return [cmd.info() for cmd in client.kv.table]
+    return [None if cmd is None else cmd.info() for _, cmd in _named(client.kv.table, argv, 2)]
 
 
 @subcommand("command", "docs", arity=-2, flags="loading stale", since="7.0.0",
@@ -274,9 +274,10 @@ def command_info(client, argv):
             complexity="O(N) where N is the number of commands to look up",
             syntax="[command-name...]")
 def command_docs(client, argv):
+    table = client.kv.table
     if len(argv) == 2:
-        return {cmd.name.encode(): cmd.docs() for cmd in TABLE}
-    return {name.encode(): cmd.docs() for name, cmd in _named(argv, 2) if cmd is not None}
+        return {cmd.name.encode(): cmd.docs() for cmd in table}
+    return {name.encode(): cmd.docs() for name, cmd in _named(table, argv, 2) if cmd is not None}
 
 
 @subcommand("command", "list", arity=-2, flags="loading stale", since="7.0.0",
@@ -285,7 +286,7 @@ def command_docs(client, argv):
             syntax="[filterby: FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern)]")
 def command_list(client, argv):
     """Every command name, subcommands included as `parent|sub`, as Redis lists them."""
-    commands = [each for cmd in TABLE for each in (cmd, *cmd.subcommands.values())]
+    commands = [each for cmd in client.kv.table for each in (cmd, *cmd.subcommands.values())]
     if len(argv) == 2:
         return [cmd.full_name.encode() for cmd in commands]
     if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
@@ -304,7 +305,7 @@ def command_list(client, argv):
 
 def _getkeys(client, argv):
     target = argv[2:]
-    cmd = TABLE.lookup(target[0])
+    cmd = client.kv.table.lookup(target[0])
     if cmd is None:
         raise ErrorReply("ERR Invalid command specified")
     if cmd.subcommands and len(target) > 1:
@@ -418,9 +419,9 @@ def latency_doctor(client, argv):
                        "being retrieved.", syntax="[command...]")
 def latency_histogram(client, argv):
     if len(argv) > 2:
-        chosen = [cmd for _, cmd in _named(argv, 2) if cmd is not None]
+        chosen = [cmd for _, cmd in _named(client.kv.table, argv, 2) if cmd is not None]
     else:
-        chosen = list(_all_commands())
+        chosen = list(_all_commands(client.kv.table))
     result = {}
     for cmd in chosen:
         if not cmd.calls:
