@@ -3,8 +3,9 @@
 A server is a `TcpServer` plus a `Connection` subclass that speaks its protocol. The
 skeleton does what all of them need and nothing protocol-specific:
 
-* listen and accept (asyncio transports and protocols: they cost noticeably less CPU
-  per request than streams, and the request loop is the hot path of every server);
+* listen and accept, giving each connection a protocol object (asyncio's Protocol
+  interface) over our lean transport (transport.py): protocols cost much less CPU per
+  request than streams, and the request loop is the hot path of every server;
 * a connection limit: a connection over it is handed to `Connection.refuse()`, which a
   protocol overrides to say why in its own language, then closed;
 * an idle timeout, enforced by one sweep a second rather than a timer per connection;
@@ -24,6 +25,8 @@ import logging
 import signal
 import time
 from typing import Callable
+
+from .transport import open_listeners
 
 log = logging.getLogger("fromscratch")
 
@@ -140,7 +143,7 @@ class TcpServer:
         self.stats = ServerStats()
         self.clock = time.monotonic()         # refreshed by the sweep; coarse on purpose
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._listener: asyncio.base_events.Server | None = None
+        self._listeners: list = []
         self._periodic: dict[int, asyncio.TimerHandle] = {}
         self._shutdown_hooks: list[Callable[[], object]] = []
         self.stop_requested = asyncio.Event()   # set to ask run_servers() to stop us
@@ -150,10 +153,9 @@ class TcpServer:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self._listener = await self.loop.create_server(
-            lambda: self.connection_class(self), self.host, self.port,
-            reuse_address=True, backlog=1024)
-        self.port = self._listener.sockets[0].getsockname()[1]
+        self._listeners = open_listeners(self.loop, self.host, self.port,
+                                         lambda: self.connection_class(self))
+        self.port = self._listeners[0].sock.getsockname()[1]
         self.every(0.1, self._tick)
         self.every(1.0, self._sweep_idle)
         hosts = self.host if isinstance(self.host, str) else ", ".join(self.host)
@@ -168,8 +170,8 @@ class TcpServer:
             return
         self.stopped.set()
         log.info("%s shutting down", self.name)
-        if self._listener is not None:
-            self._listener.close()
+        for listener in self._listeners:
+            listener.close()
         for handle in self._periodic.values():
             handle.cancel()
         for hook in self._shutdown_hooks:
