@@ -333,9 +333,7 @@ class _Parser:
         return TemplateSyntaxError(message, self.name, line)
 
     def parse(self) -> _Parsed:
-        self.parsed.body, end = self.parse_body(())
-        if end is not None:
-            raise self.error(f"unexpected {{% {end.value} %}}", end.line)
+        self.parsed.body, _ = self.parse_body(())
         return self.parsed
 
     def parse_body(self, stop: tuple[str, ...]) -> tuple[list, _Token | None]:
@@ -413,6 +411,9 @@ class _Parser:
                 raise self.error("more than one {% extends %}", token.line)
             self.parsed.parent = self.template_name(rest, token)
             return _Text(token.line, "")
+        if word in ("elif", "else", "endif", "endfor", "endblock"):
+            raise self.error(f"unexpected {{% {word} %}} with nothing open to continue or close",
+                             token.line)
         raise self.error(f"unknown tag {word!r}", token.line)
 
     def template_name(self, text: str, token: _Token) -> str:
@@ -431,11 +432,19 @@ _LITERALS = {"true": True, "false": False, "none": None, "True": True, "False": 
              "None": None}
 
 
+# `x|upper(1)` is rewritten to `x .__filter_upper(1)` before Python parses it: a filter
+# binds like an attribute (tighter than `+`, as in Jinja), and the rewriter below turns
+# the marker into the call `_filters["upper"](x, 1)`.
+_FILTER_MARK = "__filter_"
+
+
 class _NameRewriter(ast.NodeTransformer):
-    """Template names become `v_<name>` locals; `a.b` becomes `_attr(a, "b")`."""
+    """Template names become `v_<name>` locals; `a.b` becomes `_attr(a, "b")`; filter
+    markers become filter calls."""
 
     def __init__(self):
         self.names: set[str] = set()
+        self.filters: set[str] = set()
 
     def visit_Name(self, node: ast.Name):
         if node.id in _LITERALS and isinstance(node.ctx, ast.Load):
@@ -444,7 +453,24 @@ class _NameRewriter(ast.NodeTransformer):
             self.names.add(node.id)
         return ast.copy_location(ast.Name("v_" + node.id, node.ctx), node)
 
+    def _filter_call(self, node, marker: ast.Attribute, args: list, keywords: list):
+        name = marker.attr[len(_FILTER_MARK):]
+        self.filters.add(name)
+        function = ast.Subscript(ast.Name("_filters", ast.Load()), ast.Constant(name), ast.Load())
+        call = ast.Call(function, [self.visit(marker.value), *args], keywords)
+        return ast.copy_location(call, node)
+
+    def visit_Call(self, node: ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr.startswith(_FILTER_MARK):
+            args = [self.visit(arg) for arg in node.args]
+            keywords = [self.visit(keyword) for keyword in node.keywords]
+            return self._filter_call(node, func, args, keywords)
+        return self.generic_visit(node)
+
     def visit_Attribute(self, node: ast.Attribute):
+        if node.attr.startswith(_FILTER_MARK):
+            return self._filter_call(node, node, [], [])
         self.generic_visit(node)
         if not isinstance(node.ctx, ast.Load):
             return node
@@ -452,30 +478,32 @@ class _NameRewriter(ast.NodeTransformer):
         return ast.copy_location(call, node)
 
 
-def _split_filters(expr: str) -> list[str]:
-    """`a|upper|default("x|y")` -> ["a", "upper", 'default("x|y")']: split on `|` outside
-    strings and brackets."""
-    parts, depth, quote_char, start = [], 0, "", 0
-    i = 0
+_FILTER_PIPE = re.compile(r"\|\s*([A-Za-z_]\w*)")
+
+
+def _mark_filters(expr: str) -> str:
+    """Replace each `|name` outside string literals with the filter marker."""
+    out, quote_char, i = [], "", 0
     while i < len(expr):
         char = expr[i]
         if quote_char:
             if char == "\\":
-                i += 1
-            elif char == quote_char:
+                out.append(expr[i:i + 2])
+                i += 2
+                continue
+            if char == quote_char:
                 quote_char = ""
         elif char in "'\"":
             quote_char = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(expr[start:i].strip())
-            start = i + 1
+        elif char == "|":
+            match = _FILTER_PIPE.match(expr, i)
+            if match:
+                out.append(f" .{_FILTER_MARK}{match.group(1)}")
+                i = match.end()
+                continue
+        out.append(char)
         i += 1
-    parts.append(expr[start:].strip())
-    return parts
+    return "".join(out)
 
 
 class _CodeGenerator:
@@ -504,27 +532,18 @@ class _CodeGenerator:
 
     def expression(self, source: str, rewriter: _NameRewriter) -> str:
         """Template expression -> Python source, filters applied, names rewritten."""
-        base, *filters = _split_filters(source)
-        code = ast.unparse(rewriter.visit(self._parse(base).body))
-        for text in filters:
-            match = re.fullmatch(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?", text, re.S)
-            if not match:
-                raise self.error(f"bad filter {text!r}")
-            filter_name, arguments = match.groups()
-            if filter_name not in self.filters:
-                raise self.error(f"unknown filter {filter_name!r}")
-            # Parse the arguments as a call, then rewrite only the argument expressions.
-            call = self._parse(f"_({arguments or ''})").body
-            extra = [ast.unparse(rewriter.visit(arg)) for arg in call.args]
-            extra += [f"{kw.arg}={ast.unparse(rewriter.visit(kw.value))}" for kw in call.keywords]
-            code = f"_filters[{filter_name!r}]({', '.join([code, *extra])})"
+        code = ast.unparse(rewriter.visit(self._parse(_mark_filters(source)).body))
+        unknown = rewriter.filters - self.filters.keys()
+        if unknown:
+            raise self.error(f"unknown filter {sorted(unknown)[0]!r}")
         return code
 
     def _parse(self, source: str) -> ast.Expression:
         try:
             return ast.parse(source.strip(), mode="eval")
         except SyntaxError as error:
-            raise self.error(f"invalid expression {source.strip()!r}: {error.msg}") from None
+            shown = source.replace(f" .{_FILTER_MARK}", "|").strip()
+            raise self.error(f"invalid expression {shown!r}: {error.msg}") from None
 
     def target(self, source: str, rewriter: _NameRewriter) -> str:
         """A `for`/`set` target (`x` or `key, value`), as assignable Python."""
