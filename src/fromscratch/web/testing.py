@@ -11,9 +11,11 @@ would.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json as jsonlib
 import mimetypes
+import threading
 import uuid
 from urllib.parse import urlencode, urlsplit, quote
 
@@ -172,3 +174,65 @@ class TestClient:
 
     def options(self, path: str, **options) -> TestResponse:
         return self.open(path, "OPTIONS", **options)
+
+
+class LiveServer:
+    """The framework's HTTP server on a free port, in a background thread, for tests:
+
+        with LiveServer(app) as server:
+            urllib.request.urlopen(server.url + "/")
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", **options):
+        from .http.server import HttpServer
+        options.setdefault("access_log", False)
+        self.server = HttpServer(app, host, 0, **options)
+        self.host = host
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "LiveServer":
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run():
+            loop = self._loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(self.server.start())
+            except BaseException as error:       # e.g. the port is taken: report it
+                failure.append(error)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="live-server", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut down as on SIGTERM: finish requests in flight, then stop."""
+        if self._loop is None or not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.server.shutdown(), self._loop).result(timeout)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+
+    def __enter__(self) -> "LiveServer":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
