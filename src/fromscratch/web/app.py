@@ -300,10 +300,12 @@ class App(_Scaffold):
         request.rule = rule
         request.view_args = args
         blueprint = rule.blueprint
-        for func in self.before_request_funcs + (blueprint.before_request_funcs if blueprint else []):
-            result = func(request)
-            if result is not None:
-                return self.make_response(result)
+        if self.before_request_funcs or blueprint:
+            hooks = self.before_request_funcs + (blueprint.before_request_funcs if blueprint else [])
+            for func in hooks:
+                result = func(request)
+                if result is not None:
+                    return self.make_response(result)
         if rule.auto_options and request.method == "OPTIONS":
             allowed = ", ".join(sorted(self.router.allowed_methods(request.path)))
             return Response(b"", 200, {"Allow": allowed}, content_type="text/plain; charset=utf-8")
@@ -312,11 +314,12 @@ class App(_Scaffold):
     def _finish(self, request: Request, response: Response) -> Response:
         """after_request hooks (blueprint's, then app's, latest first), then the session."""
         blueprint = request.blueprint
-        funcs = (blueprint.after_request_funcs if blueprint else []) + self.after_request_funcs
-        for func in reversed(funcs):
-            response = func(request, response)
-            if response is None:
-                raise TypeError(f"after_request hook {func.__name__} returned None")
+        if self.after_request_funcs or blueprint:
+            hooks = (blueprint.after_request_funcs if blueprint else []) + self.after_request_funcs
+            for func in reversed(hooks):
+                response = func(request, response)
+                if response is None:
+                    raise TypeError(f"after_request hook {func.__name__} returned None")
         session = request.__dict__.get("session")
         if session is not None:
             response.headers.add("Vary", "Cookie")
@@ -326,12 +329,13 @@ class App(_Scaffold):
 
     def _teardown(self, request: Request, error: BaseException | None) -> None:
         blueprint = request.blueprint
-        funcs = (blueprint.teardown_request_funcs if blueprint else []) + self.teardown_request_funcs
-        for func in reversed(funcs):
-            try:
-                func(request, error)
-            except Exception:
-                log.exception("teardown_request hook %s failed", func.__name__)
+        if self.teardown_request_funcs or blueprint:
+            hooks = (blueprint.teardown_request_funcs if blueprint else []) + self.teardown_request_funcs
+            for func in reversed(hooks):
+                try:
+                    func(request, error)
+                except Exception:
+                    log.exception("teardown_request hook %s failed", func.__name__)
         request.close()
 
     def make_response(self, rv) -> Response:

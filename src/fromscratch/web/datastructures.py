@@ -84,7 +84,10 @@ class Headers:
         if not isinstance(name, str):
             return False
         lower = name.lower()
-        return any(key.lower() == lower for key, _ in self._items)
+        for key, _ in self._items:
+            if key.lower() == lower:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._items)

@@ -38,10 +38,13 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+# One encoder for every response: json.dumps() with options builds a new one per call.
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
 def dumps(value) -> bytes:
     """Compact JSON as UTF-8 bytes, the way every JSON response is encoded."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                      default=_json_default).encode("utf-8")
+    return _encoder.encode(value).encode("utf-8")
 
 
 class Response:
@@ -56,12 +59,17 @@ class Response:
     def __init__(self, body: bytes | str | Iterable = b"", status: int = 200,
                  headers: Headers | dict | list | None = None, content_type: str | None = None):
         self.status_code = status
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         if isinstance(body, str):
             body = body.encode("utf-8")
         self.body = body
-        # Callbacks run when the server is done with the body (teardown after streaming).
+        # Callbacks run when the server is done with the body.
         self.on_close: list = []
+        if headers is None:                 # the common case, kept cheap
+            if content_type is None and status not in NO_BODY_STATUSES:
+                content_type = HTML
+            self.headers = Headers([("Content-Type", content_type)] if content_type else [])
+            return
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         if content_type is not None:
             self.headers["Content-Type"] = content_type
         elif "Content-Type" not in self.headers and status not in NO_BODY_STATUSES:
@@ -112,7 +120,7 @@ class Response:
             body = b""
             headers = [h for h in headers if h[0].lower() not in ("content-type", "content-length")]
         if isinstance(body, bytes):
-            if not any(h[0].lower() == "content-length" for h in headers) and status not in NO_BODY_STATUSES:
+            if status not in NO_BODY_STATUSES and "Content-Length" not in self.headers:
                 headers = headers + [("Content-Length", str(len(body)))]
             chunks = [body] if environ["REQUEST_METHOD"] != "HEAD" else []
             start_response(status_line(status), headers)
