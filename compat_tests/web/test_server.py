@@ -271,6 +271,17 @@ def test_app_errors_become_500(live):
         assert read_until_closed(sock).startswith(b"HTTP/1.1 500 ")
 
 
+def test_header_injection_by_the_app_is_refused(live):
+    def injecting_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Name", "a\r\nSet-Cookie: evil=1")])
+        return [b"x"]
+    server = live(injecting_app)
+    with connect(server) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 500 ") and b"evil" not in data
+
+
 def test_absolute_form_target_and_encoded_path(server):
     with connect(server) as sock:
         sock.sendall(b"GET http://example.com/peer?q=1 HTTP/1.1\r\nHost: example.com\r\n"

@@ -237,6 +237,22 @@ def test_blueprint_prefix_hooks_and_handlers(app, client):
         app.register_blueprint(api)
 
 
+def test_closing_hooks_unwind_blueprint_first(app, client):
+    api = Blueprint("inner", url_prefix="/inner")
+    order = []
+
+    @api.get("/")
+    def inner(request):
+        return "x"
+
+    for owner, name in [(app, "app1"), (app, "app2"), (api, "bp1"), (api, "bp2")]:
+        owner.after_request(lambda request, response, name=name: order.append(name) or response)
+        owner.teardown_request(lambda request, error, name=name: order.append("t-" + name))
+    app.register_blueprint(api)
+    client.get("/inner/")
+    assert order == ["bp2", "bp1", "app2", "app1", "t-bp2", "t-bp1", "t-app2", "t-app1"]
+
+
 def test_url_for_and_redirect(client):
     r = client.get("/go")
     assert r.status_code == 302 and r.location == "/users/3"

@@ -81,6 +81,11 @@ def test_leading_empty_lines_and_bare_lf_are_tolerated():
     assert head.target == b"/" and head.headers == [("Host", "x")]
 
 
+def test_later_minor_versions_are_treated_as_1_1():
+    [head, _] = events(b"GET / HTTP/1.2\r\nHost: x\r\n\r\n")
+    assert head.version == "HTTP/1.1" and head.keep_alive
+
+
 def test_absolute_form_and_asterisk():
     [head, _] = events(b"GET http://x/y HTTP/1.1\r\nHost: x\r\n\r\n")
     assert head.target == b"http://x/y"

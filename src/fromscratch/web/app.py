@@ -313,10 +313,8 @@ class App(_Scaffold):
 
     def _finish(self, request: Request, response: Response) -> Response:
         """after_request hooks (blueprint's, then app's, latest first), then the session."""
-        blueprint = request.blueprint
-        if self.after_request_funcs or blueprint:
-            hooks = (blueprint.after_request_funcs if blueprint else []) + self.after_request_funcs
-            for func in reversed(hooks):
+        if self.after_request_funcs or request.blueprint:
+            for func in self._latest_first(request.blueprint, "after_request_funcs"):
                 response = func(request, response)
                 if response is None:
                     raise TypeError(f"after_request hook {func.__name__} returned None")
@@ -327,11 +325,15 @@ class App(_Scaffold):
                 self.session_interface.save(session, response)
         return response
 
+    def _latest_first(self, blueprint: Blueprint | None, kind: str) -> list[Callable]:
+        """Closing hooks run like unwinding a stack: the blueprint's (innermost) first,
+        then the app's; within each, the last registered first."""
+        hooks = getattr(blueprint, kind)[::-1] if blueprint else []
+        return hooks + getattr(self, kind)[::-1]
+
     def _teardown(self, request: Request, error: BaseException | None) -> None:
-        blueprint = request.blueprint
-        if self.teardown_request_funcs or blueprint:
-            hooks = (blueprint.teardown_request_funcs if blueprint else []) + self.teardown_request_funcs
-            for func in reversed(hooks):
+        if self.teardown_request_funcs or request.blueprint:
+            for func in self._latest_first(request.blueprint, "teardown_request_funcs"):
                 try:
                     func(request, error)
                 except Exception:

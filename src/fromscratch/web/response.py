@@ -54,16 +54,16 @@ class Response:
     without Content-Length; the server chooses chunked encoding).
     """
 
-    __slots__ = ("status_code", "headers", "body", "on_close")
+    __slots__ = ("status_code", "headers", "body")
 
     def __init__(self, body: bytes | str | Iterable = b"", status: int = 200,
                  headers: Headers | dict | list | None = None, content_type: str | None = None):
         self.status_code = status
         if isinstance(body, str):
             body = body.encode("utf-8")
+        elif isinstance(body, (bytearray, memoryview)):
+            body = bytes(body)
         self.body = body
-        # Callbacks run when the server is done with the body.
-        self.on_close: list = []
         if headers is None:                 # the common case, kept cheap
             if content_type is None and status not in NO_BODY_STATUSES:
                 content_type = HTML
@@ -117,26 +117,20 @@ class Response:
         body = self.body
         headers = self.headers.to_list()
         if status in NO_BODY_STATUSES or (100 <= status < 200):
+            if not isinstance(body, bytes):
+                _close_iterable(body)
             body = b""
             headers = [h for h in headers if h[0].lower() not in ("content-type", "content-length")]
         if isinstance(body, bytes):
             if status not in NO_BODY_STATUSES and "Content-Length" not in self.headers:
                 headers = headers + [("Content-Length", str(len(body)))]
-            chunks = [body] if environ["REQUEST_METHOD"] != "HEAD" else []
             start_response(status_line(status), headers)
-            self._close()
-            return chunks
+            return [body] if environ["REQUEST_METHOD"] != "HEAD" else []
         start_response(status_line(status), headers)
         if environ["REQUEST_METHOD"] == "HEAD":
             _close_iterable(body)
-            self._close()
             return []
-        return _StreamedBody(body, self._close)
-
-    def _close(self) -> None:
-        callbacks, self.on_close = self.on_close, []
-        for callback in callbacks:
-            callback()
+        return _StreamedBody(body)
 
     def __repr__(self) -> str:
         return f"<Response {self.status}>"
@@ -151,11 +145,10 @@ def _close_iterable(body) -> None:
 class _StreamedBody:
     """A streamed body as WSGI sees it: str chunks encoded, and `close()` passed on."""
 
-    __slots__ = ("_body", "_on_close")
+    __slots__ = ("_body",)
 
-    def __init__(self, body: Iterable, on_close):
+    def __init__(self, body: Iterable):
         self._body = body
-        self._on_close = on_close
 
     def __iter__(self):
         for chunk in self._body:
@@ -165,10 +158,7 @@ class _StreamedBody:
                 yield chunk
 
     def close(self) -> None:
-        try:
-            _close_iterable(self._body)
-        finally:
-            self._on_close()
+        _close_iterable(self._body)
 
 
 def redirect(location: str, code: int = 302) -> Response:

@@ -192,7 +192,9 @@ class RequestParser:
                 raise ProtocolError(400, "invalid character in header field")
             headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
-        head = RequestHead(method.decode("ascii"), target, version.decode("ascii"), headers)
+        # HTTP/1.2 and up would be compatible with 1.1 (RFC 9110 2.5): treat them as 1.1.
+        version_text = "HTTP/1.0" if version_match.group(2) == b"0" else "HTTP/1.1"
+        head = RequestHead(method.decode("ascii"), target, version_text, headers)
         self._apply_semantics(head)
         return head
 

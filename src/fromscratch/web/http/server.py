@@ -370,9 +370,10 @@ class _WsgiResponse:
                 self.chunked = True
             else:
                 self.keep_alive = False        # HTTP/1.0: the body ends when we close
-        self.head_sent = True
-        return response_head(self.status, headers, keep_alive=self.keep_alive,
+        head = response_head(self.status, headers, keep_alive=self.keep_alive,
                              chunked=self.chunked, http10_client=self.request.version == "HTTP/1.0")
+        self.head_sent = True
+        return head
 
     def _frame(self, data: bytes) -> bytes:
         if self.no_body or not data:
