@@ -20,7 +20,6 @@ import io
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 APPS = os.path.join(HERE, "web_apps")
 sys.path[:0] = [APPS, os.path.join(ROOT, "src")]
+
+from fromscratch.web.testing import free_port, wait_for_port  # noqa: E402  (path set above)
 
 FRAMEWORKS = [("ours", "ours"), ("bottle", "bottle_app"), ("flask", "flask_app")]
 ENDPOINTS = [("hello", "/"), ("json", "/json")]
@@ -101,25 +102,6 @@ def report(kind: str, endpoint: str, rates: dict[str, float]) -> None:
 
 
 # -- over the network ----------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on port {port}")
-
 
 def start_server(command: list[str], port: int) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([APPS, os.path.join(ROOT, "src")]))

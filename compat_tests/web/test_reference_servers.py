@@ -2,13 +2,13 @@
 talks to our server as it would to any."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
+
+from fromscratch.web.testing import free_port, wait_for_port
 
 from .apps import make_app
 from .checks import check_app
@@ -17,31 +17,12 @@ from .conftest import require_tool
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {port}")
-
-
 def test_our_server(server):
     check_app(server.url)
 
 
 def test_gunicorn_sync_workers():
-    gunicorn = require_tool("gunicorn") if not _venv_tool("gunicorn") else _venv_tool("gunicorn")
+    gunicorn = _venv_tool("gunicorn") or require_tool("gunicorn")
     port = free_port()
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src") + os.pathsep + ROOT)
     process = subprocess.Popen(

@@ -14,6 +14,8 @@ import urllib.request
 
 import pytest
 
+from fromscratch.web.testing import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -299,22 +301,25 @@ def test_sessions_over_the_wire(server):
     assert counts == [1, 2, 3]
 
 
-def test_cli_serves_and_shuts_down_gracefully(tmp_path):
-    """`python -m fromscratch.web.cli module:app`: logs when ready, and on SIGTERM
-    finishes the request in flight before exiting."""
+@pytest.mark.parametrize("how, signum", [("cli", signal.SIGTERM), ("app.run", signal.SIGINT)])
+def test_serves_and_shuts_down_gracefully(how, signum):
+    """`python -m fromscratch.web.cli module:app` and `app.run()`: log when ready, and on
+    SIGTERM/SIGINT finish the request in flight before exiting."""
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src") + os.pathsep + ROOT)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fromscratch.web.cli", "compat_tests.web.apps:app",
-         "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    port = free_port()
+    if how == "cli":
+        command = [sys.executable, "-m", "fromscratch.web.cli", "compat_tests.web.apps:app",
+                   "--port", str(port)]
+    else:
+        command = [sys.executable, "-c",
+                   f"from compat_tests.web.apps import app; app.run(port={port})"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
         ready = process.stderr.readline()
         assert "ready to accept connections" in ready and str(port) in ready
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/sleep?s=1")
-        threading.Timer(0.3, process.send_signal, [signal.SIGTERM]).start()
+        threading.Timer(0.3, process.send_signal, [signum]).start()
         response = conn.getresponse()
         assert response.status == 200 and response.read() == b"slept"
         assert response.getheader("Connection") == "close"

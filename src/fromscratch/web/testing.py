@@ -15,7 +15,10 @@ import asyncio
 import io
 import json as jsonlib
 import mimetypes
+import socket
+import subprocess
 import threading
+import time
 import uuid
 from urllib.parse import urlencode, urlsplit, quote
 
@@ -236,3 +239,25 @@ class LiveServer:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for a server started by a test)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 20) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port; fail early if the
+    server `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on port {port} after {timeout}s")

@@ -241,20 +241,20 @@ class HttpConnection(Connection):
                 if close is not None:
                     close()
         except ClientGone:
-            self.server.loop.call_soon_threadsafe(self._response_done, b"", False, head,
-                                                  response.status_code, response.bytes_sent)
+            self._end_and_close(head, b"", response.status_code, response.bytes_sent)
         except Exception:
             log.exception("error in WSGI application %s %s", head.method,
                           head.target.decode("latin-1"))
             if response.head_sent:
                 # The status is already on the wire; all we can do is cut it short.
                 self.server.loop.call_soon_threadsafe(self.abort)
-                self.server.loop.call_soon_threadsafe(self._response_done, b"", False, head,
-                                                      response.status_code, response.bytes_sent)
+                self._end_and_close(head, b"", response.status_code, response.bytes_sent)
             else:
-                self.server.loop.call_soon_threadsafe(
-                    self._response_done, simple_response(500, "internal server error"),
-                    False, head, 500, 0)
+                self._end_and_close(head, simple_response(500, "internal server error"), 500, 0)
+
+    def _end_and_close(self, head: RequestHead, data: bytes, status: int, size: int) -> None:
+        """From the worker: the response ends here, and so does the connection."""
+        self.server.loop.call_soon_threadsafe(self._response_done, data, False, head, status, size)
 
     def send_from_worker(self, data: bytes) -> None:
         """Queue output from the worker thread, waiting while the client is behind."""
