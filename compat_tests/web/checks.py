@@ -18,6 +18,7 @@ def _status(url: str, **kwargs) -> int:
         with urllib.request.urlopen(urllib.request.Request(url, **kwargs)) as response:
             return response.status
     except urllib.error.HTTPError as error:
+        error.close()
         return error.code
 
 
@@ -53,7 +54,11 @@ def check_app(base_url: str) -> None:
 
     # Sessions survive between requests through the cookie.
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    assert [json.load(opener.open(base_url + "/count"))["n"] for _ in range(2)] == [1, 2]
+    counts = []
+    for _ in range(2):
+        with opener.open(base_url + "/count") as response:
+            counts.append(json.load(response)["n"])
+    assert counts == [1, 2]
 
     # HEAD: headers only.
     address = urlsplit(base_url)

@@ -59,6 +59,7 @@ def test_urllib_get_and_post(server):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(server.url + "/missing")
     assert info.value.code == 404
+    info.value.close()
 
 
 def test_keep_alive_reuses_the_connection(server):
@@ -91,6 +92,7 @@ def test_chunked_request_body(server):
     conn.request("POST", "/echo", body=iter([b"hello ", b"chunked ", b"world"]),
                  encode_chunked=True, headers={"Content-Type": "text/plain"})
     result = json.loads(conn.getresponse().read())
+    conn.close()
     assert result == {"body": "hello chunked world", "length": 19, "content_type": "text/plain"}
 
 
@@ -293,11 +295,15 @@ def test_absolute_form_target_and_encoded_path(server):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(server.url + "/static/%2e%2e/apps.py")
     assert info.value.code == 404
+    info.value.close()
 
 
 def test_sessions_over_the_wire(server):
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    counts = [json.load(opener.open(server.url + "/count"))["n"] for _ in range(3)]
+    counts = []
+    for _ in range(3):
+        with opener.open(server.url + "/count") as response:
+            counts.append(json.load(response)["n"])
     assert counts == [1, 2, 3]
 
 
@@ -325,6 +331,8 @@ def test_serves_and_shuts_down_gracefully(how, signum):
         assert response.getheader("Connection") == "close"
         assert process.wait(10) == 0
         assert '"GET /sleep?s=1 HTTP/1.1" 200 5' in process.stderr.read()
+        conn.close()
     finally:
         process.kill()
         process.wait()
+        process.stderr.close()

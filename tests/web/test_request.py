@@ -67,6 +67,8 @@ def test_multipart_fields_and_files(tmp_path):
     assert (upload.filename, upload.content_type, upload.size) == ("notes.txt", "text/plain", 5000)
     upload.save(tmp_path / "saved")
     assert (tmp_path / "saved").read_bytes() == b"x" * 5000
+    r.close()
+    assert upload.stream.closed
 
 
 def test_multipart_spools_big_files_to_disk():
@@ -76,6 +78,7 @@ def test_multipart_spools_big_files_to_disk():
     stream = files["big"].stream
     assert stream._rolled          # moved from memory to a temporary file
     assert files["big"].read() == b"\x01" * 200_000
+    files["big"].close()
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
@@ -87,6 +90,7 @@ def test_multipart_boundary_split_across_reads(chunk):
             return super().read(min(size, chunk) if size > 0 else chunk)
     form, files = parse_multipart(Trickle(body), content_type.split("boundary=")[1], len(body))
     assert form["f"] == "v" * 300 and files["u"].read() == bytes(range(256)) * 4
+    files["u"].close()
 
 
 @pytest.mark.parametrize("body", [

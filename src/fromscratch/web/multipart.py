@@ -83,11 +83,22 @@ def parse_multipart(stream: BinaryIO, boundary: str, length: int | None, *,
     """Parse the body into (form fields, files)."""
     if not boundary or len(boundary) > 200:
         raise _bad("missing or overlong boundary")
+    files = MultiDict()
+    try:
+        return _parse(stream, boundary, length, files, spool_size, max_form_memory, charset)
+    except BaseException:
+        for _name, upload in files.items(multi=True):     # no temporary file left behind
+            upload.close()
+        raise
+
+
+def _parse(stream: BinaryIO, boundary: str, length: int | None, files: MultiDict,
+           spool_size: int, max_form_memory: int, charset: str) -> tuple[MultiDict, MultiDict]:
     chunks = _Chunks(stream, length)
     delimiter = b"\r\n--" + boundary.encode("latin-1")
     # Pretend a CRLF came before the body, so the first boundary looks like all others.
     buffer = b"\r\n"
-    form, files = MultiDict(), MultiDict()
+    form = MultiDict()
     form_bytes = 0
 
     def fill() -> bool:
@@ -125,8 +136,16 @@ def parse_multipart(stream: BinaryIO, boundary: str, length: int | None, *,
         name = params["name"]
         filename = params.get("filename")
         is_file = filename is not None
-        sink = tempfile.SpooledTemporaryFile(max_size=spool_size) if is_file else bytearray()
-        write = sink.write if is_file else sink.extend
+        content_type = headers.get("content-type")
+        if is_file:
+            sink = tempfile.SpooledTemporaryFile(max_size=spool_size)
+            # Registered at once, so that it is closed even if the body breaks off.
+            files.add(name, FileStorage(name, filename,
+                                        content_type or "application/octet-stream", sink))
+            write = sink.write
+        else:
+            sink = bytearray()
+            write = sink.extend
 
         # Part body, up to the next delimiter; hold back what may be a partial delimiter.
         keep = len(delimiter) - 1
@@ -140,11 +159,8 @@ def parse_multipart(stream: BinaryIO, boundary: str, length: int | None, *,
                 raise _bad("truncated part body")
         write(buffer[:index])
         buffer = buffer[index + len(delimiter):]
-        content_type = headers.get("content-type")
         if is_file:
             sink.seek(0)
-            files.add(name, FileStorage(name, filename,
-                                        content_type or "application/octet-stream", sink))
         else:
             form_bytes += len(sink)
             if form_bytes > max_form_memory:

@@ -109,6 +109,14 @@ class HttpConnection(Connection):
     def on_disconnect(self) -> None:
         with self._flow:
             self._flow.notify_all()          # wake a worker waiting to write
+        if not self.busy:                    # else the worker still reads it
+            self._discard_body()
+
+    def _discard_body(self) -> None:
+        """Release the request body (it may be a temporary file)."""
+        if self.body is not None:
+            self.body.close()
+            self.body = None
 
     # -- reading requests ----------------------------------------------------------------
 
@@ -196,6 +204,7 @@ class HttpConnection(Connection):
     def _reject(self, status: int, reason: str) -> None:
         """Answer a request we will not serve, then close."""
         self.parser.close()
+        self._discard_body()
         self.send(simple_response(status, reason))
         self._log_access(self.head, status, 0)
         self._linger()
@@ -281,7 +290,8 @@ class HttpConnection(Connection):
             self.send(data)
         self._log_access(head, status, size)
         self.busy = False
-        self.head = self.body = None
+        self.head = None
+        self._discard_body()
         if not keep_alive or self.server.draining:
             self.close()
             return
