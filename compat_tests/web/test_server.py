@@ -275,6 +275,55 @@ def test_app_errors_become_500(live):
         assert read_until_closed(sock).startswith(b"HTTP/1.1 500 ")
 
 
+def test_wsgi_write_callable_and_exc_info(live):
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/write":
+            write = start_response("200 OK", [("Content-Type", "text/plain")])
+            write(b"written, ")
+            return [b"then returned"]
+        try:
+            raise ValueError("late")
+        except ValueError:
+            import sys
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            # Nothing sent yet: the app may still change its mind (PEP 3333).
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           sys.exc_info())
+            return [b"changed"]
+    server = live(app)
+    with connect(server) as sock:
+        sock.sendall(b"GET /write HTTP/1.1\r\nHost: x\r\n\r\nGET /exc HTTP/1.1\r\nHost: x\r\n\r\n")
+        f = sock.makefile("rb")
+        assert read_response(f)[2] == b"written, then returned"
+        status, _, body = read_response(f)
+    assert status == "HTTP/1.1 500 Internal Server Error" and body == b"changed"
+
+
+def test_failure_mid_stream_cuts_the_connection(live):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"first part"
+        raise RuntimeError("in the middle")
+    server = live(app)
+    with connect(server) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = read_until_closed(sock)
+    # Chunked, and without the last chunk: the client can tell the body is incomplete.
+    assert data.startswith(b"HTTP/1.1 200 ") and b"first part" in data
+    assert not data.endswith(b"0\r\n\r\n")
+
+
+def test_short_body_closes_the_connection(live):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "100")])
+        return iter([b"only ten b"])
+    server = live(app)
+    with connect(server) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = read_until_closed(sock)            # returns because the server closes
+    assert data.endswith(b"only ten b")
+
+
 def test_header_injection_by_the_app_is_refused(live):
     def injecting_app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"), ("X-Name", "a\r\nSet-Cookie: evil=1")])

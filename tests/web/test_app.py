@@ -148,7 +148,7 @@ def test_json_error_page_for_json_clients(client):
     assert r.status_code == 404 and r.json["error"] == "Not Found"
 
 
-def test_error_handlers_by_code_and_class(app, client):
+def test_error_handlers_by_code_and_class(app, client, caplog):
     @app.errorhandler(404)
     def not_found(request, error):
         return {"error": "not found", "path": request.path}, 404
@@ -166,7 +166,9 @@ def test_error_handlers_by_code_and_class(app, client):
         return {}["missing"]
 
     assert client.get("/nope").json == {"error": "not found", "path": "/nope"}
-    assert client.get("/boom").text == "handled secret detail"
+    with caplog.at_level(logging.ERROR, logger="fromscratch.web"):
+        assert client.get("/boom").text == "handled secret detail"
+    assert "unhandled" not in caplog.text            # it had a handler
     r = client.get("/key")
     assert r.status_code == 500 and r.text == "five hundred"
 

@@ -388,11 +388,10 @@ class App(_Scaffold):
             if request.query_string:
                 location += "?" + request.query_string
             return redirect(location, 308)
-        if not isinstance(error, HTTPError):
-            log.error("unhandled exception in %s %s", request.method, request.path,
-                      exc_info=error)
         handler = self._find_error_handler(request, error)
         if handler is None and not isinstance(error, HTTPError):
+            log.error("unhandled exception in %s %s", request.method, request.path,
+                      exc_info=error)
             wrapped = HTTPError(500)
             wrapped.original = error
             error = wrapped

@@ -239,8 +239,9 @@ class HttpConnection(Connection):
         try:
             result = self.server.app(environ, response.start_response)
             try:
-                if type(result) is list and len(result) <= 1:
-                    response.send_whole(result[0] if result else b"")     # the common case
+                if type(result) is list and len(result) <= 1 and not response.head_sent:
+                    # The common case: the whole body at once, so its length is known.
+                    response.send_whole(result[0] if result else b"")
                 else:
                     for data in result:
                         response.write(data)
