@@ -1,6 +1,6 @@
 import pytest
 
-from fromscratch.web.templates import (Environment, Markup, TemplateNotFound,
+from fromscratch.web.templates import (Environment, Markup, TemplateError, TemplateNotFound,
                                        TemplateSyntaxError)
 
 
@@ -73,11 +73,25 @@ def test_extends_blocks_and_include(tmp_path):
     assert env.render("sub.html", items=[], owner="x") == "<title>Sub</title><main><ul></ul></main>"
 
 
+def test_super_renders_the_parent_block(tmp_path):
+    (tmp_path / "base.html").write_text("<head>{% block head %}<css>{% endblock %}</head>")
+    (tmp_path / "mid.html").write_text('{% extends "base.html" %}{% block head %}{{ super() }}<mid>{% endblock %}')
+    (tmp_path / "leaf.html").write_text('{% extends "mid.html" %}{% block head %}{{ super() }}<{{ x }}>{% endblock %}')
+    (tmp_path / "bad.html").write_text('{% block solo %}{{ super() }}{% endblock %}')
+    env = Environment(str(tmp_path))
+    assert env.render("leaf.html", x="&") == "<head><css><mid><&amp;></head>"
+    with pytest.raises(TemplateError):
+        env.render("bad.html")
+    with pytest.raises(TemplateSyntaxError) as info:
+        env.from_string("\n{{ super() }}", name="top.html")
+    assert "line 2" in str(info.value) and "inside a block" in str(info.value)
+
+
 def test_compiled_once_and_cached(tmp_path):
     (tmp_path / "t.html").write_text("{{ 1 }}")
     env = Environment(str(tmp_path))
     assert env.get_template("t.html") is env.get_template("t.html")
-    assert "def root(_ctx, _blocks, _w):" in env.get_template("t.html").python_source
+    assert "def root(_ctx, _blocks, _w, _depth=0):" in env.get_template("t.html").python_source
 
 
 def test_auto_reload(tmp_path):

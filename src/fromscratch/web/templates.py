@@ -7,7 +7,8 @@ Syntax:
     {% for item in items %}...{% else %}(when empty){% endfor %}   `loop.index` etc.
     {% set total = a + b %}
     {% include "row.html" %}       renders another template with the current variables
-    {% extends "base.html" %}      with {% block name %}...{% endblock %} to override
+    {% extends "base.html" %}      with {% block name %}...{% endblock %} to override,
+                                   and {{ super() }} in a block for the parent's version
     {# a comment #}                `{%-` / `-%}` (and `{{-` / `-}}`) trim whitespace
 
 Expressions are Python expressions, with three changes: `a.b` also finds dict keys
@@ -151,6 +152,16 @@ class LoopInfo:
     first = property(lambda self: self.index0 == 0)
     last = property(lambda self: self.index0 == self.length - 1)
     revindex = property(lambda self: self.length - self.index0)
+
+
+def _super(blocks: dict[str, list[Callable]], name: str, depth: int, ctx: dict) -> Markup:
+    """`{{ super() }}` in block `name`: the parent template's version of the block."""
+    chain = blocks[name]
+    if depth + 1 >= len(chain):
+        raise TemplateError(f"super() in block {name!r}, which no parent template defines")
+    out: list[str] = []
+    chain[depth + 1](ctx, blocks, out.append, depth + 1)
+    return Markup("".join(out))
 
 
 def _loop(iterable):
@@ -442,7 +453,8 @@ class _NameRewriter(ast.NodeTransformer):
     """Template names become `v_<name>` locals; `a.b` becomes `_attr(a, "b")`; filter
     markers become filter calls."""
 
-    def __init__(self):
+    def __init__(self, block: str | None = None):
+        self.block = block                 # the block being compiled, for super()
         self.names: set[str] = set()
         self.filters: set[str] = set()
 
@@ -462,6 +474,12 @@ class _NameRewriter(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call):
         func = node.func
+        if isinstance(func, ast.Name) and func.id == "super" and not node.args:
+            if self.block is None:
+                raise SyntaxError("super() is only allowed inside a block")
+            # The same block one level up the extends chain, rendered to Markup.
+            call = ast.parse(f"_super(_blocks, {self.block!r}, _depth, _ctx)", mode="eval").body
+            return ast.copy_location(call, node)
         if isinstance(func, ast.Attribute) and func.attr.startswith(_FILTER_MARK):
             args = [self.visit(arg) for arg in node.args]
             keywords = [self.visit(keyword) for keyword in node.keywords]
@@ -532,7 +550,11 @@ class _CodeGenerator:
 
     def expression(self, source: str, rewriter: _NameRewriter) -> str:
         """Template expression -> Python source, filters applied, names rewritten."""
-        code = ast.unparse(rewriter.visit(self._parse(_mark_filters(source)).body))
+        tree = self._parse(_mark_filters(source)).body
+        try:
+            code = ast.unparse(rewriter.visit(tree))
+        except SyntaxError as error:
+            raise self.error(error.msg) from None
         unknown = rewriter.filters - self.filters.keys()
         if unknown:
             raise self.error(f"unknown filter {sorted(unknown)[0]!r}")
@@ -545,7 +567,7 @@ class _CodeGenerator:
             shown = source.replace(f" .{_FILTER_MARK}", "|").strip()
             raise self.error(f"invalid expression {shown!r}: {error.msg}") from None
 
-    def target(self, source: str, rewriter: _NameRewriter) -> str:
+    def target(self, source: str) -> str:
         """A `for`/`set` target (`x` or `key, value`), as assignable Python."""
         names = [n.strip() for n in source.split(",")]
         if not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names):
@@ -554,10 +576,11 @@ class _CodeGenerator:
 
     # Functions -------------------------------------------------------------------
 
-    def function(self, name: str, body: list) -> None:
-        """`def name(_ctx, _blocks, _w)` rendering `body`; names read once from _ctx."""
-        rewriter = _NameRewriter()
-        self.emit(f"def {name}(_ctx, _blocks, _w):")
+    def function(self, name: str, body: list, block: str | None = None) -> None:
+        """`def name(_ctx, _blocks, _w, _depth=0)` rendering `body`; names read once from
+        _ctx. `_depth` is how far up the extends chain a block's code comes from."""
+        rewriter = _NameRewriter(block)
+        self.emit(f"def {name}(_ctx, _blocks, _w, _depth=0):")
         self.indent += 1
         prelude_at = len(self.lines)
         self.emit("pass")
@@ -596,7 +619,7 @@ class _CodeGenerator:
             self.current_line = node.line
 
     def node_for(self, node: _For, rewriter, local_names) -> None:
-        target = self.target(node.target, rewriter)
+        target = self.target(node.target)
         iterable = self.expression(node.iterable, rewriter)
         inner_names = local_names | {n.strip() for n in node.target.split(",")}
         empty_flag = self.temp()
@@ -629,12 +652,12 @@ class _CodeGenerator:
             self.indent -= 1
 
     def node_set(self, node: _Set, rewriter, local_names) -> None:
-        target = self.target(node.target, rewriter)
+        target = self.target(node.target)
         local_names.update(n.strip() for n in node.target.split(","))
         self.emit(f"{target} = {self.expression(node.expr, rewriter)}")
 
     def node_block(self, node: _Block, rewriter, local_names) -> None:
-        self.emit(f"_blocks[{node.name!r}](_ctx, _blocks, _w)")
+        self.emit(f"_blocks[{node.name!r}][0](_ctx, _blocks, _w)")
 
     def node_include(self, node: _Include, rewriter, local_names) -> None:
         # The included template sees the context plus this template's loop/set names.
@@ -673,14 +696,14 @@ class Template:
         block_names = []
         for block in _collect_blocks(parsed.body, []):
             generator.current_line = block.line
-            generator.function(f"block_{block.name}", block.body)
+            generator.function(f"block_{block.name}", block.body, block.name)
             block_names.append(block.name)
         self.python_source = "\n".join(generator.lines) + "\n"
         self._line_map = generator.line_map
         namespace = {
             "_escape": escape, "_str": _to_str, "_attr": _get_attribute, "_loop": _loop,
             "_undefined": UNDEFINED, "_filters": self.environment.filters,
-            "_include": self.environment._include,
+            "_include": self.environment._include, "_super": _super,
         }
         code = compile(self.python_source, self.filename, "exec")
         exec(code, namespace)
@@ -698,13 +721,14 @@ class Template:
 
     def render_into(self, ctx: dict, write: Callable[[str], None]) -> None:
         """Render with the context `ctx`, passing each piece of output to `write`."""
-        blocks: dict[str, Callable] = {}
+        # Each block name -> its definitions from the lowest template up the `extends`
+        # chain: the first one is rendered, super() renders the next.
+        blocks: dict[str, list[Callable]] = {}
         template = self
         seen = set()
-        # Walk up the `extends` chain: the lowest template's block wins.
         while True:
             for name, block in template.blocks.items():
-                blocks.setdefault(name, block)
+                blocks.setdefault(name, []).append(block)
             if template.parent is None:
                 break
             seen.add(template.name)
