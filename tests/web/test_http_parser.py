@@ -211,3 +211,24 @@ def test_writer_output_is_read_by_the_stdlib_client():
     response.begin()
     assert response.status == 404 and response.read() == b"nope\n"
     assert response.getheader("Connection") == "close"
+
+
+def test_a_head_trickling_in_is_not_rescanned():
+    """Byte-at-a-time input must cost about the same as one feed (no quadratic rescans):
+    counted in searched bytes, not timed."""
+    import fromscratch.web.http.parser as parser_module
+
+    searched = []
+    real_pattern = parser_module._HEAD_END
+
+    class CountingPattern:
+        def search(self, buffer, start=0):
+            searched.append(len(buffer) - start)
+            return real_pattern.search(buffer, start)
+    parser_module._HEAD_END = CountingPattern()
+    try:
+        data = b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"v" * 5000 + b"\r\n\r\n"
+        events(data, step=1)
+    finally:
+        parser_module._HEAD_END = real_pattern
+    assert sum(searched) < 10 * len(data)

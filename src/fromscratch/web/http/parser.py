@@ -89,6 +89,9 @@ class RequestParser:
         self._remaining = 0            # body or chunk bytes still to come
         self._trailers: list[tuple[str, str]] = []
         self._trailer_bytes = 0
+        # How much of an incomplete head has been searched for its end already: without
+        # it, a head trickling in byte by byte would be rescanned in full each time.
+        self._scanned = 0
 
     def feed(self, data: bytes) -> None:
         if self._state != _CLOSED:
@@ -133,15 +136,17 @@ class RequestParser:
         # RFC 9112 2.2: ignore empty lines before a request line (robustness).
         while buffer[:2] == b"\r\n" or buffer[:1] == b"\n":
             del buffer[:2 if buffer[:1] == b"\r" else 1]
-        end = _HEAD_END.search(buffer)
+        end = _HEAD_END.search(buffer, max(0, self._scanned - 3))
         if end is None:
-            first_line_end = buffer.find(b"\n")
-            if (first_line_end < 0 and len(buffer) > self.max_request_line) or \
-                    first_line_end > self.max_request_line:
+            # Checked once, when the buffer first grows past the request line limit.
+            if self._scanned <= self.max_request_line < len(buffer) and \
+                    buffer.find(b"\n", 0, self.max_request_line + 1) < 0:
                 raise ProtocolError(414, "request line too long")
             if len(buffer) > self.max_header_size:
                 raise ProtocolError(431, "request header section too large")
+            self._scanned = len(buffer)
             return NEED_DATA
+        self._scanned = 0
         if end.start() > self.max_header_size:
             raise ProtocolError(431, "request header section too large")
         lines = bytes(buffer[:end.start()]).split(b"\n")
