@@ -1,16 +1,13 @@
 """The framework's app runs unchanged under real WSGI servers (and ours), and curl
 talks to our server as it would to any."""
 
+import contextlib
 import os
 import subprocess
 import sys
-import threading
-
-import pytest
 
 from fromscratch.web.testing import free_port, wait_for_port
 
-from .apps import make_app
 from .checks import check_app
 from .conftest import require_tool
 
@@ -21,37 +18,33 @@ def test_our_server(server):
     check_app(server.url)
 
 
-def test_gunicorn_sync_workers():
-    gunicorn = _venv_tool("gunicorn") or require_tool("gunicorn")
+@contextlib.contextmanager
+def reference_server(tool: str, arguments: list[str]):
+    """Run `tool` (a WSGI server installed next to this Python, or on PATH) serving the
+    compat app on a free port; yields the base URL."""
+    binary = _venv_tool(tool) or require_tool(tool)
     port = free_port()
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src") + os.pathsep + ROOT)
-    process = subprocess.Popen(
-        [gunicorn, "--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
-         "--chdir", ROOT, "compat_tests.web.apps:app"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [binary, *[a.format(port=port) for a in arguments], "compat_tests.web.apps:app"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, process)
-        check_app(f"http://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(10)
 
 
+def test_gunicorn_sync_workers():
+    with reference_server("gunicorn", ["--workers", "2", "--worker-class", "sync",
+                                       "--bind", "127.0.0.1:{port}"]) as url:
+        check_app(url)
+
+
 def test_waitress():
-    try:
-        import waitress
-    except ImportError:
-        if os.environ.get("FROMSCRATCH_REQUIRE_REFERENCE") == "1":
-            pytest.fail("waitress is not installed (FROMSCRATCH_REQUIRE_REFERENCE=1)")
-        pytest.skip("waitress is not installed")
-    server = waitress.create_server(make_app(), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        check_app(f"http://127.0.0.1:{server.effective_port}")
-    finally:
-        server.close()
-        thread.join(5)
+    with reference_server("waitress-serve", ["--listen=127.0.0.1:{port}"]) as url:
+        check_app(url)
 
 
 def test_curl(server):
