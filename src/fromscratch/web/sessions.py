@@ -65,7 +65,9 @@ class Signer:
     def unsign(self, value: str, max_age: float | None = None) -> bytes | None:
         """The payload, or None if the value is malformed, tampered with or too old."""
         text, _, signature = value.rpartition(".")
-        if not text or not hmac.compare_digest(signature, self._signature(text)):
+        # compare_digest refuses non-ASCII str; such a value is forged anyway.
+        if not text or not value.isascii() or \
+                not hmac.compare_digest(signature, self._signature(text)):
             return None
         payload, _, stamp = text.partition(".")
         try:
