@@ -1,4 +1,6 @@
-"""A test client: requests straight into a WSGI app, no sockets, cookies remembered.
+"""Tools for testing web apps.
+
+`TestClient` sends requests straight into a WSGI app, no sockets, cookies remembered:
 
     client = app.test_client()
     r = client.post("/items", json={"name": "x"})
@@ -6,7 +8,9 @@
 
 It works with any WSGI application (wrap one in `wsgiref.validate.validator` to check
 the app keeps the WSGI rules), and it consumes and closes every response as a server
-would.
+would. `LiveServer` runs an app on the real HTTP server in a background thread, for
+tests through real clients; `free_port` and `wait_for_port` help start servers in
+other processes.
 """
 
 from __future__ import annotations
