@@ -34,8 +34,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("app", help="the application, as module:attribute")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--threads", type=int, default=16,
-                        help="worker threads running the application (default 16)")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="worker threads running the application (default 8)")
     parser.add_argument("--max-connections", type=int, default=1000)
     parser.add_argument("--no-access-log", action="store_true",
                         help="do not log one line per request")

@@ -426,7 +426,7 @@ class HttpServer(TcpServer):
     """Serves a WSGI application over HTTP/1.1."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 8000, *, name: str = "web",
-                 threads: int = 16, max_connections: int = 1000,
+                 threads: int = 8, max_connections: int = 1000,
                  max_body_size: int | None = 100 * 1024 * 1024, max_request_line: int = 8192,
                  max_header_size: int = 65536, max_headers: int = 100,
                  header_timeout: float = 10.0, body_timeout: float = 30.0,
