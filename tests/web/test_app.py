@@ -273,7 +273,7 @@ def test_request_url_for_external(app, client):
 def test_session_roundtrip_and_tamper(client):
     assert client.get("/count").text == "1"
     assert client.get("/count").text == "2"
-    cookie = client.cookies["session"]
+    cookie = client.get_cookie("session")
     assert "HttpOnly" in client.get("/count").headers["Set-Cookie"]
     payload, stamp, signature = cookie.split(".")
     client.cookies["session"] = "eyJuIjo5OX0." + stamp + "." + signature   # {"n":99}

@@ -24,7 +24,17 @@ def test_basic_attributes():
     assert r.headers["x-thing"] == "v" and r.headers["HOST"] == "example.com"
     assert r.cookies == {"a": "1", "b": "x y"}
     assert r.url == "http://example.com/caf%C3%A9/x?a=1&a=2&b=&c=%20"
+    assert r.base_url == "http://example.com/caf%C3%A9/x"
+    assert r.url_root == "http://example.com/"
+    assert r.full_path == "/café/x?a=1&a=2&b=&c=%20"
     assert r.remote_addr == "127.0.0.1"
+
+
+def test_host_without_host_header_and_raw_body():
+    environ = make_environ("POST", b"/", b"", [("Content-Length", "3")], io.BytesIO(b"abc"),
+                           server_name="srv", server_port=8080)
+    r = Request(environ, None)
+    assert r.host == "srv:8080" and r.get_data() == b"abc" and r.get_data(as_text=True) == "abc"
 
 
 def test_missing_arg_is_a_400():

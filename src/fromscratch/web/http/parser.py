@@ -107,10 +107,6 @@ class RequestParser:
         """True between the first byte of a request and its EndOfMessage."""
         return self._state != _HEAD or bool(self._buffer.lstrip(b"\r\n"))
 
-    @property
-    def reading_body(self) -> bool:
-        return self._state not in (_HEAD, _CLOSED)
-
     def close(self) -> None:
         """Stop parsing (after a request that ends the connection)."""
         self._state = _CLOSED
