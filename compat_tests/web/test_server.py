@@ -385,3 +385,19 @@ def test_serves_and_shuts_down_gracefully(how, signum):
         process.kill()
         process.wait()
         process.stderr.close()
+
+
+def test_cli_reports_a_taken_port_and_a_bad_app():
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src") + os.pathsep + ROOT)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "fromscratch.web", "compat_tests.web.apps:app",
+                                 "--port", str(port)], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=30)
+    assert result.returncode == 1 and "cannot listen on" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = subprocess.run([sys.executable, "-m", "fromscratch.web", "no_such_module:app"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "cannot load no_such_module:app" in result.stderr

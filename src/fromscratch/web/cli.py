@@ -50,7 +50,12 @@ def main(argv: list[str]) -> int:
     config = getattr(app, "config", None)
     if isinstance(config, dict) and config.get("MAX_CONTENT_LENGTH"):
         options["max_body_size"] = config["MAX_CONTENT_LENGTH"]
-    serve(app, args.host, args.port, **options)
+    try:
+        serve(app, args.host, args.port, **options)
+    except OSError as error:           # typically: the port is taken
+        print(f"fromscratch web: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
