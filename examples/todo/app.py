@@ -3,7 +3,7 @@
 Run it from the repository root:
 
     PYTHONPATH=src python3 examples/todo/app.py           # http://127.0.0.1:8000
-    PYTHONPATH=src python3 -m fromscratch.web.cli examples.todo.app:app
+    PYTHONPATH=src python3 -m fromscratch.web examples.todo.app:app
 
 What to look at:
 
