@@ -2,6 +2,7 @@
 
     fromscratch kvdb   [--port 6380] [--dir ./data/kvdb] [--name value ...]
     fromscratch pubsub [--port 6381] [--dir ./data/pubsub] [--name value ...]
+    fromscratch web    module:app [--host 127.0.0.1] [--port 8000]
     fromscratch serve  every server that exists, each with its defaults
 
 Each server's own `cli.main(argv)` parses its options.
@@ -20,6 +21,7 @@ import sys
 SERVERS = {
     "kvdb": ("fromscratch.kvdb.cli", []),
     "pubsub": ("fromscratch.pubsub.cli", []),
+    "web": ("fromscratch.web.cli", ["examples.todo.app:app"]),
 }
 
 

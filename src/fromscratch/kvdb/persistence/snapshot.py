@@ -1,0 +1,230 @@
+"""Snapshots: the whole keyspace in one file (our equivalent of Redis's dump.rdb).
+
+The format is our own and small enough to decode by hand (protocol_specs/kvdb-disk.md
+has a worked example):
+
+    file    = "FSKV" version:u8  record*  END  crc32:u32
+    record  = SELECT db:varint
+            | KEY kind:u8 [expires_at_ms:u64] key:blob value
+    SELECT  = 0xFE      END = 0xFF      KEY = the kind byte itself (0..5),
+              plus 0x80 when an expiry time follows
+    blob    = length:varint bytes
+    varint  = unsigned LEB128 (7 bits a byte, low first, high bit = more)
+
+    string  = blob
+    list    = count:varint blob*                    (head to tail)
+    hash    = count:varint (field:blob value:blob)*
+    set     = count:varint blob*
+    zset    = count:varint (member:blob score:f64)* (IEEE 754, big-endian)
+
+Integers are big-endian. The CRC32 (zlib's) covers every byte before it. Expiry times
+are absolute unix milliseconds, so a key that expires while the server is down is gone
+when it comes back.
+
+`write_snapshot` streams the keyspace to a file object; `read_snapshot` parses one into
+fresh databases and only returns them once the checksum has been verified: a corrupt
+file is refused whole, never half-loaded.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections import deque
+
+from ..keyspace import Keyspace, now_ms, type_name
+from ..structures.randomset import RandomSet
+
+MAGIC = b"FSKV"
+VERSION = 1
+SELECT, END = 0xFE, 0xFF
+HAS_EXPIRY = 0x80
+KINDS = {"string": 0, "list": 1, "hash": 2, "set": 3, "zset": 4}
+
+
+class CorruptSnapshot(Exception):
+    """The file is not a whole, intact snapshot; the message says where."""
+
+
+# -- writing --------------------------------------------------------------------------------
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _blob(data: bytes) -> bytes:
+    return _varint(len(data)) + data
+
+
+class _ChecksummedWriter:
+    """Buffers output into large writes and keeps the running CRC32."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.crc = 0
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= 1 << 20:
+            self.flush()
+
+    def flush(self) -> None:
+        data = b"".join(self.parts)
+        self.crc = zlib.crc32(data, self.crc)
+        self.handle.write(data)
+        self.parts, self.size = [], 0
+
+
+def encode_value(value) -> tuple[int, bytes]:
+    """(kind byte, encoded value) for one value."""
+    kind = KINDS[type_name(value)]
+    if kind == 0:
+        return kind, _blob(value)
+    if kind in (1, 3):
+        return kind, _varint(len(value)) + b"".join(_blob(item) for item in value)
+    if kind == 2:
+        return kind, _varint(len(value)) + b"".join(
+            _blob(field) + _blob(item) for field, item in value.items())
+    return kind, _varint(len(value)) + b"".join(
+        _blob(member) + struct.pack(">d", score) for member, score in value.items())
+
+
+def write_snapshot(keyspace: Keyspace, handle) -> None:
+    out = _ChecksummedWriter(handle)
+    out.write(MAGIC + bytes([VERSION]))
+    now = now_ms()
+    for db in keyspace.dbs:
+        if not db.data:
+            continue
+        out.write(bytes([SELECT]) + _varint(db.index))
+        for key, entry in db.data.items():
+            if entry.expires_at and entry.expires_at <= now:
+                continue                               # already expired: leave it out
+            kind, payload = encode_value(entry.value)
+            if entry.expires_at:
+                out.write(bytes([kind | HAS_EXPIRY]) + struct.pack(">Q", entry.expires_at))
+            else:
+                out.write(bytes([kind]))
+            out.write(_blob(key))
+            out.write(payload)
+    out.write(bytes([END]))
+    out.flush()
+    handle.write(struct.pack(">I", out.crc))
+
+
+# -- reading --------------------------------------------------------------------------------
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def fail(self, what: str):
+        raise CorruptSnapshot(f"{what} at byte offset {self.pos}")
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            self.fail("unexpected end of file")
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def varint(self) -> int:
+        value = shift = 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return value
+            shift += 7
+            if shift > 63:
+                self.fail("varint too long")
+
+    def take(self, size: int) -> bytes:
+        if self.pos + size > len(self.data):
+            self.fail(f"a length of {size} runs past the end of the file")
+        chunk = self.data[self.pos:self.pos + size]
+        self.pos += size
+        return chunk
+
+    def blob(self) -> bytes:
+        return self.take(self.varint())
+
+    def count(self) -> int:
+        count = self.varint()
+        if count > len(self.data):                     # each item takes at least a byte
+            self.fail(f"a count of {count} is larger than the file")
+        return count
+
+
+def decode_value(kind: int, reader: _Reader):
+    if kind == 0:
+        return reader.blob()
+    if kind == 1:
+        return deque(reader.blob() for _ in range(reader.count()))
+    if kind == 2:
+        return {reader.blob(): reader.blob() for _ in range(reader.count())}
+    if kind == 3:
+        return RandomSet(reader.blob() for _ in range(reader.count()))
+    if kind == 4:
+        from ..structures.sortedset import SortedSet
+        scores = {}
+        for _ in range(reader.count()):
+            member = reader.blob()
+            scores[member] = struct.unpack(">d", reader.take(8))[0]
+        return SortedSet.from_scores(scores)
+    reader.pos -= 1
+    reader.fail(f"unknown value kind {kind}")
+
+
+def read_snapshot(data: bytes, keyspace: Keyspace) -> int:
+    """Load `data` into `keyspace` (whose databases must be empty); returns keys loaded.
+    Raises CorruptSnapshot, leaving the keyspace untouched, if anything is wrong."""
+    if len(data) < len(MAGIC) + 1 + 1 + 4 or not data.startswith(MAGIC):
+        raise CorruptSnapshot("not a fromscratch snapshot (bad magic) at byte offset 0")
+    if data[len(MAGIC)] != VERSION:
+        raise CorruptSnapshot(f"unknown snapshot version {data[len(MAGIC)]} at byte offset 4")
+    body, stored = data[:-4], struct.unpack(">I", data[-4:])[0]
+    if zlib.crc32(body) != stored:
+        raise CorruptSnapshot(f"checksum mismatch (the file is damaged) at byte offset "
+                              f"{len(body)}")
+    reader = _Reader(body)
+    reader.pos = len(MAGIC) + 1
+    loaded: list[tuple[int, bytes, object, int]] = []
+    db_index = 0
+    now = now_ms()
+    while True:
+        tag = reader.byte()
+        if tag == END:
+            break
+        if tag == SELECT:
+            db_index = reader.varint()
+            if db_index >= len(keyspace.dbs):
+                reader.fail(f"database {db_index} is beyond 'databases'")
+            continue
+        kind = tag & ~HAS_EXPIRY
+        expires_at = struct.unpack(">Q", reader.take(8))[0] if tag & HAS_EXPIRY else 0
+        key = reader.blob()
+        value = decode_value(kind, reader)
+        if not expires_at or expires_at > now:
+            loaded.append((db_index, key, value, expires_at))
+    if reader.pos != len(body):
+        reader.fail("data after the end marker")
+    for db_index, key, value, expires_at in loaded:
+        db = keyspace.dbs[db_index]
+        db.add(key, value)
+        if expires_at:
+            db.set_expire(key, expires_at)
+    keyspace.dirty = 0
+    return len(loaded)
