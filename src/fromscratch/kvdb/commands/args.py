@@ -35,16 +35,31 @@ def parse_nonneg_int(arg: bytes, what: str = "value") -> int:
     return value
 
 
+def strtod(text: bytes) -> float:
+    """C's strtod reading the whole of `text` (ValueError otherwise): decimal or hex
+    (0x1p3), inf and infinity in any case. Python's float() would also take '1_0' and
+    surrounding spaces, which C doesn't."""
+    if b"_" in text or text[:1].isspace() or text[-1:].isspace():
+        raise ValueError(text)
+    if text.lstrip(b"+-")[:2] in (b"0x", b"0X"):
+        return float.fromhex(text.decode("ascii"))
+    return float(text)
+
+
 def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
-    """A double as Redis's string2d accepts it (inf allowed, nan and spaces refused)."""
-    if not arg or arg[:1].isspace() or arg[-1:].isspace():
-        raise error
+    """A double as Redis's string2d accepts it: strtod over the whole argument, with
+    inf allowed; nan, spaces, and overflow or underflow of a finite number refused."""
     try:
-        value = float(arg)
-    except ValueError:
+        value = strtod(arg)
+    except (ValueError, OverflowError):
         raise error from None
-    if math.isnan(value) or b"_" in arg:
+    if math.isnan(value):
         raise error
+    mantissa = arg.lower().split(b"p" if b"x" in arg.lower() else b"e")[0]
+    if math.isinf(value) and b"inf" not in mantissa:
+        raise error                                  # 1e400: out of range
+    if value == 0 and mantissa.strip(b"+-0x.") != b"":
+        raise error                                  # 1e-400: underflows to zero
     return value
 
 
@@ -84,6 +99,26 @@ def count_arg(arg: bytes) -> int:
     if value < 0:
         raise ErrorReply("ERR value is out of range, must be positive")
     return value
+
+
+def positive_count(arg: bytes, message: str) -> int:
+    """An integer >= 1, with `message` as the error either way (ZMPOP's numkeys and
+    COUNT, SINTERCARD's numkeys...)."""
+    error = ErrorReply(message)
+    value = parse_int(arg, error)
+    if value < 1:
+        raise error
+    return value
+
+
+def random_count(arg: bytes) -> int:
+    """SRANDMEMBER's, ZRANDMEMBER's and HRANDFIELD's count: any 64-bit integer but the
+    lowest, whose negation would not fit."""
+    count = parse_int(arg)
+    if count < -INT64_MAX:
+        raise ErrorReply(f"ERR value is out of range, value must between {-INT64_MAX} and "
+                         f"{INT64_MAX}")
+    return count
 
 
 class Options:
