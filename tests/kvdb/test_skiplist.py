@@ -63,8 +63,8 @@ def test_skiplist_against_sorted_list(seed):
             start = rng.randint(0, len(model))
             stop = rng.randint(start, min(len(model), start + 5))
             removed = skiplist.delete_slice(start, stop)
-            assert removed == [member for _, member in model[start:stop]]
-            for member in removed:
+            assert removed == [(member, score) for score, member in model[start:stop]]
+            for member, _ in removed:
                 del scores[member]
             del model[start:stop]
         else:
@@ -110,7 +110,7 @@ def test_ties_on_score_are_ordered_bytewise():
 def test_sorted_set_windows():
     zset = SortedSet()
     for member, score in ((b"a", 1.0), (b"b", 2.0), (b"c", 2.0), (b"d", 3.0)):
-        zset.add(member, score)
+        zset.insert(member, score)
     assert zset.score_window((2.0, False), (2.0, False)) == (1, 3)
     assert zset.score_window((2.0, True), (3.0, False)) == (3, 4)
     assert zset.score_window((3.0, False), (1.0, False)) == (3, 3)     # inverted: empty
@@ -118,12 +118,13 @@ def test_sorted_set_windows():
     assert zset.lex_window((LEX_MIN, False), (LEX_MAX, False)) == (0, 4)
     assert zset.lex_window((b"b", True), (LEX_MAX, False)) == (2, 4)
     assert zset.lex_window((LEX_MAX, False), (LEX_MIN, False)) == (4, 4)
-    zset.add(b"a", 5.0)                      # moves
+    zset.update(b"a", 5.0)                   # moves
     assert list(zset.members()) == [b"b", b"c", b"d", b"a"]
     assert zset.rank(b"a") == 3 and zset.rank(b"a", reverse=True) == 0
     assert zset.pop(2, highest=True) == [(b"a", 5.0), (b"d", 3.0)]
     assert zset.pop(5, highest=False) == [(b"b", 2.0), (b"c", 2.0)]
     assert len(zset) == 0 and zset.rank(b"b") is None
+    assert zset.delete_slice(0, 0) == []
 
 
 def test_sorted_set_copy_and_random_items():

@@ -12,29 +12,25 @@ strings.
 
 from __future__ import annotations
 
+from math import copysign
+
 from .values import NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, SimpleString, Verbatim
 
 CRLF = b"\r\n"
 
 
-_INTEGER_LIMIT = 2.0 ** 62      # Redis prints doubles within +-LLONG_MAX/2 that are whole as integers
+_INTEGER_LIMIT = 2.0 ** 62      # Redis prints whole doubles within +-LLONG_MAX/2 as integers
 
 
 def format_double(value: float) -> bytes:
     """A double as Redis 7.2 prints it: the shortest text that reads back as the same
     double (0.1, not 0.10000000000000001), whole numbers without a fraction (3, not 3.0),
-    inf, -inf, nan and -0 spelled out. (7.0 printed %.17g.)"""
-    if value != value:
-        return b"nan"
-    if value == float("inf"):
-        return b"inf"
-    if value == float("-inf"):
-        return b"-inf"
+    and inf, -inf, nan, -0. (Redis 7.0 printed %.17g.)"""
     if value.is_integer() and -_INTEGER_LIMIT <= value <= _INTEGER_LIMIT:
-        if value == 0 and str(value)[0] == "-":
+        if value == 0 and copysign(1.0, value) < 0:
             return b"-0"
         return b"%d" % value
-    return repr(value).encode()
+    return repr(value).encode()         # Python's repr is the shortest round-trip form
 
 
 def _line(text: str) -> bytes:

@@ -38,12 +38,15 @@ def parse_nonneg_int(arg: bytes, what: str = "value") -> int:
 def strtod(text: bytes) -> float:
     """C's strtod reading the whole of `text` (ValueError otherwise): decimal or hex
     (0x1p3), inf and infinity in any case. Python's float() would also take '1_0' and
-    surrounding spaces, which C doesn't."""
+    surrounding spaces, which C doesn't, and not hex, which C does."""
     if b"_" in text or text[:1].isspace() or text[-1:].isspace():
         raise ValueError(text)
-    if text.lstrip(b"+-")[:2] in (b"0x", b"0X"):
+    try:
+        return float(text)
+    except ValueError:
+        if text.lstrip(b"+-")[:2].lower() != b"0x":
+            raise
         return float.fromhex(text.decode("ascii"))
-    return float(text)
 
 
 def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
@@ -53,13 +56,16 @@ def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
         value = strtod(arg)
     except (ValueError, OverflowError):
         raise error from None
-    if math.isnan(value):
+    if value != value:
         raise error
-    mantissa = arg.lower().split(b"p" if b"x" in arg.lower() else b"e")[0]
-    if math.isinf(value) and b"inf" not in mantissa:
-        raise error                                  # 1e400: out of range
-    if value == 0 and mantissa.strip(b"+-0x.") != b"":
-        raise error                                  # 1e-400: underflows to zero
+    if value == 0 or value in (math.inf, -math.inf):
+        # strtod's range errors: a finite number too large, or a non-zero one too small
+        text = arg.lower()
+        mantissa = text.split(b"p" if b"x" in text else b"e")[0]
+        if value != 0 and b"inf" not in mantissa:
+            raise error                              # 1e400
+        if value == 0 and mantissa.strip(b"+-0x.") != b"":
+            raise error                              # 1e-400
     return value
 
 

@@ -6,10 +6,10 @@ most 32 levels, as in Redis). A search starts on the highest lane at the head an
 right while the next node still sorts before the target, dropping one lane down when it
 would overshoot, so it visits O(log n) nodes on average:
 
-    level 2   head ------------------------------> c --------------------> None
-    level 1   head ------------> a --------------> c ------> d ----------> None
-    level 0   head ----> 0 ----> a ----> b ------> c ------> d ----> e --> None
-    (score)          (0:"z")  (1:"a")  (1:"b")  (2:"c")  (5:"d")  (9:"e")
+    level 2   head --------------------> c --------------> None
+    level 1   head --------> a --------> c --> d --------> None
+    level 0   head --> z --> a --> b --> c --> d --> e --> None
+    score              0     1     1     2     5     9
 
 Like Redis's zskiplist, each link also records its *span*: how many level-0 steps it
 jumps (head->a on level 1 spans 2). Adding up the spans crossed on the way to a node
@@ -185,25 +185,28 @@ class SkipList:
                 node = node.forward[0]
         return pairs
 
-    def delete_slice(self, start: int, stop: int) -> list:
-        """Remove the nodes of ranks start..stop-1; returns their members."""
-        update = [None] * self.level
-        node, traversed = self.head, -1
-        for level in range(self.level - 1, -1, -1):
-            nxt = node.forward[level]
-            while nxt is not None and traversed + node.span[level] < start:
-                traversed += node.span[level]
-                node = nxt
+    def delete_slice(self, start: int, stop: int) -> list[tuple]:
+        """Remove the nodes of ranks start..stop-1; returns their (member, score) pairs."""
+        if start == 0:
+            update = [self.head] * self.level    # popping the lowest: no search needed
+        else:
+            update = [None] * self.level
+            node, traversed = self.head, -1
+            for level in range(self.level - 1, -1, -1):
                 nxt = node.forward[level]
-            update[level] = node
+                while nxt is not None and traversed + node.span[level] < start:
+                    traversed += node.span[level]
+                    node = nxt
+                    nxt = node.forward[level]
+                update[level] = node
         # update[] holds the predecessors of rank `start`, and stays right as each node
         # of the run is unlinked: the next one takes its place.
         removed = []
-        node = node.forward[0]
+        node = update[0].forward[0]
         for _ in range(stop - start):
             following = node.forward[0]
             self._unlink(node, update)
-            removed.append(node.member)
+            removed.append((node.member, node.score))
             node = following
         return removed
 

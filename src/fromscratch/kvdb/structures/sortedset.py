@@ -60,14 +60,15 @@ class SortedSet:
 
     # -- one member ----------------------------------------------------------------------
 
-    def add(self, member: bytes, score: float) -> None:
-        """Insert `member`, or move it to its new score."""
-        old = self.scores.get(member)
-        if old is None:
-            self.order.insert(score, member)
-        elif old != score:
-            self.order.delete(old, member)
-            self.order.insert(score, member)
+    def insert(self, member: bytes, score: float) -> None:
+        """Add `member`, which must not be in the set yet."""
+        self.scores[member] = score
+        self.order.insert(score, member)
+
+    def update(self, member: bytes, score: float) -> None:
+        """Move `member`, which must be in the set, to a new score."""
+        self.order.delete(self.scores[member], member)
+        self.order.insert(score, member)
         self.scores[member] = score
 
     def remove(self, member: bytes) -> bool:
@@ -128,21 +129,24 @@ class SortedSet:
         """(member, score) pairs of the ranks [start, stop), highest first if reverse."""
         return self.order.slice(start, stop, reverse)
 
-    def delete_slice(self, start: int, stop: int) -> int:
-        """Remove the members of the ranks [start, stop); returns how many."""
+    def delete_slice(self, start: int, stop: int) -> list[tuple]:
+        """Remove the members of the ranks [start, stop); returns their (member, score)
+        pairs, lowest first."""
         if stop <= start:
-            return 0
-        scores = self.scores
+            return []
         removed = self.order.delete_slice(start, stop)
-        for member in removed:
+        scores = self.scores
+        for member, _ in removed:
             del scores[member]
-        return len(removed)
+        return removed
 
     def pop(self, count: int, highest: bool) -> list[tuple]:
-        """Remove and return up to `count` lowest (or highest) (member, score) pairs."""
+        """Remove and return up to `count` lowest (or highest) (member, score) pairs,
+        in the order they were taken."""
         size = len(self.scores)
         count = min(count, size)
-        start, stop = (size - count, size) if highest else (0, count)
-        pairs = self.order.slice(start, stop, reverse=highest)
-        self.delete_slice(start, stop)
+        if not highest:
+            return self.delete_slice(0, count)
+        pairs = self.delete_slice(size - count, size)
+        pairs.reverse()
         return pairs
