@@ -131,6 +131,17 @@ def test_doubles_on_the_wire(wire, protocol, server_version):
         assert wire.last.endswith(b"0.1\r\n") and b"0000" not in wire.last
 
 
+def test_negative_zero_is_stored_as_zero(wire, protocol):
+    # The reply of ZINCRBY is the computed -0; what a small sorted set keeps is 0.
+    assert wire("ZINCRBY", "z", "-0", "m") == (-0.0 if protocol == 3 else b"-0")
+    assert wire("ZSCORE", "z", "m") == (0.0 if protocol == 3 else b"0")
+    assert wire.last.endswith(b"0\r\n") and b"-" not in wire.last
+    wire("ZADD", "z", "-0", "n")
+    assert wire("ZRANGE", "z", "0", "-1", "WITHSCORES") == \
+        ([[b"m", 0.0], [b"n", 0.0]] if protocol == 3 else [b"m", b"0", b"n", b"0"])
+    assert b"-" not in wire.last
+
+
 def test_zrem(r):
     r.zadd("z", {"a": 1, "b": 2, "c": 3})
     assert r.zrem("z", "a", "x") == 1

@@ -8,6 +8,9 @@ Ranges by score or by lex are turned into ranks first: a half-open window
 [start, stop) of positions in (score, member) order. Counting, listing, LIMIT and
 removing then all work on that window, the same way for all three kinds of range.
 
+A score -0 is stored as 0, as clients see it in Redis: it keeps small sorted sets as
+text in a listpack, where -0 reads back as 0.
+
 A bound is a pair (value, exclusive), e.g. (1.5, True) for the `(1.5` of ZRANGEBYSCORE.
 A lex bound's value is bytes, or LEX_MIN / LEX_MAX for `-` and `+`.
 """
@@ -33,8 +36,8 @@ class SortedSet:
     def from_scores(cls, scores: dict) -> "SortedSet":
         """A sorted set holding `scores` (member -> score), built in one sort."""
         zset = cls()
-        zset.scores = scores
-        pairs = sorted(scores.items(), key=lambda pair: (pair[1], pair[0]))
+        zset.scores = {member: score + 0.0 for member, score in scores.items()}
+        pairs = sorted(zset.scores.items(), key=lambda pair: (pair[1], pair[0]))
         zset.order = SkipList.from_sorted(pairs)
         return zset
 
@@ -62,11 +65,13 @@ class SortedSet:
 
     def insert(self, member: bytes, score: float) -> None:
         """Add `member`, which must not be in the set yet."""
+        score += 0.0                       # -0 becomes 0
         self.scores[member] = score
         self.order.insert(score, member)
 
     def update(self, member: bytes, score: float) -> None:
         """Move `member`, which must be in the set, to a new score."""
+        score += 0.0                       # -0 becomes 0
         self.order.delete(self.scores[member], member)
         self.order.insert(score, member)
         self.scores[member] = score
