@@ -39,7 +39,7 @@ def strtod(text: bytes) -> float:
     """C's strtod reading the whole of `text` (ValueError otherwise): decimal or hex
     (0x1p3), inf and infinity in any case. Python's float() would also take '1_0' and
     surrounding spaces, which C doesn't, and not hex, which C does."""
-    if b"_" in text or text[:1].isspace() or text[-1:].isspace():
+    if b"_" in text or text.strip() != text:
         raise ValueError(text)
     try:
         return float(text)
@@ -49,6 +49,9 @@ def strtod(text: bytes) -> float:
         return float.fromhex(text.decode("ascii"))
 
 
+_ZERO_OR_INFINITE = (0.0, math.inf, -math.inf)
+
+
 def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
     """A double as Redis's string2d accepts it: strtod over the whole argument, with
     inf allowed; nan, spaces, and overflow or underflow of a finite number refused."""
@@ -56,17 +59,21 @@ def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
         value = strtod(arg)
     except (ValueError, OverflowError):
         raise error from None
-    if value != value:
+    if value != value or (value in _ZERO_OR_INFINITE and _out_of_range(arg, value)):
         raise error
-    if value == 0 or value in (math.inf, -math.inf):
-        # strtod's range errors: a finite number too large, or a non-zero one too small
-        text = arg.lower()
-        mantissa = text.split(b"p" if b"x" in text else b"e")[0]
-        if value != 0 and b"inf" not in mantissa:
-            raise error                              # 1e400
-        if value == 0 and mantissa.strip(b"+-0x.") != b"":
-            raise error                              # 1e-400
     return value
+
+
+def _out_of_range(text: bytes, value: float) -> bool:
+    """Whether C's strtod would have set ERANGE on the way to `value`: a finite number
+    too large (1e400, read as inf) or a non-zero one too small (1e-400, read as 0)."""
+    if not text.strip(b"+-0."):
+        return False                                 # a plain zero: 0, -0, 0.00
+    text = text.lower()
+    mantissa = text.split(b"p" if b"x" in text else b"e")[0]
+    if value == 0:
+        return mantissa.strip(b"+-0x.") != b""
+    return b"inf" not in mantissa
 
 
 def parse_db_index(kv, arg: bytes) -> int:

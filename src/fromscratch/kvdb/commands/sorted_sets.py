@@ -136,10 +136,10 @@ def zadd_generic(client, argv, incr: bool = False):
     if incr and len(pairs) > 2:
         raise ErrorReply("ERR INCR option supports a single increment-element pair")
     # Every score is read before anything changes: the command does all or nothing.
-    scores = [parse_float(score) for score in pairs[0::2]]
+    scores = list(map(parse_float, pairs[0::2]))
 
     db, key = client.db, argv[1]
-    zset = get_zset(db, key)
+    zset = db.get_typed(key, SortedSet)
     if zset is None:
         if xx:
             return None if incr else 0
@@ -182,7 +182,27 @@ def zadd_generic(client, argv, incr: bool = False):
          syntax="key [condition: NX | XX] [comparison: GT | LT] [CH] [INCR] "
                 "(data: score member)...")
 def zadd(client, argv):
+    if len(argv) == 4 and argv[2].upper() not in _ZADD_OPTIONS:
+        return _zadd_one(client, argv[1], parse_float(argv[2]), argv[3])
     return zadd_generic(client, argv)
+
+
+def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
+    """The plain ZADD key score member, kept short: it is hot."""
+    db = client.db
+    zset = db.get_typed(key, SortedSet)
+    if zset is None:
+        zset = SortedSet()
+        db.add(key, zset)
+    current = zset.scores.get(member)
+    if current is None:
+        zset.insert(member, score)
+    elif score != current:
+        zset.update(member, score)
+    else:
+        return 0
+    db.modified(key)
+    return 1 if current is None else 0
 
 
 @command("zincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="sorted-set",
