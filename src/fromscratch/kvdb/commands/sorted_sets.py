@@ -28,7 +28,6 @@ register_type(SortedSet, "zset")
 NOT_A_SCORE_RANGE = ErrorReply("ERR min or max is not a float")
 NOT_A_LEX_RANGE = ErrorReply("ERR min or max not valid string range item")
 NAN_SCORE = ErrorReply("ERR resulting score is not a number (NaN)")
-C_SPACES = b" \t\n\v\f\r"
 
 
 def get_zset(db, key: bytes) -> SortedSet | None:
@@ -61,6 +60,9 @@ def pop(db, key: bytes, zset: SortedSet, count: int, highest: bool) -> list:
 
 # -- ranges as the client writes them -----------------------------------------------------
 
+BY_RANK, BY_SCORE, BY_LEX = "rank", "score", "lex"
+
+
 def parse_score_bound(arg: bytes) -> tuple[float, bool]:
     """`1.5`, `(1.5` (exclusive), `-inf`, `+inf`... read with C's strtod, as Redis does
     here (unlike for ZADD's scores, leading spaces and out-of-range numbers pass)."""
@@ -69,7 +71,7 @@ def parse_score_bound(arg: bytes) -> tuple[float, bool]:
     if not text:
         return 0.0, exclusive                # strtod reads nothing and Redis lets it be
     try:
-        value = strtod(text.lstrip(C_SPACES))
+        value = strtod(text.lstrip())
     except (ValueError, OverflowError):
         raise NOT_A_SCORE_RANGE from None
     if value != value:
@@ -90,12 +92,22 @@ def parse_lex_bound(arg: bytes) -> tuple:
     raise NOT_A_LEX_RANGE
 
 
-def score_range(low: bytes, high: bytes) -> tuple:
-    return parse_score_bound(low), parse_score_bound(high)
-
-
-def lex_range(low: bytes, high: bytes) -> tuple:
+def parse_range(by: str, low: bytes, high: bytes) -> tuple:
+    """min and max as each kind of range reads them: indexes, score or lex bounds."""
+    if by == BY_RANK:
+        return parse_int(low), parse_int(high)
+    if by == BY_SCORE:
+        return parse_score_bound(low), parse_score_bound(high)
     return parse_lex_bound(low), parse_lex_bound(high)
+
+
+def window(zset: SortedSet, by: str, low, high) -> tuple[int, int]:
+    """The ranks [start, stop) that a parsed range covers in `zset`."""
+    if by == BY_RANK:
+        return rank_window(low, high, len(zset))
+    if by == BY_SCORE:
+        return zset.score_window(low, high)
+    return zset.lex_window(low, high)
 
 
 def rank_window(start: int, end: int, size: int) -> tuple[int, int]:
@@ -262,12 +274,7 @@ def zcard(client, argv):
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
          syntax="key min max")
 def zcount(client, argv):
-    low, high = score_range(argv[2], argv[3])
-    zset = get_zset(client.db, argv[1])
-    if zset is None:
-        return 0
-    start, stop = zset.score_window(low, high)
-    return stop - start
+    return _count(client, argv, BY_SCORE)
 
 
 @command("zlexcount", arity=4, flags="readonly fast", keys=(1, 1, 1), group="sorted-set",
@@ -276,11 +283,15 @@ def zcount(client, argv):
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
          syntax="key min:string max:string")
 def zlexcount(client, argv):
-    low, high = lex_range(argv[2], argv[3])
+    return _count(client, argv, BY_LEX)
+
+
+def _count(client, argv, by: str) -> int:
+    low, high = parse_range(by, argv[2], argv[3])
     zset = get_zset(client.db, argv[1])
     if zset is None:
         return 0
-    start, stop = zset.lex_window(low, high)
+    start, stop = window(zset, by, low, high)
     return stop - start
 
 
@@ -315,8 +326,6 @@ def zrevrank(client, argv):
 
 
 # -- ZRANGE and its older forms ---------------------------------------------------------------
-
-BY_RANK, BY_SCORE, BY_LEX = "rank", "score", "lex"
 
 
 def zrange_generic(client, argv, first: int, by=None, reverse=None, destination=None):
@@ -355,12 +364,7 @@ def zrange_generic(client, argv, first: int, by=None, reverse=None, destination=
     low, high = argv[first + 1], argv[first + 2]
     if reverse and by != BY_RANK:
         low, high = high, low                 # given as max min
-    if by == BY_RANK:
-        low, high = parse_int(low), parse_int(high)
-    elif by == BY_SCORE:
-        low, high = score_range(low, high)
-    else:
-        low, high = lex_range(low, high)
+    low, high = parse_range(by, low, high)
 
     zset = get_zset(client.db, argv[first])
     pairs = [] if zset is None else _range(zset, by, low, high, reverse, offset, limit)
@@ -370,15 +374,11 @@ def zrange_generic(client, argv, first: int, by=None, reverse=None, destination=
 
 
 def _range(zset, by, low, high, reverse: bool, offset: int, limit: int) -> list:
+    start, stop = window(zset, by, low, high)
     if by == BY_RANK:
-        start, stop = rank_window(low, high, len(zset))
         if reverse:                           # the indexes count from the highest
             start, stop = len(zset) - stop, len(zset) - start
         return zset.slice(start, stop, reverse)
-    if by == BY_SCORE:
-        start, stop = zset.score_window(low, high)
-    else:
-        start, stop = zset.lex_window(low, high)
     if offset < 0:
         return []
     # LIMIT skips `offset` members from the end we start at, then takes `limit` (< 0: all).
@@ -464,24 +464,13 @@ def zrevrangebylex(client, argv):
 
 # -- removing ranges --------------------------------------------------------------------------
 
-def _remove_range(client, argv, by):
-    if by == BY_RANK:
-        low, high = parse_int(argv[2]), parse_int(argv[3])
-    elif by == BY_SCORE:
-        low, high = score_range(argv[2], argv[3])
-    else:
-        low, high = lex_range(argv[2], argv[3])
+def _remove_range(client, argv, by: str) -> int:
+    low, high = parse_range(by, argv[2], argv[3])
     db, key = client.db, argv[1]
     zset = get_zset(db, key)
     if zset is None:
         return 0
-    if by == BY_RANK:
-        start, stop = rank_window(low, high, len(zset))
-    elif by == BY_SCORE:
-        start, stop = zset.score_window(low, high)
-    else:
-        start, stop = zset.lex_window(low, high)
-    removed = len(zset.delete_slice(start, stop))
+    removed = len(zset.delete_slice(*window(zset, by, low, high)))
     if removed:
         db.delete_if_empty(key, zset)
         db.modified(key, removed)
@@ -676,8 +665,10 @@ def zrandmember(client, argv):
     zset = get_zset(client.db, argv[1])
     if zset is None or count == 0:
         return []
-    if count > 0:
-        pairs = zset.random_items(min(count, len(zset)), distinct=True)
+    if count >= len(zset):
+        pairs = list(zset.items())            # all of them, in order, as Redis answers
+    elif count > 0:
+        pairs = zset.random_items(count, distinct=True)
     else:
         pairs = zset.random_items(-count, distinct=False)
     return with_scores(client, pairs) if scores_too else [member for member, _ in pairs]
