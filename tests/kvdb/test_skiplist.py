@@ -74,7 +74,7 @@ def test_skiplist_against_sorted_list(seed):
                 node = skiplist.node_at(rank)
                 assert (node.score, node.member) == (score, member)
             bound = rng.randint(-6, 6)
-            assert skiplist.count_before(lambda node: node.score < bound) == \
+            assert skiplist.count_before(lambda node, bound=bound: node.score < bound) == \
                 bisect.bisect_left([s for s, _ in model], bound)
             start = rng.randint(0, len(model))
             stop = rng.randint(start, len(model))

@@ -238,8 +238,7 @@ class SkipList:
                 last_rank[lane] = rank
             node.backward = previous
             previous = node
-            if level > skiplist.level:
-                skiplist.level = level
+            skiplist.level = max(skiplist.level, level)
         # Links that lead nowhere span what is left after them, as insert() keeps them.
         for lane in range(skiplist.level):
             last[lane].span[lane] = rank - last_rank[lane]
