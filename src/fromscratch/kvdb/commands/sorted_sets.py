@@ -407,7 +407,7 @@ def zrange(client, argv):
          since="6.2.0", summary="Stores a range of members from sorted set in a key.",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
                     "M the number of elements stored into the destination key.",
-         syntax="dst src min:string max:string [sortby: BYSCORE | BYLEX] [REV] "
+         syntax="dst:key src:key min:string max:string [sortby: BYSCORE | BYLEX] [REV] "
                 "[limit: LIMIT offset count]")
 def zrangestore(client, argv):
     return zrange_generic(client, argv, 2, destination=argv[1])
