@@ -50,6 +50,9 @@ class SortedSet:
     def __len__(self):
         return len(self.scores)
 
+    def __contains__(self, member) -> bool:
+        return member in self.scores
+
     def members(self):
         """The members in order."""
         return (member for member, _ in self.order)
