@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from compat_tests.servers import start_kvdb, start_redis
+from fromscratch.resp import INCOMPLETE, ReplyReader, encode_command
 
 TARGETS = ["fromscratch", "redis"]
 
@@ -57,6 +58,44 @@ def r(server, protocol):
     client = connect(server, protocol)
     client.flushall()
     client.config_set("maxmemory-policy", "noeviction")
+    yield client
+    client.close()
+
+
+class WireClient:
+    """A bare RESP connection, for the shape of a reply: redis-py turns RESP3 sets into
+    lists and converts replies per command, while our ReplyReader keeps every type apart
+    (set, float for a double, None for a null, ErrorReply for an error, which it returns).
+    `last` holds the bytes of the last reply (to tell RESP2's `*-1` from `$-1`)."""
+
+    def __init__(self, server, protocol: int):
+        self.sock = socket.create_connection((server.host, server.port), timeout=10)
+        self.reader = ReplyReader()
+        self.last = b""
+        if protocol == 3:
+            self("HELLO", "3")
+
+    def __call__(self, *args):
+        self.sock.sendall(encode_command(args))
+        self.last = b""
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("server closed the connection")
+            self.last += data
+            self.reader.feed(data)
+            value = self.reader.get()
+            if value is not INCOMPLETE:
+                return value
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def wire(r, server, protocol):
+    """A WireClient (after `r` has emptied the server)."""
+    client = WireClient(server, protocol)
     yield client
     client.close()
 

@@ -49,7 +49,7 @@ def contents(keyspace):
 def test_round_trip_every_type_and_ttl():
     original = sample_keyspace()
     restored = Keyspace()
-    assert read_snapshot(dump(original), restored) == 9
+    assert read_snapshot(dump(original), restored) == 8
     assert contents(restored) == contents(original)
     assert restored.dbs[0].volatile == [b"ttl"]
 

@@ -29,16 +29,14 @@ from collections import deque
 
 from ..resp import ErrorReply
 from .structures.randomset import RandomSet
+from .structures.sortedset import SortedSet
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 
 
-# The name TYPE reports for each value class; sorted sets and streams register theirs.
-TYPE_NAMES: dict[type, str] = {bytes: "string", deque: "list", dict: "hash", RandomSet: "set"}
-
-
-def register_type(cls: type, name: str) -> None:
-    TYPE_NAMES[cls] = name
+# The name TYPE reports for each value class.
+TYPE_NAMES: dict[type, str] = {bytes: "string", deque: "list", dict: "hash", RandomSet: "set",
+                               SortedSet: "zset"}
 
 
 def type_name(value) -> str:

@@ -12,21 +12,26 @@ strings.
 
 from __future__ import annotations
 
+from math import copysign
+
 from .values import (NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, Replies, SimpleString,
                      Verbatim)
 
 CRLF = b"\r\n"
 
 
+_INTEGER_LIMIT = 2.0 ** 62      # Redis prints whole doubles within +-LLONG_MAX/2 as integers
+
+
 def format_double(value: float) -> bytes:
-    """A double as Redis 7.0 prints it: %.17g, with inf and -inf spelled out."""
-    if value != value:
-        return b"nan"
-    if value == float("inf"):
-        return b"inf"
-    if value == float("-inf"):
-        return b"-inf"
-    return b"%.17g" % value
+    """A double as Redis 7.2 prints it: the shortest text that reads back as the same
+    double (0.1, not 0.10000000000000001), whole numbers without a fraction (3, not 3.0),
+    and inf, -inf, nan, -0. (Redis 7.0 printed %.17g.)"""
+    if value.is_integer() and -_INTEGER_LIMIT <= value <= _INTEGER_LIMIT:
+        if value == 0 and copysign(1.0, value) < 0:
+            return b"-0"
+        return b"%d" % value
+    return repr(value).encode()         # Python's repr is the shortest round-trip form
 
 
 def _line(text: str) -> bytes:

@@ -35,17 +35,45 @@ def parse_nonneg_int(arg: bytes, what: str = "value") -> int:
     return value
 
 
-def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
-    """A double as Redis's string2d accepts it (inf allowed, nan and spaces refused)."""
-    if not arg or arg[:1].isspace() or arg[-1:].isspace():
-        raise error
+def strtod(text: bytes) -> float:
+    """C's strtod reading the whole of `text` (ValueError otherwise): decimal or hex
+    (0x1p3), inf and infinity in any case. Python's float() would also take '1_0' and
+    surrounding spaces, which C doesn't, and not hex, which C does."""
+    if b"_" in text or text.strip() != text:
+        raise ValueError(text)
     try:
-        value = float(arg)
+        return float(text)
     except ValueError:
+        if text.lstrip(b"+-")[:2].lower() != b"0x":
+            raise
+        return float.fromhex(text.decode("ascii"))
+
+
+_ZERO_OR_INFINITE = (0.0, math.inf, -math.inf)
+
+
+def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
+    """A double as Redis's string2d accepts it: strtod over the whole argument, with
+    inf allowed; nan, spaces, and overflow or underflow of a finite number refused."""
+    try:
+        value = strtod(arg)
+    except (ValueError, OverflowError):
         raise error from None
-    if math.isnan(value) or b"_" in arg:
+    if value != value or (value in _ZERO_OR_INFINITE and _out_of_range(arg, value)):
         raise error
     return value
+
+
+def _out_of_range(text: bytes, value: float) -> bool:
+    """Whether C's strtod would have set ERANGE on the way to `value`: a finite number
+    too large (1e400, read as inf) or a non-zero one too small (1e-400, read as 0)."""
+    if not text.strip(b"+-0."):
+        return False                                 # a plain zero: 0, -0, 0.00
+    text = text.lower()
+    mantissa = text.split(b"p" if b"x" in text else b"e")[0]
+    if value == 0:
+        return mantissa.strip(b"+-0x.") != b""
+    return b"inf" not in mantissa
 
 
 def parse_db_index(kv, arg: bytes) -> int:
@@ -84,6 +112,26 @@ def count_arg(arg: bytes) -> int:
     if value < 0:
         raise ErrorReply("ERR value is out of range, must be positive")
     return value
+
+
+def positive_count(arg: bytes, message: str) -> int:
+    """An integer >= 1, with `message` as the error either way (ZMPOP's numkeys and
+    COUNT, SINTERCARD's numkeys...)."""
+    error = ErrorReply(message)
+    value = parse_int(arg, error)
+    if value < 1:
+        raise error
+    return value
+
+
+def random_count(arg: bytes) -> int:
+    """SRANDMEMBER's, ZRANDMEMBER's and HRANDFIELD's count: any 64-bit integer but the
+    lowest, whose negation would not fit."""
+    count = parse_int(arg)
+    if count < -INT64_MAX:
+        raise ErrorReply(f"ERR value is out of range, value must between {-INT64_MAX} and "
+                         f"{INT64_MAX}")
+    return count
 
 
 class Options:

@@ -34,6 +34,7 @@ from collections import deque
 
 from ..keyspace import Keyspace, now_ms, type_name
 from ..structures.randomset import RandomSet
+from ..structures.sortedset import SortedSet
 
 MAGIC = b"FSKV"
 VERSION = 1
@@ -178,7 +179,6 @@ def decode_value(kind: int, reader: _Reader):
     if kind == 3:
         return RandomSet(reader.blob() for _ in range(reader.count()))
     if kind == 4:
-        from ..structures.sortedset import SortedSet
         scores = {}
         for _ in range(reader.count()):
             member = reader.blob()
