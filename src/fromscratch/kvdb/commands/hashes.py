@@ -34,7 +34,8 @@ def _set_fields(client, argv, name: str) -> int:
     db, key = client.db, argv[1]
     fields = db.get_or_create(key, dict)
     before = len(fields)
-    fields.update(zip(islice(argv, 2, None, 2), islice(argv, 3, None, 2)))
+    for index in range(2, len(argv), 2):
+        fields[argv[index]] = argv[index + 1]
     db.modified(key, (len(argv) - 2) // 2)
     return len(fields) - before
 
