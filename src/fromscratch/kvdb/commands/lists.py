@@ -38,10 +38,6 @@ def parse_end(arg: bytes) -> bytes:
     return end
 
 
-def _arity_error(name: str) -> ErrorReply:
-    return ErrorReply(f"ERR wrong number of arguments for '{name}' command")
-
-
 def _popped(db, key: bytes, items: deque, count: int = 1) -> None:
     """After `count` elements left the list at `key`: drop the key if that emptied it."""
     db.delete_if_empty(key, items)
@@ -49,6 +45,7 @@ def _popped(db, key: bytes, items: deque, count: int = 1) -> None:
 
 
 def _pop_many(db, key: bytes, items: deque, end: bytes, count: int) -> list:
+    """Up to `count` elements from one end, in the order they come off."""
     pop = _POP[end]
     popped = [pop(items) for _ in range(min(count, len(items)))]
     _popped(db, key, items, len(popped))
@@ -129,7 +126,7 @@ def rpushx(client, argv):
 def _pop(client, argv, end: bytes, name: str):
     """LPOP/RPOP: one element (a bulk), or with a count an array of up to count."""
     if len(argv) > 3:
-        raise _arity_error(name)
+        raise ErrorReply(f"ERR wrong number of arguments for '{name}' command")
     count = count_arg(argv[2]) if len(argv) == 3 else None
     db, key = client.db, argv[1]
     items = db.get_typed(key, deque)
