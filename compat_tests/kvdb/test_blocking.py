@@ -131,6 +131,14 @@ def test_argument_errors(r, args, message):
     assert str(error.value) == message
 
 
+def test_timeouts_beyond_64_bits(r, server_version):
+    if server_version < (7, 2):
+        pytest.skip("Redis 7.0 let these overflow into 'timeout is negative'")
+    for timeout in ("inf", "1e20"):
+        with pytest.raises(redis.ResponseError, match="^timeout is out of range$"):
+            r.execute_command("BLPOP", "k", timeout)
+
+
 def test_wrong_type_keys(r):
     r.set("s", "x")
     with pytest.raises(redis.ResponseError, match="^WRONGTYPE"):
@@ -258,6 +266,17 @@ def test_a_key_of_another_type_keeps_clients_waiting(r, waiting):
     r.delete("k")
     r.rpush("k", "x")                                   # re-created as a list
     assert list(waiter.result()) == [b"k", b"x"]
+
+
+def test_woken_by_one_key_fails_on_an_earlier_one_of_another_type(r, waiting, server_version):
+    if server_version < (7, 2):
+        pytest.skip("Redis 7.0 served the woken key directly; 7.2 re-runs the command")
+    waiter = waiting(lambda c: c.blpop(["a", "b"], 0))
+    r.set("a", "string")
+    r.rpush("b", "x")
+    with pytest.raises(redis.ResponseError, match="^WRONGTYPE"):
+        waiter.result()
+    assert r.lrange("b", 0, -1) == [b"x"]
 
 
 def test_blmove_into_a_wrong_type_fails_when_woken(r, waiting):
