@@ -295,7 +295,8 @@ def test_client_unblock(r, waiting):
     assert r.client_unblock(waiter.id) == 0             # not blocked any more
     waiter = waiting(lambda c: c.blmove("k", "d", 0, "LEFT", "LEFT"))
     assert r.client_unblock(waiter.id, error=True) == 1
-    with pytest.raises(redis.ResponseError, match="^UNBLOCKED client unblocked via CLIENT UNBLOCK"):
+    with pytest.raises(redis.ResponseError,
+                       match="^UNBLOCKED client unblocked via CLIENT UNBLOCK"):
         waiter.result()
 
 
