@@ -62,40 +62,10 @@ def r(server, protocol):
     client.close()
 
 
-class WireClient:
-    """A bare RESP connection, for the shape of a reply: redis-py turns RESP3 sets into
-    lists and converts replies per command, while our ReplyReader keeps every type apart
-    (set, float for a double, None for a null, ErrorReply for an error, which it returns).
-    `last` holds the bytes of the last reply (to tell RESP2's `*-1` from `$-1`)."""
-
-    def __init__(self, server, protocol: int):
-        self.sock = socket.create_connection((server.host, server.port), timeout=10)
-        self.reader = ReplyReader()
-        self.last = b""
-        if protocol == 3:
-            self("HELLO", "3")
-
-    def __call__(self, *args):
-        self.sock.sendall(encode_command(args))
-        self.last = b""
-        while True:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("server closed the connection")
-            self.last += data
-            self.reader.feed(data)
-            value = self.reader.get()
-            if value is not INCOMPLETE:
-                return value
-
-    def close(self):
-        self.sock.close()
-
-
 @pytest.fixture
-def wire(r, server, protocol):
-    """A WireClient (after `r` has emptied the server)."""
-    client = WireClient(server, protocol)
+def other(server, protocol, r):
+    """A second client of the same server, for what one client does while another waits."""
+    client = connect(server, protocol)
     yield client
     client.close()
 
@@ -132,3 +102,47 @@ def call_raw(client, *args):
         return conn.read_response()
     finally:
         client.connection_pool.release(conn)
+
+
+class Wire:
+    """A bare RESP connection, for the exact shape of a reply. redis-py converts replies
+    per command (RESP3 sets become lists, `$-1` and `*-1` both become None); here
+    `wire(*args)` returns the reply as our ReplyReader reads it (set, float for a double,
+    None for a null, ErrorReply for an error, returned not raised), and
+    `wire.call(*args)` its exact bytes. `last` holds the bytes of the last reply."""
+
+    def __init__(self, server, protocol: int):
+        self.sock = socket.create_connection((server.host, server.port), timeout=10)
+        self.reader = ReplyReader()
+        self.last = b""
+        if protocol == 3:
+            self("HELLO", "3")
+
+    def __call__(self, *args):
+        self.sock.sendall(encode_command(args))
+        self.last = b""
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("server closed the connection")
+            self.last += data
+            self.reader.feed(data)
+            value = self.reader.get()
+            if value is not INCOMPLETE:
+                return value
+
+    def call(self, *args) -> bytes:
+        self(*args)
+        return self.last
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def wire(server, protocol, r):
+    """Raw replies from the server under test (flushed by `r`), in the test's protocol."""
+    connection = Wire(server, protocol)
+    yield connection
+    connection.close()
+

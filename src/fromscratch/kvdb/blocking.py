@@ -17,23 +17,38 @@ answers its timeout reply at once.
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 
 from ..resp import ErrorReply
+from . import longdouble
 from .client import BLOCKED
+
+INT64_MAX = 2**63 - 1
 
 
 def parse_timeout(arg: bytes) -> float:
-    """A blocking command's timeout in seconds (a float, as Redis 6+ accepts)."""
+    """A blocking command's timeout in seconds, read as Redis 7.2 reads it: a long double
+    in strtold's syntax (so "1e3" and "0x10" too, but no spaces), turned into whole
+    milliseconds rounded up: 0.0001 waits 1 ms, and -0.0001 rounds to 0, which is forever."""
+    text = arg.decode("ascii", "replace")
     try:
-        seconds = float(arg)
-    except ValueError:
+        if not text or text[0].isspace() or text[-1].isspace():
+            raise ValueError(text)
+        seconds = longdouble.parse(text)
+    except (ValueError, longdouble.Overflow):
         raise ErrorReply("ERR timeout is not a float or out of range") from None
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        raise ErrorReply("ERR timeout is not a float or out of range")
-    if seconds < 0:
+    if seconds == math.inf:
+        raise ErrorReply("ERR timeout is out of range")
+    if seconds == -math.inf:
         raise ErrorReply("ERR timeout is negative")
-    return seconds
+    milliseconds = math.ceil(seconds * 1000)
+    if milliseconds < 0:
+        raise ErrorReply("ERR timeout is negative")
+    if milliseconds > INT64_MAX - int(time.time() * 1000):    # the deadline must fit
+        raise ErrorReply("ERR timeout is out of range")
+    return milliseconds / 1000
 
 
 class BlockState:

@@ -58,7 +58,8 @@ def parse(text: str) -> Fraction | float:
     if lowered.startswith("0x"):
         exact = Fraction(float.fromhex(text))
     else:
-        if not text or lowered.startswith(("nan", "_")) or "_" in text:
+        # Fraction also reads "1/3" and "1_000", which strtold stops at.
+        if not text or lowered.startswith(("nan", "_")) or "_" in text or "/" in text:
             raise ValueError(text)
         exact = Fraction(text)
     rounded = to_long_double(exact)
