@@ -98,6 +98,9 @@ def test_command_introspection(r):
         b"sismember", b"smismember", b"srandmember", b"smembers"}
     assert b"get" in call_raw(r, "COMMAND", "LIST", "FILTERBY", "ACLCAT", "string")
     assert call_raw(r, "COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2") == [b"a", b"b"]
+    assert call_raw(r, "COMMAND", "GETKEYS", "ZUNIONSTORE", "dst", "2", "a", "b",
+                    "WEIGHTS", "1", "2") == [b"dst", b"a", b"b"]
+    assert call_raw(r, "COMMAND", "GETKEYS", "BLMPOP", "0", "2", "a", "b", "LEFT") == [b"a", b"b"]
     with pytest.raises(redis.ResponseError, match="Invalid command specified"):
         r.command_getkeys("NOSUCH", "x")
 

@@ -72,6 +72,7 @@ class Command:
     complexity: str = ""
     syntax: str = ""
     acl: frozenset = frozenset()   # extra ACL categories (e.g. @dangerous)
+    numkeys_at: int = 0            # for `numkeys key...` commands: where numkeys is
     parent: "Command | None" = None
     subcommands: dict = field(default_factory=dict)
     # statistics for INFO commandstats and LATENCY HISTOGRAM; the histogram also
@@ -113,12 +114,17 @@ class Command:
         if (self.arity > 0 and argc != self.arity) or argc < -self.arity:
             raise ErrorReply(f"ERR wrong number of arguments for '{self.full_name}' command")
 
-    def key_indexes(self, argv: list) -> range:
-        """Where the keys are in argv (for commands with fixed key positions)."""
-        if not self.first_key:
-            return range(0)
-        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
-        return range(self.first_key, last + 1, self.key_step or 1)
+    def key_indexes(self, argv: list) -> list[int]:
+        """Where the keys are in argv: the fixed positions, then those counted by a
+        numkeys argument (ZUNIONSTORE dest numkeys key..., LMPOP numkeys key...)."""
+        indexes: list[int] = []
+        if self.first_key:
+            last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+            indexes += range(self.first_key, last + 1, self.key_step or 1)
+        if self.numkeys_at and self.numkeys_at < len(argv) and argv[self.numkeys_at].isdigit():
+            first = self.numkeys_at + 1
+            indexes += range(first, min(first + int(argv[self.numkeys_at]), len(argv)))
+        return indexes
 
     @property
     def acl_categories(self) -> list[str]:
@@ -151,6 +157,14 @@ class Command:
                 "find_keys": {"type": "range", "spec": {
                     "lastkey": self.last_key - self.first_key if self.last_key >= 0 else self.last_key,
                     "keystep": self.key_step, "limit": 0}},
+            })
+        if self.numkeys_at:
+            key_specs.append({
+                "flags": [_status("RW" if self.is_write else "RO"),
+                          _status("ACCESS" if self.is_readonly else "UPDATE")],
+                "begin_search": {"type": "index", "spec": {"index": self.numkeys_at}},
+                "find_keys": {"type": "keynum", "spec": {"keynumidx": 0, "firstkey": 1,
+                                                         "keystep": 1}},
             })
         return [
             self.full_name, self.arity, {_status(f) for f in sorted(self.flags)},
@@ -225,13 +239,13 @@ def _parse_flags(flags: str) -> frozenset:
 
 
 def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
-            group: str = "generic", since: str = "1.0.0", summary: str = "",
-            complexity: str = "", syntax: str = "", acl: str = ""):
+            numkeys_at: int = 0, group: str = "generic", since: str = "1.0.0",
+            summary: str = "", complexity: str = "", syntax: str = "", acl: str = ""):
     """Declare a top-level command handled by the decorated function."""
     def register(handler):
         TABLE.add(Command(name, handler, arity, _parse_flags(flags), *keys, group=group,
                           since=since, summary=summary, complexity=complexity,
-                          syntax=syntax, acl=frozenset(acl.split())))
+                          syntax=syntax, acl=frozenset(acl.split()), numkeys_at=numkeys_at))
         return handler
     return register
 

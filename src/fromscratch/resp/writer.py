@@ -12,6 +12,7 @@ strings.
 
 from __future__ import annotations
 
+from itertools import chain
 from math import copysign
 
 from .values import (NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, Replies, SimpleString,
@@ -32,6 +33,20 @@ def format_double(value: float) -> bytes:
             return b"-0"
         return b"%d" % value
     return repr(value).encode()         # Python's repr is the shortest round-trip form
+
+
+# `$len` for lengths below 8192, premade: most arrays are of short bulk strings.
+_BULK_HEADER = [b"$%d" % length for length in range(8192)].__getitem__
+
+
+def _bulk_strings(items) -> bytes:
+    """The items of an array of short bulk strings (LRANGE, MGET...), written in one
+    join whose loop runs in C: `$len CRLF item CRLF` for each. Anything else in the
+    array raises TypeError (or IndexError for a long item) and the caller writes the
+    items one by one."""
+    if not items:
+        return b""
+    return b"\r\n".join(chain.from_iterable(zip(map(_BULK_HEADER, map(len, items)), items))) + CRLF
 
 
 def _line(text: str) -> bytes:
@@ -64,13 +79,10 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     elif kind is list or kind is tuple:
         out.append(b"*%d\r\n" % len(value))
-        append = out.append
-        for item in value:
-            # Most arrays hold bulk strings (LRANGE, MGET...): write those inline, one
-            # append each and no call, which makes long replies about 40% cheaper.
-            if type(item) is bytes:
-                append(b"$%d\r\n%s\r\n" % (len(item), item))
-            else:
+        try:
+            out.append(_bulk_strings(value))
+        except (TypeError, IndexError):
+            for item in value:
                 encode_item(item, out)
     elif issubclass(kind, ErrorReply):
         out.append(b"-" + _line(value.message) + CRLF)

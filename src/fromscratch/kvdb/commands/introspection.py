@@ -312,7 +312,7 @@ def _getkeys(client, argv):
         cmd = cmd.subcommands.get(target[1].decode("utf-8", "replace").lower(), cmd)
     if (cmd.arity > 0 and len(target) != cmd.arity) or len(target) < -cmd.arity:
         raise ErrorReply("ERR Invalid number of arguments specified for command")
-    positions = list(cmd.key_indexes(target))
+    positions = cmd.key_indexes(target)
     if not positions:
         raise ErrorReply("ERR The command has no key arguments")
     return cmd, [target[i] for i in positions if i < len(target)]

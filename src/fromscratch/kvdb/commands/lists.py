@@ -449,7 +449,7 @@ def _holds_list(db, key: bytes) -> bool:
     return entry is not None and type(entry.value) is deque
 
 
-@command("lmpop", arity=-4, flags="write movablekeys", group="list", since="7.0.0",
+@command("lmpop", numkeys_at=1, arity=-4, flags="write movablekeys", group="list", since="7.0.0",
          summary="Returns multiple elements from a list after removing them. Deletes the "
                  "list if the last element was popped.",
          complexity="O(N+M) where N is the number of provided keys and M is the number of "
@@ -537,7 +537,7 @@ def brpoplpush(client, argv):
     return _blocking_move(client, argv, RIGHT, LEFT, parse_timeout(argv[3]))
 
 
-@command("blmpop", arity=-5, flags="write blocking movablekeys", group="list",
+@command("blmpop", numkeys_at=2, arity=-5, flags="write blocking movablekeys", group="list",
          since="7.0.0", summary="Pops the first element from one of multiple lists. Blocks "
                                 "until an element is available otherwise. Deletes the list "
                                 "if the last element was popped.",

@@ -240,7 +240,7 @@ def sinterstore(client, argv):
     return _store(client, argv, intersection)
 
 
-@command("sintercard", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0), group="set",
+@command("sintercard", numkeys_at=1, arity=-3, flags="readonly movablekeys", keys=(0, 0, 0), group="set",
          since="7.0.0", summary="Returns the number of members of the intersect of "
                                 "multiple sets.",
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and "

@@ -613,7 +613,7 @@ def _mpop_arguments(argv: list, numkeys_index: int) -> tuple[list, bool, int]:
     return keys, argv[where_index].upper() == b"MAX", count or 1
 
 
-@command("zmpop", arity=-4, flags="write movablekeys", group="sorted-set", since="7.0.0",
+@command("zmpop", numkeys_at=1, arity=-4, flags="write movablekeys", group="sorted-set", since="7.0.0",
          summary="Returns the highest- or lowest-scoring members from one or more sorted sets "
                  "after removing them. Deletes the sorted set if the last member was popped.",
          complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
@@ -628,7 +628,7 @@ def zmpop(client, argv):
     return [key, pop(client.db, key, zset, count, highest)]
 
 
-@command("bzmpop", arity=-5, flags="write blocking movablekeys", group="sorted-set",
+@command("bzmpop", numkeys_at=2, arity=-5, flags="write blocking movablekeys", group="sorted-set",
          since="7.0.0", summary="Removes and returns a member by score from one or more "
                                 "sorted sets. Blocks until a member is available otherwise. "
                                 "Deletes the sorted set if the last element was popped.",
@@ -831,7 +831,7 @@ def _difference(inputs) -> dict:
 _SETOP_OPTIONS = "[WEIGHTS weight...] [AGGREGATE (aggregate: SUM | MIN | MAX)]"
 
 
-@command("zunion", arity=-3, flags="readonly movablekeys", group="sorted-set", since="6.2.0",
+@command("zunion", numkeys_at=1, arity=-3, flags="readonly movablekeys", group="sorted-set", since="6.2.0",
          summary="Returns the union of multiple sorted sets.",
          complexity="O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted "
                     "sets, and M being the number of elements in the resulting sorted set.",
@@ -840,7 +840,7 @@ def zunion(client, argv):
     return setop_generic(client, argv, UNION, 1)
 
 
-@command("zinter", arity=-3, flags="readonly movablekeys", group="sorted-set", since="6.2.0",
+@command("zinter", numkeys_at=1, arity=-3, flags="readonly movablekeys", group="sorted-set", since="6.2.0",
          summary="Returns the intersect of multiple sorted sets.",
          complexity="O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted "
                     "set, K being the number of input sorted sets and M being the number of "
@@ -850,7 +850,7 @@ def zinter(client, argv):
     return setop_generic(client, argv, INTER, 1)
 
 
-@command("zdiff", arity=-3, flags="readonly movablekeys", group="sorted-set", since="6.2.0",
+@command("zdiff", numkeys_at=1, arity=-3, flags="readonly movablekeys", group="sorted-set", since="6.2.0",
          summary="Returns the difference between multiple sorted sets.",
          complexity="O(L + (N-K)log(N)) worst case where L is the total number of elements "
                     "in all the sets, N is the size of the first set, and K is the size of "
@@ -859,7 +859,7 @@ def zdiff(client, argv):
     return setop_generic(client, argv, DIFF, 1)
 
 
-@command("zunionstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
+@command("zunionstore", numkeys_at=2, arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
          group="sorted-set", since="2.0.0",
          summary="Stores the union of multiple sorted sets in a key.",
          complexity="O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted "
@@ -869,7 +869,7 @@ def zunionstore(client, argv):
     return setop_generic(client, argv, UNION, 2, destination=argv[1])
 
 
-@command("zinterstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
+@command("zinterstore", numkeys_at=2, arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
          group="sorted-set", since="2.0.0",
          summary="Stores the intersect of multiple sorted sets in a key.",
          complexity="O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted "
@@ -880,7 +880,7 @@ def zinterstore(client, argv):
     return setop_generic(client, argv, INTER, 2, destination=argv[1])
 
 
-@command("zdiffstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
+@command("zdiffstore", numkeys_at=2, arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
          group="sorted-set", since="6.2.0",
          summary="Stores the difference of multiple sorted sets in a key.",
          complexity="O(L + (N-K)log(N)) worst case where L is the total number of elements "
@@ -890,7 +890,7 @@ def zdiffstore(client, argv):
     return setop_generic(client, argv, DIFF, 2, destination=argv[1])
 
 
-@command("zintercard", arity=-3, flags="readonly movablekeys", group="sorted-set",
+@command("zintercard", numkeys_at=1, arity=-3, flags="readonly movablekeys", group="sorted-set",
          since="7.0.0", summary="Returns the number of members of the intersect of multiple "
                                 "sorted sets.",
          complexity="O(N*K) worst case with N being the smallest input sorted set, K being "
