@@ -148,6 +148,8 @@ class Blocking:
         finally:
             client.retrying = False
         if result is not BLOCKED:
+            if not isinstance(result, ErrorReply):
+                self.kv.propagate(client, cmd, state.argv, result)
             self.wake(client, result)
 
     def wake(self, client, reply) -> None:

@@ -13,6 +13,8 @@ import sys
 
 from ..net import run_servers
 from .config import Config, ConfigError, parse_command_line
+from .persistence.aof import CorruptAof
+from .persistence.snapshot import CorruptSnapshot
 
 
 def build_config(argv: list[str], defaults: dict[str, str] | None = None) -> Config:
@@ -42,7 +44,14 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         print(f"fromscratch {name}: {exc}", file=sys.stderr)
         return 1
     os.makedirs(config["dir"], exist_ok=True)
-    run_servers([KvServer(config, table=table, name=name)])
+    server = KvServer(config, table=table, name=name)
+    try:
+        server.load_data()
+    except (CorruptSnapshot, CorruptAof) as exc:
+        logging.getLogger("fromscratch.kvdb").error(
+            "refusing to start: %s (the file is left as it is; repair or move it)", exc)
+        return 1
+    run_servers([server])
     return 0
 
 

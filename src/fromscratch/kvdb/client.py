@@ -24,6 +24,7 @@ from collections import deque
 
 from ..net import Connection
 from ..resp import ErrorReply, RequestParser, SimpleString
+from .persistence.propagation import effects
 from ..resp.writer import _encode2 as write_resp2, _encode3 as write_resp3
 from .commands.pubsub import unsubscribe_everything
 
@@ -199,6 +200,13 @@ class Client(Connection):
         self.flush()
 
     def flush(self) -> None:
+        aof = self.kv.aof
+        if aof is not None and aof.buffer:
+            aof.hold(self)          # replies leave only after the log has the changes
+            return
+        self.flush_now()
+
+    def flush_now(self) -> None:
         out = self.out
         if out and not self.closed:
             data = b"".join(out) if len(out) > 1 else out[0]
@@ -284,6 +292,8 @@ class Client(Connection):
             if kv.pause_mode is not None and kv.pause_applies(cmd):
                 kv.blocking.pause(self, argv)
                 return
+            if kv.refuse_writes is not None and cmd.is_write:
+                raise ErrorReply(kv.refuse_writes)
         except ErrorReply as error:
             if cmd is not None:
                 cmd.rejected_calls += 1
@@ -295,6 +305,8 @@ class Client(Connection):
         if kv.monitors and not cmd.skip_monitor:
             kv.feed_monitors(self, argv)
         self.last_command = cmd
+        keyspace = kv.keyspace
+        changes_before = keyspace.dirty
         started = _perf_ns()
         try:
             result = cmd.handler(self, argv)
@@ -305,6 +317,8 @@ class Client(Connection):
         except Exception:
             result = self._internal_error(cmd, argv)
         elapsed = _perf_ns() - started
+        if cmd.is_write and keyspace.dirty != changes_before and result is not BLOCKED:
+            kv.propagate(self, cmd, argv, result)
         micros = elapsed // 1000
         cmd.usec += micros
         cmd.histogram[micros.bit_length()] += 1
@@ -326,10 +340,14 @@ class Client(Connection):
     def run_queued(self, commands) -> list:
         """EXEC: run the queued commands and collect their replies."""
         replies = []
+        changes = []                # what to log, as one MULTI ... EXEC
         self.in_exec = True
         kv = self.kv
+        keyspace = kv.keyspace
         try:
             for cmd, argv in commands:
+                changes_before = keyspace.dirty
+                db = self.db
                 if kv.monitors and not cmd.skip_monitor:
                     kv.feed_monitors(self, argv)
                 started = _perf_ns()
@@ -345,8 +363,11 @@ class Client(Connection):
                 cmd.usec += micros
                 cmd.histogram[micros.bit_length()] += 1
                 replies.append(result)
+                if cmd.name == "select" or (cmd.is_write and keyspace.dirty != changes_before):
+                    changes += effects(cmd, argv, result, db)
         finally:
             self.in_exec = False
+        kv.propagate_transaction(self, changes)
         return replies
 
     # -- blocking ----------------------------------------------------------------------

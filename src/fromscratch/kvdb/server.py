@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from ..net import TcpServer
 from ..pubsub import Broker
@@ -23,6 +24,9 @@ from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .keyspace import Keyspace
+from .persistence.aof import AppendOnlyFile
+from .persistence.propagation import effects
+from .persistence.snapshotter import Snapshotter
 from .table import TABLE, CommandTable
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -66,7 +70,11 @@ class KvServer:
         self.run_id = os.urandom(20).hex()
         self.cursors = Cursors()
         self.active_expire_enabled = True
-        self.last_save_time = time.time()
+        self.snapshotter = Snapshotter(self)
+        self.aof: AppendOnlyFile | None = None
+        self.loading = False
+        self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
+        self.shutdown_done = False
         self.evicted_keys = 0
         self.startup_memory = process_rss()
         self.peak_memory = 0
@@ -101,6 +109,95 @@ class KvServer:
         config.on_change("proto-max-bulk-len", parser_limits)
         config.on_change("client-query-buffer-limit", parser_limits)
 
+    # -- data on disk ---------------------------------------------------------------------
+
+    def load_data(self) -> None:
+        """At start-up: the append-only file when enabled, else the snapshot. A damaged
+        file raises (CorruptAof / CorruptSnapshot) and the server does not start."""
+        self.loading = True
+        try:
+            if self.config["appendonly"]:
+                self.aof = AppendOnlyFile(self)
+                self.aof.load()
+                self.aof.start()
+            else:
+                self.snapshotter.load()
+        finally:
+            self.loading = False
+        self.config.on_change("appendonly", self._switch_aof)
+        self._refresh()
+
+    def _switch_aof(self, enabled: bool) -> None:
+        if enabled and self.aof is None:
+            self.aof = AppendOnlyFile(self)
+            self.aof.start()                 # writes the current data as its base
+        elif not enabled and self.aof is not None:
+            self.aof.close()
+            self.aof = None
+        self._refresh()
+
+    def loading_client(self):
+        """A client with no connection, to replay the append-only file."""
+        client = Client(self)
+        client.in_exec = True                # replay never blocks
+        return client
+
+    def propagate(self, client, cmd, argv: list, reply) -> None:
+        """Log what a write command did (called only when the keyspace changed)."""
+        if self.aof is not None and not self.loading:
+            changes = effects(cmd, argv, reply, client.db)
+            if changes:
+                self.aof.append(client.db.index, changes)
+
+    def propagate_transaction(self, client, changes: list) -> None:
+        """Log a transaction's changes as one MULTI ... EXEC."""
+        if self.aof is not None and not self.loading and changes:
+            self.aof.append(client.db.index, [[b"MULTI"], *changes, [b"EXEC"]])
+
+    def refresh_write_state(self) -> None:
+        """MISCONF: refuse writes while the last save or AOF write failed, as Redis does
+        with stop-writes-on-bgsave-error."""
+        if self.aof is not None and not self.aof.last_write_ok:
+            self.refuse_writes = ("MISCONF Errors writing to the AOF file: the disk may be "
+                                  "full or read-only")
+        elif (not self.snapshotter.last_status_ok and self.config["save"]
+                and self.config["stop-writes-on-bgsave-error"]):
+            self.refuse_writes = (
+                "MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
+                "to persist to disk. Commands that may modify the data set are disabled, "
+                "because this instance is configured to report errors during writes if RDB "
+                "snapshotting fails (stop-writes-on-bgsave-error option). Please check the "
+                "Redis logs for details about the RDB error.")
+        else:
+            self.refuse_writes = None
+        self._refresh()
+
+    def prepare_shutdown(self, save: bool | None = None, force: bool = False) -> bool:
+        """Persist what must be before exiting: the AOF is synced and closed, and a
+        snapshot is saved if `save` (default: when save rules exist). Returns False if
+        saving failed (the server then keeps running, as Redis does, unless `force`)."""
+        if self.shutdown_done:
+            return True
+        for child in (self.snapshotter.child_pid, self.aof.rewrite_child if self.aof else 0):
+            if child:
+                os.kill(child, signal.SIGKILL)
+        self.snapshotter.wait()
+        if self.aof is not None:
+            self.aof.wait()
+            self.aof.close()
+            self.aof = None
+        if save is None:
+            save = bool(self.config["save"])
+        if save:
+            try:
+                self.snapshotter.save()
+            except OSError:
+                if not force:
+                    log.error("error trying to save the DB, can't exit")
+                    return False
+        self.shutdown_done = True
+        return True
+
     async def start(self) -> None:
         try:
             await self.tcp.start()
@@ -117,8 +214,12 @@ class KvServer:
     def stop_requested(self):
         return self.tcp.stop_requested
 
-    async def shutdown(self) -> None:
+    async def shutdown(self) -> bool:
+        """SIGTERM/SIGINT or SHUTDOWN: persist, then close every connection."""
+        if not self.prepare_shutdown():
+            return False
         await self.tcp.shutdown()
+        return True
 
     # -- the cron ----------------------------------------------------------------------
 
@@ -130,6 +231,18 @@ class KvServer:
         if self.pause_mode and time.monotonic() >= self.pause_until:
             self.unpause()
         self._sample_ops()
+        self._persistence_cron()
+
+    def _persistence_cron(self) -> None:
+        snapshotter, aof = self.snapshotter, self.aof
+        snapshotter.poll()
+        if aof is not None:
+            aof.poll()
+        busy = snapshotter.in_progress or (aof is not None and aof.rewriting)
+        if not busy and snapshotter.rules_due():
+            snapshotter.start_background()
+        elif not busy and aof is not None and aof.rewrite_due():
+            aof.start_rewrite()
 
     def _sample_ops(self) -> None:
         now, processed = time.monotonic(), self.commands_processed
@@ -169,7 +282,9 @@ class KvServer:
         self.blocking.release_paused()
 
     def _refresh(self) -> None:
-        self.careful = self.pause_mode is not None or bool(self.monitors)
+        # The careful lane is also where writes are logged and MISCONF refuses them.
+        self.careful = (self.pause_mode is not None or bool(self.monitors)
+                        or self.aof is not None or self.refuse_writes is not None)
 
     def allows_protected(self, client) -> bool:
         """DEBUG is refused unless enable-debug-command is yes (or local, from loopback)."""

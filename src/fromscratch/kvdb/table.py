@@ -53,7 +53,7 @@ FLAG_NAMES = frozenset({
     "write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
     "loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
     "may_replicate", "no_mandatory_keys", "allow_busy", "no_multi", "movablekeys",
-    "protected",
+    "protected", "no_async_loading",
 })
 
 
@@ -84,6 +84,7 @@ class Command:
 
     # Hot-path shortcuts, computed once.
     def __post_init__(self):
+        self.arguments = parse_syntax(self.syntax)     # checked once, when declared
         self.is_write = "write" in self.flags
         self.is_readonly = "readonly" in self.flags
         self.is_blocking = "blocking" in self.flags
@@ -178,9 +179,8 @@ class Command:
         doc = {"summary": self.summary, "since": self.since, "group": self.group}
         if self.complexity:
             doc["complexity"] = self.complexity
-        arguments = parse_syntax(self.syntax)
-        if arguments:
-            doc["arguments"] = arguments
+        if self.arguments:
+            doc["arguments"] = self.arguments
         if self.subcommands:
             doc["subcommands"] = {sub.full_name: sub.docs() for sub in self.subcommands.values()}
         return doc
@@ -286,6 +286,7 @@ def subcommand(parent: str, name: str, *, arity: int, flags: str = "", keys: tup
 # -- COMMAND DOCS arguments from a syntax line ---------------------------------------------
 
 _TOKEN = re.compile(r"\.\.\.|[\[\]()|]|[A-Za-z0-9_:\-]+:?|\S")
+ARGUMENT_TYPES = {"string", "integer", "double", "key", "pattern", "unix-time"}
 _INTEGER_NAMES = {"count", "cursor", "start", "end", "stop", "index", "seconds",
                   "milliseconds", "numkeys", "offset", "numerator", "len", "db",
                   "destination-db", "index1", "index2", "rank", "pivot-index",
@@ -370,6 +371,8 @@ def _parse_item(tokens, pos):
             arg = {"name": word.lower(), "type": "pure-token", "token": word}
         else:
             name, _, kind = word.partition(":")
+            if kind and kind not in ARGUMENT_TYPES:
+                raise ValueError(f"unknown argument type {kind!r} in {word!r}")
             arg = {"name": name, "type": kind or _guess_type(name)}
             if arg["type"] == "key":
                 arg["key_spec_index"] = 0

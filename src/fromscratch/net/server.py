@@ -231,7 +231,8 @@ class TcpServer:
 def run_servers(servers: list, setup: Callable[[], object] | None = None) -> None:
     """Start `servers` on one event loop and serve until SIGINT or SIGTERM (or until one
     of them asks to stop). A server is a TcpServer or anything with the same `start()`,
-    `shutdown()` and `stop_requested`."""
+    `shutdown()` and `stop_requested`. A server's shutdown() may return False to refuse
+    (the key-value server does when it cannot save): then everything keeps running."""
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -242,12 +243,18 @@ def run_servers(servers: list, setup: Callable[[], object] | None = None) -> Non
             setup()
         for server in servers:
             await server.start()
-        waiters = [asyncio.create_task(stop.wait())]
-        waiters += [asyncio.create_task(s.stop_requested.wait()) for s in servers]
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in waiters:
-            task.cancel()
-        for server in servers:
-            await server.shutdown()
+        while True:
+            waiters = [asyncio.create_task(stop.wait())]
+            waiters += [asyncio.create_task(s.stop_requested.wait()) for s in servers]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in waiters:
+                task.cancel()
+            results = [await server.shutdown() for server in servers]
+            if all(result is not False for result in results):
+                return
+            log.error("shutdown refused; still serving")
+            stop.clear()
+            for server in servers:
+                server.stop_requested.clear()
 
     asyncio.run(main())

@@ -271,8 +271,8 @@ def client_info(client, argv):
 @subcommand("client", "kill", arity=-3, flags="admin noscript loading stale", since="2.4.0",
             summary="Terminates open connections.",
             complexity="O(N) where N is the number of client connections",
-            syntax="[filter: ip:port | (new-filter: [ID client-id] [TYPE type] [USER username] "
-                   "[ADDR ip:port] [LADDR ip:port] [SKIPME yes/no])...]")
+            syntax="(filter: old-format | (new-filter: [ID client-id] [TYPE type] "
+                   "[USER username] [ADDR addr] [LADDR laddr] [SKIPME skipme])...)")
 def client_kill(client, argv):
     clients = client.kv.clients.values()
     if len(argv) == 3:                          # the old form: CLIENT KILL addr:port

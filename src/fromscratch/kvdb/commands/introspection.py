@@ -108,17 +108,29 @@ def _section_memory(kv) -> list:
 
 
 def _section_persistence(kv) -> list:
+    snapshots, aof = kv.snapshotter, kv.aof
+    now = time.time()
     return [
-        ("loading", 0), ("async_loading", 0), ("current_cow_peak", 0),
+        ("loading", 1 if kv.loading else 0), ("async_loading", 0), ("current_cow_peak", 0),
         ("rdb_changes_since_last_save", kv.keyspace.dirty),
-        ("rdb_bgsave_in_progress", 0), ("rdb_last_save_time", int(kv.last_save_time)),
-        ("rdb_last_bgsave_status", "ok"), ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", -1),
-        ("aof_enabled", 1 if kv.config["appendonly"] else 0), ("aof_rewrite_in_progress", 0),
-        ("aof_rewrite_scheduled", 0), ("aof_last_rewrite_time_sec", -1),
-        ("aof_current_rewrite_time_sec", -1), ("aof_last_bgrewrite_status", "ok"),
-        ("aof_last_write_status", "ok"),
-    ]
+        ("rdb_bgsave_in_progress", 1 if snapshots.in_progress else 0),
+        ("rdb_last_save_time", int(snapshots.last_save_time)),
+        ("rdb_last_bgsave_status", "ok" if snapshots.last_status_ok else "err"),
+        ("rdb_last_bgsave_time_sec", snapshots.last_duration),
+        ("rdb_current_bgsave_time_sec",
+         int(now - snapshots.child_started) if snapshots.in_progress else -1),
+        ("rdb_saves", snapshots.saves),
+        ("aof_enabled", 1 if aof is not None else 0),
+        ("aof_rewrite_in_progress", 1 if aof is not None and aof.rewriting else 0),
+        ("aof_rewrite_scheduled", 0),
+        ("aof_last_rewrite_time_sec", aof.last_rewrite_duration if aof else -1),
+        ("aof_current_rewrite_time_sec",
+         int(now - aof.rewrite_started) if aof is not None and aof.rewriting else -1),
+        ("aof_last_bgrewrite_status", "ok" if aof is None or aof.last_rewrite_ok else "err"),
+        ("aof_rewrites", aof.rewrites if aof else 0),
+        ("aof_last_write_status", "ok" if aof is None or aof.last_write_ok else "err"),
+    ] + ([("aof_current_size", aof.current_size()), ("aof_base_size", aof.base_size),
+          ("aof_buffer_length", sum(map(len, aof.buffer)))] if aof is not None else [])
 
 
 def _section_stats(kv) -> list:
@@ -450,13 +462,6 @@ def monitor(client, argv):
 def time_(client, argv):
     now = time.time_ns() // 1000
     return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
-
-
-@command("lastsave", arity=1, flags="loading stale fast", group="server", since="1.0.0",
-         summary="Returns the Unix timestamp of the last successful save to disk.",
-         complexity="O(1)", acl="@admin @dangerous")
-def lastsave(client, argv):
-    return int(client.kv.last_save_time)
 
 
 container("debug", flags="admin noscript loading stale protected", group="server", since="1.0.0",

@@ -394,6 +394,8 @@ def flushall(client, argv):
     kv = client.kv
     for db in kv.keyspace.dbs:
         kv.keyspace.flush(db)
+    if kv.config["save"] and not kv.snapshotter.in_progress:
+        kv.snapshotter.save()           # as Redis: an empty dataset replaces the snapshot
     return OK
 
 

@@ -1,0 +1,161 @@
+"""Saving snapshots: SAVE, BGSAVE, the `save` rules, and loading at start-up.
+
+A snapshot is written to a temporary file, flushed and fsynced, then renamed over the
+old one (and the directory fsynced), so the file on disk is always either the previous
+complete snapshot or the new complete one, never a mix.
+
+BGSAVE forks, as Redis does: the child sees the keyspace frozen at the moment of the
+fork (the kernel copies pages only as the parent changes them), writes it and exits,
+while the parent goes on serving clients. The server's cron collects the child
+(`poll()`), and only then counts the save as done: changes made while the child was
+writing stay counted as unsaved.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from .snapshot import CorruptSnapshot, read_snapshot, write_snapshot
+
+log = logging.getLogger("fromscratch.kvdb")
+
+RETRY_DELAY = 5.0     # seconds before a save rule tries again after a failed BGSAVE
+
+
+def fsync_directory(path: str) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_file_atomically(path: str, write) -> None:
+    """Call `write(handle)` on a temporary file, then make it `path` in one rename."""
+    directory = os.path.dirname(path) or "."
+    temporary = os.path.join(directory, f"temp-{os.getpid()}-{os.path.basename(path)}")
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        fsync_directory(directory)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+class Snapshotter:
+    def __init__(self, kv):
+        self.kv = kv
+        self.last_save_time = time.time()
+        self.last_status_ok = True
+        self.last_attempt = 0.0
+        self.last_duration = -1
+        self.saves = 0
+        self.child_pid = 0
+        self.child_started = 0.0
+        self.dirty_at_fork = 0
+
+    @property
+    def path(self) -> str:
+        config = self.kv.config
+        return os.path.join(config["dir"], config["dbfilename"])
+
+    @property
+    def in_progress(self) -> bool:
+        return self.child_pid != 0
+
+    # -- loading ----------------------------------------------------------------------
+
+    def load(self) -> int:
+        """Load the snapshot file if there is one. A corrupt file stops the server (it
+        is never overwritten): raises CorruptSnapshot with the offset."""
+        if not os.path.exists(self.path):
+            return 0
+        with open(self.path, "rb") as handle:
+            data = handle.read()
+        try:
+            loaded = read_snapshot(data, self.kv.keyspace)
+        except CorruptSnapshot as exc:
+            raise CorruptSnapshot(f"{self.path}: {exc}") from None
+        log.info("loaded %d keys from %s", loaded, self.path)
+        self.last_save_time = os.path.getmtime(self.path)
+        return loaded
+
+    # -- saving -------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """SAVE: write the snapshot now, in this process (everyone waits)."""
+        started = time.time()
+        dirty = self.kv.keyspace.dirty
+        try:
+            write_file_atomically(self.path, lambda handle: write_snapshot(self.kv.keyspace, handle))
+        except OSError as exc:
+            self._finished(False, started)
+            log.error("failed saving the snapshot: %s", exc)
+            raise
+        self.kv.keyspace.dirty -= dirty
+        self._finished(True, started)
+
+    def start_background(self) -> None:
+        """BGSAVE: fork a child that writes the snapshot; returns at once."""
+        self.last_attempt = time.time()
+        pid = os.fork()
+        if pid == 0:                                   # the child: write, then exit
+            status = 1
+            try:
+                write_file_atomically(self.path,
+                                      lambda handle: write_snapshot(self.kv.keyspace, handle))
+                status = 0
+            finally:
+                os._exit(status)
+        self.child_pid = pid
+        self.child_started = time.time()
+        self.dirty_at_fork = self.kv.keyspace.dirty
+        log.info("background saving started by pid %d", pid)
+
+    def poll(self) -> None:
+        """From the cron: collect a finished BGSAVE child."""
+        if not self.child_pid:
+            return
+        pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+        if pid == 0:
+            return
+        self.child_pid = 0
+        ok = os.waitstatus_to_exitcode(status) == 0
+        if ok:
+            self.kv.keyspace.dirty -= self.dirty_at_fork
+            log.info("background saving terminated with success")
+        else:
+            log.error("background saving error")
+        self._finished(ok, self.child_started)
+
+    def wait(self) -> None:
+        """Wait for a running BGSAVE child to finish (at shutdown)."""
+        if self.child_pid:
+            os.waitpid(self.child_pid, 0)
+            self.child_pid = 0
+
+    def _finished(self, ok: bool, started: float) -> None:
+        self.last_status_ok = ok
+        self.last_duration = int(time.time() - started)
+        if ok:
+            self.last_save_time = time.time()
+            self.saves += 1
+        self.kv.refresh_write_state()
+
+    def rules_due(self) -> bool:
+        """Has a `save <seconds> <changes>` rule come due?"""
+        if self.in_progress:
+            return False
+        now = time.time()
+        if not self.last_status_ok and now - self.last_attempt < RETRY_DELAY:
+            return False
+        dirty = self.kv.keyspace.dirty
+        return any(dirty >= changes and now - self.last_save_time >= seconds
+                   for seconds, changes in self.kv.config["save"])
