@@ -1,0 +1,288 @@
+"""Persistence: the same options given to our server and to real Redis behave the same.
+
+Each test starts its own server in a fresh directory, so that it can stop, kill -9 and
+restart it on the same data.
+"""
+
+import glob
+import os
+import signal
+import threading
+import time
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from compat_tests.servers import Server, start_kvdb, start_redis
+
+KINDS = ["fromscratch", "redis"]
+
+
+class Restartable:
+    """A server that can be stopped, killed and started again on the same directory."""
+
+    def __init__(self, kind: str, directory: str, *options: str):
+        self.kind = kind
+        self.directory = directory
+        self.options = options
+        self.server: Server | None = None
+
+    def start(self) -> redis.Redis:
+        start = start_kvdb if self.kind == "fromscratch" else start_redis
+        self.server = start(self.directory, *self.options)
+        return self.client()
+
+    def client(self) -> redis.Redis:
+        # No reconnect-and-retry: these tests stop servers on purpose.
+        return redis.Redis(host=self.server.host, port=self.server.port,
+                           retry=Retry(NoBackoff(), 0))
+
+    def stop(self) -> None:
+        self.server.process.send_signal(signal.SIGTERM)
+        self.server.process.wait(20)
+
+    def kill(self) -> None:
+        self.server.process.send_signal(signal.SIGKILL)
+        self.server.process.wait(20)
+
+    def aof_files(self, pattern: str = "*.incr.aof") -> list[str]:
+        return sorted(glob.glob(os.path.join(self.directory, "appendonlydir", pattern)))
+
+
+@pytest.fixture(params=KINDS)
+def node(request, tmp_path):
+    instance = Restartable(request.param, str(tmp_path))
+    yield instance
+    if instance.server is not None and instance.server.process.poll() is None:
+        instance.server.process.kill()
+        instance.server.process.wait()
+
+
+def fill_every_type(client: redis.Redis) -> None:
+    client.set("string", "value")
+    client.set("ttl", "x", ex=1000)
+    client.rpush("list", "a", "b", "c")
+    client.hset("hash", mapping={"f": "1", "g": "2"})
+    client.sadd("set", "x", "y")
+    client.zadd("zset", {"m": 1.5, "n": 2})
+    in_db_15(client).set("in-db-15", "yes")
+
+
+def in_db_15(client: redis.Redis) -> redis.Redis:
+    options = client.connection_pool.connection_kwargs
+    return redis.Redis(host=options["host"], port=options["port"], db=15)
+
+
+def check_every_type(client: redis.Redis) -> None:
+    assert client.get("string") == b"value"
+    assert 900 < client.ttl("ttl") <= 1000
+    assert client.lrange("list", 0, -1) == [b"a", b"b", b"c"]
+    assert client.hgetall("hash") == {b"f": b"1", b"g": b"2"}
+    assert client.smembers("set") == {b"x", b"y"}
+    assert client.zrange("zset", 0, -1, withscores=True) == [(b"m", 1.5), (b"n", 2.0)]
+    assert in_db_15(client).get("in-db-15") == b"yes"
+
+
+def test_save_and_restart_keeps_every_type_and_ttl(node):
+    client = node.start()
+    fill_every_type(client)
+    assert client.save() is True
+    client.set("after-save", "lost")              # not saved: --save "" and no SHUTDOWN save
+    node.kill()
+    client = node.start()
+    check_every_type(client)
+    assert client.get("after-save") is None
+
+
+def test_sigterm_saves_when_save_rules_exist(node):
+    node.options = ("--save", "3600 1")
+    client = node.start()
+    fill_every_type(client)
+    node.stop()
+    client = node.start()
+    check_every_type(client)
+
+
+def test_shutdown_save_and_nosave(node):
+    client = node.start()
+    client.set("k", "v")
+    client.shutdown(save=True)                 # redis-py expects (and swallows) the close
+    assert node.server.process.wait(20) == 0
+    client = node.start()
+    assert client.get("k") == b"v"
+    client.set("k", "changed")
+    client.shutdown(nosave=True)
+    node.server.process.wait(20)
+    client = node.start()
+    assert client.get("k") == b"v"
+
+
+def test_bgsave_serves_while_the_child_writes(node):
+    client = node.start()
+    with client.pipeline(transaction=False) as pipe:
+        for i in range(50_000):
+            pipe.set(f"key:{i}", "x" * 50)
+        pipe.execute()
+    before = client.lastsave()
+    assert client.bgsave() is True
+    deadline = time.time() + 30
+    while client.info("persistence")["rdb_bgsave_in_progress"] and time.time() < deadline:
+        assert client.incr("counter")                # others keep being served meanwhile
+    assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
+    assert client.lastsave() >= before
+    node.kill()
+    client = node.start()
+    assert client.dbsize() in (50_000, 50_001)       # the keyspace as it was at the fork
+
+
+def test_save_rules_start_a_background_save(node):
+    node.options = ("--save", "1 1")
+    client = node.start()
+    before = client.lastsave()
+    time.sleep(1.1)
+    client.set("k", "v")
+    deadline = time.time() + 10
+    while client.lastsave() == before and time.time() < deadline:
+        time.sleep(0.1)
+    assert client.lastsave() > before
+    assert client.info("persistence")["rdb_changes_since_last_save"] == 0
+
+
+def acknowledged_writes_survive_kill(node, fsync: str) -> None:
+    node.options = ("--appendonly", "yes", "--appendfsync", fsync)
+    client = node.start()
+    acknowledged = {}
+    stop = threading.Event()
+    errors = []
+
+    def writer(worker: int):
+        conn = node.client()
+        i = 0
+        while not stop.is_set():
+            try:
+                conn.set(f"w{worker}:{i}", i)
+            except redis.ConnectionError:
+                return
+            except Exception as exc:                  # noqa: BLE001 - reported below
+                errors.append(exc)
+                return
+            acknowledged[f"w{worker}:{i}"] = i
+            i += 1
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    node.kill()                                        # in the middle of the load
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    assert not errors
+    assert len(acknowledged) > 100
+    client = node.start()
+    keys = list(acknowledged)
+    values = client.mget(keys)
+    missing = [key for key, value in zip(keys, values) if value is None]
+    assert missing == []                              # nothing acknowledged was lost
+
+
+def test_appendfsync_always_loses_no_acknowledged_write(node):
+    acknowledged_writes_survive_kill(node, "always")
+
+
+def test_appendfsync_everysec_loses_no_acknowledged_write_on_process_kill(node):
+    # A process kill leaves what was written in the kernel's hands: nothing is lost.
+    # (everysec risks up to a second only if the whole machine goes down.)
+    acknowledged_writes_survive_kill(node, "everysec")
+
+
+def test_truncated_aof_tail_is_dropped_and_the_server_starts(node):
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    for i in range(10):
+        client.set(f"k{i}", i)
+    node.stop()
+    with open(node.aof_files()[-1], "ab") as handle:
+        handle.write(b"*3\r\n$3\r\nSET\r\n$2\r\nk9\r\n$5\r\nhal")   # a crash mid-write
+    client = node.start()
+    assert [int(v) for v in client.mget([f"k{i}" for i in range(10)])] == list(range(10))
+    client.set("after", "ok")
+    node.stop()
+    client = node.start()
+    assert client.get("after") == b"ok"
+
+
+def test_corrupt_aof_stops_the_start(node):
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    client.set("a", "1")
+    client.set("b", "2")
+    node.stop()
+    path = node.aof_files()[-1]
+    with open(path, "rb") as handle:
+        data = handle.read()
+    damaged = data.replace(b"*3\r\n$3\r\nSET", b"*3\r\n!3\r\nSET", 1)
+    with open(path, "wb") as handle:
+        handle.write(damaged)
+    with pytest.raises(RuntimeError):
+        node.start()
+    with open(path, "rb") as handle:
+        assert handle.read() == damaged                 # left as it was
+
+
+def test_bgrewriteaof_compacts_and_keeps_data(node):
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    for _ in range(2000):
+        client.incr("counter")
+    client.rpush("list", *range(100))
+    size_before = sum(os.path.getsize(p) for p in node.aof_files("*"))
+    assert client.bgrewriteaof() is True
+    deadline = time.time() + 20
+    while client.info("persistence")["aof_rewrites"] < 1 and time.time() < deadline:
+        time.sleep(0.1)
+    client.incr("counter")                              # after the rewrite, in the new log
+    while len(node.aof_files("*.base.*") + node.aof_files("*.incr.*")) > 2 \
+            and time.time() < deadline:
+        time.sleep(0.1)                                 # Redis deletes old files lazily
+    size_after = sum(os.path.getsize(p) for p in node.aof_files("*"))
+    assert size_after < size_before
+    node.kill()
+    client = node.start()
+    assert client.get("counter") == b"2001"
+    assert client.llen("list") == 100
+
+
+def test_expire_is_logged_as_an_absolute_time(node):
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    client.set("k", "v")
+    client.expire("k", 2)
+    client.sadd("s", "a", "b", "c")
+    popped = client.spop("s")
+    node.stop()
+    with open(node.aof_files()[-1], "rb") as handle:
+        log = handle.read()
+    assert b"PEXPIREAT" in log and b"SREM" in log
+    client = node.start()
+    assert client.ttl("k") in (1, 2)
+    assert popped not in client.smembers("s") and client.scard("s") == 2
+
+
+def test_corrupt_snapshot_is_refused_and_left_alone(node):
+    client = node.start()
+    fill_every_type(client)
+    client.save()
+    node.kill()
+    path = os.path.join(node.directory, "dump.rdb")
+    with open(path, "rb") as handle:
+        data = bytearray(handle.read())
+    data[len(data) // 2] ^= 0xFF                      # one damaged byte in the middle
+    with open(path, "wb") as handle:
+        handle.write(data)
+    with pytest.raises(RuntimeError):
+        node.start()
+    with open(path, "rb") as handle:
+        assert handle.read() == bytes(data)            # never overwritten
