@@ -57,6 +57,7 @@ def protocol(request):
 def r(server, protocol):
     client = connect(server, protocol)
     client.flushall()
+    client.config_set("maxmemory", 0)
     client.config_set("maxmemory-policy", "noeviction")
     yield client
     client.close()

@@ -39,6 +39,7 @@ _perf_ns = time.perf_counter_ns
 _OK_BYTES = b"+OK\r\n"
 ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
+OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
@@ -78,7 +79,7 @@ class Client(Connection):
         self._reply_off = False
         self._skip_next_reply = False
         self.no_evict = False
-        self.no_touch = False
+        self._no_touch = False
         self.monitor = False
         self.close_after_reply = False
         # pub/sub: subscriptions (channels, patterns, shard channels), and messages
@@ -95,7 +96,7 @@ class Client(Connection):
 
     def _refresh(self) -> None:
         self.careful = (not self._authenticated or self._multi is not None
-                        or self._reply_off or self._skip_next_reply
+                        or self._reply_off or self._skip_next_reply or self._no_touch
                         or (self.resp == 2 and self.subscriptions_count() > 0))
 
     def subscriptions_changed(self) -> None:
@@ -117,6 +118,15 @@ class Client(Connection):
     @multi.setter
     def multi(self, value) -> None:
         self._multi = value
+        self._refresh()
+
+    @property
+    def no_touch(self) -> bool:
+        return self._no_touch
+
+    @no_touch.setter
+    def no_touch(self, value: bool) -> None:
+        self._no_touch = value
         self._refresh()
 
     @property
@@ -294,6 +304,8 @@ class Client(Connection):
                 return
             if kv.refuse_writes is not None and cmd.is_write:
                 raise ErrorReply(kv.refuse_writes)
+            if cmd.denyoom and kv.config["maxmemory"] and not kv.evictor.make_room():
+                raise OOM
         except ErrorReply as error:
             if cmd is not None:
                 cmd.rejected_calls += 1
@@ -307,6 +319,9 @@ class Client(Connection):
         self.last_command = cmd
         keyspace = kv.keyspace
         changes_before = keyspace.dirty
+        touch_mode = keyspace.touch_mode
+        if self._no_touch and cmd.name != "touch":
+            keyspace.touch_mode = 0             # CLIENT NO-TOUCH: leave LRU/LFU alone
         started = _perf_ns()
         try:
             result = cmd.handler(self, argv)
@@ -316,6 +331,8 @@ class Client(Connection):
             result = error
         except Exception:
             result = self._internal_error(cmd, argv)
+        finally:
+            keyspace.touch_mode = touch_mode
         elapsed = _perf_ns() - started
         if cmd.is_write and keyspace.dirty != changes_before and result is not BLOCKED:
             kv.propagate(self, cmd, argv, result)

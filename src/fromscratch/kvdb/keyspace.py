@@ -30,6 +30,7 @@ from collections import deque
 from ..resp import ErrorReply
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
+from .memory import entry_size, lfu_touch, minutes_now
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 
@@ -48,15 +49,17 @@ def now_ms() -> int:
 
 
 class Entry:
-    __slots__ = ("value", "expires_at", "access", "freq", "slot", "ttl_slot")
+    __slots__ = ("value", "expires_at", "access", "freq", "slot", "ttl_slot", "size")
 
     def __init__(self, value, access: int, slot: int):
         self.value = value
         self.expires_at = 0      # absolute unix time in ms; 0 means no TTL
-        self.access = access     # the LRU clock (seconds) at the last access
+        self.access = access     # LRU: the clock (seconds) at the last access;
+                                 # LFU: the minute of the counter's last decay
         self.freq = 5            # LFU counter; new keys start at LFU_INIT_VAL as in Redis
         self.slot = slot         # index in Database.keys
         self.ttl_slot = -1       # index in Database.volatile, -1 without a TTL
+        self.size = 0            # bytes, as last accounted (memory.py)
 
 
 class Database:
@@ -66,6 +69,7 @@ class Database:
         self.data: dict[bytes, Entry] = {}
         self.keys: list[bytes] = []          # every key, for random sampling
         self.volatile: list[bytes] = []      # keys with a TTL, for random sampling
+        self.resized: set[bytes] = set()     # keys changed since their size was counted
         self.watched: dict[bytes, set] = {}  # key -> clients WATCHing it
         self.blocked: dict[bytes, deque] = {}  # key -> clients blocked on it, oldest first
 
@@ -83,7 +87,7 @@ class Database:
             self._expire(key)
             return None
         if touch:
-            entry.access = self.keyspace.lru_clock
+            self.keyspace.touch(entry)
         return entry
 
     def get(self, key: bytes):
@@ -96,7 +100,7 @@ class Database:
             self._expire(key)
             self.keyspace.misses += 1
             return None
-        entry.access = self.keyspace.lru_clock
+        self.keyspace.touch(entry)
         self.keyspace.hits += 1
         return entry.value
 
@@ -111,7 +115,7 @@ class Database:
             self.keyspace.misses += 1
             return None
         self.keyspace.hits += 1
-        entry.access = self.keyspace.lru_clock
+        self.keyspace.touch(entry)
         value = entry.value
         if type(value) is not kind:
             raise WRONGTYPE
@@ -129,7 +133,7 @@ class Database:
             self._insert(key, value)
         else:
             entry.value = value
-            entry.access = self.keyspace.lru_clock
+            self.keyspace.touch(entry)
             if entry.expires_at and not keep_ttl:
                 self._clear_ttl(key, entry)
         self.modified(key)
@@ -168,6 +172,7 @@ class Database:
         """Record that `key` changed: WATCHers abort, blocked clients get another try."""
         keyspace = self.keyspace
         keyspace.dirty += changes
+        self.resized.add(key)
         if self.watched:
             clients = self.watched.get(key)
             if clients:
@@ -213,6 +218,11 @@ class Database:
         self.keyspace.expired_keys += 1
         self.modified(key, changes=0)
 
+    def evict(self, key: bytes) -> None:
+        """Remove `key` to make room under maxmemory."""
+        self._remove(key, self.data[key])
+        self.modified(key, changes=0)
+
     # -- random access -----------------------------------------------------------------
 
     def random_key(self) -> bytes | None:
@@ -240,11 +250,14 @@ class Database:
     # -- bookkeeping -------------------------------------------------------------------
 
     def _insert(self, key: bytes, value) -> None:
-        self.data[key] = Entry(value, self.keyspace.lru_clock, len(self.keys))
+        keyspace = self.keyspace
+        clock = minutes_now() if keyspace.touch_mode == 2 else keyspace.lru_clock
+        self.data[key] = Entry(value, clock, len(self.keys))
         self.keys.append(key)
 
     def _remove(self, key: bytes, entry: Entry) -> None:
         del self.data[key]
+        self.keyspace.used -= entry.size
         _swap_remove(self.keys, entry.slot, self.data, "slot")
         if entry.expires_at:
             _swap_remove(self.volatile, entry.ttl_slot, self.data, "ttl_slot")
@@ -255,9 +268,11 @@ class Database:
         entry.ttl_slot = -1
 
     def clear(self) -> None:
+        self.keyspace.used -= sum(entry.size for entry in self.data.values())
         self.data = {}
         self.keys = []
         self.volatile = []
+        self.resized = set()
 
 
 def _swap_remove(keys: list, index: int, data: dict, attribute: str) -> None:
@@ -279,9 +294,36 @@ class Keyspace:
         self.misses = 0
         self.ready_keys: list = []     # (db, key) pairs that blocked clients wait on
         self.lru_clock = int(time.monotonic())
+        self.used = 0                  # bytes the entries take, as last accounted
+        # What a lookup records: 1 the LRU clock, 2 the LFU counter, 0 nothing (a
+        # client with CLIENT NO-TOUCH is running).
+        self.touch_mode = 1
+        self.lfu_log_factor = 10
+        self.lfu_decay_time = 1
 
     def tick(self) -> None:
         self.lru_clock = int(time.monotonic())
+
+    def touch(self, entry: Entry) -> None:
+        mode = self.touch_mode
+        if mode == 1:
+            entry.access = self.lru_clock
+        elif mode == 2:
+            lfu_touch(entry, self.lfu_log_factor, self.lfu_decay_time)
+
+    def used_memory(self) -> int:
+        """Bytes the data takes, after settling the sizes of keys changed since."""
+        for db in self.dbs:
+            if db.resized:
+                data = db.data
+                for key in db.resized:
+                    entry = data.get(key)
+                    if entry is not None:
+                        size = entry_size(key, entry.value)
+                        self.used += size - entry.size
+                        entry.size = size
+                db.resized = set()
+        return self.used
 
     def flush(self, db: Database) -> int:
         """Empty one database; WATCHers of keys that existed are told."""
@@ -295,6 +337,7 @@ class Keyspace:
         return removed
 
     def swap(self, a: int, b: int) -> None:
+        self.used_memory()             # settle sizes while keys are where they were marked
         first, second = self.dbs[a], self.dbs[b]
         for db, other in ((first, second), (second, first)):
             for key, clients in db.watched.items():

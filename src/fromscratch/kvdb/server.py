@@ -19,11 +19,11 @@ from ..pubsub import Broker
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import Blocking
 from .client import Client
-from .commands.introspection import process_rss
 from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .keyspace import Keyspace
+from .memory import Evictor
 from .persistence.aof import AppendOnlyFile
 from .persistence.propagation import effects
 from .persistence.snapshotter import Snapshotter
@@ -75,8 +75,7 @@ class KvServer:
         self.loading = False
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.shutdown_done = False
-        self.evicted_keys = 0
-        self.startup_memory = process_rss()
+        self.evictor = Evictor(self)
         self.peak_memory = 0
         self.ops_per_sec = 0
         self._ops_sample = (time.monotonic(), 0)
@@ -100,6 +99,17 @@ class KvServer:
         config.on_change("slowlog-max-len", self.slowlog.resize)
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
         config.on_change("timeout", lambda value: setattr(self.tcp, "idle_timeout", value))
+
+        def memory_settings(_value=None):
+            keyspace = self.keyspace
+            keyspace.touch_mode = 2 if config["maxmemory-policy"].endswith("lfu") else 1
+            keyspace.lfu_log_factor = config["lfu-log-factor"]
+            keyspace.lfu_decay_time = config["lfu-decay-time"]
+            self._refresh()
+
+        memory_settings()
+        for name in ("maxmemory", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
+            config.on_change(name, memory_settings)
 
         def parser_limits(_value):
             for client in self.clients.values():
@@ -232,6 +242,9 @@ class KvServer:
             self.unpause()
         self._sample_ops()
         self._persistence_cron()
+        self.keyspace.used_memory()              # keep the pending size updates few
+        if self.config["maxmemory"]:
+            self.evictor.make_room()
 
     def _persistence_cron(self) -> None:
         snapshotter, aof = self.snapshotter, self.aof
@@ -284,7 +297,8 @@ class KvServer:
     def _refresh(self) -> None:
         # The careful lane is also where writes are logged and MISCONF refuses them.
         self.careful = (self.pause_mode is not None or bool(self.monitors)
-                        or self.aof is not None or self.refuse_writes is not None)
+                        or self.aof is not None or self.refuse_writes is not None
+                        or bool(self.config["maxmemory"]))
 
     def allows_protected(self, client) -> bool:
         """DEBUG is refused unless enable-debug-command is yes (or local, from loopback)."""
@@ -328,8 +342,18 @@ class KvServer:
     # -- statistics ----------------------------------------------------------------------
 
     def used_memory(self) -> int:
-        # The process's resident memory: per-key accounting comes with maxmemory.
-        return process_rss()
+        """The data (see memory.py) plus what clients hold in their buffers."""
+        buffers = sum(c.parser.pending_bytes + c.output_buffer_size for c in self.clients.values())
+        return self.keyspace.used_memory() + buffers
+
+    def propagate_eviction(self, db, key: bytes) -> None:
+        """An evicted key is gone for good: the log says DEL, as Redis propagates it."""
+        if self.aof is not None and not self.loading:
+            self.aof.append(db.index, [[b"DEL", key]])
+
+    @property
+    def evicted_keys(self) -> int:
+        return self.evictor.evicted
 
     def pubsub_channel_count(self) -> int:
         return len(self.broker.channels)
@@ -357,7 +381,7 @@ class KvServer:
                 each.reset_stats()
         self.error_counts.clear()
         self.keyspace.expired_keys = self.keyspace.hits = self.keyspace.misses = 0
-        self.evicted_keys = 0
+        self.evictor = Evictor(self)
         stats = self.tcp.stats
         stats.connections_received = stats.connections_rejected = 0
         stats.bytes_received = stats.bytes_sent = 0

@@ -88,6 +88,7 @@ class Command:
         self.is_write = "write" in self.flags
         self.is_readonly = "readonly" in self.flags
         self.is_blocking = "blocking" in self.flags
+        self.denyoom = "denyoom" in self.flags          # refused when out of memory
         self.no_auth = "no_auth" in self.flags
         self.no_multi = "no_multi" in self.flags
         # Inside MULTI every command is queued except these, which act at once.

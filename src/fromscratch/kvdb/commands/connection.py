@@ -54,7 +54,8 @@ def reset(client, argv):
     client.switch_protocol(2)
     client.name = b""
     client.reply_off = client.skip_next_reply = False
-    client.no_evict = client.no_touch = False
+    client.no_evict = False
+    client.no_touch = False
     client.user = "default"
     client.authenticated = not kv.config["requirepass"]
     unsubscribe_everything(client)

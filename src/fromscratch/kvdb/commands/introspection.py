@@ -12,6 +12,7 @@ from ...glob import compile_pattern
 from ...resp import ErrorReply, SimpleString, Verbatim
 from ..client import OK
 from ..diagnostics import percentile
+from ..memory import human_bytes
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
 from .args import SYNTAX, parse_int
@@ -22,13 +23,6 @@ from .keys import encoding_of
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
                     "cpu", "modules", "errorstats", "cluster", "keyspace")
 ALL_SECTIONS = DEFAULT_SECTIONS + ("commandstats", "latencystats")
-
-
-def human_bytes(count: int) -> str:
-    for unit, size in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
-        if count >= size:
-            return f"{count / size:.2f}{unit}"
-    return f"{count}B"
 
 
 def process_rss() -> int:
@@ -87,6 +81,7 @@ def _section_clients(kv) -> list:
 
 def _section_memory(kv) -> list:
     used = kv.used_memory()
+    dataset = kv.keyspace.used_memory()
     rss = process_rss()
     kv.peak_memory = max(kv.peak_memory, used)
     maxmemory = kv.config["maxmemory"]
@@ -96,12 +91,15 @@ def _section_memory(kv) -> list:
         ("used_memory_rss", rss), ("used_memory_rss_human", human_bytes(rss)),
         ("used_memory_peak", kv.peak_memory), ("used_memory_peak_human", human_bytes(kv.peak_memory)),
         ("used_memory_peak_perc", f"{100 * used / max(kv.peak_memory, 1):.2f}%"),
-        ("used_memory_startup", kv.startup_memory),
-        ("used_memory_dataset", max(used - kv.startup_memory, 0)),
+        ("used_memory_overhead", used - dataset), ("used_memory_startup", 0),
+        ("used_memory_dataset", dataset),
+        ("used_memory_dataset_perc", f"{100 * dataset / max(used, 1):.2f}%"),
         ("total_system_memory", system), ("total_system_memory_human", human_bytes(system)),
         ("used_memory_lua", 0), ("used_memory_scripts", 0),
         ("maxmemory", maxmemory), ("maxmemory_human", human_bytes(maxmemory)),
         ("maxmemory_policy", kv.config["maxmemory-policy"]),
+        # The interpreter itself is in RSS but not in used_memory: expect a high ratio
+        # on a small dataset.
         ("mem_fragmentation_ratio", f"{rss / max(used, 1):.2f}"),
         ("mem_allocator", "pymalloc"), ("lazyfree_pending_objects", 0),
     ]

@@ -7,6 +7,7 @@ from ...resp import ErrorReply, SimpleString
 from ..client import OK
 from ..cursors import parse_cursor
 from ..keyspace import type_name
+from ..memory import lfu_decayed
 from ..table import command, container, subcommand
 from .args import INT64_MAX, INT64_MIN, SYNTAX, Options, now_ms, parse_db_index, parse_int
 
@@ -475,7 +476,7 @@ def object_freq(client, argv):
         raise ErrorReply("ERR An LFU maxmemory policy is not selected, access frequency not "
                          "tracked. Please note that when switching between policies at "
                          "runtime LRU and LFU data will take some time to adjust.")
-    return entry.freq
+    return lfu_decayed(entry, client.kv.config["lfu-decay-time"])
 
 
 @subcommand("object", "idletime", arity=3, flags="readonly", keys=(2, 2, 1), since="2.2.3",

@@ -1,0 +1,207 @@
+"""Memory: what the data costs, `maxmemory`, and eviction.
+
+Accounting. Each entry knows its size in bytes (`Entry.size`), and the keyspace keeps
+the total. The size is what the objects really occupy in CPython: the key and value
+objects as sys.getsizeof reports them (rounded up to pymalloc's 8-byte classes), plus
+the bookkeeping each key and each element costs (the Entry, its dict slot and list
+slot; a deque slot; a dict entry; a skip list node...). The per-element constants were
+measured with tracemalloc on CPython 3.11 (tests/kvdb/test_memory.py checks that the
+estimate stays close to tracemalloc's count). A container's elements are not all
+measured on every change: their average size is taken from a sample of up to eight, so
+an update costs O(1) whatever the size of the container.
+
+Sizes are brought up to date lazily: a change marks the key (`Database.resized`) and
+`Keyspace.used_memory()` settles the marked ones. It runs before each command that may
+grow memory when `maxmemory` is set, for INFO and MEMORY, and in the cron.
+
+Eviction follows Redis (evict.c). Past `maxmemory`, a command flagged `denyoom` first
+makes room: the victim is chosen by `maxmemory-policy` — at random, or the best of an
+*eviction pool*: each round samples `maxmemory-samples` keys per database and keeps the
+16 best candidates seen so far (most idle for LRU, least used for LFU, soonest to expire
+for volatile-ttl), so that over rounds the choice approaches true LRU/LFU without a
+global order. If nothing can be evicted the command is refused with -OOM, and reads go on.
+
+LFU uses Redis's 8-bit logarithmic counter: a hit increments it with probability
+1 / ((counter - 5) * lfu-log-factor + 1), and it decays by one every `lfu-decay-time`
+minutes without access.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections import deque
+from itertools import islice
+
+from .structures.randomset import RandomSet
+from .structures.sortedset import SortedSet
+
+# Bookkeeping per key and per element, in bytes (see the module docstring).
+KEY_OVERHEAD = 154          # Entry (with GC header), its slot in the dict and key list
+LIST_SLOT = 8               # a deque slot (blocks of 64 pointers)
+HASH_SLOT = 40              # a dict entry, amortised over the table's spare room
+SET_SLOT = 88               # RandomSet: dict entry, position int, list slot
+ZSET_SLOT = 280             # SortedSet: dict entry, float, skip list node and its links
+SAMPLE = 8
+
+LFU_INIT_VAL = 5
+POOL_SIZE = 16
+
+
+def object_size(item) -> int:
+    """An object's size as pymalloc allocates it (rounded up to 8 bytes)."""
+    return (sys.getsizeof(item) + 7) & ~7
+
+
+def _sampled_average(items) -> float:
+    sample = list(items)
+    return sum(map(object_size, sample)) / len(sample) if sample else 0.0
+
+
+def value_size(value) -> int:
+    """An estimate of the bytes `value` occupies (see the module docstring)."""
+    kind = type(value)
+    if kind is bytes:
+        return object_size(value)
+    if kind is deque:
+        if not value:
+            return object_size(value)
+        ends = list(islice(value, SAMPLE // 2)) + list(islice(reversed(value), SAMPLE // 2))
+        return int(len(value) * (LIST_SLOT + _sampled_average(ends))) + 624
+    if kind is dict:
+        pairs = list(islice(value.items(), SAMPLE))
+        per_field = (sum(object_size(f) + object_size(v) for f, v in pairs) / len(pairs)
+                     if pairs else 0)
+        return int(len(value) * (HASH_SLOT + per_field)) + 64
+    if kind is RandomSet:
+        sample = value.sample(min(SAMPLE, len(value))) if value else []
+        return int(len(value) * (SET_SLOT + _sampled_average(sample))) + 120
+    if kind is SortedSet:
+        return int(len(value) * (ZSET_SLOT + _sampled_average(islice(value.scores, SAMPLE)))) + 200
+    return sys.getsizeof(value) + 64 * len(value) if hasattr(value, "__len__") else 64
+
+
+def entry_size(key: bytes, value) -> int:
+    return KEY_OVERHEAD + object_size(key) + value_size(value)
+
+
+def human_bytes(count: int) -> str:
+    for unit, size in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if count >= size:
+            return f"{count / size:.2f}{unit}"
+    return f"{count}B"
+
+
+# -- LFU -------------------------------------------------------------------------------------
+
+def minutes_now() -> int:
+    return int(time.monotonic() // 60)
+
+
+def lfu_decayed(entry, decay_time: int) -> int:
+    """The counter after the decay owed since the entry's last decrement."""
+    if not decay_time:
+        return entry.freq
+    periods = (minutes_now() - entry.access) // decay_time
+    return max(entry.freq - periods, 0) if periods > 0 else entry.freq
+
+
+def lfu_touch(entry, log_factor: int, decay_time: int) -> None:
+    counter = lfu_decayed(entry, decay_time)
+    if counter < 255:
+        base = max(counter - LFU_INIT_VAL, 0)
+        if random.random() < 1.0 / (base * log_factor + 1):
+            counter += 1
+    entry.freq = counter
+    entry.access = minutes_now()
+
+
+# -- eviction ---------------------------------------------------------------------------------
+
+class Evictor:
+    """Chooses and removes keys while used memory is over `maxmemory`."""
+
+    def __init__(self, kv):
+        self.kv = kv
+        self.pool: list[tuple[float, int, bytes]] = []   # (score, db index, key), best last
+        self.evicted = 0
+        self.next_db = 0                                  # round robin for random policies
+
+    def make_room(self) -> bool:
+        """Evict until under maxmemory. False if over it with nothing left to evict."""
+        kv = self.kv
+        limit = kv.config["maxmemory"]
+        if not limit:
+            return True
+        keyspace = kv.keyspace
+        if keyspace.used_memory() <= limit:
+            return True
+        policy = kv.config["maxmemory-policy"]
+        if policy == "noeviction":
+            return False
+        while keyspace.used_memory() > limit:
+            victim = self._choose(policy)
+            if victim is None:
+                return False
+            db, key = victim
+            db.evict(key)
+            self.evicted += 1
+            kv.propagate_eviction(db, key)
+        return True
+
+    def _choose(self, policy: str):
+        volatile = policy.startswith("volatile")
+        if policy.endswith("random"):
+            return self._random_victim(volatile)
+        return self._pool_victim(policy, volatile)
+
+    def _random_victim(self, volatile: bool):
+        dbs = self.kv.keyspace.dbs
+        for step in range(len(dbs)):
+            db = dbs[(self.next_db + step) % len(dbs)]
+            candidates = db.volatile if volatile else db.keys
+            if candidates:
+                self.next_db = (self.next_db + step + 1) % len(dbs)
+                return db, candidates[int(random.random() * len(candidates))]
+        return None
+
+    def _score(self, policy: str, entry) -> float:
+        """Higher is a better victim."""
+        keyspace = self.kv.keyspace
+        if policy.endswith("lru"):
+            return keyspace.lru_clock - entry.access
+        if policy.endswith("lfu"):
+            return 255 - lfu_decayed(entry, self.kv.config["lfu-decay-time"])
+        return -entry.expires_at                                  # volatile-ttl
+
+    def _pool_victim(self, policy: str, volatile: bool):
+        samples = self.kv.config["maxmemory-samples"]
+        dbs = self.kv.keyspace.dbs
+        for db in dbs:
+            candidates = db.volatile if volatile else db.keys
+            if not candidates:
+                continue
+            for key in random.choices(candidates, k=samples):
+                entry = db.data.get(key)
+                if entry is not None:
+                    self._offer((self._score(policy, entry), db.index, key))
+        while self.pool:
+            _, index, key = self.pool.pop()
+            db = dbs[index]
+            entry = db.data.get(key)
+            if entry is not None and (entry.expires_at or not volatile):
+                return db, key
+        return None
+
+    def _offer(self, candidate) -> None:
+        pool = self.pool
+        if any(existing[1:] == candidate[1:] for existing in pool):
+            return
+        if len(pool) < POOL_SIZE:
+            pool.append(candidate)
+        elif candidate[0] > pool[0][0]:
+            pool[0] = candidate
+        else:
+            return
+        pool.sort(key=lambda item: item[0])
