@@ -16,10 +16,11 @@ def protocol(request):
 VALUE = "v" * 1000
 
 
-def write_many(client, count: int, prefix: str = "key", ttl: int | None = None) -> None:
-    for start in range(0, count, 1000):
+def write_many(client, count: int, prefix: str = "key", ttl: int | None = None,
+               batch: int = 1000) -> None:
+    for start in range(0, count, batch):
         with client.pipeline(transaction=False) as pipe:
-            for i in range(start, min(start + 1000, count)):
+            for i in range(start, min(start + batch, count)):
                 pipe.set(f"{prefix}:{i}", VALUE, ex=ttl)
             pipe.execute()
 
@@ -44,19 +45,20 @@ def test_writing_ten_times_the_limit_stays_under_it(bounded, policy):
 
 def test_lru_keeps_what_is_being_used(bounded):
     # The LRU clock counts seconds (in Redis too): let old keys age, read some of them,
-    # then write enough new keys to force evictions. The unread old keys go first.
+    # then write enough new keys to force evictions. Random eviction would take read and
+    # unread keys alike; LRU takes the unread ones first.
     bounded.config_set("maxmemory-policy", "allkeys-lru")
     bounded.config_set("maxmemory-samples", 10)
-    write_many(bounded, 3_000, prefix="old")
+    write_many(bounded, 3_000, prefix="old", batch=100)
     time.sleep(2.1)
     hot = [f"old:{i}" for i in range(0, 3_000, 60)]
     bounded.mget(hot)
-    write_many(bounded, 6_000, prefix="new")          # forces a few thousand evictions
+    write_many(bounded, 6_000, prefix="new", batch=100)   # forces a few thousand evictions
     assert bounded.info("stats")["evicted_keys"] > 1_000
-    hot_left = sum(value is not None for value in bounded.mget(hot))
-    unread_left = bounded.exists(*[f"old:{i}" for i in range(3_000) if i % 60])
-    assert hot_left >= 0.9 * len(hot)
-    assert unread_left < 0.9 * (3_000 - len(hot))
+    unread = [f"old:{i}" for i in range(3_000) if i % 60]
+    hot_kept = sum(value is not None for value in bounded.mget(hot)) / len(hot)
+    unread_kept = bounded.exists(*unread) / len(unread)
+    assert hot_kept >= 0.7 and hot_kept >= unread_kept + 0.2, (hot_kept, unread_kept)
 
 
 def test_noeviction_refuses_writes_and_serves_reads(bounded):

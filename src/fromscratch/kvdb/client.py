@@ -39,6 +39,20 @@ _perf_ns = time.perf_counter_ns
 _OK_BYTES = b"+OK\r\n"
 ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
+PROTECTED_MODE_DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    b"password is set for the default user. In this mode connections are only accepted from "
+    b"the loopback interface. If you want to connect from external computers to Redis you may "
+    b"adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    b"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+    b"the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+    b"from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    b"Alternatively you can just disable the protected mode by editing the Redis configuration "
+    b"file, and setting the protected mode option to 'no', and then restarting the server. 3) "
+    b"If you started the server manually just for testing, restart it with the "
+    b"'--protected-mode no' option. 4) Set up an authentication password for the default "
+    b"user. NOTE: You only need to do one of the above things in order for the server to start "
+    b"accepting connections from the outside.\r\n")
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
@@ -60,11 +74,11 @@ class Client(Connection):
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
-        self.user = "default"
+        self._user = server.acl.default
         self.last_command = None
         self.last_interaction = time.time()
         self.careful = False
-        self._authenticated = not server.config["requirepass"]
+        self._authenticated = self._user.nopass
         # MULTI/EXEC: queued commands, or None outside a transaction
         self._multi: list | None = None
         self.multi_failed = False
@@ -97,6 +111,7 @@ class Client(Connection):
     def _refresh(self) -> None:
         self.careful = (not self._authenticated or self._multi is not None
                         or self._reply_off or self._skip_next_reply or self._no_touch
+                        or not self._user.unrestricted
                         or (self.resp == 2 and self.subscriptions_count() > 0))
 
     def subscriptions_changed(self) -> None:
@@ -118,6 +133,15 @@ class Client(Connection):
     @multi.setter
     def multi(self, value) -> None:
         self._multi = value
+        self._refresh()
+
+    @property
+    def user(self):
+        return self._user
+
+    @user.setter
+    def user(self, user) -> None:
+        self._user = user
         self._refresh()
 
     @property
@@ -150,6 +174,10 @@ class Client(Connection):
     # -- connection events ---------------------------------------------------------------
 
     def on_connect(self):
+        if self.kv.protected_mode_refuses(self.peer[0]):
+            self.transport.write(PROTECTED_MODE_DENIED)
+            self.close()
+            return
         self.kv.clients[self.id] = self
         # Bound what a client that sends without reading can make us hold (see
         # pause_writing): replies beyond this stop us reading its socket.
@@ -286,6 +314,8 @@ class Client(Connection):
                 cmd = _find_subcommand(cmd, argv)
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
+            if not self._user.unrestricted and not cmd.no_auth:
+                self._user.check(cmd, argv)
             if (self.resp == 2 and self.subscriptions_count()
                     and cmd.name not in ALLOWED_WHILE_SUBSCRIBED):
                 raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "

@@ -10,6 +10,7 @@ list, the blocking machinery, MONITOR subscribers, the slow log and the server c
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from .client import Client
 from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
+from .acl import Acl
 from .keyspace import Keyspace
 from .memory import Evictor
 from .persistence.aof import AppendOnlyFile
@@ -31,6 +33,13 @@ from .table import TABLE, CommandTable
 
 log = logging.getLogger("fromscratch.kvdb")
 
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return address.startswith("/")                     # a unix socket is local
 
 
 def _listen_addresses(bind: str) -> tuple[list[str], list[str]]:
@@ -58,6 +67,7 @@ class KvServer:
         self.blocking = Blocking(self)
         self.monitors: set = set()
         self.broker = broker or Broker()
+        self.acl = Acl(self.table)
         self.slowlog = SlowLog(self.config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.error_counts: dict[str, int] = {}
@@ -106,6 +116,9 @@ class KvServer:
             keyspace.lfu_log_factor = config["lfu-log-factor"]
             keyspace.lfu_decay_time = config["lfu-decay-time"]
             self._refresh()
+
+        self.acl.set_default_password(config["requirepass"])
+        config.on_change("requirepass", self.acl.set_default_password)
 
         memory_settings()
         for name in ("maxmemory", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
@@ -300,10 +313,15 @@ class KvServer:
                         or self.aof is not None or self.refuse_writes is not None
                         or bool(self.config["maxmemory"]))
 
+    def protected_mode_refuses(self, address: str) -> bool:
+        """Protected mode: without a password, only loopback clients are served."""
+        return (self.config["protected-mode"] and self.acl.default.nopass
+                and not is_loopback(address))
+
     def allows_protected(self, client) -> bool:
         """DEBUG is refused unless enable-debug-command is yes (or local, from loopback)."""
         setting = self.config["enable-debug-command"]
-        return setting == "yes" or (setting == "local" and client.peer[0] in ("127.0.0.1", "::1"))
+        return setting == "yes" or (setting == "local" and is_loopback(client.peer[0]))
 
     # -- WATCH -------------------------------------------------------------------------
 

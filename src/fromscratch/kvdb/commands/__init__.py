@@ -1,4 +1,5 @@
 """The command families, one module each. Importing this package registers them all."""
 
-from . import (config, connection, hashes, introspection, keys, lists,  # noqa: F401
-               memory, persistence, pubsub, sets, sorted_sets, strings, transactions)
+from . import (acl, config, connection, hashes, introspection, keys,  # noqa: F401
+               lists, memory, persistence, pubsub, sets, sorted_sets, strings,
+               transactions)

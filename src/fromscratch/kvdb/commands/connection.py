@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from ...resp import ErrorReply, SimpleString
@@ -56,21 +55,10 @@ def reset(client, argv):
     client.reply_off = client.skip_next_reply = False
     client.no_evict = False
     client.no_touch = False
-    client.user = "default"
-    client.authenticated = not kv.config["requirepass"]
+    client.user = kv.acl.default
+    client.authenticated = kv.acl.default.nopass
     unsubscribe_everything(client)
     return SimpleString("RESET")
-
-
-def check_password(kv, username: bytes, password: bytes) -> bool:
-    """The default user's password is requirepass; with none set, any password works.
-    (Named users arrive with ACLs.) Compared in constant time."""
-    if username != b"default":
-        return False
-    required = kv.config["requirepass"].encode()
-    if not required:
-        return True
-    return hmac.compare_digest(required, password)
 
 
 @command("auth", arity=-2, flags="no_auth noscript loading stale fast allow_busy",
@@ -81,15 +69,21 @@ def check_password(kv, username: bytes, password: bytes) -> bool:
 def auth(client, argv):
     if len(argv) > 3:
         raise SYNTAX
-    if len(argv) == 2 and not client.kv.config["requirepass"]:
+    acl = client.kv.acl
+    if len(argv) == 2 and acl.default.nopass:
         raise ErrorReply("ERR AUTH <password> called without any password configured for "
                          "the default user. Are you sure your configuration is correct?")
     username, password = (argv[1], argv[2]) if len(argv) == 3 else (b"default", argv[1])
-    if not check_password(client.kv, username, password):
-        raise WRONGPASS
-    client.authenticated = True
-    client.user = username.decode("utf-8", "replace")
+    log_in(client, username, password)
     return OK
+
+
+def log_in(client, username: bytes, password: bytes) -> None:
+    user = client.kv.acl.authenticate(username, password)
+    if user is None:
+        raise WRONGPASS
+    client.user = user
+    client.authenticated = True
 
 
 @command("hello", arity=-1, flags="no_auth noscript loading stale fast allow_busy",
@@ -120,10 +114,7 @@ def hello(client, argv):
             raise ErrorReply(f"ERR Syntax error in HELLO option "
                              f"'{argv[i].decode('utf-8', 'replace')}'")
     if credentials is not None:
-        if not check_password(client.kv, *credentials):
-            raise WRONGPASS
-        client.authenticated = True
-        client.user = credentials[0].decode("utf-8", "replace")
+        log_in(client, *credentials)
     elif not client.authenticated:
         raise ErrorReply("NOAUTH HELLO must be called with the client already authenticated, "
                          "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
@@ -222,7 +213,7 @@ def client_info_line(client) -> str:
         ("qbuf", query_buffer), ("qbuf-free", 0), ("argv-mem", 0), ("multi-mem", 0),
         ("rbs", 16384), ("rbp", 0), ("obl", 0), ("oll", 0), ("omem", output),
         ("tot-mem", query_buffer + output), ("events", "r" + ("w" if output else "")),
-        ("cmd", client.last_command_name), ("user", client.user), ("redir", -1),
+        ("cmd", client.last_command_name), ("user", client.user.name), ("redir", -1),
         ("resp", client.resp), ("lib-name", client.lib_name.decode("utf-8", "replace")),
         ("lib-ver", client.lib_ver.decode("utf-8", "replace")),
     ]
@@ -299,7 +290,7 @@ def client_kill(client, argv):
             kind = "replica" if kind == "slave" else kind
             tests.append(lambda c, kind=kind: client_type(c) == kind)
         elif name == b"USER":
-            tests.append(lambda c, text=text: c.user == text)
+            tests.append(lambda c, text=text: c.user.name == text)
         elif name == b"ADDR":
             tests.append(lambda c, text=text: f"{c.peer[0]}:{c.peer[1]}" == text)
         elif name == b"LADDR":

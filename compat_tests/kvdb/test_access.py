@@ -1,0 +1,127 @@
+"""Passwords, ACL users and protected mode, the same on our server and real Redis."""
+
+import socket
+import subprocess
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from compat_tests.servers import start_kvdb, start_redis
+
+from .conftest import connect, raw
+
+
+@pytest.fixture(autouse=True)
+def only_the_default_user(r):
+    """FLUSHALL does not touch users: remove the ones a test made."""
+    yield
+    for name in r.acl_users():
+        name = name if isinstance(name, str) else name.decode()
+        if name != "default":
+            r.acl_deluser(name)
+
+
+@pytest.fixture
+def password(r):
+    r.config_set("requirepass", "s3cret")
+    yield "s3cret"
+    authed = connect_with(r, password="s3cret")
+    authed.config_set("requirepass", "")
+    authed.close()
+
+
+def connect_with(r, **options) -> redis.Redis:
+    kwargs = r.connection_pool.connection_kwargs
+    return redis.Redis(host=kwargs["host"], port=kwargs["port"],
+                       protocol=kwargs.get("protocol", 2), retry=Retry(NoBackoff(), 0), **options)
+
+
+def test_requirepass(r, server, password):
+    assert raw(server, b"GET k\r\n") == b"-NOAUTH Authentication required.\r\n"
+    assert raw(server, b"AUTH wrong\r\n") == (
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+    assert raw(server, b"AUTH s3cret\r\nGET k\r\n", read_until=b"$-1\r\n") == b"+OK\r\n$-1\r\n"
+    assert raw(server, b"AUTH default s3cret\r\nPING\r\n", read_until=b"PONG\r\n") == b"+OK\r\n+PONG\r\n"
+    assert raw(server, b"HELLO 3 AUTH default s3cret\r\n", read_until=b"modules").startswith(b"%7")
+    assert raw(server, b"HELLO 3\r\n").startswith(b"-NOAUTH HELLO must be called")
+    client = connect_with(r, password=password)          # redis-py: AUTH or HELLO AUTH
+    assert client.set("k", "v") and client.get("k") == b"v"
+    client.close()
+
+
+def test_acl_user_rights(r):
+    assert r.acl_setuser("alice", enabled=True, passwords=["+pw"], keys=["app:*"],
+                         commands=["+@read", "+set", "-@dangerous", "+acl|whoami"]) is True
+    alice = connect_with(r, username="alice", password="pw")
+    assert alice.set("app:1", "x")
+    assert alice.get("app:1") == b"x"
+    with pytest.raises(redis.exceptions.NoPermissionError,
+                       match="no permissions to access one of the keys"):
+        alice.get("other")
+    with pytest.raises(redis.exceptions.NoPermissionError,
+                       match="no permissions to run the 'del' command"):
+        alice.delete("app:1")
+    assert alice.acl_whoami() in ("alice", b"alice")
+    users = r.acl_users()
+    assert {u if isinstance(u, str) else u.decode() for u in users} >= {"default", "alice"}
+    details = r.acl_getuser("alice")
+    assert "on" in details["flags"] and details["keys"] in (["~app:*"], "~app:*", [b"~app:*"])
+    assert any("alice" in (line if isinstance(line, str) else line.decode())
+               for line in r.acl_list())
+    assert r.acl_deluser("alice") == 1
+    with pytest.raises(redis.ConnectionError):
+        alice.get("app:1")                                # deleted: disconnected
+    alice.close()
+
+
+def test_acl_errors_and_categories(r):
+    with pytest.raises(redis.ResponseError, match="Error in ACL SETUSER modifier 'nonsense'"):
+        r.execute_command("ACL", "SETUSER", "bob", "nonsense")
+    with pytest.raises(redis.ResponseError, match="Unknown command or category name in ACL"):
+        r.execute_command("ACL", "SETUSER", "bob", "+@nothing")
+    assert r.execute_command("ACL", "USERS") in ([b"default"], ["default"])   # nothing created
+    with pytest.raises(redis.ResponseError, match="The 'default' user cannot be removed"):
+        r.acl_deluser("default")
+    categories = [c if isinstance(c, str) else c.decode() for c in r.acl_cat()]
+    assert {"read", "write", "string", "keyspace", "dangerous"} <= set(categories)
+    assert b"get" in [c if isinstance(c, bytes) else c.encode() for c in r.acl_cat("string")]
+
+
+def test_disabled_user_cannot_log_in(r, server):
+    r.acl_setuser("off-user", enabled=False, passwords=["+pw"], commands=["+@all"], keys=["*"])
+    assert raw(server, b"AUTH off-user pw\r\n") == (
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+    r.acl_deluser("off-user")
+
+
+def outside_address() -> str | None:
+    """An address of this machine that is not loopback, if it has one."""
+    try:
+        words = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    except OSError:
+        return None
+    return next((w for w in words if ":" not in w and not w.startswith("127.")), None)
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_protected_mode_refuses_outside_clients_without_a_password(tmp_path, kind):
+    address = outside_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    start = start_kvdb if kind == "fromscratch" else start_redis
+    server = start(str(tmp_path), "--bind", f"127.0.0.1 {address}")
+    try:
+        with socket.create_connection((address, server.port), timeout=5) as sock:
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(4096)
+        assert reply.startswith(b"-DENIED Redis is running in protected mode")
+        local = redis.Redis(host="127.0.0.1", port=server.port)
+        assert local.ping()
+        local.config_set("requirepass", "pw")             # with a password: allowed in
+        with socket.create_connection((address, server.port), timeout=5) as sock:
+            sock.sendall(b"PING\r\n")
+            assert sock.recv(4096) == b"-NOAUTH Authentication required.\r\n"
+    finally:
+        server.stop()

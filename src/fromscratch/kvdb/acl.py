@@ -1,0 +1,225 @@
+"""Users and what they may do: AUTH, requirepass and the basics of Redis ACLs.
+
+A user has a state (on/off), passwords (kept as SHA-256 hex digests, compared in
+constant time) or `nopass`, the commands it may run, the key patterns it may touch and
+the pub/sub channels it may use. Rules are applied in order, as `ACL SETUSER` gives them:
+
+    on  off  >password  <password  #sha256  !sha256  nopass  resetpass
+    +command  -command  +command|sub  +@category  -@category  allcommands  nocommands
+    ~pattern  allkeys  resetkeys      &pattern  allchannels  resetchannels      reset
+
+Command rules are turned at once into the set of command names the user may run
+(subcommands as `parent|sub`), so checking a command costs one set lookup. The `default`
+user is on, nopass, ~* &* +@all; `requirepass` sets its password, as in Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from ..glob import compile_pattern
+from ..resp import ErrorReply
+
+NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
+NOPERM_KEY = ErrorReply("NOPERM this user has no permissions to access one of the keys used "
+                        "as arguments")
+NOPERM_CHANNEL = ErrorReply("NOPERM this user has no permissions to access one of the channels "
+                            "used as arguments")
+CHANNEL_COMMANDS = {"subscribe", "ssubscribe", "publish", "spublish", "psubscribe"}
+
+
+def digest(password: bytes) -> str:
+    return hashlib.sha256(password).hexdigest()
+
+
+class User:
+    def __init__(self, name: str, table):
+        self.name = name
+        self.table = table
+        self.enabled = False
+        self.nopass = False
+        self.passwords: set[str] = set()
+        self.allowed: set[str] = set()          # full command names
+        self.command_rules: list[str] = []      # as given, for ACL LIST
+        self.key_patterns: list[bytes] = []
+        self.all_keys = False
+        self.channel_patterns: list[bytes] = []
+        self.all_channels = False
+
+    def copy(self) -> "User":
+        clone = User(self.name, self.table)
+        clone.__dict__.update({key: (value.copy() if isinstance(value, (set, list)) else value)
+                               for key, value in self.__dict__.items()})
+        return clone
+
+    # -- rules ---------------------------------------------------------------------------
+
+    def apply(self, rule: str) -> None:
+        lowered = rule.lower()
+        if lowered == "on":
+            self.enabled = True
+        elif lowered == "off":
+            self.enabled = False
+        elif lowered == "nopass":
+            self.nopass, self.passwords = True, set()
+        elif lowered == "resetpass":
+            self.nopass, self.passwords = False, set()
+        elif rule.startswith(">"):
+            self.passwords.add(digest(rule[1:].encode()))
+            self.nopass = False
+        elif rule.startswith("<"):
+            self.passwords.discard(digest(rule[1:].encode()))
+        elif rule.startswith("#") and len(rule) == 65:
+            self.passwords.add(rule[1:].lower())
+            self.nopass = False
+        elif rule.startswith("!") and len(rule) == 65:
+            self.passwords.discard(rule[1:].lower())
+        elif lowered == "allkeys" or rule == "~*":
+            self.all_keys, self.key_patterns = True, []
+        elif lowered == "resetkeys":
+            self.all_keys, self.key_patterns = False, []
+        elif rule.startswith("~"):
+            if not self.all_keys:
+                self.key_patterns.append(rule[1:].encode())
+        elif lowered == "allchannels" or rule == "&*":
+            self.all_channels, self.channel_patterns = True, []
+        elif lowered == "resetchannels":
+            self.all_channels, self.channel_patterns = False, []
+        elif rule.startswith("&"):
+            if not self.all_channels:
+                self.channel_patterns.append(rule[1:].encode())
+        elif lowered in ("allcommands", "+@all"):
+            self._commands("+", self._all_names(), "+@all")
+        elif lowered in ("nocommands", "-@all"):
+            self._commands("-", self._all_names(), "-@all")
+        elif rule[:1] in ("+", "-") and len(rule) > 1:
+            self._commands(rule[0], self._names_for(rule[1:].lower(), rule), rule.lower())
+        elif lowered == "reset":
+            for step in ("resetpass", "resetkeys", "resetchannels", "off", "-@all"):
+                self.apply(step)
+        else:
+            raise ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': Syntax error")
+
+    def _commands(self, sign: str, names: set[str], rule: str) -> None:
+        if sign == "+":
+            self.allowed |= names
+        else:
+            self.allowed -= names
+        if rule in ("+@all", "-@all"):
+            self.command_rules = [rule]
+        else:
+            self.command_rules.append(rule)
+
+    def _all_names(self) -> set[str]:
+        return {each.full_name for cmd in self.table for each in (cmd, *cmd.subcommands.values())}
+
+    def _names_for(self, name: str, rule: str) -> set[str]:
+        if name.startswith("@"):
+            names = {each.full_name for cmd in self.table
+                     for each in (cmd, *cmd.subcommands.values()) if name in each.acl_categories}
+            if not names and name not in categories(self.table):
+                raise ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': Unknown command "
+                                 f"or category name in ACL")
+            return names
+        parent, _, child = name.partition("|")
+        cmd = self.table.commands.get(parent)
+        if cmd is None or (child and child not in cmd.subcommands):
+            raise ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': Unknown command or "
+                             f"category name in ACL")
+        if child:
+            return {name}
+        return {cmd.full_name, *(sub.full_name for sub in cmd.subcommands.values())}
+
+    # -- checks ------------------------------------------------------------------------------
+
+    @property
+    def unrestricted(self) -> bool:
+        return (self.enabled and self.all_keys and self.all_channels
+                and self.command_rules == ["+@all"])
+
+    def check_password(self, password: bytes) -> bool:
+        if not self.enabled:
+            return False
+        if self.nopass:
+            return True
+        candidate = digest(password)
+        found = False
+        for stored in self.passwords:             # compare with every one: constant time
+            found |= hmac.compare_digest(stored, candidate)
+        return found
+
+    def check(self, cmd, argv: list) -> None:
+        """Raise NOPERM unless this user may run `cmd` with these arguments."""
+        if cmd.full_name not in self.allowed:
+            raise ErrorReply(NOPERM_COMMAND.format(cmd.full_name))
+        if not self.all_keys:
+            patterns = [compile_pattern(p) for p in self.key_patterns]
+            for index in cmd.key_indexes(argv):
+                if not any(match(argv[index]) for match in patterns):
+                    raise NOPERM_KEY
+        if not self.all_channels and cmd.name in CHANNEL_COMMANDS:
+            channels = argv[1:2] if cmd.name in ("publish", "spublish") else argv[1:]
+            for channel in channels:
+                if cmd.name == "psubscribe":
+                    allowed = channel in self.channel_patterns    # patterns match literally
+                else:
+                    allowed = any(compile_pattern(p)(channel) for p in self.channel_patterns)
+                if not allowed:
+                    raise NOPERM_CHANNEL
+
+    # -- descriptions --------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """This user as ACL LIST shows it."""
+        parts = [f"user {self.name}", "on" if self.enabled else "off"]
+        parts += ["nopass"] if self.nopass else [f"#{h}" for h in sorted(self.passwords)]
+        parts.append("~*" if self.all_keys else
+                     " ".join(f"~{p.decode()}" for p in self.key_patterns) or "resetkeys")
+        parts.append("&*" if self.all_channels else
+                     " ".join(f"&{p.decode()}" for p in self.channel_patterns) or "resetchannels")
+        parts += self.command_rules or ["-@all"]
+        return " ".join(part for part in parts if part)
+
+    def details(self) -> dict:
+        """ACL GETUSER's reply."""
+        flags = ["on" if self.enabled else "off"] + (["nopass"] if self.nopass else [])
+        return {"flags": flags, "passwords": sorted(self.passwords),
+                "commands": " ".join(self.command_rules or ["-@all"]),
+                "keys": "~*" if self.all_keys else " ".join(f"~{p.decode()}" for p in self.key_patterns),
+                "channels": "&*" if self.all_channels else " ".join(
+                    f"&{p.decode()}" for p in self.channel_patterns),
+                "selectors": []}
+
+
+def categories(table) -> list[str]:
+    found = {category for cmd in table for each in (cmd, *cmd.subcommands.values())
+             for category in each.acl_categories}
+    return sorted(category.lstrip("@") for category in found)
+
+
+class Acl:
+    def __init__(self, table):
+        self.table = table
+        self.users: dict[str, User] = {}
+        self.default = self.user("default")
+        for rule in ("on", "nopass", "~*", "&*", "+@all"):
+            self.default.apply(rule)
+
+    def user(self, name: str) -> User:
+        """The user called `name`, created (off, no rights) if new."""
+        if name not in self.users:
+            self.users[name] = User(name, self.table)
+        return self.users[name]
+
+    def set_default_password(self, password: str) -> None:
+        """requirepass: the default user's only password, or nopass when empty."""
+        self.default.apply("resetpass")
+        self.default.apply(f">{password}" if password else "nopass")
+
+    def authenticate(self, name: bytes, password: bytes) -> User | None:
+        user = self.users.get(name.decode("utf-8", "replace"))
+        if user is None:
+            digest(password)                        # the same work either way
+            return None
+        return user if user.check_password(password) else None

@@ -1,0 +1,125 @@
+"""ACL: users, their passwords and rights (see ../acl.py for the rules)."""
+
+from __future__ import annotations
+
+import secrets
+
+from ...resp import ErrorReply
+from ..acl import User, categories
+from ..client import OK
+from ..table import container, subcommand
+from .args import parse_int
+
+container("acl", group="server", since="6.0.0",
+          summary="A container for Access List Control commands.")
+
+_FLAGS = "admin noscript loading stale"
+
+
+@subcommand("acl", "setuser", arity=-3, flags=_FLAGS, since="6.0.0",
+            summary="Creates and modifies an ACL user and its rules.",
+            complexity="O(N). Where N is the number of rules provided.", syntax="username [rule...]")
+def acl_setuser(client, argv):
+    kv = client.kv
+    name = argv[2].decode("utf-8", "replace")
+    old = kv.acl.users.get(name)
+    user = old.copy() if old is not None else User(name, kv.table)
+    for rule in argv[3:]:                        # a bad rule raises: nothing changes
+        user.apply(rule.decode("utf-8", "replace"))
+    kv.acl.users[name] = user
+    if name == "default":
+        kv.acl.default = user
+    for other in kv.clients.values():
+        if other.user is old:
+            other.user = user                    # logged-in clients get the new rules
+    return OK
+
+
+@subcommand("acl", "getuser", arity=3, flags=_FLAGS, since="6.0.0",
+            summary="Lists the ACL rules of a user.",
+            complexity="O(N). Where N is the number of password, command and pattern rules "
+                       "that the user has.", syntax="username")
+def acl_getuser(client, argv):
+    user = client.kv.acl.users.get(argv[2].decode("utf-8", "replace"))
+    return None if user is None else user.details()
+
+
+@subcommand("acl", "deluser", arity=-3, flags=_FLAGS, since="6.0.0",
+            summary="Deletes ACL users, and terminates their connections.",
+            complexity="O(1) amortized time considering the typical user.",
+            syntax="username...")
+def acl_deluser(client, argv):
+    kv = client.kv
+    removed = 0
+    for arg in argv[2:]:
+        name = arg.decode("utf-8", "replace")
+        if name == "default":
+            raise ErrorReply("ERR The 'default' user cannot be removed")
+        user = kv.acl.users.pop(name, None)
+        if user is not None:
+            removed += 1
+            for other in list(kv.clients.values()):
+                if other.user is user:
+                    if other is client:
+                        other.close_after_reply = True
+                    else:
+                        other.close()
+    return removed
+
+
+@subcommand("acl", "list", arity=2, flags=_FLAGS, since="6.0.0",
+            summary="Dumps the effective rules in ACL file format.",
+            complexity="O(N). Where N is the number of configured users.")
+def acl_list(client, argv):
+    return [user.describe().encode() for user in client.kv.acl.users.values()]
+
+
+@subcommand("acl", "users", arity=2, flags=_FLAGS, since="6.0.0",
+            summary="Lists all ACL users.", complexity="O(N). Where N is the number of "
+                                                       "configured users.")
+def acl_users(client, argv):
+    return [name.encode() for name in client.kv.acl.users]
+
+
+@subcommand("acl", "whoami", arity=2, flags="noscript loading stale", since="6.0.0",
+            summary="Returns the authenticated username of the current connection.",
+            complexity="O(1)")
+def acl_whoami(client, argv):
+    return client.user.name.encode()
+
+
+@subcommand("acl", "cat", arity=-2, flags="noscript loading stale", since="6.0.0",
+            summary="Lists the ACL categories, or the commands inside a category.",
+            complexity="O(1) since the categories and commands are a fixed set.",
+            syntax="[category]")
+def acl_cat(client, argv):
+    table = client.kv.table
+    if len(argv) == 2:
+        return [name.encode() for name in categories(table)]
+    category = "@" + argv[2].decode("utf-8", "replace").lower()
+    if category.lstrip("@") not in categories(table):
+        raise ErrorReply(f"ERR Unknown category '{argv[2].decode('utf-8', 'replace')}'")
+    return [each.full_name.encode() for cmd in table for each in (cmd, *cmd.subcommands.values())
+            if category in each.acl_categories]
+
+
+@subcommand("acl", "genpass", arity=-2, flags="noscript loading stale", since="6.0.0",
+            summary="Generates a pseudorandom, secure password that can be used to identify "
+                    "ACL users.", complexity="O(1)", syntax="[bits:integer]")
+def acl_genpass(client, argv):
+    bits = parse_int(argv[2]) if len(argv) == 3 else 256
+    if not 0 < bits <= 4096:
+        raise ErrorReply("ERR ACL GENPASS argument must be the number of bits for the output "
+                         "password, a positive number up to 4096")
+    return secrets.token_hex((bits + 7) // 8)[: (bits + 3) // 4].encode()
+
+
+@subcommand("acl", "log", arity=-2, flags=_FLAGS, since="6.0.0",
+            summary="Lists recent security events generated due to commands rejected by "
+                    "ACL rules.", complexity="O(N) with N being the number of entries shown.",
+            syntax="[operation: count | RESET]")
+def acl_log(client, argv):
+    # Denials are not recorded (yet): the log is always empty.
+    if len(argv) == 3 and argv[2].upper() == b"RESET":
+        return OK
+    return []
