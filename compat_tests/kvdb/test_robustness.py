@@ -142,3 +142,23 @@ def test_maxclients_and_query_buffer_limit(tmp_path, kind):
         control.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_a_client_that_never_reads_is_cut_off_at_its_output_limit(tmp_path, kind):
+    start = start_kvdb if kind == "fromscratch" else start_redis
+    server = start(str(tmp_path), "--client-output-buffer-limit", "normal 1mb 256kb 1")
+    try:
+        control = redis.Redis(host=server.host, port=server.port)
+        control.set("big", "x" * 100_000)
+        greedy = socket.create_connection((server.host, server.port))
+        greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        greedy.sendall(b"GET big\r\n" * 2000)              # 200 MB of replies, never read
+        deadline = time.time() + 10
+        while time.time() < deadline and len(control.client_list()) > 1:
+            time.sleep(0.1)
+        assert len(control.client_list()) == 1             # only the control client left
+        assert control.get("big") == b"x" * 100_000
+        greedy.close()
+    finally:
+        server.stop()

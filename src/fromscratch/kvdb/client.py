@@ -181,7 +181,8 @@ class Client(Connection):
         self.kv.clients[self.id] = self
         # Bound what a client that sends without reading can make us hold (see
         # pause_writing): replies beyond this stop us reading its socket.
-        self.transport.set_write_buffer_limits(high=4 * 1024 * 1024)
+        hard = self.kv.config["client-output-buffer-limit"]["normal"][0]
+        self.transport.set_write_buffer_limits(high=min(hard or 4 << 20, 4 << 20))
 
     def on_disconnect(self):
         kv = self.kv
@@ -202,8 +203,15 @@ class Client(Connection):
         return self.blocked is not None
 
     def pause_writing(self):
-        if not self.closed:
-            self.transport.pause_reading()
+        # Replies pile up: stop reading this client until the kernel takes them, and drop
+        # it if it is over its client-output-buffer-limit.
+        if self.closed:
+            return
+        if self._over_output_limit():
+            log.warning("closing client %s: over its client-output-buffer-limit", self.id)
+            self.abort()
+            return
+        self.transport.pause_reading()
 
     def resume_writing(self):
         if not self.closed:
@@ -470,11 +478,13 @@ class Client(Connection):
         self.flush_scheduled = False
         self.flush()
 
-    def _over_output_limit(self) -> bool:
-        """client-output-buffer-limit for pub/sub clients: over the hard limit at once,
-        or over the soft limit for longer than its time."""
-        hard, soft, seconds = self.kv.config["client-output-buffer-limit"]["pubsub"]
-        size = self.undelivered + self.output_buffer_size
+    def _over_output_limit(self, size: int | None = None) -> bool:
+        """client-output-buffer-limit for this client's class (pubsub or normal): over the
+        hard limit at once, or over the soft limit for longer than its time."""
+        klass = "pubsub" if self.subscriptions_count() else "normal"
+        hard, soft, seconds = self.kv.config["client-output-buffer-limit"][klass]
+        if size is None:
+            size = self.undelivered + self.output_buffer_size
         if hard and size > hard:
             return True
         if soft and size > soft:

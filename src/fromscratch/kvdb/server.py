@@ -232,6 +232,7 @@ class KvServer:
             await self.tcp.start()
         self.loop = self.tcp.loop
         self.tcp.every(1 / self.config["hz"], self.cron)
+        self.tcp.every(1.0, self._enforce_output_limits)
 
     @property
     def stop_requested(self):
@@ -276,6 +277,13 @@ class KvServer:
         if now - then >= 1.0:
             self.ops_per_sec = int((processed - before) / (now - then))
             self._ops_sample = (now, processed)
+
+    def _enforce_output_limits(self) -> None:
+        """Soft output buffer limits are about time: check the clients with a backlog."""
+        for client in list(self.clients.values()):
+            if (client.output_buffer_size or client.undelivered) and client._over_output_limit():
+                log.warning("closing client %s: over its client-output-buffer-limit", client.id)
+                client.abort()
 
     # -- CLIENT PAUSE ------------------------------------------------------------------
 
