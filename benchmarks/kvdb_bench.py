@@ -14,54 +14,20 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from servers import Pair, cpu_seconds
+
 TESTS = ["set", "get", "incr", "lpush", "lpop", "hset", "zadd", "sadd", "lrange_100"]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port: int) -> None:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS     # utime + stime
 
 
 def start_servers(directory: str):
-    ours_port, redis_port = free_port(), free_port()
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    ours = subprocess.Popen([sys.executable, "-m", "fromscratch", "kvdb", "--port", str(ours_port),
-                             "--dir", os.path.join(directory, "ours"), "--save", ""],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    reference = subprocess.Popen(["redis-server", "--port", str(redis_port), "--save", "",
-                                  "--appendonly", "no", "--dir", directory],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(ours_port)
-    wait_for(redis_port)
-    return {"ours": (ours, ours_port), "redis": (reference, redis_port)}
+    pair = Pair(directory, "--appendonly", "no")
+    return pair.servers, pair
 
 
 def run_benchmark(port: int, pid: int, test: str, requests: int, pipeline: int) -> tuple[float, float]:
@@ -89,7 +55,7 @@ def main() -> None:
     if not (shutil.which("redis-server") and shutil.which("redis-benchmark")):
         sys.exit("needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)")
     with tempfile.TemporaryDirectory() as directory:
-        servers = start_servers(directory)
+        servers, pair = start_servers(directory)
         try:
             print(f"{'test':<12}{'pipeline':>9}{'ours rps':>12}{'redis rps':>12}{'ratio':>8}"
                   f"{'ours cpu/req':>15}{'redis cpu/req':>15}")
@@ -110,9 +76,7 @@ def main() -> None:
                           f"{ours_rps / redis_rps:>8.2f}{ours_cpu:>13.2f}us{redis_cpu:>13.2f}us",
                           flush=True)
         finally:
-            for process, _ in servers.values():
-                process.terminate()
-                process.wait()
+            pair.close()
 
 
 if __name__ == "__main__":
