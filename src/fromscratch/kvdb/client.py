@@ -60,6 +60,21 @@ PROTECTED_REFUSED = (
     "configuration file, and then restart the server.")
 
 
+def refreshing(name: str) -> property:
+    """An attribute that sends the client down the careful lane or back when it changes
+    (stored as `_name`; see Client._refresh)."""
+    private = "_" + name
+
+    def get(self):
+        return getattr(self, private)
+
+    def set(self, value) -> None:
+        setattr(self, private, value)
+        self._refresh()
+
+    return property(get, set)
+
+
 class Client(Connection):
     def __init__(self, server):
         super().__init__(server.tcp)
@@ -117,59 +132,12 @@ class Client(Connection):
     def subscriptions_changed(self) -> None:
         self._refresh()
 
-    @property
-    def authenticated(self) -> bool:
-        return self._authenticated
-
-    @authenticated.setter
-    def authenticated(self, value: bool) -> None:
-        self._authenticated = value
-        self._refresh()
-
-    @property
-    def multi(self) -> list | None:
-        return self._multi
-
-    @multi.setter
-    def multi(self, value) -> None:
-        self._multi = value
-        self._refresh()
-
-    @property
-    def user(self):
-        return self._user
-
-    @user.setter
-    def user(self, user) -> None:
-        self._user = user
-        self._refresh()
-
-    @property
-    def no_touch(self) -> bool:
-        return self._no_touch
-
-    @no_touch.setter
-    def no_touch(self, value: bool) -> None:
-        self._no_touch = value
-        self._refresh()
-
-    @property
-    def reply_off(self) -> bool:
-        return self._reply_off
-
-    @reply_off.setter
-    def reply_off(self, value: bool) -> None:
-        self._reply_off = value
-        self._refresh()
-
-    @property
-    def skip_next_reply(self) -> bool:
-        return self._skip_next_reply
-
-    @skip_next_reply.setter
-    def skip_next_reply(self, value: bool) -> None:
-        self._skip_next_reply = value
-        self._refresh()
+    authenticated = refreshing("authenticated")
+    multi = refreshing("multi")                  # queued commands, or None outside MULTI
+    user = refreshing("user")
+    no_touch = refreshing("no_touch")
+    reply_off = refreshing("reply_off")
+    skip_next_reply = refreshing("skip_next_reply")
 
     # -- connection events ---------------------------------------------------------------
 

@@ -106,18 +106,8 @@ class Database:
 
     def get_typed(self, key: bytes, kind: type):
         """The value of `key` if it is a `kind`; None if missing; WRONGTYPE otherwise."""
-        entry = self.data.get(key)
-        if entry is None:
-            self.keyspace.misses += 1
-            return None
-        if entry.expires_at and entry.expires_at <= now_ms():
-            self._expire(key)
-            self.keyspace.misses += 1
-            return None
-        self.keyspace.hits += 1
-        self.keyspace.touch(entry)
-        value = entry.value
-        if type(value) is not kind:
+        value = self.get(key)
+        if value is not None and type(value) is not kind:
             raise WRONGTYPE
         return value
 

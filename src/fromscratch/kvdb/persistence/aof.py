@@ -42,7 +42,7 @@ import time
 
 from ...resp import encode_command
 from .snapshot import CorruptSnapshot, read_snapshot, write_snapshot
-from .snapshotter import fsync_directory, write_file_atomically
+from .snapshotter import fsync_directory, save_in_child, write_file_atomically
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -355,15 +355,7 @@ class AppendOnlyFile:
         self._write_manifest()
         fsync_directory(self.directory)
         self.rewrite_started = time.time()
-        base_path = self._path(f"{self.prefix}.{seq}.base.rdb")
-        pid = os.fork()
-        if pid == 0:
-            status = 1
-            try:
-                write_file_atomically(base_path, lambda h: write_snapshot(self.kv.keyspace, h))
-                status = 0
-            finally:
-                os._exit(status)
+        pid = save_in_child(self.kv.keyspace, self._path(f"{self.prefix}.{seq}.base.rdb"))
         self.rewrite_child = pid
         self._rewrite_seq = seq
         log.info("background append-only file rewriting started by pid %d", pid)

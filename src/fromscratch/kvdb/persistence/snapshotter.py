@@ -49,6 +49,20 @@ def write_file_atomically(path: str, write) -> None:
         raise
 
 
+def save_in_child(keyspace, path: str) -> int:
+    """Fork; the child writes the keyspace as it is now to `path` and exits (0 on
+    success). Returns the child's pid."""
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            write_file_atomically(path, lambda handle: write_snapshot(keyspace, handle))
+            status = 0
+        finally:
+            os._exit(status)
+    return pid
+
+
 class Snapshotter:
     def __init__(self, kv):
         self.kv = kv
@@ -105,15 +119,7 @@ class Snapshotter:
     def start_background(self) -> None:
         """BGSAVE: fork a child that writes the snapshot; returns at once."""
         self.last_attempt = time.time()
-        pid = os.fork()
-        if pid == 0:                                   # the child: write, then exit
-            status = 1
-            try:
-                write_file_atomically(self.path,
-                                      lambda handle: write_snapshot(self.kv.keyspace, handle))
-                status = 0
-            finally:
-                os._exit(status)
+        pid = save_in_child(self.kv.keyspace, self.path)
         self.child_pid = pid
         self.child_started = time.time()
         self.dirty_at_fork = self.kv.keyspace.dirty
