@@ -1699,7 +1699,7 @@ class ArrayAgg(Accumulator):
         self.items.append(value)
 
     def result(self):
-        return self.items if self.items else None
+        return list(self.items) if self.items else None
 
 
 class JsonAgg(Accumulator):
@@ -1716,7 +1716,7 @@ class JsonAgg(Accumulator):
         if not self.items:
             return None
         if self.binary:
-            return self.items
+            return list(self.items)
         return "[" + ", ".join(_json_dumps_compact(v) for v in self.items) + "]"
 
 
