@@ -178,6 +178,7 @@ class Database:
         self.schemas: dict[str, Schema] = {}
         self.storage = MemoryStorage()
         self.comment: str | None = None
+        self.version = 0          # bumped by every DDL change; cached plans check it
         self.by_oid: dict[int, Relation] = {}
         self.constraint_by_oid: dict[int, Constraint] = {}
         for oid_, name_ in ((PG_CATALOG_OID, "pg_catalog"), (PUBLIC_OID, "public"),

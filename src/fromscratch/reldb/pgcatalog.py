@@ -103,7 +103,7 @@ _COLUMN_TYPES = {"name": NAME, "text": TEXT, "oid": OID, "int2": INT2, "int4": I
                  "char[]": CHAR_ARR, "aclitem[]": ACL, "pg_node_tree": NODE, "regproc": REGPROC,
                  "timestamptz": TIMESTAMPTZ, "varchar": T.VARCHAR, "regtype": T.REGTYPE,
                  "regclass": T.REGCLASS, "xid": T.XID, "inet": TEXT, "float8": T.FLOAT8,
-                 "interval": T.INTERVAL}
+                 "interval": T.INTERVAL, "regtype[]": T.BY_OID[2211]}
 
 
 def _parse_default(text, t):

@@ -95,7 +95,9 @@ class StatementParsers:
         self.accept_kw("only")
         pos = self.tok.pos
         name = self.qualified_name()
-        alias, _ = self.alias_clause(required=False)
+        alias = None
+        if not self.is_kw("set"):           # SET is unreserved, yet never an alias here
+            alias, _ = self.alias_clause(required=False)
         self.expect_kw("set")
         stmt = A.Update(A.TableRef(name, alias, pos=pos), self.assignments())
         if self.accept_kw("from"):
