@@ -315,8 +315,11 @@ class Cluster:
         self._oids = itertools.count(FIRST_USER_OID)
         self.lock = threading.RLock()
         self.databases: dict[str, Database] = {}
-        self.roles: dict[str, Role] = {"postgres": Role(BOOTSTRAP_SUPERUSER_OID, "postgres",
-                                                        superuser=True)}
+        self.roles: dict[str, Role] = {
+            "postgres": Role(BOOTSTRAP_SUPERUSER_OID, "postgres", superuser=True),
+            # The role that owns schema public in PostgreSQL 15; it cannot log in.
+            "pg_database_owner": Role(6171, "pg_database_owner", login=False),
+        }
         self.create_database("postgres", oid=5)
         self.create_database("template1", oid=1)
         self.create_database("template0", oid=4)

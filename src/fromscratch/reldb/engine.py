@@ -155,8 +155,9 @@ class CopyInResult:
 
 
 class CopyOutResult:
-    def __init__(self, lines, ncolumns: int, opts: CopyOptions):
+    def __init__(self, lines, ncolumns: int, opts: CopyOptions, count: int):
         self.lines = lines
+        self.count = count
         self.ncolumns = ncolumns
         self.csv = opts.csv
         self.tag = "COPY"
@@ -945,7 +946,7 @@ class Session:
                 plan, columns = planner.plan_query(query)
             rows = list(plan.rows(self._context([])))
             lines = copy_out_lines(rows, [t for _, t in columns], opts, [n for n, _ in columns])
-            return CopyOutResult(list(lines), len(columns), opts)
+            return CopyOutResult(list(lines), len(columns), opts, len(rows))
         if stmt.target != "stdin":
             raise SqlError(FEATURE_NOT_SUPPORTED, "COPY FROM a file is not supported")
         table = self.database.relation(stmt.table, self.search_path(), "r")

@@ -98,6 +98,7 @@ _IMPLICIT = {
     T.NAME.oid: {T.TEXT.oid, T.VARCHAR.oid},
     T.TEXT.oid: {T.VARCHAR.oid, T.NAME.oid, T.BPCHAR.oid, T.REGCLASS.oid},
     T.CHAR.oid: {T.TEXT.oid},
+    T.PG_NODE_TREE.oid: {T.TEXT.oid},
     T.DATE.oid: {T.TIMESTAMP.oid, T.TIMESTAMPTZ.oid},
     T.TIMESTAMP.oid: {T.TIMESTAMPTZ.oid},
     T.OID.oid: {T.INT8.oid, T.REGCLASS.oid, T.REGTYPE.oid, T.REGPROC.oid, T.REGNAMESPACE.oid,
@@ -1337,6 +1338,8 @@ register("pg_get_viewdef", [T.OID, T.BOOL], T.TEXT, _viewdef, ctx=True)
 register("pg_get_viewdef", [T.TEXT], T.TEXT,
          lambda ctx, name: _viewdef(ctx, _regclass(ctx, name)), ctx=True)
 register("pg_get_triggerdef", [T.OID], T.TEXT, lambda oid: None)
+register("pg_get_triggerdef", [T.OID, T.BOOL], T.TEXT, lambda oid, pretty: None)
+register("pg_relation_is_publishable", [T.REGCLASS], T.BOOL, lambda oid: False)
 register("pg_get_partkeydef", [T.OID], T.TEXT, lambda oid: None, strict=False)
 register("pg_get_statisticsobjdef_columns", [T.OID], T.TEXT, lambda oid: None)
 register("pg_get_function_identity_arguments", [T.OID], T.TEXT, lambda oid: "")
@@ -1440,7 +1443,8 @@ def _relation_size(ctx, oid, fork="main"):
     rel = _relation(ctx, oid)
     if rel is None or rel.kind != "r":
         return 0
-    return _db(ctx).storage.count(ctx.txn, rel.oid) * 64 // 8192 * 8192 + 8192
+    rows = _db(ctx).storage.count(ctx.txn, rel.oid)
+    return (rows * 64 + 8191) // 8192 * 8192      # an estimate: 64 bytes a row, 8 kB pages
 
 
 for _n in ("pg_relation_size", "pg_total_relation_size", "pg_table_size"):

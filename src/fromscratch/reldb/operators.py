@@ -461,9 +461,11 @@ def resolve_comparison_type(left: T.SqlType, right: T.SqlType, op: str) -> T.Sql
         return left.base if left.oid != T.BPCHAR.oid else left
     if left.oid == right.oid:
         return left.base if left.elem is None else left
+    oidish = T.REG_OIDS | {T.OID.oid}
+    if (left.oid in oidish or right.oid in oidish) and \
+            (T.is_numeric(left) or left.oid in oidish) and (T.is_numeric(right) or right.oid in oidish):
+        return T.OID
     if T.is_numeric(left) and T.is_numeric(right):
-        if left.oid in T.REG_OIDS or right.oid in T.REG_OIDS:
-            return T.OID
         return common_numeric(left, right)
     if T.is_string(left) and T.is_string(right):
         if T.BPCHAR.oid in (left.oid, right.oid) and T.NAME.oid not in (left.oid, right.oid):
@@ -476,8 +478,6 @@ def resolve_comparison_type(left: T.SqlType, right: T.SqlType, op: str) -> T.Sql
         return left
     if {left.oid, right.oid} <= {T.JSON.oid, T.JSONB.oid}:
         return T.JSONB
-    if left.oid in T.REG_OIDS and (T.is_numeric(right)):
-        return T.OID
     if {left.oid, right.oid} == {T.RECORD.oid}:
         return T.RECORD
     if T.CHAR.oid in (left.oid, right.oid) and (T.is_string(left) or T.is_string(right)):

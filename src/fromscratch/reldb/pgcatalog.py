@@ -248,6 +248,10 @@ def _pg_class(session):
             row.update(relam=AM_HEAP, relnatts=len(rel.columns),
                        relchecks=sum(1 for c in rel.constraints if c.kind == "c"),
                        relhasindex=bool(rel.indexes),
+                       # PostgreSQL enforces foreign keys with triggers, and psql shows
+                       # foreign keys only for tables that have some.
+                       relhastriggers=any(c.kind == "f" for c in rel.constraints) or
+                       bool(session.database.referencing_constraints(rel)),
                        reltuples=float(session.database.storage.count(None, rel.oid)))
         elif isinstance(rel, Index):
             row.update(relam=AM_BTREE if rel.method == "btree" else AM_HASH,

@@ -235,6 +235,7 @@ class Planner:
     def plan_select(self, sel: A.Select, outer, level, order_by, limit, offset):
         compiler = self.compiler
         level = level or QueryLevel()
+        sel = _set_functions_to_from(sel)
         conjuncts = _split_and(sel.where) if sel.where is not None else []
         if sel.from_:
             plan, scope, conjuncts = self.plan_from(sel.from_, outer, level, conjuncts)
@@ -889,6 +890,26 @@ class Planner:
         for i, (call, t) in enumerate(zip(calls, types)):
             new_scope.replacements[id(call)] = (width + i, t)
         return Window(plan, funcs), new_scope
+
+
+def _set_functions_to_from(sel: A.Select) -> A.Select:
+    """SELECT srf(...) [FROM ...]: a set-returning function in the select list becomes a
+    LATERAL function in FROM, its column taking the target's place."""
+    from .setfunctions import SET_FUNCTIONS
+    targets = []
+    extra = []
+    for t in sel.targets:
+        e = t.expr
+        if isinstance(e, A.FuncCall) and e.name in SET_FUNCTIONS and e.over is None:
+            alias = f"?srf{len(extra)}"
+            extra.append(A.FunctionRef(e, alias, [e.name], lateral=True, pos=e.pos))
+            targets.append(A.Target(A.ColumnRef([alias, e.name], e.pos), t.alias or e.name, t.pos))
+        else:
+            targets.append(t)
+    if not extra:
+        return sel
+    return A.Select(targets, list(sel.from_) + extra, sel.where, sel.group_by, sel.having,
+                    sel.distinct, sel.distinct_on, sel.windows, sel.into, sel.pos)
 
 
 class _Rows:

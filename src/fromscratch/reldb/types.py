@@ -1249,6 +1249,8 @@ def cast_function(src: SqlType, dst: SqlType, explicit: bool = True):
         return lambda v: parse_bytea(v)
     if s in STRING_OIDS and d not in STRING_OIDS:
         return lambda v: from_text(v, dst)
+    if s in (22, 30) and dst.elem is not None:
+        return _identity                      # int2vector/oidvector are arrays already
     if dst.elem is not None and src.elem is not None:
         inner = cast_function(src.elem, dst.elem, explicit)
         if inner is None:
