@@ -1320,3 +1320,19 @@ def _is_sequences(session):
                    "maximum_value": str(rel.maxvalue), "increment": str(rel.increment),
                    "cycle_option": "YES" if rel.cycle else "NO"}
 
+
+
+@system("pg_catalog", "pg_opclass", """
+oid oid
+opcmethod oid
+opcname name
+opcnamespace oid 11
+opcowner oid 10
+opcfamily oid
+opcintype oid
+opcdefault bool true
+opckeytype oid 0
+""")
+def _pg_opclass(session):
+    yield {"oid": 1978, "opcmethod": AM_BTREE, "opcname": "int4_ops", "opcfamily": 1976,
+           "opcintype": 23}

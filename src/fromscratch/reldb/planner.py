@@ -893,22 +893,26 @@ class Planner:
 
 
 def _set_functions_to_from(sel: A.Select) -> A.Select:
-    """SELECT srf(...) [FROM ...]: a set-returning function in the select list becomes a
-    LATERAL function in FROM, its column taking the target's place."""
-    from .setfunctions import SET_FUNCTIONS
+    """SELECT srf(...) [FROM ...]: set-returning functions in the select list become one
+    LATERAL item in FROM that runs them side by side (the shorter ones padded with NULLs,
+    as PostgreSQL's ProjectSet does); each target then reads its column."""
+    from .setfunctions import SET_FUNCTIONS, ZIP
+    calls = [t.expr for t in sel.targets if isinstance(t.expr, A.FuncCall)
+             and t.expr.name in SET_FUNCTIONS and t.expr.over is None]
+    if not calls:
+        return sel
+    alias = "?srf"
+    names = [f"?{i}" for i in range(len(calls))]
+    item = A.FunctionRef(A.FuncCall(ZIP, calls), alias, names, lateral=True)
     targets = []
-    extra = []
     for t in sel.targets:
-        e = t.expr
-        if isinstance(e, A.FuncCall) and e.name in SET_FUNCTIONS and e.over is None:
-            alias = f"?srf{len(extra)}"
-            extra.append(A.FunctionRef(e, alias, [e.name], lateral=True, pos=e.pos))
-            targets.append(A.Target(A.ColumnRef([alias, e.name], e.pos), t.alias or e.name, t.pos))
+        if any(t.expr is c for c in calls):
+            i = next(i for i, c in enumerate(calls) if c is t.expr)
+            targets.append(A.Target(A.ColumnRef([alias, names[i]], t.pos), t.alias or t.expr.name,
+                                    t.pos))
         else:
             targets.append(t)
-    if not extra:
-        return sel
-    return A.Select(targets, list(sel.from_) + extra, sel.where, sel.group_by, sel.having,
+    return A.Select(targets, list(sel.from_) + [item], sel.where, sel.group_by, sel.having,
                     sel.distinct, sel.distinct_on, sel.windows, sel.into, sel.pos)
 
 

@@ -15,8 +15,13 @@ from .errors import INVALID_PARAMETER_VALUE, SqlError
 from .sql import ast as A
 
 
+ZIP = "?rows from"     # several set-returning functions of one select list, side by side
+
+
 def plan_set_function(compiler, call: A.FuncCall, scope):
     name = call.name
+    if name == ZIP:
+        return _zip(compiler, call, scope)
     args = [compiler.compile(a, scope) for a in call.args]
     handler = _HANDLERS.get(name)
     if handler is not None:
@@ -26,6 +31,31 @@ def plan_set_function(compiler, call: A.FuncCall, scope):
         compiler.call(name, args, call.pos)
     fn = e.fn
     return (lambda ctx: [(fn((), ctx),)]), [(name, e.type)]
+
+
+def _zip(compiler, call, scope):
+    parts = [plan_set_function(compiler, c, scope) for c in call.args]
+
+    def produce(ctx):
+        iterators = [iter(p(ctx)) for p, _ in parts]
+        widths = [len(cols) for _, cols in parts]
+        while True:
+            row = ()
+            alive = False
+            for it, width in zip(iterators, widths):
+                r = next(it, None)
+                if r is None:
+                    row += (None,) * width
+                else:
+                    alive = True
+                    row += tuple(r[:width])
+            if not alive:
+                return
+            yield row
+    columns = []
+    for _, cols in parts:
+        columns.extend(cols[:1] if len(cols) == 1 else cols)
+    return produce, columns
 
 
 def _values(args, ctx):
@@ -89,6 +119,8 @@ def _unnest(compiler, args, call):
     for a in args:
         if a.type.oid == T.UNKNOWN.oid:
             a = compiler.coerce(a, F.TEXT_ARRAY)
+        elif a.type.oid in (T.INT2VECTOR.oid, T.OIDVECTOR.oid):
+            a = compiler.coerce(a, T.BY_OID[1005 if a.type.oid == T.INT2VECTOR.oid else 1028])
         if a.type.elem is None:
             raise F.no_such_function("unnest", [a.type])
         arrays.append(a)

@@ -414,9 +414,14 @@ class Backend:
             columns, formats = prepared.columns, []
         else:
             portal = self.portals.get(message.name)
-            if portal is None:
+            cursor = self.session.cursors.get(message.name)
+            if portal is not None:
+                columns, formats = portal.prepared.columns, portal.result_formats
+            elif cursor is not None:
+                # A cursor made by DECLARE is a portal too (psycopg describes it).
+                columns, formats = cursor.columns, []
+            else:
                 raise SqlError(UNDEFINED_CURSOR, f'portal "{message.name}" does not exist')
-            columns, formats = portal.prepared.columns, portal.result_formats
         if columns is None:
             self._send(M.no_data())
         else:
@@ -448,6 +453,7 @@ class Backend:
             self.statements.pop(message.name, None)
         else:
             self.portals.pop(message.name, None)
+            self.session.cursors.pop(message.name, None)
         self._send(M.close_complete())
 
     def _sync(self, message) -> None:
