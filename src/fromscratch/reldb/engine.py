@@ -230,7 +230,14 @@ class Engine:
                 raise SqlError(OBJECT_IN_USE, "cannot drop the currently open database")
             if name in ("template0", "template1"):
                 raise SqlError("55006", f'cannot drop a template database')
+            # Like PostgreSQL, give sessions that are disconnecting a few seconds to go.
+            deadline = time.monotonic() + 5
             others = [s for s in self.sessions.values() if s.database is db]
+            while others and time.monotonic() < deadline:
+                self.lock.release()
+                time.sleep(0.02)
+                self.lock.acquire()
+                others = [s for s in self.sessions.values() if s.database is db]
             if others:
                 raise SqlError(OBJECT_IN_USE, f'database "{name}" is being accessed by other users',
                                detail=f"There {'is' if len(others) == 1 else 'are'} "

@@ -428,9 +428,17 @@ def comparison_function(op: str, t: T.SqlType):
         return cmp
     if t.oid in (T.JSONB.oid,):
         return lambda a, b: base(_jsonb_key(a), _jsonb_key(b))
-    if t.elem is not None or t.oid == T.RECORD.oid:
+    if t.elem is not None:
+        # Arrays compare element by element; NULL elements equal each other and sort last.
+        return lambda a, b: base(_array_key(a), _array_key(b))
+    if t.oid == T.RECORD.oid:
         return lambda a, b: _compare_composite(op, a, b)
     return base
+
+
+def _array_key(items):
+    return [(1, 0) if v is None else (0, _array_key(v) if isinstance(v, list) else v)
+            for v in items]
 
 
 def _jsonb_key(v):
