@@ -496,6 +496,7 @@ def _pg_database(session):
         row = {"oid": db.oid, "datname": db.name}
         if db.name in ("template0", "template1"):
             row["datistemplate"] = True
+            row["datacl"] = ["=c/postgres", "postgres=CTc/postgres"]
             row["datallowconn"] = db.name != "template0"
         yield row
 
