@@ -131,85 +131,58 @@ def node_key(node) -> object:
 
 def figure_colname(node) -> str:
     """The output column name PostgreSQL gives an unaliased target (FigureColname)."""
-    name = _figure(node)
+    name, _ = _figure(node)
     return name or "?column?"
 
 
-def _figure(node):
+def _figure(node) -> tuple[str | None, int]:
+    """(name, strength): a cast names its column after the type only when its operand
+    gives no stronger name (a column or function name is strength 2)."""
     if isinstance(node, A.ColumnRef):
-        return node.names[-1]
+        return node.names[-1], 2
     if isinstance(node, A.FuncCall):
-        return {"strpos": "position", "btrim": "btrim", "timezone": "timezone"}.get(
-            node.name, node.name) if node.name not in ("current_date", "current_timestamp") \
-            else node.name
+        return node.name, 2
     if isinstance(node, A.Cast):
-        inner = _figure(node.operand)
-        if inner:
-            return inner
-        if isinstance(node.operand, A.Const) and node.type.name in ("interval",):
-            return "interval"
-        return _type_display_name(node.type)
+        name, strength = _figure(node.operand)
+        if strength <= 1:
+            return _type_display_name(node.type), 1
+        return name, strength
     if isinstance(node, A.Case):
-        return "case"
+        return "case", 1
     if isinstance(node, (A.ArrayExpr, A.ArraySubquery)):
-        return "array"
+        return "array", 2
     if isinstance(node, A.RowExpr):
-        return "row"
+        return "row", 2
     if isinstance(node, A.Exists):
-        return "exists"
+        return "exists", 2
     if isinstance(node, A.SubqueryExpr):
         body = node.query.body if isinstance(node.query, A.Query) else node.query
-        while isinstance(body, A.SetOp):
-            body = body.left
-        if isinstance(body, A.Query):
-            body = body.body
+        while isinstance(body, (A.SetOp, A.Query)):
+            body = body.left if isinstance(body, A.SetOp) else body.body
         if isinstance(body, A.Select) and body.targets:
             t = body.targets[0]
-            return t.alias or _figure(t.expr)
-        return None
+            if t.alias:
+                return t.alias, 2
+            return _figure(t.expr)
+        return None, 0
     if isinstance(node, A.Const) and node.kind == "bool":
-        return "bool"
+        return "bool", 1
     if isinstance(node, A.Subscript):
         return _figure(node.operand)
     if isinstance(node, A.FieldSelect):
-        return node.field
+        return node.field, 2
     if isinstance(node, A.Collate):
         return _figure(node.operand)
-    return None
+    return None, 0
 
 
 def _type_display_name(tn: A.TypeName) -> str:
+    """The type's catalog name (int4, float8, timestamptz ...), as psql shows casts."""
     try:
         t = T.lookup_type(tn.name)
     except SqlError:
         return tn.name
-    if tn.name in ("int", "integer"):
-        return "int4"
-    if tn.name in ("double precision", "float"):
-        return "float8"
-    if tn.name in ("boolean",):
-        return "bool"
-    if tn.name == "real":
-        return "float4"
-    if tn.name in ("smallint",):
-        return "int2"
-    if tn.name in ("bigint",):
-        return "int8"
-    if tn.name in ("character varying",):
-        return "varchar"
-    if tn.name in ("character", "char"):
-        return "bpchar"
-    if tn.name in ("decimal",):
-        return "numeric"
-    if tn.name.startswith("timestamp with"):
-        return "timestamptz"
-    if tn.name.startswith("timestamp"):
-        return "timestamp"
-    if tn.name.startswith("time with"):
-        return "timetz"
-    if tn.name.startswith("time"):
-        return "time"
-    return t.name if not t.name.startswith("_") else tn.name
+    return t.name
 
 
 # ---------------------------------------------------------------------------------------
@@ -443,12 +416,14 @@ class Compiler:
         while s is not None:
             if s.has_table(names[0]):
                 idx = s.star_columns(names[0])
-                types = [s.columns[i].type for i in idx]
+                fields = [(s.columns[i].name, s.columns[i].type) for i in idx]
                 d = depth
                 if d:
                     self._mark_correlated(scope, d)
-                return Expr((lambda row, ctx: tuple(row[i] for i in idx)) if d == 0 else
-                            (lambda row, ctx: tuple(ctx.outer[-d][i] for i in idx)),
+                if d == 0:
+                    return Expr(lambda row, ctx: T.Record((row[i] for i in idx), fields),
+                                T.RECORD)
+                return Expr(lambda row, ctx: T.Record((ctx.outer[-d][i] for i in idx), fields),
                             T.RECORD)
             s = s.parent
             depth += 1
@@ -954,45 +929,55 @@ class Compiler:
         return Expr(lambda row, ctx: tuple(f(row, ctx) for f in fns), T.RECORD)
 
     def c_Subscript(self, node: A.Subscript, scope) -> Expr:
-        arr = self.compile(node.operand, scope)
+        # a[i][j]...: collect the chain, so every step but the last yields a sub-array.
+        chain = []
+        base = node
+        while isinstance(base, A.Subscript):
+            chain.append(base)
+            base = base.operand
+        chain.reverse()
+        arr = self.compile(base, scope)
         if arr.type.oid == T.JSONB.oid:
-            key = self.compile(node.index, scope)
-            return self.binary("->", arr, key)
-        if arr.type.elem is None and arr.type.oid not in (T.INT2VECTOR.oid, T.OIDVECTOR.oid):
+            e = arr
+            for step in chain:
+                e = self.binary("->", e, self.compile(step.index, scope))
+            return e
+        vector = arr.type.oid in (T.INT2VECTOR.oid, T.OIDVECTOR.oid)
+        if arr.type.elem is None and not vector:
             raise SqlError(DATATYPE_MISMATCH, f"cannot subscript type {T.format_type(arr.type)} "
                            "because it does not support subscripting")
         elem = arr.type.elem or (T.INT2 if arr.type.oid == T.INT2VECTOR.oid else T.OID)
+        base_index = 0 if vector else 1      # int2vector/oidvector count from zero
+        steps = []
+        any_slice = any(step.is_slice for step in chain)
+        for step in chain:
+            if step.is_slice:
+                lo = self.coerce(self.compile(step.index, scope), T.INT4).fn if step.index else None
+                hi = self.coerce(self.compile(step.upper, scope), T.INT4).fn if step.upper else None
+                steps.append(("slice", lo, hi))
+            else:
+                steps.append(("index", self.coerce(self.compile(step.index, scope), T.INT4).fn, None))
         af = arr.fn
-        zero_based = arr.type.oid in (T.INT2VECTOR.oid, T.OIDVECTOR.oid)
-        if node.is_slice:
-            lo = self.coerce(self.compile(node.index, scope), T.INT4).fn if node.index else None
-            hi = self.coerce(self.compile(node.upper, scope), T.INT4).fn if node.upper else None
-
-            def run_slice(row, ctx):
-                a = af(row, ctx)
-                if a is None:
-                    return None
-                start = lo(row, ctx) if lo else 1
-                end = hi(row, ctx) if hi else len(a)
-                if start is None or end is None:
-                    return None
-                return a[max(start, 1) - 1:max(end, 0)]
-            return Expr(run_slice, arr.type)
-        idx = self.coerce(self.compile(node.index, scope), T.INT4).fn
-        base = 0 if zero_based else 1
-        nested = isinstance(node.operand, A.Subscript) and not node.operand.is_slice
 
         def run(row, ctx):
-            a = af(row, ctx)
-            i = idx(row, ctx)
-            if a is None or i is None:
-                return None
-            i -= base
-            if 0 <= i < len(a):
-                return a[i]
-            return None
-        t = elem if not (nested and arr.type.elem is None) else arr.type
-        return Expr(run, t if arr.type.elem is not None else elem)
+            value = af(row, ctx)
+            for kind, lo, hi in steps:
+                if value is None:
+                    return None
+                if kind == "index":
+                    i = lo(row, ctx)
+                    if i is None:
+                        return None
+                    i -= base_index
+                    value = value[i] if 0 <= i < len(value) else None
+                else:
+                    start = lo(row, ctx) if lo else 1
+                    end = hi(row, ctx) if hi else len(value)
+                    if start is None or end is None:
+                        return None
+                    value = value[max(start, 1) - 1:max(end, 0)]
+            return value
+        return Expr(run, arr.type if any_slice else elem)
 
     def c_FieldSelect(self, node: A.FieldSelect, scope) -> Expr:
         e = self.compile(node.operand, scope)
@@ -1011,7 +996,7 @@ class Compiler:
                            if not scope.grouped else
                            "aggregate function calls cannot be nested", position=node.pos + 1)
         if name in F.WINDOW_FUNCTIONS:
-            raise SqlError(WINDOWING_ERROR,
+            raise SqlError("42809",
                            f"window function {name} requires an OVER clause", position=node.pos + 1)
         special = getattr(self, "f_" + name, None)
         if special is not None:
@@ -1098,6 +1083,8 @@ class Compiler:
         return out
 
     def f_concat(self, node, scope) -> Expr:
+        if not node.args:
+            raise F.no_such_function("concat", [])
         args = self._texts(node, scope)
         parts = [(a.fn, a.type) for a in args]
 

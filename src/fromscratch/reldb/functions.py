@@ -34,6 +34,7 @@ from .errors import (DATA_EXCEPTION, DIVISION_BY_ZERO, INVALID_PARAMETER_VALUE,
 
 ANY = "any"
 ANYNUM = "anynum"
+VOID = ""       # the value of a void function: shown as an empty string, not NULL
 ANYARRAY = "anyarray"
 ANYELEMENT = "anyelement"
 TEXT_ARRAY = T.BY_OID[1009]
@@ -117,7 +118,8 @@ def _match(f: Func, arg_types: list[T.SqlType]):
     """(cost, coerced argument types) if `f` accepts these arguments, else None."""
     specs = list(f.args)
     if f.variadic:
-        if len(arg_types) < len(specs) - 1:
+        # The last declared argument repeats (implementations take *args).
+        if len(arg_types) < len(specs):
             return None
         specs = specs[:-1] + [specs[-1]] * (len(arg_types) - len(specs) + 1)
     if len(specs) != len(arg_types):
@@ -125,9 +127,6 @@ def _match(f: Func, arg_types: list[T.SqlType]):
     cost = 0
     targets = []
     elem = None
-    for actual in arg_types:
-        if actual.elem is not None and actual.oid != T.UNKNOWN.oid:
-            pass
     for spec, actual in zip(specs, arg_types):
         if spec == ANY:
             targets.append(T.TEXT if actual.oid == T.UNKNOWN.oid else actual)
@@ -152,7 +151,11 @@ def _match(f: Func, arg_types: list[T.SqlType]):
             targets.append(actual)
             continue
         if actual.oid == T.UNKNOWN.oid:
+            # An unknown literal prefers a string-category parameter (PostgreSQL's rule
+            # for unknown arguments); others cost a little more.
             targets.append(spec)
+            if not T.is_string(spec):
+                cost += 0.5
             continue
         if actual.oid == spec.oid:
             targets.append(actual)
@@ -210,8 +213,21 @@ def _array_of(i=0):
 
 # -- strings ----------------------------------------------------------------------------
 
-register("lower", [T.TEXT], T.TEXT, str.lower)
-register("upper", [T.TEXT], T.TEXT, str.upper)
+# Case mapping of the C locale (the one reldb follows): ASCII letters only.
+_UPPER = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
+_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def ascii_upper(s: str) -> str:
+    return s.translate(_UPPER)
+
+
+def ascii_lower(s: str) -> str:
+    return s.translate(_LOWER)
+
+
+register("lower", [T.TEXT], T.TEXT, ascii_lower)
+register("upper", [T.TEXT], T.TEXT, ascii_upper)
 for _n in ("length", "char_length", "character_length"):
     register(_n, [T.TEXT], T.INT4, len)
 register("length", [T.BYTEA], T.INT4, len)
@@ -219,16 +235,27 @@ register("octet_length", [T.TEXT], T.INT4, lambda s: len(s.encode()))
 register("octet_length", [T.BYTEA], T.INT4, len)
 register("bit_length", [T.TEXT], T.INT4, lambda s: 8 * len(s.encode()))
 register("ascii", [T.TEXT], T.INT4, lambda s: ord(s[0]) if s else 0)
-register("chr", [T.INT4], T.TEXT, chr)
+def _chr(n: int) -> str:
+    if n == 0:
+        raise SqlError("54000", "null character not permitted")
+    if n < 0 or n > 0x10FFFF:
+        raise SqlError("54000", "requested character too large for encoding: %d" % n)
+    return chr(n)
+
+
+register("chr", [T.INT4], T.TEXT, _chr)
 register("reverse", [T.TEXT], T.TEXT, lambda s: s[::-1])
 register("initcap", [T.TEXT], T.TEXT,
-         lambda s: re.sub(r"[A-Za-z0-9]+", lambda m: m.group(0).capitalize(), s))
+         lambda s: re.sub(r"[A-Za-z0-9]+", lambda m: ascii_upper(m.group(0)[0]) +
+                          ascii_lower(m.group(0)[1:]), s))
 register("md5", [T.TEXT], T.TEXT, lambda s: hashlib.md5(s.encode()).hexdigest())
 register("md5", [T.BYTEA], T.TEXT, lambda b: hashlib.md5(b).hexdigest())
 register("sha256", [T.BYTEA], T.BYTEA, lambda b: hashlib.sha256(b).digest())
-register("to_hex", [T.INT8], T.TEXT, lambda n: format(n & 0xFFFFFFFFFFFFFFFF if n < 0 else n, "x"))
+register("to_hex", [T.INT4], T.TEXT, lambda n: format(n & 0xFFFFFFFF, "x"))
+register("to_hex", [T.INT8], T.TEXT, lambda n: format(n & 0xFFFFFFFFFFFFFFFF, "x"))
 register("starts_with", [T.TEXT, T.TEXT], T.BOOL, lambda s, p: s.startswith(p))
 register("strpos", [T.TEXT, T.TEXT], T.INT4, lambda s, sub: s.find(sub) + 1)
+register("position", [T.TEXT, T.TEXT], T.INT4, lambda s, sub: s.find(sub) + 1)
 register("replace", [T.TEXT, T.TEXT, T.TEXT], T.TEXT,
          lambda s, a, b: s.replace(a, b) if a else s)
 register("translate", [T.TEXT, T.TEXT, T.TEXT], T.TEXT,
@@ -300,10 +327,6 @@ def _regex_substring(s, pattern):
     return m.group(1) if m.groups() else m.group(0)
 
 
-def _trim_chars(chars):
-    return chars if chars is not None else " "
-
-
 register("btrim", [T.TEXT], T.TEXT, lambda s: s.strip(" "))
 register("btrim", [T.TEXT, T.TEXT], T.TEXT, lambda s, c: s.strip(c))
 register("ltrim", [T.TEXT], T.TEXT, lambda s: s.lstrip(" "))
@@ -331,14 +354,6 @@ register("overlay", [T.TEXT, T.TEXT, T.INT4], T.TEXT,
          lambda s, new, start: s[:start - 1] + new + s[start - 1 + len(new):])
 register("overlay", [T.TEXT, T.TEXT, T.INT4, T.INT4], T.TEXT,
          lambda s, new, start, n: s[:start - 1] + new + s[start - 1 + n:])
-
-
-def _text_of(value, t: T.SqlType) -> str:
-    return T.to_text(value, t)
-
-
-class _TypedArgs:
-    """Marker: the implementation receives (value, type) pairs (for concat and format)."""
 
 
 def _regexp_replace(s, pattern, replacement, flags=""):
@@ -421,11 +436,6 @@ register("get_byte", [T.BYTEA, T.INT4], T.INT4, lambda b, i: b[i])
 # -- mathematics ------------------------------------------------------------------------
 
 
-def _num_result(types):
-    t = types[0]
-    return t if t.oid != T.INT2.oid or True else t
-
-
 def _abs(x):
     return abs(x)
 
@@ -446,7 +456,8 @@ def _round_numeric(x: Decimal, places: int = 0) -> Decimal:
 
 
 def _round_float(x: float) -> float:
-    return float(round(x))          # rint(): halves to even, as PostgreSQL's float round
+    # rint(): halves to even, keeping the sign of a zero result (round(-0.5) is -0).
+    return math.copysign(float(round(x)), x)
 
 
 register("round", [T.FLOAT8], T.FLOAT8, _round_float)
@@ -458,7 +469,7 @@ def _trunc_numeric(x: Decimal, places: int = 0) -> Decimal:
     return x.quantize(Decimal(1).scaleb(-places), rounding="ROUND_DOWN", context=T.NUMERIC)
 
 
-register("trunc", [T.FLOAT8], T.FLOAT8, lambda x: float(math.trunc(x)))
+register("trunc", [T.FLOAT8], T.FLOAT8, lambda x: math.copysign(float(math.trunc(x)), x))
 register("trunc", [T.NUMERIC_T], T.NUMERIC_T, lambda x: _trunc_numeric(x))
 register("trunc", [T.NUMERIC_T, T.INT4], T.NUMERIC_T, _trunc_numeric)
 
@@ -472,7 +483,7 @@ def _floor_numeric(x):
 
 
 for _n in ("ceil", "ceiling"):
-    register(_n, [T.FLOAT8], T.FLOAT8, lambda x: float(math.ceil(x)))
+    register(_n, [T.FLOAT8], T.FLOAT8, lambda x: math.copysign(float(math.ceil(x)), x))
     register(_n, [T.NUMERIC_T], T.NUMERIC_T, _ceil_numeric)
 register("floor", [T.FLOAT8], T.FLOAT8, lambda x: float(math.floor(x)))
 register("floor", [T.NUMERIC_T], T.NUMERIC_T, _floor_numeric)
@@ -525,9 +536,9 @@ def _log10_numeric(x: Decimal):
 
 register("ln", [T.FLOAT8], T.FLOAT8, _ln)
 register("ln", [T.NUMERIC_T], T.NUMERIC_T, _ln_numeric)
-register("log", [T.FLOAT8], T.FLOAT8, lambda x: _ln(x) / math.log(10))
+register("log", [T.FLOAT8], T.FLOAT8, lambda x: _ln(x) and math.log10(x))
 register("log", [T.NUMERIC_T], T.NUMERIC_T, _log10_numeric)
-register("log10", [T.FLOAT8], T.FLOAT8, lambda x: _ln(x) / math.log(10))
+register("log10", [T.FLOAT8], T.FLOAT8, lambda x: _ln(x) and math.log10(x))
 register("log", [T.NUMERIC_T, T.NUMERIC_T], T.NUMERIC_T,
          lambda b, x: (x.ln(T.NUMERIC) / b.ln(T.NUMERIC)).quantize(Decimal("1E-16"),
                                                                    context=T.NUMERIC))
@@ -554,11 +565,12 @@ def _div(a, b):
 
 
 register("div", [T.NUMERIC_T, T.NUMERIC_T], T.NUMERIC_T, _div)
-register("gcd", [T.INT8, T.INT8], T.INT8, math.gcd)
-register("lcm", [T.INT8, T.INT8], T.INT8, lambda a, b: abs(a * b) // math.gcd(a, b) if a and b else 0)
+for _t in (T.INT4, T.INT8):
+    register("gcd", [_t, _t], _t, math.gcd)
+    register("lcm", [_t, _t], _t, lambda a, b: abs(a * b) // math.gcd(a, b) if a and b else 0)
 register("pi", [], T.FLOAT8, lambda: math.pi)
 register("random", [], T.FLOAT8, random.random, volatile=True)
-register("setseed", [T.FLOAT8], T.VOID, lambda s: random.seed(s), volatile=True)
+register("setseed", [T.FLOAT8], T.VOID, lambda s: random.seed(s) or VOID, volatile=True)
 register("degrees", [T.FLOAT8], T.FLOAT8, math.degrees)
 register("radians", [T.FLOAT8], T.FLOAT8, math.radians)
 for _n, _f in (("sin", math.sin), ("cos", math.cos), ("tan", math.tan), ("asin", math.asin),
@@ -677,8 +689,9 @@ def extract_field(field: str, value, t: T.SqlType):
         return _extract_interval(field, value)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         if field == "epoch":
-            return Decimal(value.timestamp()).quantize(Decimal("0.000001")).normalize() \
-                if value.microsecond else Decimal(int(value.timestamp()))
+            delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+            micros = (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
+            return (Decimal(micros) / 1000000).quantize(Decimal("0.000001"))
         value = value.astimezone(T.session_tz())
     if field == "epoch":
         if isinstance(value, dt.datetime):
@@ -688,8 +701,7 @@ def extract_field(field: str, value, t: T.SqlType):
             return Decimal((value - dt.date(1970, 1, 1)).days * 86400)
         else:
             micros = ((value.hour * 60 + value.minute) * 60 + value.second) * 1000000 + value.microsecond
-        return (Decimal(micros) / 1000000).quantize(Decimal("0.000001")) if micros % 1000000 \
-            else Decimal(micros // 1000000)
+        return (Decimal(micros) / 1000000).quantize(Decimal("0.000001"))
     simple = {"year": "year", "month": "month", "day": "day", "hour": "hour", "minute": "minute"}
     if field in ("years", "months", "days", "hours", "minutes"):
         field = field[:-1]
@@ -734,7 +746,7 @@ def _extract_interval(field, iv: T.Interval):
         total = Decimal(iv.months // 12 * 365 * 86400 + iv.months % 12 * 30 * 86400
                         + iv.days * 86400) * 1000000 + iv.micros
         total = total + Decimal(iv.months // 12 * 21600000000)      # 365.25 days a year
-        return (total / 1000000).quantize(Decimal("0.000001")) if total % 1000000 else total // 1000000
+        return (total / 1000000).quantize(Decimal("0.000001"))
     seconds_total = iv.micros
     parts = {
         "year": iv.months // 12, "years": iv.months // 12,
@@ -943,18 +955,23 @@ register("to_char", [T.NUMERIC_T, T.TEXT], T.TEXT, _to_char_number)
 register("to_char", [T.FLOAT8, T.TEXT], T.TEXT, _to_char_number)
 register("to_char", [T.INT8, T.TEXT], T.TEXT, _to_char_number)
 
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TO_DATE = {"YYYY": r"(?P<year>\d{4})", "MM": r"(?P<month>\d{1,2})", "DD": r"(?P<day>\d{1,2})",
+            "Mon": r"(?P<mon>[A-Za-z]{3})", "MON": r"(?P<mon>[A-Za-z]{3})",
             "HH24": r"(?P<hour>\d{1,2})", "MI": r"(?P<minute>\d{1,2})", "SS": r"(?P<second>\d{1,2})"}
 
 
 def _parse_with_format(text: str, fmt: str):
     pattern = re.escape(fmt)
     for key in sorted(_TO_DATE, key=len, reverse=True):
-        pattern = pattern.replace(key, _TO_DATE[key])
+        if key in pattern:
+            pattern = pattern.replace(key, _TO_DATE[key], 1)
     m = re.match(pattern, text.strip())
     if not m:
         raise SqlError("22007", f'invalid value "{text}" for "{fmt}"')
-    parts = {k: int(v) for k, v in m.groupdict().items()}
+    parts = {k: int(v) for k, v in m.groupdict().items() if k != "mon"}
+    if m.groupdict().get("mon"):
+        parts["month"] = _MONTHS.index(m.group("mon").lower()) + 1
     return dt.datetime(parts.get("year", 1), parts.get("month", 1), parts.get("day", 1),
                        parts.get("hour", 0), parts.get("minute", 0), parts.get("second", 0))
 
@@ -995,8 +1012,10 @@ def to_json_value(value, t: T.SqlType):
         text = T.format_timestamptz(value)
         return text[:10] + "T" + text[11:] + (":00" if len(text.split("+")[-1]) == 2
                                               and "+" in text[19:] else "")
-    if t.oid == T.RECORD.oid and isinstance(value, dict):
-        return value
+    if t.oid == T.RECORD.oid and isinstance(value, T.Record):
+        return {name: to_json_value(v, ft) for (name, ft), v in zip(value.fields, value)}
+    if t.oid == T.RECORD.oid:
+        return {f"f{i}": to_json_value(v, T.guess_type(v)) for i, v in enumerate(value, 1)}
     return T.to_text(value, t)
 
 
@@ -1054,6 +1073,8 @@ def _jsonb_typeof(v):
 
 
 register("jsonb_typeof", [T.JSONB], T.TEXT, _jsonb_typeof)
+register("row_to_json", [T.RECORD], T.JSON,
+         lambda r: _json_dumps_compact(to_json_value(r, T.RECORD)))
 register("json_typeof", [T.JSON], T.TEXT, lambda s: _jsonb_typeof(T.parse_jsonb(s)))
 
 
@@ -1065,8 +1086,18 @@ def _jsonb_array_length(v):
 
 register("jsonb_array_length", [T.JSONB], T.INT4, _jsonb_array_length)
 register("json_array_length", [T.JSON], T.INT4, lambda s: _jsonb_array_length(T.parse_jsonb(s)))
-register("jsonb_extract_path", [T.JSONB, TEXT_ARRAY], T.JSONB, O.json_path, variadic=True)
-register("jsonb_extract_path_text", [T.JSONB, TEXT_ARRAY], T.TEXT, O.json_path_text, variadic=True)
+register("jsonb_extract_path", [T.JSONB, T.TEXT], T.JSONB,
+         lambda v, *path: O.json_path(v, path), variadic=True)
+register("jsonb_extract_path_text", [T.JSONB, T.TEXT], T.TEXT,
+         lambda v, *path: O.json_path_text(v, path), variadic=True)
+register("json_extract_path", [T.JSON, T.TEXT], T.JSON,
+         lambda v, *path: _json_text_or_none(O.json_path(T.parse_jsonb(v), path)), variadic=True)
+register("json_extract_path_text", [T.JSON, T.TEXT], T.TEXT,
+         lambda v, *path: O.json_path_text(T.parse_jsonb(v), path), variadic=True)
+
+
+def _json_text_or_none(v):
+    return None if v is None else T.format_jsonb(v)
 register("jsonb_pretty", [T.JSONB], T.TEXT, lambda v: _jsonb_pretty(v, 0))
 
 
@@ -1221,7 +1252,8 @@ register("txid_current", [], T.INT8, lambda ctx: ctx.session.txid(), ctx=True)
 register("pg_current_xact_id", [], T.INT8, lambda ctx: ctx.session.txid(), ctx=True)
 register("gen_random_uuid", [], T.UUID, uuid.uuid4, volatile=True)
 register("uuid_generate_v4", [], T.UUID, uuid.uuid4, volatile=True)
-register("pg_sleep", [T.FLOAT8], T.VOID, lambda ctx, s: _sleep(ctx, s), ctx=True, volatile=True)
+register("pg_sleep", [T.FLOAT8], T.VOID, lambda ctx, s: _sleep(ctx, s) or VOID, ctx=True,
+         volatile=True)
 register("current_setting", [T.TEXT], T.TEXT,
          lambda ctx, name: ctx.session.show_setting(name), ctx=True)
 register("current_setting", [T.TEXT, T.BOOL], T.TEXT,
@@ -1238,10 +1270,10 @@ register("pg_cancel_backend", [T.INT4], T.BOOL,
 register("pg_terminate_backend", [T.INT4], T.BOOL,
          lambda ctx, pid: ctx.session.engine.cancel_backend(pid), ctx=True, volatile=True)
 for _n in ("pg_advisory_lock", "pg_advisory_xact_lock", "pg_advisory_lock_shared"):
-    register(_n, [T.INT8], T.VOID, lambda key: None)
+    register(_n, [T.INT8], T.VOID, lambda key: VOID)
 for _n in ("pg_try_advisory_lock", "pg_advisory_unlock", "pg_try_advisory_xact_lock"):
     register(_n, [T.INT8], T.BOOL, lambda key: True)
-register("pg_advisory_unlock_all", [], T.VOID, lambda: None)
+register("pg_advisory_unlock_all", [], T.VOID, lambda: VOID)
 register("pg_size_pretty", [T.INT8], T.TEXT, lambda n: _size_pretty(n))
 register("pg_size_pretty", [T.NUMERIC_T], T.TEXT, lambda n: _size_pretty(int(n)))
 register("pg_column_size", [ANY], T.INT4, lambda v: len(str(v).encode()) + 1)
@@ -1721,7 +1753,10 @@ class JsonAgg(Accumulator):
             return None
         if self.binary:
             return list(self.items)
-        return "[" + ", ".join(_json_dumps_compact(v) for v in self.items) + "]"
+        # PostgreSQL puts a newline before each array or record element after the first.
+        structured = self.t.oid == T.RECORD.oid or self.t.elem is not None
+        separator = ", \n " if structured else ", "
+        return "[" + separator.join(_json_dumps_compact(v) for v in self.items) + "]"
 
 
 class JsonbAgg(JsonAgg):
@@ -1773,14 +1808,14 @@ class Variance(Accumulator):
         if self.exact:
             mean = T.NUMERIC.divide(sum(self.values, Decimal(0)), n)
             ss = sum(((v - mean) ** 2 for v in self.values), Decimal(0))
-            var = ss / (n - 1 if self.sample else n)
+            var = T.NUMERIC.divide(ss, n - 1 if self.sample else n)
+            # The result scale of numeric division (at least 16 significant digits, at
+            # least the inputs' scale); the standard deviation keeps the variance's.
+            scale = max(16 - var.adjusted() if var else 16,
+                        max(O._dscale(v) for v in self.values), 0)
             if self.root:
                 var = var.sqrt(T.NUMERIC)
-            scale = max(16, max(O._dscale(v) for v in self.values) * 2 if not self.root else 16)
-            scale = 16 if self.root else max(16, scale)
-            q = Decimal(1).scaleb(-scale) if var.adjusted() < 4 else Decimal(1).scaleb(
-                -max(16 - var.adjusted(), max(O._dscale(v) for v in self.values)))
-            return var.quantize(q, context=T.NUMERIC)
+            return var.quantize(Decimal(1).scaleb(-scale), context=T.NUMERIC)
         mean = sum(self.values) / n
         var = sum((v - mean) ** 2 for v in self.values) / (n - 1 if self.sample else n)
         return math.sqrt(var) if self.root else var
@@ -1924,18 +1959,3 @@ def check_positive(value, what="argument of ntile"):
         raise SqlError("22014", f"{what} must be greater than zero")
     return value
 
-
-def make_data_exception(message):
-    return SqlError(DATA_EXCEPTION, message)
-
-
-def environment_user() -> str:
-    return os.environ.get("USER", "postgres")
-
-
-def function_exists(name: str) -> bool:
-    return name in FUNCTIONS or name in AGGREGATES or name in WINDOW_FUNCTIONS
-
-
-def call_signature(fn: Callable) -> str:
-    return getattr(fn, "__name__", "?")

@@ -29,6 +29,10 @@ def undefined_operator(op: str, left: T.SqlType | None, right: T.SqlType) -> Sql
 
 
 def common_numeric(a: T.SqlType, b: T.SqlType) -> T.SqlType:
+    # real meets anything but real as double precision (PostgreSQL has float48 operators
+    # and casts integers and numeric to float8).
+    if T.FLOAT4.oid in (a.oid, b.oid) and a.oid != b.oid:
+        return T.FLOAT8
     ra, rb = T.NUMERIC_RANK[a.oid], T.NUMERIC_RANK[b.oid]
     t = a if ra >= rb else b
     if t.oid == T.OID.oid:
@@ -500,6 +504,8 @@ def resolve_binary(op: str, left: T.SqlType, right: T.SqlType):
     if op in COMPARISON_OPS:
         common = resolve_comparison_type(left, right, op)
         return T.BOOL, comparison_function(op, common), common, common
+    if op == "-" and lo == T.JSONB.oid:
+        return T.JSONB, jsonb_delete, T.JSONB, (T.INT4 if T.is_integer(right) else T.TEXT)
     if op in ("+", "-", "*", "/", "%", "^"):
         return _resolve_arithmetic(op, left, right)
     if op == "||":
@@ -568,8 +574,6 @@ def resolve_binary(op: str, left: T.SqlType, right: T.SqlType):
         t = common_numeric(left, right) if T.is_integer(left) and T.is_integer(right) else t
         fn = {"&": lambda a, b: a & b, "|": lambda a, b: a | b, "#": lambda a, b: a ^ b}[op]
         return t, fn, t, t
-    if op == "-" and lo == T.JSONB.oid:
-        return T.JSONB, jsonb_delete, T.JSONB, (T.INT4 if T.is_integer(right) else T.TEXT)
     if op == "^@":
         return T.BOOL, lambda a, b: a.startswith(b), T.TEXT, T.TEXT
     raise undefined_operator(op, left, right)

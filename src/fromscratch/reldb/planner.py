@@ -80,9 +80,9 @@ class Planner:
     def plan_subquery(self, query, scope: Scope, level: QueryLevel, compiler):
         return self.plan_query(query, scope, level)
 
-    def plan_body(self, body, outer, level=None):
+    def plan_body(self, body, outer, level=None, keep_unknown=False):
         if isinstance(body, A.Select):
-            return self.plan_select(body, outer, level, [], None, None)
+            return self.plan_select(body, outer, level, [], None, None, keep_unknown)
         if isinstance(body, A.Values):
             return self.plan_values(body, outer)
         if isinstance(body, A.SetOp):
@@ -209,8 +209,10 @@ class Planner:
         return ValuesScan(fns), [(f"column{i + 1}", t) for i, t in enumerate(types)]
 
     def plan_setop(self, node: A.SetOp, outer, level=None):
-        left, lcols = self.plan_body(node.left, outer)
-        right, rcols = self.plan_body(node.right, outer)
+        # Literals stay of unknown type until both sides are seen (SELECT 1 UNION SELECT
+        # '2' is integer).
+        left, lcols = self.plan_body(node.left, outer, keep_unknown=True)
+        right, rcols = self.plan_body(node.right, outer, keep_unknown=True)
         if len(lcols) != len(rcols):
             raise SqlError(SYNTAX_ERROR,
                            f"each {node.op.upper()} query must have the same number of columns")
@@ -232,7 +234,8 @@ class Planner:
 
     # -- SELECT ----------------------------------------------------------------------------
 
-    def plan_select(self, sel: A.Select, outer, level, order_by, limit, offset):
+    def plan_select(self, sel: A.Select, outer, level, order_by, limit, offset,
+                    keep_unknown=False):
         compiler = self.compiler
         level = level or QueryLevel()
         sel = _set_functions_to_from(sel)
@@ -277,8 +280,9 @@ class Planner:
         # The select list, plus hidden columns for ORDER BY expressions not in it.
         exprs = [compiler.compile(t.expr, scope) for t in targets]
         names = [t.alias or figure_colname(t.expr) for t in targets]
-        exprs = [compiler.coerce(e, T.TEXT) if e.type.oid == T.UNKNOWN.oid and e.param is None
-                 else e for e in exprs]
+        if not keep_unknown:
+            exprs = [compiler.coerce(e, T.TEXT) if e.type.oid == T.UNKNOWN.oid and e.param is None
+                     else e for e in exprs]
         columns = [(n, e.type) for n, e in zip(names, exprs)]
         sort_keys = []
         extra = []

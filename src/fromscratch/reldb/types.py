@@ -326,6 +326,16 @@ class Interval:
         return f"Interval({self.months}, {self.days}, {self.micros})"
 
 
+class Record(tuple):
+    """A row value that knows its field names and types (a whole-row reference like
+    `t` in SELECT t FROM t): row_to_json and json_agg need the names."""
+
+    def __new__(cls, values, fields):
+        record = super().__new__(cls, values)
+        record.fields = fields
+        return record
+
+
 class _JsonNull:
     """A JSON null at the top of a jsonb value (None there would mean SQL NULL)."""
 
@@ -425,15 +435,24 @@ def format_timestamptz(value: dt.datetime) -> str:
 
 
 def format_interval(iv: Interval) -> str:
+    """PostgreSQL's "postgres" IntervalStyle: plural unless exactly 1, and once a field is
+    negative the later positive fields carry an explicit '+'."""
     parts = []
-    years, months = divmod(abs(iv.months), 12)
-    sign = -1 if iv.months < 0 else 1
-    if years:
-        parts.append(f"{sign * years} year" + ("s" if years != 1 else ""))
-    if months:
-        parts.append(f"{sign * months} mon" + ("s" if months != 1 else ""))
-    if iv.days:
-        parts.append(f"{iv.days} day" + ("s" if abs(iv.days) != 1 else ""))
+    negative_seen = False
+
+    def field(value: int, unit: str) -> None:
+        nonlocal negative_seen
+        if value == 0:
+            return
+        sign = "+" if negative_seen and value > 0 else ""
+        parts.append(f"{sign}{value} {unit}{'' if value == 1 else 's'}")
+        negative_seen = negative_seen or value < 0
+
+    years = int(iv.months / 12)
+    months = iv.months - years * 12
+    field(years, "year")
+    field(months, "mon")
+    field(iv.days, "day")
     if iv.micros or not parts:
         micros = abs(iv.micros)
         hours, rest = divmod(micros, 3600_000000)
@@ -444,7 +463,7 @@ def format_interval(iv: Interval) -> str:
             text += (".%06d" % frac).rstrip("0")
         if iv.micros < 0:
             text = "-" + text
-        elif parts and (iv.days < 0 or iv.months < 0):
+        elif negative_seen:
             text = "+" + text
         parts.append(text)
     return " ".join(parts)
@@ -548,7 +567,8 @@ def to_text(value, t: SqlType) -> str:
             return " ".join(str(v) for v in value)
         return format_array(value, t.elem)
     if oid == 2249:
-        return format_record(value)
+        return format_record(value, [t for _, t in value.fields] if isinstance(value, Record)
+                             else None)
     if oid in REG_OIDS:
         from .catalog import regformat      # the names behind reg* OIDs live in the catalog
         return regformat(value, t)
@@ -595,8 +615,11 @@ def guess_type(value) -> SqlType:
 # Text input
 
 def invalid(type_name: str, text: str) -> SqlError:
-    return SqlError(INVALID_TEXT_REPRESENTATION,
-                    f'invalid input syntax for type {type_name}: "{text}"')
+    # Date/time input errors carry invalid_datetime_format, the others 22P02.
+    datetime_types = ("date", "time", "timestamp", "interval")
+    code = INVALID_DATETIME_FORMAT if type_name.startswith(datetime_types) \
+        else INVALID_TEXT_REPRESENTATION
+    return SqlError(code, f'invalid input syntax for type {type_name}: "{text}"')
 
 
 _BOOL_WORDS = {"t": True, "true": True, "yes": True, "y": True, "on": True, "1": True,
@@ -1164,6 +1187,8 @@ def cast_function(src: SqlType, dst: SqlType, explicit: bool = True):
     if s == 705 or (s in STRING_OIDS and d not in STRING_OIDS and explicit):
         return lambda v: from_text(v, dst) if d not in (1042, 1043) else \
             apply_string_typmod(v, dst, explicit)
+    if s == 16 and d in STRING_OIDS:
+        return _bool_words                  # boolean::text is 'true'/'false', not 't'/'f'
     if d in (25, 19):
         if s in STRING_OIDS:
             return _rstrip_spaces if s == 1042 else _identity
@@ -1270,6 +1295,10 @@ def _map_array(items, fn):
 
 def _identity(v):
     return v
+
+
+def _bool_words(v):
+    return "true" if v else "false"
 
 
 def _rstrip_spaces(v):

@@ -992,7 +992,7 @@ class Parser:
             return None
         s = self.expr()
         self.expect_punct(")")
-        return A.FuncCall("strpos", [s, sub], pos=pos)
+        return A.FuncCall("position", [s, sub], pos=pos)
 
     def special_substring(self, pos):
         save = self.i
