@@ -460,6 +460,13 @@ class Session:
         return prepared
 
     def _plan(self, text, ast, param_types) -> Prepared:
+        try:
+            return self._plan_statement(text, ast, param_types)
+        except RecursionError:
+            from .sql.parser import too_complex
+            raise too_complex() from None
+
+    def _plan_statement(self, text, ast, param_types) -> Prepared:
         version = self.database.version
         planner = Planner(self, param_types)
         plan = columns = None

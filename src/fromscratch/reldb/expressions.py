@@ -453,7 +453,9 @@ class Compiler:
         result, impl, in_type = O.resolve_unary(node.op, e.type)
         e = self.coerce(e, in_type)
         if e.const:
-            return constant(None if e.value is None else impl(e.value), result)
+            folded = _fold(impl, e.value)
+            if folded is not _FAILED:
+                return constant(folded, result)
         return Expr(_strict1(impl, e), result)
 
     def c_BinaryOp(self, node: A.BinaryOp, scope) -> Expr:
@@ -476,9 +478,9 @@ class Compiler:
         left = self.coerce(left, lt)
         right = self.coerce(right, rt)
         if left.const and right.const:
-            if left.value is None or right.value is None:
-                return constant(None, result)
-            return constant(impl(left.value, right.value), result)
+            folded = _fold(impl, left.value, right.value)
+            if folded is not _FAILED:
+                return constant(folded, result)
         return Expr(_strict2(impl, left, right), result)
 
     def _bool_op(self, node, scope) -> Expr:
@@ -1019,7 +1021,9 @@ class Compiler:
             values = [a.value for a in args]
             if f.strict and None in values:
                 return constant(None, result)
-            return constant(impl(*values), result)
+            folded = _fold(impl, *values, strict=False)
+            if folded is not _FAILED:
+                return constant(folded, result)
         if f.strict and len(args) == 1:
             return Expr(_strict1(impl, args[0]), result)
         if f.strict and len(args) == 2:
@@ -1226,6 +1230,20 @@ class Compiler:
         if args and args[0].type.oid == T.UNKNOWN.oid:
             args[0] = self.coerce(args[0], T.TEXT)
         return self.call("nextval", args, node.pos)
+
+
+_FAILED = object()
+
+
+def _fold(fn, *values, strict=True):
+    """Evaluate a constant expression at plan time. If it raises, leave it to run time,
+    so the error comes from executing the statement, as in PostgreSQL."""
+    if strict and None in values:
+        return None
+    try:
+        return fn(*values)
+    except SqlError:
+        return _FAILED
 
 
 def _apply(fn, value):

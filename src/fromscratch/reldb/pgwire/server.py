@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 
 from ...net import Connection, TcpServer
@@ -81,11 +82,20 @@ class PgConnection(Connection):
             loop.call_soon_threadsafe(self.send, data)
 
 
+# Deeply nested SQL recurses in the parser and planner: give connection threads room
+# (the parser refuses nesting past its own limit well before this runs out).
+WORKER_STACK_SIZE = 64 * 1024 * 1024
+RECURSION_LIMIT = 20000
+
+
 class ReldbServer:
     """Holds the engine and the TCP server; `tcp` goes to net.run_servers()."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5433, password: str | None = None,
                  auth_method: str | None = None, max_connections: int = 1000):
+        threading.stack_size(WORKER_STACK_SIZE)
+        if sys.getrecursionlimit() < RECURSION_LIMIT:
+            sys.setrecursionlimit(RECURSION_LIMIT)
         self.engine = Engine(password=password)
         self.auth_method = auth_method or ("scram-sha-256" if password else "trust")
         self.tcp = TcpServer("reldb", host, port, PgConnection, max_connections=max_connections)

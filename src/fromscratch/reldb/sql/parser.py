@@ -39,7 +39,7 @@ NOT_ALIAS = RESERVED | {
 _NOT_BARE_LABEL = NOT_ALIAS | {"over", "filter", "within", "at", "escape", "ordinality"}
 
 _COMPARISON = {"<", ">", "=", "<=", ">=", "<>", "!="}
-MAX_DEPTH = 200     # nesting beyond this is refused rather than exhausting the stack
+MAX_DEPTH = 150     # nesting beyond this is refused rather than exhausting the stack
 
 _MULTIWORD_TYPES = {
     ("double", "precision"): "double precision",
@@ -551,8 +551,7 @@ class Parser:
     def enter(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise SqlError(STATEMENT_TOO_COMPLEX, "stack depth limit exceeded",
-                           hint="Increase the configuration parameter \"max_stack_depth\"")
+            raise too_complex()
 
     def leave(self):
         self.depth -= 1
@@ -1220,9 +1219,18 @@ from .statements import install as _install_statements  # noqa: E402
 _install_statements(Parser)
 
 
+def too_complex() -> SqlError:
+    return SqlError(STATEMENT_TOO_COMPLEX, "stack depth limit exceeded",
+                    hint='Increase the configuration parameter "max_stack_depth"')
+
+
 def parse(text: str) -> list[tuple[A.Node, str]]:
     """Parse every statement in `text`; returns (AST, statement text) pairs."""
-    return Parser(text).parse_statements()
+    try:
+        return Parser(text).parse_statements()
+    except RecursionError:
+        # The depth limit above normally triggers first; this covers small stacks.
+        raise too_complex() from None
 
 
 def parse_one(text: str) -> A.Node:
