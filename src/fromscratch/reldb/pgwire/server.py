@@ -1,16 +1,23 @@
 """The reldb server: the asyncio connection skeleton (net/) wired to the protocol state
 machine and the engine.
 
-Each connection gets a worker thread that owns its protocol state and session: the
-event loop only moves bytes. So a long query runs in its thread while the loop keeps
-serving other clients, and a CancelRequest (which arrives on a new connection) can set
-the running session's cancel flag, which the executor checks as it goes.
+The skeleton accepts connections, enforces the connection limit, keeps the registry
+and shuts everything down on SIGINT/SIGTERM. Each admitted connection then gets a worker
+thread that owns its protocol state and session and does the connection's I/O itself,
+with blocking calls on its own handle of the socket:
+
+* a long query runs in its thread while the event loop and the other sessions carry on;
+* a CancelRequest (which arrives on a new connection, so in another thread) sets the
+  running session's cancel flag, which the executor checks as it goes;
+* a round trip costs no hand-off between the loop and the worker (measured: handing
+  each request and reply through the loop halved the rate of short queries).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
+import os
+import socket
 import sys
 import threading
 
@@ -20,29 +27,21 @@ from .protocol import Backend
 
 log = logging.getLogger("fromscratch.reldb")
 
-_CLOSED = object()
+READ_SIZE = 256 * 1024
 
 
 class PgConnection(Connection):
-    def __init__(self, server: "TcpServer"):
-        super().__init__(server)
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.worker: threading.Thread | None = None
-
     def on_connect(self) -> None:
         reldb = self.server.reldb
         self.backend = Backend(reldb.engine, reldb.auth_method)
+        # The loop stops reading this socket: the worker reads and writes it.
+        self.transport.pause_reading()
+        sock = self.transport.get_extra_info("socket")
+        self.sock = socket.socket(fileno=os.dup(sock.fileno()))
+        self.sock.setblocking(True)
         self.worker = threading.Thread(target=self._work, name=f"reldb-conn-{self.id}",
                                        daemon=True)
         self.worker.start()
-
-    def data_received(self, data: bytes) -> None:
-        self.server.stats.bytes_received += len(data)
-        self.mark_active()
-        self.inbox.put(data)
-
-    def on_disconnect(self) -> None:
-        self.inbox.put(_CLOSED)
 
     def idle_exempt(self) -> bool:
         return True
@@ -51,35 +50,56 @@ class PgConnection(Connection):
         from .messages import error_response
         self.transport.write(error_response("FATAL", "53300", "sorry, too many clients already"))
 
+    def close(self) -> None:
+        # Wake the worker blocked in recv(): shutting the socket down ends its read.
+        sock = getattr(self, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        super().close()
+
     # -- the worker thread ---------------------------------------------------------------
 
     def _work(self) -> None:
         backend = self.backend
         loop = self.server.loop
+        stats = self.server.stats
         try:
-            while True:
-                data = self.inbox.get()
-                if data is _CLOSED:
+            while not backend.closed:
+                try:
+                    data = self.sock.recv(READ_SIZE)
+                except OSError:
                     break
+                if not data:
+                    break
+                stats.bytes_received += len(data)
                 backend.feed(data)
                 while backend.step():
                     if backend.should_flush():
-                        self._write(loop, backend.take_output())
-                out = backend.take_output()
-                if out:
-                    self._write(loop, out)
-                if backend.closed:
-                    loop.call_soon_threadsafe(self.close)
-                    break
+                        self._write(backend.take_output())
+                self._write(backend.take_output())
         except Exception:
             log.exception("reldb connection worker failed")
-            loop.call_soon_threadsafe(self.close)
         finally:
             backend.close()
+            self.sock.close()
+            loop.call_soon_threadsafe(self._finish)
 
-    def _write(self, loop, data: bytes) -> None:
-        if data:
-            loop.call_soon_threadsafe(self.send, data)
+    def _finish(self) -> None:
+        if not self.closed:
+            Connection.close(self)
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            self.backend.closed = True
+            return
+        self.server.stats.bytes_sent += len(data)
 
 
 # Deeply nested SQL recurses in the parser and planner: give connection threads room
