@@ -29,6 +29,10 @@ class CopyOptions:
 
 
 def parse_text_line(line: str, opts: CopyOptions) -> list[str | None]:
+    if "\\" not in line:
+        # No escapes (the common case): a plain split.
+        null = opts.null
+        return [None if f == null else f for f in line.split(opts.delimiter)]
     fields = []
     current = []
     i = 0
@@ -99,6 +103,7 @@ class CopyIn:
     def __init__(self, opts: CopyOptions, types: list[T.SqlType], write_row):
         self.opts = opts
         self.types = types
+        self.parsers = [T.input_function(t) for t in types]
         self.write_row = write_row      # function(list of values) -> None
         self.buffer = b""
         self.count = 0
@@ -160,12 +165,12 @@ class CopyIn:
             raise SqlError(BAD_COPY_FORMAT, "missing data for column",
                            detail=f"COPY line {self.line_no}")
         values = []
-        for text, t in zip(fields, self.types):
+        for text, parse in zip(fields, self.parsers):
             if text is None:
                 values.append(None)
                 continue
             try:
-                values.append(T.from_text(text, t))
+                values.append(parse(text))
             except SqlError as exc:
                 exc.detail = exc.detail or f"COPY line {self.line_no}"
                 raise

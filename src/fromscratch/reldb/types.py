@@ -1122,6 +1122,29 @@ def from_text(text: str, t: SqlType):
     return text
 
 
+def input_function(t: SqlType):
+    """from_text specialised for one type: for loops that parse many values (COPY,
+    parameters)."""
+    oid = t.oid
+    if oid in (25, 19, 705):
+        return _identity
+    if oid in INTEGER_TYPES:
+        low, high, _ = INTEGER_TYPES[oid]
+
+        def parse_integer(text):
+            if "_" not in text:
+                try:
+                    value = int(text)
+                except ValueError:
+                    pass
+                else:
+                    if low <= value <= high:
+                        return value
+            return parse_int(text, t)
+        return parse_integer
+    return lambda text: from_text(text, t)
+
+
 def apply_string_typmod(text: str, t: SqlType, explicit: bool) -> str:
     """varchar(n)/char(n): too long is an error on assignment (unless only spaces are
     cut), truncation on an explicit cast; char(n) pads with spaces."""
