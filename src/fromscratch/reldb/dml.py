@@ -273,7 +273,6 @@ class InsertPlan:
         width = len(table.columns)
         self.width = width
         source = stmt.source
-        self.rows_fn = None
         if source is None:
             self.value_rows = [[]]
             self.positions = []

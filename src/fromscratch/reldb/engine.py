@@ -31,7 +31,7 @@ from .ddl import DDL
 from .dml import DeletePlan, InsertPlan, Result, TableWriter, UpdatePlan, target_columns
 from .errors import (ACTIVE_TRANSACTION, DUPLICATE_DATABASE, DUPLICATE_OBJECT,
                      DUPLICATE_PSTATEMENT, FEATURE_NOT_SUPPORTED, IN_FAILED_TRANSACTION,
-                     INVALID_CATALOG_NAME, INVALID_CURSOR_STATE, INVALID_PARAMETER_VALUE,
+                     INVALID_CATALOG_NAME, INVALID_PARAMETER_VALUE,
                      NO_ACTIVE_TRANSACTION, OBJECT_IN_USE, SAVEPOINT_EXCEPTION, SYNTAX_ERROR,
                      UNDEFINED_CURSOR, UNDEFINED_OBJECT, UNDEFINED_PSTATEMENT, SqlError)
 from .executor import ExecContext
@@ -229,7 +229,7 @@ class Engine:
             if db is session.database:
                 raise SqlError(OBJECT_IN_USE, "cannot drop the currently open database")
             if name in ("template0", "template1"):
-                raise SqlError("55006", f'cannot drop a template database')
+                raise SqlError("55006", 'cannot drop a template database')
             # Like PostgreSQL, give sessions that are disconnecting a few seconds to go.
             deadline = time.monotonic() + 5
             others = [s for s in self.sessions.values() if s.database is db]
@@ -810,7 +810,7 @@ class Session:
     def _do_ShowVariable(self, stmt: A.ShowVariable):
         if stmt.name == "all":
             rows = [(k, self.show_setting(k), "") for k in sorted(self.settings)]
-            return Result(f"SHOW", self._show_columns(stmt), rows)
+            return Result("SHOW", self._show_columns(stmt), rows)
         value = self.show_setting(stmt.name)
         display = {"timezone": "TimeZone", "datestyle": "DateStyle",
                    "intervalstyle": "IntervalStyle"}.get(stmt.name.lower(), stmt.name.lower())

@@ -21,7 +21,7 @@ from . import operators as O
 from . import types as T
 from .errors import (AMBIGUOUS_COLUMN, CANNOT_COERCE, CARDINALITY_VIOLATION,
                      DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, GROUPING_ERROR,
-                     INDETERMINATE_DATATYPE, SYNTAX_ERROR, UNDEFINED_COLUMN,
+                     SYNTAX_ERROR, UNDEFINED_COLUMN,
                      UNDEFINED_TABLE, WINDOWING_ERROR, SqlError)
 from .executor import run_subquery
 from .sql import ast as A
@@ -804,7 +804,7 @@ class Compiler:
             if arr.type.oid == T.UNKNOWN.oid:
                 arr = self.coerce(arr, x.type.array_of() if x.type.array_oid else F.TEXT_ARRAY)
             if arr.type.elem is None:
-                raise SqlError(DATATYPE_MISMATCH, f"op ANY/ALL (array) requires array on right side")
+                raise SqlError(DATATYPE_MISMATCH, "op ANY/ALL (array) requires array on right side")
             elem_type = arr.type.elem
             af = arr.fn
 
@@ -1077,7 +1077,7 @@ class Compiler:
     def f_least(self, node, scope):
         return self._extremum(node, scope, False)
 
-    def _texts(self, node, scope, skip_first=False):
+    def _texts(self, node, scope):
         out = []
         for a in node.args:
             e = self.compile(a, scope)
@@ -1299,9 +1299,3 @@ def _format(fmt: str, values: list) -> str:
     out.append(fmt[pos:])
     return "".join(out)
 
-
-def ensure_known(e: Expr, what: str = "parameter") -> Expr:
-    if e.type.oid == T.UNKNOWN.oid and e.param is not None:
-        raise SqlError(INDETERMINATE_DATATYPE,
-                       f"could not determine data type of parameter ${e.param + 1}")
-    return e

@@ -19,17 +19,15 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import random
 import re
 import time
 import uuid
 from decimal import Decimal
-from typing import Callable
 
 from . import operators as O
 from . import types as T
-from .errors import (DATA_EXCEPTION, DIVISION_BY_ZERO, INVALID_PARAMETER_VALUE,
+from .errors import (DIVISION_BY_ZERO, INVALID_PARAMETER_VALUE,
                      NUMERIC_VALUE_OUT_OF_RANGE, UNDEFINED_FUNCTION, UNDEFINED_TABLE, SqlError)
 
 ANY = "any"
@@ -201,14 +199,6 @@ def no_such_function(name: str, arg_types) -> SqlError:
 
 def _same(i=0):
     return lambda types: types[i]
-
-
-def _elem_of(i=0):
-    return lambda types: types[i].elem or T.TEXT
-
-
-def _array_of(i=0):
-    return lambda types: (types[i].array_of() if types[i].array_oid else TEXT_ARRAY)
 
 
 # -- strings ----------------------------------------------------------------------------
@@ -441,10 +431,6 @@ def _abs(x):
 
 
 register("abs", [ANYNUM], _same(), _abs)
-
-
-def _round_half_away(x: float) -> float:
-    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
 def _round_numeric(x: Decimal, places: int = 0) -> Decimal:
@@ -844,11 +830,10 @@ def zone_info(name: str) -> dt.tzinfo:
         return dt.timezone.utc
     m = re.match(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$", upper)
     if m:
-        # POSIX-style offsets in zone names count west-positive; a bare number is ISO.
+        # A fixed offset such as '+02', 'UTC-5' or '+05:30'.
         sign = 1 if m.group(1) == "+" else -1
-        if upper.startswith(("UTC", "GMT")) or True:
-            offset = dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
-            return dt.timezone(sign * offset)
+        offset = dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+        return dt.timezone(sign * offset)
     try:
         from zoneinfo import ZoneInfo
         return ZoneInfo(name.strip())
@@ -1017,11 +1002,6 @@ def to_json_value(value, t: T.SqlType):
     if t.oid == T.RECORD.oid:
         return {f"f{i}": to_json_value(v, T.guess_type(v)) for i, v in enumerate(value, 1)}
     return T.to_text(value, t)
-
-
-def json_text(value) -> str:
-    """json (not jsonb) output: as written, with ', ' between object members built here."""
-    return T.format_jsonb(value)
 
 
 def _json_dumps_compact(value) -> str:
@@ -1594,7 +1574,6 @@ class Sum(Accumulator):
     def __init__(self, arg_types):
         self.total = None
         t = arg_types[0]
-        self.interval = t.oid == T.INTERVAL.oid
         self.numeric = t.oid in (T.NUMERIC_T.oid, T.INT8.oid)
 
     def add(self, value):

@@ -247,7 +247,6 @@ class Planner:
         if conjuncts:
             pred = self._predicate(conjuncts, scope, "WHERE")
             plan = Filter(plan, pred, "")
-        from_scope = scope
 
         targets = self.expand_targets(sel.targets, scope)
         agg_calls = []

@@ -25,10 +25,6 @@ _NUMERIC_POS, _NUMERIC_NEG, _NUMERIC_NAN = 0x0000, 0x4000, 0xC000
 _NUMERIC_PINF, _NUMERIC_NINF = 0xD000, 0xF000
 
 
-def encode_text(value, t: T.SqlType) -> bytes:
-    return T.to_text(value, t).encode()
-
-
 def decode_text(data: bytes, t: T.SqlType):
     try:
         text = data.decode()
@@ -237,7 +233,7 @@ def decode_binary(data: bytes, t: T.SqlType):
         raise
     except (ValueError, struct.error, UnicodeDecodeError, OverflowError):
         raise SqlError(INVALID_BINARY_REPRESENTATION,
-                       f"incorrect binary data format in bind parameter") from None
+                       "incorrect binary data format in bind parameter") from None
     raise SqlError(FEATURE_NOT_SUPPORTED,
                    f"binary input of type {T.format_type(t)} is not supported")
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-PROTOCOL_3_0 = 196608
 SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102

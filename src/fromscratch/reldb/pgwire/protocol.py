@@ -121,7 +121,7 @@ class Backend:
         self.flush_wanted = True
         self.close()
 
-    def _error(self, exc: SqlError, ready: bool | None = None) -> None:
+    def _error(self, exc: SqlError) -> None:
         extra = {k: v for k, v in exc.fields.items()}
         self._send(M.error_response(exc.severity if exc.severity != "FATAL" else "FATAL",
                                     exc.code, exc.message, exc.detail, exc.hint, exc.position,

@@ -127,7 +127,7 @@ def tokenize(text: str) -> list[Token]:
                 tokens.append(Token(STRING, text[tag_end + 1:close], start))
                 i = close + len(tag)
                 continue
-            raise _error(f'syntax error at or near "$"', start)
+            raise _error('syntax error at or near "$"', start)
         if c == ":" and text.startswith("::", i):
             tokens.append(Token(PUNCT, "::", start))
             i += 2

@@ -500,13 +500,13 @@ class Parser:
                 try:
                     q = self.query()
                     self.expect_punct(")")
-                    alias, cols = self.alias_clause(required=False)
+                    alias, cols = self.alias_clause()
                     return A.SubqueryRef(q, alias, cols, lateral, pos)
                 except SqlError:
                     self.i = save
             inner = self.from_item()
             self.expect_punct(")")
-            alias, cols = self.alias_clause(required=False)
+            alias, cols = self.alias_clause()
             if alias and isinstance(inner, A.Join):
                 return A.SubqueryRef(A.Query(A.Select([A.Target(A.Star())], from_=[inner])),
                                      alias, cols, False, pos)
@@ -520,14 +520,14 @@ class Parser:
             if self.is_kw("with") and self.peek_kw(1, "ordinality"):
                 self.i += 2
                 with_ordinality = True
-            alias, cols = self.alias_clause(required=False, allow_coldefs=True)
+            alias, cols = self.alias_clause(allow_coldefs=True)
             return A.FunctionRef(func, alias, cols, with_ordinality, lateral, pos)
-        alias, cols = self.alias_clause(required=False)
+        alias, cols = self.alias_clause()
         if self.is_kw("tablesample"):
             raise SqlError(FEATURE_NOT_SUPPORTED, "TABLESAMPLE is not supported")
         return A.TableRef(name, alias, cols, only, pos)
 
-    def alias_clause(self, required: bool, allow_coldefs: bool = False):
+    def alias_clause(self, allow_coldefs: bool = False):
         alias = None
         if self.accept_kw("as"):
             alias = self.ident()
@@ -1231,13 +1231,6 @@ def parse(text: str) -> list[tuple[A.Node, str]]:
     except RecursionError:
         # The depth limit above normally triggers first; this covers small stacks.
         raise too_complex() from None
-
-
-def parse_one(text: str) -> A.Node:
-    stmts = parse(text)
-    if len(stmts) != 1:
-        raise SqlError(SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")
-    return stmts[0][0]
 
 
 def parse_expression(text: str) -> A.Node:

@@ -97,7 +97,7 @@ class StatementParsers:
         name = self.qualified_name()
         alias = None
         if not self.is_kw("set"):           # SET is unreserved, yet never an alias here
-            alias, _ = self.alias_clause(required=False)
+            alias, _ = self.alias_clause()
         self.expect_kw("set")
         stmt = A.Update(A.TableRef(name, alias, pos=pos), self.assignments())
         if self.accept_kw("from"):
@@ -116,7 +116,7 @@ class StatementParsers:
         self.accept_kw("only")
         pos = self.tok.pos
         name = self.qualified_name()
-        alias, _ = self.alias_clause(required=False)
+        alias, _ = self.alias_clause()
         stmt = A.Delete(A.TableRef(name, alias, pos=pos))
         if self.accept_kw("using"):
             stmt.using = self.from_list()
