@@ -342,7 +342,7 @@ class Session:
         return self._txn_time or dt.datetime.now(dt.timezone.utc)
 
     def statement_deadline(self):
-        ms = int(self.settings.get("statement_timeout", "0") or 0)
+        ms = _parse_duration_ms(self.settings.get("statement_timeout", "0") or "0")
         return time.monotonic() + ms / 1000 if ms > 0 else None
 
     def txid(self) -> int:
@@ -418,7 +418,7 @@ class Session:
                                f'"{value}"')
             return value.lower()
         if key == "statement_timeout":
-            return str(_parse_duration_ms(value))
+            return _format_duration_ms(_parse_duration_ms(value))
         if key == "intervalstyle" and value.lower() != "postgres":
             raise SqlError(FEATURE_NOT_SUPPORTED, "only IntervalStyle postgres is supported")
         if key == "standard_conforming_strings" and value.lower() not in ("on", "true", "1"):
@@ -439,6 +439,7 @@ class Session:
 
     def _prepare(self, sql: str, param_types: list[T.SqlType] | None) -> Prepared:
         self._activate()
+        self.current_query = sql
         key = (sql, tuple(t.oid for t in param_types or ()))
         cached = self.plan_cache.get(key)
         if cached is not None and cached.version == self.database.version and \
@@ -648,14 +649,15 @@ class Session:
     def _transaction(self, stmt: A.Transaction) -> Result:
         action = stmt.action
         if action == "begin":
+            tag = stmt.tag or "BEGIN"
             if self.block == "explicit":
                 self.notices.append("there is already a transaction in progress")
-                return Result("BEGIN")
+                return Result(tag)
             self._ensure_txn()
             self.block = "explicit"
             if "isolation" in stmt.options:
                 self.settings["transaction_isolation"] = stmt.options["isolation"]
-            return Result("BEGIN")
+            return Result(tag)
         if action in ("commit", "rollback"):
             tag = "COMMIT" if action == "commit" else "ROLLBACK"
             if self.block is None:
@@ -832,6 +834,7 @@ class Session:
         types = [T.lookup_type(t.name, t.typmods, t.array_dims) for t in stmt.param_types]
         prepared = self._plan(stmt.statement_text, stmt.statement, types)
         prepared.from_sql = True
+        prepared.text = self.current_query     # PostgreSQL shows the whole query string
         self.prepared[stmt.name] = prepared
         return Result("PREPARE")
 
@@ -1004,6 +1007,16 @@ def _quote_path(value: str) -> str:
 
 def _zone(name: str):
     return F.zone_info(name)
+
+
+def _format_duration_ms(ms: int) -> str:
+    """A duration as SHOW prints it: the largest unit that divides it."""
+    if ms == 0:
+        return "0"
+    for unit, size in (("d", 86400000), ("h", 3600000), ("min", 60000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
 
 
 def _parse_duration_ms(value: str) -> int:

@@ -982,7 +982,11 @@ class Compiler:
         return Expr(run, arr.type if any_slice else elem)
 
     def c_FieldSelect(self, node: A.FieldSelect, scope) -> Expr:
-        e = self.compile(node.operand, scope)
+        operand = node.operand
+        if isinstance(operand, A.ColumnRef) and len(operand.names) == 1 and node.field != "*":
+            # (t).col where t is a table: the column of that row.
+            return self.compile(A.ColumnRef([operand.names[0], node.field], node.pos), scope)
+        e = self.compile(operand, scope)
         raise SqlError(FEATURE_NOT_SUPPORTED, f"field selection from {T.format_type(e.type)} "
                        "is not supported")
 

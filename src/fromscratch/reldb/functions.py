@@ -426,11 +426,10 @@ register("get_byte", [T.BYTEA, T.INT4], T.INT4, lambda b, i: b[i])
 # -- mathematics ------------------------------------------------------------------------
 
 
-def _abs(x):
-    return abs(x)
-
-
-register("abs", [ANYNUM], _same(), _abs)
+for _t in (T.INT2, T.INT4, T.INT8):
+    register("abs", [_t], _t, lambda x, t=_t: T.check_int_range(abs(x), t))
+for _t in (T.FLOAT4, T.FLOAT8, T.NUMERIC_T):
+    register("abs", [_t], _t, abs)
 
 
 def _round_numeric(x: Decimal, places: int = 0) -> Decimal:
@@ -1785,16 +1784,22 @@ class Variance(Accumulator):
         if n == 0 or (self.sample and n == 1):
             return None
         if self.exact:
-            mean = T.NUMERIC.divide(sum(self.values, Decimal(0)), n)
-            ss = sum(((v - mean) ** 2 for v in self.values), Decimal(0))
-            var = T.NUMERIC.divide(ss, n - 1 if self.sample else n)
-            # The result scale of numeric division (at least 16 significant digits, at
-            # least the inputs' scale); the standard deviation keeps the variance's.
-            scale = max(16 - var.adjusted() if var else 16,
-                        max(O._dscale(v) for v in self.values), 0)
+            # PostgreSQL's formula and result scale: (n*sum(x^2) - sum(x)^2) / (n*(n-1)),
+            # at the scale numeric division picks for those two operands; the standard
+            # deviation is the square root at that same scale.
+            total = sum(self.values, Decimal(0))
+            squares = sum((v * v for v in self.values), Decimal(0))
+            numerator = T.NUMERIC.subtract(T.NUMERIC.multiply(Decimal(n), squares),
+                                           T.NUMERIC.multiply(total, total))
+            denominator = Decimal(n * (n - 1) if self.sample else n * n)
+            scale = O.numeric_div_scale(numerator, denominator)
+            quantum = Decimal(1).scaleb(-scale)
+            if numerator <= 0:
+                return Decimal(0).quantize(quantum)
+            var = T.NUMERIC.divide(numerator, denominator)
             if self.root:
                 var = var.sqrt(T.NUMERIC)
-            return var.quantize(Decimal(1).scaleb(-scale), context=T.NUMERIC)
+            return var.quantize(quantum, context=T.NUMERIC)
         mean = sum(self.values) / n
         var = sum((v - mean) ** 2 for v in self.values) / (n - 1 if self.sample else n)
         return math.sqrt(var) if self.root else var

@@ -1085,7 +1085,7 @@ schema_owner name postgres
 default_character_set_catalog name
 default_character_set_schema name
 default_character_set_name name
-sql_path text
+sql_path varchar
 """)
 def _is_schemata(session):
     for schema in session.database.schemas.values():
@@ -1097,15 +1097,15 @@ def _is_schemata(session):
 table_catalog name
 table_schema name
 table_name name
-table_type text
+table_type varchar
 self_referencing_column_name name
-reference_generation text
+reference_generation varchar
 user_defined_type_catalog name
 user_defined_type_schema name
 user_defined_type_name name
-is_insertable_into text YES
-is_typed text NO
-commit_action text
+is_insertable_into varchar YES
+is_typed varchar NO
+commit_action varchar
 """)
 def _is_tables(session):
     for rel in session.database.relations():
@@ -1120,10 +1120,10 @@ def _is_tables(session):
 table_catalog name
 table_schema name
 table_name name
-view_definition text
-check_option text NONE
-is_updatable text NO
-is_insertable_into text NO
+view_definition varchar
+check_option varchar NONE
+is_updatable varchar NO
+is_insertable_into varchar NO
 """)
 def _is_views(session):
     for rel in session.database.relations():
@@ -1138,23 +1138,23 @@ table_schema name
 table_name name
 column_name name
 ordinal_position int4
-column_default text
-is_nullable text
-data_type text
+column_default varchar
+is_nullable varchar
+data_type varchar
 character_maximum_length int4
 character_octet_length int4
 numeric_precision int4
 numeric_precision_radix int4
 numeric_scale int4
 datetime_precision int4
-interval_type text
+interval_type varchar
 udt_catalog name
 udt_schema name pg_catalog
 udt_name name
-is_identity text NO
-identity_generation text
-is_generated text NEVER
-is_updatable text YES
+is_identity varchar NO
+identity_generation varchar
+is_generated varchar NEVER
+is_updatable varchar YES
 collation_name name
 """)
 def _is_columns(session):
@@ -1206,11 +1206,11 @@ constraint_name name
 table_catalog name
 table_schema name
 table_name name
-constraint_type text
-is_deferrable text NO
-initially_deferred text NO
-enforced text YES
-nulls_distinct text
+constraint_type varchar
+is_deferrable varchar NO
+initially_deferred varchar NO
+enforced varchar YES
+nulls_distinct varchar
 """)
 def _is_table_constraints(session):
     for rel in session.database.relations():
@@ -1256,9 +1256,9 @@ constraint_name name
 unique_constraint_catalog name
 unique_constraint_schema name
 unique_constraint_name name
-match_option text SIMPLE
-update_rule text
-delete_rule text
+match_option varchar SIMPLE
+update_rule varchar
+delete_rule varchar
 """)
 def _is_referential_constraints(session):
     for rel in session.database.relations():
@@ -1301,15 +1301,15 @@ def _is_constraint_column_usage(session):
 sequence_catalog name
 sequence_schema name
 sequence_name name
-data_type text
+data_type varchar
 numeric_precision int4
 numeric_precision_radix int4 2
 numeric_scale int4 0
-start_value text
-minimum_value text
-maximum_value text
-increment text
-cycle_option text
+start_value varchar
+minimum_value varchar
+maximum_value varchar
+increment varchar
+cycle_option varchar
 """)
 def _is_sequences(session):
     for rel in session.database.relations():

@@ -523,6 +523,7 @@ class Transaction(Node):
     savepoint: str | None = None
     options: dict = field(default_factory=dict)
     chain: bool = False
+    tag: str | None = None       # the command tag when it differs from the action's
 
 
 @dataclass(eq=False)

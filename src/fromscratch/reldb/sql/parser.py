@@ -773,6 +773,7 @@ class Parser:
         return self.postfix()
 
     def postfix(self) -> A.Node:
+        parenthesised = self.is_punct("(")
         e = self.primary_expr()
         while True:
             if self.is_punct("::"):
@@ -790,8 +791,8 @@ class Parser:
                         upper = self.expr()
                 self.expect_punct("]")
                 e = A.Subscript(e, lower, upper, is_slice, pos)
-            elif self.is_punct(".") and isinstance(e, (A.FuncCall, A.Subscript, A.RowExpr,
-                                                       A.SubqueryExpr, A.Cast)):
+            elif self.is_punct(".") and (parenthesised or isinstance(
+                    e, (A.FuncCall, A.Subscript, A.RowExpr, A.SubqueryExpr, A.Cast))):
                 pos = self.advance().pos
                 if self.is_op("*"):
                     self.advance()

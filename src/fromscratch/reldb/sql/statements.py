@@ -696,7 +696,7 @@ class StatementParsers:
     def stmt_start(self):
         self.advance()
         self.expect_kw("transaction")
-        return A.Transaction("begin", options=self.transaction_modes())
+        return A.Transaction("begin", options=self.transaction_modes(), tag="START TRANSACTION")
 
     def stmt_commit(self):
         self.advance()
