@@ -174,6 +174,18 @@ def test_copy_csv_in(conn):
     assert rows == [(1, "hello, world"), (2, None), (3, "")]
 
 
+def test_copy_binary_format(conn):
+    conn.execute("CREATE TABLE t (a int, b text, c numeric(6,2), d timestamp)")
+    rows = [(1, "x", Decimal("1.50"), dt.datetime(2024, 1, 1, 8)), (2, None, None, None)]
+    with conn.cursor().copy("COPY t FROM STDIN (FORMAT binary)") as copy:
+        copy.set_types(["int4", "text", "numeric", "timestamp"])
+        for row in rows:
+            copy.write_row(row)
+    with conn.cursor().copy("COPY t TO STDOUT (FORMAT binary)") as copy:
+        copy.set_types(["int4", "text", "numeric", "timestamp"])
+        assert sorted(copy.rows(), key=lambda r: r[0]) == rows
+
+
 def test_copy_error_rolls_back(conn):
     conn.execute("CREATE TABLE t (a int PRIMARY KEY)")
     with pytest.raises(errors.InvalidTextRepresentation):

@@ -9,7 +9,7 @@ import pytest
 
 from fromscratch.reldb import types as T
 from fromscratch.reldb.errors import SqlError
-from fromscratch.reldb.pgwire.formats import (decode_binary, decode_numeric, encode_binary,
+from fromscratch.reldb.binary import (decode_binary, decode_numeric, encode_binary,
                                               encode_numeric)
 
 

@@ -1,4 +1,6 @@
-"""COPY's data formats: text (tab-separated, \\N for NULL, backslash escapes) and CSV.
+"""COPY's data formats: text (tab-separated, \\N for NULL, backslash escapes), CSV, and
+binary (a signature, then per row a field count and length-prefixed values in their
+binary send format, then -1).
 
 `CopyIn` receives the client's data in chunks (CopyData messages), splits it into rows
 and hands each row to a TableWriter; `copy_out_lines` renders query rows as lines.
@@ -7,8 +9,13 @@ Sans-I/O: the protocol layer moves the bytes.
 
 from __future__ import annotations
 
+import struct
+
 from . import types as T
+from .binary import decode_binary, encode_binary
 from .errors import BAD_COPY_FORMAT, FEATURE_NOT_SUPPORTED, SqlError
+
+BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 _UNESCAPE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
 
@@ -16,9 +23,10 @@ _UNESCAPE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "
 class CopyOptions:
     def __init__(self, options: dict):
         fmt = str(options.get("format", "text")).lower()
-        if fmt not in ("text", "csv"):
-            raise SqlError(FEATURE_NOT_SUPPORTED, f"COPY format \"{fmt}\" is not supported")
+        if fmt not in ("text", "csv", "binary"):
+            raise SqlError(FEATURE_NOT_SUPPORTED, f"COPY format \"{fmt}\" not recognized")
         self.csv = fmt == "csv"
+        self.binary = fmt == "binary"
         self.delimiter = options.get("delimiter", "," if self.csv else "\t")
         self.null = options.get("null", "" if self.csv else "\\N")
         self.header = str(options.get("header", "false")).lower() in ("true", "on", "1", "match")
@@ -104,6 +112,7 @@ class CopyIn:
         self.opts = opts
         self.types = types
         self.parsers = [T.input_function(t) for t in types]
+        self.binary_decoders = [lambda data, t=t: decode_binary(data, t) for t in types]
         self.write_row = write_row      # function(list of values) -> None
         self.buffer = b""
         self.count = 0
@@ -113,6 +122,9 @@ class CopyIn:
 
     def feed(self, data: bytes) -> None:
         self.buffer += data
+        if self.opts.binary:
+            self._binary_rows()
+            return
         if self.opts.csv:
             return                       # CSV fields may hold newlines: parsed at the end
         *lines, self.buffer = self.buffer.split(b"\n")
@@ -120,12 +132,62 @@ class CopyIn:
             self._text_line(line)
 
     def finish(self) -> int:
+        if self.opts.binary:
+            self._binary_rows()
+            if self.buffer or not self.done:
+                raise SqlError(BAD_COPY_FORMAT, "unexpected EOF in COPY data")
+            return self.count
         if self.opts.csv:
             self._csv(self.buffer)
         elif self.buffer and not self.done:
             self._text_line(self.buffer)
         self.buffer = b""
         return self.count
+
+    def _binary_rows(self) -> None:
+        buf = self.buffer
+        pos = 0
+        if self.line_no == 0:                # the signature, flags and header extension
+            if len(buf) < 19:
+                return
+            if buf[:11] != BINARY_SIGNATURE:
+                raise SqlError(BAD_COPY_FORMAT, "COPY file signature not recognized")
+            (extension,) = struct.unpack_from("!i", buf, 15)
+            if len(buf) < 19 + extension:
+                return
+            pos = 19 + extension
+            self.line_no = 1
+        decoders = self.binary_decoders
+        while not self.done and len(buf) - pos >= 2:
+            (count,) = struct.unpack_from("!h", buf, pos)
+            if count == -1:
+                self.done = True
+                pos += 2
+                break
+            if count != len(self.types):
+                raise SqlError(BAD_COPY_FORMAT, f"row field count is {count}, expected "
+                               f"{len(self.types)}", detail=f"COPY line {self.line_no}")
+            cursor = pos + 2
+            values = []
+            for decode in decoders:
+                if len(buf) - cursor < 4:
+                    break
+                (size,) = struct.unpack_from("!i", buf, cursor)
+                cursor += 4
+                if size == -1:
+                    values.append(None)
+                    continue
+                if len(buf) - cursor < size:
+                    break
+                values.append(decode(buf[cursor:cursor + size]))
+                cursor += size
+            if len(values) < len(decoders):
+                break                        # the rest of the row has not arrived yet
+            pos = cursor
+            self.line_no += 1
+            self.write_row(values)
+            self.count += 1
+        self.buffer = buf[pos:]
 
     def _decode(self, line: bytes) -> str:
         try:
@@ -220,7 +282,22 @@ def _csv_records(text: str, opts: CopyOptions):
 
 
 def copy_out_lines(rows, types: list[T.SqlType], opts: CopyOptions, names: list[str]):
-    """Render rows as COPY output lines (each ending with a newline)."""
+    """Render rows as COPY output chunks (text and CSV: one line each)."""
+    if opts.binary:
+        # The header travels with the first row (clients parse one message at a time).
+        header = BINARY_SIGNATURE + struct.pack("!ii", 0, 0)
+        for row in rows:
+            parts = [header, struct.pack("!h", len(row))]
+            header = b""
+            for v, t in zip(row, types):
+                if v is None:
+                    parts.append(b"\xff\xff\xff\xff")
+                else:
+                    data = encode_binary(v, t)
+                    parts.append(struct.pack("!i", len(data)) + data)
+            yield b"".join(parts)
+        yield header + b"\xff\xff"
+        return
     if opts.csv:
         if opts.header:
             yield opts.delimiter.join(_csv_field(n, opts, False) for n in names) + "\n"

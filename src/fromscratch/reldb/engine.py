@@ -150,6 +150,7 @@ class CopyInResult:
         self.ncolumns = ncolumns
         self.session = session
         self.csv = opts.csv
+        self.binary = opts.binary
         self.tag = "COPY"
         self.columns = None
 
@@ -160,6 +161,7 @@ class CopyOutResult:
         self.count = count
         self.ncolumns = ncolumns
         self.csv = opts.csv
+        self.binary = opts.binary
         self.tag = "COPY"
         self.columns = None
 

@@ -26,7 +26,7 @@ from ..errors import (FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, INVALID_AUTHORIZATI
                       UNDEFINED_PSTATEMENT, SqlError)
 from . import messages as M
 from .auth import AuthFailed, ScramVerifier, md5_password_hash
-from .formats import decode_binary, decode_text, encode_binary
+from ..binary import decode_binary, decode_text, encode_binary
 
 log = logging.getLogger("fromscratch.reldb")
 
@@ -293,9 +293,9 @@ class Backend:
         """Send a statement's result; returns False if the portal was suspended."""
         self._flush_notices()
         if isinstance(result, CopyOutResult):
-            self._send(M.copy_out_response(result.ncolumns))
-            for line in result.lines:
-                self._send(M.copy_data(line.encode()))
+            self._send(M.copy_out_response(result.ncolumns, result.binary))
+            for chunk in result.lines:
+                self._send(M.copy_data(chunk if isinstance(chunk, bytes) else chunk.encode()))
             self._send(M.copy_done())
             self._send(M.command_complete(f"COPY {result.count}"))
             return True
@@ -487,7 +487,7 @@ class Backend:
         self.copy = result
         self.copy_error = None
         self.state = "copy_in"
-        self._send(M.copy_in_response(result.ncolumns))
+        self._send(M.copy_in_response(result.ncolumns, result.binary))
         self.flush_wanted = True
 
     def _copy_message(self, message) -> None:

@@ -1,5 +1,5 @@
-"""Values on the wire: the text format (shared with casts to text, in types.py) and the
-binary format of the types clients send and ask for in binary.
+"""The binary format of values (PostgreSQL's send/receive functions): used by the
+protocol for binary parameters and results, and by COPY's binary format.
 
 Binary layouts follow PostgreSQL's send/recv functions: integers and floats big-endian;
 date as days and timestamps as microseconds since 2000-01-01; interval as microseconds,
@@ -14,8 +14,8 @@ import struct
 import uuid
 from decimal import Decimal
 
-from .. import types as T
-from ..errors import INVALID_BINARY_REPRESENTATION, FEATURE_NOT_SUPPORTED, SqlError
+from . import types as T
+from .errors import INVALID_BINARY_REPRESENTATION, FEATURE_NOT_SUPPORTED, SqlError
 
 EPOCH_DATE = dt.date(2000, 1, 1)
 EPOCH = dt.datetime(2000, 1, 1)
