@@ -230,8 +230,9 @@ class Database:
         raise SqlError("3F000", "no schema has been selected to create in")
 
     def relations(self):
-        for schema in self.schemas.values():
-            yield from schema.relations.values()
+        # Snapshots: another session's DDL may change these dicts meanwhile.
+        for schema in list(self.schemas.values()):
+            yield from list(schema.relations.values())
 
     # -- changes (each registers its undo with the transaction) --------------------------
 
