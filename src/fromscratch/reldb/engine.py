@@ -344,7 +344,10 @@ class Session:
         return self._txn_time or dt.datetime.now(dt.timezone.utc)
 
     def statement_deadline(self):
-        ms = _parse_duration_ms(self.settings.get("statement_timeout", "0") or "0")
+        timeout = self.settings.get("statement_timeout", "0")
+        if timeout == "0":
+            return None
+        ms = _parse_duration_ms(timeout)
         return time.monotonic() + ms / 1000 if ms > 0 else None
 
     def txid(self) -> int:

@@ -272,25 +272,7 @@ class FrontendReader:
             types = [b.uint32() for _ in range(count)]
             return Parse(name, sql, types)
         if kind == "B":
-            portal = b.cstring()
-            statement = b.cstring()
-            nformats = b.int16()
-            if nformats < 0:
-                raise ProtocolError("invalid message format")
-            formats = [b.int16() for _ in range(nformats)]
-            nparams = b.int16()
-            if nparams < 0:
-                raise ProtocolError("invalid message format")
-            params = []
-            for _ in range(nparams):
-                size = b.int32()
-                params.append(None if size == -1 else b.take(size))
-            nresults = b.int16()
-            if nresults < 0:
-                raise ProtocolError("invalid message format")
-            results = [b.int16() for _ in range(nresults)]
-            b.end()
-            return Bind(portal, statement, formats, params, results)
+            return _bind(b)
         if kind == "D":
             which = chr(b.take(1)[0])
             name = b.cstring()
@@ -323,6 +305,44 @@ class FrontendReader:
         if kind == "F":
             return FunctionCall(body)
         raise ProtocolError(f"invalid frontend message type {ord(kind)}")
+
+
+def _bind(b: _Body) -> Bind:
+    """Bind, decoded with direct struct calls: it is the one message sent per row by
+    executemany, so it is worth the less pretty code."""
+    portal = b.cstring()
+    statement = b.cstring()
+    data, pos = b.data, b.pos
+    try:
+        (nformats,) = unpack_from("!h", data, pos)
+        formats = list(unpack_from(f"!{nformats}h", data, pos + 2))
+        pos += 2 + 2 * nformats
+        (nparams,) = unpack_from("!h", data, pos)
+        pos += 2
+        if nformats < 0 or nparams < 0:
+            raise ProtocolError("invalid message format")
+        params = []
+        for _ in range(nparams):
+            (size,) = unpack_from("!i", data, pos)
+            pos += 4
+            if size == -1:
+                params.append(None)
+                continue
+            if size < 0 or pos + size > len(data):
+                raise ProtocolError("insufficient data left in message")
+            params.append(data[pos:pos + size])
+            pos += size
+        (nresults,) = unpack_from("!h", data, pos)
+        results = list(unpack_from(f"!{nresults}h", data, pos + 2))
+        pos += 2 + 2 * nresults
+    except struct.error:
+        raise ProtocolError("invalid message format") from None
+    if nresults < 0 or pos != len(data):
+        raise ProtocolError("invalid message format")
+    return Bind(portal, statement, formats, params, results)
+
+
+unpack_from = struct.unpack_from
 
 
 # -- backend messages ----------------------------------------------------------------------
