@@ -462,9 +462,47 @@ class Compiler:
         op = node.op
         if op in ("AND", "OR"):
             return self._bool_op(node, scope)
+        if op in O.COMPARISON_OPS and isinstance(node.left, A.RowExpr) and \
+                isinstance(node.right, A.RowExpr):
+            return self._row_comparison(op, node, scope)
         left = self.compile(node.left, scope)
         right = self.compile(node.right, scope)
         return self.binary(op, left, right, node.pos)
+
+    def _row_comparison(self, op, node, scope) -> Expr:
+        """(a, b) op (c, d), element by element with each pair typed on its own:
+        = and <> combine all pairs; the ordering operators stop at the first pair that is
+        not equal (or NULL, which makes the result NULL)."""
+        lefts, rights = node.left.items, node.right.items
+        if len(lefts) != len(rights):
+            raise SqlError(SYNTAX_ERROR, "unequal number of entries in row expressions",
+                           position=node.pos + 1)
+        pairs = []
+        for a, b in zip(lefts, rights):
+            left, right = self.compile(a, scope), self.compile(b, scope)
+            equal = self.binary("=", left, right).fn
+            ordered = self.binary(op if op not in ("=", "<>") else "=", left, right).fn
+            pairs.append((equal, ordered))
+        if op in ("=", "<>"):
+            def run(row, ctx):
+                result = True
+                for equal, _ in pairs:
+                    v = equal(row, ctx)
+                    if v is False:
+                        return op == "<>"
+                    if v is None:
+                        result = None
+                return result if result is None else op == "="
+        else:
+            def run(row, ctx):
+                for equal, ordered in pairs:
+                    v = equal(row, ctx)
+                    if v is None:
+                        return None
+                    if v is False:
+                        return ordered(row, ctx)
+                return op in ("<=", ">=")
+        return Expr(run, T.BOOL)
 
     def binary(self, op: str, left: Expr, right: Expr, pos: int = -1) -> Expr:
         if op == "~~":
