@@ -450,7 +450,10 @@ class Planner:
         for c in conjuncts:
             if isinstance(c, A.BinaryOp) and c.op == "=":
                 for col_side, val_side in ((c.left, c.right), (c.right, c.left)):
-                    if isinstance(col_side, A.ColumnRef) and not _column_refs(val_side) \
+                    # The key may use constants, parameters and columns of enclosing
+                    # queries (a correlated subquery looking rows up by key).
+                    if isinstance(col_side, A.ColumnRef) and \
+                            all(self._outer_only(ref, scope) for ref in _column_refs(val_side)) \
                             and not _contains(val_side, (A.SubqueryExpr, A.Exists,
                                                          A.InSubquery, A.FuncCall)):
                         index = scope.lookup(col_side.names)
@@ -468,7 +471,7 @@ class Planner:
                 col_type = table.columns[index].type
                 if col_type.oid == T.BPCHAR.oid:
                     break
-                e = self.compiler.compile(val_side, Scope([], scope.parent))
+                e = self.compiler.compile(val_side, Scope([], scope.parent, scope.level))
                 common = self._compare_type(col_type, e.type)
                 if common is None or common.oid != col_type.base.oid:
                     break
@@ -477,6 +480,16 @@ class Planner:
                 plan = IndexScan(table, idx, key_fns, scan.with_rowid, scan.label)
                 return plan, conjuncts
         return None, conjuncts
+
+    def _outer_only(self, ref: A.ColumnRef, scope: Scope) -> bool:
+        if self._local(ref, scope):
+            return False
+        s = scope.parent
+        while s is not None:
+            if self._local(ref, s):
+                return True
+            s = s.parent
+        return False
 
     @staticmethod
     def _compare_type(a, b):
