@@ -113,6 +113,15 @@ def test_prepared_statements_plan_once(session):
     assert "Index Scan" in plan.explain_lines()[0] or "Index Scan" in "\n".join(plan.explain_lines())
 
 
+def test_index_lookup_with_a_wider_integer_key(session):
+    run(session, "CREATE TABLE t (id int PRIMARY KEY, v text)")
+    run(session, "INSERT INTO t VALUES (1, 'one')")
+    prepared = session.prepare("SELECT v FROM t WHERE id = $1", [T.INT8])
+    assert "Index Scan" in "\n".join(prepared.plan.explain_lines())
+    assert session.execute(prepared, [1]).rows == [("one",)]
+    assert session.execute(prepared, [2 ** 40]).rows == []
+
+
 def test_parameter_types_are_inferred_from_context(session):
     run(session, "CREATE TABLE t (a bigint, b date, c boolean)")
     prepared = session.prepare("INSERT INTO t VALUES ($1, $2, $3)", [])

@@ -472,6 +472,10 @@ class Planner:
                 if col_type.oid == T.BPCHAR.oid:
                     break
                 e = self.compiler.compile(val_side, Scope([], scope.parent, scope.level))
+                if T.is_integer(col_type) and T.is_integer(e.type):
+                    # Any integer key works: one out of the column's range matches nothing.
+                    key_fns.append(_integer_key(e.fn, col_type))
+                    continue
                 common = self._compare_type(col_type, e.type)
                 if common is None or common.oid != col_type.base.oid:
                     break
@@ -958,6 +962,15 @@ def _c_position_ref(self, node: _PositionRef, scope):
 
 
 Compiler.c__PositionRef = _c_position_ref
+
+
+def _integer_key(fn, column_type):
+    low, high, _ = T.INTEGER_TYPES[column_type.oid]
+
+    def key(row, ctx):
+        v = fn(row, ctx)
+        return v if v is not None and low <= v <= high else None
+    return key
 
 
 def _column_getter(index):
