@@ -116,3 +116,58 @@ def test_textual_sql_and_transactions(engine):
                       "SET v = kv.v + excluded.v RETURNING v")
         assert c.execute(upsert, {"k": "x", "v": 5}).scalar() == 6
         c.commit()
+
+
+def test_column_types_and_postgresql_constructs(engine):
+    import uuid
+
+    from sqlalchemy import JSON, Interval, LargeBinary, Text, Uuid, case, delete, or_, update
+    from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    class Base2(DeclarativeBase):
+        pass
+
+    class Thing(Base2):
+        __tablename__ = "things"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        uid: Mapped[uuid.UUID] = mapped_column(Uuid, default=uuid.uuid4)
+        name: Mapped[str] = mapped_column(String(40), index=True)
+        data: Mapped[dict] = mapped_column(JSONB, default=dict)
+        meta: Mapped[dict | None] = mapped_column(JSON)
+        blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+        span: Mapped[dt.timedelta | None] = mapped_column(Interval)
+        active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+        price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+        created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                     server_default=func.now())
+        tags: Mapped[list | None] = mapped_column(ARRAY(Text))
+
+    Base2.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Thing(name="a", data={"k": 1}, meta={"m": [1]}, blob=b"\x00\x01",
+                         span=dt.timedelta(hours=2), price=Decimal("9.99"), tags=["x", "y"]),
+                   Thing(name="b", data={"k": 2})])
+        s.commit()
+        t = s.scalars(select(Thing).where(Thing.data["k"].as_integer() == 1)).one()
+        assert (t.name, t.data, t.meta, t.blob, t.span, t.active, t.price, t.tags) == \
+            ("a", {"k": 1}, {"m": [1]}, b"\x00\x01", dt.timedelta(hours=2), True,
+             Decimal("9.99"), ["x", "y"])
+        assert isinstance(t.uid, uuid.UUID) and t.created.tzinfo is not None
+        bands = s.execute(select(Thing.name, case((Thing.price > 5, "pricey"), else_="cheap"))
+                          .order_by(Thing.name)).all()
+        assert bands == [("a", "pricey"), ("b", "cheap")]
+        s.execute(update(Thing).where(Thing.name == "b").values(price=Thing.id * 2))
+        s.commit()
+        assert s.execute(select(func.sum(Thing.price), func.count())
+                         .where(or_(Thing.name == "a", Thing.active))).one() == (Decimal("13.99"), 2)
+        s.execute(pg_insert(Thing).values(id=1, name="a2")
+                  .on_conflict_do_update(index_elements=["id"], set_={"name": "upserted"}))
+        s.commit()
+        assert s.scalars(select(Thing.name).where(Thing.tags.contains(["x"]))).all() == ["upserted"]
+        ranked = s.execute(select(Thing.name, func.row_number().over(order_by=Thing.name.desc())))
+        assert ranked.all() == [("upserted", 1), ("b", 2)]
+        s.execute(delete(Thing).where(Thing.name == "b"))
+        s.commit()
+        assert s.scalar(select(func.count(Thing.id))) == 1
+    Base2.metadata.drop_all(engine)
