@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -119,8 +120,6 @@ def test_textual_sql_and_transactions(engine):
 
 
 def test_column_types_and_postgresql_constructs(engine):
-    import uuid
-
     from sqlalchemy import JSON, Interval, LargeBinary, Text, Uuid, case, delete, or_, update
     from sqlalchemy.dialects.postgresql import ARRAY, JSONB
     from sqlalchemy.dialects.postgresql import insert as pg_insert
