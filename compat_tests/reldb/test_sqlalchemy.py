@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from decimal import Decimal
 
@@ -170,3 +171,32 @@ def test_column_types_and_postgresql_constructs(engine):
         s.commit()
         assert s.scalar(select(func.count(Thing.id))) == 1
     Base2.metadata.drop_all(engine)
+
+
+class Color(enum.Enum):
+    red = "red"
+    green = "green"
+    blue = "blue"
+
+
+def test_native_enum(engine):
+    from sqlalchemy import Enum
+
+    class Base3(DeclarativeBase):
+        pass
+
+    class Paint(Base3):
+        __tablename__ = "paints"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        color: Mapped[Color] = mapped_column(Enum(Color, name="color"))
+
+    Base3.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Paint(color=Color.blue), Paint(color=Color.red), Paint(color=Color.green)])
+        s.commit()
+        assert s.scalars(select(Paint.color).order_by(Paint.color)).all() == \
+            [Color.red, Color.green, Color.blue]
+        assert s.scalar(select(func.count()).where(Paint.color > Color.red)) == 2
+    assert [e["name"] for e in inspect(engine).get_enums()] == ["color"]
+    Base3.metadata.drop_all(engine)
+    assert inspect(engine).get_enums() == []

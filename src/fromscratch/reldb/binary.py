@@ -111,7 +111,7 @@ def encode_binary(value, t: T.SqlType) -> bytes:
         return struct.pack("!f", value)
     if oid == 701:
         return struct.pack("!d", value)
-    if oid in T.STRING_OIDS or oid in (114, 705):
+    if oid in T.STRING_OIDS or oid in (114, 705) or t.labels is not None:
         return T.to_text(value, t).encode()
     if oid == 3802:
         return b"\x01" + T.format_jsonb(value).encode()
@@ -205,6 +205,8 @@ def decode_binary(data: bytes, t: T.SqlType):
             if oid == 114:
                 return T.parse_json_text(text)
             return text
+        if t.labels is not None:
+            return T.parse_enum(data.decode(), t)
         if oid == 3802:
             if not data or data[0] != 1:
                 raise ValueError("jsonb version")

@@ -165,6 +165,7 @@ class Schema:
         self.name = name
         self.owner = owner
         self.relations: dict[str, Relation] = {}
+        self.types: dict[str, T.SqlType] = {}      # CREATE TYPE ... AS ENUM
         self.comment: str | None = None
 
 
@@ -228,6 +229,18 @@ class Database:
             if name in self.schemas and name != "pg_catalog":
                 return self.schemas[name]
         raise SqlError("3F000", "no schema has been selected to create in")
+
+    def find_type(self, name: str, schema_name: str | None, search_path: list[str]):
+        names = [schema_name] if schema_name else search_path
+        for schema_name in names:
+            schema = self.schemas.get(schema_name)
+            if schema is not None and name in schema.types:
+                return schema.types[name]
+        return None
+
+    def user_types(self):
+        for schema in list(self.schemas.values()):
+            yield from list(schema.types.values())
 
     def relations(self):
         # Snapshots: another session's DDL may change these dicts meanwhile.

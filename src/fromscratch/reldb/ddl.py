@@ -245,7 +245,10 @@ class DDL:
             self.changed()
             return tag
         if kind == "type":
-            raise SqlError(FEATURE_NOT_SUPPORTED, "DROP TYPE is not supported")
+            for names in stmt.names:
+                self._drop_type(names, stmt.if_exists, stmt.cascade)
+            self.changed()
+            return tag
         want = {"table": "r", "view": "v", "index": "i", "sequence": "S"}[kind]
         targets = []
         for names in stmt.names:
@@ -350,6 +353,59 @@ class DDL:
             self.db.remove_relation(self.txn, rel)
         del self.db.schemas[name]
         self.txn.on_rollback(lambda: self.db.schemas.__setitem__(name, schema))
+
+    # -- enum types ----------------------------------------------------------------------
+
+    def create_enum(self, stmt: A.CreateEnum) -> str:
+        schema = self.db.creation_schema(stmt.name, self.session.search_path())
+        name = stmt.name[-1]
+        if name in schema.types or name in T.ALIASES or name in T.BY_NAME:
+            raise SqlError(DUPLICATE_OBJECT, f'type "{name}" already exists')
+        if len(set(stmt.labels)) != len(stmt.labels):
+            raise SqlError("42710", "enum labels must be unique")
+        cluster = self.db.cluster
+        t = T.make_enum_type(name, cluster.next_oid(), cluster.next_oid(), stmt.labels,
+                             schema.oid)
+        schema.types[name] = t
+        self.txn.on_rollback(lambda: schema.types.pop(name, None))
+        self.changed()
+        return "CREATE TYPE"
+
+    def alter_enum(self, stmt: A.AlterEnum) -> str:
+        t = self.db.find_type(stmt.name[-1], stmt.name[0] if len(stmt.name) > 1 else None,
+                              self.session.search_path())
+        if t is None or t.labels is None:
+            raise SqlError(UNDEFINED_OBJECT, f'type "{".".join(stmt.name)}" does not exist')
+        if stmt.label in t.labels:
+            if stmt.if_not_exists:
+                self.notices.append(f'enum label "{stmt.label}" already exists, skipping')
+                return "ALTER TYPE"
+            raise SqlError(DUPLICATE_OBJECT, f'enum label "{stmt.label}" already exists')
+        t.labels.append(stmt.label)
+        self.txn.on_rollback(lambda: t.labels.remove(stmt.label))
+        return "ALTER TYPE"
+
+    def _drop_type(self, names: list[str], if_exists: bool, cascade: bool) -> None:
+        t = self.db.find_type(names[-1], names[0] if len(names) > 1 else None,
+                              self.session.search_path())
+        if t is None:
+            if if_exists:
+                self.notices.append(f'type "{names[-1]}" does not exist, skipping')
+                return
+            raise SqlError(UNDEFINED_OBJECT, f'type "{".".join(names)}" does not exist')
+        for rel in self.db.relations():
+            if isinstance(rel, Table) and any(c.type.oid in (t.oid, t.array_oid)
+                                              for c in rel.columns):
+                if not cascade:
+                    raise SqlError(DEPENDENT_OBJECTS, f"cannot drop type {t.name} because other "
+                                   "objects depend on it",
+                                   detail=f"column of table {rel.name} depends on type {t.name}",
+                                   hint="Use DROP ... CASCADE to drop the dependent objects too.")
+                raise SqlError(FEATURE_NOT_SUPPORTED, "DROP TYPE ... CASCADE of a type in use "
+                               "is not supported")
+        schema = next(s for s in self.db.schemas.values() if s.types.get(t.name) is t)
+        del schema.types[t.name]
+        self.txn.on_rollback(lambda: schema.types.__setitem__(t.name, t))
 
     # -- ALTER TABLE ---------------------------------------------------------------------
 

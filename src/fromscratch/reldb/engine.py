@@ -744,6 +744,14 @@ class Session:
         ddl = self._ddl()
         return self._with_notices(ddl, ddl.create_view(stmt))
 
+    def _do_CreateEnum(self, stmt):
+        ddl = self._ddl()
+        return self._with_notices(ddl, ddl.create_enum(stmt))
+
+    def _do_AlterEnum(self, stmt):
+        ddl = self._ddl()
+        return self._with_notices(ddl, ddl.alter_enum(stmt))
+
     def _do_CreateSequence(self, stmt):
         ddl = self._ddl()
         return self._with_notices(ddl, ddl.create_sequence(stmt))

@@ -373,8 +373,18 @@ typdefault text
 typacl aclitem[]
 """)
 def _pg_type(session):
+    user_types = list(session.database.user_types())
+    for t in user_types:
+        yield {"oid": t.oid, "typname": t.name, "typnamespace": t.schema_oid, "typlen": 4,
+               "typbyval": True, "typtype": "e", "typcategory": "E", "typarray": t.array_oid,
+               "typinput": 3504, "typoutput": 3505}
+        yield {"oid": t.array_oid, "typname": "_" + t.name, "typnamespace": t.schema_oid,
+               "typlen": -1, "typtype": "b", "typcategory": "A", "typelem": t.oid,
+               "typstorage": "x"}
+    user_oids = {t.oid for t in user_types} | {t.array_oid for t in user_types}
     for oid, t in sorted(T.BY_OID.items()):
-        if t.typmod != -1:
+        if t.typmod != -1 or oid in user_oids or t.labels is not None or \
+                (t.elem is not None and t.elem.labels is not None):
             continue
         yield {"oid": oid, "typname": t.name, "typlen": t.typlen,
                "typbyval": t.typlen in (1, 2, 4, 8) and t.elem is None,
@@ -898,7 +908,10 @@ enumsortorder float4
 enumlabel name
 """)
 def _pg_enum(session):
-    return []
+    for t in session.database.user_types():
+        for position, label in enumerate(t.labels, 1):
+            yield {"oid": t.oid * 1000 + position, "enumtypid": t.oid,
+                   "enumsortorder": float(position), "enumlabel": label}
 
 
 @system("pg_catalog", "pg_range", """

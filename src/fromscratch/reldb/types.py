@@ -55,7 +55,7 @@ class SqlType:
     """One SQL type. `typmod` carries varchar(n)/char(n) length and numeric(p,s)."""
 
     __slots__ = ("name", "oid", "typlen", "category", "typmod", "elem", "array_oid",
-                 "preferred", "sql_name")
+                 "preferred", "sql_name", "labels", "schema_oid")
 
     def __init__(self, name, oid, typlen, category, array_oid=0, elem=None,
                  preferred=False, sql_name=None, typmod=-1):
@@ -68,6 +68,8 @@ class SqlType:
         self.preferred = preferred
         self.sql_name = sql_name or name
         self.typmod = typmod
+        self.labels: list[str] | None = None     # an enum type's values, in order
+        self.schema_oid = 11                      # pg_catalog, or a user type's schema
 
     def with_typmod(self, typmod: int) -> "SqlType":
         if typmod == self.typmod:
@@ -199,7 +201,7 @@ SERIAL_NAMES = {"serial": "int4", "serial4": "int4", "bigserial": "int8", "seria
 def lookup_type(name: str, typmods: list[int] | None = None, array_dims: int = 0) -> SqlType:
     """The type for a name as written in SQL (already lower-cased unless quoted)."""
     base = name[len("pg_catalog."):] if name.startswith("pg_catalog.") else name
-    t = ALIASES.get(base) or BY_NAME.get(base)
+    t = ALIASES.get(base) or BY_NAME.get(base) or _user_type(base)
     if t is None:
         raise SqlError(UNDEFINED_OBJECT, f'type "{name}" does not exist')
     if typmods:
@@ -209,6 +211,60 @@ def lookup_type(name: str, typmods: list[int] | None = None, array_dims: int = 0
     if array_dims:
         t = BY_OID[t.array_oid] if t.typmod == -1 else _array_with_typmod(t)
     return t
+
+
+def _user_type(name: str) -> SqlType | None:
+    """A type created with CREATE TYPE, found through the session's search path."""
+    ctx = getattr(session_local, "catalog", None)
+    if ctx is None:
+        return None
+    db, search_path = ctx
+    return db.find_type(name.split(".")[-1] if "." in name else name,
+                        name.split(".")[0] if "." in name else None, search_path)
+
+
+class EnumValue(str):
+    """A value of an enum type: its label, ordered by its position in the type."""
+
+    def __new__(cls, label: str, position: int):
+        value = super().__new__(cls, label)
+        value.position = position
+        return value
+
+    def __lt__(self, other):
+        return self.position < other.position
+
+    def __le__(self, other):
+        return self.position <= other.position
+
+    def __gt__(self, other):
+        return self.position > other.position
+
+    def __ge__(self, other):
+        return self.position >= other.position
+
+    __hash__ = str.__hash__
+
+
+def make_enum_type(name: str, oid: int, array_oid: int, labels: list[str],
+                   schema_oid: int) -> SqlType:
+    """A new enum type (and its array type), registered by OID for the value formats."""
+    t = SqlType(name, oid, 4, "E", array_oid)
+    t.labels = list(labels)
+    t.schema_oid = schema_oid
+    array = SqlType("_" + name, array_oid, -1, "A", elem=t)
+    array.schema_oid = schema_oid
+    BY_OID[oid] = t
+    BY_OID[array_oid] = array
+    return t
+
+
+def parse_enum(text: str, t: SqlType) -> EnumValue:
+    try:
+        return EnumValue(text, t.labels.index(text))
+    except ValueError:
+        raise SqlError(INVALID_TEXT_REPRESENTATION,
+                       f'invalid input value for enum {t.name}: "{text}"') from None
 
 
 def _array_with_typmod(elem: SqlType) -> SqlType:
@@ -1116,6 +1172,8 @@ def from_text(text: str, t: SqlType):
         return parse_record(text)
     if oid == 705:
         return text
+    if t.labels is not None:
+        return parse_enum(text, t)
     if oid == 1266:
         clock = parse_time(text)
         return clock

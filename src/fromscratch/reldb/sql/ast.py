@@ -477,6 +477,19 @@ class CreateView(Node):
 
 
 @dataclass(eq=False)
+class CreateEnum(Node):
+    name: list[str]
+    labels: list[str]
+
+
+@dataclass(eq=False)
+class AlterEnum(Node):
+    name: list[str]
+    label: str
+    if_not_exists: bool = False
+
+
+@dataclass(eq=False)
 class CreateSequence(Node):
     name: list[str]
     options: dict

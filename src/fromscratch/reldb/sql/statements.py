@@ -165,7 +165,23 @@ class StatementParsers:
             self.advance()
             name = self.ident()
             return A.CreateRole(name, self.role_options())
-        if self.is_kw("extension", "function", "trigger", "type", "domain", "procedure",
+        if self.accept_kw("type"):
+            name = self.qualified_name()
+            self.expect_kw("as")
+            self.expect_kw("enum")
+            self.expect_punct("(")
+            labels = []
+            if not self.is_punct(")"):
+                while True:
+                    t = self.advance()
+                    if t.kind != STRING:
+                        raise self.error(t)
+                    labels.append(t.value)
+                    if not self.accept_punct(","):
+                        break
+            self.expect_punct(")")
+            return A.CreateEnum(name, labels)
+        if self.is_kw("extension", "function", "trigger", "domain", "procedure",
                       "materialized", "rule", "policy", "aggregate", "operator", "collation",
                       "publication", "subscription", "tablespace"):
             raise SqlError(FEATURE_NOT_SUPPORTED,
@@ -538,6 +554,20 @@ class StatementParsers:
             self.advance()
             name = self.ident()
             return A.CreateRole(name, self.role_options(), alter=True)
+        if self.is_kw("type") and self.peek().kind in (IDENT, QIDENT):
+            save = self.i
+            self.advance()
+            name = self.qualified_name()
+            if self.accept_kw("add"):
+                self.expect_kw("value")
+                if_not_exists = self.if_not_exists()
+                t = self.advance()
+                if t.kind != STRING:
+                    raise self.error(t)
+                if self.is_kw("before", "after"):
+                    raise SqlError(FEATURE_NOT_SUPPORTED, "ADD VALUE BEFORE/AFTER is not supported")
+                return A.AlterEnum(name, t.value, if_not_exists)
+            self.i = save
         if self.accept_kw("database", "schema", "index", "view", "system", "default", "type",
                           "extension", "function"):
             self.skip_to_end()
