@@ -54,7 +54,8 @@ def both(reldb_server, postgres_server):
 
 COMMANDS = [r"\dt", r"\d", r"\d authors", r"\d books", r"\di", r"\dn", r"\dv", r"\d long_books",
             r"\dt extra.*", r"\d extra.notes", r"\ds",
-            "SELECT id, author_id, title, pages, price FROM books ORDER BY id", r"\x on" + "\nSELECT * FROM authors ORDER BY id",
+            "SELECT id, author_id, title, pages, price FROM books ORDER BY id",
+            r"\x on" + "\nSELECT * FROM authors ORDER BY id",
             "SELECT count(*), sum(price), avg(pages) FROM books"]
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from . import types as T
 from .catalog import Column, Constraint, Index, Schema, Sequence, Table, View
 from .errors import (DEPENDENT_OBJECTS, DUPLICATE_COLUMN, DUPLICATE_OBJECT, DUPLICATE_SCHEMA,
-                     DUPLICATE_TABLE, FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_COLUMN, UNDEFINED_OBJECT,
-                     UNDEFINED_SCHEMA, UNDEFINED_TABLE, UNIQUE_VIOLATION, SqlError,
-                     WRONG_OBJECT_TYPE)
+                     DUPLICATE_TABLE, FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION,
+                     UNDEFINED_COLUMN, UNDEFINED_OBJECT, UNDEFINED_SCHEMA, UNDEFINED_TABLE,
+                     UNIQUE_VIOLATION, SqlError, WRONG_OBJECT_TYPE)
 from .expressions import Col, Scope
 from .sql import ast as A
 from .sql.unparse import unparse

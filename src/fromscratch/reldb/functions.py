@@ -862,7 +862,8 @@ _TO_CHAR = [
     ("US", lambda d: f"{getattr(d, 'microsecond', 0):06d}"),
     ("AM", lambda d: "AM" if getattr(d, "hour", 0) < 12 else "PM"),
     ("PM", lambda d: "AM" if getattr(d, "hour", 0) < 12 else "PM"),
-    ("Q", lambda d: str((d.month - 1) // 3 + 1)), ("WW", lambda d: f"{(d.timetuple().tm_yday - 1) // 7 + 1:02d}"),
+    ("Q", lambda d: str((d.month - 1) // 3 + 1)),
+    ("WW", lambda d: f"{(d.timetuple().tm_yday - 1) // 7 + 1:02d}"),
     ("IW", lambda d: f"{d.isocalendar()[1]:02d}"),
 ]
 
