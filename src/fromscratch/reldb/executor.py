@@ -439,21 +439,27 @@ class Aggregate(Operator):
     def rows(self, ctx):
         keys = self.keys
         make = self.aggregates
-        groups: dict = {}
+        single = keys[0] if len(keys) == 1 else None
+        groups: dict = {}           # group key -> (accumulators, their add methods)
         count = 0
         for row in self.child.rows(ctx):
             count += 1
             if count % CHECK_EVERY == 0:
                 ctx.check()
-            key = tuple([fn(row, ctx) for fn in keys])
-            accs = groups.get(key)
-            if accs is None:
-                accs = groups[key] = [factory() for factory in make]
-            for acc in accs:
-                acc.add(row, ctx)
+            # One grouping column (the common case) keys the dict by its bare value.
+            key = single(row, ctx) if single is not None else \
+                tuple([fn(row, ctx) for fn in keys])
+            group = groups.get(key)
+            if group is None:
+                accs = [factory() for factory in make]
+                group = groups[key] = (accs, [acc.add for acc in accs])
+            for add in group[1]:
+                add(row, ctx)
         if not groups and not self.grouped:
-            groups[()] = [factory() for factory in make]
-        for key, accs in groups.items():
+            groups[()] = ([factory() for factory in make], None)
+        for key, (accs, _) in groups.items():
+            if single is not None:
+                key = (key,)
             yield key + tuple(acc.result(ctx) for acc in accs)
 
     def explain(self):
