@@ -104,7 +104,7 @@ class PgConnection(Connection):
 
 # Deeply nested SQL recurses in the parser and planner: give connection threads room
 # (the parser refuses nesting past its own limit well before this runs out).
-WORKER_STACK_SIZE = 64 * 1024 * 1024
+WORKER_STACK_SIZE = 16 * 1024 * 1024
 RECURSION_LIMIT = 20000
 
 
