@@ -413,9 +413,8 @@ class HashJoin(Operator):
                     yield left_nulls + rrow
 
     def explain(self):
-        kind = {"inner": "", "left": " Left Join", "right": " Right Join",
-                "full": " Full Join", "semi": " Semi Join"}.get(self.kind, "")
-        return "Hash" + kind + " Join"
+        return {"left": "Hash Left Join", "right": "Hash Right Join",
+                "full": "Hash Full Join"}.get(self.kind, "Hash Join")
 
     def explain_details(self):
         return [f"Hash Cond: {self.text}"] if self.text else []
