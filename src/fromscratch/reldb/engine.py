@@ -34,7 +34,7 @@ from .errors import (ACTIVE_TRANSACTION, DUPLICATE_DATABASE, DUPLICATE_OBJECT,
                      INVALID_CATALOG_NAME, INVALID_PARAMETER_VALUE,
                      NO_ACTIVE_TRANSACTION, OBJECT_IN_USE, SAVEPOINT_EXCEPTION, SYNTAX_ERROR,
                      UNDEFINED_CURSOR, UNDEFINED_OBJECT, UNDEFINED_PSTATEMENT, SqlError)
-from .executor import ExecContext
+from .executor import ExecContext, run_modifications
 from .planner import Planner
 from .sql import ast as A
 from .sql.parser import parse
@@ -140,6 +140,19 @@ class Prepared:
         self.version = version
         self.from_sql = from_sql
         self.search_path = None
+
+
+class WithModifications:
+    """A DML statement whose WITH holds data-modifying queries: those run first."""
+
+    def __init__(self, modifications, statement):
+        self.modifications = list(modifications)
+        self.statement = statement
+        self.columns = statement.columns
+
+    def execute(self, ctx):
+        run_modifications(self.modifications, ctx)
+        return self.statement.execute(ctx)
 
 
 class CopyInResult:
@@ -492,6 +505,8 @@ class Session:
                     planner.plan_cte(cte, ast.with_.recursive, None)
             cls = {A.Insert: InsertPlan, A.Update: UpdatePlan, A.Delete: DeletePlan}[type(ast)]
             plan = cls(planner, ast)
+            if planner.modifications:
+                plan = WithModifications(planner.modifications, plan)
             columns = plan.columns
         elif isinstance(ast, A.ExecutePrepared):
             target = self.prepared.get(ast.name)

@@ -195,6 +195,43 @@ class CteScan(Operator):
         return f"CTE Scan on {self.name}"
 
 
+class DataModification(Operator):
+    """A data-modifying statement inside WITH: runs it and yields its RETURNING rows."""
+
+    def __init__(self, label: str, statement):
+        self.label = label
+        self.statement = statement          # an InsertPlan/UpdatePlan/DeletePlan
+
+    def rows(self, ctx):
+        yield from self.statement.execute(ctx).rows
+
+    def explain(self):
+        return self.label
+
+
+class RunFirst(Operator):
+    """Runs the data-modifying WITH queries of a statement (once each, even when nothing
+    reads them), then its main query."""
+
+    def __init__(self, modifications: list[tuple[Operator, object]], main):
+        self.modifications = modifications
+        self.main = main
+        self.children = tuple(m for m, _ in modifications) + (main,)
+
+    def rows(self, ctx):
+        run_modifications(self.modifications, ctx)
+        yield from self.main.rows(ctx)
+
+    def explain_lines(self, depth=0):
+        return self.main.explain_lines(depth)
+
+
+def run_modifications(modifications, ctx) -> None:
+    for plan, key in modifications:
+        if key not in ctx.cache:
+            ctx.cache[key] = list(plan.rows(ctx))
+
+
 class WorkTableScan(Operator):
     """The recursive reference inside WITH RECURSIVE: the previous iteration's rows."""
 

@@ -23,9 +23,9 @@ from . import types as T
 from .errors import (AMBIGUOUS_COLUMN, FEATURE_NOT_SUPPORTED, GROUPING_ERROR, INVALID_COLUMN_REFERENCE,
                      SYNTAX_ERROR, UNDEFINED_COLUMN, UNDEFINED_TABLE, WINDOWING_ERROR,
                      SqlError)
-from .executor import (Aggregate, CteScan, Distinct, Filter, FunctionScan, HashJoin,
+from .executor import (Aggregate, CteScan, DataModification, Distinct, Filter, FunctionScan, HashJoin,
                        IndexScan, Limit, MaterializedScan, NestedLoopJoin, Project,
-                       RecursiveUnion, Result, SeqScan, SetOperation, Sort, ValuesScan, Window,
+                       RecursiveUnion, Result, RunFirst, SeqScan, SetOperation, Sort, ValuesScan, Window,
                        WorkTableScan)
 from .expressions import Col, Compiler, Expr, QueryLevel, Scope, figure_colname, node_key
 from .sql import ast as A
@@ -46,6 +46,7 @@ class Planner:
         self.db = session.database
         self.compiler = Compiler(self, param_types if param_types is not None else [])
         self.ctes: list[dict[str, CteDef]] = []
+        self.modifications: list[tuple] = []     # data-modifying WITH queries to run
 
     @property
     def param_types(self):
@@ -61,6 +62,7 @@ class Planner:
         if not isinstance(q, A.Query):
             q = A.Query(body=q)
         pushed = False
+        mark = len(self.modifications)
         if q.with_ is not None:
             self.ctes.append({})
             pushed = True
@@ -69,9 +71,14 @@ class Planner:
         try:
             body = q.body
             if isinstance(body, A.Select):
-                return self.plan_select(body, outer, level, q.order_by, q.limit, q.offset)
-            plan, columns = self.plan_body(body, outer, level)
-            plan, columns = self.order_and_limit(plan, columns, q, outer)
+                plan, columns = self.plan_select(body, outer, level, q.order_by, q.limit,
+                                                 q.offset)
+            else:
+                plan, columns = self.plan_body(body, outer, level)
+                plan, columns = self.order_and_limit(plan, columns, q, outer)
+            if len(self.modifications) > mark:
+                plan = RunFirst(self.modifications[mark:], plan)
+                del self.modifications[mark:]
             return plan, columns
         finally:
             if pushed:
@@ -89,8 +96,6 @@ class Planner:
             return self.plan_setop(body, outer, level)
         if isinstance(body, A.Query):
             return self.plan_query(body, outer, level)
-        if isinstance(body, (A.Insert, A.Update, A.Delete)):
-            raise SqlError(FEATURE_NOT_SUPPORTED, "data-modifying statements in WITH are not supported")
         raise SqlError(SYNTAX_ERROR, "unexpected query form")
 
     def order_and_limit(self, plan, columns, q: A.Query, outer):
@@ -143,6 +148,19 @@ class Planner:
     def plan_cte(self, cte: A.CommonTable, recursive: bool, outer):
         frame = self.ctes[-1]
         key = object()
+        if isinstance(cte.query, (A.Insert, A.Update, A.Delete)):
+            from .dml import DeletePlan, InsertPlan, UpdatePlan
+            cls = {A.Insert: InsertPlan, A.Update: UpdatePlan, A.Delete: DeletePlan}[
+                type(cte.query)]
+            statement = cls(self, cte.query)
+            plan = DataModification(f"{type(cte.query).__name__} ({cte.name})", statement)
+            columns = statement.columns or []
+            if cte.column_aliases:
+                columns = [(n, t) for n, (_, t) in zip(cte.column_aliases, columns)] + \
+                    columns[len(cte.column_aliases):]
+            frame[cte.name] = CteDef(cte.name, plan, columns, key)
+            self.modifications.append((plan, key))
+            return
         body = cte.query.body if isinstance(cte.query, A.Query) else cte.query
         if recursive and isinstance(body, A.SetOp) and body.op == "union" and \
                 self._references(body.right, cte.name):
