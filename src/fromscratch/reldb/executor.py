@@ -465,14 +465,18 @@ class Aggregate(Operator):
     """
 
     def __init__(self, child: Operator, keys: list[Callable], aggregates: list,
-                 grouped: bool):
+                 grouped: bool, sets: list[list[int]] | None = None):
         self.child = child
         self.keys = keys
         self.aggregates = aggregates
         self.grouped = grouped
+        self.sets = sets                  # grouping sets: the key positions each uses
         self.children = (child,)
 
     def rows(self, ctx):
+        if self.sets is not None:
+            yield from self._grouping_sets(ctx)
+            return
         keys = self.keys
         make = self.aggregates
         single = keys[0] if len(keys) == 1 else None
@@ -498,7 +502,35 @@ class Aggregate(Operator):
                 key = (key,)
             yield key + tuple(acc.result(ctx) for acc in accs)
 
+    def _grouping_sets(self, ctx):
+        """One pass, every grouping set at once: a row joins one group per set, keyed by
+        the set's columns (the others NULL in the output)."""
+        keys, make, width = self.keys, self.aggregates, len(self.keys)
+        masks = [[j in chosen for j in range(width)] for chosen in self.sets]
+        groups: dict = {}
+        count = 0
+        for row in self.child.rows(ctx):
+            count += 1
+            if count % CHECK_EVERY == 0:
+                ctx.check()
+            values = [fn(row, ctx) for fn in keys]
+            for s, mask in enumerate(masks):
+                key = (s,) + tuple(v if m else None for v, m in zip(values, mask))
+                accs = groups.get(key)
+                if accs is None:
+                    accs = groups[key] = [factory() for factory in make]
+                for acc in accs:
+                    acc.add(row, ctx)
+        for s, chosen in enumerate(self.sets):
+            if not chosen and (s,) + (None,) * width not in groups:
+                groups[(s,) + (None,) * width] = [factory() for factory in make]
+        # The set's number rides at the end of the row, for GROUPING().
+        for key, accs in groups.items():
+            yield key[1:] + tuple(acc.result(ctx) for acc in accs) + (key[0],)
+
     def explain(self):
+        if self.sets is not None:
+            return "MixedAggregate"
         return "HashAggregate" if self.grouped else "Aggregate"
 
 

@@ -82,6 +82,7 @@ class Scope:
         self.grouped = False
         self.group_source: "Scope | None" = None
         self.column_slots: dict = {}     # grouped input column index -> (slot, type)
+        self.grouping = None             # (grouping sets, slot of the set number)
 
     def width(self) -> int:
         return len(self.columns)
@@ -1168,6 +1169,35 @@ class Compiler:
             values = [(g(row, ctx), t) for g, t in parts]
             return _format(f, values)
         return Expr(run, T.TEXT)
+
+    def f_grouping(self, node, scope) -> Expr:
+        """GROUPING(a, b): a bit per argument, set when the row's grouping set leaves that
+        column out (so it shows NULL as a subtotal)."""
+        s = scope
+        while s is not None and not s.grouped:
+            s = s.parent
+        if s is None:
+            raise SqlError(GROUPING_ERROR, "arguments to GROUPING must be grouping expressions "
+                           "of the associated query level", position=node.pos + 1)
+        positions = []
+        for arg in node.args:
+            hit = s.replacements.get(node_key(arg))
+            if hit is None:
+                raise SqlError(GROUPING_ERROR, "arguments to GROUPING must be grouping "
+                               "expressions of the associated query level",
+                               position=node.pos + 1)
+            positions.append(hit[0])
+        if s.grouping is None:
+            return constant(0, T.INT4)
+        sets, slot = s.grouping
+
+        def run(row, ctx):
+            chosen = sets[row[slot]]
+            value = 0
+            for p in positions:
+                value = (value << 1) | (p not in chosen)
+            return value
+        return Expr(run, T.INT4)
 
     def f_pg_typeof(self, node, scope) -> Expr:
         e = self.compile(node.args[0], scope)

@@ -752,8 +752,7 @@ class Planner:
         """The Aggregate operator outputs group keys then aggregate values; the scope
         above it maps the grouped expressions and aggregate calls to those slots."""
         compiler = self.compiler
-        key_nodes = []
-        for item in sel.group_by:
+        def resolve(item):
             node = item
             if isinstance(item, A.Const) and item.kind == "int":
                 n = int(item.value)
@@ -768,7 +767,9 @@ class Planner:
                     if t.alias == item.names[0]:
                         node = t.expr
                         break
-            key_nodes.append(node)
+            return node
+
+        key_nodes, sets = _grouping_sets(sel.group_by, resolve)
         key_exprs = [compiler.compile(node, scope) for node in key_nodes]
         # Grouped plain columns, by their position in the input row; a table's primary
         # key among them makes its other columns grouped too (functional dependency).
@@ -777,14 +778,14 @@ class Planner:
             index = scope.lookup(node.names) if isinstance(node, A.ColumnRef) else None
             if index is not None:
                 column_keys.setdefault(index, i)
-        dependents = self._dependent_columns(scope, column_keys)
+        dependents = self._dependent_columns(scope, column_keys) if sets is None else []
         key_fns = [e.fn for e in key_exprs] + [_column_getter(i) for i in dependents]
         factories, agg_types = [], []
         for call in agg_calls:
             factory, rtype = self.aggregate_factory(call, scope)
             factories.append(factory)
             agg_types.append(rtype)
-        plan = Aggregate(plan, key_fns, factories, bool(sel.group_by))
+        plan = Aggregate(plan, key_fns, factories, bool(sel.group_by), sets)
 
         post = Scope([], outer, level)
         post.grouped = True
@@ -801,6 +802,9 @@ class Planner:
             post.replacements[id(call)] = (base + j, t)
         post.columns = [Col(f"?key{i}", t) for i, t in enumerate(key_types)] + \
             [Col(f"?agg{j}", t) for j, t in enumerate(agg_types)]
+        if sets is not None:
+            post.grouping = (sets, len(post.columns))
+            post.columns.append(Col("?set", T.INT4))
         return plan, post
 
     def _dependent_columns(self, scope, column_keys) -> list[int]:
@@ -925,6 +929,7 @@ class Planner:
         new_scope.grouped = scope.grouped
         new_scope.group_source = scope.group_source
         new_scope.column_slots = scope.column_slots
+        new_scope.grouping = scope.grouping
         for i, (call, t) in enumerate(zip(calls, types)):
             new_scope.replacements[id(call)] = (width + i, t)
         return Window(plan, funcs), new_scope
@@ -980,6 +985,41 @@ def _c_position_ref(self, node: _PositionRef, scope):
 
 
 Compiler.c__PositionRef = _c_position_ref
+
+
+def _grouping_sets(items, resolve):
+    """GROUP BY items -> (distinct key expressions, grouping sets as lists of their
+    positions, or None without ROLLUP/CUBE/GROUPING SETS). Several items combine as
+    PostgreSQL does: the cross product of their sets."""
+    from itertools import combinations
+    if not any(isinstance(item, A.GroupingSets) for item in items):
+        return [resolve(item) for item in items], None
+    combined = [[]]
+    for item in items:
+        if not isinstance(item, A.GroupingSets):
+            options = [[resolve(item)]]
+        else:
+            elements = [[resolve(n) for n in element] for element in item.sets]
+            if item.kind == "rollup":
+                options = [sum(elements[:k], []) for k in range(len(elements), -1, -1)]
+            elif item.kind == "cube":
+                options = [sum(chosen, []) for k in range(len(elements), -1, -1)
+                           for chosen in combinations(elements, k)]
+            else:
+                options = elements
+        combined = [base + option for base in combined for option in options]
+    nodes, keys = [], []
+    positions = []
+    for group in combined:
+        chosen = []
+        for node in group:
+            key = node_key(node)
+            if key not in keys:
+                keys.append(key)
+                nodes.append(node)
+            chosen.append(keys.index(key))
+        positions.append(sorted(set(chosen)))
+    return nodes, positions
 
 
 def _integer_key(fn, column_type):

@@ -324,6 +324,14 @@ class Select(Node):
 
 
 @dataclass(eq=False)
+class GroupingSets(Node):
+    """GROUP BY ROLLUP (...), CUBE (...) or GROUPING SETS (...): the sets, spelled out."""
+    kind: str                  # 'rollup' 'cube' 'sets'
+    sets: list[list[Node]]
+    pos: int = -1
+
+
+@dataclass(eq=False)
 class Values(Node):
     rows: list[list[Node]]
     pos: int = -1

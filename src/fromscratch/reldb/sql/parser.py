@@ -393,12 +393,45 @@ class Parser:
     def group_list(self) -> list[A.Node]:
         items = []
         while True:
+            pos = self.tok.pos
             if self.is_punct("(") and self.peek().kind == PUNCT and self.peek().value == ")":
                 self.i += 2          # GROUP BY () — the empty grouping set
+                items.append(A.GroupingSets("sets", [[]], pos))
+            elif self.is_kw("rollup", "cube") and self.peek().kind == PUNCT \
+                    and self.peek().value == "(":
+                kind = self.advance().value
+                self.advance()
+                columns = [self.grouping_element() for _ in [0]]
+                while self.accept_punct(","):
+                    columns.append(self.grouping_element())
+                self.expect_punct(")")
+                items.append(A.GroupingSets(kind, columns, pos))
+            elif self.is_kw("grouping") and self.peek_kw(1, "sets"):
+                self.i += 2
+                self.expect_punct("(")
+                sets = [self.grouping_element()]
+                while self.accept_punct(","):
+                    sets.append(self.grouping_element())
+                self.expect_punct(")")
+                items.append(A.GroupingSets("sets", sets, pos))
             else:
                 items.append(self.expr())
             if not self.accept_punct(","):
                 return items
+
+    def grouping_element(self) -> list[A.Node]:
+        """One element of ROLLUP/CUBE/GROUPING SETS: (a, b), (), or a."""
+        if self.is_punct("(") and self.peek().kind == PUNCT and self.peek().value == ")":
+            self.i += 2
+            return []
+        if self.is_punct("("):
+            save = self.i
+            self.advance()
+            items = self.expr_list()
+            if self.accept_punct(")") and (self.is_punct(",") or self.is_punct(")")):
+                return items
+            self.i = save
+        return [self.expr()]
 
     def target_list(self) -> list[A.Target]:
         targets = [self.target()]
@@ -893,8 +926,6 @@ class Parser:
             special = getattr(self, "special_" + word)(pos)
             if special is not None:
                 return special
-        if word == "grouping" and self.peek().kind == PUNCT and self.peek().value == "(":
-            raise SqlError(FEATURE_NOT_SUPPORTED, "GROUPING is not supported")
         # A type name followed by a string is a typed literal: DATE '2024-01-01'.
         typed = self.typed_literal()
         if typed is not None:
