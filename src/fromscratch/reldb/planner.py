@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from . import functions as F
 from . import types as T
-from .errors import (AMBIGUOUS_COLUMN, FEATURE_NOT_SUPPORTED, GROUPING_ERROR, INVALID_COLUMN_REFERENCE,
+from .errors import (AMBIGUOUS_COLUMN, GROUPING_ERROR, INVALID_COLUMN_REFERENCE,
                      SYNTAX_ERROR, UNDEFINED_COLUMN, UNDEFINED_TABLE, WINDOWING_ERROR,
                      SqlError)
 from .executor import (Aggregate, CteScan, DataModification, Distinct, Filter, FunctionScan, HashJoin,
