@@ -46,6 +46,9 @@ class ExecContext:
 
 class Operator:
     children: tuple = ()
+    # True for the right side of a LATERAL join: it reads the left row, so the join
+    # re-runs it for every left row.
+    lateral = False
 
     def rows(self, ctx: ExecContext) -> Iterator[tuple]:
         raise NotImplementedError

@@ -400,7 +400,7 @@ class Planner:
             combined = Scope(scope.columns + iscope.columns, outer, level,
                              _combine_star(scope, iscope))
             join_conds, pending = self._take_conjuncts(pending, combined)
-            lateral = getattr(iplan, "lateral", False)
+            lateral = iplan.lateral
             plan = self._make_join("inner", plan, scope, iplan, iscope, combined, join_conds,
                                    lateral)
             scope = combined
@@ -614,7 +614,7 @@ class Planner:
         combined = Scope(lscope.columns + rscope.columns, outer, level,
                          _combine_star(lscope, rscope))
         conds = _split_and(join.on) if join.on is not None else []
-        lateral = getattr(rplan, "lateral", False)
+        lateral = rplan.lateral
         if using:
             return self._using_join(join, kind, using, lplan, lscope, rplan, rscope, outer, level)
         plan = self._make_join(kind, lplan, lscope, rplan, rscope, combined, conds, lateral)
