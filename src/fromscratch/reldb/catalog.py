@@ -25,7 +25,7 @@ BOOTSTRAP_SUPERUSER_OID = 10
 
 class Column:
     __slots__ = ("name", "type", "not_null", "default", "default_text", "identity",
-                 "attnum", "collation", "comment")
+                 "attnum", "comment", "generated")
 
     def __init__(self, name: str, type_: T.SqlType, not_null: bool = False,
                  default=None, default_text: str | None = None, identity: str | None = None,
@@ -37,8 +37,8 @@ class Column:
         self.default_text = default_text    # as pg_get_expr shows it
         self.identity = identity            # 'a' (always) / 'd' (by default) / None
         self.attnum = attnum
-        self.collation = None
         self.comment = None
+        self.generated = None               # AST of GENERATED ALWAYS AS (...) STORED
 
 
 class Constraint:

@@ -86,6 +86,12 @@ class DDL:
         if cdef.default is not None:
             col.default = cdef.default
             col.default_text = _default_text(cdef.default, t)
+        if cdef.generated is not None:
+            if cdef.default is not None:
+                raise SqlError("42601", f'both default and generation expression specified for '
+                               f'column "{cdef.name}" of table "{table.name}"')
+            col.generated = cdef.generated
+            col.default_text = cdef.generated_text
         table.columns.append(col)
         if cdef.primary_key:
             self._add_table_constraint(table, A.TableConstraint(
@@ -444,7 +450,8 @@ class DDL:
         old_next = table.next_attnum
         pending_constraints = []
         col_def = A.ColumnDef(cdef.name, cdef.type, cdef.not_null, cdef.nullable_explicit,
-                              cdef.default, False, False, None, None, cdef.identity)
+                              cdef.default, False, False, None, None, cdef.identity,
+                              generated=cdef.generated, generated_text=cdef.generated_text)
         col = self._add_column(table, col_def)
 
         def undo():
@@ -464,7 +471,8 @@ class DDL:
             if value is None and col.not_null:
                 raise SqlError("23502", f'column "{col.name}" of relation "{table.name}" '
                                "contains null values")
-            self.db.storage.update(self.txn, table.oid, rowid, row + (value,))
+            self.db.storage.update(self.txn, table.oid, rowid,
+                                   writer.with_generated(row + (value,), ctx))
         for kind in ("primary", "unique"):
             if getattr(cdef, "primary_key" if kind == "primary" else "unique"):
                 pending_constraints.append(A.TableConstraint(

@@ -62,6 +62,12 @@ class TableWriter:
                 self.defaults.append(compiler.coerce(e, col.type, "assignment").fn)
         self.not_null = [i for i, c in enumerate(table.columns) if c.not_null]
         scope = Scope([Col(c.name, c.type, table.name) for c in table.columns])
+        # Generated columns, computed from the other columns of the row being written.
+        self.generated = []
+        for i, col in enumerate(table.columns):
+            if col.generated is not None:
+                e = compiler.compile(col.generated, scope)
+                self.generated.append((i, compiler.coerce(e, col.type, "assignment").fn))
         self.checks = []
         for c in table.constraints:
             if c.kind == "c":
@@ -83,6 +89,14 @@ class TableWriter:
         self.index_names = {i.oid: i for i in table.indexes}
 
     # -- checks --------------------------------------------------------------------------
+
+    def with_generated(self, row: tuple, ctx) -> tuple:
+        if not self.generated:
+            return row
+        values = list(row)
+        for i, fn in self.generated:
+            values[i] = fn(row, ctx)
+        return tuple(values)
 
     def check(self, row: tuple, ctx) -> None:
         table = self.table
@@ -142,16 +156,19 @@ class TableWriter:
             if not given:
                 fn = self.defaults[i]
                 values[i] = fn((), ctx) if fn is not None else None
-        return tuple(values)
+        return self.with_generated(tuple(values), ctx)
 
     def insert(self, row: tuple, ctx) -> int:
+        """Insert a complete row (see complete()); returns its row id."""
         self.check(row, ctx)
         try:
             return ctx.storage.insert(ctx.txn, self.table.oid, row)
         except UniqueViolation as exc:
             raise self.unique_error(exc) from None
 
-    def update(self, rowid: int, old: tuple, new: tuple, ctx) -> None:
+    def update(self, rowid: int, old: tuple, new: tuple, ctx) -> tuple:
+        """Replace a row; returns the row as stored (generated columns recomputed)."""
+        new = self.with_generated(new, ctx)
         self.check(new, ctx)
         if self.referencing:
             self._on_parent_change(old, new, ctx)
@@ -159,6 +176,7 @@ class TableWriter:
             ctx.storage.update(ctx.txn, self.table.oid, rowid, new)
         except UniqueViolation as exc:
             raise self.unique_error(exc) from None
+        return new
 
     def delete(self, rowid: int, old: tuple, ctx) -> None:
         if self.referencing:
@@ -265,6 +283,9 @@ class InsertPlan:
         self.positions = positions
         for i in positions:
             col = table.columns[i]
+            if col.generated is not None and not _all_default(stmt.source, positions.index(i)):
+                raise SqlError("428C9", f'cannot insert a non-DEFAULT value into column '
+                               f'"{col.name}"', detail=f'Column "{col.name}" is a generated column.')
             if col.identity == "always" and stmt.overriding != "system":
                 raise SqlError("428C9", f'cannot insert a non-DEFAULT value into column '
                                f'"{col.name}"', detail=f'Column "{col.name}" is an identity '
@@ -422,8 +443,7 @@ class _ConflictPlan:
             new = list(old)
             for i, fn in self.assignments:
                 new[i] = fn(combined, ctx)
-            new = tuple(new)
-            writer.update(rowid, old, new, ctx)
+            new = writer.update(rowid, old, tuple(new), ctx)
             touched.add(rowid)
             return True, new
         return False, None
@@ -454,6 +474,9 @@ def _compile_assignments(planner, table, assignments, scope):
                 raise SqlError("42601", f'multiple assignments to same column "{name}"')
             seen.add(i)
             col = table.columns[i]
+            if col.generated is not None and not isinstance(value, A.DefaultExpr):
+                raise SqlError("428C9", f'column "{col.name}" can only be updated to DEFAULT',
+                               detail=f'Column "{col.name}" is a generated column.')
             if isinstance(value, A.DefaultExpr):
                 if writer_defaults is None:
                     writer_defaults = TableWriter(planner, table).defaults
@@ -464,6 +487,13 @@ def _compile_assignments(planner, table, assignments, scope):
             out.append((i, compiler.coerce(e, col.type, "assignment",
                                            what=f'column "{col.name}"', pos=_pos0(value)).fn))
     return out
+
+
+def _all_default(source, k: int) -> bool:
+    """Does every VALUES row give DEFAULT for the k-th target column?"""
+    if isinstance(source, A.Query) and isinstance(source.body, A.Values):
+        return all(isinstance(row[k], A.DefaultExpr) for row in source.body.rows if k < len(row))
+    return source is None
 
 
 def _pos(node):
@@ -534,8 +564,7 @@ class UpdatePlan:
             new = list(old)
             for i, fn in self.assignments:
                 new[i] = fn(full, ctx)
-            new = tuple(new)
-            writer.update(rowid, old, new, ctx)
+            new = writer.update(rowid, old, tuple(new), ctx)
             count += 1
             if self.returning:
                 full_new = new + full[w:]

@@ -299,9 +299,10 @@ def _pg_attribute(session):
                 yield {"attrelid": rel.oid, "attname": col.name,
                        "atttypid": t.oid, "attlen": t.typlen, "attnum": col.attnum,
                        "atttypmod": t.typmod, "attnotnull": col.not_null,
-                       "atthasdef": col.default is not None,
+                       "atthasdef": col.default is not None or col.generated is not None,
                        "attidentity": {"always": "a", "by default": "d"}.get(col.identity, ""),
-                       "attgenerated": "", "attcompression": "",
+                       "attgenerated": "s" if col.generated is not None else "",
+                       "attcompression": "",
                        "attndims": 1 if t.elem is not None else 0,
                        "attcollation": DEFAULT_COLLATION if T.is_string(t) else 0,
                        "attbyval": t.typlen in (1, 2, 4, 8)}
@@ -333,7 +334,7 @@ def _pg_attrdef(session):
     for rel in session.database.relations():
         if isinstance(rel, Table):
             for col in rel.columns:
-                if col.default is not None:
+                if col.default is not None or col.generated is not None:
                     yield {"oid": rel.oid * 100 + col.attnum, "adrelid": rel.oid,
                            "adnum": col.attnum, "adbin": col.default_text}
 

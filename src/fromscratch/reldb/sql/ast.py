@@ -414,6 +414,8 @@ class ColumnDef(Node):
     check: Node | None = None
     references: "ForeignKey | None" = None
     identity: str | None = None        # 'always' / 'by default'
+    generated: Node | None = None      # GENERATED ALWAYS AS (expr) STORED
+    generated_text: str | None = None
     collation: str | None = None
     constraint_names: dict = field(default_factory=dict)   # kind -> name
     pos: int = -1

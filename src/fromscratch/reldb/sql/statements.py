@@ -327,7 +327,15 @@ class StatementParsers:
                         self.expect_punct(")")
                     col.not_null = True
                 else:
-                    raise SqlError(FEATURE_NOT_SUPPORTED, "generated columns are not supported")
+                    if col.identity != "always":
+                        raise self.error()
+                    col.identity = None
+                    self.expect_punct("(")
+                    start = self.tok.pos
+                    col.generated = self.expr()
+                    col.generated_text = self.text[start:self.tok.pos].strip()
+                    self.expect_punct(")")
+                    self.expect_kw("stored")
             elif self.accept_kw("collate"):
                 col.collation = self.qualified_name()[-1]
             elif self.accept_kw("deferrable", "initially", "immediate", "deferred"):
