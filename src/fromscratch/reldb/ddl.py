@@ -48,13 +48,18 @@ class DDL:
         table = Table(db.cluster.next_oid(), name, schema)
         seen = set()
         for cdef in stmt.columns:
+            if isinstance(cdef, A.TableLike):
+                continue
             if cdef.name in seen:
                 raise SqlError(DUPLICATE_COLUMN, f'column "{cdef.name}" specified more than once')
             seen.add(cdef.name)
         db.add_relation(self.txn, table)
         db.storage.create_table(self.txn, table.oid)
         for cdef in stmt.columns:
-            self._add_column(table, cdef)
+            if isinstance(cdef, A.TableLike):
+                self._copy_like(table, cdef)
+            else:
+                self._add_column(table, cdef)
         for c in stmt.constraints:
             self._add_table_constraint(table, c)
         self.changed()
@@ -108,6 +113,31 @@ class DDL:
                 "foreign", cdef.constraint_names.get("foreign"), [cdef.name],
                 references=cdef.references))
         return col
+
+    def _copy_like(self, table: Table, like: A.TableLike) -> None:
+        """The columns of another table: names, types and NOT NULL always; defaults,
+        generation expressions, CHECK constraints and indexes when INCLUDING says so."""
+        source = self.db.relation(like.table, self.session.search_path(), "rv")
+        if not isinstance(source, Table):
+            raise SqlError(FEATURE_NOT_SUPPORTED, "LIKE of a view is not supported")
+        for col in source.columns:
+            if table.has_column(col.name):
+                raise SqlError(DUPLICATE_COLUMN, f'column "{col.name}" specified more than once')
+            copy = Column(col.name, col.type, col.not_null, attnum=table.next_attnum)
+            table.next_attnum += 1
+            if "defaults" in like.including and col.default is not None and col.identity is None:
+                copy.default, copy.default_text = col.default, col.default_text
+            if "generated" in like.including and col.generated is not None:
+                copy.generated, copy.default_text = col.generated, col.default_text
+            table.columns.append(copy)
+        for c in source.constraints:
+            if c.kind == "c" and "constraints" in like.including:
+                # A copied CHECK keeps its name, as in PostgreSQL.
+                self._add_table_constraint(table, A.TableConstraint(
+                    "check", c.name, list(c.columns), check=c.check, check_text=c.check_text))
+            if c.kind in "pu" and "indexes" in like.including:
+                self._add_table_constraint(table, A.TableConstraint(
+                    "primary" if c.kind == "p" else "unique", None, list(c.columns)))
 
     def _create_sequence_for(self, table: Table, column: str, t: T.SqlType) -> Sequence:
         schema = table.schema

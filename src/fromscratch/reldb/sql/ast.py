@@ -440,9 +440,16 @@ class TableConstraint(Node):
 
 
 @dataclass(eq=False)
+class TableLike(Node):
+    """LIKE other [INCLUDING ...] inside CREATE TABLE: copy another table's columns."""
+    table: list[str]
+    including: set
+
+
+@dataclass(eq=False)
 class CreateTable(Node):
     name: list[str]
-    columns: list[ColumnDef]
+    columns: list[ColumnDef]          # and TableLike entries, in the order written
     constraints: list[TableConstraint]
     if_not_exists: bool = False
     temporary: bool = False

@@ -236,8 +236,16 @@ class StatementParsers:
             while True:
                 if self.is_kw("constraint", "primary", "unique", "check", "foreign", "exclude"):
                     stmt.constraints.append(self.table_constraint())
-                elif self.is_kw("like"):
-                    raise SqlError(FEATURE_NOT_SUPPORTED, "CREATE TABLE ... LIKE is not supported")
+                elif self.accept_kw("like"):
+                    like = A.TableLike(self.qualified_name(), set())
+                    while self.is_kw("including", "excluding"):
+                        include = self.advance().value == "including"
+                        option = self.ident(allow_reserved=True)
+                        options = {"defaults", "constraints", "indexes", "generated",
+                                   "identity"} if option == "all" else {option}
+                        like.including = like.including | options if include else \
+                            like.including - options
+                    stmt.columns.append(like)
                 else:
                     stmt.columns.append(self.column_def())
                 if not self.accept_punct(","):
