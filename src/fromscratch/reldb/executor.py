@@ -582,10 +582,12 @@ def _sortable(value):
 
 
 class Limit(Operator):
-    def __init__(self, child: Operator, limit: Callable | None, offset: Callable | None):
+    def __init__(self, child: Operator, limit: Callable | None, offset: Callable | None,
+                 ties: list[Callable] | None = None):
         self.child = child
         self.limit = limit
         self.offset = offset
+        self.ties = ties            # WITH TIES: sort keys; rows equal to the last go too
         self.children = (child,)
 
     def rows(self, ctx):
@@ -599,13 +601,17 @@ class Limit(Operator):
         if limit == 0:
             return
         produced = 0
+        last_key = None
         for i, row in enumerate(self.child.rows(ctx)):
             if i < offset:
                 continue
+            if limit is not None and produced >= limit:
+                if self.ties is None or tuple(fn(row, ctx) for fn in self.ties) != last_key:
+                    return
             yield row
             produced += 1
-            if limit is not None and produced >= limit:
-                return
+            if self.ties is not None and limit is not None and produced == limit:
+                last_key = tuple(fn(row, ctx) for fn in self.ties)
 
     def explain(self):
         return "Limit"

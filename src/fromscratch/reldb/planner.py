@@ -72,7 +72,7 @@ class Planner:
             body = q.body
             if isinstance(body, A.Select):
                 plan, columns = self.plan_select(body, outer, level, q.order_by, q.limit,
-                                                 q.offset)
+                                                 q.offset, with_ties=q.with_ties)
             else:
                 plan, columns = self.plan_body(body, outer, level)
                 plan, columns = self.order_and_limit(plan, columns, q, outer)
@@ -113,13 +113,13 @@ class Planner:
             plan = Sort(plan, keys)
         return self.apply_limit(plan, q.limit, q.offset, outer), columns
 
-    def apply_limit(self, plan, limit, offset, outer):
+    def apply_limit(self, plan, limit, offset, outer, ties=None):
         if limit is None and offset is None:
             return plan
         scope = Scope([], outer)
         lf = self._count_expr(limit, scope) if limit is not None else None
         of = self._count_expr(offset, scope) if offset is not None else None
-        return Limit(plan, lf, of)
+        return Limit(plan, lf, of, ties)
 
     def _count_expr(self, node, scope):
         e = self.compiler.compile(node, scope)
@@ -253,7 +253,7 @@ class Planner:
     # -- SELECT ----------------------------------------------------------------------------
 
     def plan_select(self, sel: A.Select, outer, level, order_by, limit, offset,
-                    keep_unknown=False):
+                    keep_unknown=False, with_ties=False):
         compiler = self.compiler
         level = level or QueryLevel()
         sel = _set_functions_to_from(sel)
@@ -341,7 +341,12 @@ class Planner:
             plan = Sort(plan, sort_keys)
         if distinct_on:
             plan = Distinct(plan, on=distinct_on)
-        plan = self.apply_limit(plan, limit, offset, outer)
+        ties = None
+        if with_ties:
+            if not sort_keys:
+                raise SqlError("42601", "WITH TIES cannot be specified without ORDER BY clause")
+            ties = [fn for fn, _, _ in sort_keys]
+        plan = self.apply_limit(plan, limit, offset, outer, ties)
         if extra:
             plan = Project(plan, [_column_getter(i) for i in range(width)])
         return plan, columns

@@ -355,6 +355,7 @@ class Query(Node):
     offset: Node | None = None
     locking: str | None = None
     pos: int = -1
+    with_ties: bool = False     # FETCH FIRST n ROWS WITH TIES
 
 
 # ---------------------------------------------------------------------------------------

@@ -274,7 +274,7 @@ class Parser:
                 if not self.accept_kw("only"):
                     self.expect_kw("with")
                     self.expect_kw("ties")
-                    raise SqlError(FEATURE_NOT_SUPPORTED, "FETCH ... WITH TIES is not supported")
+                    q.with_ties = True
             elif self.is_kw("for") and self.peek_kw(1, "update", "share", "no", "key"):
                 self.i += 1
                 words = []
