@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -140,6 +141,7 @@ def main() -> int:
             pgdir = tempfile.mkdtemp(prefix="pg-bench-")
             reference = start_postgres(pgdir)
             stops.append(reference.stop)
+            stops.append(lambda: shutil.rmtree(pgdir, ignore_errors=True))
             fresh_database(reference.conninfo(), "bench")
             servers["postgresql"] = reference.conninfo("bench")
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import sys
 import tempfile
 
@@ -34,9 +35,12 @@ def reldb_server():
 @pytest.fixture(scope="session")
 def postgres_server():
     directory = tempfile.mkdtemp(prefix="pgref-")
-    server = start_postgres(directory)
-    yield server
-    server.stop()
+    try:
+        server = start_postgres(directory)
+        yield server
+        server.stop()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(params=["reldb", "postgresql"])

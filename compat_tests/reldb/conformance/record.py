@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -58,6 +59,7 @@ def main() -> int:
         record(psycopg, f"host={server.host} port={server.port} user=postgres")
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
     return 0
 
 
