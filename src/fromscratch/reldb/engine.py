@@ -287,6 +287,7 @@ class Session:
         self._txn_time = None
         self.statement_time = None
         self._txn_settings_backup = None
+        self._search_path = None          # (setting, parsed list, user): parsed once
 
     # -- connection ----------------------------------------------------------------------
 
@@ -330,6 +331,15 @@ class Session:
         return "I"
 
     def search_path(self) -> list[str]:
+        setting = self.settings["search_path"]
+        cached = self._search_path
+        if cached is not None and cached[0] == setting and cached[2] == self.user:
+            return cached[1]
+        path = self._parse_search_path()
+        self._search_path = (setting, path, self.user)
+        return path
+
+    def _parse_search_path(self) -> list[str]:
         path = []
         for part in self.settings["search_path"].split(","):
             name = part.strip().strip('"')
