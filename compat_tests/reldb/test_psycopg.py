@@ -328,3 +328,33 @@ def test_missing_database_is_3d000(server):
     with pytest.raises(psycopg.OperationalError) as info:
         psycopg.connect(server.conninfo("no_such_db"))
     assert 'database "no_such_db" does not exist' in str(info.value)
+
+
+def test_failed_pipeline_rolls_back_the_whole_batch(conn):
+    conn.execute("CREATE TABLE t (a int PRIMARY KEY)")
+    with pytest.raises(errors.UniqueViolation):
+        conn.cursor().executemany("INSERT INTO t VALUES (%s)", [(1,), (2,), (2,), (3,)])
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+def test_many_sessions_at_once(database):
+    results = []
+
+    def work(n):
+        with psycopg.connect(database, autocommit=True) as c:
+            c.execute("CREATE TABLE IF NOT EXISTS shared (n int)")
+            for i in range(20):
+                c.execute("INSERT INTO shared VALUES (%s)", (n * 100 + i,))
+            results.append(c.execute("SELECT count(*) FROM shared WHERE n / 100 = %s",
+                                     (n,)).fetchone()[0])
+
+    with psycopg.connect(database, autocommit=True) as c:
+        c.execute("CREATE TABLE shared (n int)")
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [20] * 8
+    with psycopg.connect(database) as c:
+        assert c.execute("SELECT count(*), count(DISTINCT n) FROM shared").fetchone() == (160, 160)

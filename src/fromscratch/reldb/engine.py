@@ -607,7 +607,6 @@ class Session:
         self._activate()
         autocommit = self.block is None
         self._ensure_txn()
-        mark = self.txn.savepoint()
         self.statement_time = dt.datetime.now(dt.timezone.utc)
         self.running = True
         self.cancel_requested = False
@@ -615,17 +614,24 @@ class Session:
             result = self._dispatch(prepared, params)
         except BaseException:
             self.running = False
-            if autocommit:
+            if autocommit or self.block == "implicit":
+                # An implicit block (several statements of one query, or of one Sync in
+                # the extended protocol) fails as a whole, as in PostgreSQL.
                 self._end_transaction(commit=False)
-            elif self.block == "explicit":
-                self.failed = True
             else:
-                self.txn.rollback_to(mark)
+                self.failed = True
             raise
         self.running = False
         if autocommit and not isinstance(result, CopyInResult):
             self._end_transaction(commit=True)
         return result
+
+    def abort_implicit(self) -> None:
+        """An error outside any statement (a bad Bind, say) inside an implicit block."""
+        if self.block == "implicit":
+            self._end_transaction(commit=False)
+        elif self.block == "explicit":
+            self.failed = True
 
     def finish_copy(self, result: CopyInResult, error: Exception | None) -> Result:
         """The end of COPY FROM STDIN: commit (autocommit) or fail."""

@@ -133,6 +133,8 @@ class Backend:
             return
         if self.extended:
             self.skipping = True
+            if self.session is not None:
+                self.session.abort_implicit()
         else:
             self._ready()
 
