@@ -4,7 +4,8 @@ partition to one value per row.
 
 Frames follow PostgreSQL's defaults: with ORDER BY, RANGE BETWEEN UNBOUNDED PRECEDING
 AND CURRENT ROW (the current row's peers included); without, the whole partition.
-ROWS frames with offsets are supported; RANGE/GROUPS with offsets are not.
+ROWS frames and RANGE frames take offsets (RANGE: numbers, or intervals for dates and
+times); GROUPS frames with offsets are not supported.
 """
 
 from __future__ import annotations
@@ -137,8 +138,10 @@ def _frame_bounds(spec: A.WindowSpec, compiler, scope):
         return _range_to_current
 
     mode, start, end = spec.frame
-    if mode != "rows" and (start[1] is not None or end[1] is not None):
-        raise SqlError(FEATURE_NOT_SUPPORTED, f"{mode.upper()} frames with offsets are not supported")
+    if mode == "groups" and (start[1] is not None or end[1] is not None):
+        raise SqlError(FEATURE_NOT_SUPPORTED, "GROUPS frames with offsets are not supported")
+    if mode == "range" and (start[1] is not None or end[1] is not None):
+        return _range_offsets(spec, start, end, compiler, scope)
     offsets = {}
     for which, bound in (("start", start), ("end", end)):
         if bound[1] is not None:
@@ -174,6 +177,77 @@ def _bound(bound, i, n, peers, ends, offset_fn, row, ctx, is_start):
     position = i - k if kind == "preceding" else i + k
     position = position if is_start else position + 1
     return max(0, min(n, position))
+
+
+def _range_offsets(spec, start, end, compiler, scope):
+    """RANGE BETWEEN x PRECEDING AND y FOLLOWING: the frame holds the rows whose sort
+    key lies within the offsets of the current row's key (one ORDER BY column; for
+    dates and timestamps the offset is an interval)."""
+    if len(spec.order_by) != 1:
+        raise SqlError(WINDOWING_ERROR, "RANGE with offset PRECEDING/FOLLOWING requires "
+                       "exactly one ORDER BY column")
+    item = spec.order_by[0]
+    key = compiler.compile(item.expr, scope)
+    descending = item.descending
+    steps = {}
+    for which, bound in (("start", start), ("end", end)):
+        if bound[1] is None:
+            continue
+        offset = compiler.compile(bound[1], scope)
+        # key - offset and key + offset, typed as PostgreSQL's in_range functions are.
+        forward = (bound[0] == "following") != descending
+        op = "+" if forward else "-"
+        from .expressions import Expr
+        placeholder = Expr(lambda row, ctx: row[0], key.type)
+        offset_value = Expr(lambda row, ctx: row[1], offset.type)
+        shifted = compiler.binary(op, placeholder, offset_value)
+        # Keys compare with the bound in the bound's type (date - interval is a timestamp).
+        convert = T.cast_function(key.type, shifted.type, False) \
+            if shifted.type.oid != key.type.oid else None
+        steps[which] = (offset.fn, shifted.fn, convert)
+    key_fn = key.fn
+
+    def limit_value(which, value, row, ctx):
+        offset_fn, shifted, _ = steps[which]
+        amount = offset_fn(row, ctx)
+        if amount is None or (not hasattr(amount, "months") and amount < 0):
+            raise SqlError("22013", "invalid preceding or following size in window function")
+        return shifted((value, amount), ctx)
+
+    def comparable(which, keys):
+        convert = steps[which][2] if which in steps else None
+        return [None if k is None or convert is None else convert(k) for k in keys] \
+            if convert is not None else keys
+
+    def bounds(rows, peers, ctx):
+        raw = [key_fn(r, ctx) for r in rows]
+        low_keys, high_keys = comparable("start", raw), comparable("end", raw)
+        n = len(rows)
+        ends = F.peer_ends(peers)
+        out = []
+        for i, row in enumerate(rows):
+            value = raw[i]
+            if start[0] == "unbounded preceding":
+                lo = 0
+            elif start[0] == "current row" or value is None:
+                lo = peers[i]
+            else:
+                target = limit_value("start", value, row, ctx)
+                keys = low_keys
+                lo = next((j for j in range(n) if keys[j] is not None and
+                           (keys[j] >= target if not descending else keys[j] <= target)), n)
+            if end[0] == "unbounded following":
+                hi = n
+            elif end[0] == "current row" or value is None:
+                hi = ends[i] + 1
+            else:
+                target = limit_value("end", value, row, ctx)
+                keys = high_keys
+                hi = next((j for j in range(n - 1, -1, -1) if keys[j] is not None and
+                           (keys[j] <= target if not descending else keys[j] >= target)), -1) + 1
+            out.append((lo, max(lo, hi)))
+        return out
+    return bounds
 
 
 def _range_to_current(rows, peers, ctx):
