@@ -53,7 +53,8 @@ def both(reldb_server, postgres_server):
 
 
 COMMANDS = [r"\dt", r"\d", r"\d authors", r"\d books", r"\di", r"\dn", r"\dv", r"\d long_books",
-            r"\dt extra.*", r"\d extra.notes", r"\ds",
+            r"\dt extra.*", r"\d extra.notes", r"\ds", r"\d+ books", r"\du", r"\df", r"\dT",
+            r"\dD", r"\dv+", r"\dy",
             "SELECT id, author_id, title, pages, price FROM books ORDER BY id",
             r"\x on" + "\nSELECT * FROM authors ORDER BY id",
             "SELECT count(*), sum(price), avg(pages) FROM books"]

@@ -47,7 +47,7 @@ def constant(value, type_: T.SqlType) -> Expr:
 
 
 class Col:
-    __slots__ = ("name", "type", "table", "hidden", "bare", "source")
+    __slots__ = ("name", "type", "table", "hidden", "bare", "source", "relid")
 
     def __init__(self, name: str, type_: T.SqlType, table: str | None = None,
                  hidden: bool = False, bare: bool = True):
@@ -57,6 +57,7 @@ class Col:
         self.hidden = hidden        # left out of * (ctid; the second copy of a USING column)
         self.bare = bare            # resolvable by its name alone
         self.source = None          # the catalog table it comes from, if a base column
+        self.relid = None           # that table's OID (also for system catalogs)
 
 
 class QueryLevel:
@@ -375,6 +376,10 @@ class Compiler:
 
     def c_ColumnRef(self, node: A.ColumnRef, scope: Scope) -> Expr:
         names = node.names
+        if names[-1] == "tableoid" and scope.lookup(names) is None:
+            relid = _table_oid(scope, names[0] if len(names) == 2 else None)
+            if relid is not None:
+                return constant(relid, T.OID)
         depth = 0
         s = scope
         while s is not None:
@@ -1302,6 +1307,13 @@ class Compiler:
         if args and args[0].type.oid == T.UNKNOWN.oid:
             args[0] = self.coerce(args[0], T.TEXT)
         return self.call("nextval", args, node.pos)
+
+
+def _table_oid(scope: Scope, label: str | None):
+    """The tableoid system column: the OID of the table a row comes from."""
+    relids = {c.relid for c in scope.columns
+              if c.relid is not None and (label is None or c.table == label)}
+    return relids.pop() if len(relids) == 1 else None
 
 
 _FAILED = object()

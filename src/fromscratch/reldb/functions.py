@@ -1245,6 +1245,7 @@ register("pg_encoding_to_char", [T.INT4], T.NAME,
          lambda n: {6: "UTF8", 0: "SQL_ASCII", 8: "LATIN1"}.get(n, ""))
 register("pg_char_to_encoding", [T.NAME], T.INT4, lambda s: 6 if s.upper() in ("UTF8", "UTF-8") else 0)
 register("pg_client_encoding", [], T.NAME, lambda: "UTF8")
+register("getdatabaseencoding", [], T.NAME, lambda: "UTF8")
 register("pg_cancel_backend", [T.INT4], T.BOOL,
          lambda ctx, pid: ctx.session.engine.cancel_backend(pid), ctx=True, volatile=True)
 register("pg_terminate_backend", [T.INT4], T.BOOL,
@@ -1303,7 +1304,10 @@ def _table_is_visible(ctx, oid):
 register("pg_table_is_visible", [T.OID], T.BOOL, _table_is_visible, ctx=True)
 register("pg_type_is_visible", [T.OID], T.BOOL, lambda oid: True)
 register("pg_function_is_visible", [T.OID], T.BOOL, lambda oid: True)
-register("pg_collation_is_visible", [T.OID], T.BOOL, lambda oid: True)
+for _n in ("pg_collation_is_visible", "pg_operator_is_visible", "pg_conversion_is_visible",
+           "pg_opclass_is_visible", "pg_ts_config_is_visible", "pg_statistics_obj_is_visible",
+           "pg_opfamily_is_visible"):
+    register(_n, [T.OID], T.BOOL, lambda oid: True)
 register("pg_get_userbyid", [T.OID], T.NAME,
          lambda ctx, oid: (_db(ctx).cluster.role_by_oid(oid).name
                            if _db(ctx).cluster.role_by_oid(oid) else f"unknown (OID={oid})"),
@@ -1358,6 +1362,9 @@ register("pg_get_function_identity_arguments", [T.OID], T.TEXT, lambda oid: "")
 register("pg_get_function_result", [T.OID], T.TEXT, lambda oid: None)
 register("pg_get_function_arguments", [T.OID], T.TEXT, lambda oid: "")
 register("pg_get_ruledef", [T.OID], T.TEXT, lambda oid: None)
+register("pg_get_functiondef", [T.OID], T.TEXT,
+         lambda oid: None if oid not in _BY_OID else
+         f"-- {_BY_OID[oid].name}() is built into reldb (written in Python)\n")
 
 
 def _get_serial_sequence(ctx, table, column):

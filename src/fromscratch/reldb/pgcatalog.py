@@ -42,7 +42,10 @@ SYSTEM_OIDS = {
     "pg_auth_members": 1261, "pg_foreign_table": 3118, "pg_rewrite": 2618, "pg_opclass": 2616,
     "pg_operator": 2617, "pg_aggregate": 2600, "pg_cast": 2605, "pg_event_trigger": 3466,
     "pg_foreign_server": 1417, "pg_foreign_data_wrapper": 2328, "pg_partitioned_table": 3350,
-    "pg_stat_statements": 12070, "pg_timezone_names": 12075,
+    "pg_stat_statements": 12070, "pg_timezone_names": 12075, "pg_conversion": 2607,
+    "pg_user_mapping": 1418, "pg_default_acl": 826, "pg_init_privs": 3394,
+    "pg_largeobject_metadata": 2995, "pg_ts_config": 3602, "pg_transform": 3576,
+    "pg_subscription": 6100, "pg_opfamily": 2753, "pg_db_role_setting": 2964,
 }
 _SYSTEM_BY_OID = {oid: name for name, oid in SYSTEM_OIDS.items()}
 
@@ -292,6 +295,14 @@ attfdwoptions text[]
 attmissingval text
 """)
 def _pg_attribute(session):
+    for (schema, name), table in SYSTEM_TABLES.items():
+        oid = SYSTEM_OIDS.get(name)
+        if schema != "pg_catalog" or oid is None:
+            continue
+        for num, (col_name, t, _) in enumerate(table.columns, 1):
+            yield {"attrelid": oid, "attname": col_name, "atttypid": t.oid, "attlen": t.typlen,
+                   "attnum": num, "attnotnull": col_name == "oid", "attidentity": "",
+                   "attgenerated": "", "attcollation": 950 if t.oid == 19 else 0}
     for rel in session.database.relations():
         if isinstance(rel, Table):
             for col in rel.columns:
@@ -305,7 +316,8 @@ def _pg_attribute(session):
                        "attcompression": "",
                        "attndims": 1 if t.elem is not None else 0,
                        "attcollation": DEFAULT_COLLATION if T.is_string(t) else 0,
-                       "attbyval": t.typlen in (1, 2, 4, 8)}
+                       "attbyval": t.typlen in (1, 2, 4, 8),
+                       "attstorage": _storage(t), "attalign": _align(t)}
             for num, (name, tid) in ((-1, ("ctid", 27)), (-2, ("xmin", 28)),
                                      (-3, ("cmin", 29)), (-4, ("xmax", 28))):
                 yield {"attrelid": rel.oid, "attname": name, "atttypid": tid, "attnum": num,
@@ -322,6 +334,18 @@ def _pg_attribute(session):
                 tid = col.type.oid if col else 25
                 yield {"attrelid": rel.oid, "attname": name, "atttypid": tid, "attnum": i,
                        "attidentity": "", "attgenerated": ""}
+
+
+def _storage(t: T.SqlType) -> str:
+    """attstorage as PostgreSQL sets it: plain for fixed-size types, main for numeric,
+    extended for the other variable-length ones."""
+    if t.typlen != -1:
+        return "p"
+    return "m" if t.oid == T.NUMERIC_T.oid else "x"
+
+
+def _align(t: T.SqlType) -> str:
+    return {1: "c", 2: "s", 8: "d"}.get(t.typlen, "i")
 
 
 @system("pg_catalog", "pg_attrdef", """
@@ -948,6 +972,10 @@ lanname name
 lanowner oid 10
 lanispl bool false
 lanpltrusted bool false
+lanplcallfoid oid 0
+laninline oid 0
+lanvalidator oid 0
+lanacl aclitem[]
 """)
 def _pg_language(session):
     yield {"oid": 12, "lanname": "internal"}
@@ -1351,3 +1379,41 @@ opckeytype oid 0
 def _pg_opclass(session):
     yield {"oid": 1978, "opcmethod": AM_BTREE, "opcname": "int4_ops", "opcfamily": 1976,
            "opcintype": 23}
+
+
+# Catalogs of objects reldb does not have: present (psql's \\dC \\do \\dc \\dy \\des
+# read them) and empty.
+for _name, _columns in (
+        ("pg_cast", "oid oid\ncastsource oid\ncasttarget oid\ncastfunc oid\ncastcontext char\n"
+                    "castmethod char"),
+        ("pg_operator", "oid oid\noprname name\noprnamespace oid\noprowner oid\noprkind char\n"
+                        "oprleft oid\noprright oid\noprresult oid\noprcode regproc"),
+        ("pg_conversion", "oid oid\nconname name\nconnamespace oid\nconowner oid\n"
+                          "conforencoding int4\ncontoencoding int4\nconproc regproc\n"
+                          "condefault bool"),
+        ("pg_event_trigger", "oid oid\nevtname name\nevtevent name\nevtowner oid\n"
+                             "evtfoid oid\nevtenabled char\nevttags text[]"),
+        ("pg_foreign_server", "oid oid\nsrvname name\nsrvowner oid\nsrvfdw oid\nsrvtype text\n"
+                              "srvversion text\nsrvacl aclitem[]\nsrvoptions text[]"),
+        ("pg_foreign_data_wrapper", "oid oid\nfdwname name\nfdwowner oid\nfdwhandler oid\n"
+                                    "fdwvalidator oid\nfdwacl aclitem[]\nfdwoptions text[]"),
+        ("pg_foreign_table", "ftrelid oid\nftserver oid\nftoptions text[]"),
+        ("pg_user_mapping", "oid oid\numuser oid\numserver oid\numoptions text[]"),
+        ("pg_rewrite", "oid oid\nrulename name\nev_class oid\nev_type char\nev_enabled char\n"
+                       "is_instead bool"),
+        ("pg_aggregate", "aggfnoid regproc\naggkind char\naggnumdirectargs int2"),
+        ("pg_partitioned_table", "partrelid oid\npartstrat char\npartnatts int2"),
+        ("pg_default_acl", "oid oid\ndefaclrole oid\ndefaclnamespace oid\ndefaclobjtype char\n"
+                           "defaclacl aclitem[]"),
+        ("pg_init_privs", "objoid oid\nclassoid oid\nobjsubid int4\nprivtype char\n"
+                          "initprivs aclitem[]"),
+        ("pg_largeobject_metadata", "oid oid\nlomowner oid\nlomacl aclitem[]"),
+        ("pg_ts_config", "oid oid\ncfgname name\ncfgnamespace oid\ncfgowner oid\n"
+                         "cfgparser oid"),
+        ("pg_transform", "oid oid\ntrftype oid\ntrflang oid\ntrffromsql regproc\n"
+                         "trftosql regproc"),
+        ("pg_subscription", "oid oid\nsubdbid oid\nsubname name\nsubowner oid\n"
+                            "subenabled bool"),
+        ("pg_opfamily", "oid oid\nopfmethod oid\nopfname name\nopfnamespace oid\nopfowner oid"),
+        ("pg_db_role_setting", "setdatabase oid\nsetrole oid\nsetconfig text[]")):
+    system("pg_catalog", _name, _columns)(lambda session: [])

@@ -689,9 +689,13 @@ class Planner:
         if rel is None:
             system = system_table(ref.name, self.session)
             if system is not None:
+                from .pgcatalog import SYSTEM_OIDS
                 columns, produce = system
                 plan = MaterializedScan(f"Seq Scan on {ref.name[-1]}", produce)
-                return plan, self._labelled_scope(columns, ref, label, outer, level)
+                scope = self._labelled_scope(columns, ref, label, outer, level)
+                for col in scope.columns:
+                    col.relid = SYSTEM_OIDS.get(ref.name[-1])
+                return plan, scope
             raise SqlError(UNDEFINED_TABLE, f'relation "{".".join(ref.name)}" does not exist',
                            position=ref.pos + 1 if ref.pos >= 0 else None)
         if rel.kind == "v":
@@ -710,6 +714,7 @@ class Planner:
         scope = self._labelled_scope(cols, ref, label, outer, level)
         for col in scope.columns:
             col.source = rel
+            col.relid = rel.oid
         if with_rowid:
             scope.columns.append(Col("ctid", T.TID, label, hidden=True))
         return SeqScan(rel, with_rowid, label), scope
