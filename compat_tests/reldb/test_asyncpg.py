@@ -62,3 +62,26 @@ def test_asyncpg_types_statements_transactions_copy(server, database):
             await conn.close()
 
     run(scenario())
+
+
+def test_asyncpg_listener(server, database):
+    dbname = database.split("dbname=")[1].split()[0]
+
+    async def scenario():
+        listener = await asyncpg.connect(host=server.host, port=server.port, user="postgres",
+                                         database=dbname)
+        sender = await asyncpg.connect(host=server.host, port=server.port, user="postgres",
+                                       database=dbname)
+        got = asyncio.Queue()
+        try:
+            await listener.add_listener("events", lambda c, pid, ch, payload: got.put_nowait(payload))
+            await sender.execute("NOTIFY events, 'hello'")
+            await sender.execute("SELECT pg_notify('events', 'world')")
+            first = await asyncio.wait_for(got.get(), 5)
+            second = await asyncio.wait_for(got.get(), 5)
+            return first, second
+        finally:
+            await listener.close()
+            await sender.close()
+
+    assert run(scenario()) == ("hello", "world")

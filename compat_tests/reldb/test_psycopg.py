@@ -358,3 +358,26 @@ def test_many_sessions_at_once(database):
     assert results == [20] * 8
     with psycopg.connect(database) as c:
         assert c.execute("SELECT count(*), count(DISTINCT n) FROM shared").fetchone() == (160, 160)
+
+
+def test_listen_notify(database):
+    with psycopg.connect(database, autocommit=True) as listener, \
+            psycopg.connect(database, autocommit=True) as sender:
+        listener.execute("LISTEN jobs")
+        sender.execute("NOTIFY jobs, 'first'")
+        with sender.transaction():
+            sender.execute("SELECT pg_notify('jobs', 'second')")
+            sender.execute("SELECT pg_notify('jobs', 'second')")     # folded: same payload
+        try:
+            with sender.transaction():
+                sender.execute("NOTIFY jobs, 'rolled back'")
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        received = []
+        for note in listener.notifies(timeout=5, stop_after=2):
+            received.append((note.channel, note.payload, note.pid == sender.info.backend_pid))
+        assert received == [("jobs", "first", True), ("jobs", "second", True)]
+        listener.execute("UNLISTEN *")
+        sender.execute("NOTIFY jobs, 'unheard'")
+        assert list(listener.notifies(timeout=0.5)) == []

@@ -16,6 +16,7 @@ error inside BEGIN every statement but ROLLBACK fails with 25P02 until the block
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import itertools
 import os
@@ -195,6 +196,7 @@ class Engine:
         if password is not None:
             self.cluster.roles["postgres"].password = password
         self.sessions: dict[int, "Session"] = {}
+        self.listeners: dict[str, set["Session"]] = {}     # LISTEN channel -> sessions
         self._pids = itertools.count(os.getpid() % 10000 * 100 + 1)
         self.lock = threading.Lock()
         self.started_at = dt.datetime.now(dt.timezone.utc)
@@ -208,7 +210,27 @@ class Engine:
 
     def end_session(self, session: "Session") -> None:
         session.close()
+        self.unlisten(session, None)
         self.sessions.pop(session.pid, None)
+
+    def unlisten(self, session: "Session", channel: str | None) -> None:
+        with self.lock:
+            for name in ([channel] if channel is not None else list(self.listeners)):
+                listeners = self.listeners.get(name)
+                if listeners is not None:
+                    listeners.discard(session)
+                    if not listeners:
+                        del self.listeners[name]
+
+    def deliver(self, sender: "Session", notifications: list[tuple[str, str]]) -> None:
+        """Hand committed NOTIFYs to every session listening on their channels."""
+        for channel, payload in notifications:
+            with self.lock:
+                listeners = list(self.listeners.get(channel, ()))
+            for listener in listeners:
+                listener.inbox.append((sender.pid, channel, payload))
+                if listener.wake is not None:
+                    listener.wake()
 
     def cancel(self, pid: int, secret: int) -> bool:
         """A CancelRequest: interrupts the session's running statement if the key matches."""
@@ -288,6 +310,9 @@ class Session:
         self.statement_time = None
         self._txn_settings_backup = None
         self._search_path = None          # (setting, parsed list, user): parsed once
+        self.outbox: list[tuple[str, str]] = []      # NOTIFYs waiting for commit
+        self.inbox = collections.deque()             # notifications received, to send
+        self.wake = None        # set by the server: called when a notification arrives
 
     # -- connection ----------------------------------------------------------------------
 
@@ -577,11 +602,17 @@ class Session:
             self._txn_time = dt.datetime.now(dt.timezone.utc)
 
     def _end_transaction(self, commit: bool) -> None:
+        committed = commit and not self.failed
         if self.txn is not None:
-            if commit and not self.failed:
+            if committed:
                 self.txn.commit()
             else:
                 self.txn.rollback()
+        if self.outbox:
+            # NOTIFY is transactional: delivered at commit, dropped on rollback.
+            outbox, self.outbox = self.outbox, []
+            if committed:
+                self.engine.deliver(self, outbox)
         self.txn = None
         self.block = None
         self.failed = False
@@ -950,6 +981,23 @@ class Session:
             lines.append(f"Rows: {count}")
             lines.append(f"Execution Time: {elapsed:.3f} ms")
         return Result("EXPLAIN", [("QUERY PLAN", T.TEXT)], [(line,) for line in lines])
+
+    def _do_Listen(self, stmt: A.Listen):
+        if stmt.action == "listen":
+            with self.engine.lock:
+                self.engine.listeners.setdefault(stmt.channel, set()).add(self)
+            return Result("LISTEN")
+        if stmt.action == "unlisten":
+            self.engine.unlisten(self, stmt.channel)
+            return Result("UNLISTEN")
+        self.notify(stmt.channel, stmt.payload)
+        return Result("NOTIFY")
+
+    def notify(self, channel: str, payload: str) -> None:
+        if len(payload) >= 8000:
+            raise SqlError(INVALID_PARAMETER_VALUE, "payload string too long")
+        if (channel, payload) not in self.outbox:      # duplicates in a transaction fold
+            self.outbox.append((channel, payload))
 
     def _do_Utility(self, stmt: A.Utility):
         return Result(stmt.tag)

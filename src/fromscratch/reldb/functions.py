@@ -1245,6 +1245,9 @@ register("pg_encoding_to_char", [T.INT4], T.NAME,
          lambda n: {6: "UTF8", 0: "SQL_ASCII", 8: "LATIN1"}.get(n, ""))
 register("pg_char_to_encoding", [T.NAME], T.INT4, lambda s: 6 if s.upper() in ("UTF8", "UTF-8") else 0)
 register("pg_client_encoding", [], T.NAME, lambda: "UTF8")
+register("pg_notify", [T.TEXT, T.TEXT], T.VOID,
+         lambda ctx, channel, payload: ctx.session.notify(channel, payload or "") or VOID,
+         ctx=True, strict=False, volatile=True)
 register("getdatabaseencoding", [], T.NAME, lambda: "UTF8")
 register("pg_cancel_backend", [T.INT4], T.BOOL,
          lambda ctx, pid: ctx.session.engine.cancel_backend(pid), ctx=True, volatile=True)

@@ -379,6 +379,10 @@ def auth_sasl_final(data: bytes) -> bytes:
     return _msg(b"R", struct.pack("!i", 12) + data)
 
 
+def notification(pid: int, channel: str, payload: str) -> bytes:
+    return _msg(b"A", struct.pack("!i", pid) + _cstr(channel) + _cstr(payload))
+
+
 def parameter_status(name: str, value: str) -> bytes:
     return _msg(b"S", _cstr(name) + _cstr(value))
 

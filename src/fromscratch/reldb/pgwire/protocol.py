@@ -141,8 +141,21 @@ class Backend:
     extended = False                       # whether the current message is extended-protocol
 
     def _ready(self) -> None:
+        self._send(self.take_notifications())
         self._send(M.ready_for_query(self.session.status if self.session else "I"))
         self.flush_wanted = True
+
+    def take_notifications(self) -> bytes:
+        """NotificationResponse messages for what LISTEN brought in (thread-safe: the
+        server may call it from another session's thread while this one is idle)."""
+        session = self.session
+        if session is None or not session.inbox:
+            return b""
+        out = []
+        while session.inbox:
+            pid, channel, payload = session.inbox.popleft()
+            out.append(M.notification(pid, channel, payload))
+        return b"".join(out)
 
     def _flush_notices(self) -> None:
         session = self.session

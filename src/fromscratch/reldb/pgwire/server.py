@@ -39,6 +39,9 @@ class PgConnection(Connection):
         sock = self.transport.get_extra_info("socket")
         self.sock = socket.socket(fileno=os.dup(sock.fileno()))
         self.sock.setblocking(True)
+        # Held by the worker while it handles a request; a notification for an idle
+        # session is written by the notifying session's thread under it.
+        self.io_lock = threading.Lock()
         self.worker = threading.Thread(target=self._work, name=f"reldb-conn-{self.id}",
                                        daemon=True)
         self.worker.start()
@@ -75,17 +78,33 @@ class PgConnection(Connection):
                 if not data:
                     break
                 stats.bytes_received += len(data)
-                backend.feed(data)
-                while backend.step():
-                    if backend.should_flush():
-                        self._write(backend.take_output())
-                self._write(backend.take_output())
+                with self.io_lock:
+                    backend.feed(data)
+                    while backend.step():
+                        if backend.should_flush():
+                            self._write(backend.take_output())
+                    self._write(backend.take_output())
+                session = backend.session
+                if session is not None and session.wake is None:
+                    session.wake = self._wake
+                self._wake()          # anything that arrived while we were busy
         except Exception:
             log.exception("reldb connection worker failed")
         finally:
             backend.close()
             self.sock.close()
             loop.call_soon_threadsafe(self._finish)
+
+    def _wake(self) -> None:
+        """Send pending notifications now, unless the worker is busy (it sends them
+        before its next ReadyForQuery)."""
+        if not self.io_lock.acquire(blocking=False):
+            return
+        try:
+            if not self.backend.closed:
+                self._write(self.backend.take_notifications())
+        finally:
+            self.io_lock.release()
 
     def _finish(self) -> None:
         if not self.closed:

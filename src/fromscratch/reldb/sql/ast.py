@@ -622,6 +622,13 @@ class Utility(Node):
 
 
 @dataclass(eq=False)
+class Listen(Node):
+    action: str                # 'listen' 'unlisten' 'notify'
+    channel: str | None        # None: UNLISTEN *
+    payload: str = ""
+
+
+@dataclass(eq=False)
 class DeclareCursor(Node):
     name: str
     query: Node

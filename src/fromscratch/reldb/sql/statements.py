@@ -1026,21 +1026,24 @@ class StatementParsers:
 
     def stmt_listen(self):
         self.advance()
-        self.ident()
-        return A.Utility("LISTEN")
+        return A.Listen("listen", self.ident())
 
     def stmt_unlisten(self):
         self.advance()
-        if not self.accept_op("*"):
-            self.ident()
-        return A.Utility("UNLISTEN")
+        if self.accept_op("*"):
+            return A.Listen("unlisten", None)
+        return A.Listen("unlisten", self.ident())
 
     def stmt_notify(self):
         self.advance()
-        self.ident()
+        channel = self.ident()
+        payload = ""
         if self.accept_punct(","):
-            self.advance()
-        return A.Utility("NOTIFY")
+            t = self.advance()
+            if t.kind != STRING:
+                raise self.error(t)
+            payload = t.value
+        return A.Listen("notify", channel, payload)
 
     def stmt_declare(self):
         self.expect_kw("declare")
