@@ -968,8 +968,7 @@ class Session:
             lines = [f"{verb} on {table.name}"]
             inner = getattr(dml, "target", None)
             if inner is not None:
-                lines += ["  " + line if i else "  ->  " + line
-                          for i, line in enumerate(inner.plan.explain_lines())]
+                lines += inner.plan.explain_lines(1)
             return Result("EXPLAIN", [("QUERY PLAN", T.TEXT)], [(line,) for line in lines])
         else:
             raise SqlError(FEATURE_NOT_SUPPORTED, "EXPLAIN of this statement is not supported")

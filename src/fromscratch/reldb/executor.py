@@ -57,17 +57,24 @@ class Operator:
         return type(self).__name__
 
     def explain_lines(self, depth: int = 0) -> list[str]:
-        pad = "  " * depth
-        head = self.explain()
-        lines = [(pad + "->  " if depth else "") + head]
-        for detail in self.explain_details():
-            lines.append(pad + ("      " if depth else "  ") + detail)
+        """EXPLAIN's layout, as PostgreSQL's: children under '->' six columns further in,
+        details of a node two columns right of its arrow's text."""
+        lines = [node_prefix(depth) + self.explain()]
+        lines += [detail_prefix(depth) + detail for detail in self.explain_details()]
         for child in self.children:
-            lines.extend(child.explain_lines(depth + 1 if depth else 1))
+            lines.extend(child.explain_lines(depth + 1))
         return lines
 
     def explain_details(self) -> list[str]:
         return []
+
+
+def node_prefix(depth: int) -> str:
+    return "" if depth == 0 else " " * (2 + 6 * (depth - 1)) + "->  "
+
+
+def detail_prefix(depth: int) -> str:
+    return "  " if depth == 0 else " " * (2 + 6 * depth)
 
 
 class Result(Operator):
@@ -301,9 +308,9 @@ class Filter(Operator):
                 yield row
 
     def explain_lines(self, depth=0):
+        # A filter shows as a detail of the operator it sits on, as in PostgreSQL.
         lines = self.child.explain_lines(depth)
-        pad = "  " * depth
-        lines.insert(1, pad + ("      " if depth else "  ") + f"Filter: {self.text}")
+        lines.insert(1, detail_prefix(depth) + f"Filter: {self.text}")
         return lines
 
 

@@ -1161,7 +1161,10 @@ def _collect_windows(node, out: list) -> None:
 def _describe(conjuncts) -> str:
     from .sql.unparse import unparse
     try:
-        return " AND ".join("(" + unparse(c) + ")" for c in conjuncts)
+        texts = [unparse(c) for c in conjuncts]
+        if len(texts) == 1:
+            return texts[0] if texts[0].startswith("(") else "(" + texts[0] + ")"
+        return "(" + " AND ".join(texts) + ")"
     except Exception:
         return "..."
 
