@@ -234,7 +234,8 @@ class DDL:
             raise SqlError(DUPLICATE_TABLE, f'relation "{name}" already exists')
         index = Index(self.db.cluster.next_oid(), name, table.schema, table, list(columns),
                       unique, primary, method, descending)
-        index.storage_backed = not expression
+        # GIN, GiST and the like answer other questions than equality: recorded only.
+        index.storage_backed = not expression and method in ("btree", "hash")
         self.db.add_relation(self.txn, index)
         table.indexes.append(index)
         self.txn.on_rollback(lambda: index in table.indexes and table.indexes.remove(index))

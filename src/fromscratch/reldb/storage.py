@@ -77,7 +77,24 @@ class _Index:
 
     def key(self, row: tuple) -> tuple | None:
         key = tuple([row[i] for i in self.positions])
-        return None if None in key else key
+        if None in key:
+            return None
+        return freeze(key)
+
+
+def freeze(key: tuple) -> tuple:
+    """Arrays and JSON objects are lists and dicts: make such keys hashable."""
+    if not any(isinstance(v, (list, dict)) for v in key):
+        return key
+    return tuple(_frozen(v) for v in key)
+
+
+def _frozen(value):
+    if isinstance(value, list):
+        return ("[]",) + tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return ("{}",) + tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
 
 
 class _Table:
@@ -197,7 +214,7 @@ class MemoryStorage:
                     continue
                 holders = index.entries.setdefault(key, set())
                 if unique and holders:
-                    raise UniqueViolation(index_id, key)
+                    raise UniqueViolation(index_id, tuple(row[i] for i in positions))
                 holders.add(rowid)
             self.indexes[index_id] = index
             table.indexes.append(index_id)
@@ -216,7 +233,7 @@ class MemoryStorage:
     def index_lookup(self, txn: Transaction, index_id: int, key: tuple) -> Iterator[int]:
         if None in key:
             return iter(())
-        holders = self.indexes[index_id].entries.get(key)
+        holders = self.indexes[index_id].entries.get(freeze(key))
         return iter(list(holders)) if holders else iter(())
 
     # -- internals -----------------------------------------------------------------------
@@ -234,7 +251,7 @@ class MemoryStorage:
                     index.entries[key] = {rowid}
                 else:
                     if index.unique and holders - {rowid}:
-                        raise UniqueViolation(index_id, key)
+                        raise UniqueViolation(index_id, tuple(row[i] for i in index.positions))
                     holders.add(rowid)
                 added.append((index, key))
         except UniqueViolation:
