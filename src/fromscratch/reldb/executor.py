@@ -499,7 +499,11 @@ class Aggregate(Operator):
             # One grouping column (the common case) keys the dict by its bare value.
             key = single(row, ctx) if single is not None else \
                 tuple([fn(row, ctx) for fn in keys])
-            group = groups.get(key)
+            try:
+                group = groups.get(key)
+            except TypeError:               # an array or jsonb key: use a hashable twin
+                key = _Frozen(key)
+                group = groups.get(key)
             if group is None:
                 accs = [factory() for factory in make]
                 group = groups[key] = (accs, [acc.add for acc in accs])
@@ -508,6 +512,8 @@ class Aggregate(Operator):
         if not groups and not self.grouped:
             groups[()] = ([factory() for factory in make], None)
         for key, (accs, _) in groups.items():
+            if isinstance(key, _Frozen):
+                key = key.value
             if single is not None:
                 key = (key,)
             yield key + tuple(acc.result(ctx) for acc in accs)
@@ -649,6 +655,22 @@ class Distinct(Operator):
 
     def explain(self):
         return "Unique" if self.on is None else "Unique (DISTINCT ON)"
+
+
+class _Frozen:
+    """A group key holding lists or dicts, hashed by a canonical form, kept as it was."""
+
+    __slots__ = ("value", "canonical")
+
+    def __init__(self, value):
+        self.value = value
+        self.canonical = _hashable(value if isinstance(value, tuple) else (value,))
+
+    def __hash__(self):
+        return hash(self.canonical)
+
+    def __eq__(self, other):
+        return isinstance(other, _Frozen) and self.canonical == other.canonical
 
 
 def _hashable(value):
