@@ -61,8 +61,8 @@ class Server:
     def stop(self) -> None:
         self._stop()
 
-    def conninfo(self, dbname: str = "postgres", **extra) -> str:
-        parts = [f"host={self.host}", f"port={self.port}", "user=postgres", f"dbname={dbname}"]
+    def conninfo(self, dbname: str = "postgres", user: str = "postgres", **extra) -> str:
+        parts = [f"host={self.host}", f"port={self.port}", f"user={user}", f"dbname={dbname}"]
         parts += [f"{k}={v}" for k, v in extra.items()]
         return " ".join(parts)
 

@@ -73,3 +73,18 @@ def test_psql(secured):
                              "-U", "postgres", "-Atc", "SELECT 1"], env=env,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "password authentication failed" in result.stderr
+
+
+def test_users_file(tmp_path):
+    users = tmp_path / "users"
+    users.write_text("# name:password\nalice:wonder land\nbob:builder\n")
+    server = start_reldb(str(tmp_path), "--users", str(users))
+    try:
+        with psycopg.connect(server.conninfo(user="alice", password="'wonder land'")) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("alice",)
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(server.conninfo(user="bob", password="wrong"))
+        with pytest.raises(psycopg.OperationalError):      # no password: cannot log in
+            psycopg.connect(server.conninfo())
+    finally:
+        server.stop()

@@ -201,6 +201,14 @@ class Engine:
         self.lock = threading.Lock()
         self.started_at = dt.datetime.now(dt.timezone.utc)
 
+    def add_user(self, name: str, password: str) -> None:
+        """A login role with a password (from the server's users file)."""
+        role = self.cluster.roles.get(name)
+        if role is None:
+            role = Role(self.cluster.next_oid(), name, superuser=False, login=True)
+            self.cluster.roles[name] = role
+        role.password = password
+
     def new_session(self) -> "Session":
         with self.lock:
             pid = next(self._pids)

@@ -131,11 +131,15 @@ class ReldbServer:
     """Holds the engine and the TCP server; `tcp` goes to net.run_servers()."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5433, password: str | None = None,
-                 auth_method: str | None = None, max_connections: int = 1000):
+                 auth_method: str | None = None, max_connections: int = 1000,
+                 users: dict[str, str] | None = None):
         threading.stack_size(WORKER_STACK_SIZE)
         if sys.getrecursionlimit() < RECURSION_LIMIT:
             sys.setrecursionlimit(RECURSION_LIMIT)
         self.engine = Engine(password=password)
-        self.auth_method = auth_method or ("scram-sha-256" if password else "trust")
+        for name, secret in (users or {}).items():
+            self.engine.add_user(name, secret)
+        secured = password is not None or bool(users)
+        self.auth_method = auth_method or ("scram-sha-256" if secured else "trust")
         self.tcp = TcpServer("reldb", host, port, PgConnection, max_connections=max_connections)
         self.tcp.reldb = self
