@@ -255,27 +255,33 @@ def test_notice_on_drop_if_exists(conn):
     assert notices == ['table "not_there" does not exist, skipping']
 
 
+def _cancel_when_running(conn, watcher, sql_start):
+    """Cancel `conn`'s query once pg_stat_activity shows it running (no timing guess)."""
+    while not watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                              "AND query LIKE %s", (sql_start + "%",)).fetchone()[0]:
+        time.sleep(0.05)
+    conn.cancel()
+
+
 def test_cancel_a_running_query(database):
-    with psycopg.connect(database, autocommit=True) as conn:
-        def cancel_soon():
-            time.sleep(0.5)
-            conn.cancel()
-        thread = threading.Thread(target=cancel_soon)
+    with psycopg.connect(database, autocommit=True) as conn, \
+            psycopg.connect(database, autocommit=True) as watcher:
+        thread = threading.Thread(target=_cancel_when_running,
+                                  args=(conn, watcher, "SELECT pg_sleep(30)"))
         thread.start()
         with pytest.raises(errors.QueryCanceled) as info:
-            conn.execute("SELECT pg_sleep(20)")
+            conn.execute("SELECT pg_sleep(30)")
         thread.join()
         assert "canceling statement due to user request" in str(info.value)
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_cancel_a_long_scan(database):
-    with psycopg.connect(database, autocommit=True) as conn:
+    with psycopg.connect(database, autocommit=True) as conn, \
+            psycopg.connect(database, autocommit=True) as watcher:
         conn.execute("CREATE TABLE t AS SELECT g AS n FROM generate_series(1, 2000) g")
-        def cancel_soon():
-            time.sleep(0.5)
-            conn.cancel()
-        thread = threading.Thread(target=cancel_soon)
+        thread = threading.Thread(target=_cancel_when_running,
+                                  args=(conn, watcher, "SELECT count(*) FROM t a, t b, t c"))
         thread.start()
         with pytest.raises(errors.QueryCanceled):
             conn.execute("SELECT count(*) FROM t a, t b, t c")
@@ -285,15 +291,24 @@ def test_cancel_a_long_scan(database):
 def test_slow_query_does_not_stall_other_sessions(database):
     with psycopg.connect(database, autocommit=True) as slow, \
             psycopg.connect(database, autocommit=True) as fast:
-        done = []
-        thread = threading.Thread(target=lambda: done.append(
-            slow.execute("SELECT pg_sleep(2)").fetchone()))
+        outcome = []
+
+        def run_slow():
+            try:
+                slow.execute("SELECT pg_sleep(60)")
+                outcome.append("finished")
+            except errors.QueryCanceled:
+                outcome.append("canceled")
+        thread = threading.Thread(target=run_slow)
         thread.start()
-        time.sleep(0.2)
+        while not fast.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                               "'SELECT pg_sleep(60)%'").fetchone()[0]:
+            time.sleep(0.05)
         for _ in range(5):
             assert fast.execute("SELECT 1").fetchone() == (1,)
-        assert not done               # the slow one is still running while fast ones ran
+        slow.cancel()               # the slow query is still running: stop it
         thread.join()
+        assert outcome == ["canceled"]
 
 
 def test_statement_timeout(conn):

@@ -141,10 +141,15 @@ def test_copy_in_text_format(session):
 
 def test_cancel_interrupts_a_running_statement(session):
     engine = session.engine
-    threading.Timer(0.2, lambda: engine.cancel(session.pid, session.secret)).start()
-    start = time.monotonic()
-    assert error(session, "SELECT pg_sleep(10)") == "57014"
-    assert time.monotonic() - start < 5
+
+    def cancel_once_running():
+        while not session.running:
+            time.sleep(0.01)
+        engine.cancel(session.pid, session.secret)
+    thread = threading.Thread(target=cancel_once_running)
+    thread.start()
+    assert error(session, "SELECT pg_sleep(30)") == "57014"
+    thread.join()
     assert run(session, "SELECT 1") == [("1",)]
 
 

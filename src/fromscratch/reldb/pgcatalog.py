@@ -1042,7 +1042,9 @@ def _pg_stat_activity(session):
             continue
         yield {"datid": other.database.oid, "datname": other.database.name, "pid": other.pid,
                "usename": other.user, "application_name": other.settings.get("application_name", ""),
-               "state": "active" if other is session else "idle", "query": other.current_query,
+               "state": "active" if other.running or other is session else
+               ("idle in transaction" if other.block else "idle"),
+               "query": other.current_query,
                "backend_start": other.started_at}
 
 
