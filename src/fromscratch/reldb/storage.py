@@ -76,17 +76,26 @@ class _Index:
         self.entries: dict[tuple, set[int]] = {}
 
     def key(self, row: tuple) -> tuple | None:
+        if len(self.positions) == 1:        # the common case, kept short
+            value = row[self.positions[0]]
+            if value is None:
+                return None
+            return (value,) if value.__class__ not in _UNHASHABLE else freeze((value,))
         key = tuple([row[i] for i in self.positions])
         if None in key:
             return None
         return freeze(key)
 
 
+_UNHASHABLE = (list, dict)
+
+
 def freeze(key: tuple) -> tuple:
     """Arrays and JSON objects are lists and dicts: make such keys hashable."""
-    if not any(isinstance(v, (list, dict)) for v in key):
-        return key
-    return tuple(_frozen(v) for v in key)
+    for v in key:
+        if v.__class__ in _UNHASHABLE:
+            return tuple(_frozen(v) for v in key)
+    return key
 
 
 def _frozen(value):

@@ -1200,6 +1200,15 @@ def input_function(t: SqlType):
                         return value
             return parse_int(text, t)
         return parse_integer
+    if oid == NUMERIC_T.oid:
+        typmod = t.typmod
+
+        def parse_decimal(text):
+            body = text[1:] if text[:1] == "-" else text
+            plain = body.replace(".", "", 1)
+            value = Decimal(text) if plain.isascii() and plain.isdigit() else parse_numeric(text)
+            return apply_numeric_typmod(value, typmod)
+        return parse_decimal
     return lambda text: from_text(text, t)
 
 
