@@ -25,14 +25,6 @@ _NUMERIC_POS, _NUMERIC_NEG, _NUMERIC_NAN = 0x0000, 0x4000, 0xC000
 _NUMERIC_PINF, _NUMERIC_NINF = 0xD000, 0xF000
 
 
-def decode_text(data: bytes, t: T.SqlType):
-    try:
-        text = data.decode()
-    except UnicodeDecodeError:
-        raise SqlError("22021", 'invalid byte sequence for encoding "UTF8"') from None
-    return T.from_text(text, t)
-
-
 # -- binary encoding ---------------------------------------------------------------------
 
 def encode_numeric(value: Decimal) -> bytes:

@@ -141,6 +141,7 @@ class Prepared:
         self.version = version
         self.from_sql = from_sql
         self.search_path = None
+        self.text_inputs = None           # parameter input functions, made at first Bind
 
 
 class WithModifications:

@@ -26,7 +26,7 @@ from ..errors import (FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, INVALID_AUTHORIZATI
                       UNDEFINED_PSTATEMENT, SqlError)
 from . import messages as M
 from .auth import AuthFailed, ScramVerifier, md5_password_hash
-from ..binary import decode_binary, decode_text, encode_binary
+from ..binary import decode_binary, encode_binary
 
 log = logging.getLogger("fromscratch.reldb")
 
@@ -404,6 +404,9 @@ class Backend:
             raise SqlError(PROTOCOL_VIOLATION, f"bind message has {len(formats)} parameter formats "
                            f"but {len(types)} parameters")
         params = []
+        inputs = prepared.text_inputs
+        if inputs is None:
+            inputs = prepared.text_inputs = [T.input_function(t) for t in types]
         for i, (raw, t) in enumerate(zip(message.params, types)):
             if raw is None:
                 params.append(None)
@@ -412,7 +415,7 @@ class Backend:
                 if _format_for(formats, i) == 1:
                     params.append(decode_binary(raw, t))
                 else:
-                    params.append(decode_text(raw, t))
+                    params.append(inputs[i](decode_utf8_param(raw)))
             except SqlError as exc:
                 if exc.code == "22P03":
                     exc.message = f"incorrect binary data format in bind parameter {i + 1}"
@@ -568,6 +571,13 @@ _HANDLERS = {
     M.CopyFail: Backend._unexpected_copy,
     M.PasswordData: Backend._password_outside_auth,
 }
+
+
+def decode_utf8_param(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise SqlError("22021", 'invalid byte sequence for encoding "UTF8"') from None
 
 
 def _format_for(formats: list[int], i: int) -> int:
