@@ -1,0 +1,812 @@
+"""The executor: plan operators that run as iterators over rows (tuples).
+
+Each operator has `rows(ctx)`, a generator of output rows, and `explain()`, the line
+EXPLAIN prints for it. Expressions inside operators are closures `fn(row, ctx)` made by
+the planner. `ExecContext` carries what a running statement needs: parameter values,
+the stack of outer rows for correlated subqueries, the transaction and storage, caches
+of uncorrelated subquery results, and the cancellation check.
+
+Long loops call `ctx.check()` every few hundred rows, so a cancel request or a
+statement timeout interrupts them (the session runs in its own thread; the check only
+reads a flag).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator
+
+from .errors import QUERY_CANCELED, QUERY_CANCELED_MESSAGE, SqlError
+
+CHECK_EVERY = 256
+
+
+class ExecContext:
+    def __init__(self, session, txn, storage, params=()):
+        self.session = session
+        self.txn = txn
+        self.storage = storage
+        self.params = params
+        self.outer: list[tuple] = []
+        self.cache: dict = {}
+        self.work_tables: dict = {}
+        self.deadline = session.statement_deadline() if session is not None else None
+        self.statement_time = session.statement_time if session is not None else None
+
+    def check(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        if session.cancel_requested:
+            session.cancel_requested = False
+            raise SqlError(QUERY_CANCELED, QUERY_CANCELED_MESSAGE)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SqlError(QUERY_CANCELED, "canceling statement due to statement timeout")
+
+
+class Operator:
+    children: tuple = ()
+    # True for the right side of a LATERAL join: it reads the left row, so the join
+    # re-runs it for every left row.
+    lateral = False
+
+    def rows(self, ctx: ExecContext) -> Iterator[tuple]:
+        raise NotImplementedError
+
+    def explain(self) -> str:
+        return type(self).__name__
+
+    def explain_lines(self, depth: int = 0) -> list[str]:
+        """EXPLAIN's layout, as PostgreSQL's: children under '->' six columns further in,
+        details of a node two columns right of its arrow's text."""
+        lines = [node_prefix(depth) + self.explain()]
+        lines += [detail_prefix(depth) + detail for detail in self.explain_details()]
+        for child in self.children:
+            lines.extend(child.explain_lines(depth + 1))
+        return lines
+
+    def explain_details(self) -> list[str]:
+        return []
+
+
+def node_prefix(depth: int) -> str:
+    return "" if depth == 0 else " " * (2 + 6 * (depth - 1)) + "->  "
+
+
+def detail_prefix(depth: int) -> str:
+    return "  " if depth == 0 else " " * (2 + 6 * depth)
+
+
+class Result(Operator):
+    """One row with no columns: the input of SELECT without FROM."""
+
+    def rows(self, ctx):
+        yield ()
+
+    def explain(self):
+        return "Result"
+
+
+class SeqScan(Operator):
+    def __init__(self, table, with_rowid: bool = False, label: str | None = None):
+        self.table = table
+        self.with_rowid = with_rowid
+        self.label = label
+
+    def rows(self, ctx):
+        storage = ctx.storage
+        count = 0
+        if self.with_rowid:
+            for rowid, row in storage.scan(ctx.txn, self.table.oid):
+                count += 1
+                if count % CHECK_EVERY == 0:
+                    ctx.check()
+                yield row + (rowid,)
+        else:
+            for _, row in storage.scan(ctx.txn, self.table.oid):
+                count += 1
+                if count % CHECK_EVERY == 0:
+                    ctx.check()
+                yield row
+
+    def explain(self):
+        alias = f" {self.label}" if self.label and self.label != self.table.name else ""
+        return f"Seq Scan on {self.table.name}{alias}"
+
+
+class IndexScan(Operator):
+    """Equality lookup through an index: the key comes from constants or parameters."""
+
+    def __init__(self, table, index, key_fns: list[Callable], with_rowid: bool = False,
+                 label: str | None = None):
+        self.table = table
+        self.index = index
+        self.key_fns = key_fns
+        self.with_rowid = with_rowid
+        self.label = label
+
+    def rows(self, ctx):
+        key = tuple(fn(None, ctx) for fn in self.key_fns)
+        storage = ctx.storage
+        for rowid in storage.index_lookup(ctx.txn, self.index.oid, key):
+            row = storage.fetch(ctx.txn, self.table.oid, rowid)
+            if row is not None:
+                yield row + (rowid,) if self.with_rowid else row
+
+    def explain(self):
+        return f"Index Scan using {self.index.name} on {self.table.name}"
+
+    def explain_details(self):
+        return ["Index Cond: (" + ", ".join(self.index.columns) + " = ...)"]
+
+
+class ValuesScan(Operator):
+    def __init__(self, rows: list[list[Callable]]):
+        self.value_rows = rows
+
+    def rows(self, ctx):
+        for fns in self.value_rows:
+            yield tuple(fn((), ctx) for fn in fns)
+
+    def explain(self):
+        return "Values Scan"
+
+
+class FunctionScan(Operator):
+    """A set-returning function in FROM: generate_series, unnest, json_each, ..."""
+
+    def __init__(self, name: str, produce: Callable, ordinality: bool = False):
+        self.name = name
+        self.produce = produce
+        self.ordinality = ordinality
+
+    def rows(self, ctx):
+        if self.ordinality:
+            for i, row in enumerate(self.produce(ctx), 1):
+                yield row + (i,)
+        else:
+            yield from self.produce(ctx)
+
+    def explain(self):
+        return f"Function Scan on {self.name}"
+
+
+class MaterializedScan(Operator):
+    """Rows computed by a function of the context (system catalogs, CTE buffers)."""
+
+    def __init__(self, label: str, produce: Callable):
+        self.label = label
+        self.produce = produce
+
+    def rows(self, ctx):
+        yield from self.produce(ctx)
+
+    def explain(self):
+        return self.label
+
+
+class CteScan(Operator):
+    """Reads a WITH query, computed once per statement and shared by every reference."""
+
+    def __init__(self, name: str, plan: Operator, key: object):
+        self.name = name
+        self.plan = plan
+        self.key = key
+        self.children = (plan,)
+
+    def rows(self, ctx):
+        buffer = ctx.cache.get(self.key)
+        if buffer is None:
+            buffer = list(self.plan.rows(ctx))
+            ctx.cache[self.key] = buffer
+        return iter(buffer)
+
+    def explain(self):
+        return f"CTE Scan on {self.name}"
+
+
+class DataModification(Operator):
+    """A data-modifying statement inside WITH: runs it and yields its RETURNING rows."""
+
+    def __init__(self, label: str, statement):
+        self.label = label
+        self.statement = statement          # an InsertPlan/UpdatePlan/DeletePlan
+
+    def rows(self, ctx):
+        yield from self.statement.execute(ctx).rows
+
+    def explain(self):
+        return self.label
+
+
+class RunFirst(Operator):
+    """Runs the data-modifying WITH queries of a statement (once each, even when nothing
+    reads them), then its main query."""
+
+    def __init__(self, modifications: list[tuple[Operator, object]], main):
+        self.modifications = modifications
+        self.main = main
+        self.children = tuple(m for m, _ in modifications) + (main,)
+
+    def rows(self, ctx):
+        run_modifications(self.modifications, ctx)
+        yield from self.main.rows(ctx)
+
+    def explain_lines(self, depth=0):
+        return self.main.explain_lines(depth)
+
+
+def run_modifications(modifications, ctx) -> None:
+    for plan, key in modifications:
+        if key not in ctx.cache:
+            ctx.cache[key] = list(plan.rows(ctx))
+
+
+class WorkTableScan(Operator):
+    """The recursive reference inside WITH RECURSIVE: the previous iteration's rows."""
+
+    def __init__(self, name: str, key: object):
+        self.name = name
+        self.key = key
+
+    def rows(self, ctx):
+        return iter(ctx.work_tables.get(self.key, ()))
+
+    def explain(self):
+        return f"WorkTable Scan on {self.name}"
+
+
+class RecursiveUnion(Operator):
+    def __init__(self, base: Operator, recursive: Operator, key: object, distinct: bool):
+        self.base = base
+        self.recursive = recursive
+        self.key = key
+        self.distinct = distinct
+        self.children = (base, recursive)
+
+    def rows(self, ctx):
+        seen = set()
+        work = []
+        for row in self.base.rows(ctx):
+            if self.distinct:
+                if row in seen:
+                    continue
+                seen.add(row)
+            work.append(row)
+            yield row
+        iterations = 0
+        while work:
+            iterations += 1
+            ctx.check()
+            ctx.work_tables[self.key] = work
+            new = []
+            for row in self.recursive.rows(ctx):
+                if self.distinct:
+                    if row in seen:
+                        continue
+                    seen.add(row)
+                new.append(row)
+                yield row
+            work = new
+        ctx.work_tables.pop(self.key, None)
+
+    def explain(self):
+        return "Recursive Union"
+
+
+class Filter(Operator):
+    def __init__(self, child: Operator, predicate: Callable, text: str = ""):
+        self.child = child
+        self.predicate = predicate
+        self.text = text
+        self.children = (child,)
+
+    def rows(self, ctx):
+        pred = self.predicate
+        for row in self.child.rows(ctx):
+            if pred(row, ctx) is True:
+                yield row
+
+    def explain_lines(self, depth=0):
+        # A filter shows as a detail of the operator it sits on, as in PostgreSQL.
+        lines = self.child.explain_lines(depth)
+        lines.insert(1, detail_prefix(depth) + f"Filter: {self.text}")
+        return lines
+
+
+class Project(Operator):
+    def __init__(self, child: Operator, exprs: list[Callable]):
+        self.child = child
+        self.exprs = exprs
+        self.children = (child,)
+
+    def rows(self, ctx):
+        exprs = self.exprs
+        if len(exprs) == 1:
+            only = exprs[0]
+            for row in self.child.rows(ctx):
+                yield (only(row, ctx),)
+        else:
+            for row in self.child.rows(ctx):
+                yield tuple([fn(row, ctx) for fn in exprs])
+
+    def explain_lines(self, depth=0):
+        return self.child.explain_lines(depth)
+
+
+class NestedLoopJoin(Operator):
+    """Joins by trying every pair; the right side is materialized once (unless lateral,
+    when it is re-run for each left row with that row as its outer context)."""
+
+    def __init__(self, left, right, kind: str, condition: Callable | None,
+                 right_width: int, left_width: int, lateral: bool = False):
+        self.left = left
+        self.right = right
+        self.kind = kind
+        self.condition = condition
+        self.right_width = right_width
+        self.left_width = left_width
+        self.lateral = lateral
+        self.children = (left, right)
+
+    def rows(self, ctx):
+        cond = self.condition
+        kind = self.kind
+        right_nulls = (None,) * self.right_width
+        if self.lateral:
+            for lrow in self.left.rows(ctx):
+                ctx.outer.append(lrow)
+                try:
+                    rights = list(self.right.rows(ctx))
+                finally:
+                    ctx.outer.pop()
+                matched = False
+                for rrow in rights:
+                    row = lrow + rrow
+                    if cond is None or cond(row, ctx) is True:
+                        matched = True
+                        yield row
+                if not matched and kind == "left":
+                    yield lrow + right_nulls
+            return
+        rights = list(self.right.rows(ctx))
+        right_matched = [False] * len(rights) if kind in ("right", "full") else None
+        count = 0
+        for lrow in self.left.rows(ctx):
+            matched = False
+            for i, rrow in enumerate(rights):
+                count += 1
+                if count % 4096 == 0:
+                    ctx.check()
+                row = lrow + rrow
+                if cond is None or cond(row, ctx) is True:
+                    matched = True
+                    if right_matched is not None:
+                        right_matched[i] = True
+                    yield row
+            if not matched and kind in ("left", "full"):
+                yield lrow + right_nulls
+        if right_matched is not None:
+            left_nulls = (None,) * self.left_width
+            for i, rrow in enumerate(rights):
+                if not right_matched[i]:
+                    yield left_nulls + rrow
+
+    def explain(self):
+        kind = {"inner": "", "cross": "", "left": " Left Join", "right": " Right Join",
+                "full": " Full Join"}[self.kind]
+        return "Nested Loop" + kind
+
+
+class HashJoin(Operator):
+    """Equi-join: builds a hash table on the right input's keys, probes with the left."""
+
+    def __init__(self, left, right, kind: str, left_keys: list[Callable],
+                 right_keys: list[Callable], residual: Callable | None,
+                 left_width: int, right_width: int, text: str = ""):
+        self.left = left
+        self.right = right
+        self.kind = kind
+        self.left_keys = left_keys
+        self.right_keys = right_keys
+        self.residual = residual
+        self.left_width = left_width
+        self.right_width = right_width
+        self.text = text
+        self.children = (left, right)
+
+    def rows(self, ctx):
+        table: dict = {}
+        rights = []
+        rkeys = self.right_keys
+        single = len(rkeys) == 1
+        for i, rrow in enumerate(self.right.rows(ctx)):
+            rights.append(rrow)
+            key = rkeys[0](rrow, ctx) if single else tuple(fn(rrow, ctx) for fn in rkeys)
+            if key is None or (not single and None in key):
+                continue
+            bucket = table.get(key)
+            if bucket is None:
+                table[key] = [i]
+            else:
+                bucket.append(i)
+        kind = self.kind
+        residual = self.residual
+        right_nulls = (None,) * self.right_width
+        right_matched = [False] * len(rights) if kind in ("right", "full") else None
+        lkeys = self.left_keys
+        count = 0
+        for lrow in self.left.rows(ctx):
+            count += 1
+            if count % CHECK_EVERY == 0:
+                ctx.check()
+            key = lkeys[0](lrow, ctx) if single else tuple(fn(lrow, ctx) for fn in lkeys)
+            matched = False
+            bucket = table.get(key) if key is not None else None
+            if bucket:
+                for i in bucket:
+                    row = lrow + rights[i]
+                    if residual is None or residual(row, ctx) is True:
+                        matched = True
+                        if right_matched is not None:
+                            right_matched[i] = True
+                        yield row
+            if not matched and kind in ("left", "full"):
+                yield lrow + right_nulls
+        if right_matched is not None:
+            left_nulls = (None,) * self.left_width
+            for i, rrow in enumerate(rights):
+                if not right_matched[i]:
+                    yield left_nulls + rrow
+
+    def explain(self):
+        return {"left": "Hash Left Join", "right": "Hash Right Join",
+                "full": "Hash Full Join"}.get(self.kind, "Hash Join")
+
+    def explain_details(self):
+        return [f"Hash Cond: {self.text}"] if self.text else []
+
+
+class Aggregate(Operator):
+    """GROUP BY: one output row per group, holding the group keys then the aggregates.
+
+    `aggregates` are factories of accumulator objects with add(row, ctx) and result().
+    With no GROUP BY there is exactly one group, even over no rows.
+    """
+
+    def __init__(self, child: Operator, keys: list[Callable], aggregates: list,
+                 grouped: bool, sets: list[list[int]] | None = None):
+        self.child = child
+        self.keys = keys
+        self.aggregates = aggregates
+        self.grouped = grouped
+        self.sets = sets                  # grouping sets: the key positions each uses
+        self.children = (child,)
+
+    def rows(self, ctx):
+        if self.sets is not None:
+            yield from self._grouping_sets(ctx)
+            return
+        keys = self.keys
+        make = self.aggregates
+        single = keys[0] if len(keys) == 1 else None
+        groups: dict = {}           # group key -> (accumulators, their add methods)
+        count = 0
+        for row in self.child.rows(ctx):
+            count += 1
+            if count % CHECK_EVERY == 0:
+                ctx.check()
+            # One grouping column (the common case) keys the dict by its bare value.
+            key = single(row, ctx) if single is not None else \
+                tuple([fn(row, ctx) for fn in keys])
+            try:
+                group = groups.get(key)
+            except TypeError:               # an array or jsonb key: use a hashable twin
+                key = _Frozen(key)
+                group = groups.get(key)
+            if group is None:
+                accs = [factory() for factory in make]
+                group = groups[key] = (accs, [acc.add for acc in accs])
+            for add in group[1]:
+                add(row, ctx)
+        if not groups and not self.grouped:
+            groups[()] = ([factory() for factory in make], None)
+        for key, (accs, _) in groups.items():
+            if isinstance(key, _Frozen):
+                key = key.value
+            if single is not None:
+                key = (key,)
+            yield key + tuple(acc.result(ctx) for acc in accs)
+
+    def _grouping_sets(self, ctx):
+        """One pass, every grouping set at once: a row joins one group per set, keyed by
+        the set's columns (the others NULL in the output)."""
+        keys, make, width = self.keys, self.aggregates, len(self.keys)
+        masks = [[j in chosen for j in range(width)] for chosen in self.sets]
+        groups: dict = {}
+        count = 0
+        for row in self.child.rows(ctx):
+            count += 1
+            if count % CHECK_EVERY == 0:
+                ctx.check()
+            values = [fn(row, ctx) for fn in keys]
+            for s, mask in enumerate(masks):
+                key = (s,) + tuple(v if m else None for v, m in zip(values, mask))
+                accs = groups.get(key)
+                if accs is None:
+                    accs = groups[key] = [factory() for factory in make]
+                for acc in accs:
+                    acc.add(row, ctx)
+        for s, chosen in enumerate(self.sets):
+            if not chosen and (s,) + (None,) * width not in groups:
+                groups[(s,) + (None,) * width] = [factory() for factory in make]
+        # The set's number rides at the end of the row, for GROUPING().
+        for key, accs in groups.items():
+            yield key[1:] + tuple(acc.result(ctx) for acc in accs) + (key[0],)
+
+    def explain(self):
+        if self.sets is not None:
+            return "MixedAggregate"
+        return "HashAggregate" if self.grouped else "Aggregate"
+
+
+class Sort(Operator):
+    """ORDER BY: keys are (fn, descending, nulls_first); NULLs sort as PostgreSQL does
+    (last ascending, first descending, unless NULLS FIRST/LAST says otherwise)."""
+
+    def __init__(self, child: Operator, keys: list[tuple[Callable, bool, bool]], text=""):
+        self.child = child
+        self.keys = keys
+        self.text = text
+        self.children = (child,)
+
+    def rows(self, ctx):
+        rows = list(self.child.rows(ctx))
+        ctx.check()
+        # Stable sorts applied from the last key to the first give the combined order.
+        for fn, descending, nulls_first in reversed(self.keys):
+            decorated = [(fn(r, ctx), r) for r in rows]
+            nulls = [r for v, r in decorated if v is None]
+            values = [(v, r) for v, r in decorated if v is not None]
+            try:
+                values.sort(key=_first, reverse=descending)
+            except TypeError:
+                values.sort(key=lambda p: _sortable(p[0]), reverse=descending)
+            ordered = [r for _, r in values]
+            rows = nulls + ordered if nulls_first else ordered + nulls
+        return iter(rows)
+
+    def explain(self):
+        return "Sort"
+
+    def explain_details(self):
+        return [f"Sort Key: {self.text}"] if self.text else []
+
+
+def _first(pair):
+    return pair[0]
+
+
+def _sortable(value):
+    """A key for values Python will not compare directly (records with NULLs, say)."""
+    if isinstance(value, (tuple, list)):
+        return tuple((v is None, _sortable(v) if v is not None else 0) for v in value)
+    return value
+
+
+class Limit(Operator):
+    def __init__(self, child: Operator, limit: Callable | None, offset: Callable | None,
+                 ties: list[Callable] | None = None):
+        self.child = child
+        self.limit = limit
+        self.offset = offset
+        self.ties = ties            # WITH TIES: sort keys; rows equal to the last go too
+        self.children = (child,)
+
+    def rows(self, ctx):
+        offset = self.offset((), ctx) if self.offset else 0
+        limit = self.limit((), ctx) if self.limit else None
+        if offset is not None and offset < 0:
+            raise SqlError("2201X", "OFFSET must not be negative")
+        if limit is not None and limit < 0:
+            raise SqlError("2201W", "LIMIT must not be negative")
+        offset = offset or 0
+        if limit == 0:
+            return
+        produced = 0
+        last_key = None
+        for i, row in enumerate(self.child.rows(ctx)):
+            if i < offset:
+                continue
+            if limit is not None and produced >= limit:
+                if self.ties is None or tuple(fn(row, ctx) for fn in self.ties) != last_key:
+                    return
+            yield row
+            produced += 1
+            if self.ties is not None and limit is not None and produced == limit:
+                last_key = tuple(fn(row, ctx) for fn in self.ties)
+
+    def explain(self):
+        return "Limit"
+
+
+class Distinct(Operator):
+    def __init__(self, child: Operator, width: int | None = None,
+                 on: list[Callable] | None = None):
+        self.child = child
+        self.width = width
+        self.on = on
+        self.children = (child,)
+
+    def rows(self, ctx):
+        seen = set()
+        on = self.on
+        width = self.width
+        for row in self.child.rows(ctx):
+            if on is not None:
+                key = tuple(fn(row, ctx) for fn in on)
+            else:
+                key = row if width is None else row[:width]
+            key = _hashable(key)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield row
+
+    def explain(self):
+        return "Unique" if self.on is None else "Unique (DISTINCT ON)"
+
+
+class _Frozen:
+    """A group key holding lists or dicts, hashed by a canonical form, kept as it was."""
+
+    __slots__ = ("value", "canonical")
+
+    def __init__(self, value):
+        self.value = value
+        self.canonical = _hashable(value if isinstance(value, tuple) else (value,))
+
+    def __hash__(self):
+        return hash(self.canonical)
+
+    def __eq__(self, other):
+        return isinstance(other, _Frozen) and self.canonical == other.canonical
+
+
+def _hashable(value):
+    if isinstance(value, (list, dict)):
+        import json
+        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, tuple) and any(isinstance(v, (list, dict)) for v in value):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+class SetOperation(Operator):
+    def __init__(self, op: str, all_: bool, left: Operator, right: Operator):
+        self.op = op
+        self.all = all_
+        self.left = left
+        self.right = right
+        self.children = (left, right)
+
+    def rows(self, ctx):
+        if self.op == "union":
+            if self.all:
+                yield from self.left.rows(ctx)
+                yield from self.right.rows(ctx)
+                return
+            seen = set()
+            for source in (self.left, self.right):
+                for row in source.rows(ctx):
+                    key = _hashable(row)
+                    if key not in seen:
+                        seen.add(key)
+                        yield row
+            return
+        right_counts: dict = {}
+        for row in self.right.rows(ctx):
+            key = _hashable(row)
+            right_counts[key] = right_counts.get(key, 0) + 1
+        emitted: dict = {}
+        for row in self.left.rows(ctx):
+            key = _hashable(row)
+            if self.op == "intersect":
+                available = right_counts.get(key, 0)
+                if self.all:
+                    if available > 0:
+                        right_counts[key] = available - 1
+                        yield row
+                elif available and key not in emitted:
+                    emitted[key] = True
+                    yield row
+            else:
+                if self.all:
+                    available = right_counts.get(key, 0)
+                    if available > 0:
+                        right_counts[key] = available - 1
+                    else:
+                        yield row
+                elif key not in right_counts and key not in emitted:
+                    emitted[key] = True
+                    yield row
+
+    def explain(self):
+        word = {"union": "Append", "intersect": "SetOp Intersect", "except": "SetOp Except"}
+        return word[self.op] + (" All" if self.all and self.op != "union" else "")
+
+
+class Window(Operator):
+    """Window functions: partitions the input, orders each partition, and appends one
+    column per window function. `funcs` are (partition fns, order keys, evaluate) where
+    evaluate(partition rows, peer groups, ctx) returns one value per row."""
+
+    def __init__(self, child: Operator, funcs: list):
+        self.child = child
+        self.funcs = funcs
+        self.children = (child,)
+
+    def rows(self, ctx):
+        rows = list(self.child.rows(ctx))
+        results = [[None] * len(self.funcs) for _ in rows]
+        for f_index, (partition_fns, order_keys, evaluate) in enumerate(self.funcs):
+            partitions: dict = {}
+            for i, row in enumerate(rows):
+                key = _hashable(tuple(fn(row, ctx) for fn in partition_fns))
+                partitions.setdefault(key, []).append(i)
+            for indexes in partitions.values():
+                ordered = indexes
+                if order_keys:
+                    sorter = Sort(_ListSource([rows[i] + (i,) for i in indexes]), order_keys)
+                    ordered = [r[-1] for r in sorter.rows(ctx)]
+                part_rows = [rows[i] for i in ordered]
+                peers = _peer_groups(part_rows, order_keys, ctx)
+                values = evaluate(part_rows, peers, ctx)
+                for i, value in zip(ordered, values):
+                    results[i][f_index] = value
+            ctx.check()
+        for row, extra in zip(rows, results):
+            yield row + tuple(extra)
+
+    def explain(self):
+        return "WindowAgg"
+
+
+def _peer_groups(rows, order_keys, ctx) -> list[int]:
+    """For each row, the index of the first row of its peer group (equal sort keys)."""
+    if not order_keys:
+        return [0] * len(rows)
+    out = []
+    prev_key = object()
+    start = 0
+    for i, row in enumerate(rows):
+        key = tuple(fn(row, ctx) for fn, _, _ in order_keys)
+        if key != prev_key:
+            start = i
+            prev_key = key
+        out.append(start)
+    return out
+
+
+class _ListSource(Operator):
+    def __init__(self, rows):
+        self.list_rows = rows
+
+    def rows(self, ctx):
+        return iter(self.list_rows)
+
+
+def run_subquery(plan: Operator, row: tuple, ctx: ExecContext, correlated: bool,
+                 key: object) -> list[tuple]:
+    """Rows of a subquery evaluated for `row`; uncorrelated results are cached."""
+    if not correlated:
+        cached = ctx.cache.get(key)
+        if cached is None:
+            cached = ctx.cache[key] = list(plan.rows(ctx))
+        return cached
+    ctx.outer.append(row)
+    try:
+        return list(plan.rows(ctx))
+    finally:
+        ctx.outer.pop()
+

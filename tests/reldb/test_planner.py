@@ -1,0 +1,67 @@
+"""Plan shapes: the planner's choices, seen through EXPLAIN."""
+
+import pytest
+
+from fromscratch.reldb.engine import Engine
+
+
+@pytest.fixture
+def session():
+    s = Engine().new_session()
+    s.connect("postgres", "postgres", {})
+    for sql in ("CREATE TABLE a (id int PRIMARY KEY, b_id int, v text)",
+                "CREATE TABLE b (id int PRIMARY KEY, w text)",
+                "CREATE INDEX a_b_idx ON a (b_id)"):
+        list(s.simple_query(sql))
+    return s
+
+
+def plan(session, sql):
+    result, = list(session.simple_query("EXPLAIN " + sql))
+    return [row[0] for row in result.rows]
+
+
+def test_equality_on_the_primary_key_is_an_index_lookup(session):
+    assert plan(session, "SELECT v FROM a WHERE id = 3")[0].startswith("Index Scan using a_pkey")
+
+
+def test_secondary_index_lookup(session):
+    assert "Index Scan using a_b_idx on a" in plan(session, "SELECT * FROM a WHERE b_id = 1")[0]
+
+
+def test_range_condition_scans(session):
+    lines = plan(session, "SELECT v FROM a WHERE id > 3")
+    assert lines[0] == "Seq Scan on a" and "Filter" in lines[1]
+
+
+def test_equi_join_is_a_hash_join_with_filters_pushed_down(session):
+    lines = plan(session, "SELECT * FROM a JOIN b ON a.b_id = b.id WHERE b.w = 'x' AND a.v > 'm'")
+    assert lines[0] == "Hash Join"
+    text = "\n".join(lines)
+    assert "Seq Scan on a" in text and "Seq Scan on b" in text
+    assert text.count("Filter") == 2          # each condition sits on its own table
+
+
+def test_comma_join_with_where_equality_is_a_hash_join(session):
+    assert plan(session, "SELECT * FROM a, b WHERE a.b_id = b.id")[0] == "Hash Join"
+
+
+def test_non_equi_join_is_a_nested_loop(session):
+    assert plan(session, "SELECT * FROM a JOIN b ON a.b_id < b.id")[0].startswith("Nested Loop")
+
+
+def test_left_join_keeps_its_kind(session):
+    assert plan(session, "SELECT * FROM a LEFT JOIN b ON a.b_id = b.id")[0] == "Hash Left Join"
+
+
+def test_aggregate_sort_limit(session):
+    lines = plan(session, "SELECT b_id, count(*) FROM a GROUP BY b_id ORDER BY 2 DESC LIMIT 3")
+    assert lines[0] == "Limit" and "Sort" in lines[1] and "HashAggregate" in "\n".join(lines)
+
+
+def test_uncorrelated_subquery_runs_once(session):
+    list(session.simple_query("INSERT INTO a SELECT g, g % 3, 'v' FROM generate_series(1, 50) g"))
+    list(session.simple_query("INSERT INTO b SELECT g, 'w' FROM generate_series(0, 2) g"))
+    result, = list(session.simple_query(
+        "SELECT count(*) FROM a WHERE b_id IN (SELECT id FROM b WHERE w = 'w')"))
+    assert result.rows == [(50,)]
