@@ -7,13 +7,11 @@ import time
 import pytest
 
 from fromscratch.reldb import types as T
-from fromscratch.reldb.engine import Engine
 from fromscratch.reldb.errors import SqlError
 
 
 @pytest.fixture
-def session():
-    engine = Engine()
+def session(engine):
     s = engine.new_session()
     s.connect("postgres", "postgres", {})
     return s

@@ -2,12 +2,11 @@
 
 import pytest
 
-from fromscratch.reldb.engine import Engine
 
 
 @pytest.fixture
-def session():
-    s = Engine().new_session()
+def session(engine):
+    s = engine.new_session()
     s.connect("postgres", "postgres", {})
     for sql in ("CREATE TABLE a (id int PRIMARY KEY, b_id int, v text)",
                 "CREATE TABLE b (id int PRIMARY KEY, w text)",

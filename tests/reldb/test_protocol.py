@@ -5,7 +5,6 @@ import struct
 
 import pytest
 
-from fromscratch.reldb.engine import Engine
 from fromscratch.reldb.pgwire.protocol import Backend
 
 from . import pgclient as C
@@ -20,15 +19,15 @@ def exchange(backend, *chunks):
 
 
 @pytest.fixture
-def backend():
-    b = Backend(Engine())
+def backend(engine):
+    b = Backend(engine)
     messages = exchange(b, C.startup())
     assert [k for k, _ in messages][0] == "R" and messages[-1] == ("Z", b"I")
     return b
 
 
-def test_startup_sends_parameters_and_key():
-    b2 = Backend(Engine())
+def test_startup_sends_parameters_and_key(engine):
+    b2 = Backend(engine)
     assert b2.feed(C.ssl_request()) is None and b2.step() is True
     assert b2.take_output() == b"N"
     messages = exchange(b2, C.startup(application_name="app"))
@@ -39,8 +38,8 @@ def test_startup_sends_parameters_and_key():
     assert any(k == "K" for k, _ in messages)
 
 
-def test_unknown_database_is_fatal_3d000():
-    b = Backend(Engine())
+def test_unknown_database_is_fatal_3d000(engine):
+    b = Backend(engine)
     messages = exchange(b, C.startup(database="nope"))
     f = C.fields(messages[0][1])
     assert messages[0][0] == "E" and f["S"] == "FATAL" and f["C"] == "3D000"
@@ -136,13 +135,14 @@ def test_notice_for_drop_if_exists(backend):
     assert C.fields(messages[0][1])["M"] == 'table "nope" does not exist, skipping'
 
 
-def _authed_engine(method):
-    engine = Engine(password="s3cret")
-    return Backend(engine, method)
+@pytest.fixture
+def authed(make_engine):
+    engine = make_engine(password="s3cret")
+    return lambda method: Backend(engine, method)
 
 
-def test_scram_sha_256():
-    b = _authed_engine("scram-sha-256")
+def test_scram_sha_256(authed):
+    b = authed("scram-sha-256")
     messages = exchange(b, C.startup())
     assert messages[0][0] == "R" and messages[0][1][:4] == struct.pack("!i", 10)
     client = C.ScramClient("postgres", "s3cret")
@@ -154,8 +154,8 @@ def test_scram_sha_256():
     assert messages[-1] == ("Z", b"I")
 
 
-def test_scram_wrong_password():
-    b = _authed_engine("scram-sha-256")
+def test_scram_wrong_password(authed):
+    b = authed("scram-sha-256")
     exchange(b, C.startup())
     client = C.ScramClient("postgres", "wrong")
     messages = exchange(b, client.initial())
@@ -164,22 +164,21 @@ def test_scram_wrong_password():
     assert f["C"] == "28P01" and f["S"] == "FATAL" and b.closed
 
 
-def test_md5_and_cleartext():
-    b = _authed_engine("md5")
+def test_md5_and_cleartext(authed):
+    b = authed("md5")
     salt = exchange(b, C.startup())[0][1][4:8]
     inner = hashlib.md5(b"s3cretpostgres").hexdigest()
     answer = "md5" + hashlib.md5(inner.encode() + salt).hexdigest()
     assert exchange(b, C.password(answer.encode() + b"\0"))[-1] == ("Z", b"I")
-    b = _authed_engine("password")
+    b = authed("password")
     exchange(b, C.startup())
     assert exchange(b, C.password(b"s3cret\0"))[-1] == ("Z", b"I")
-    b = _authed_engine("password")
+    b = authed("password")
     exchange(b, C.startup())
     assert C.fields(exchange(b, C.password(b"nope\0"))[0][1])["C"] == "28P01"
 
 
-def test_cancel_request_closes_quietly():
-    engine = Engine()
+def test_cancel_request_closes_quietly(engine):
     b = Backend(engine)
     assert exchange(b, C.cancel_request(1, 2)) == []
     assert b.closed

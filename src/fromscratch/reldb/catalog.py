@@ -14,7 +14,6 @@ import threading
 from . import types as T
 from .errors import (DUPLICATE_TABLE, UNDEFINED_COLUMN, UNDEFINED_OBJECT, UNDEFINED_SCHEMA,
                      UNDEFINED_TABLE, SqlError, WRONG_OBJECT_TYPE)
-from .storage import MemoryStorage
 
 FIRST_USER_OID = 16384
 PG_CATALOG_OID = 11
@@ -24,8 +23,8 @@ BOOTSTRAP_SUPERUSER_OID = 10
 
 
 class Column:
-    __slots__ = ("name", "type", "not_null", "default", "default_text", "identity",
-                 "attnum", "comment", "generated")
+    __slots__ = ("name", "type", "not_null", "default", "default_source", "default_text",
+                 "identity", "attnum", "comment", "generated")
 
     def __init__(self, name: str, type_: T.SqlType, not_null: bool = False,
                  default=None, default_text: str | None = None, identity: str | None = None,
@@ -34,6 +33,7 @@ class Column:
         self.type = type_
         self.not_null = not_null
         self.default = default              # AST of the default expression, or None
+        self.default_source = None          # its SQL text (what the catalog saves)
         self.default_text = default_text    # as pg_get_expr shows it
         self.identity = identity            # 'a' (always) / 'd' (by default) / None
         self.attnum = attnum
@@ -170,14 +170,14 @@ class Schema:
 
 
 class Database:
-    """One database: its schemas, its storage, and its own OID space for objects."""
+    """One database: its schemas and its storage."""
 
     def __init__(self, cluster: "Cluster", oid: int, name: str):
         self.cluster = cluster
         self.oid = oid
         self.name = name
         self.schemas: dict[str, Schema] = {}
-        self.storage = MemoryStorage()
+        self.storage = cluster.storage.database(oid)
         self.comment: str | None = None
         self.version = 0          # bumped by every DDL change; cached plans check it
         self.by_oid: dict[int, Relation] = {}
@@ -323,10 +323,12 @@ class Role:
 
 
 class Cluster:
-    """Everything a server holds: databases and roles, and the OID counter."""
+    """Everything a server holds: databases and roles, and the OID counter. A new
+    cluster starts as initdb leaves one; a saved one is loaded by catalog_store.py."""
 
-    def __init__(self):
-        self._oids = itertools.count(FIRST_USER_OID)
+    def __init__(self, storage, bootstrap: bool = True):
+        self.storage = storage            # the storage engine all databases share
+        self._next_oid = FIRST_USER_OID
         self.lock = threading.RLock()
         self.databases: dict[str, Database] = {}
         self.roles: dict[str, Role] = {
@@ -334,13 +336,22 @@ class Cluster:
             # The role that owns schema public in PostgreSQL 15; it cannot log in.
             "pg_database_owner": Role(6171, "pg_database_owner", login=False),
         }
-        self.create_database("postgres", oid=5)
-        self.create_database("template1", oid=1)
-        self.create_database("template0", oid=4)
+        if bootstrap:
+            self.create_database("postgres", oid=5)
+            self.create_database("template1", oid=1)
+            self.create_database("template0", oid=4)
 
     def next_oid(self) -> int:
         with self.lock:
-            return next(self._oids)
+            oid = self._next_oid
+            self._next_oid += 1
+            return oid
+
+    def peek_oid(self) -> int:
+        return self._next_oid
+
+    def set_next_oid(self, oid: int) -> None:
+        self._next_oid = oid
 
     def create_database(self, name: str, oid: int | None = None) -> Database:
         db = Database(self, oid if oid is not None else self.next_oid(), name)

@@ -16,8 +16,9 @@ from .errors import (DEPENDENT_OBJECTS, DUPLICATE_COLUMN, DUPLICATE_OBJECT, DUPL
                      UNIQUE_VIOLATION, SqlError, WRONG_OBJECT_TYPE)
 from .expressions import Col, Scope
 from .sql import ast as A
-from .sql.unparse import unparse
+from .sql.unparse import quote_literal, unparse
 from .storage import UniqueViolation
+from .storage.locks import ACCESS_EXCLUSIVE
 
 
 class DDL:
@@ -84,12 +85,15 @@ class DDL:
                                                              "string"),
                                                     A.TypeName("regclass"))])
             col.default_text = f"nextval('{seq.name}'::regclass)"
+            col.default_source = "nextval(" + quote_literal(
+                seq.qualified_name if seq.schema.name != "public" else seq.name) + "::regclass)"
             col.not_null = True
             if cdef.identity:
                 col.identity = cdef.identity
                 col.default_text = None
         if cdef.default is not None:
             col.default = cdef.default
+            col.default_source = cdef.default_source
             col.default_text = _default_text(cdef.default, t)
         if cdef.generated is not None:
             if cdef.default is not None:
@@ -127,6 +131,7 @@ class DDL:
             table.next_attnum += 1
             if "defaults" in like.including and col.default is not None and col.identity is None:
                 copy.default, copy.default_text = col.default, col.default_text
+                copy.default_source = col.default_source
             if "generated" in like.including and col.generated is not None:
                 copy.generated, copy.default_text = col.generated, col.default_text
             table.columns.append(copy)
@@ -242,7 +247,8 @@ class DDL:
         if index.storage_backed:
             positions = tuple(table.column_index(c) for c in columns)
             try:
-                self.db.storage.create_index(self.txn, index.oid, table.oid, positions, unique)
+                self.db.storage.create_index(self.txn, index.oid, table.oid, positions, unique,
+                                             index.descending)
             except UniqueViolation as exc:
                 from .dml import _key_text
                 raise SqlError(UNIQUE_VIOLATION, f'could not create unique index "{name}"',
@@ -261,8 +267,6 @@ class DDL:
         from .dml import TableWriter
         from .executor import ExecContext
         from .planner import Planner
-        if not self.db.storage.count(self.txn, table.oid):
-            return
         writer = TableWriter(Planner(self.session), table)
         ctx = ExecContext(self.session, self.txn, self.db.storage)
         for _, row in self.db.storage.scan(self.txn, table.oid):
@@ -461,6 +465,7 @@ class DDL:
                 self.changed()
                 return "ALTER TABLE"
             raise SqlError(WRONG_OBJECT_TYPE, f'"{rel.name}" is not a table')
+        self.db.storage.lock_table(self.txn, rel.oid, ACCESS_EXCLUSIVE)
         for action in stmt.actions:
             getattr(self, "alter_" + action[0])(rel, *action[1:])
         self.changed()
@@ -481,8 +486,9 @@ class DDL:
         old_next = table.next_attnum
         pending_constraints = []
         col_def = A.ColumnDef(cdef.name, cdef.type, cdef.not_null, cdef.nullable_explicit,
-                              cdef.default, False, False, None, None, cdef.identity,
-                              generated=cdef.generated, generated_text=cdef.generated_text)
+                              cdef.default, cdef.default_source, False, False, None, None,
+                              cdef.identity, generated=cdef.generated,
+                              generated_text=cdef.generated_text)
         col = self._add_column(table, col_def)
 
         def undo():
@@ -557,7 +563,8 @@ class DDL:
         self.db.storage.rewrite(self.txn, table.oid, lambda row: row[:index] + row[index + 1:])
         for idx in remaining:
             positions = tuple(table.column_index(c) for c in idx.columns)
-            self.db.storage.create_index(self.txn, idx.oid, table.oid, positions, idx.unique)
+            self.db.storage.create_index(self.txn, idx.oid, table.oid, positions, idx.unique,
+                                         idx.descending)
         for seq in [r for r in self.db.relations() if isinstance(r, Sequence)
                     and r.owned_by == (table, name)]:
             self.db.remove_relation(self.txn, seq)
@@ -615,20 +622,23 @@ class DDL:
                            "does not exist")
         self._drop_constraint_object(table, c)
 
-    def alter_set_default(self, table: Table, name: str, expr):
+    def alter_set_default(self, table: Table, name: str, expr, source: str):
         col = table.column(name)
-        old = (col.default, col.default_text)
+        old = (col.default, col.default_text, col.default_source)
         col.default = expr
+        col.default_source = source
         col.default_text = _default_text(expr, col.type)
         self.txn.on_rollback(lambda: (setattr(col, "default", old[0]),
-                                      setattr(col, "default_text", old[1])))
+                                      setattr(col, "default_text", old[1]),
+                                      setattr(col, "default_source", old[2])))
 
     def alter_drop_default(self, table: Table, name: str):
         col = table.column(name)
-        old = (col.default, col.default_text)
-        col.default = col.default_text = None
+        old = (col.default, col.default_text, col.default_source)
+        col.default = col.default_text = col.default_source = None
         self.txn.on_rollback(lambda: (setattr(col, "default", old[0]),
-                                      setattr(col, "default_text", old[1])))
+                                      setattr(col, "default_text", old[1]),
+                                      setattr(col, "default_source", old[2])))
 
     def alter_set_not_null(self, table: Table, name: str):
         self._set_not_null(table, table.column(name))
@@ -740,6 +750,7 @@ class DDL:
         if "restart" in o:
             seq.last_value = o["restart"] if o["restart"] is not None else seq.start
             seq.is_called = False
+            self.db.storage.log_sequence(self.txn, seq.oid, seq.last_value, False)
         return "ALTER SEQUENCE"
 
     def create_schema(self, stmt: A.CreateSchema) -> str:
@@ -774,6 +785,7 @@ class DDL:
                 for seq in self.db.relations():
                     if isinstance(seq, Sequence) and seq.owned_by and seq.owned_by[0] is table:
                         seq.last_value, seq.is_called = seq.start, False
+                        self.db.storage.log_sequence(self.txn, seq.oid, seq.start, False)
         return "TRUNCATE TABLE"
 
     def comment(self, stmt: A.Comment) -> str:

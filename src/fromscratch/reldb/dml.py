@@ -5,6 +5,11 @@ compiles its expressions once) and run against the storage interface.
 applies the column types, and enforces NOT NULL, CHECK, UNIQUE (through the storage's
 unique indexes) and FOREIGN KEY constraints, including ON DELETE/UPDATE actions of the
 tables that reference this one. COPY FROM uses it too.
+
+Concurrent writers (READ COMMITTED): when the row an UPDATE or DELETE went to change
+was changed by a transaction that committed meanwhile, the storage hands back the
+newest version (RowChanged); the statement checks its WHERE condition on that version
+and, if it still holds, applies its change there, as PostgreSQL's EvalPlanQual does.
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from __future__ import annotations
 from . import types as T
 from .catalog import Table
 from .errors import (CARDINALITY_VIOLATION, CHECK_VIOLATION, FEATURE_NOT_SUPPORTED,
+                     SERIALIZATION_FAILURE,
                      FOREIGN_KEY_VIOLATION, NOT_NULL_VIOLATION, SYNTAX_ERROR,
                      UNDEFINED_COLUMN, UNIQUE_VIOLATION, INVALID_COLUMN_REFERENCE, SqlError)
 from .executor import Filter
 from .expressions import Col, Expr, Scope
 from .planner import Planner, _split_and
 from .sql import ast as A
-from .storage import UniqueViolation
+from .storage import RowChanged, UniqueViolation
 
 
 class Result:
@@ -132,7 +138,7 @@ class TableWriter:
     def _parent_exists(self, c, index, key, ctx) -> bool:
         storage = ctx.storage
         if index is not None:
-            return next(iter(storage.index_lookup(ctx.txn, index.oid, key)), None) is not None
+            return bool(storage.index_lookup(ctx.txn, index.oid, key))
         positions = [c.ref_table.column_index(n) for n in c.ref_columns]
         return any(tuple(r[i] for i in positions) == key
                    for _, r in storage.scan(ctx.txn, c.ref_table.oid))
@@ -158,25 +164,28 @@ class TableWriter:
                 values[i] = fn((), ctx) if fn is not None else None
         return self.with_generated(tuple(values), ctx)
 
-    def insert(self, row: tuple, ctx) -> int:
-        """Insert a complete row (see complete()); returns its row id."""
+    def insert(self, row: tuple, ctx, arbiters=()) -> int | None:
+        """Insert a complete row (see complete()); returns its row id, or None when an
+        index in `arbiters` (ON CONFLICT's) already holds its key."""
         self.check(row, ctx)
         try:
             return ctx.storage.insert(ctx.txn, self.table.oid, row)
         except UniqueViolation as exc:
+            if exc.index_id in arbiters:
+                return None
             raise self.unique_error(exc) from None
 
-    def update(self, rowid: int, old: tuple, new: tuple, ctx) -> tuple:
-        """Replace a row; returns the row as stored (generated columns recomputed)."""
+    def update(self, rowid: int, old: tuple, new: tuple, ctx) -> tuple[int, tuple]:
+        """Replace a row version; returns the new version's row id and the row as stored
+        (generated columns recomputed). Raises RowChanged (see the module doc)."""
         new = self.with_generated(new, ctx)
         self.check(new, ctx)
         if self.referencing:
             self._on_parent_change(old, new, ctx)
         try:
-            ctx.storage.update(ctx.txn, self.table.oid, rowid, new)
+            return ctx.storage.update(ctx.txn, self.table.oid, rowid, new), new
         except UniqueViolation as exc:
             raise self.unique_error(exc) from None
-        return new
 
     def delete(self, rowid: int, old: tuple, ctx) -> None:
         if self.referencing:
@@ -186,10 +195,7 @@ class TableWriter:
     def _children(self, child, child_positions, child_index, key, ctx):
         storage = ctx.storage
         if child_index is not None:
-            for rowid in storage.index_lookup(ctx.txn, child_index.oid, key):
-                row = storage.fetch(ctx.txn, child.oid, rowid)
-                if row is not None:
-                    yield rowid, row
+            yield from storage.index_rows(ctx.txn, child_index.oid, key)
             return
         for rowid, row in storage.scan(ctx.txn, child.oid):
             if tuple(row[i] for i in child_positions) == key:
@@ -217,19 +223,35 @@ class TableWriter:
                                schema_name=child.schema.name)
             writer = TableWriter(self.planner, child)
             for rowid, row in children:
-                if action == "cascade" and new is None:
-                    writer.delete(rowid, row, ctx)
-                    continue
-                updated = list(row)
-                for ci, pi in zip(child_positions, parent_positions):
-                    if action == "cascade":
-                        updated[ci] = new[pi]
-                    elif action == "set null":
-                        updated[ci] = None
-                    else:
-                        fn = writer.defaults[ci]
-                        updated[ci] = fn((), ctx) if fn else None
-                writer.update(rowid, row, tuple(updated), ctx)
+                while True:
+                    try:
+                        if action == "cascade" and new is None:
+                            writer.delete(rowid, row, ctx)
+                        else:
+                            writer.update(rowid, row, self._child_update(
+                                writer, row, action, new, child_positions, parent_positions,
+                                ctx), ctx)
+                        break
+                    except RowChanged as changed:
+                        # A concurrent change of the child row: act on its newest version
+                        # if it still references the key.
+                        if changed.row is None or \
+                                tuple(changed.row[i] for i in child_positions) != key:
+                            break
+                        rowid, row = changed.rowid, changed.row
+
+    @staticmethod
+    def _child_update(writer, row, action, new, child_positions, parent_positions, ctx):
+        updated = list(row)
+        for ci, pi in zip(child_positions, parent_positions):
+            if action == "cascade":
+                updated[ci] = new[pi]
+            elif action == "set null":
+                updated[ci] = None
+            else:
+                fn = writer.defaults[ci]
+                updated[ci] = fn((), ctx) if fn else None
+        return tuple(updated)
 
 
 def _unique_index(table: Table, columns: list[str]):
@@ -369,19 +391,16 @@ class InsertPlan:
         touched = set()
         for values, provided in self.rows(ctx):
             row = writer.complete(values, provided, ctx)
-            if self.on_conflict is not None:
-                handled, final = self.on_conflict.handle(row, writer, ctx, touched)
-                if handled:
-                    if final is not None:
-                        count += 1
-                        if self.returning:
-                            out.append(tuple(f(final, ctx) for f in self.returning))
+            if self.on_conflict is None:
+                rowid, final = writer.insert(row, ctx), row
+            else:
+                rowid, final = self.on_conflict.apply(row, writer, ctx, touched)
+                if final is None:
                     continue
-            rowid = writer.insert(row, ctx)
             touched.add(rowid)
             count += 1
             if self.returning:
-                out.append(tuple(f(row, ctx) for f in self.returning))
+                out.append(tuple(f(final, ctx) for f in self.returning))
         return Result(f"INSERT 0 {count}", self.columns, out)
 
 
@@ -420,33 +439,52 @@ class _ConflictPlan:
             self.where = compiler.to_bool(compiler.compile(oc.where, scope), "WHERE").fn \
                 if oc.where is not None else None
 
-    def handle(self, row, writer, ctx, touched):
+    def apply(self, row, writer, ctx, touched):
+        """Insert `row`, or act on the row already holding its key: (row id, the row
+        inserted or updated), or (None, None) when nothing was done. A row with the key
+        committed by another transaction after this statement's snapshot is found by
+        looking again with a new snapshot, as READ COMMITTED allows."""
+        arbiter_ids = {index.oid for index, _ in self.arbiters}
+        while True:
+            try:
+                found = self._existing(row, writer, ctx, touched)
+                if found is not None:
+                    return found
+                rowid = writer.insert(row, ctx, arbiter_ids)
+                if rowid is not None:
+                    return rowid, row
+            except RowChanged:
+                pass
+            if ctx.txn.isolation != "read committed":
+                raise SqlError(SERIALIZATION_FAILURE, "could not serialize access due to "
+                               "concurrent update")
+            ctx.txn.refresh_snapshot()
+
+    def _existing(self, row, writer, ctx, touched):
         storage = ctx.storage
         for index, positions in self.arbiters:
             key = tuple(row[i] for i in positions)
             if None in key:
                 continue
-            rowid = next(iter(storage.index_lookup(ctx.txn, index.oid, key)), None)
-            if rowid is None:
+            found = storage.index_rows(ctx.txn, index.oid, key)
+            if not found:
                 continue
+            rowid, old = found[0]
             if self.action == "nothing":
-                return True, None
+                return None, None
             if rowid in touched:
                 raise SqlError(CARDINALITY_VIOLATION, "ON CONFLICT DO UPDATE command cannot "
                                "affect row a second time",
                                hint="Ensure that no rows proposed for insertion within the same "
                                     "command have duplicate constrained values.")
-            old = storage.fetch(ctx.txn, self.table.oid, rowid)
             combined = old + row
             if self.where is not None and self.where(combined, ctx) is not True:
-                return True, None
+                return None, None
             new = list(old)
             for i, fn in self.assignments:
                 new[i] = fn(combined, ctx)
-            new = writer.update(rowid, old, tuple(new), ctx)
-            touched.add(rowid)
-            return True, new
-        return False, None
+            return writer.update(rowid, old, tuple(new), ctx)
+        return None
 
 
 def _compile_assignments(planner, table, assignments, scope):
@@ -531,6 +569,19 @@ class _TargetScan:
         self.plan = plan
         self.scope = scope
         self.width = len(table.columns)
+        # The whole condition again, to check a row's newer version on (RowChanged).
+        self.recheck = planner._predicate(conjuncts, scope, "WHERE") if conjuncts else None
+
+    def newer(self, changed: RowChanged, full: tuple, ctx):
+        """The joined row with the target's newer version in it, if the statement's
+        condition still holds for it (else None: the row is skipped)."""
+        if changed.row is None:
+            return None
+        w = self.width
+        full = changed.row + (changed.rowid,) + full[w + 1:]
+        if self.recheck is not None and self.recheck(full, ctx) is not True:
+            return None
+        return full
 
     def matches(self, ctx):
         """(rowid, table row, full joined row) for each target row, each row once."""
@@ -561,10 +612,20 @@ class UpdatePlan:
         out = []
         count = 0
         for rowid, old, full in self.target.matches(ctx):
-            new = list(old)
-            for i, fn in self.assignments:
-                new[i] = fn(full, ctx)
-            new = writer.update(rowid, old, tuple(new), ctx)
+            while True:
+                new = list(old)
+                for i, fn in self.assignments:
+                    new[i] = fn(full, ctx)
+                try:
+                    _, new = writer.update(rowid, old, tuple(new), ctx)
+                    break
+                except RowChanged as changed:
+                    full = self.target.newer(changed, full, ctx)
+                    if full is None:
+                        break
+                    rowid, old = changed.rowid, changed.row
+            if full is None:
+                continue
             count += 1
             if self.returning:
                 full_new = new + full[w:]
@@ -582,7 +643,17 @@ class DeletePlan:
         out = []
         count = 0
         for rowid, old, full in self.target.matches(ctx):
-            self.writer.delete(rowid, old, ctx)
+            while True:
+                try:
+                    self.writer.delete(rowid, old, ctx)
+                    break
+                except RowChanged as changed:
+                    full = self.target.newer(changed, full, ctx)
+                    if full is None:
+                        break
+                    rowid, old = changed.rowid, changed.row
+            if full is None:
+                continue
             count += 1
             if self.returning:
                 out.append(tuple(f(full, ctx) for f in self.returning))

@@ -12,6 +12,9 @@ exposes what the protocol needs and nothing about the wire:
 Transactions: outside BEGIN each statement runs in its own transaction (autocommit);
 several statements in one simple query share an implicit one, as in PostgreSQL. After an
 error inside BEGIN every statement but ROLLBACK fails with 25P02 until the block ends.
+
+The catalog lives in memory and is saved through the storage engine: a transaction that
+changed it (DDL) hands the new catalog document to its commit (catalog_store.py).
 """
 
 from __future__ import annotations
@@ -27,18 +30,24 @@ import time
 from . import functions as F
 from . import types as T
 from .catalog import Cluster, Role
+from .catalog_store import dump_cluster, dump_database, load_cluster
 from .copy import CopyIn, CopyOptions, copy_out_lines
 from .ddl import DDL
 from .dml import DeletePlan, InsertPlan, Result, TableWriter, UpdatePlan, target_columns
 from .errors import (ACTIVE_TRANSACTION, DUPLICATE_DATABASE, DUPLICATE_OBJECT,
                      DUPLICATE_PSTATEMENT, FEATURE_NOT_SUPPORTED, IN_FAILED_TRANSACTION,
                      INVALID_CATALOG_NAME, INVALID_PARAMETER_VALUE,
-                     NO_ACTIVE_TRANSACTION, OBJECT_IN_USE, SAVEPOINT_EXCEPTION, SYNTAX_ERROR,
-                     UNDEFINED_CURSOR, UNDEFINED_OBJECT, UNDEFINED_PSTATEMENT, SqlError)
+                     NO_ACTIVE_TRANSACTION, OBJECT_IN_USE, QUERY_CANCELED, QUERY_CANCELED_MESSAGE,
+                     SAVEPOINT_EXCEPTION, SYNTAX_ERROR, UNDEFINED_CURSOR, UNDEFINED_OBJECT,
+                     UNDEFINED_PSTATEMENT, UNDEFINED_TABLE, SqlError)
 from .executor import ExecContext, run_modifications
 from .planner import Planner
 from .sql import ast as A
 from .sql.parser import parse
+from .storage import StorageEngine
+from .storage.engine import CATALOG
+from .storage.locks import (ACCESS_EXCLUSIVE, ACCESS_SHARE, EXCLUSIVE, ROW_EXCLUSIVE, ROW_SHARE,
+                            SHARE, SHARE_ROW_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE)
 
 # Settings a fresh session has, by lower-case name; the values are PostgreSQL 15's.
 DEFAULT_SETTINGS = {
@@ -190,10 +199,26 @@ class Cursor:
 
 
 class Engine:
-    """The whole server's state: databases and roles, and the sessions connected."""
+    """The whole server's state: databases and roles, and the sessions connected.
 
-    def __init__(self, password: str | None = None):
-        self.cluster = Cluster()
+    `data_dir` holds the cluster (created on first use); `cache_bytes` sizes the buffer
+    pool; `synchronous_commit` is the default of the setting of that name."""
+
+    def __init__(self, data_dir: str, password: str | None = None,
+                 cache_bytes: int = 128 * 1024 * 1024, synchronous_commit: bool = True,
+                 **storage_options):
+        self.storage = StorageEngine(data_dir, cache_bytes=cache_bytes,
+                                     synchronous_commit=synchronous_commit, **storage_options)
+        self.storage.open()
+        image = self.storage.catalog_image(0)
+        if image is None:
+            self.cluster = Cluster(self.storage)
+            self._save_new_cluster()
+        else:
+            self.cluster = load_cluster(image, self.storage)
+        self.storage.remove_orphans([db.oid for db in self.cluster.databases.values()])
+        self.default_settings = dict(DEFAULT_SETTINGS,
+                                     synchronous_commit="on" if synchronous_commit else "off")
         if password is not None:
             self.cluster.roles["postgres"].password = password
         self.sessions: dict[int, "Session"] = {}
@@ -201,6 +226,19 @@ class Engine:
         self._pids = itertools.count(os.getpid() % 10000 * 100 + 1)
         self.lock = threading.Lock()
         self.started_at = dt.datetime.now(dt.timezone.utc)
+
+    def _save_new_cluster(self) -> None:
+        """initdb: the first catalog documents, committed and checkpointed."""
+        txn = self.storage.begin()
+        txn.catalog_images[(0, CATALOG)] = dump_cluster(self.cluster)
+        for db in self.cluster.databases.values():
+            txn.catalog_images[(db.oid, CATALOG)] = dump_database(db)
+        txn.commit()
+        self.storage.checkpoint()
+
+    def close(self) -> None:
+        """Shut the storage down cleanly (a checkpoint: the next start recovers nothing)."""
+        self.storage.close()
 
     def add_user(self, name: str, password: str) -> None:
         """A login role with a password (from the server's users file)."""
@@ -262,7 +300,8 @@ class Engine:
         with self.lock:
             if name in self.cluster.databases:
                 raise SqlError(DUPLICATE_DATABASE, f'database "{name}" already exists')
-            self.cluster.create_database(name)
+            db = self.cluster.create_database(name)
+            session.dirty_catalogs.update((0, db.oid))
 
     def drop_database(self, session, name: str, if_exists: bool, notices: list) -> None:
         with self.lock:
@@ -290,6 +329,9 @@ class Engine:
                                       f"{len(others)} other session{'s' if len(others) > 1 else ''} "
                                       "using the database.")
             del self.cluster.databases[name]
+            session.dirty_catalogs.add(0)
+            # Its files go once the catalog without it is committed.
+            session.txn.after_commit.append(lambda: self.storage.drop_database(db.oid))
 
 
 class Session:
@@ -299,8 +341,10 @@ class Session:
         self.secret = secret
         self.user = "postgres"
         self.database = None
-        self.settings = dict(DEFAULT_SETTINGS)
+        self.settings = dict(engine.default_settings)
         self.txn = None
+        self.dirty_catalogs: set[int] = set()   # catalogs (0: the cluster's) to save at commit
+        self.deadline = None
         self.block = None              # None, 'implicit' or 'explicit'
         self.failed = False
         self.savepoints: list[tuple[str, int]] = []
@@ -352,6 +396,15 @@ class Session:
         if self.txn is not None:
             self.txn.rollback()
             self.txn = None
+
+    def check_interrupts(self) -> None:
+        """Called while the session's statement waits for a lock: a cancel request or
+        the statement timeout ends the wait."""
+        if self.cancel_requested:
+            self.cancel_requested = False
+            raise SqlError(QUERY_CANCELED, QUERY_CANCELED_MESSAGE)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SqlError(QUERY_CANCELED, "canceling statement due to statement timeout")
 
     def reported_parameters(self) -> dict[str, str]:
         return {display: self.show_setting(name) for name, display in REPORTED.items()}
@@ -481,6 +534,17 @@ class Session:
             return value.lower()
         if key == "statement_timeout":
             return _format_duration_ms(_parse_duration_ms(value))
+        if key == "synchronous_commit":
+            word = value.lower()
+            if word in ("true", "yes", "1"):
+                word = "on"
+            elif word in ("false", "no", "0"):
+                word = "off"
+            if word not in ("on", "off", "local", "remote_write", "remote_apply"):
+                raise SqlError(INVALID_PARAMETER_VALUE, 'invalid value for parameter '
+                               f'"synchronous_commit": "{value}"',
+                               hint="Available values: local, remote_write, remote_apply, on, off.")
+            return word
         if key == "intervalstyle" and value.lower() != "postgres":
             raise SqlError(FEATURE_NOT_SUPPORTED, "only IntervalStyle postgres is supported")
         if key == "standard_conforming_strings" and value.lower() not in ("on", "true", "1"):
@@ -607,16 +671,40 @@ class Session:
 
     def _ensure_txn(self) -> None:
         if self.txn is None:
-            self.txn = self.database.storage.begin()
+            self.txn = self.database.storage.begin(self.pid)
+            self.txn.check_interrupts = self.check_interrupts
             self._txn_time = dt.datetime.now(dt.timezone.utc)
 
     def _end_transaction(self, commit: bool) -> None:
         committed = commit and not self.failed
-        if self.txn is not None:
-            if committed:
-                self.txn.commit()
-            else:
-                self.txn.rollback()
+        txn = self.txn
+        error = None
+        if txn is not None:
+            txn.synchronous_commit = self.settings["synchronous_commit"] != "off"
+            try:
+                if committed:
+                    self._save_catalogs(txn)
+                    txn.commit()
+                else:
+                    txn.rollback()
+            except SqlError as exc:      # a serialization failure at COMMIT: rolled back
+                committed = False
+                error = exc
+        self.dirty_catalogs.clear()
+        self._finish_transaction(committed)
+        if error is not None:
+            raise error
+
+    def _save_catalogs(self, txn) -> None:
+        for oid in self.dirty_catalogs:
+            if oid == 0:
+                txn.catalog_images[(0, CATALOG)] = dump_cluster(self.engine.cluster)
+                continue
+            db = next((d for d in self.engine.cluster.databases.values() if d.oid == oid), None)
+            if db is not None:
+                txn.catalog_images[(oid, CATALOG)] = dump_database(db)
+
+    def _finish_transaction(self, committed: bool) -> None:
         if self.outbox:
             # NOTIFY is transactional: delivered at commit, dropped on rollback.
             outbox, self.outbox = self.outbox, []
@@ -648,6 +736,8 @@ class Session:
         autocommit = self.block is None
         self._ensure_txn()
         self.statement_time = dt.datetime.now(dt.timezone.utc)
+        self.deadline = self.statement_deadline()
+        self.txn.begin_statement(_ISOLATION[self.settings["transaction_isolation"]])
         self.running = True
         self.cancel_requested = False
         try:
@@ -714,6 +804,10 @@ class Session:
         return handler(ast)
 
     def _ddl(self) -> DDL:
+        # One transaction at a time changes a database's catalog (held until it ends),
+        # so the catalog it saves at commit holds nobody else's unfinished changes.
+        self.database.storage.lock_catalog(self.txn)
+        self.dirty_catalogs.add(self.database.oid)
         return DDL(self, self.txn)
 
     def _with_notices(self, ddl: DDL, tag: str) -> Result:
@@ -860,6 +954,7 @@ class Session:
                 role.password = stmt.options["password"]
             if "superuser" in stmt.options:
                 role.superuser = True
+            self.dirty_catalogs.add(0)
             return Result("ALTER ROLE")
         if stmt.name in roles:
             raise SqlError(DUPLICATE_OBJECT, f'role "{stmt.name}" already exists')
@@ -867,6 +962,7 @@ class Session:
                                 superuser=bool(stmt.options.get("superuser")),
                                 password=stmt.options.get("password"),
                                 login=bool(stmt.options.get("login")) or "login" in stmt.options)
+        self.dirty_catalogs.add(0)
         return Result("CREATE ROLE")
 
     def _do_DropRole(self, stmt: A.DropRole):
@@ -879,6 +975,7 @@ class Session:
             if name == self.user:
                 raise SqlError("55006", "current user cannot be dropped")
             del self.engine.cluster.roles[name]
+            self.dirty_catalogs.add(0)
         return Result("DROP ROLE")
 
     def _do_SetVariable(self, stmt: A.SetVariable):
@@ -1008,7 +1105,51 @@ class Session:
             self.outbox.append((channel, payload))
 
     def _do_Utility(self, stmt: A.Utility):
+        if stmt.tag == "CHECKPOINT":
+            self.engine.storage.checkpoint()
         return Result(stmt.tag)
+
+    def _do_Maintenance(self, stmt: A.Maintenance):
+        """VACUUM [ANALYZE] and ANALYZE, of the named tables or of all."""
+        if stmt.vacuum and self.block == "explicit":
+            raise SqlError("25001", "VACUUM cannot run inside a transaction block")
+        if stmt.tables:
+            tables = [self.database.relation(n, self.search_path(), "r") for n in stmt.tables]
+        else:
+            tables = [r for r in self.database.relations() if r.kind == "r"]
+        storage = self.database.storage
+        for table in tables:
+            if stmt.vacuum:
+                storage.vacuum(table.oid)
+            if stmt.analyze:
+                storage.analyze(self.txn, table.oid)
+        return Result("VACUUM" if stmt.vacuum else "ANALYZE")
+
+    def _do_Reindex(self, stmt: A.Reindex):
+        path = self.search_path()
+        if stmt.kind == "index":
+            indexes = [self.database.relation(stmt.name, path, "i", "index")]
+        elif stmt.kind == "table":
+            indexes = self.database.relation(stmt.name, path, "r").indexes
+        else:
+            indexes = [r for r in self.database.relations() if r.kind == "i" and
+                       (stmt.kind != "schema" or r.schema.name == stmt.name[-1])]
+        self._ddl()
+        for index in indexes:
+            if index.storage_backed:
+                self.database.storage.reindex(self.txn, index.oid)
+        return Result("REINDEX")
+
+    def _do_LockTable(self, stmt: A.LockTable):
+        if self.block != "explicit":
+            raise SqlError("25P01", "LOCK TABLE can only be used in transaction blocks")
+        mode = _LOCK_MODES.get(stmt.mode)
+        if mode is None:
+            raise SqlError(SYNTAX_ERROR, f'syntax error at or near "{stmt.mode.split()[0]}"')
+        for names in stmt.tables:
+            table = self.database.relation(names, self.search_path(), "r")
+            self.database.storage.lock_table(self.txn, table.oid, mode, stmt.nowait)
+        return Result("LOCK TABLE")
 
     def _do_DeclareCursor(self, stmt: A.DeclareCursor):
         if self.block != "explicit" and not stmt.hold:
@@ -1082,6 +1223,15 @@ class Session:
         types = [table.columns[i].type for i in positions]
         return CopyInResult(CopyIn(opts, types, write), len(positions), self, opts)
 
+
+# READ UNCOMMITTED behaves as READ COMMITTED, as in PostgreSQL.
+_ISOLATION = {"read committed": "read committed", "read uncommitted": "read committed",
+              "repeatable read": "repeatable read", "serializable": "serializable"}
+
+_LOCK_MODES = {"access share": ACCESS_SHARE, "row share": ROW_SHARE,
+               "row exclusive": ROW_EXCLUSIVE, "share update exclusive": SHARE_UPDATE_EXCLUSIVE,
+               "share": SHARE, "share row exclusive": SHARE_ROW_EXCLUSIVE,
+               "exclusive": EXCLUSIVE, "access exclusive": ACCESS_EXCLUSIVE}
 
 _SAVEPOINT_WORDS = {"savepoint": "SAVEPOINT", "release": "RELEASE SAVEPOINT",
                     "rollback_to": "ROLLBACK TO SAVEPOINT"}

@@ -126,12 +126,14 @@ class IndexScan(Operator):
         self.label = label
 
     def rows(self, ctx):
-        key = tuple(fn(None, ctx) for fn in self.key_fns)
-        storage = ctx.storage
-        for rowid in storage.index_lookup(ctx.txn, self.index.oid, key):
-            row = storage.fetch(ctx.txn, self.table.oid, rowid)
-            if row is not None:
-                yield row + (rowid,) if self.with_rowid else row
+        key = tuple([fn(None, ctx) for fn in self.key_fns])
+        found = ctx.storage.index_rows(ctx.txn, self.index.oid, key)
+        if self.with_rowid:
+            for rowid, row in found:
+                yield row + (rowid,)
+        else:
+            for _, row in found:
+                yield row
 
     def explain(self):
         return f"Index Scan using {self.index.name} on {self.table.name}"
@@ -765,8 +767,16 @@ class Window(Operator):
                 for i, value in zip(ordered, values):
                     results[i][f_index] = value
             ctx.check()
-        for row, extra in zip(rows, results):
-            yield row + tuple(extra)
+        # Rows come out in the order the last window sorted them in (partition, then
+        # ORDER BY), as PostgreSQL's WindowAgg over its sorted input does.
+        partition_fns, order_keys, _ = self.funcs[-1]
+        order = range(len(rows))
+        if partition_fns or order_keys:
+            keys = [(fn, False, False) for fn in partition_fns] + list(order_keys)
+            order = [r[-1] for r in
+                     Sort(_ListSource([row + (i,) for i, row in enumerate(rows)]), keys).rows(ctx)]
+        for i in order:
+            yield rows[i] + tuple(results[i])
 
     def explain(self):
         return "WindowAgg"

@@ -1462,19 +1462,38 @@ register("to_regnamespace", [T.TEXT], T.REGNAMESPACE,
 
 
 def _relation_size(ctx, oid, fork="main"):
+    """The size of a table's or an index's file (its pages, 8 kB each)."""
+    rel = _relation(ctx, oid)
+    if rel is None or rel.kind not in ("r", "i"):
+        return 0
+    return _db(ctx).storage.relation_size(rel.oid)
+
+
+def _indexes_size(ctx, oid):
     rel = _relation(ctx, oid)
     if rel is None or rel.kind != "r":
         return 0
-    rows = _db(ctx).storage.count(ctx.txn, rel.oid)
-    return (rows * 64 + 8191) // 8192 * 8192      # an estimate: 64 bytes a row, 8 kB pages
+    return sum(_db(ctx).storage.relation_size(index.oid) for index in rel.indexes)
 
 
-for _n in ("pg_relation_size", "pg_total_relation_size", "pg_table_size"):
+def _total_size(ctx, oid):
+    return _relation_size(ctx, oid) + _indexes_size(ctx, oid)
+
+
+def _database_size(ctx, name_or_oid):
+    for db in ctx.session.engine.cluster.databases.values():
+        if name_or_oid in (db.name, db.oid):
+            return sum(db.storage.relation_size(rel.oid) for rel in db.relations())
+    raise SqlError("3D000", f'database "{name_or_oid}" does not exist')
+
+
+for _n in ("pg_relation_size", "pg_table_size"):
     register(_n, [T.REGCLASS], T.INT8, _relation_size, ctx=True)
 register("pg_relation_size", [T.REGCLASS, T.TEXT], T.INT8, _relation_size, ctx=True)
-register("pg_indexes_size", [T.REGCLASS], T.INT8, lambda oid: 0)
-register("pg_database_size", [T.NAME], T.INT8, lambda name: 8 * 1024 * 1024)
-register("pg_database_size", [T.OID], T.INT8, lambda oid: 8 * 1024 * 1024)
+register("pg_total_relation_size", [T.REGCLASS], T.INT8, _total_size, ctx=True)
+register("pg_indexes_size", [T.REGCLASS], T.INT8, _indexes_size, ctx=True)
+register("pg_database_size", [T.NAME], T.INT8, _database_size, ctx=True)
+register("pg_database_size", [T.OID], T.INT8, _database_size, ctx=True)
 register("pg_tablespace_location", [T.OID], T.TEXT, lambda oid: "")
 
 
@@ -1509,6 +1528,8 @@ def nextval(ctx, name):
             value = seq.minvalue if value > seq.maxvalue else seq.maxvalue
         seq.last_value = value
         seq.is_called = True
+        # Not transactional: logged now, kept even if the transaction rolls back.
+        ctx.storage.log_sequence(ctx.txn, seq.oid, value, True)
     ctx.session.last_sequence_values[seq.oid] = value
     ctx.session.last_sequence = seq.oid
     return value
@@ -1529,6 +1550,7 @@ def setval(ctx, name, value, is_called=True):
     with seq.lock:
         seq.last_value = value
         seq.is_called = is_called
+        ctx.storage.log_sequence(ctx.txn, seq.oid, value, is_called)
     if is_called:
         ctx.session.last_sequence_values[seq.oid] = value
     return value

@@ -132,11 +132,12 @@ class ReldbServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5433, password: str | None = None,
                  auth_method: str | None = None, max_connections: int = 1000,
-                 users: dict[str, str] | None = None):
+                 users: dict[str, str] | None = None, data_dir: str = "./data/reldb",
+                 **storage_options):
         threading.stack_size(WORKER_STACK_SIZE)
         if sys.getrecursionlimit() < RECURSION_LIMIT:
             sys.setrecursionlimit(RECURSION_LIMIT)
-        self.engine = Engine(password=password)
+        self.engine = Engine(data_dir, password=password, **storage_options)
         for name, secret in (users or {}).items():
             self.engine.add_user(name, secret)
         secured = password is not None or bool(users)

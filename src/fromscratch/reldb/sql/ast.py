@@ -410,6 +410,7 @@ class ColumnDef(Node):
     not_null: bool = False
     nullable_explicit: bool = False
     default: Node | None = None
+    default_source: str | None = None   # the default's SQL text, as written
     primary_key: bool = False
     unique: bool = False
     check: Node | None = None
@@ -613,6 +614,27 @@ class Copy(Node):
     direction: str             # 'from' or 'to'
     target: str                # 'stdin' 'stdout' or a file name
     options: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Maintenance(Node):
+    """VACUUM and ANALYZE: the tables named (all of the database's if none)."""
+    vacuum: bool
+    analyze: bool
+    tables: list[list[str]]
+
+
+@dataclass(eq=False)
+class Reindex(Node):
+    kind: str                  # 'index', 'table', 'schema', 'database' or 'system'
+    name: list[str]
+
+
+@dataclass(eq=False)
+class LockTable(Node):
+    tables: list[list[str]]
+    mode: str                  # e.g. 'access exclusive'
+    nowait: bool = False
 
 
 @dataclass(eq=False)

@@ -307,7 +307,9 @@ class StatementParsers:
                 col.constraint_names["unique"] = cname
                 self.index_parameters()
             elif self.accept_kw("default"):
+                start = self.tok.pos
                 col.default = self.expr()
+                col.default_source = self.text[start:self.tok.pos].strip()
             elif self.accept_kw("check"):
                 self.expect_punct("(")
                 start = self.tok.pos
@@ -634,7 +636,9 @@ class StatementParsers:
             col = self.ident()
             if self.accept_kw("set"):
                 if self.accept_kw("default"):
-                    return ("set_default", col, self.expr())
+                    start = self.tok.pos
+                    expr = self.expr()
+                    return ("set_default", col, expr, self.text[start:self.tok.pos].strip())
                 if self.accept_kw("not"):
                     self.expect_kw("null")
                     return ("set_not_null", col)
@@ -985,13 +989,37 @@ class StatementParsers:
 
     def stmt_vacuum(self):
         self.advance()
-        self.skip_to_end()
-        return A.Utility("VACUUM")
+        analyze = False
+        if self.is_punct("("):
+            self.advance()
+            while not self.accept_punct(")"):
+                word = self.advance().value
+                if word == "analyze" and not self.is_punct(",") and not self.is_punct(")"):
+                    analyze = self.advance().value not in ("false", "off", "0")
+                elif word == "analyze":
+                    analyze = True
+                elif not self.is_punct(",") and not self.is_punct(")"):
+                    self.advance()              # an option's value
+                self.accept_punct(",")
+        while self.accept_kw("full", "freeze", "verbose", "analyze", "analyse"):
+            if self.tokens[self.i - 1].value in ("analyze", "analyse"):
+                analyze = True
+        return A.Maintenance(True, analyze, self.maintenance_tables())
 
     def stmt_analyze(self):
         self.advance()
-        self.skip_to_end()
-        return A.Utility("ANALYZE")
+        self.accept_kw("verbose")
+        return A.Maintenance(False, True, self.maintenance_tables())
+
+    def maintenance_tables(self) -> list[list[str]]:
+        tables = []
+        while self.tok.kind == IDENT:
+            tables.append(self.qualified_name())
+            if self.is_punct("("):
+                self.paren_ident_list()       # the columns: all are analyzed anyway
+            if not self.accept_punct(","):
+                break
+        return tables
 
     stmt_analyse = stmt_analyze
 
@@ -1001,8 +1029,13 @@ class StatementParsers:
 
     def stmt_reindex(self):
         self.advance()
-        self.skip_to_end()
-        return A.Utility("REINDEX")
+        if self.accept_punct("("):                   # options: (VERBOSE) and the like
+            while not self.accept_punct(")"):
+                self.advance()
+        kind = self.expect_kw("index", "table", "schema", "database", "system")
+        self.accept_kw("concurrently")
+        name = self.qualified_name() if self.tok.kind == IDENT else []
+        return A.Reindex(kind, name)
 
     def stmt_cluster(self):
         self.advance()
@@ -1011,8 +1044,19 @@ class StatementParsers:
 
     def stmt_lock(self):
         self.advance()
-        self.skip_to_end()
-        return A.Utility("LOCK TABLE")
+        self.accept_kw("table")
+        self.accept_kw("only")
+        tables = [self.qualified_name()]
+        while self.accept_punct(","):
+            tables.append(self.qualified_name())
+        mode = "access exclusive"
+        if self.accept_kw("in"):
+            words = []
+            while not self.is_kw("mode"):
+                words.append(self.advance().value)
+            self.expect_kw("mode")
+            mode = " ".join(words)
+        return A.LockTable(tables, mode, self.accept_kw("nowait"))
 
     def stmt_grant(self):
         self.advance()
