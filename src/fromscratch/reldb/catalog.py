@@ -180,6 +180,7 @@ class Database:
         self.storage = cluster.storage.database(oid)
         self.comment: str | None = None
         self.version = 0          # bumped by every DDL change; cached plans check it
+        self._referencing = (-1, {})
         self.by_oid: dict[int, Relation] = {}
         self.constraint_by_oid: dict[int, Constraint] = {}
         for oid_, name_ in ((PG_CATALOG_OID, "pg_catalog"), (PUBLIC_OID, "public"),
@@ -287,14 +288,22 @@ class Database:
         self.constraint_by_oid[constraint.oid] = constraint
 
     def referencing_constraints(self, table: Table) -> list[tuple[Table, Constraint]]:
-        """Foreign keys in any table that point at `table`."""
-        out = []
-        for rel in self.relations():
-            if isinstance(rel, Table):
-                for c in rel.constraints:
-                    if c.kind == "f" and c.ref_table is table:
-                        out.append((rel, c))
-        return out
+        """Foreign keys in any table that point at `table` (every write plan asks: the
+        answer is kept until the catalog changes)."""
+        version, cache = self._referencing
+        if version != self.version:
+            cache = {}
+            self._referencing = (self.version, cache)
+        found = cache.get(table.oid)
+        if found is None or found[0] is not table:
+            out = []
+            for rel in self.relations():
+                if isinstance(rel, Table):
+                    for c in rel.constraints:
+                        if c.kind == "f" and c.ref_table is table:
+                            out.append((rel, c))
+            found = cache[table.oid] = (table, out)
+        return found[1]
 
     def unique_name(self, schema: Schema, base: str) -> str:
         """PostgreSQL's choice of a free name: base, then base1, base2, ..."""

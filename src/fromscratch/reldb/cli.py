@@ -1,7 +1,7 @@
 """`fromscratch reldb`: run the PostgreSQL-compatible server.
 
     fromscratch reldb [--host 127.0.0.1] [--port 5433] [--dir ./data/reldb]
-                      [--cache-size 128mb] [--synchronous-commit on|off]
+                      [--cache-size 256mb] [--synchronous-commit on|off]
                       [--checkpoint-timeout 300]
                       [--password PW] [--users FILE] [--auth scram-sha-256|md5|password|trust]
 
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5433)
     parser.add_argument("--dir", default="./data/reldb")
-    parser.add_argument("--cache-size", default="128mb", type=parse_size,
+    parser.add_argument("--cache-size", default="256mb", type=parse_size,
                         help="buffer pool size (e.g. 64mb, 1gb)")
     parser.add_argument("--synchronous-commit", default="on", choices=["on", "off"])
     parser.add_argument("--checkpoint-timeout", default=300.0, type=float,

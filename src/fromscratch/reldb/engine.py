@@ -41,8 +41,10 @@ from .errors import (ACTIVE_TRANSACTION, DUPLICATE_DATABASE, DUPLICATE_OBJECT,
                      SAVEPOINT_EXCEPTION, SYNTAX_ERROR, UNDEFINED_CURSOR, UNDEFINED_OBJECT,
                      UNDEFINED_PSTATEMENT, UNDEFINED_TABLE, SqlError)
 from .executor import ExecContext, run_modifications
+from .plancache import GenericPlans, Template, parameterize
 from .planner import Planner
 from .sql import ast as A
+from .sql.lexer import tokenize
 from .sql.parser import parse
 from .storage import StorageEngine
 from .storage.engine import CATALOG
@@ -205,7 +207,7 @@ class Engine:
     pool; `synchronous_commit` is the default of the setting of that name."""
 
     def __init__(self, data_dir: str, password: str | None = None,
-                 cache_bytes: int = 128 * 1024 * 1024, synchronous_commit: bool = True,
+                 cache_bytes: int = 256 * 1024 * 1024, synchronous_commit: bool = True,
                  **storage_options):
         self.storage = StorageEngine(data_dir, cache_bytes=cache_bytes,
                                      synchronous_commit=synchronous_commit, **storage_options)
@@ -350,6 +352,7 @@ class Session:
         self.savepoints: list[tuple[str, int]] = []
         self.prepared: dict[str, Prepared] = {}
         self.plan_cache: dict = {}
+        self.generic_plans = GenericPlans()
         self.cursors: dict[str, Cursor] = {}
         self.notices: list[str] = []
         self.changed_parameters: dict[str, str] = {}
@@ -646,17 +649,28 @@ class Session:
 
     def simple_query(self, sql: str):
         """Run each statement of a Query message; yields a Result per statement. The
-        generator raises the first error (later statements are not run)."""
+        generator raises the first error (later statements are not run). A statement
+        of a shape seen before reuses its plan (plancache.py)."""
         self._activate()
         self.current_query = sql
-        statements = parse(sql)
-        implicit = len(statements) > 1 and self.block is None
+        tokens = tokenize(sql)
+        key = GenericPlans.key(tokens)
+        found = self.generic_plans.find(key, tokens) if key is not None else None
+        if found is not None and found[0].search_path != self.settings["search_path"]:
+            found = None
+        statements = parse(sql, tokens) if found is None else None
+        implicit = statements is not None and len(statements) > 1 and self.block is None
         if implicit:
             self.block = "implicit"
         try:
-            for ast, text in statements:
-                prepared = self._plan(text, ast, [])
-                result = self._run(prepared, [])
+            if found is not None:
+                yield self.execute(*found)
+            for ast, text in statements or ():
+                if len(statements) == 1 and key is not None:
+                    prepared, params = self._plan_generic(text, ast, tokens, key)
+                else:
+                    prepared, params = self._plan(text, ast, []), []
+                result = self._run(prepared, params)
                 yield result
         except BaseException:
             if self.block == "implicit":
@@ -666,6 +680,22 @@ class Session:
             raise
         if self.block == "implicit":
             self._end_transaction(commit=True)
+
+    def _plan_generic(self, text, ast, tokens, key):
+        """Plan a statement with its numbers as parameters, and keep the plan for the
+        statements of the same shape; falls back to planning it as written."""
+        shape = parameterize(ast, tokens)
+        if shape is None:
+            return self._plan(text, ast, []), []
+        types, slots, fixed = shape
+        try:
+            prepared = self._plan(text, ast, types)
+        except SqlError:
+            return self._plan(text, parse(text)[0][0], []), []
+        prepared.search_path = self.settings["search_path"]
+        template = Template(prepared, slots, fixed)
+        self.generic_plans.remember(key, template)
+        return prepared, template.params(tokens)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -690,6 +720,9 @@ class Session:
             except SqlError as exc:      # a serialization failure at COMMIT: rolled back
                 committed = False
                 error = exc
+        if not committed and self.database is not None and \
+                self.database.oid in self.dirty_catalogs:
+            self.database.version += 1        # the catalog changed back: replan
         self.dirty_catalogs.clear()
         self._finish_transaction(committed)
         if error is not None:
@@ -859,6 +892,8 @@ class Session:
             return Result("RELEASE")
         name, mark = self.savepoints[index]
         self.txn.rollback_to(mark)
+        if self.database.oid in self.dirty_catalogs:
+            self.database.version += 1
         del self.savepoints[index + 1:]
         self.failed = False
         return Result("ROLLBACK")
@@ -1052,6 +1087,7 @@ class Session:
                 raise SqlError(ACTIVE_TRANSACTION, "DISCARD ALL cannot run inside a transaction block")
             self.prepared.clear()
             self.plan_cache.clear()
+            self.generic_plans.clear()
             self.cursors.clear()
             for key in list(self.settings):
                 if key not in READ_ONLY_SETTINGS and key in DEFAULT_SETTINGS and \
@@ -1059,6 +1095,7 @@ class Session:
                     self.set_setting(key, None)
         elif stmt.what == "plans":
             self.plan_cache.clear()
+            self.generic_plans.clear()
         return Result("DISCARD " + stmt.what.upper())
 
     def _do_Explain(self, stmt: A.Explain):

@@ -608,6 +608,8 @@ def _outside_transactions(ast) -> bool:
 
 
 def _only_comments_and_semicolons(sql: str) -> bool:
+    if sql.lstrip()[:1] not in ("-", "/", ";"):
+        return False          # anything else starts a statement: no need to tokenize
     from ..sql.lexer import EOF, tokenize
     try:
         tokens = tokenize(sql)

@@ -49,9 +49,9 @@ _MULTIWORD_TYPES = {
 
 
 class Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, tokens=None):
         self.text = text
-        self.tokens = tokenize(text)
+        self.tokens = tokens if tokens is not None else tokenize(text)
         self.i = 0
         self.depth = 0
         self.max_param = 0
@@ -1256,10 +1256,11 @@ def too_complex() -> SqlError:
                     hint='Increase the configuration parameter "max_stack_depth"')
 
 
-def parse(text: str) -> list[tuple[A.Node, str]]:
-    """Parse every statement in `text`; returns (AST, statement text) pairs."""
+def parse(text: str, tokens=None) -> list[tuple[A.Node, str]]:
+    """Parse every statement in `text` (already tokenized, if `tokens` are given);
+    returns (AST, statement text) pairs."""
     try:
-        return Parser(text).parse_statements()
+        return Parser(text, tokens).parse_statements()
     except RecursionError:
         # The depth limit above normally triggers first; this covers small stacks.
         raise too_complex() from None

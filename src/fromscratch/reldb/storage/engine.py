@@ -79,7 +79,7 @@ class Latch:
 
 
 class StorageEngine:
-    def __init__(self, directory: str, cache_bytes: int = 128 * 1024 * 1024,
+    def __init__(self, directory: str, cache_bytes: int = 256 * 1024 * 1024,
                  synchronous_commit: bool = True, checkpoint_seconds: float = 300,
                  max_wal_bytes: int = 256 * 1024 * 1024, autovacuum: bool = True):
         self.directory = directory

@@ -227,6 +227,9 @@ def update(engine, rel, page, tid: int, old: HeapTuple, xid: int, row: tuple,
 def prune(engine, rel, page: HeapPage, block: int) -> None:
     """Remove the versions of this page that no snapshot can see (see the module doc)."""
     oldest = engine.oldest_xmin()
+    if oldest <= page.pruned_at:
+        return              # nothing became dead since the last time
+    page.pruned_at = oldest
     clog = engine.clog.status
     items = page.items
     n = len(items)

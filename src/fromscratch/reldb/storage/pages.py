@@ -47,8 +47,8 @@ KIND_LEAF = 2
 KIND_INTERNAL = 3
 KIND_META = 4
 
-# Line pointer states.
-LP_UNUSED, LP_NORMAL, LP_REDIRECT, LP_DEAD = 0, 1, 2, 3
+# Line pointer states (PostgreSQL's LP_DEAD is not used: see heap.py's pruning).
+LP_UNUSED, LP_NORMAL, LP_REDIRECT = 0, 1, 2
 
 # -- heap tuples -----------------------------------------------------------------------------
 
@@ -60,8 +60,6 @@ MAX_TUPLE_DATA = CAPACITY - LINE_POINTER - TUPLE_HEADER_SIZE
 XMAX_LOCK_ONLY = 0x0001   # xmax holds a row lock (SELECT FOR UPDATE), not a deletion
 HOT_UPDATED = 0x0002      # updated; the newer version is on this page, with no index entry
 HEAP_ONLY = 0x0004        # reached only through its HOT chain, never from an index
-
-DEAD = "dead"             # a dead line pointer: the version is gone, index entries remain
 
 
 class Page:
@@ -93,10 +91,10 @@ class HeapTuple:
 
 
 class HeapPage(Page):
-    """`items[slot]` is a HeapTuple, None (unused), an int (redirect to that slot) or
-    DEAD. Slot numbers never change while an index may point at them."""
+    """`items[slot]` is a HeapTuple, None (unused) or an int (a redirect to that slot).
+    Slot numbers never change while an index may point at them."""
 
-    __slots__ = ("items", "used", "has_unused")
+    __slots__ = ("items", "used", "has_unused", "pruned_at")
     kind = KIND_HEAP
 
     def __init__(self):
@@ -104,6 +102,7 @@ class HeapPage(Page):
         self.items: list = []
         self.used = 0
         self.has_unused = False
+        self.pruned_at = 0      # the oldest running snapshot when last pruned (in memory)
 
     @property
     def free(self) -> int:
@@ -148,26 +147,23 @@ class HeapPage(Page):
             self.used -= TUPLE_HEADER_SIZE + len(old.data)
 
     def to_bytes(self) -> bytearray:
-        buf = bytearray(PAGE_SIZE)
         upper = PAGE_SIZE
         pointers = []
+        parts = []                      # item data, last item first (it sits lowest)
+        pack = TUPLE_HEADER.pack
         for item in self.items:
             if item is None:
                 pointers.append(LP_UNUSED << 15)
             elif item.__class__ is int:
                 pointers.append(item | LP_REDIRECT << 15)
-            elif item is DEAD:
-                pointers.append(LP_DEAD << 15)
             else:
                 size = TUPLE_HEADER_SIZE + len(item.data)
                 upper -= size
-                TUPLE_HEADER.pack_into(buf, upper, item.xmin, item.xmax, item.flags,
-                                       item.ctid >> 16, item.ctid & 0xFFFF)
-                buf[upper + TUPLE_HEADER_SIZE:upper + size] = item.data
+                parts.append(item.data)
+                parts.append(pack(item.xmin, item.xmax, item.flags, item.ctid >> 16,
+                                  item.ctid & 0xFFFF))
                 pointers.append(upper | LP_NORMAL << 15 | size << 17)
-        struct.pack_into(f"<{len(pointers)}I", buf, HEADER_SIZE, *pointers)
-        HEADER.pack_into(buf, 0, self.lsn, 0, KIND_HEAP, 0, len(pointers), 0, 0)
-        return buf
+        return _assemble(KIND_HEAP, self.lsn, 0, 0, pointers, b"".join(reversed(parts)))
 
     @classmethod
     def from_bytes(cls, buf, lsn: int, nitems: int, next_: int, level: int) -> "HeapPage":
@@ -187,8 +183,6 @@ class HeapPage(Page):
                 used += size
             elif state == LP_REDIRECT:
                 items.append(lp & 0x7FFF)
-            elif state == LP_DEAD:
-                items.append(DEAD)
             else:
                 items.append(None)
         page.used = used
@@ -232,18 +226,15 @@ class BTreePage(Page):
         self.used = sum(len(k) for k in self.keys) + (LINE_POINTER + extra) * len(self.keys)
 
     def to_bytes(self) -> bytearray:
-        buf = bytearray(PAGE_SIZE)
         upper = PAGE_SIZE
         pointers = []
-        leaf = self.level == 0
-        for i, key in enumerate(self.keys):
-            item = key if leaf else _CHILD.pack(self.children[i]) + key
+        items = self.keys if self.level == 0 else \
+            [_CHILD.pack(child) + key for child, key in zip(self.children, self.keys)]
+        for item in items:
             upper -= len(item)
-            buf[upper:upper + len(item)] = item
             pointers.append(upper | LP_NORMAL << 15 | len(item) << 17)
-        struct.pack_into(f"<{len(pointers)}I", buf, HEADER_SIZE, *pointers)
-        HEADER.pack_into(buf, 0, self.lsn, 0, self.kind, self.level, len(pointers), self.next, 0)
-        return buf
+        return _assemble(self.kind, self.lsn, self.level, self.next, pointers,
+                         b"".join(reversed(items)))
 
     @classmethod
     def from_bytes(cls, buf, lsn: int, nitems: int, next_: int, level: int) -> "BTreePage":
@@ -286,6 +277,16 @@ class MetaPage(Page):
         page.lsn = lsn
         page.free = list(struct.unpack_from(f"<{nitems}I", buf, HEADER_SIZE))
         return page
+
+
+def _assemble(kind: int, lsn: int, level: int, next_: int, pointers: list,
+              body: bytes) -> bytearray:
+    """Header, line pointers, free space, then the items' bytes at the end."""
+    buf = bytearray(HEADER.pack(lsn, 0, kind, level, len(pointers), next_, 0))
+    buf += struct.pack(f"<{len(pointers)}I", *pointers)
+    buf += bytes(PAGE_SIZE - len(buf) - len(body))
+    buf += body
+    return buf
 
 
 MAX_FREE_LIST = (CAPACITY // 4) - 1

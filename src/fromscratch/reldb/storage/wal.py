@@ -205,16 +205,16 @@ class Wal:
 
     def _write(self, pending: list[tuple[int, bytes]]) -> None:
         touched = []
-        run_start, run = None, []
+        run_start, run_end, run = 0, 0, []
         for lsn, data in pending:
             seg = lsn - lsn % SEGMENT_SIZE
-            if run and (run_start - run_start % SEGMENT_SIZE != seg or
-                        run_start + sum(map(len, run)) != lsn):
+            if run and (run_start - run_start % SEGMENT_SIZE != seg or run_end != lsn):
                 touched.append(self._write_run(run_start, run))
                 run = []
             if not run:
-                run_start = lsn
+                run_start = run_end = lsn
             run.append(data)
+            run_end += len(data)
         if run:
             touched.append(self._write_run(run_start, run))
         for fd in dict.fromkeys(touched):
