@@ -1,5 +1,5 @@
-"""The operating-system layer: relation files made of 8 KB blocks, and the one function
-through which every durable byte is written.
+"""The operating-system layer: relation files made of 8 KB blocks, and the `disk` through
+which every page and log byte is written and synced.
 
 Layout under the data directory (PostgreSQL's):
 
@@ -8,8 +8,9 @@ Layout under the data directory (PostgreSQL's):
     global/, base/<oid>/catalog.json     catalogs saved at checkpoints
     pg_control                           where recovery starts
 
-`write_at` is the single choke point for writes: the crash tests replace it with one
-that cuts a write short, as a power failure would in the middle of a page.
+`disk` is that single choke point (SQLite calls it the VFS): the crash tests replace
+it with one that, at a random moment, loses what was written since the last sync, or
+keeps only part of it, as a power failure does in the middle of a page.
 """
 
 from __future__ import annotations
@@ -19,13 +20,21 @@ import os
 from .pages import PAGE_SIZE
 
 
-def write_at(fd: int, data: bytes, offset: int) -> None:
-    """Write all of `data` at `offset` (pwrite may write less than asked)."""
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        view = view[written:]
-        offset += written
+class Disk:
+    def write(self, fd: int, data: bytes, offset: int) -> None:
+        """Write all of `data` at `offset` (pwrite may write less than asked)."""
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view = view[written:]
+            offset += written
+
+    def sync(self, fd: int) -> None:
+        """Make what was written to `fd` durable."""
+        os.fdatasync(fd)
+
+
+disk = Disk()
 
 
 def sync_directory(path: str) -> None:
@@ -57,13 +66,13 @@ class RelationFile:
         return data
 
     def write_block(self, block: int, data: bytes) -> None:
-        write_at(self.fd, data, block * PAGE_SIZE)
+        disk.write(self.fd, data, block * PAGE_SIZE)
         self.unsynced = True
 
     def sync(self) -> None:
         if self.unsynced:
             self.unsynced = False
-            os.fsync(self.fd)
+            disk.sync(self.fd)
 
     def close(self) -> None:
         if self.fd >= 0:

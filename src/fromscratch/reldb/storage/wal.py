@@ -33,7 +33,8 @@ import struct
 import threading
 import zlib
 
-from .files import sync_directory, write_at
+from . import files
+from .files import sync_directory
 from .pages import PAGE_SIZE
 
 SEGMENT_SIZE = 16 * 1024 * 1024
@@ -218,7 +219,7 @@ class Wal:
         if run:
             touched.append(self._write_run(run_start, run))
         for fd in dict.fromkeys(touched):
-            os.fdatasync(fd)
+            files.disk.sync(fd)
             self.fsyncs += 1
 
     def _write_run(self, lsn: int, chunks: list[bytes]) -> int:
@@ -229,7 +230,7 @@ class Wal:
                          os.O_RDWR | os.O_CREAT, 0o600)
             self._fds[seg] = fd
             sync_directory(self.directory)
-        write_at(fd, b"".join(chunks), lsn - seg)
+        files.disk.write(fd, b"".join(chunks), lsn - seg)
         return fd
 
     def remove_before(self, lsn: int) -> None:
