@@ -142,6 +142,45 @@ class IndexScan(Operator):
         return ["Index Cond: (" + ", ".join(self.index.columns) + " = ...)"]
 
 
+class LockRows(Operator):
+    """SELECT ... FOR UPDATE: locks each row of a table as it passes (its rows end with
+    their row id). A row changed by a transaction that committed meanwhile is locked in
+    its newest version if that still satisfies the query's conditions on the table, as
+    PostgreSQL does; a deleted one drops out. Under SKIP LOCKED a held row is passed
+    over; under NOWAIT it is an error."""
+
+    def __init__(self, child, table, recheck: Callable | None, wait: str):
+        self.child = child
+        self.table = table
+        self.width = len(table.columns)
+        self.recheck = recheck
+        self.wait = wait
+        self.children = (child,)
+
+    def rows(self, ctx):
+        from .storage import RowChanged, RowLocked
+        storage, table, width = ctx.storage, self.table, self.width
+        for row in self.child.rows(ctx):
+            while row is not None:
+                try:
+                    if not storage.lock_row(ctx.txn, table.oid, row[width], self.wait):
+                        row = None
+                    break
+                except RowChanged as changed:
+                    row = None if changed.row is None else changed.row + (changed.rowid,)
+                    if row is not None and self.recheck is not None and \
+                            self.recheck(row, ctx) is not True:
+                        row = None
+                except RowLocked:
+                    raise SqlError("55P03", f'could not obtain lock on row in relation '
+                                   f'"{table.name}"') from None
+            if row is not None:
+                yield row
+
+    def explain(self):
+        return "LockRows"
+
+
 class ValuesScan(Operator):
     def __init__(self, rows: list[list[Callable]]):
         self.value_rows = rows

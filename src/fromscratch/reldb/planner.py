@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from . import functions as F
 from . import types as T
-from .errors import (AMBIGUOUS_COLUMN, GROUPING_ERROR, INVALID_COLUMN_REFERENCE,
+from .errors import (AMBIGUOUS_COLUMN, FEATURE_NOT_SUPPORTED, GROUPING_ERROR,
+                     INVALID_COLUMN_REFERENCE,
                      SYNTAX_ERROR, UNDEFINED_COLUMN, UNDEFINED_TABLE, WINDOWING_ERROR,
                      SqlError)
 from .executor import (Aggregate, CteScan, DataModification, Distinct, Filter, FunctionScan, HashJoin,
-                       IndexScan, Limit, MaterializedScan, NestedLoopJoin, Project,
+                       IndexScan, Limit, LockRows, MaterializedScan, NestedLoopJoin, Project,
                        RecursiveUnion, Result, RunFirst, SeqScan, SetOperation, Sort, ValuesScan, Window,
                        WorkTableScan)
 from .expressions import Col, Compiler, Expr, QueryLevel, Scope, figure_colname, node_key
@@ -72,7 +73,8 @@ class Planner:
             body = q.body
             if isinstance(body, A.Select):
                 plan, columns = self.plan_select(body, outer, level, q.order_by, q.limit,
-                                                 q.offset, with_ties=q.with_ties)
+                                                 q.offset, with_ties=q.with_ties,
+                                                 locking=q.lock_wait if q.locking else None)
             else:
                 plan, columns = self.plan_body(body, outer, level)
                 plan, columns = self.order_and_limit(plan, columns, q, outer)
@@ -253,13 +255,19 @@ class Planner:
     # -- SELECT ----------------------------------------------------------------------------
 
     def plan_select(self, sel: A.Select, outer, level, order_by, limit, offset,
-                    keep_unknown=False, with_ties=False):
+                    keep_unknown=False, with_ties=False, locking=None):
         compiler = self.compiler
         level = level or QueryLevel()
         sel = _set_functions_to_from(sel)
         conjuncts = _split_and(sel.where) if sel.where is not None else []
+        if locking is not None and (sel.group_by or sel.distinct or sel.having is not None
+                                    or any(_has_aggregate(t.expr) for t in sel.targets)):
+            what = "GROUP BY clause" if sel.group_by else \
+                "DISTINCT clause" if sel.distinct else "aggregate functions"
+            raise SqlError(FEATURE_NOT_SUPPORTED, f"FOR UPDATE is not allowed with {what}")
         if sel.from_:
-            plan, scope, conjuncts = self.plan_from(sel.from_, outer, level, conjuncts)
+            plan, scope, conjuncts = self.plan_from(sel.from_, outer, level, conjuncts,
+                                                    locking)
         else:
             plan, scope = Result(), Scope([], outer, level)
         if conjuncts:
@@ -384,9 +392,11 @@ class Planner:
 
     # -- FROM ------------------------------------------------------------------------------
 
-    def plan_from(self, items, outer, level, conjuncts):
+    def plan_from(self, items, outer, level, conjuncts, locking=None):
         """Plan the FROM list as a left-deep join tree, placing WHERE conjuncts as early as
-        their columns allow. Returns (plan, scope, conjuncts still to apply)."""
+        their columns allow. Returns (plan, scope, conjuncts still to apply). With
+        `locking` (FOR UPDATE's wait policy), each table's rows are locked as they are
+        read, after the conditions on that table alone."""
         flat = []
         pending = list(conjuncts)
         for item in items:
@@ -394,11 +404,18 @@ class Planner:
         plan = scope = None
         for item in flat:
             lateral_parent = scope if scope is not None else None
-            iplan, iscope = self.plan_from_item(item, outer, level, lateral_parent)
+            if locking is not None and isinstance(item, A.TableRef):
+                iplan, iscope = self.plan_table_ref(item, outer, level, with_rowid=True)
+            else:
+                iplan, iscope = self.plan_from_item(item, outer, level, lateral_parent)
             # Conditions on this item alone go under it (and may become an index lookup).
             mine, pending = self._take_conjuncts(pending, iscope)
             if mine:
                 iplan = self._filtered_scan(iplan, iscope, mine)
+            if locking is not None and isinstance(item, A.TableRef) and \
+                    iscope.columns and iscope.columns[-1].name == "ctid":
+                recheck = self._predicate(mine, iscope, "WHERE") if mine else None
+                iplan = LockRows(iplan, iscope.columns[0].source, recheck, locking)
             if plan is None:
                 plan, scope = iplan, iscope
                 continue
@@ -1133,6 +1150,12 @@ def _collect_aggregates(node, out: list) -> None:
     elif isinstance(node, (list, tuple)):
         for n in node:
             _collect_aggregates(n, out)
+
+
+def _has_aggregate(node) -> bool:
+    found = []
+    _collect_aggregates(node, found)
+    return bool(found)
 
 
 def _collect_windows(node, out: list) -> None:

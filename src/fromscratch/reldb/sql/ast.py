@@ -353,7 +353,8 @@ class Query(Node):
     order_by: list[SortItem] = field(default_factory=list)
     limit: Node | None = None
     offset: Node | None = None
-    locking: str | None = None
+    locking: str | None = None          # FOR UPDATE / FOR SHARE / ...
+    lock_wait: str = "wait"             # or NOWAIT ("nowait") or SKIP LOCKED ("skip")
     pos: int = -1
     with_ties: bool = False     # FETCH FIRST n ROWS WITH TIES
 

@@ -284,9 +284,10 @@ class Parser:
                 if self.accept_kw("of"):
                     self.ident_list()
                 if self.accept_kw("nowait"):
-                    pass
+                    q.lock_wait = "nowait"
                 elif self.accept_kw("skip"):
                     self.expect_kw("locked")
+                    q.lock_wait = "skip"
             else:
                 break
 

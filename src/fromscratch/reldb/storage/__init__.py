@@ -19,7 +19,7 @@ recovery, B+tree indexes, and MVCC transactions (see docs/storage.md).
     database.py     the interface one database gives the SQL layer
 """
 
-from .database import DatabaseStorage, RowChanged, UniqueViolation
+from .database import DatabaseStorage, RowChanged, RowLocked, UniqueViolation
 from .engine import StorageEngine
 
-__all__ = ["DatabaseStorage", "RowChanged", "StorageEngine", "UniqueViolation"]
+__all__ = ["DatabaseStorage", "RowChanged", "RowLocked", "StorageEngine", "UniqueViolation"]

@@ -64,6 +64,10 @@ class RowChanged(Exception):
         self.row = row
 
 
+class RowLocked(Exception):
+    """SELECT ... FOR UPDATE NOWAIT met a row another transaction holds."""
+
+
 class DatabaseStorage:
     def __init__(self, engine, oid: int):
         self.engine = engine
@@ -386,28 +390,35 @@ class DatabaseStorage:
             if engine.serializable.active:
                 engine.serializable.wrote(txn, rel, (), rowid)
 
-    def lock_row(self, txn, table_id: int, rowid: int) -> None:
-        """SELECT ... FOR UPDATE (and FOR SHARE, which takes the same exclusive lock)."""
+    def lock_row(self, txn, table_id: int, rowid: int, wait: str = "wait") -> bool:
+        """SELECT ... FOR UPDATE (and FOR SHARE, which takes the same exclusive lock).
+        `wait`: "wait" for a holder to finish, "nowait" (raise RowLocked) or "skip"
+        (return False)."""
         engine = self.engine
         with engine.latch:
             rel = self.relations[table_id]
             if not txn.table_locks.get(rel.oid, 0) & (1 << ROW_SHARE):
                 engine.locks.lock(txn, rel.oid, ROW_SHARE)
             xid = txn.write_xid()
-            page, old = self._writable_version(txn, rel, rowid)
+            page, old = self._writable_version(txn, rel, rowid, wait)
+            if page is None and old is not None:
+                return False
             if old is None or old.xmax in txn.live_xids:
-                return
+                return True
             heap.set_xmax(engine, rel, page, rowid, old, xid, lock_only=True)
+            return True
 
     def rewrite(self, txn, table_id: int, transform) -> None:
         """Replace every row by transform(row): ADD/DROP COLUMN and type changes."""
         for rowid, row in list(self.scan(txn, table_id)):
             self.update(txn, table_id, rowid, transform(row))
 
-    def _writable_version(self, txn, rel: Relation, rowid: int):
+    def _writable_version(self, txn, rel: Relation, rowid: int, wait: str = "wait"):
         """The version at `rowid`, once no other transaction holds it: (page, tuple), or
         (None, None) if this transaction already replaced or deleted it. Raises
-        RowChanged (READ COMMITTED) or 40001 if a committed transaction did."""
+        RowChanged (READ COMMITTED) or 40001 if a committed transaction did. If another
+        transaction holds it and `wait` is "nowait", raises RowLocked; if "skip",
+        returns (None, the tuple)."""
         engine = self.engine
         while True:
             page, t = heap.version(engine.pool, rel, rowid)
@@ -419,6 +430,10 @@ class DatabaseStorage:
             if xmax in txn.live_xids:
                 return (page, t) if t.flags & XMAX_LOCK_ONLY else (None, None)
             if xmax in engine.running:
+                if wait == "skip":
+                    return None, t
+                if wait == "nowait":
+                    raise RowLocked()
                 engine.wait_for_xid(txn, xmax)
                 continue
             status = engine.clog.get(xmax)
