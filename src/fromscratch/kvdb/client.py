@@ -5,9 +5,10 @@ is looked up in the table, checked (arity, authentication, MULTI queuing), run, 
 reply encoded into `self.out`. All replies produced by one read go out in one write.
 
 `call` is the hot path of the whole server, so it has two lanes. The fast lane is for
-the usual case: a known top-level command, from an authenticated client outside MULTI,
-while nothing server-wide (CLIENT PAUSE, MONITOR) needs a look at each command. Anything
-else takes `_call_carefully`, which makes every check in Redis's order. Whether a client
+the usual case: a known top-level command, from an unrestricted, authenticated client
+outside MULTI, while nothing server-wide (CLIENT PAUSE, MONITOR, an append-only file to
+feed, a maxmemory to keep) needs a look at each command. Anything else takes
+`_call_carefully`, which makes every check in Redis's order. Whether a client
 or the server needs the careful lane is kept up to date in one flag each (`careful`),
 refreshed whenever one of the states behind it changes.
 
@@ -23,10 +24,10 @@ import time
 from collections import deque
 
 from ..net import Connection
-from ..resp import ErrorReply, RequestParser, SimpleString
-from .persistence.propagation import effects
-from ..resp.writer import _encode2 as write_resp2, _encode3 as write_resp3
+from ..resp import ErrorReply, RequestParser, SimpleString, write_resp2, write_resp3
+from .acl import PROTECTED_MODE_DENIED
 from .commands.pubsub import unsubscribe_everything
+from .persistence.propagation import effects
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -39,20 +40,6 @@ _perf_ns = time.perf_counter_ns
 _OK_BYTES = b"+OK\r\n"
 ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
-PROTECTED_MODE_DENIED = (
-    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
-    b"password is set for the default user. In this mode connections are only accepted from "
-    b"the loopback interface. If you want to connect from external computers to Redis you may "
-    b"adopt one of the following solutions: 1) Just disable protected mode sending the command "
-    b"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
-    b"the same host the server is running, however MAKE SURE Redis is not publicly accessible "
-    b"from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
-    b"Alternatively you can just disable the protected mode by editing the Redis configuration "
-    b"file, and setting the protected mode option to 'no', and then restarting the server. 3) "
-    b"If you started the server manually just for testing, restart it with the "
-    b"'--protected-mode no' option. 4) Set up an authentication password for the default "
-    b"user. NOTE: You only need to do one of the above things in order for the server to start "
-    b"accepting connections from the outside.\r\n")
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
@@ -91,7 +78,6 @@ class Client(Connection):
         self.lib_ver = b""
         self._user = server.acl.default
         self.last_command = None
-        self.last_interaction = time.time()
         self.careful = False
         self._authenticated = self._user.nopass
         # MULTI/EXEC: queued commands, or None outside a transaction
