@@ -154,7 +154,8 @@ class Collection:
                 raise MongoError(85, f"Index already exists with a different name: "
                                      f"{existing.name}")
         self._build(index)
-        self.engine._log({"op": "createIndex", "ns": self.namespace, "spec": index.spec()})
+        self.engine._log({"op": "createIndex", "ns": self.namespace, "spec": index.spec()},
+                         built=index)
         return True
 
     def _build(self, index: Index) -> None:
@@ -250,10 +251,10 @@ class Engine:
 
     # -- the journal -----------------------------------------------------------------------
 
-    def _log(self, record: dict) -> None:
+    def _log(self, record: dict, built: Index | None = None) -> None:
         with self.lock:
             self.journal.append(record)
-            self._apply(record)
+            self._apply(record, built)
 
     def _write_put(self, collection: Collection, key: tuple, document: dict) -> None:
         raw = bson.RawDocument(bson.encode(document))
@@ -278,8 +279,9 @@ class Engine:
             else:
                 self.journal.flush()
 
-    def _apply(self, record: dict) -> None:
-        """Carry out one journal record (a live write or one being replayed)."""
+    def _apply(self, record: dict, built: Index | None = None) -> None:
+        """Carry out one journal record (a live write or one being replayed). A new
+        index arrives `built` when it was created live (building it was its check)."""
         op = record["op"]
         if op == "dropDatabase":
             self.databases.pop(record["db"], None)
@@ -326,9 +328,9 @@ class Engine:
             collection.seq = max(collection.seq, record["seq"])
             self._notify()
         elif op == "createIndex":
-            index = Index(record["spec"])
+            index = built or Index(record["spec"])
             if index.name not in collection.indexes:
-                if self.replaying:
+                if built is None:
                     collection._build(index)
                 collection.indexes[index.name] = index
         elif op == "dropIndex":
