@@ -16,7 +16,7 @@ another collection.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from . import ordering
@@ -29,8 +29,18 @@ from .query import Projection, sort_documents
 
 @dataclass
 class Context:
-    """What a pipeline may ask of the outside world."""
+    """What a pipeline may ask of the outside world: another collection's documents (for
+    $lookup), a way to replace a collection's contents (for $out), and the `let`
+    variables of the command."""
     collection_documents: Callable[[str], list[dict]] = lambda name: []
+    replace_collection: Callable[[str, list[dict]], None] | None = None
+    variables: dict = field(default_factory=dict)
+    # merge_into(collection, documents, on fields, whenMatched, whenNotMatched), for $merge
+    merge_into: Callable | None = None
+
+    def scope(self, document: dict) -> dict:
+        """The variables an expression sees while evaluated against `document`."""
+        return {**self.variables, "ROOT": document, "CURRENT": document}
 
 
 Stage = Callable[[Iterator[dict]], Iterator[dict]]
@@ -65,18 +75,14 @@ def compile_pipeline(pipeline, context: Context) -> list[Stage]:
 UPDATE_STAGES = ("$addFields", "$set", "$project", "$unset", "$replaceRoot", "$replaceWith")
 
 
-def run_update_pipeline(document: dict, pipeline: list) -> dict:
+def run_update_pipeline(document: dict, pipeline: list, variables: dict | None = None) -> dict:
     """An update given as a pipeline (`update_one(q, [{"$set": ...}])`)."""
     for spec in pipeline:
         if not isinstance(spec, dict) or next(iter(spec), None) not in UPDATE_STAGES:
             raise MongoError(72, f"{next(iter(spec), '?')} is not allowed to be used within "
                                  f"an update")
-    results = run_pipeline([document], pipeline)
+    results = run_pipeline([document], pipeline, Context(variables=variables or {}))
     return results[0] if results else {}
-
-
-def _variables(document: dict) -> dict:
-    return {"ROOT": document, "CURRENT": document}
 
 
 # -- the stages ------------------------------------------------------------------------------
@@ -85,7 +91,7 @@ def _variables(document: dict) -> dict:
 def _match(spec, context) -> Stage:
     if not isinstance(spec, dict):
         raise MongoError(15959, "the match filter must be an expression in an object")
-    matcher = Matcher(spec)
+    matcher = Matcher(spec, context.variables)
     return lambda stream: (doc for doc in stream if matcher.matches(doc))
 
 
@@ -93,7 +99,7 @@ def _project(spec, context) -> Stage:
     if not isinstance(spec, dict) or not spec:
         raise MongoError(51272 if isinstance(spec, dict) else 15969,
                          "$project specification must be a non-empty object")
-    projection = Projection(spec, aggregation=True)
+    projection = Projection(spec, aggregation=True, variables=context.variables)
     return lambda stream: (projection.apply(doc) for doc in stream)
 
 
@@ -105,7 +111,7 @@ def _add_fields(spec, context) -> Stage:
     def stage(stream):
         for doc in stream:
             out = deep_copy(doc)
-            variables = _variables(doc)
+            variables = context.scope(doc)
             for parts, expression in fields:
                 value = expression(doc, variables)
                 _assign(out, parts, value)
@@ -144,7 +150,7 @@ def _replace_with(spec, context) -> Stage:
 
     def stage(stream):
         for doc in stream:
-            value = expression(doc, _variables(doc))
+            value = expression(doc, context.scope(doc))
             if not isinstance(value, dict):
                 raise MongoError(40228, f"'newRoot' expression must evaluate to an object, "
                                         f"but resulting value was: {value!r}")
@@ -251,13 +257,14 @@ def _lookup(spec, context) -> Stage:
         def stage(stream):
             foreign_docs = context.collection_documents(name)
             for doc in stream:
-                variables = {key: expression(doc, _variables(doc)) for key, expression in let.items()}
+                scope = context.scope(doc)
+                variables = {key: expression(doc, scope) for key, expression in let.items()}
                 candidates = foreign_docs
                 if local is not None:
                     candidates = _equal_on(foreign_docs, doc, local, foreign)
-                inner_context = Context(context.collection_documents)
-                joined = run_pipeline(candidates, _bind(pipeline, variables), inner_context)
-                yield {**doc, target: joined}
+                inner = Context(context.collection_documents,
+                                variables={**context.variables, **variables})
+                yield {**doc, target: run_pipeline(candidates, pipeline, inner)}
         return stage
     local, foreign = spec.get("localField"), spec.get("foreignField")
     if not isinstance(local, str) or not isinstance(foreign, str):
@@ -286,27 +293,6 @@ def _equal_on(foreign_docs: list, doc: dict, local: str, foreign: str) -> list:
                 out.append(other)
                 break
     return out
-
-
-def _bind(pipeline: list, variables: dict) -> list:
-    """Replace `$$name` references to $lookup's `let` variables by their values
-    (wrapped in $literal so a value that looks like a field path stays a value)."""
-    def substitute(value):
-        if isinstance(value, str) and value.startswith("$$"):
-            name, _, rest = value[2:].partition(".")
-            if name in variables:
-                bound = variables[name]
-                if rest:
-                    from .documents import lookup
-                    bound = lookup(bound, rest)
-                return {"$literal": None if bound is MISSING else bound}
-            return value
-        if isinstance(value, dict):
-            return {key: substitute(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [substitute(item) for item in value]
-        return value
-    return substitute(pipeline)
 
 
 def _facet(spec, context) -> Stage:
@@ -351,12 +337,12 @@ def _bucket(spec, context) -> Stage:
                                 "ascending order")
     has_default = "default" in spec
     output = spec.get("output", {"count": {"$sum": 1}})
-    accumulators = _compile_accumulators(output)
+    accumulators = _compile_accumulators(output, context)
 
     def stage(stream):
         buckets: dict[int, list] = {}
         for doc in stream:
-            value = group_by(doc, _variables(doc))
+            value = group_by(doc, context.scope(doc))
             key = ordering.sort_key(None if value is MISSING else value)
             slot = None
             for i in range(len(boundaries) - 1):
@@ -386,8 +372,9 @@ def _bucket(spec, context) -> Stage:
 class Accumulator:
     """One `{$op: expression}` of a $group: a mutable state per group."""
 
-    def __init__(self, operator: str, argument):
+    def __init__(self, operator: str, argument, context: Context):
         self.operator = operator
+        self.context = context
         if operator == "$count":
             if argument != {}:
                 raise MongoError(15952, "$count takes no arguments, i.e. $count:{}")
@@ -400,7 +387,7 @@ class Accumulator:
                 else MISSING, set()]
 
     def add(self, state: list, doc: dict) -> None:
-        value = self.expression(doc, _variables(doc))
+        value = self.expression(doc, self.context.scope(doc))
         op = self.operator
         if op == "$first":
             if state[0] is MISSING:
@@ -430,7 +417,7 @@ class Accumulator:
 ACCUMULATORS = ("$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet", "$count")
 
 
-def _compile_accumulators(spec: dict) -> list[tuple[str, Accumulator]]:
+def _compile_accumulators(spec: dict, context: Context) -> list[tuple[str, Accumulator]]:
     out = []
     for name, definition in spec.items():
         if "." in name:
@@ -440,7 +427,7 @@ def _compile_accumulators(spec: dict) -> list[tuple[str, Accumulator]]:
         operator, argument = next(iter(definition.items()))
         if operator not in ACCUMULATORS:
             raise MongoError(15952, f"unknown group operator '{operator}'")
-        out.append((name, Accumulator(operator, argument)))
+        out.append((name, Accumulator(operator, argument, context)))
     return out
 
 
@@ -448,12 +435,12 @@ def _group(spec, context) -> Stage:
     if not isinstance(spec, dict) or "_id" not in spec:
         raise MongoError(15955, "a group specification must include an _id")
     key_expression = compile_expression(spec["_id"])
-    accumulators = _compile_accumulators({k: v for k, v in spec.items() if k != "_id"})
+    accumulators = _compile_accumulators({k: v for k, v in spec.items() if k != "_id"}, context)
 
     def stage(stream):
         groups: dict[tuple, tuple] = {}            # key -> (group _id, states)
         for doc in stream:
-            identifier = key_expression(doc, _variables(doc))
+            identifier = key_expression(doc, context.scope(doc))
             if identifier is MISSING:
                 identifier = None
             key = ordering.sort_key(identifier)
@@ -470,10 +457,59 @@ def _group(spec, context) -> Stage:
     return stage
 
 
+def _out(spec, context) -> Stage:
+    name = spec.get("coll") if isinstance(spec, dict) else spec
+    if not isinstance(name, str) or not name:
+        raise MongoError(16990, "$out needs a collection name")
+    if context.replace_collection is None:
+        raise MongoError(40324, "$out is not allowed here")
+
+    def stage(stream):
+        context.replace_collection(name, list(stream))
+        return iter(())
+    return stage
+
+
+MERGE_WHEN_MATCHED = ("replace", "keepExisting", "merge", "fail")
+MERGE_WHEN_NOT_MATCHED = ("insert", "discard", "fail")
+
+
+def _merge(spec, context) -> Stage:
+    if isinstance(spec, str):
+        spec = {"into": spec}
+    into = spec.get("into") if isinstance(spec, dict) else None
+    if isinstance(into, dict):
+        into = into.get("coll")
+    if not isinstance(into, str) or not into:
+        raise MongoError(51178, "$merge 'into' must be a collection name")
+    on = spec.get("on", ["_id"])
+    on = [on] if isinstance(on, str) else on
+    matched = spec.get("whenMatched", "merge")
+    not_matched = spec.get("whenNotMatched", "insert")
+    if matched not in MERGE_WHEN_MATCHED or not_matched not in MERGE_WHEN_NOT_MATCHED:
+        raise MongoError(51181, "$merge whenMatched/whenNotMatched: unsupported mode "
+                                "(pipelines are not supported)")
+    if context.merge_into is None:
+        raise MongoError(40324, "$merge is not allowed here")
+
+    def stage(stream):
+        context.merge_into(into, list(stream), on, matched, not_matched)
+        return iter(())
+    return stage
+
+
 def _unsupported(name: str):
     def factory(spec, context):
         raise MongoError(40324, f"the {name} stage is not supported by this server")
     return factory
+
+
+def documents_stage(spec, context: Context) -> list[dict]:
+    """`$documents`, the first stage of a collection-less aggregate: its documents."""
+    value = compile_expression(spec)({}, context.scope({}))
+    if not isinstance(value, list) or not all(isinstance(d, dict) for d in value):
+        raise MongoError(5858203, "$documents must evaluate to an array of objects")
+    return value
 
 
 STAGES = {
@@ -482,5 +518,5 @@ STAGES = {
     "$sort": _sort, "$limit": _limit, "$skip": _skip, "$count": _count, "$unwind": _unwind,
     "$lookup": _lookup, "$facet": _facet, "$sortByCount": _sort_by_count,
     "$sample": _sample, "$bucket": _bucket, "$group": _group,
-    "$out": _unsupported("$out"), "$merge": _unsupported("$merge"),
+    "$out": _out, "$merge": _merge, "$documents": _unsupported("$documents (not first)"),
 }

@@ -304,6 +304,12 @@ def _raise(code: int, message: str):
     raise MongoError(code, message)
 
 
+@operator("$rand")
+def _rand(spec):
+    import random
+    return lambda doc, variables: random.random()
+
+
 @operator("$log")
 def _log(spec):
     first, second = _arguments(spec, "$log", 2)
@@ -807,6 +813,46 @@ def _array_to_object(spec):
     return run
 
 
+@operator("$getField")
+def _get_field(spec):
+    if not isinstance(spec, dict):
+        spec = {"field": spec}
+    name = compile_expression(spec.get("field"))
+    source = compile_expression(spec.get("input", "$$CURRENT"))
+
+    def run(doc, variables):
+        field, value = name(doc, variables), source(doc, variables)
+        if not isinstance(field, str):
+            raise MongoError(3041704, "$getField requires 'field' to evaluate to a string")
+        return value.get(field, MISSING) if isinstance(value, dict) else \
+            (None if _nullish(value) else MISSING)
+    return run
+
+
+def _set_field_factory(name: str):
+    def factory(spec):
+        field = compile_expression(spec.get("field"))
+        source = compile_expression(spec.get("input"))
+        value = compile_expression(spec.get("value")) if name == "$setField" else None
+
+        def run(doc, variables):
+            key, target = field(doc, variables), source(doc, variables)
+            if not isinstance(key, str):
+                raise MongoError(4161106, f"{name} requires 'field' to evaluate to a string")
+            if _nullish(target):
+                return None
+            out = {k: v for k, v in target.items() if k != key}
+            if value is not None:
+                new = value(doc, variables)
+                if new is not MISSING:
+                    out = {**target, key: new} if key in target else {**out, key: new}
+            return out
+        return run
+    OPERATORS[name] = factory
+
+
+_set_field_factory("$setField")
+_set_field_factory("$unsetField")
 _simple("$objectToArray", 1, lambda v: None if _nullish(v) else
         [{"k": k, "v": item} for k, item in v.items()])
 

@@ -36,13 +36,15 @@ Predicate = Callable[[dict, dict | None], bool]
 
 
 class Matcher:
-    def __init__(self, query: dict | None):
+    """`variables` are the `let` variables of the command, seen by `$expr`."""
+
+    def __init__(self, query: dict | None, variables: dict | None = None):
         if query is None:
             query = {}
         if not isinstance(query, dict):
             raise bad_value("the query must be a document")
         self.query = query
-        self._predicate = compile_query(query)
+        self._predicate = compile_query(query, variables)
 
     def matches(self, document: dict) -> bool:
         return self._predicate(document, None)
@@ -53,8 +55,8 @@ class Matcher:
         return matched, details.get("position")
 
 
-def compile_query(query: dict) -> Predicate:
-    clauses = [_compile_clause(key, value) for key, value in query.items()]
+def compile_query(query: dict, variables: dict | None = None) -> Predicate:
+    clauses = [_compile_clause(key, value, variables) for key, value in query.items()]
     if not clauses:
         return lambda document, details: True
     if len(clauses) == 1:
@@ -71,28 +73,30 @@ def _all_of(predicates: list[Predicate]) -> Predicate:
     return test
 
 
-def _clause_list(operator: str, value) -> list[Predicate]:
+def _clause_list(operator: str, value, variables: dict | None) -> list[Predicate]:
     if not isinstance(value, list) or not value:
         raise bad_value(f"{operator} must be a nonempty array")
     if not all(isinstance(item, dict) for item in value):
         raise bad_value(f"{operator} argument's entries must be objects")
-    return [compile_query(item) for item in value]
+    return [compile_query(item, variables) for item in value]
 
 
-def _compile_clause(key: str, value) -> Predicate:
+def _compile_clause(key: str, value, variables: dict | None) -> Predicate:
     if key.startswith("$"):
         if key == "$and":
-            return _all_of(_clause_list(key, value))
+            return _all_of(_clause_list(key, value, variables))
         if key == "$or":
-            options = _clause_list(key, value)
+            options = _clause_list(key, value, variables)
             return lambda doc, details: any(p(doc, details) for p in options)
         if key == "$nor":
-            options = _clause_list(key, value)
+            options = _clause_list(key, value, variables)
             return lambda doc, details: not any(p(doc, None) for p in options)
         if key == "$expr":
             from .expressions import compile_expression, truthy
             expression = compile_expression(value)
-            return lambda doc, details: truthy(expression(doc, {"ROOT": doc, "CURRENT": doc}))
+            scope = dict(variables or {})
+            return lambda doc, details: truthy(expression(doc, {**scope, "ROOT": doc,
+                                                                "CURRENT": doc}))
         if key == "$comment":
             return lambda doc, details: True
         if key in ("$where", "$text", "$jsonSchema"):

@@ -74,9 +74,11 @@ class Projection:
     """A find projection; with `aggregation=True`, the `$project` stage's flavour, where
     every object or string value is an expression (`{$slice: [...]}` included)."""
 
-    def __init__(self, spec: dict | None, aggregation: bool = False):
+    def __init__(self, spec: dict | None, aggregation: bool = False,
+                 variables: dict | None = None):
         self.spec = spec or {}
         self.aggregation = aggregation
+        self.variables = variables or {}
         if not isinstance(self.spec, dict):
             raise bad_value("the projection must be a document")
         self.include_id = True
@@ -176,7 +178,7 @@ class Projection:
         for path, spec in self.slices.items():
             _slice(result, split(path), spec)
         if self.computed:
-            variables = {"ROOT": document, "CURRENT": document}
+            variables = {**self.variables, "ROOT": document, "CURRENT": document}
             for path, expression in self.computed.items():
                 value = expression(document, variables)
                 if value is not MISSING:

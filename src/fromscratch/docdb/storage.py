@@ -101,10 +101,12 @@ class Collection:
     def plan(self, query: dict, hint=None) -> Plan:
         return choose(self.indexes, query, hint)
 
-    def find(self, query: dict | None = None, hint=None, stats: Stats | None = None) -> list[dict]:
-        """The matching documents (a list, so the caller may let go of the lock)."""
+    def find(self, query: dict | None = None, hint=None, stats: Stats | None = None,
+             variables: dict | None = None) -> list[dict]:
+        """The matching documents (a list, so the caller may let go of the lock);
+        `variables` are the command's `let` variables."""
         query = query or {}
-        matcher = Matcher(query)
+        matcher = Matcher(query, variables)
         if "_id" in query and not isinstance(query["_id"], dict) and len(query) == 1 \
                 and hint is None:
             # The most common lookup of all, by _id, skips the planner.

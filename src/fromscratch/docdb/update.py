@@ -39,14 +39,18 @@ def validate_replacement(replacement: dict) -> None:
 
 
 def apply_update(document: dict, update, *, position: int | None = None,
-                 array_filters: list | None = None, is_insert: bool = False) -> dict:
-    """The document after `update` (a replacement, operators, or a pipeline)."""
+                 array_filters: list | None = None, is_insert: bool = False,
+                 variables: dict | None = None) -> dict:
+    """The document after `update` (a replacement, operators, or a pipeline; a
+    pipeline sees the command's `let` `variables`)."""
     if isinstance(update, list):
         from .aggregation import run_update_pipeline
-        result = run_update_pipeline(document, update)
-        if "_id" in document and ("_id" not in result or ordering.sort_key(result["_id"]) !=
-                                  ordering.sort_key(document["_id"])):
-            raise _immutable_id()
+        result = run_update_pipeline(document, update, variables)
+        if "_id" in document:
+            if "_id" not in result:           # a pipeline that drops _id keeps the old one
+                result = {"_id": document["_id"], **result}
+            elif ordering.sort_key(result["_id"]) != ordering.sort_key(document["_id"]):
+                raise _immutable_id()
         return result
     if not is_operator_update(update):
         validate_replacement(update)

@@ -31,6 +31,8 @@ def ensure_id(document: dict) -> dict:
         raise MongoError(53, "The '_id' value cannot be of type array")
     if isinstance(doc_id, bson.Regex):
         raise MongoError(53, "The '_id' value cannot be of type regex")
+    if isinstance(doc_id, dict) and any(key.startswith("$") for key in doc_id):
+        raise MongoError(52, "_id fields may not contain '$'-prefixed fields")
     if next(iter(document)) != "_id":
         return {"_id": doc_id, **{k: v for k, v in document.items() if k != "_id"}}
     return document
@@ -57,8 +59,25 @@ def _document_option(cmd: dict, name: str, default=None):
     return value
 
 
-def _namespace(ctx, cmd: dict, name: str) -> str:
-    return f"{ctx.database}.{collection_name(cmd, name)}"
+def let_variables(cmd: dict) -> dict:
+    """The command's `let` variables, evaluated once (they may be expressions)."""
+    spec = _document_option(cmd, "let")
+    if not spec:
+        return {}
+    from ..expressions import compile_expression
+    return {name: compile_expression(value)({}, {"ROOT": {}, "CURRENT": {}})
+            for name, value in spec.items()}
+
+
+def _check_fields(statement: dict, allowed: tuple, where: str) -> None:
+    """Refuse unknown fields in a statement, as MongoDB's strict command parser does."""
+    for key in statement:
+        if key not in allowed:
+            raise MongoError(40415, f"BSON field '{where}.{key}' is an unknown field.")
+
+
+UPDATE_FIELDS = ("q", "u", "upsert", "multi", "arrayFilters", "hint", "collation", "c")
+DELETE_FIELDS = ("q", "limit", "hint", "collation")
 
 
 # -- insert ------------------------------------------------------------------------------------
@@ -71,8 +90,7 @@ def insert(ctx, cmd):
     if not isinstance(documents, list):
         raise failed_to_parse("BSON field 'insert.documents' is missing but a required field")
     ordered = cmd.get("ordered", True)
-    collection = ctx.engine.collection(ctx.database, name) or \
-        ctx.engine.create_collection(ctx.database, name)
+    collection = ctx.engine.collection(ctx.database, name, create=True)
     ctx.wrote = True
     inserted, errors = 0, []
     for index, document in enumerate(documents):
@@ -93,12 +111,12 @@ def insert(ctx, cmd):
 
 
 def run_query(ctx, collection, query: dict, sort=None, skip: int = 0, limit: int = 0,
-              hint=None, stats=None) -> list[dict]:
+              hint=None, stats=None, variables: dict | None = None) -> list[dict]:
     """The matching documents in order, after skip and limit (no projection)."""
     if collection is None:
-        Matcher(query)                          # still report a malformed filter
+        Matcher(query, variables)               # still report a malformed filter
         return []
-    documents = collection.find(query, hint, stats)
+    documents = collection.find(query, hint, stats, variables)
     if sort:
         documents = sort_documents(documents, sort)
     if skip:
@@ -132,7 +150,8 @@ def find(ctx, cmd):
     if limit < 0:                    # the legacy negative limit: one batch of that many
         limit, single_batch = -limit, True
     collection = ctx.engine.collection(ctx.database, name)
-    documents = run_query(ctx, collection, query, sort, skip, limit, cmd.get("hint"))
+    documents = run_query(ctx, collection, query, sort, skip, limit, cmd.get("hint"),
+                          variables=let_variables(cmd))
     cursor = ctx.server.cursors.open(
         f"{ctx.database}.{name}", documents, transform=_projector(projection, query),
         batch_size=batch_size, limit=limit, single_batch=single_batch,
@@ -176,7 +195,7 @@ def _unchanged(old: dict, new: dict) -> bool:
 
 
 def update_documents(ctx, collection, query: dict, update, *, multi: bool, upsert: bool,
-                     array_filters=None, sort=None, hint=None) -> dict:
+                     array_filters=None, sort=None, hint=None, variables=None) -> dict:
     """Apply one update statement. Returns {n, nModified, upserted (the _id or MISSING),
     before, after} (before/after of the last document touched, for findAndModify)."""
     if not isinstance(query, dict):
@@ -190,19 +209,19 @@ def update_documents(ctx, collection, query: dict, update, *, multi: bool, upser
         raise failed_to_parse("the update must be an object or a pipeline")
     if array_filters is not None and not isinstance(array_filters, list):
         raise type_mismatch("arrayFilters must be an array")
-    matcher = Matcher(query)
+    matcher = Matcher(query, variables)
     result = {"n": 0, "nModified": 0, "upserted": MISSING, "before": None, "after": None}
-    candidates = run_query(ctx, collection, query, sort, hint=hint) if collection is not None else []
+    candidates = run_query(ctx, collection, query, sort, hint=hint, variables=variables)
     if not multi:
         candidates = candidates[:1]
     for old in candidates:
         position = matcher.match(old)[1]
-        new = apply_update(old, update, position=position, array_filters=array_filters)
+        new = apply_update(old, update, position=position, array_filters=array_filters,
+                           variables=variables)
         result["n"] += 1
         result["before"], result["after"] = old, new
         if not _unchanged(old, new):
             collection.replace(old, new)
-            result["after"] = collection.get(new["_id"])
             result["nModified"] += 1
     if not candidates and upsert:
         if isinstance(update, dict) and not is_operator_update(update):
@@ -214,7 +233,8 @@ def update_documents(ctx, collection, query: dict, update, *, multi: bool, upser
                 raise MongoError(66, "the _id of the replacement differs from the query's")
         else:
             seed = upsert_seed(query)
-            new = apply_update(seed, update, array_filters=array_filters, is_insert=True)
+            new = apply_update(seed, update, array_filters=array_filters, is_insert=True,
+                               variables=variables)
         new = ensure_id(new)
         if collection is None:
             collection = ctx.engine.create_collection(ctx.database, ctx.extra["collection"])
@@ -232,8 +252,12 @@ def update(ctx, cmd):
     if not isinstance(statements, list):
         raise failed_to_parse("BSON field 'update.updates' is missing but a required field")
     ordered = cmd.get("ordered", True)
+    for statement in statements:
+        if isinstance(statement, dict):
+            _check_fields(statement, UPDATE_FIELDS, "update.updates")
     ctx.extra["collection"] = name
     ctx.wrote = True
+    variables = let_variables(cmd)
     matched = modified = 0
     upserted, errors = [], []
     for index, statement in enumerate(statements):
@@ -245,7 +269,8 @@ def update(ctx, cmd):
                 ctx, collection, statement["q"], statement["u"],
                 multi=bool(statement.get("multi", False)),
                 upsert=bool(statement.get("upsert", False)),
-                array_filters=statement.get("arrayFilters"), hint=statement.get("hint"))
+                array_filters=statement.get("arrayFilters"), hint=statement.get("hint"),
+                variables={**variables, **(statement.get("c") or {})})
             matched += outcome["n"]
             modified += outcome["nModified"]
             if outcome["upserted"] is not MISSING:
@@ -272,7 +297,11 @@ def delete(ctx, cmd):
     if not isinstance(statements, list):
         raise failed_to_parse("BSON field 'delete.deletes' is missing but a required field")
     ordered = cmd.get("ordered", True)
+    for statement in statements:
+        if isinstance(statement, dict):
+            _check_fields(statement, DELETE_FIELDS, "delete.deletes")
     ctx.wrote = True
+    variables = let_variables(cmd)
     removed, errors = 0, []
     for index, statement in enumerate(statements):
         try:
@@ -284,7 +313,7 @@ def delete(ctx, cmd):
                                       f"Got {limit}")
             collection = ctx.engine.collection(ctx.database, name)
             for document in run_query(ctx, collection, statement["q"], limit=limit,
-                                      hint=statement.get("hint")):
+                                      hint=statement.get("hint"), variables=variables):
                 collection.delete(document)
                 removed += 1
         except MongoError as error:
@@ -320,8 +349,10 @@ def find_and_modify(ctx, cmd):
     ctx.extra["collection"] = name
     ctx.wrote = True
     collection = ctx.engine.collection(ctx.database, name)
+    variables = let_variables(cmd)
     if remove:
-        found = run_query(ctx, collection, query, sort, limit=1, hint=cmd.get("hint"))
+        found = run_query(ctx, collection, query, sort, limit=1, hint=cmd.get("hint"),
+                          variables=variables)
         if found:
             collection.delete(found[0])
         value = fields.apply(found[0]) if found else None
@@ -329,7 +360,7 @@ def find_and_modify(ctx, cmd):
     outcome = update_documents(ctx, collection, query, update_spec, multi=False,
                                upsert=bool(cmd.get("upsert", False)),
                                array_filters=cmd.get("arrayFilters"), sort=sort,
-                               hint=cmd.get("hint"))
+                               hint=cmd.get("hint"), variables=variables)
     last_error = {"n": outcome["n"], "updatedExisting": outcome["n"] > 0 and
                   outcome["upserted"] is MISSING}
     if outcome["upserted"] is not MISSING:
@@ -338,7 +369,8 @@ def find_and_modify(ctx, cmd):
     else:
         value = outcome["after"] if cmd.get("new") else outcome["before"]
     if value is not None:
-        value = fields.apply(value, Matcher(query).match(value)[1] if fields.positional else None)
+        value = fields.apply(value, Matcher(query, variables).match(value)[1]
+                             if fields.positional else None)
     return {"lastErrorObject": last_error, "value": value}
 
 

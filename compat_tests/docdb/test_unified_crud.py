@@ -1,0 +1,94 @@
+"""MongoDB's unified CRUD specification tests (pymongo 4.20.1's `test/crud/unified`),
+run by our runner (unified_runner.py) against our server.
+
+Every test of every file is a test case here. A test whose `runOnRequirements` our
+server does not meet (a sharded cluster, a replica set, MongoDB 7.0 or 8.0 features) is
+skipped with that reason, as the format specifies. The cases we meet the requirements
+for but do not support are listed below one by one with the reason, and expected to
+fail (strictly: one that starts passing must be taken off the list).
+
+`python compat_tests/docdb/unified_runner.py URI` prints passed/total per file.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+
+from . import unified_runner
+
+FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unified", "crud")
+
+COLLATION = "collation (locale-aware string comparison) is not implemented"
+FAILPOINT = "failpoints (configureFailPoint) are not implemented"
+KNOWN_UNSUPPORTED = {
+    ("aggregate-collation.json", "Aggregate with collation"): COLLATION,
+    ("bulkWrite-collation.json", "BulkWrite with delete operations and collation"): COLLATION,
+    ("bulkWrite-collation.json", "BulkWrite with update operations and collation"): COLLATION,
+    ("deleteMany-collation.json", "DeleteMany when many documents match with collation"): COLLATION,
+    ("deleteOne-collation.json", "DeleteOne when many documents matches with collation"): COLLATION,
+    ("distinct-collation.json", "Distinct with a collation"): COLLATION,
+    ("find-collation.json", "Find with a collation"): COLLATION,
+    ("findOneAndDelete-collation.json",
+     "FindOneAndDelete when one document matches with collation"): COLLATION,
+    ("findOneAndReplace-collation.json", "FindOneAndReplace when one document matches with "
+     "collation returning the document after modification"): COLLATION,
+    ("findOneAndUpdate-collation.json", "FindOneAndUpdate when many documents match with "
+     "collation returning the document before modification"): COLLATION,
+    ("replaceOne-collation.json", "ReplaceOne when one document matches with collation"): COLLATION,
+    ("updateMany-collation.json", "UpdateMany when many documents match with collation"): COLLATION,
+    ("updateOne-collation.json", "UpdateOne when one document matches with collation"): COLLATION,
+    ("bulkWrite-errorResponse.json", "bulkWrite operations support errorResponse assertions"):
+        FAILPOINT,
+    ("deleteOne-errorResponse.json", "delete operations support errorResponse assertions"):
+        FAILPOINT,
+    ("insertOne-errorResponse.json", "insert operations support errorResponse assertions"):
+        FAILPOINT,
+    ("updateOne-errorResponse.json", "update operations support errorResponse assertions"):
+        FAILPOINT,
+    ("estimatedDocumentCount.json", "estimatedDocumentCount errors correctly--command error"):
+        FAILPOINT,
+    ("estimatedDocumentCount.json", "estimatedDocumentCount errors correctly--socket error"):
+        FAILPOINT,
+    ("estimatedDocumentCount.json", "estimatedDocumentCount works correctly on views"):
+        "views are not implemented",
+    ("findOneAndUpdate-errorResponse.json",
+     "findOneAndUpdate document validation errInfo is accessible"):
+        "collMod and schema validation ($jsonSchema validators) are not implemented",
+    ("db-aggregate.json", "Aggregate with $listLocalSessions"):
+        "the $listLocalSessions stage is not implemented",
+    ("db-aggregate.json", "Aggregate with $listLocalSessions and allowDiskUse"):
+        "the $listLocalSessions stage is not implemented",
+    ("client-bulkWrite-update-validation.json",
+     "client bulkWrite replaceOne prohibits atomic modifiers"):
+        "MongoClient.bulk_write (the bulkWrite command of MongoDB 8.0) is not implemented",
+    ("client-bulkWrite-update-validation.json",
+     "client bulkWrite updateOne requires atomic modifiers"):
+        "MongoClient.bulk_write (the bulkWrite command of MongoDB 8.0) is not implemented",
+    ("client-bulkWrite-update-validation.json",
+     "client bulkWrite updateMany requires atomic modifiers"):
+        "MongoClient.bulk_write (the bulkWrite command of MongoDB 8.0) is not implemented",
+}
+
+
+def _cases():
+    for path in sorted(glob.glob(os.path.join(FOLDER, "*.json"))):
+        spec = unified_runner.load(path)
+        name = os.path.basename(path)
+        for test in spec["tests"]:
+            marks = []
+            reason = KNOWN_UNSUPPORTED.get((name, test["description"]))
+            if reason:
+                marks.append(pytest.mark.xfail(reason=reason, strict=True))
+            yield pytest.param(path, spec, test, id=f"{name}::{test['description']}",
+                               marks=marks)
+
+
+@pytest.mark.parametrize("path, spec, test", list(_cases()))
+def test_unified(docdb, path, spec, test):
+    outcome = unified_runner.run_test(docdb.uri, path, spec, test)
+    if outcome.status == "not-applicable":
+        pytest.skip(f"runOnRequirements not met by a standalone MongoDB 6.0: {outcome.detail}")
+    assert outcome.status == "passed", outcome.detail
