@@ -125,7 +125,7 @@ def choose(indexes: dict[str, Index], query: dict, hint=None) -> Plan:
         if index.partial is not None and not _partial_covered(index, query):
             continue
         score = 0
-        for (path, _), position in zip(index.key, range(len(index.key))):
+        for path, _ in index.key:
             condition = conditions.get(path)
             if condition is None:
                 break
@@ -142,7 +142,9 @@ def choose(indexes: dict[str, Index], query: dict, hint=None) -> Plan:
             best = candidates[0]
             if best.sparse or best.partial is not None:
                 return Plan(None)
-            return Plan(best, [(LOWEST, HIGHEST)], f"IXSCAN {best.name} (hinted)")
+            width = len(best.key)
+            return Plan(best, [((LOWEST,) * width, (HIGHEST,) * width)],
+                        f"IXSCAN {best.name} (hinted)")
         return Plan(None)
     return Plan(best, _bounds(best, conditions), f"IXSCAN {best.name}")
 

@@ -145,13 +145,14 @@ class Collection:
         """Add an index; False if an identical one exists. Raises on conflicts and when
         existing documents break a unique index."""
         index = Index(spec)
+        existing = self.indexes.get(index.name)
+        if existing is not None:
+            if existing.same_definition(index):
+                return False
+            raise MongoError(86, f"An existing index has the same name as the requested "
+                                 f"index but different options. Requested index: "
+                                 f"{index.spec()}, existing index: {existing.spec()}")
         for existing in self.indexes.values():
-            if existing.name == index.name:
-                if existing.same_definition(index):
-                    return False
-                raise MongoError(86, f"An existing index has the same name as the requested "
-                                     f"index but different options. Requested index: "
-                                     f"{index.spec()}, existing index: {existing.spec()}")
             if existing.key == index.key and existing.partial == index.partial:
                 raise MongoError(85, f"Index already exists with a different name: "
                                      f"{existing.name}")
