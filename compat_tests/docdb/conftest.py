@@ -18,6 +18,9 @@ import pytest
 
 from compat_tests.servers import SOURCE, free_port, wait_for_port
 
+if SOURCE not in sys.path:          # the tests build raw messages with our own codec
+    sys.path.insert(0, SOURCE)
+
 REFERENCE_URI = os.environ.get("FROMSCRATCH_MONGODB_URI")
 
 

@@ -169,7 +169,8 @@ class Decimal128:
 
     _BIAS = 6176
     _CONTEXT = decimal.Context(prec=34, Emin=-6143, Emax=6144, clamp=1,
-                               traps=[decimal.InvalidOperation, decimal.Overflow])
+                               traps=[decimal.InvalidOperation, decimal.Overflow,
+                                      decimal.Inexact])
 
     def __init__(self, value):
         if isinstance(value, bytes):
