@@ -54,6 +54,10 @@ class NotApplicable(Exception):
     """runOnRequirements say the test is not for this server."""
 
 
+class DriverLacks(Exception):
+    """The installed pymongo has no such option (an older version than the test's)."""
+
+
 class Mismatch(AssertionError):
     pass
 
@@ -355,7 +359,7 @@ def run_operation(operation: dict, entities: dict):
 class Outcome:
     file: str
     description: str
-    status: str                      # passed, failed, unsupported, not-applicable
+    status: str           # passed, failed, unsupported, not-applicable, driver-lacks
     detail: str = ""
     operations: list[str] = field(default_factory=list)
 
@@ -440,7 +444,14 @@ class TestRun:
             result = run_operation(operation, self.entities)
         except Unsupported:
             raise
-        except (PyMongoError, TypeError, ValueError) as error:
+        except TypeError as error:
+            if "unexpected keyword argument" in str(error):
+                raise DriverLacks(f"pymongo {pymongo.version}: {error}") from None
+            if expect_error is None:
+                raise Mismatch(f"{operation['name']} raised {error!r}") from error
+            self._check_error(error, expect_error)
+            return
+        except (PyMongoError, ValueError) as error:
             if expect_error is None:
                 raise Mismatch(f"{operation['name']} raised {error!r}") from error
             self._check_error(error, expect_error)
@@ -533,6 +544,8 @@ def run_test(uri: str, path: str, spec: dict, test: dict) -> Outcome:
         return Outcome(name, test["description"], "not-applicable", str(reason), operations)
     except Unsupported as reason:
         return Outcome(name, test["description"], "unsupported", str(reason), operations)
+    except DriverLacks as reason:
+        return Outcome(name, test["description"], "driver-lacks", str(reason), operations)
     except (Mismatch, PyMongoError, AssertionError, KeyError, TypeError) as error:
         return Outcome(name, test["description"], "failed", f"{type(error).__name__}: {error}",
                        operations)
@@ -548,7 +561,8 @@ def main(argv: list[str]) -> int:
     for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
         spec = load(path)
         by_file[os.path.basename(path)] = [run_test(uri, path, spec, t) for t in spec["tests"]]
-    totals = {"passed": 0, "failed": 0, "unsupported": 0, "not-applicable": 0}
+    totals = {"passed": 0, "failed": 0, "unsupported": 0, "not-applicable": 0,
+              "driver-lacks": 0}
     for name, outcomes in by_file.items():
         applicable = [o for o in outcomes if o.status != "not-applicable"]
         passed = sum(o.status == "passed" for o in applicable)

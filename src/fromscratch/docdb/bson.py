@@ -451,14 +451,28 @@ def _encode_document(out: bytearray, document, depth: int) -> None:
     items = document.items() if isinstance(document, dict) else \
         ((str(i), v) for i, v in enumerate(document))
     for key, value in items:
-        if not isinstance(key, str):
-            raise BSONError(f"document keys must be strings, not {type(key).__name__}")
-        name = key.encode("utf-8")
-        if b"\x00" in name:
-            raise BSONError(f"key {key!r} contains a NUL byte")
+        name = _KEY_NAMES.get(key)
+        if name is None:
+            name = _key_name(key)
         _encode_element(out, name, value, depth)
     out.append(0)
     out[start:start + 4] = _int32.pack(len(out) - start)
+
+
+# Field names repeat from document to document: their encoded form is kept (a few
+# thousand at most) rather than encoded and checked again every time.
+_KEY_NAMES: dict[str, bytes] = {}
+
+
+def _key_name(key) -> bytes:
+    if not isinstance(key, str):
+        raise BSONError(f"document keys must be strings, not {type(key).__name__}")
+    name = key.encode("utf-8")
+    if b"\x00" in name:
+        raise BSONError(f"key {key!r} contains a NUL byte")
+    if len(_KEY_NAMES) < 4096:
+        _KEY_NAMES[key] = name
+    return name
 
 
 def _encode_element(out: bytearray, name: bytes, value, depth: int) -> None:
