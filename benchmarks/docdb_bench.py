@@ -174,23 +174,28 @@ def run_lookups(server, keys: list[int]) -> float:
     return time.perf_counter() - started
 
 
-def http_requests(port: int, seconds: float, threads: int = 4) -> tuple[float, float]:
-    """(GET requests/s, PUT requests/s) against our HTTP API."""
-    def call(connection, method, path, body=None):
-        connection.request(method, path, body=body,
-                           headers={"Content-Type": "application/json"} if body else {})
-        response = connection.getresponse()
-        data = response.read()
-        if response.status >= 300:
-            raise AssertionError(f"{method} {path}: {response.status} {data!r}")
-        return data
+def call(connection, method, path, body=None):
+    connection.request(method, path, body=body,
+                       headers={"Content-Type": "application/json"} if body else {})
+    response = connection.getresponse()
+    data = response.read()
+    if response.status >= 300:
+        raise AssertionError(f"{method} {path}: {response.status} {data!r}")
+    return data
 
+
+def prepare_http(port: int) -> None:
     setup = http.client.HTTPConnection("127.0.0.1", port)
     call(setup, "PUT", "/httpbench")
     for i in range(200):
         call(setup, "PUT", f"/httpbench/doc{i}", json.dumps({"n": i, "text": "x" * 100}))
     setup.close()
 
+
+def http_requests(port: int, seconds: float, round_number: int,
+                  threads: int = 4) -> tuple[float, float]:
+    """(GET requests/s, PUT requests/s) against our HTTP API: GETs of existing documents,
+    PUTs of new ones."""
     def load(method: str) -> float:
         counts = [0] * threads
 
@@ -202,7 +207,7 @@ def http_requests(port: int, seconds: float, threads: int = 4) -> tuple[float, f
                 if method == "GET":
                     call(connection, "GET", f"/httpbench/doc{rng.randrange(200)}")
                 else:
-                    call(connection, "PUT", f"/httpbench/w{slot}-{counts[slot]}",
+                    call(connection, "PUT", f"/httpbench/w{round_number}-{slot}-{counts[slot]}",
                          json.dumps({"n": counts[slot], "text": "y" * 100}))
                 counts[slot] += 1
             connection.close()
@@ -243,8 +248,10 @@ def main() -> int:
                       f"{figures['insert'][-1]:,.0f} docs/s, {figures['lookup'][-1]:,.0f} "
                       f"lookups/s, $group {figures['group'][-1]:,.0f} ms", flush=True)
         gets, puts = [], []
-        for _ in range(args.repeat):
-            get_rate, put_rate = http_requests(servers[0].http_port, args.http_seconds)
+        prepare_http(servers[0].http_port)
+        for round_number in range(args.repeat):
+            get_rate, put_rate = http_requests(servers[0].http_port, args.http_seconds,
+                                               round_number)
             gets.append(get_rate)
             puts.append(put_rate)
     finally:

@@ -28,7 +28,7 @@ if pymongo.version_tuple[:2] < (4, 20):
 
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unified", "crud")
 
-COLLATION = "collation (locale-aware string comparison) is not implemented"
+COLLATION = "collation (locale-aware string comparison) is not implemented (refused)"
 FAILPOINT = "failpoints (configureFailPoint) are not implemented"
 KNOWN_UNSUPPORTED = {
     ("aggregate-collation.json", "Aggregate with collation"): COLLATION,
