@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import time
 
-import pymongo
 import pytest
 from pymongo.errors import DuplicateKeyError, OperationFailure
 

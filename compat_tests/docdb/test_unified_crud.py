@@ -33,6 +33,8 @@ FAILPOINT = "failpoints (configureFailPoint) are not implemented"
 KNOWN_UNSUPPORTED = {
     ("aggregate-collation.json", "Aggregate with collation"): COLLATION,
     ("bulkWrite-collation.json", "BulkWrite with delete operations and collation"): COLLATION,
+    ("count-collation.json", "Count documents with collation"): COLLATION,
+    ("count-collation.json", "Deprecated count with collation"): COLLATION,
     ("bulkWrite-collation.json", "BulkWrite with update operations and collation"): COLLATION,
     ("deleteMany-collation.json", "DeleteMany when many documents match with collation"): COLLATION,
     ("deleteOne-collation.json", "DeleteOne when many documents matches with collation"): COLLATION,

@@ -26,8 +26,6 @@ CODE_NAMES = {
     40: "ConflictingUpdateOperators",
     43: "CursorNotFound",
     48: "NamespaceExists",
-    51000: "DuplicateUser",
-    51003: "UserNotFound",
     52: "DollarPrefixedFieldName",
     54: "NotSingleValueField",
     56: "EmptyFieldName",
@@ -49,9 +47,6 @@ CODE_NAMES = {
     263: "OperationNotSupportedInTransaction",
     292: "QueryExceededMemoryLimitNoDiskUseAllowed",
     11000: "DuplicateKey",
-    15955: "Location15955",
-    16020: "Location16020",
-    40324: "Location40324",
 }
 
 

@@ -650,12 +650,18 @@ def _element_at(array, index):
 
 
 _simple("$arrayElemAt", 2, _element_at)
-OPERATORS["$first"] = lambda spec: (lambda arg: lambda doc, variables: (
-    lambda v: None if _nullish(v) else (_array(v, "$first")[0] if v else MISSING))(
-    arg(doc, variables)))(_arguments(spec, "$first", 1)[0])
-OPERATORS["$last"] = lambda spec: (lambda arg: lambda doc, variables: (
-    lambda v: None if _nullish(v) else (_array(v, "$last")[-1] if v else MISSING))(
-    arg(doc, variables)))(_arguments(spec, "$last", 1)[0])
+def _end_element(name: str, index: int):
+    """$first / $last: an array's first or last element (missing for an empty array)."""
+    def element(value):
+        if _nullish(value):
+            return None
+        array = _array(value, name)
+        return array[index] if array else MISSING
+    _simple(name, 1, element)
+
+
+_end_element("$first", 0)
+_end_element("$last", -1)
 
 
 @operator("$concatArrays")

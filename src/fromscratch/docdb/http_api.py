@@ -230,8 +230,8 @@ def parse_seq(value: str | None, collection) -> int:
     try:
         return int(str(value).split("-", 1)[0])
     except ValueError:
-        raise CouchError(400, "bad_request", f"Malformed sequence supplied in 'since' "
-                                             f"parameter.") from None
+        raise CouchError(400, "bad_request", "Malformed sequence supplied in 'since' "
+                                             "parameter.") from None
 
 
 def _json_param(request, name: str, default=None):
@@ -658,8 +658,8 @@ def create_app(engine: Engine, auth: bool = False) -> App:
     def changes(request, db):
         feed = request.args.get("feed", "normal")
         if feed not in ("normal", "longpoll", "continuous", "eventsource"):
-            raise CouchError(400, "bad_request", f"Supported `feed` types: normal, continuous, "
-                                                 f"live, longpoll, eventsource")
+            raise CouchError(400, "bad_request", "Supported `feed` types: normal, longpoll, "
+                                                 "continuous, eventsource")
         include_docs = _bool_param(request, "include_docs")
         descending = _bool_param(request, "descending")
         limit = _int_param(request, "limit")

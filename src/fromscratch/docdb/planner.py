@@ -3,7 +3,7 @@
 The planner looks at the filter's top-level conditions (and those inside a top-level
 `$and`) that an index can answer: equality with a plain value, `$eq`, `$in`, and the
 ranges `$gt $gte $lt $lte`. An index is usable when its first field has such a
-condition; it scores one point per leading field with an equality and one more when the
+condition; it scores two points per leading field with an equality and one when the
 next field has a range. The best score wins (a unique index breaks ties); no usable
 index means a collection scan (COLLSCAN).
 
@@ -42,7 +42,6 @@ class Condition:
 class Plan:
     index: Index | None
     bounds: list[tuple[tuple, tuple]] = field(default_factory=list)
-    description: str = "COLLSCAN"
 
     @property
     def stage(self) -> str:
@@ -143,10 +142,9 @@ def choose(indexes: dict[str, Index], query: dict, hint=None) -> Plan:
             if best.sparse or best.partial is not None:
                 return Plan(None)
             width = len(best.key)
-            return Plan(best, [((LOWEST,) * width, (HIGHEST,) * width)],
-                        f"IXSCAN {best.name} (hinted)")
+            return Plan(best, [((LOWEST,) * width, (HIGHEST,) * width)])
         return Plan(None)
-    return Plan(best, _bounds(best, conditions), f"IXSCAN {best.name}")
+    return Plan(best, _bounds(best, conditions))
 
 
 def _bounds(index: Index, conditions: dict[str, Condition]) -> list[tuple[tuple, tuple]]:

@@ -50,8 +50,8 @@ def parse_sort(spec) -> list[tuple[list[str], bool]]:
         if isinstance(direction, dict):
             raise bad_value(f"unsupported sort key: {path}: {direction} ($meta needs $text)")
         if not ordering.is_number(direction) or ordering.number(direction) not in (1, -1):
-            raise bad_value(f"$sort key ordering must be 1 (for ascending) or -1 "
-                            f"(for descending)")
+            raise bad_value("$sort key ordering must be 1 (for ascending) or -1 "
+                            "(for descending)")
         keys.append((split(path), ordering.number(direction) == -1))
     return keys
 

@@ -81,7 +81,6 @@ class Collection:
         self.indexes: dict[str, Index] = {"_id_": Index(ID_INDEX)}
         self.revisions: dict[tuple, Revision] = {}      # includes tombstones; seq order
         self.seq = 0
-        self.created = time.time()
 
     @property
     def namespace(self) -> str:

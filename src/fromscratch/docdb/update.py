@@ -142,8 +142,8 @@ def _compile_array_filters(array_filters) -> dict:
 # -- resolving positional paths ---------------------------------------------------------------
 
 
-def _expand(document, parts: list[str], position: int | None, filters: dict,
-            create: bool) -> list[list[str]]:
+def _expand(document, parts: list[str], position: int | None,
+            filters: dict) -> list[list[str]]:
     """The concrete paths a path with `$`, `$[]` or `$[name]` parts stands for."""
     if not any(p.startswith("$") for p in parts):
         return [parts]
@@ -249,7 +249,7 @@ def _put(container, key: str, value) -> None:
 
 
 def _run(operator: str, document: dict, parts: list[str], argument, position, filters) -> None:
-    for concrete in _expand(document, parts, position, filters, operator != "$unset"):
+    for concrete in _expand(document, parts, position, filters):
         OPERATIONS[operator](document, concrete, argument)
 
 

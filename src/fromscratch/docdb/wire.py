@@ -34,10 +34,9 @@ OP_COMPRESSED = 2012
 OP_MSG = 2013
 
 CHECKSUM_PRESENT = 1 << 0
-MORE_TO_COME = 1 << 1
-EXHAUST_ALLOWED = 1 << 16
+MORE_TO_COME = 1 << 1               # (bit 16, exhaustAllowed, is optional: we ignore it)
 
-NOOP, SNAPPY, ZLIB, ZSTD = 0, 1, 2, 3
+NOOP, ZLIB = 0, 2                   # compressor ids (1 snappy and 3 zstd we do not speak)
 COMPRESSORS = {"zlib": ZLIB}              # what we can offer in the handshake
 
 MAX_MESSAGE_SIZE = 48_000_000

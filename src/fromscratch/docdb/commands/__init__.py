@@ -35,17 +35,16 @@ log = logging.getLogger("fromscratch.docdb")
 class Command:
     name: str
     handler: Callable
-    auth: bool = True            # needs an authenticated user when auth is on
-    write: bool = False          # changes data: commit per the write concern
+    requires_auth: bool = True   # needs an authenticated user when auth is on
 
 
 COMMANDS: dict[str, Command] = {}
 
 
-def command(*names: str, auth: bool = True, write: bool = False):
+def command(*names: str, requires_auth: bool = True):
     def register(handler):
         for name in names:
-            COMMANDS[name] = Command(name, handler, auth, write)
+            COMMANDS[name] = Command(name, handler, requires_auth)
         return handler
     return register
 
@@ -78,7 +77,7 @@ def dispatch(ctx: Context, cmd: dict) -> dict:
         if not isinstance(database, str) or not database:
             raise MongoError(73, "Invalid database name: ''")
         ctx.database = database
-        if entry.auth and ctx.server.auth_required and not ctx.client.user:
+        if entry.requires_auth and ctx.server.auth_required and not ctx.client.user:
             raise MongoError(13, f"Command {name} requires authentication")
         if "txnNumber" in cmd or "startTransaction" in cmd:
             raise MongoError(20, "Transaction numbers are only allowed on a replica set "

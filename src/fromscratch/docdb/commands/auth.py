@@ -60,12 +60,12 @@ def start_conversation(ctx, cmd: dict, database: str) -> dict | None:
             "payload": Binary(answer, 0)}
 
 
-@command("saslStart", auth=False)
+@command("saslStart", requires_auth=False)
 def sasl_start(ctx, cmd):
     return start_conversation(ctx, cmd, ctx.database)
 
 
-@command("saslContinue", auth=False)
+@command("saslContinue", requires_auth=False)
 def sasl_continue(ctx, cmd):
     conversation = ctx.client.conversations.get(cmd.get("conversationId"))
     if conversation is None:
@@ -94,7 +94,7 @@ def _may_manage_users(ctx) -> None:
         raise MongoError(13, "command requires authentication")
 
 
-@command("createUser", auth=False, write=True)
+@command("createUser", requires_auth=False)
 def create_user(ctx, cmd):
     _may_manage_users(ctx)
     username, password = cmd.get("createUser"), cmd.get("pwd")
@@ -116,7 +116,7 @@ def create_user(ctx, cmd):
     return {}
 
 
-@command("updateUser", write=True)
+@command("updateUser")
 def update_user(ctx, cmd):
     username = cmd.get("updateUser")
     user = find_user(ctx, ctx.database, username)
@@ -133,7 +133,7 @@ def update_user(ctx, cmd):
     return {}
 
 
-@command("dropUser", write=True)
+@command("dropUser")
 def drop_user(ctx, cmd):
     username = cmd.get("dropUser")
     user = find_user(ctx, ctx.database, username)
@@ -159,13 +159,13 @@ def users_info(ctx, cmd):
     return {"users": out}
 
 
-@command("logout", auth=False)
+@command("logout", requires_auth=False)
 def logout(ctx, cmd):
     ctx.client.user = None
     return {}
 
 
-@command("connectionStatus", auth=False)
+@command("connectionStatus", requires_auth=False)
 def connection_status(ctx, cmd):
     user = ctx.client.user
     users = []

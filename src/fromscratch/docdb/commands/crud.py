@@ -83,7 +83,7 @@ DELETE_FIELDS = ("q", "limit", "hint", "collation")
 # -- insert ------------------------------------------------------------------------------------
 
 
-@command("insert", write=True)
+@command("insert")
 def insert(ctx, cmd):
     name = collection_name(cmd, "insert")
     documents = cmd.get("documents")
@@ -245,7 +245,7 @@ def update_documents(ctx, collection, query: dict, update, *, multi: bool, upser
     return result
 
 
-@command("update", write=True)
+@command("update")
 def update(ctx, cmd):
     name = collection_name(cmd, "update")
     statements = cmd.get("updates")
@@ -290,7 +290,7 @@ def update(ctx, cmd):
 # -- delete ------------------------------------------------------------------------------------
 
 
-@command("delete", write=True)
+@command("delete")
 def delete(ctx, cmd):
     name = collection_name(cmd, "delete")
     statements = cmd.get("deletes")
@@ -329,7 +329,7 @@ def delete(ctx, cmd):
 # -- findAndModify ----------------------------------------------------------------------------------
 
 
-@command("findAndModify", "findandmodify", write=True)
+@command("findAndModify", "findandmodify")
 def find_and_modify(ctx, cmd):
     name = collection_name(cmd, next(iter(cmd)))
     query = _document_option(cmd, "query", {}) or {}

@@ -25,7 +25,7 @@ VERSION = "6.0.0"
 MAX_WIRE_VERSION = 17
 
 
-@command("hello", "isMaster", "ismaster", auth=False)
+@command("hello", "isMaster", "ismaster", requires_auth=False)
 def hello(ctx, cmd):
     reply = {
         "isWritablePrimary": True, "ismaster": True,
@@ -58,12 +58,12 @@ def hello(ctx, cmd):
     return reply
 
 
-@command("ping", auth=False)
+@command("ping", requires_auth=False)
 def ping(ctx, cmd):
     return {}
 
 
-@command("buildInfo", "buildinfo", auth=False)
+@command("buildInfo", "buildinfo", requires_auth=False)
 def build_info(ctx, cmd):
     return {"version": VERSION, "gitVersion": "fromscratch", "versionArray": [6, 0, 0, 0],
             "bits": 64, "debug": False, "maxBsonObjectSize": 16 * 1024 * 1024,
@@ -108,7 +108,7 @@ def host_info(ctx, cmd):
             "extra": {"pageSize": Int64(os.sysconf("SC_PAGE_SIZE")) if hasattr(os, "sysconf") else 4096}}
 
 
-@command("whatsmyuri", auth=False)
+@command("whatsmyuri", requires_auth=False)
 def whats_my_uri(ctx, cmd):
     host, port = ctx.client.peer
     return {"you": f"{host}:{port}"}
@@ -133,11 +133,11 @@ def get_cmd_line_opts(ctx, cmd):
     return {"argv": ["fromscratch", "docdb"], "parsed": dict(ctx.server.options)}
 
 
-@command("listCommands", auth=False)
+@command("listCommands", requires_auth=False)
 def list_commands(ctx, cmd):
     from . import COMMANDS
     return {"commands": {name: {"help": (entry.handler.__doc__ or "").strip()[:200],
-                                "requiresAuth": entry.auth}
+                                "requiresAuth": entry.requires_auth}
                          for name, entry in sorted(COMMANDS.items())}}
 
 

@@ -6,7 +6,7 @@ from ..errors import MongoError, failed_to_parse
 from . import collection_name, command
 
 
-@command("createIndexes", write=True)
+@command("createIndexes")
 def create_indexes(ctx, cmd):
     name = collection_name(cmd, "createIndexes")
     specs = cmd.get("indexes")
@@ -45,7 +45,7 @@ def list_indexes(ctx, cmd):
     return {"cursor": cursor}
 
 
-@command("dropIndexes", "deleteIndexes", write=True)
+@command("dropIndexes", "deleteIndexes")
 def drop_indexes(ctx, cmd):
     name = collection_name(cmd, next(iter(cmd)))
     collection = ctx.engine.collection(ctx.database, name)

@@ -59,7 +59,7 @@ def list_collections(ctx, cmd):
     return {"cursor": cursor}
 
 
-@command("create", write=True)
+@command("create")
 def create(ctx, cmd):
     name = collection_name(cmd, "create")
     if cmd.get("viewOn") is not None:
@@ -72,7 +72,7 @@ def create(ctx, cmd):
     return {}
 
 
-@command("drop", write=True)
+@command("drop")
 def drop(ctx, cmd):
     name = collection_name(cmd, "drop")
     collection = ctx.engine.collection(ctx.database, name)
@@ -84,14 +84,14 @@ def drop(ctx, cmd):
     return {"nIndexesWas": indexes, "ns": f"{ctx.database}.{name}"}
 
 
-@command("dropDatabase", write=True)
+@command("dropDatabase")
 def drop_database(ctx, cmd):
     ctx.wrote = True
     ctx.engine.drop_database(ctx.database)
     return {"dropped": ctx.database}
 
 
-@command("renameCollection", write=True)
+@command("renameCollection")
 def rename_collection(ctx, cmd):
     source, target = cmd.get("renameCollection"), cmd.get("to")
     if not isinstance(source, str) or not isinstance(target, str):

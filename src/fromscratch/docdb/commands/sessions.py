@@ -21,7 +21,7 @@ def start_session(ctx, cmd):
     return {"id": {"id": Binary(uuid.uuid4().bytes, 4)}, "timeoutMinutes": 30}
 
 
-@command("endSessions", "refreshSessions", "killSessions", "killAllSessions", auth=False)
+@command("endSessions", "refreshSessions", "killSessions", "killAllSessions", requires_auth=False)
 def end_sessions(ctx, cmd):
     return {}
 
