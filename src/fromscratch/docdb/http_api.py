@@ -38,7 +38,6 @@ from ..web import App, HTTPError, Response
 from . import bson
 from .bson import Decimal128, ObjectId
 from .errors import MongoError
-from .matcher import Matcher
 from .query import Projection, sort_documents
 from .scram import verify_password
 from .storage import Engine
@@ -573,23 +572,24 @@ def create_app(engine: Engine, auth: bool = False) -> App:
             if sort and not _sort_covered(collection, sort):
                 raise CouchError(400, "no_usable_index",
                                  "No index exists for this sort, try indexing by the sort fields.")
-            Matcher(query)
             plan = collection.plan(query)
             documents = collection.find(query)
             if sort:
                 documents = sort_documents(documents, {f: d for f, d in sort})
             page = documents[skip:skip + limit]
-            projection = Projection({name: 1 for name in fields} | {"_id": 1 if "_id" in fields
-                                                                      else 0}) if fields else None
+            # Mango's `fields` names exactly what is returned (_id and _rev included).
+            projection = Projection({**{name: 1 for name in fields if name != "_rev"},
+                                     "_id": int("_id" in fields)}) if fields else None
             docs = []
             for document in page:
                 revision = collection.revision(document["_id"])
-                rendered = api.render(document, revision)
-                if projection is not None:
-                    shaped = to_json(projection.apply(document))
-                    rendered = {k: v for k, v in ({**shaped, "_rev": revision.rev}
-                                                  if "_rev" in fields else shaped).items()}
-                docs.append(rendered)
+                if projection is None:
+                    docs.append(api.render(document, revision))
+                    continue
+                shaped = to_json(projection.apply(document))
+                if "_rev" in fields:
+                    shaped["_rev"] = revision.rev
+                docs.append(shaped)
         reply = {"docs": docs, "bookmark": base64.urlsafe_b64encode(
             json.dumps({"skip": skip + len(docs)}).encode()).decode()}
         if plan.index is None:

@@ -17,7 +17,7 @@ import datetime
 import decimal
 
 from . import ordering
-from .bson import UTC, Timestamp
+from .bson import UTC, Regex, Timestamp
 from .documents import MISSING, deep_copy
 from .errors import MongoError, bad_value, failed_to_parse
 from .expressions import number_result
@@ -405,10 +405,12 @@ def _pull(document, parts, condition):
         else:
             test = Matcher(condition)
             keep = [item for item in array if not (isinstance(item, dict) and test.matches(item))]
-    else:
+    elif isinstance(condition, Regex):
         test = Matcher({"v": condition})
-        keep = [item for item in array if not test.matches({"v": item}) or
-                (type(item) is list and ordering.sort_key(item) != ordering.sort_key(condition))]
+        keep = [item for item in array if not test.matches({"v": item})]
+    else:                                       # a value: remove the elements equal to it
+        unwanted = ordering.sort_key(condition)
+        keep = [item for item in array if ordering.sort_key(item) != unwanted]
     array[:] = keep
 
 
