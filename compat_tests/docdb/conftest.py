@@ -70,7 +70,8 @@ class DocdbServer:
 
 @pytest.fixture(scope="session")
 def docdb(tmp_path_factory):
-    server = DocdbServer(str(tmp_path_factory.mktemp("docdb")), "--ttl-interval", "0.2")
+    server = DocdbServer(str(tmp_path_factory.mktemp("docdb")), "--ttl-interval", "0.2",
+                         "--enable-test-commands")
     yield server
     server.stop()
 

@@ -29,7 +29,6 @@ if pymongo.version_tuple[:2] < (4, 20):
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unified", "crud")
 
 COLLATION = "collation (locale-aware string comparison) is not implemented (refused)"
-FAILPOINT = "failpoints (configureFailPoint) are not implemented"
 KNOWN_UNSUPPORTED = {
     ("aggregate-collation.json", "Aggregate with collation"): COLLATION,
     ("bulkWrite-collation.json", "BulkWrite with delete operations and collation"): COLLATION,
@@ -49,18 +48,6 @@ KNOWN_UNSUPPORTED = {
     ("replaceOne-collation.json", "ReplaceOne when one document matches with collation"): COLLATION,
     ("updateMany-collation.json", "UpdateMany when many documents match with collation"): COLLATION,
     ("updateOne-collation.json", "UpdateOne when one document matches with collation"): COLLATION,
-    ("bulkWrite-errorResponse.json", "bulkWrite operations support errorResponse assertions"):
-        FAILPOINT,
-    ("deleteOne-errorResponse.json", "delete operations support errorResponse assertions"):
-        FAILPOINT,
-    ("insertOne-errorResponse.json", "insert operations support errorResponse assertions"):
-        FAILPOINT,
-    ("updateOne-errorResponse.json", "update operations support errorResponse assertions"):
-        FAILPOINT,
-    ("estimatedDocumentCount.json", "estimatedDocumentCount errors correctly--command error"):
-        FAILPOINT,
-    ("estimatedDocumentCount.json", "estimatedDocumentCount errors correctly--socket error"):
-        FAILPOINT,
     ("estimatedDocumentCount.json", "estimatedDocumentCount works correctly on views"):
         "views are not implemented",
     ("findOneAndUpdate-errorResponse.json",

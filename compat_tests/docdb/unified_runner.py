@@ -33,8 +33,8 @@ import bson
 import pymongo
 from bson import json_util
 from pymongo import monitoring
-from pymongo.errors import (BulkWriteError, ConfigurationError, InvalidOperation,
-                            OperationFailure, PyMongoError)
+from pymongo.errors import (BulkWriteError, ConfigurationError, ConnectionFailure,
+                            InvalidOperation, OperationFailure, PyMongoError)
 from pymongo.operations import DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -291,7 +291,14 @@ def run_operation(operation: dict, entities: dict):
     target = entities.get(operation["object"])
     arguments = dict(operation.get("arguments") or {})
     if operation["object"] == "testRunner":
-        raise Unsupported(f"test runner operation {name} (failpoints are not implemented)")
+        if name != "failPoint":
+            raise Unsupported(f"test runner operation {name}")
+        # Set on the client's server through an internal client, so that the command does
+        # not show among the client's events; needs the server's --enable-test-commands.
+        host, port = entities[arguments["client"]].address
+        with pymongo.MongoClient(host, port, serverSelectionTimeoutMS=5000) as internal:
+            internal.admin.command(arguments["failPoint"])
+        return None
     if name == "insertOne":
         result = target.insert_one(arguments.pop("document"), **_kwargs(arguments, entities, name))
         return {"insertedId": result.inserted_id} if result.acknowledged else None
@@ -389,6 +396,9 @@ class TestRun:
             self._check_events()
             self._check_outcome()
         finally:
+            if any(op["name"] == "failPoint" for op in self.test["operations"]):
+                with pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=5000) as client:
+                    client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
             for client in self.clients:
                 client.close()
 
@@ -470,7 +480,7 @@ class TestRun:
         if expected.get("isClientError") and server_error:
             raise Mismatch(f"expected a client error, got a server error {error!r}")
         if expected.get("isClientError") and isinstance(error, PyMongoError) and \
-                not isinstance(error, (InvalidOperation, ConfigurationError)):
+                not isinstance(error, (InvalidOperation, ConfigurationError, ConnectionFailure)):
             raise Mismatch(f"expected a client error, got {error!r}")
         details = getattr(error, "details", None) or {}
         if isinstance(error, BulkWriteError) and details.get("writeErrors"):

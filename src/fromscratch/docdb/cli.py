@@ -32,6 +32,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help="seconds between TTL monitor passes")
     parser.add_argument("--compact-threshold", type=int, default=64 << 20,
                         help="journal bytes that trigger a background compaction")
+    parser.add_argument("--enable-test-commands", action="store_true",
+                        help="allow configureFailPoint (for drivers' test suites)")
     return parser.parse_args(argv)
 
 
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(args.dir, sync=not args.no_sync, compact_threshold=args.compact_threshold)
     mongo = MongoServer(engine, args.host, args.port, auth=args.auth,
                         cursor_timeout=args.cursor_timeout, ttl_interval=args.ttl_interval,
+                        test_commands=args.enable_test_commands,
                         options={"port": args.port, "httpPort": args.http_port,
                                  "dir": args.dir, "auth": args.auth})
     servers = []

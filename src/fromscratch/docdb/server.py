@@ -22,6 +22,7 @@ import logging
 from ..net import Connection, TcpServer
 from . import wire
 from .commands import Context, dispatch
+from .commands.testing import FailCommand
 from .cursors import CursorManager
 from .errors import MongoError
 from .storage import Engine
@@ -48,6 +49,7 @@ class ClientState:
         self.conversations: dict[int, object] = {}
         self.conversation_ids = 0
         self.compressors: list[str] | None = None
+        self.app_name: str | None = None         # from the handshake's client metadata
 
 
 class MongoConnection(Connection):
@@ -87,8 +89,13 @@ class MongoConnection(Connection):
             return
         ctx = Context(server, self.client, acknowledged=not message.more_to_come)
         command = message.command()
-        reply = dispatch(ctx, command)
         name = next(iter(command), "")
+        failure = server.fail_command.trigger(name, self.client.app_name)
+        if failure is not None and failure.get("closeConnection"):
+            self.abort()
+            return
+        reply = server.fail_command.error_reply(failure) if failure is not None else \
+            dispatch(ctx, command)
         server.opcounters[OPCOUNTERS.get(name, "command")] += 1
         if message.more_to_come:
             return
@@ -128,7 +135,8 @@ class MongoConnection(Connection):
 class MongoServer(TcpServer):
     def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 27018, *,
                  auth: bool = False, cursor_timeout: float = 600.0, ttl_interval: float = 1.0,
-                 max_connections: int = 10000, options: dict | None = None):
+                 max_connections: int = 10000, test_commands: bool = False,
+                 options: dict | None = None):
         super().__init__("docdb", host, port, MongoConnection,
                          max_connections=max_connections)
         self.engine = engine
@@ -141,6 +149,8 @@ class MongoServer(TcpServer):
         self.opcounters = {name: 0 for name in ("insert", "query", "update", "delete",
                                                 "getmore", "command")}
         self.options = options or {}
+        self.test_commands = test_commands
+        self.fail_command = FailCommand()
         self.on_shutdown(self.engine.close)
 
     async def start(self) -> None:

@@ -9,6 +9,7 @@
     explain.py     explain
     sessions.py    startSession endSessions refreshSessions killSessions, transactions (refused)
     auth.py        saslStart saslContinue createUser dropUser usersInfo logout connectionStatus
+    testing.py     configureFailPoint (with --enable-test-commands)
 
 Each command is a function `(ctx, cmd) -> reply document` registered with `@command`;
 it reads its arguments from the command document, works on the engine, and returns the
@@ -128,4 +129,5 @@ def collection_name(cmd: dict, name: str) -> str:
 
 
 # Register every command family.
-from . import aggregate, auth, crud, explain, handshake, indexes, namespaces, sessions  # noqa: E402,F401
+from . import (aggregate, auth, crud, explain, handshake, indexes, namespaces,  # noqa: E402,F401
+               sessions, testing)

@@ -49,6 +49,9 @@ def hello(ctx, cmd):
     if isinstance(asked, str):
         from .auth import mechanisms_of
         reply["saslSupportedMechs"] = mechanisms_of(ctx, asked)
+    client_info = cmd.get("client")
+    if isinstance(client_info, dict) and isinstance(client_info.get("application"), dict):
+        ctx.client.app_name = client_info["application"].get("name")
     speculative = cmd.get("speculativeAuthenticate")
     if isinstance(speculative, dict) and "saslStart" in speculative:
         from .auth import start_conversation
