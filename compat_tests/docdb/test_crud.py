@@ -202,3 +202,28 @@ def test_large_documents_and_batches(db):
     assert [len(d["s"]) for d in db.c.find()] == [len(big)] * 6
     with pytest.raises(pymongo.errors.DocumentTooLarge):
         db.c.insert_one({"s": "x" * (17 * 1024 * 1024)})
+
+
+def test_collation(db):
+    db.c.insert_many([{"_id": 1, "s": "ping"}, {"_id": 2, "s": "PING"}, {"_id": 3, "s": "Péng"},
+                      {"_id": 4, "s": "b"}, {"_id": 5, "s": "A"}, {"_id": 6, "s": "10"},
+                      {"_id": 7, "s": "9"}])
+    insensitive = {"locale": "en_US", "strength": 2}
+    assert db.c.count_documents({"s": "ping"}) == 1
+    assert db.c.count_documents({"s": "ping"}, collation=insensitive) == 2
+    assert db.c.count_documents({"s": "peng"}, collation={"locale": "fr", "strength": 1}) == 1
+    ordered = [d["s"] for d in db.c.find({"_id": {"$in": [4, 5]}}, sort=[("s", 1)],
+                                         collation={"locale": "en"})]
+    assert ordered == ["A", "b"]                       # binary order would put "b" last too
+    assert [d["s"] for d in db.c.find({"_id": {"$in": [4, 5]}}).sort("s", -1)] == ["b", "A"]
+    numeric = {"locale": "en", "numericOrdering": True}
+    assert [d["s"] for d in db.c.find({"_id": {"$in": [6, 7]}}, sort=[("s", 1)],
+                                      collation=numeric)] == ["9", "10"]
+    assert sorted(db.c.distinct("s", {"_id": {"$lte": 2}}, collation=insensitive)) in \
+        (["PING"], ["ping"])
+    assert db.c.update_many({"s": "PING"}, {"$set": {"hit": True}},
+                            collation=insensitive).modified_count == 2
+    groups = list(db.c.aggregate([{"$match": {"_id": {"$lte": 2}}},
+                                  {"$group": {"_id": "$s", "n": {"$sum": 1}}}],
+                                 collation=insensitive))
+    assert [g["n"] for g in groups] == [2]

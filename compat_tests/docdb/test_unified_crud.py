@@ -28,26 +28,7 @@ if pymongo.version_tuple[:2] < (4, 20):
 
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unified", "crud")
 
-COLLATION = "collation (locale-aware string comparison) is not implemented (refused)"
 KNOWN_UNSUPPORTED = {
-    ("aggregate-collation.json", "Aggregate with collation"): COLLATION,
-    ("bulkWrite-collation.json", "BulkWrite with delete operations and collation"): COLLATION,
-    ("count-collation.json", "Count documents with collation"): COLLATION,
-    ("count-collation.json", "Deprecated count with collation"): COLLATION,
-    ("bulkWrite-collation.json", "BulkWrite with update operations and collation"): COLLATION,
-    ("deleteMany-collation.json", "DeleteMany when many documents match with collation"): COLLATION,
-    ("deleteOne-collation.json", "DeleteOne when many documents matches with collation"): COLLATION,
-    ("distinct-collation.json", "Distinct with a collation"): COLLATION,
-    ("find-collation.json", "Find with a collation"): COLLATION,
-    ("findOneAndDelete-collation.json",
-     "FindOneAndDelete when one document matches with collation"): COLLATION,
-    ("findOneAndReplace-collation.json", "FindOneAndReplace when one document matches with "
-     "collation returning the document after modification"): COLLATION,
-    ("findOneAndUpdate-collation.json", "FindOneAndUpdate when many documents match with "
-     "collation returning the document before modification"): COLLATION,
-    ("replaceOne-collation.json", "ReplaceOne when one document matches with collation"): COLLATION,
-    ("updateMany-collation.json", "UpdateMany when many documents match with collation"): COLLATION,
-    ("updateOne-collation.json", "UpdateOne when one document matches with collation"): COLLATION,
     ("estimatedDocumentCount.json", "estimatedDocumentCount works correctly on views"):
         "views are not implemented",
     ("findOneAndUpdate-errorResponse.json",

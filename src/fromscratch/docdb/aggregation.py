@@ -37,6 +37,11 @@ class Context:
     variables: dict = field(default_factory=dict)
     # merge_into(collection, documents, on fields, whenMatched, whenNotMatched), for $merge
     merge_into: Callable | None = None
+    collation: dict | None = None         # how strings compare in $match, $sort, $group
+
+    @property
+    def sort_key(self):
+        return ordering.collation_key(self.collation)
 
     def scope(self, document: dict) -> dict:
         """The variables an expression sees while evaluated against `document`."""
@@ -91,7 +96,7 @@ def run_update_pipeline(document: dict, pipeline: list, variables: dict | None =
 def _match(spec, context) -> Stage:
     if not isinstance(spec, dict):
         raise MongoError(15959, "the match filter must be an expression in an object")
-    matcher = Matcher(spec, context.variables)
+    matcher = Matcher(spec, context.variables, context.collation)
     return lambda stream: (doc for doc in stream if matcher.matches(doc))
 
 
@@ -161,7 +166,7 @@ def _replace_with(spec, context) -> Stage:
 def _sort(spec, context) -> Stage:
     if not isinstance(spec, dict) or not spec:
         raise MongoError(15976, "$sort stage must have at least one sort key")
-    return lambda stream: iter(sort_documents(list(stream), spec))
+    return lambda stream: iter(sort_documents(list(stream), spec, context.sort_key))
 
 
 def _limit(spec, context) -> Stage:
@@ -263,7 +268,8 @@ def _lookup(spec, context) -> Stage:
                 if local is not None:
                     candidates = _equal_on(foreign_docs, doc, local, foreign)
                 inner = Context(context.collection_documents,
-                                variables={**context.variables, **variables})
+                                variables={**context.variables, **variables},
+                                collation=context.collation)
                 yield {**doc, target: run_pipeline(candidates, pipeline, inner)}
         return stage
     local, foreign = spec.get("localField"), spec.get("foreignField")
@@ -437,13 +443,15 @@ def _group(spec, context) -> Stage:
     key_expression = compile_expression(spec["_id"])
     accumulators = _compile_accumulators({k: v for k, v in spec.items() if k != "_id"}, context)
 
+    sort_key = context.sort_key
+
     def stage(stream):
         groups: dict[tuple, tuple] = {}            # key -> (group _id, states)
         for doc in stream:
             identifier = key_expression(doc, context.scope(doc))
             if identifier is MISSING:
                 identifier = None
-            key = ordering.sort_key(identifier)
+            key = sort_key(identifier)
             entry = groups.get(key)
             if entry is None:
                 entry = groups[key] = (identifier, [acc.start() for _, acc in accumulators])

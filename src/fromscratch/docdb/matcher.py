@@ -23,6 +23,7 @@ when a collection scan runs the predicate over every document.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Callable
 
 from . import ordering
@@ -35,16 +36,24 @@ from .errors import MongoError, bad_value
 Predicate = Callable[[dict, dict | None], bool]
 
 
-class Matcher:
-    """`variables` are the `let` variables of the command, seen by `$expr`."""
+@dataclass
+class Scope:
+    """What compiling a query needs besides the query: the command's `let` variables
+    (seen by `$expr`) and the key function values are compared by (the collation's)."""
+    variables: dict = field(default_factory=dict)
+    key: Callable = ordering.sort_key
 
-    def __init__(self, query: dict | None, variables: dict | None = None):
+
+class Matcher:
+    def __init__(self, query: dict | None, variables: dict | None = None,
+                 collation: dict | None = None):
         if query is None:
             query = {}
         if not isinstance(query, dict):
             raise bad_value("the query must be a document")
         self.query = query
-        self._predicate = compile_query(query, variables)
+        self.key = ordering.collation_key(collation)
+        self._predicate = compile_query(query, Scope(variables or {}, self.key))
 
     def matches(self, document: dict) -> bool:
         return self._predicate(document, None)
@@ -55,8 +64,9 @@ class Matcher:
         return matched, details.get("position")
 
 
-def compile_query(query: dict, variables: dict | None = None) -> Predicate:
-    clauses = [_compile_clause(key, value, variables) for key, value in query.items()]
+def compile_query(query: dict, scope: Scope | None = None) -> Predicate:
+    scope = scope or Scope()
+    clauses = [_compile_clause(key, value, scope) for key, value in query.items()]
     if not clauses:
         return lambda document, details: True
     if len(clauses) == 1:
@@ -73,29 +83,29 @@ def _all_of(predicates: list[Predicate]) -> Predicate:
     return test
 
 
-def _clause_list(operator: str, value, variables: dict | None) -> list[Predicate]:
+def _clause_list(operator: str, value, scope: Scope) -> list[Predicate]:
     if not isinstance(value, list) or not value:
         raise bad_value(f"{operator} must be a nonempty array")
     if not all(isinstance(item, dict) for item in value):
         raise bad_value(f"{operator} argument's entries must be objects")
-    return [compile_query(item, variables) for item in value]
+    return [compile_query(item, scope) for item in value]
 
 
-def _compile_clause(key: str, value, variables: dict | None) -> Predicate:
+def _compile_clause(key: str, value, scope: Scope) -> Predicate:
     if key.startswith("$"):
         if key == "$and":
-            return _all_of(_clause_list(key, value, variables))
+            return _all_of(_clause_list(key, value, scope))
         if key == "$or":
-            options = _clause_list(key, value, variables)
+            options = _clause_list(key, value, scope)
             return lambda doc, details: any(p(doc, details) for p in options)
         if key == "$nor":
-            options = _clause_list(key, value, variables)
+            options = _clause_list(key, value, scope)
             return lambda doc, details: not any(p(doc, None) for p in options)
         if key == "$expr":
             from .expressions import compile_expression, truthy
             expression = compile_expression(value)
-            scope = dict(variables or {})
-            return lambda doc, details: truthy(expression(doc, {**scope, "ROOT": doc,
+            variables = scope.variables
+            return lambda doc, details: truthy(expression(doc, {**variables, "ROOT": doc,
                                                                 "CURRENT": doc}))
         if key == "$comment":
             return lambda doc, details: True
@@ -107,8 +117,8 @@ def _compile_clause(key: str, value, variables: dict | None) -> Predicate:
     parts = split(key)
     if isinstance(value, dict) and value and next(iter(value)).startswith("$") \
             and next(iter(value)) not in ("$id", "$ref", "$db"):
-        return _compile_operators(parts, value)
-    return _path_test(parts, _equality(value))
+        return _compile_operators(parts, value, scope)
+    return _path_test(parts, _equality(value, scope))
 
 
 # -- conditions on a path ------------------------------------------------------------------
@@ -162,23 +172,25 @@ def _any_element(array: list, test: ValueTest, details, position) -> bool:
     return False
 
 
-def _equality(target) -> ValueTest:
+def _equality(target, scope: Scope) -> ValueTest:
     if isinstance(target, Regex):
         return _regex_test(_compile_regex(target.pattern, target.flags))
     if target is None:
         return lambda value: value is None or value is MISSING
-    key = ordering.sort_key(target)
-    return lambda value: value is not MISSING and ordering.sort_key(value) == key
+    sort_key = scope.key
+    key = sort_key(target)
+    return lambda value: value is not MISSING and sort_key(value) == key
 
 
-def _comparison(operator: str, target) -> ValueTest:
+def _comparison(operator: str, target, scope: Scope) -> ValueTest:
     rank = ordering.type_rank(target)
-    key = ordering.sort_key(target)
+    sort_key = scope.key
+    key = sort_key(target)
     if rank in (ordering.MINKEY, ordering.MAXKEY):
         # MinKey/MaxKey compare with values of every type.
         check = {"$gt": lambda k: k > key, "$gte": lambda k: k >= key,
                  "$lt": lambda k: k < key, "$lte": lambda k: k <= key}[operator]
-        return lambda value: value is not MISSING and check(ordering.sort_key(value))
+        return lambda value: value is not MISSING and check(sort_key(value))
     if rank == ordering.NULL:
         # {$gte: null} and {$lte: null} match null and missing; $gt/$lt match nothing.
         if operator in ("$gte", "$lte"):
@@ -203,7 +215,7 @@ def _comparison(operator: str, target) -> ValueTest:
             return False
         if rank == ordering.NUMBER and ordering.is_nan(value):
             return False
-        return compare(ordering.sort_key(value))
+        return compare(sort_key(value))
     return test
 
 
@@ -241,7 +253,7 @@ def _regex_test(compiled: re.Pattern) -> ValueTest:
     return test
 
 
-def _in_test(operator: str, values) -> ValueTest:
+def _in_test(operator: str, values, scope: Scope) -> ValueTest:
     if not isinstance(values, list):
         raise bad_value(f"{operator} needs an array")
     tests = []
@@ -250,12 +262,12 @@ def _in_test(operator: str, values) -> ValueTest:
         if isinstance(value, dict) and value and next(iter(value)).startswith("$"):
             raise bad_value(f"cannot nest $ operators inside {operator}")
         if isinstance(value, Regex) or value is None:
-            tests.append(_equality(value))
+            tests.append(_equality(value, scope))
         else:
-            keys.add(ordering.sort_key(value))
+            keys.add(scope.key(value))
 
     def test(value):
-        if value is not MISSING and keys and ordering.sort_key(value) in keys:
+        if value is not MISSING and keys and scope.key(value) in keys:
             return True
         return any(t(value) for t in tests)
     return test
@@ -302,21 +314,21 @@ def _mod_test(spec) -> ValueTest:
     return test
 
 
-def _compile_operators(parts: list[str], spec: dict) -> Predicate:
+def _compile_operators(parts: list[str], spec: dict, scope: Scope) -> Predicate:
     predicates: list[Predicate] = []
     regex_options = spec.get("$options", "")
     for operator, argument in spec.items():
         if operator == "$eq":
-            predicates.append(_path_test(parts, _equality(argument)))
+            predicates.append(_path_test(parts, _equality(argument, scope)))
         elif operator == "$ne":
-            inner = _path_test(parts, _equality(argument))
+            inner = _path_test(parts, _equality(argument, scope))
             predicates.append(lambda doc, details, inner=inner: not inner(doc, None))
         elif operator in ("$gt", "$gte", "$lt", "$lte"):
-            predicates.append(_path_test(parts, _comparison(operator, argument)))
+            predicates.append(_path_test(parts, _comparison(operator, argument, scope)))
         elif operator == "$in":
-            predicates.append(_path_test(parts, _in_test(operator, argument)))
+            predicates.append(_path_test(parts, _in_test(operator, argument, scope)))
         elif operator == "$nin":
-            inner = _path_test(parts, _in_test(operator, argument))
+            inner = _path_test(parts, _in_test(operator, argument, scope))
             predicates.append(lambda doc, details, inner=inner: not inner(doc, None))
         elif operator == "$exists":
             exists = _path_test(parts, lambda value: value is not MISSING, element_wise=False)
@@ -350,11 +362,12 @@ def _compile_operators(parts: list[str], spec: dict) -> Predicate:
                 parts, lambda value, size=size: type(value) is list and len(value) == size,
                 element_wise=False))
         elif operator == "$all":
-            predicates.append(_all_test(parts, argument))
+            predicates.append(_all_test(parts, argument, scope))
         elif operator == "$elemMatch":
-            predicates.append(_path_test(parts, _elem_match_test(argument), element_wise=False))
+            predicates.append(_path_test(parts, _elem_match_test(argument, scope),
+                                         element_wise=False))
         elif operator == "$not":
-            predicates.append(_not(parts, argument))
+            predicates.append(_not(parts, argument, scope))
         elif operator == "$comment":
             continue
         else:
@@ -362,19 +375,19 @@ def _compile_operators(parts: list[str], spec: dict) -> Predicate:
     return predicates[0] if len(predicates) == 1 else _all_of(predicates)
 
 
-def _not(parts: list[str], argument) -> Predicate:
+def _not(parts: list[str], argument, scope: Scope) -> Predicate:
     if isinstance(argument, Regex):
         inner = _path_test(parts, _regex_test(_compile_regex(argument.pattern, argument.flags)))
     elif isinstance(argument, dict) and argument:
         if not all(key.startswith("$") for key in argument):
             raise bad_value("$not needs a regex or a document of operators")
-        inner = _compile_operators(parts, argument)
+        inner = _compile_operators(parts, argument, scope)
     else:
         raise bad_value("$not needs a regex or a document")
     return lambda doc, details: not inner(doc, None)
 
 
-def _all_test(parts: list[str], values) -> Predicate:
+def _all_test(parts: list[str], values, scope: Scope) -> Predicate:
     if not isinstance(values, list):
         raise bad_value("$all needs an array")
     if not values:
@@ -382,27 +395,27 @@ def _all_test(parts: list[str], values) -> Predicate:
     predicates = []
     for value in values:
         if isinstance(value, dict) and "$elemMatch" in value:
-            predicates.append(_path_test(parts, _elem_match_test(value["$elemMatch"]),
+            predicates.append(_path_test(parts, _elem_match_test(value["$elemMatch"], scope),
                                          element_wise=False))
         else:
-            predicates.append(_path_test(parts, _equality(value)))
+            predicates.append(_path_test(parts, _equality(value, scope)))
     return _all_of(predicates)
 
 
-def _elem_match_test(spec) -> ValueTest:
+def _elem_match_test(spec, scope: Scope) -> ValueTest:
     if not isinstance(spec, dict):
         raise bad_value("$elemMatch needs an Object")
     operators_only = spec and all(key.startswith("$") for key in spec) and \
         not any(key in ("$and", "$or", "$nor", "$expr") for key in spec)
     if operators_only:
         # {$elemMatch: {$gt: 1, $lt: 5}}: one element must meet every condition itself.
-        inner = _compile_operators(["value"], spec)
+        inner = _compile_operators(["value"], spec, scope)
 
         def test(value):
             return type(value) is list and any(
                 inner({"value": element}, None) for element in value)
     else:
-        inner = compile_query(spec)
+        inner = compile_query(spec, scope)
 
         def test(value):
             return type(value) is list and any(

@@ -12,17 +12,22 @@ name, then value), arrays element by element, binary by length, then subtype, th
 
 `sort_key(value)` turns any value into a tuple that Python orders exactly that way, and
 that is equal (and hashes equal) for values MongoDB treats as equal: one function serves
-sorting, comparisons, equality, `$group` keys and index keys.
+sorting, comparisons, equality, `$group` keys and index keys. `collation_key(spec)` gives
+the same function for a collation, comparing strings by strength rather than by bytes.
 """
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import math
+import re
+import unicodedata
 
 from .bson import MAX_KEY, MIN_KEY, Binary, Decimal128, Int64, ObjectId, Regex, Timestamp, \
     millis_from_datetime
+from .errors import MongoError
 
 MINKEY, NULL, NUMBER, STRING, OBJECT, ARRAY, BINARY, OBJECTID, BOOL, DATE, TIMESTAMP, \
     REGEX, MAXKEY = range(13)
@@ -64,10 +69,11 @@ def number(value):
     return value.to_decimal() if type(value) is Decimal128 else value
 
 
-def sort_key(value) -> tuple:
+def sort_key(value, strings=None) -> tuple:
+    """`strings`, when given, turns a string into what it compares by (a collation)."""
     kind = type(value)
     if kind is str:
-        return (STRING, value)
+        return (STRING, value if strings is None else strings(value))
     if kind is int or kind is Int64:
         return (NUMBER, 1, value)
     if kind is float:
@@ -79,11 +85,11 @@ def sort_key(value) -> tuple:
     if isinstance(value, dict):
         items = []
         for name, item in value.items():
-            key = sort_key(item)
+            key = sort_key(item, strings)
             items.append((key[0], name, key))
         return (OBJECT, tuple(items))
     if kind is list:
-        return (ARRAY, tuple(sort_key(item) for item in value))
+        return (ARRAY, tuple(sort_key(item, strings) for item in value))
     if kind is ObjectId:
         return (OBJECTID, value.binary)
     if kind is datetime.datetime:
@@ -102,6 +108,53 @@ def sort_key(value) -> tuple:
     if value is MAX_KEY:
         return (MAXKEY,)
     raise TypeError(f"no BSON type for {kind.__name__}")
+
+
+# -- collation ---------------------------------------------------------------------------------
+#
+# MongoDB compares strings with ICU collations. We model the part drivers use most: the
+# comparison strength (1: base letters only, ignoring case and accents; 2: accents too;
+# 3, the default: case too, lower case first) and numericOrdering ("10" after "9").
+# Locales are accepted but all compare alike (no language-specific tailoring).
+
+
+def _fold(text: str, keep_accents: bool) -> str:
+    decomposed = unicodedata.normalize("NFD", text).casefold()
+    if keep_accents:
+        return decomposed
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _numeric_runs(text: str) -> tuple:
+    return tuple((0, int(run)) if run.isdigit() else (1, run)
+                 for run in re.findall(r"\d+|\D+", text))
+
+
+def collation_key(spec: dict | None):
+    """The key function (like sort_key) of a collation document, or sort_key itself for
+    none or `{locale: "simple"}` (binary comparison)."""
+    if spec is None or spec.get("locale") == "simple":
+        return sort_key
+    if not isinstance(spec.get("locale"), str):
+        raise MongoError(9, "collation needs a locale")
+    strength = spec.get("strength", 3)
+    if strength not in (1, 2, 3, 4, 5):
+        raise MongoError(2, f"collation strength must be 1 to 5, not {strength!r}")
+    if spec.get("caseLevel"):
+        strength = max(strength, 3)
+    numeric = bool(spec.get("numericOrdering"))
+
+    def strings(text: str) -> tuple:
+        parts = [_fold(text, keep_accents=False)]
+        if strength >= 2:
+            parts.append(_fold(text, keep_accents=True))
+        if strength >= 3:
+            parts.append(tuple(ch.isupper() for ch in text))
+        if numeric:
+            parts = [_numeric_runs(part) if isinstance(part, str) else part for part in parts]
+        return tuple(parts)
+
+    return functools.partial(sort_key, strings=strings)
 
 
 def compare(a, b) -> int:

@@ -23,7 +23,7 @@ from .matcher import Matcher
 _NULL_KEY = ordering.sort_key(None)
 
 
-def _sort_value(document: dict, parts: list[str], descending: bool):
+def _sort_value(document: dict, parts: list[str], descending: bool, sort_key):
     keys = []
     for value, _position in leaves(document, parts):
         if value is MISSING:
@@ -31,9 +31,9 @@ def _sort_value(document: dict, parts: list[str], descending: bool):
         elif type(value) is list:
             if not value:
                 keys.append((ordering.NULL - 0.5,))   # an empty array sorts before null
-            keys.extend(ordering.sort_key(item) for item in value)
+            keys.extend(sort_key(item) for item in value)
         else:
-            keys.append(ordering.sort_key(value))
+            keys.append(sort_key(value))
     if not keys:
         return _NULL_KEY
     return max(keys) if descending else min(keys)
@@ -56,13 +56,14 @@ def parse_sort(spec) -> list[tuple[list[str], bool]]:
     return keys
 
 
-def sort_documents(documents: list, spec) -> list:
-    """A new list of `documents` in `spec` order (stable: ties keep their order)."""
+def sort_documents(documents: list, spec, sort_key=ordering.sort_key) -> list:
+    """A new list of `documents` in `spec` order (stable: ties keep their order);
+    `sort_key` may be a collation's (ordering.collation_key)."""
     keys = parse_sort(spec)
     out = list(documents)
     # One stable sort per key, least significant first: the classic multi-key sort.
     for parts, descending in reversed(keys):
-        out.sort(key=lambda doc, p=parts, d=descending: _sort_value(doc, p, d),
+        out.sort(key=lambda doc, p=parts, d=descending: _sort_value(doc, p, d, sort_key),
                  reverse=descending)
     return out
 

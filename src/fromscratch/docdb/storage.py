@@ -101,11 +101,14 @@ class Collection:
         return choose(self.indexes, query, hint)
 
     def find(self, query: dict | None = None, hint=None, stats: Stats | None = None,
-             variables: dict | None = None) -> list[dict]:
+             variables: dict | None = None, collation: dict | None = None) -> list[dict]:
         """The matching documents (a list, so the caller may let go of the lock);
-        `variables` are the command's `let` variables."""
+        `variables` are the command's `let` variables. Indexes hold binary string order,
+        so a query under another collation scans the collection."""
         query = query or {}
-        matcher = Matcher(query, variables)
+        matcher = Matcher(query, variables, collation)
+        if matcher.key is not sort_key:
+            return list(execute(Plan(None), self.documents, matcher, stats))
         if "_id" in query and not isinstance(query["_id"], dict) and len(query) == 1 \
                 and hint is None:
             # The most common lookup of all, by _id, skips the planner.

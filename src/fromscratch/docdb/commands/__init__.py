@@ -83,7 +83,6 @@ def dispatch(ctx: Context, cmd: dict) -> dict:
         if "txnNumber" in cmd or "startTransaction" in cmd:
             raise MongoError(20, "Transaction numbers are only allowed on a replica set "
                                  "member or mongos")
-        _refuse_collation(cmd)
         concern = cmd.get("writeConcern") or {}
         if isinstance(concern, dict) and concern.get("w") == 0:
             ctx.acknowledged = False
@@ -104,19 +103,6 @@ def dispatch(ctx: Context, cmd: dict) -> dict:
     except Exception as error:                       # a bug: tell the client, keep serving
         log.exception("docdb: command failed")
         return MongoError(1, f"internal error: {type(error).__name__}: {error}").to_reply()
-
-
-def _refuse_collation(cmd: dict) -> None:
-    """String comparison is always binary here: a collation asking for anything else is
-    refused rather than silently ignored (which would give other results than MongoDB)."""
-    candidates = [cmd] + [s for key in ("updates", "deletes", "indexes")
-                          for s in (cmd.get(key) or []) if isinstance(s, dict)]
-    for item in candidates:
-        collation = item.get("collation")
-        if collation is not None and not (isinstance(collation, dict) and
-                                          collation.get("locale") == "simple"):
-            raise MongoError(2, "collation is not supported by this server (only "
-                                "{locale: 'simple'}, binary comparison)")
 
 
 def collection_name(cmd: dict, name: str) -> str:

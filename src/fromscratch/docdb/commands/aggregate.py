@@ -10,7 +10,7 @@ from ..aggregation import Context, compile_pipeline, documents_stage, stream_pip
 from ..errors import MongoError, failed_to_parse
 from ..planner import Stats
 from . import command
-from .crud import ensure_id, let_variables
+from .crud import collation_of, ensure_id, let_variables
 
 
 def pipeline_source(ctx, collection, pipeline: list, context: Context,
@@ -20,8 +20,8 @@ def pipeline_source(ctx, collection, pipeline: list, context: Context,
         return [], pipeline
     if pipeline and isinstance(pipeline[0], dict) and "$match" in pipeline[0] \
             and isinstance(pipeline[0]["$match"], dict):
-        return collection.find(pipeline[0]["$match"], stats=stats,
-                               variables=context.variables), pipeline[1:]
+        return collection.find(pipeline[0]["$match"], stats=stats, variables=context.variables,
+                               collation=context.collation), pipeline[1:]
     return collection.find({}, stats=stats), pipeline
 
 
@@ -62,7 +62,8 @@ def pipeline_context(ctx, cmd: dict) -> Context:
                 raise MongoError(13113, "$merge could not find a matching document in the "
                                         "target collection")
 
-    return Context(documents_of, replace_collection, let_variables(cmd), merge_into)
+    return Context(documents_of, replace_collection, let_variables(cmd), merge_into,
+                   collation_of(cmd))
 
 
 @command("aggregate")

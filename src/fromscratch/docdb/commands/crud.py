@@ -110,15 +110,26 @@ def insert(ctx, cmd):
 # -- find, getMore, killCursors --------------------------------------------------------------------
 
 
+def collation_of(spec: dict):
+    """The `collation` option of a command or statement, checked."""
+    collation = spec.get("collation")
+    if collation is not None:
+        if not isinstance(collation, dict):
+            raise type_mismatch("collation must be an object")
+        ordering.collation_key(collation)
+    return collation
+
+
 def run_query(ctx, collection, query: dict, sort=None, skip: int = 0, limit: int = 0,
-              hint=None, stats=None, variables: dict | None = None) -> list[dict]:
+              hint=None, stats=None, variables: dict | None = None,
+              collation: dict | None = None) -> list[dict]:
     """The matching documents in order, after skip and limit (no projection)."""
     if collection is None:
-        Matcher(query, variables)               # still report a malformed filter
+        Matcher(query, variables, collation)    # still report a malformed filter
         return []
-    documents = collection.find(query, hint, stats, variables)
+    documents = collection.find(query, hint, stats, variables, collation)
     if sort:
-        documents = sort_documents(documents, sort)
+        documents = sort_documents(documents, sort, ordering.collation_key(collation))
     if skip:
         documents = documents[skip:]
     if limit:
@@ -151,7 +162,7 @@ def find(ctx, cmd):
         limit, single_batch = -limit, True
     collection = ctx.engine.collection(ctx.database, name)
     documents = run_query(ctx, collection, query, sort, skip, limit, cmd.get("hint"),
-                          variables=let_variables(cmd))
+                          variables=let_variables(cmd), collation=collation_of(cmd))
     cursor = ctx.server.cursors.open(
         f"{ctx.database}.{name}", documents, transform=_projector(projection, query),
         batch_size=batch_size, limit=limit, single_batch=single_batch,
@@ -195,7 +206,8 @@ def _unchanged(old: dict, new: dict) -> bool:
 
 
 def update_documents(ctx, collection, query: dict, update, *, multi: bool, upsert: bool,
-                     array_filters=None, sort=None, hint=None, variables=None) -> dict:
+                     array_filters=None, sort=None, hint=None, variables=None,
+                     collation=None) -> dict:
     """Apply one update statement. Returns {n, nModified, upserted (the _id or MISSING),
     before, after} (before/after of the last document touched, for findAndModify)."""
     if not isinstance(query, dict):
@@ -209,9 +221,10 @@ def update_documents(ctx, collection, query: dict, update, *, multi: bool, upser
         raise failed_to_parse("the update must be an object or a pipeline")
     if array_filters is not None and not isinstance(array_filters, list):
         raise type_mismatch("arrayFilters must be an array")
-    matcher = Matcher(query, variables)
+    matcher = Matcher(query, variables, collation)
     result = {"n": 0, "nModified": 0, "upserted": MISSING, "before": None, "after": None}
-    candidates = run_query(ctx, collection, query, sort, hint=hint, variables=variables)
+    candidates = run_query(ctx, collection, query, sort, hint=hint, variables=variables,
+                           collation=collation)
     if not multi:
         candidates = candidates[:1]
     for old in candidates:
@@ -270,7 +283,8 @@ def update(ctx, cmd):
                 multi=bool(statement.get("multi", False)),
                 upsert=bool(statement.get("upsert", False)),
                 array_filters=statement.get("arrayFilters"), hint=statement.get("hint"),
-                variables={**variables, **(statement.get("c") or {})})
+                variables={**variables, **(statement.get("c") or {})},
+                collation=collation_of(statement))
             matched += outcome["n"]
             modified += outcome["nModified"]
             if outcome["upserted"] is not MISSING:
@@ -313,7 +327,8 @@ def delete(ctx, cmd):
                                       f"Got {limit}")
             collection = ctx.engine.collection(ctx.database, name)
             for document in run_query(ctx, collection, statement["q"], limit=limit,
-                                      hint=statement.get("hint"), variables=variables):
+                                      hint=statement.get("hint"), variables=variables,
+                                      collation=collation_of(statement)):
                 collection.delete(document)
                 removed += 1
         except MongoError as error:
@@ -350,9 +365,10 @@ def find_and_modify(ctx, cmd):
     ctx.wrote = True
     collection = ctx.engine.collection(ctx.database, name)
     variables = let_variables(cmd)
+    collation = collation_of(cmd)
     if remove:
         found = run_query(ctx, collection, query, sort, limit=1, hint=cmd.get("hint"),
-                          variables=variables)
+                          variables=variables, collation=collation)
         if found:
             collection.delete(found[0])
         value = fields.apply(found[0]) if found else None
@@ -360,7 +376,8 @@ def find_and_modify(ctx, cmd):
     outcome = update_documents(ctx, collection, query, update_spec, multi=False,
                                upsert=bool(cmd.get("upsert", False)),
                                array_filters=cmd.get("arrayFilters"), sort=sort,
-                               hint=cmd.get("hint"), variables=variables)
+                               hint=cmd.get("hint"), variables=variables,
+                               collation=collation)
     last_error = {"n": outcome["n"], "updatedExisting": outcome["n"] > 0 and
                   outcome["upserted"] is MISSING}
     if outcome["upserted"] is not MISSING:
@@ -388,7 +405,7 @@ def count(ctx, cmd):
         total = max(0, len(collection) - skip)        # the metadata count: no scan
         return {"n": min(total, limit) if limit else total}
     return {"n": len(run_query(ctx, collection, query, skip=skip, limit=limit,
-                               hint=cmd.get("hint")))}
+                               hint=cmd.get("hint"), collation=collation_of(cmd)))}
 
 
 @command("distinct")
@@ -399,15 +416,17 @@ def distinct(ctx, cmd):
         raise failed_to_parse("BSON field 'distinct.key' is missing but a required field")
     query = _document_option(cmd, "query", {}) or {}
     collection = ctx.engine.collection(ctx.database, name)
+    collation = collation_of(cmd)
+    sort_key = ordering.collation_key(collation)
     seen, values = set(), []
-    for document in run_query(ctx, collection, query):
+    for document in run_query(ctx, collection, query, collation=collation):
         for value, _ in leaves(document, split(key)):
             if value is MISSING:
                 continue
             for item in (value if type(value) is list else [value]):
-                marker = ordering.sort_key(item)
+                marker = sort_key(item)
                 if marker not in seen:
                     seen.add(marker)
                     values.append(item)
-    values.sort(key=ordering.sort_key)
+    values.sort(key=sort_key)
     return {"values": values}
