@@ -111,3 +111,16 @@ def test_users_survive_a_restart(secured):
     client = pymongo.MongoClient(secured.uri, username="root", password="s3cret")
     assert client.app.c.count_documents({}) == 3
     client.close()
+
+
+def test_list_local_sessions(docdb):
+    client = pymongo.MongoClient(docdb.uri)
+    with client.start_session() as session:
+        client.admin.command("ping", session=session)
+        listed = list(client.admin.aggregate([{"$listLocalSessions": {}}], session=session))
+        assert session.session_id["id"] in [entry["_id"]["id"] for entry in listed]
+    client.close()                       # sends endSessions: the server forgets them
+    other = pymongo.MongoClient(docdb.uri)
+    ids = [entry["_id"]["id"] for entry in other.admin.aggregate([{"$listLocalSessions": {}}])]
+    assert session.session_id["id"] not in ids
+    other.close()

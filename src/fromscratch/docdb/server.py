@@ -22,6 +22,7 @@ import logging
 from ..net import Connection, TcpServer
 from . import wire
 from .commands import Context, dispatch
+from .commands.sessions import SessionCache
 from .commands.testing import FailCommand
 from .cursors import CursorManager
 from .errors import MongoError
@@ -151,6 +152,7 @@ class MongoServer(TcpServer):
         self.options = options or {}
         self.test_commands = test_commands
         self.fail_command = FailCommand()
+        self.sessions = SessionCache()
         self.on_shutdown(self.engine.close)
 
     async def start(self) -> None:
@@ -161,6 +163,7 @@ class MongoServer(TcpServer):
     def _housekeeping(self) -> None:
         with self.engine.lock:
             self.cursors.expire()
+            self.sessions.expire()
             self.engine.journal.flush()
         self.engine.maybe_compact()
 

@@ -80,6 +80,8 @@ def dispatch(ctx: Context, cmd: dict) -> dict:
         ctx.database = database
         if entry.requires_auth and ctx.server.auth_required and not ctx.client.user:
             raise MongoError(13, f"Command {name} requires authentication")
+        if "lsid" in cmd:
+            ctx.server.sessions.touch(cmd["lsid"], ctx.client.user)
         if "txnNumber" in cmd or "startTransaction" in cmd:
             raise MongoError(20, "Transaction numbers are only allowed on a replica set "
                                  "member or mongos")

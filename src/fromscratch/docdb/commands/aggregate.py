@@ -66,16 +66,29 @@ def pipeline_context(ctx, cmd: dict) -> Context:
                    collation_of(cmd))
 
 
+COLLECTION_LESS = ("$documents", "$listLocalSessions")
+
+
+def collection_less_source(ctx, stage: dict, context: Context) -> list[dict]:
+    """The documents a collection-less aggregate starts from (`aggregate: 1`)."""
+    name, spec = next(iter(stage.items()))
+    if name == "$documents":
+        return documents_stage(spec, context)
+    spec = spec if isinstance(spec, dict) else {}
+    return ctx.server.sessions.documents(ctx.client.user, bool(spec.get("allUsers")))
+
+
 @command("aggregate")
 def aggregate(ctx, cmd):
     target = cmd["aggregate"]
     pipeline = cmd.get("pipeline")
     if not isinstance(pipeline, list):
         raise failed_to_parse("'pipeline' option must be specified as an array")
-    if target == 1 and not (pipeline and isinstance(pipeline[0], dict)
-                            and "$documents" in pipeline[0]):
-        raise MongoError(115, "collection-less aggregations other than $documents "
-                              "($currentOp, $listLocalSessions, ...) are not supported")
+    first_stage = next(iter(pipeline[0]), None) if pipeline and isinstance(pipeline[0], dict) \
+        else None
+    if target == 1 and first_stage not in COLLECTION_LESS:
+        raise MongoError(115, "collection-less aggregations other than $documents and "
+                              "$listLocalSessions ($currentOp, ...) are not supported")
     if not isinstance(target, str) and target != 1:
         raise failed_to_parse("the aggregate command needs a collection name or 1")
     cursor_options = cmd.get("cursor")
@@ -96,7 +109,7 @@ def aggregate(ctx, cmd):
                                                 len(results))}] +
                 [stage for stage in pipeline[1 if first else 0:]]}
     if target == 1:
-        source, rest = documents_stage(pipeline[0]["$documents"], context), pipeline[1:]
+        source, rest = collection_less_source(ctx, pipeline[0], context), pipeline[1:]
         target = "$cmd.aggregate"
     else:
         source, rest = pipeline_source(ctx, collection, pipeline, context)
