@@ -34,15 +34,6 @@ KNOWN_UNSUPPORTED = {
     ("findOneAndUpdate-errorResponse.json",
      "findOneAndUpdate document validation errInfo is accessible"):
         "collMod and schema validation ($jsonSchema validators) are not implemented",
-    ("client-bulkWrite-update-validation.json",
-     "client bulkWrite replaceOne prohibits atomic modifiers"):
-        "MongoClient.bulk_write (the bulkWrite command of MongoDB 8.0) is not implemented",
-    ("client-bulkWrite-update-validation.json",
-     "client bulkWrite updateOne requires atomic modifiers"):
-        "MongoClient.bulk_write (the bulkWrite command of MongoDB 8.0) is not implemented",
-    ("client-bulkWrite-update-validation.json",
-     "client bulkWrite updateMany requires atomic modifiers"):
-        "MongoClient.bulk_write (the bulkWrite command of MongoDB 8.0) is not implemented",
 }
 
 
