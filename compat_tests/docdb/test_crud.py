@@ -227,3 +227,23 @@ def test_collation(db):
                                   {"$group": {"_id": "$s", "n": {"$sum": 1}}}],
                                  collation=insensitive))
     assert [g["n"] for g in groups] == [2]
+
+
+def test_views(db):
+    db.orders.insert_many([{"_id": i, "amount": i * 10, "status": "A" if i % 2 else "B"}
+                           for i in range(1, 7)])
+    db.create_collection("big_orders", viewOn="orders",
+                         pipeline=[{"$match": {"amount": {"$gte": 30}}},
+                                   {"$project": {"amount": 1, "status": 1}}])
+    view = db.big_orders
+    assert view.estimated_document_count() == 4
+    assert [d["_id"] for d in view.find({"status": "A"}).sort("_id", 1)] == [3, 5]
+    assert list(view.aggregate([{"$group": {"_id": None, "total": {"$sum": "$amount"}}}])) == \
+        [{"_id": None, "total": 180}]
+    info = next(db.list_collections(filter={"name": "big_orders"}))
+    assert info["type"] == "view" and info["options"]["viewOn"] == "orders"
+    db.orders.insert_one({"_id": 7, "amount": 70, "status": "A"})
+    assert view.count_documents({}) == 5                 # computed when read
+    with pytest.raises((OperationFailure, BulkWriteError)) as info:
+        view.insert_one({"x": 1})
+    assert info.value.code == 166 or info.value.details["writeErrors"][0]["code"] == 166

@@ -29,8 +29,6 @@ if pymongo.version_tuple[:2] < (4, 20):
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unified", "crud")
 
 KNOWN_UNSUPPORTED = {
-    ("estimatedDocumentCount.json", "estimatedDocumentCount works correctly on views"):
-        "views are not implemented",
     ("findOneAndUpdate-errorResponse.json",
      "findOneAndUpdate document validation errInfo is accessible"):
         "collMod and schema validation ($jsonSchema validators) are not implemented",

@@ -365,7 +365,9 @@ def run_operation(operation: dict, entities: dict):
     if name == "dropCollection":
         return target.drop_collection(arguments.pop("collection"))
     if name == "createCollection":
-        return target.create_collection(arguments.pop("collection"), **_kwargs(arguments, entities, name))
+        # The operation is the create command alone: no listCollections existence check.
+        return target.create_collection(arguments.pop("collection"), check_exists=False,
+                                        **_kwargs(arguments, entities, name))
     raise Unsupported(f"operation {name}")
 
 

@@ -41,6 +41,7 @@ CODE_NAMES = {
     115: "CommandNotSupported",
     125: "InvalidReplicaSetConfig",
     136: "CappedPositionLost",
+    166: "CommandNotSupportedOnView",
     168: "InvalidPipelineOperator",
     197: "InvalidIndexSpecificationOption",
     251: "NoSuchTransaction",

@@ -87,7 +87,34 @@ class Collection:
         return f"{self.database}.{self.name}"
 
     def __len__(self) -> int:
-        return len(self.documents)
+        return len(self.view_documents()) if self.is_view else len(self.documents)
+
+    # -- views -------------------------------------------------------------------------------
+    #
+    # A view (`create` with `viewOn` and `pipeline`) stores nothing: reading it runs its
+    # pipeline over its source (itself possibly a view) at that moment. It cannot be
+    # written to or indexed.
+
+    @property
+    def is_view(self) -> bool:
+        return "viewOn" in self.options
+
+    def view_documents(self) -> list[dict]:
+        from .aggregation import Context, run_pipeline
+        source = self.engine.collection(self.database, self.options["viewOn"])
+        if source is None:
+            return []
+
+        def documents_of(name: str) -> list[dict]:
+            other = self.engine.collection(self.database, name)
+            return other.find({}) if other is not None else []
+
+        return run_pipeline(source.find({}), self.options.get("pipeline", []),
+                            Context(documents_of))
+
+    def _writable(self) -> None:
+        if self.is_view:
+            raise MongoError(166, f"Namespace {self.namespace} is a view, not a collection")
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -107,6 +134,9 @@ class Collection:
         so a query under another collation scans the collection."""
         query = query or {}
         matcher = Matcher(query, variables, collation)
+        if self.is_view:
+            return list(execute(Plan(None), dict(enumerate(self.view_documents())), matcher,
+                                stats))
         if matcher.key is not sort_key:
             return list(execute(Plan(None), self.documents, matcher, stats))
         if "_id" in query and not isinstance(query["_id"], dict) and len(query) == 1 \
@@ -122,6 +152,7 @@ class Collection:
 
     def insert(self, document: dict) -> None:
         """Store a new document (it must have an _id)."""
+        self._writable()
         key = sort_key(document["_id"])
         if key in self.documents:
             self.indexes["_id_"].check(document, None, self.namespace)
@@ -131,12 +162,14 @@ class Collection:
 
     def replace(self, old: dict, new: dict) -> None:
         """Store `new` in place of `old` (same _id)."""
+        self._writable()
         key = sort_key(old["_id"])
         for index in self.indexes.values():
             index.check(new, key, self.namespace)
         self.engine._write_put(self, key, new)
 
     def delete(self, document: dict) -> None:
+        self._writable()
         previous = self.revisions.get(sort_key(document["_id"]))
         number = previous.number + 1 if previous else 1
         rev = f"{number}-{hashlib.md5(repr(previous).encode()).hexdigest()}"
@@ -146,6 +179,7 @@ class Collection:
     def create_index(self, spec: dict) -> bool:
         """Add an index; False if an identical one exists. Raises on conflicts and when
         existing documents break a unique index."""
+        self._writable()
         index = Index(spec)
         existing = self.indexes.get(index.name)
         if existing is not None:

@@ -39,6 +39,9 @@ def list_databases(ctx, cmd):
 
 
 def collection_info(collection) -> dict:
+    if collection.is_view:
+        return {"name": collection.name, "type": "view", "options": collection.options,
+                "info": {"readOnly": True}}
     return {"name": collection.name, "type": "collection", "options": collection.options,
             "info": {"readOnly": False,
                      "uuid": Binary(uuid.uuid5(uuid.NAMESPACE_URL, collection.namespace).bytes, 4)},
@@ -62,8 +65,15 @@ def list_collections(ctx, cmd):
 @command("create")
 def create(ctx, cmd):
     name = collection_name(cmd, "create")
-    if cmd.get("viewOn") is not None:
-        raise MongoError(115, "views are not supported by this server")
+    if "viewOn" in cmd:
+        if not isinstance(cmd["viewOn"], str) or not cmd["viewOn"]:
+            raise MongoError(14, "'viewOn' must be a collection name")
+        pipeline = cmd.get("pipeline", [])
+        from ..aggregation import Context, compile_pipeline
+        compile_pipeline(pipeline, Context())          # refuse a bad pipeline now
+        if any(isinstance(stage, dict) and ("$out" in stage or "$merge" in stage)
+               for stage in pipeline):
+            raise MongoError(2, "$out and $merge are not allowed in a view's pipeline")
     options = {key: value for key, value in cmd.items()
                if key not in ("create", "$db", "lsid", "writeConcern", "$readPreference",
                               "comment", "$clusterTime")}
