@@ -14,6 +14,7 @@ from .. import bson, ordering
 from ..bson import Int64, ObjectId
 from ..documents import MISSING, leaves, split
 from ..errors import MongoError, bad_value, failed_to_parse, type_mismatch
+from ..expressions import compile_expression
 from ..matcher import Matcher
 from ..query import Projection, sort_documents
 from ..update import apply_update, is_operator_update, upsert_seed, validate_replacement
@@ -64,7 +65,6 @@ def let_variables(cmd: dict) -> dict:
     spec = _document_option(cmd, "let")
     if not spec:
         return {}
-    from ..expressions import compile_expression
     return {name: compile_expression(value)({}, {"ROOT": {}, "CURRENT": {}})
             for name, value in spec.items()}
 
