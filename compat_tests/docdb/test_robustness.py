@@ -122,3 +122,19 @@ def test_invalid_http_input(docdb):
         assert response.startswith(b"HTTP/1.1 4")
     with urllib.request.urlopen(f"{docdb.http}/_up", timeout=5) as response:
         assert response.status == 200
+
+
+def test_client_that_does_not_read_its_replies(docdb):
+    """Requests pile in faster than replies are read: the server stops reading that
+    client for a while (no unbounded buffering) and every reply still arrives, in order."""
+    connection = RawConnection(docdb.port, timeout=20)
+    connection.command({"insert": "slow", "documents": [{"pad": "x" * 1000}] * 50,
+                        "$db": "fuzz"})
+    requests = b"".join(wire.encode_msg_request(i, {"find": "slow", "batchSize": 50,
+                                                    "$db": "fuzz"}) for i in range(1, 401))
+    connection.sock.sendall(requests)
+    for i in range(1, 401):
+        response_to, [reply] = wire.parse_reply(connection.receive())
+        assert response_to == i and len(reply["cursor"]["firstBatch"]) == 50
+    connection.command({"dropDatabase": 1, "$db": "fuzz"})
+    connection.close()

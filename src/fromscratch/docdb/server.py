@@ -64,6 +64,14 @@ class MongoConnection(Connection):
     def on_connect(self) -> None:
         self.client = ClientState(self.id, self.peer)
 
+    # A client that sends requests without reading the replies stops being read once
+    # its unsent replies pass the transport's high-water mark, so they cannot pile up.
+    def pause_writing(self) -> None:
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.transport.resume_reading()
+
     def data_received(self, data: bytes) -> None:
         self.server.stats.bytes_received += len(data)
         self.mark_active()
@@ -125,7 +133,7 @@ class MongoConnection(Connection):
         self.send(data)
 
     def _reply_error(self, error: wire.MessageError) -> None:
-        reply = MongoError(22 if "BSON" in str(error) else 9, str(error)).to_reply()
+        reply = MongoError(error.code, str(error)).to_reply()
         request_id = next(self.server.request_ids)
         if error.opcode == wire.OP_QUERY:
             self.send(wire.encode_reply(request_id, error.request_id, [reply], flags=2))

@@ -47,13 +47,18 @@ class FramingError(Exception):
     """The byte stream is not a sequence of messages any more: close the connection."""
 
 
-class MessageError(Exception):
-    """One message is malformed; its sender gets an error reply."""
+INVALID_BSON, FAILED_TO_PARSE = 22, 9           # the error codes MongoDB answers them with
 
-    def __init__(self, message: str, request_id: int = 0, opcode: int = OP_MSG):
+
+class MessageError(Exception):
+    """One message is malformed; its sender gets an error reply with `code`."""
+
+    def __init__(self, message: str, request_id: int = 0, opcode: int = OP_MSG,
+                 code: int = FAILED_TO_PARSE):
         super().__init__(message)
         self.request_id = request_id
         self.opcode = opcode
+        self.code = code
 
 
 @dataclass
@@ -177,7 +182,8 @@ def _parse_msg(data: bytes, request_id: int, compressor: int | None) -> Msg:
             else:
                 raise MessageError(f"unknown OP_MSG section kind {kind}", request_id)
     except (bson.BSONError, UnicodeDecodeError) as error:
-        raise MessageError(f"invalid BSON in OP_MSG: {error}", request_id) from None
+        raise MessageError(f"invalid BSON in OP_MSG: {error}", request_id,
+                           code=INVALID_BSON) from None
     if body is None:
         raise MessageError("OP_MSG has no kind-0 section", request_id)
     return Msg(request_id, flags, body, sequences, compressor)
@@ -206,7 +212,8 @@ def _parse_query(data: bytes, request_id: int, compressor: int | None) -> Query:
         if position != len(data):
             raise MessageError("bytes after the end of OP_QUERY", request_id, OP_QUERY)
     except (bson.BSONError, UnicodeDecodeError, struct.error) as error:
-        raise MessageError(f"invalid OP_QUERY: {error}", request_id, OP_QUERY) from None
+        raise MessageError(f"invalid OP_QUERY: {error}", request_id, OP_QUERY,
+                           code=INVALID_BSON) from None
     return Query(request_id, flags, collection, skip, limit, query, fields, compressor)
 
 
