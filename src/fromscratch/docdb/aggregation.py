@@ -343,7 +343,7 @@ def _bucket(spec, context) -> Stage:
                                 "ascending order")
     has_default = "default" in spec
     output = spec.get("output", {"count": {"$sum": 1}})
-    accumulators = _compile_accumulators(output, context)
+    accumulators = _compile_accumulators(output)
 
     def stage(stream):
         buckets: dict[int, list] = {}
@@ -361,8 +361,9 @@ def _bucket(spec, context) -> Stage:
                                             "input, and no default was specified.")
                 slot = len(boundaries)
             state = buckets.setdefault(slot, [acc.start() for _, acc in accumulators])
+            scope = context.scope(doc)
             for (_, acc), current in zip(accumulators, state):
-                acc.add(current, doc)
+                acc.add(current, doc, scope)
         for slot in sorted(buckets):
             identifier = boundaries[slot] if slot < len(boundaries) else spec["default"]
             out = {"_id": identifier}
@@ -378,9 +379,8 @@ def _bucket(spec, context) -> Stage:
 class Accumulator:
     """One `{$op: expression}` of a $group: a mutable state per group."""
 
-    def __init__(self, operator: str, argument, context: Context):
+    def __init__(self, operator: str, argument):
         self.operator = operator
-        self.context = context
         if operator == "$count":
             if argument != {}:
                 raise MongoError(15952, "$count takes no arguments, i.e. $count:{}")
@@ -392,8 +392,9 @@ class Accumulator:
         return [[] if self.operator in ("$push", "$addToSet", "$sum", "$avg", "$min", "$max")
                 else MISSING, set()]
 
-    def add(self, state: list, doc: dict) -> None:
-        value = self.expression(doc, self.context.scope(doc))
+    def add(self, state: list, doc: dict, scope: dict) -> None:
+        """Fold one document in (`scope`: the variables its expressions see)."""
+        value = self.expression(doc, scope)
         op = self.operator
         if op == "$first":
             if state[0] is MISSING:
@@ -423,7 +424,7 @@ class Accumulator:
 ACCUMULATORS = ("$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet", "$count")
 
 
-def _compile_accumulators(spec: dict, context: Context) -> list[tuple[str, Accumulator]]:
+def _compile_accumulators(spec: dict) -> list[tuple[str, Accumulator]]:
     out = []
     for name, definition in spec.items():
         if "." in name:
@@ -433,7 +434,7 @@ def _compile_accumulators(spec: dict, context: Context) -> list[tuple[str, Accum
         operator, argument = next(iter(definition.items()))
         if operator not in ACCUMULATORS:
             raise MongoError(15952, f"unknown group operator '{operator}'")
-        out.append((name, Accumulator(operator, argument, context)))
+        out.append((name, Accumulator(operator, argument)))
     return out
 
 
@@ -441,14 +442,15 @@ def _group(spec, context) -> Stage:
     if not isinstance(spec, dict) or "_id" not in spec:
         raise MongoError(15955, "a group specification must include an _id")
     key_expression = compile_expression(spec["_id"])
-    accumulators = _compile_accumulators({k: v for k, v in spec.items() if k != "_id"}, context)
+    accumulators = _compile_accumulators({k: v for k, v in spec.items() if k != "_id"})
 
     sort_key = context.sort_key
 
     def stage(stream):
         groups: dict[tuple, tuple] = {}            # key -> (group _id, states)
         for doc in stream:
-            identifier = key_expression(doc, context.scope(doc))
+            scope = context.scope(doc)
+            identifier = key_expression(doc, scope)
             if identifier is MISSING:
                 identifier = None
             key = sort_key(identifier)
@@ -456,7 +458,7 @@ def _group(spec, context) -> Stage:
             if entry is None:
                 entry = groups[key] = (identifier, [acc.start() for _, acc in accumulators])
             for (_, acc), state in zip(accumulators, entry[1]):
-                acc.add(state, doc)
+                acc.add(state, doc, scope)
         for identifier, states in groups.values():
             out = {"_id": identifier}
             for (name, acc), state in zip(accumulators, states):
