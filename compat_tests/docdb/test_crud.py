@@ -247,3 +247,32 @@ def test_views(db):
     with pytest.raises((OperationFailure, BulkWriteError)) as info:
         view.insert_one({"x": 1})
     assert info.value.code == 166 or info.value.details["writeErrors"][0]["code"] == 166
+
+
+def test_validators_and_json_schema(db):
+    from pymongo.errors import WriteError
+    db.create_collection("people", validator={"$jsonSchema": {
+        "bsonType": "object", "required": ["name", "age"],
+        "properties": {"name": {"bsonType": "string", "minLength": 1},
+                       "age": {"bsonType": "int", "minimum": 0, "maximum": 150},
+                       "email": {"bsonType": "string", "pattern": "@"}}}})
+    db.people.insert_one({"name": "Ada", "age": 36})
+    for bad in ({"name": "Bob"}, {"name": "", "age": 1}, {"name": "C", "age": 200},
+                {"name": "D", "age": 5, "email": "nope"}, {"name": "E", "age": "5"}):
+        with pytest.raises(WriteError) as info:
+            db.people.insert_one(bad)
+        assert info.value.code == 121
+        assert "failingDocumentId" in info.value.details["errInfo"]
+    with pytest.raises(WriteError):
+        db.people.update_one({"name": "Ada"}, {"$set": {"age": -1}})
+    db.people.insert_one({"name": "Bob"}, bypass_document_validation=True)
+    assert db.people.count_documents({"$jsonSchema": {"required": ["age"]}}) == 1
+    db.command("collMod", "people", validator={"age": {"$gte": 18}},
+               validationLevel="moderate")
+    db.people.update_one({"name": "Bob"}, {"$set": {"note": "was invalid already"}})
+    with pytest.raises(WriteError):
+        db.people.insert_one({"name": "Kid", "age": 3})
+    db.command("collMod", "people", validationAction="warn")
+    db.people.insert_one({"name": "Kid", "age": 3})
+    info = next(db.list_collections(filter={"name": "people"}))
+    assert info["options"]["validator"] == {"age": {"$gte": 18}}

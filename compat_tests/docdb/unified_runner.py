@@ -362,6 +362,8 @@ def run_operation(operation: dict, entities: dict):
     if name == "createIndex":
         keys = list(arguments.pop("keys").items())
         return target.create_index(keys, **_kwargs(arguments, entities, name))
+    if name == "modifyCollection":
+        return target.command({"collMod": arguments.pop("collection"), **arguments})
     if name == "dropCollection":
         return target.drop_collection(arguments.pop("collection"))
     if name == "createCollection":

@@ -130,3 +130,25 @@ def test_expressions():
         evaluate({"$divide": [1, 0]}, doc)
     with pytest.raises(MongoError):
         evaluate({"$nope": 1}, doc)
+
+
+def test_json_schema_keywords():
+    from fromscratch.docdb.schema import compile_schema
+    check = compile_schema({
+        "bsonType": "object", "required": ["a"], "additionalProperties": False,
+        "properties": {"a": {"enum": [1, 2]}, "tags": {"bsonType": "array", "items":
+                                                        {"bsonType": "string"},
+                                                        "uniqueItems": True, "maxItems": 2},
+                       "n": {"type": "number", "exclusiveMinimum": True, "minimum": 0}},
+        "anyOf": [{"required": ["tags"]}, {"required": ["n"]}]})
+    assert check({"a": 1, "tags": ["x"]})
+    assert check({"a": 2, "n": 0.5})
+    assert not check({"a": 3, "n": 1})                    # enum
+    assert not check({"a": 1})                            # anyOf
+    assert not check({"a": 1, "n": 0})                    # exclusiveMinimum
+    assert not check({"a": 1, "tags": ["x", "x"]})        # uniqueItems
+    assert not check({"a": 1, "tags": ["x", 1]})          # items
+    assert not check({"a": 1, "n": 1, "extra": True})     # additionalProperties
+    assert compile_schema({"minimum": 5})("a string")     # keywords only apply to their kind
+    with pytest.raises(MongoError):
+        compile_schema({"$ref": "#/x"})

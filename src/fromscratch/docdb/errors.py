@@ -41,6 +41,7 @@ CODE_NAMES = {
     86: "IndexKeySpecsConflict",
     96: "OperationFailed",
     115: "CommandNotSupported",
+    121: "DocumentValidationFailure",
     125: "InvalidReplicaSetConfig",
     136: "CappedPositionLost",
     166: "CommandNotSupportedOnView",

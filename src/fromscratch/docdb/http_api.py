@@ -188,9 +188,11 @@ class CouchApi:
             else:
                 collection.insert(stored)
         except MongoError as error:
-            raise CouchError(409 if error.code == 11000 else 400,
-                             "conflict" if error.code == 11000 else "bad_request",
-                             error.message) from None
+            if error.code == 11000:                    # a unique index said no
+                raise CouchError(409, "conflict", error.message) from None
+            if error.code == 121:                      # the collection's validator said no
+                raise CouchError(403, "forbidden", error.message) from None
+            raise CouchError(400, "bad_request", error.message) from None
         return collection.revision(doc_id).rev
 
     def changes(self, collection, since: int, include_docs: bool, limit: int | None,

@@ -5,7 +5,7 @@
     matcher.match(document)            # (True/False, position in the first array crossed)
 
 A filter is an implicit AND of clauses. A clause is either a logical operator
-(`$and $or $nor $expr`) or `path: condition`, where the condition is a value
+(`$and $or $nor $expr $jsonSchema`) or `path: condition`, where the condition is a value
 (equality) or a document of operators (`$eq $ne $gt $gte $lt $lte $in $nin $not
 $exists $type $mod $regex $all $elemMatch $size`).
 
@@ -109,7 +109,11 @@ def _compile_clause(key: str, value, scope: Scope) -> Predicate:
                                                                 "CURRENT": doc}))
         if key == "$comment":
             return lambda doc, details: True
-        if key in ("$where", "$text", "$jsonSchema"):
+        if key == "$jsonSchema":
+            from .schema import compile_schema
+            check = compile_schema(value)
+            return lambda doc, details: check(doc)
+        if key in ("$where", "$text"):
             raise MongoError(2, f"{key} is not supported by this server")
         raise bad_value(f"unknown top level operator: {key}")
     if key == "":

@@ -74,7 +74,7 @@ class Collection:
         self.engine = engine
         self.database = database
         self.name = name
-        self.options = options or {}
+        self.set_options(options or {})
         self.documents: dict[tuple, dict] = {}          # sort_key(_id) -> document
         self.sizes: dict[tuple, int] = {}               # BSON size of each document
         self.data_size = 0
@@ -88,6 +88,37 @@ class Collection:
 
     def __len__(self) -> int:
         return len(self.view_documents()) if self.is_view else len(self.documents)
+
+    def set_options(self, options: dict) -> None:
+        self.options = options
+        validator = options.get("validator")
+        self.validator = Matcher(validator) if validator else None
+
+    # -- validation ---------------------------------------------------------------------------
+    #
+    # A collection's `validator` is a query (with `$jsonSchema` if it likes) that every
+    # written document must match. `validationLevel` "moderate" exempts updates of
+    # documents that did not match already, "off" turns it off; `validationAction` "warn"
+    # only logs. A command may bypass it (`bypassDocumentValidation`).
+
+    def _validate(self, document: dict, old: dict | None, bypass: bool) -> None:
+        if self.validator is None or bypass or self.options.get("validationLevel") == "off":
+            return
+        if self.validator.matches(document):
+            return
+        if self.options.get("validationLevel") == "moderate" and old is not None and \
+                not self.validator.matches(old):
+            return
+        if self.options.get("validationAction") == "warn":
+            log.warning("docdb: document %r fails the validator of %s", document.get("_id"),
+                        self.namespace)
+            return
+        raise MongoError(121, "Document failed validation",
+                         errInfo={"failingDocumentId": document.get("_id"),
+                                  "details": {"operatorName": "$and",
+                                              "specifiedAs": self.options["validator"],
+                                              "reason": "the document does not match the "
+                                                        "collection's validator"}})
 
     # -- views -------------------------------------------------------------------------------
     #
@@ -150,9 +181,10 @@ class Collection:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def insert(self, document: dict) -> None:
+    def insert(self, document: dict, bypass_validation: bool = False) -> None:
         """Store a new document (it must have an _id)."""
         self._writable()
+        self._validate(document, None, bypass_validation)
         key = sort_key(document["_id"])
         if key in self.documents:
             self.indexes["_id_"].check(document, None, self.namespace)
@@ -160,9 +192,10 @@ class Collection:
             index.check(document, key, self.namespace)
         self.engine._write_put(self, key, document)
 
-    def replace(self, old: dict, new: dict) -> None:
+    def replace(self, old: dict, new: dict, bypass_validation: bool = False) -> None:
         """Store `new` in place of `old` (same _id)."""
         self._writable()
+        self._validate(new, old, bypass_validation)
         key = sort_key(old["_id"])
         for index in self.indexes.values():
             index.check(new, key, self.namespace)
@@ -262,8 +295,14 @@ class Engine:
             raise MongoError(73, f"Invalid collection name: {name}")
         if name in self.databases.get(database, {}):
             raise MongoError(48, f"Collection {database}.{name} already exists.")
+        Matcher((options or {}).get("validator") or {})   # refuse a bad validator now
         self._log({"op": "create", "ns": f"{database}.{name}", "options": options or {}})
         return self.databases[database][name]
+
+    def set_options(self, database: str, name: str, options: dict) -> None:
+        """Replace a collection's options (collMod), e.g. its validator."""
+        Matcher(options.get("validator") or {})           # refuse a bad validator now
+        self._log({"op": "options", "ns": f"{database}.{name}", "options": options})
 
     def drop_collection(self, database: str, name: str) -> bool:
         if name not in self.databases.get(database, {}):
@@ -374,6 +413,8 @@ class Engine:
                 collection.indexes[index.name] = index
         elif op == "dropIndex":
             collection.indexes.pop(record["name"], None)
+        elif op == "options":
+            collection.set_options(record["options"])
         elif op == "meta":
             collection.seq = max(collection.seq, record["seq"])
         else:

@@ -28,16 +28,18 @@ def pipeline_source(ctx, collection, pipeline: list, context: Context,
 def pipeline_context(ctx, cmd: dict) -> Context:
     """What the pipeline may reach: this database's collections ($lookup), writing one
     ($out), and the command's `let` variables."""
+    bypass = bool(cmd.get("bypassDocumentValidation"))
+
     def documents_of(name: str) -> list[dict]:
         other = ctx.engine.collection(ctx.database, name) if isinstance(name, str) else None
-        return list(other.documents.values()) if other is not None else []
+        return other.find({}) if other is not None else []
 
     def replace_collection(name: str, documents: list[dict]) -> None:
         ctx.wrote = True
         ctx.engine.drop_collection(ctx.database, name)
         target = ctx.engine.create_collection(ctx.database, name)
         for document in documents:
-            target.insert(ensure_id(document))
+            target.insert(ensure_id(document), bypass)
 
     def merge_into(name: str, documents: list[dict], on: list[str], when_matched: str,
                    when_not_matched: str) -> None:
@@ -55,9 +57,9 @@ def pipeline_context(ctx, cmd: dict) -> Context:
                 if when_matched == "keepExisting":
                     continue
                 new = document if when_matched == "replace" else {**old, **document}
-                target.replace(old, {**new, "_id": old["_id"]})
+                target.replace(old, {**new, "_id": old["_id"]}, bypass)
             elif when_not_matched == "insert":
-                target.insert(document)
+                target.insert(document, bypass)
             elif when_not_matched == "fail":
                 raise MongoError(13113, "$merge could not find a matching document in the "
                                         "target collection")

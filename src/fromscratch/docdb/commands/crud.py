@@ -91,11 +91,12 @@ def insert(ctx, cmd):
         raise failed_to_parse("BSON field 'insert.documents' is missing but a required field")
     ordered = cmd.get("ordered", True)
     collection = ctx.engine.collection(ctx.database, name, create=True)
+    bypass = bool(cmd.get("bypassDocumentValidation"))
     ctx.wrote = True
     inserted, errors = 0, []
     for index, document in enumerate(documents):
         try:
-            collection.insert(ensure_id(document))
+            collection.insert(ensure_id(document), bypass)
             inserted += 1
         except MongoError as error:
             errors.append(error.to_write_error(index))
@@ -207,7 +208,7 @@ def _unchanged(old: dict, new: dict) -> bool:
 
 def update_documents(ctx, collection, query: dict, update, *, multi: bool, upsert: bool,
                      array_filters=None, sort=None, hint=None, variables=None,
-                     collation=None) -> dict:
+                     collation=None, bypass_validation: bool = False) -> dict:
     """Apply one update statement. Returns {n, nModified, upserted (the _id or MISSING),
     before, after} (before/after of the last document touched, for findAndModify)."""
     if not isinstance(query, dict):
@@ -234,7 +235,7 @@ def update_documents(ctx, collection, query: dict, update, *, multi: bool, upser
         result["n"] += 1
         result["before"], result["after"] = old, new
         if not _unchanged(old, new):
-            collection.replace(old, new)
+            collection.replace(old, new, bypass_validation)
             result["nModified"] += 1
     if not candidates and upsert:
         if isinstance(update, dict) and not is_operator_update(update):
@@ -251,7 +252,7 @@ def update_documents(ctx, collection, query: dict, update, *, multi: bool, upser
         new = ensure_id(new)
         if collection is None:
             collection = ctx.engine.create_collection(ctx.database, ctx.extra["collection"])
-        collection.insert(new)
+        collection.insert(new, bypass_validation)
         result["n"] = 1
         result["upserted"] = new["_id"]
         result["after"] = new
@@ -284,7 +285,8 @@ def update(ctx, cmd):
                 upsert=bool(statement.get("upsert", False)),
                 array_filters=statement.get("arrayFilters"), hint=statement.get("hint"),
                 variables={**variables, **(statement.get("c") or {})},
-                collation=collation_of(statement))
+                collation=collation_of(statement),
+                bypass_validation=bool(cmd.get("bypassDocumentValidation")))
             matched += outcome["n"]
             modified += outcome["nModified"]
             if outcome["upserted"] is not MISSING:
@@ -377,7 +379,8 @@ def find_and_modify(ctx, cmd):
                                upsert=bool(cmd.get("upsert", False)),
                                array_filters=cmd.get("arrayFilters"), sort=sort,
                                hint=cmd.get("hint"), variables=variables,
-                               collation=collation)
+                               collation=collation,
+                               bypass_validation=bool(cmd.get("bypassDocumentValidation")))
     last_error = {"n": outcome["n"], "updatedExisting": outcome["n"] > 0 and
                   outcome["upserted"] is MISSING}
     if outcome["upserted"] is not MISSING:

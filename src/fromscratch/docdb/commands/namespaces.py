@@ -82,6 +82,31 @@ def create(ctx, cmd):
     return {}
 
 
+VALIDATION_OPTIONS = ("validator", "validationLevel", "validationAction")
+
+
+@command("collMod")
+def coll_mod(ctx, cmd):
+    """Change a collection's validation options (the only options collMod changes here)."""
+    name = collection_name(cmd, "collMod")
+    collection = ctx.engine.collection(ctx.database, name)
+    if collection is None:
+        raise MongoError(26, f"ns does not exist: {ctx.database}.{name}")
+    changes = {key: value for key, value in cmd.items()
+               if key not in ("collMod", "$db", "lsid", "writeConcern", "$readPreference",
+                              "comment", "$clusterTime")}
+    for key in changes:
+        if key not in VALIDATION_OPTIONS:
+            raise MongoError(72, f"collMod option '{key}' is not supported by this server")
+    if changes.get("validationLevel", "strict") not in ("off", "strict", "moderate"):
+        raise MongoError(2, "validationLevel must be off, strict or moderate")
+    if changes.get("validationAction", "error") not in ("error", "warn"):
+        raise MongoError(2, "validationAction must be error or warn")
+    ctx.wrote = True
+    ctx.engine.set_options(ctx.database, name, {**collection.options, **changes})
+    return {}
+
+
 @command("drop")
 def drop(ctx, cmd):
     name = collection_name(cmd, "drop")
