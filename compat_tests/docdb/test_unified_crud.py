@@ -3,9 +3,9 @@ run by our runner (unified_runner.py) against our server.
 
 Every test of every file is a test case here. A test whose `runOnRequirements` our
 server does not meet (a sharded cluster, a replica set, MongoDB 7.0 or 8.0 features) is
-skipped with that reason, as the format specifies. The cases we meet the requirements
-for but do not support are listed below one by one with the reason, and expected to
-fail (strictly: one that starts passing must be taken off the list).
+skipped with that reason, as the format specifies. A case we met the requirements for
+but did not support would be listed in KNOWN_UNSUPPORTED with the reason, and expected
+to fail (strictly: one that starts passing must be taken off the list).
 
 `python compat_tests/docdb/unified_runner.py URI` prints passed/total per file.
 """
