@@ -588,7 +588,7 @@ def main(argv: list[str]) -> int:
     totals = {"passed": 0, "failed": 0, "unsupported": 0, "not-applicable": 0,
               "driver-lacks": 0}
     for name, outcomes in by_file.items():
-        applicable = [o for o in outcomes if o.status != "not-applicable"]
+        applicable = [o for o in outcomes if o.status not in ("not-applicable", "driver-lacks")]
         passed = sum(o.status == "passed" for o in applicable)
         for outcome in outcomes:
             totals[outcome.status] += 1
@@ -598,6 +598,15 @@ def main(argv: list[str]) -> int:
         for outcome in applicable:
             if outcome.status != "passed":
                 print(f"    {outcome.status}: {outcome.description}: {outcome.detail[:300]}")
+    print("\nper operation (files named after it), passed/applicable (not applicable):")
+    by_operation: dict[str, list[Outcome]] = {}
+    for name, outcomes in by_file.items():
+        by_operation.setdefault(name.split("-")[0].removesuffix(".json"), []).extend(outcomes)
+    for operation, outcomes in sorted(by_operation.items()):
+        applicable = [o for o in outcomes if o.status not in ("not-applicable", "driver-lacks")]
+        passed = sum(o.status == "passed" for o in applicable)
+        print(f"  {operation:28s} {passed}/{len(applicable)} "
+              f"({len(outcomes) - len(applicable)})")
     print(json.dumps(totals))
     return 0
 
