@@ -93,8 +93,8 @@ def apply_update(document: dict, update, *, position: int | None = None,
             parts = path.split(".")
             _claim(touched, parts)
             _run(operator, result, parts, argument, position, filters)
-    if "_id" in document and not is_insert and (
-            "_id" not in result or ordering.sort_key(result["_id"]) != ordering.sort_key(document["_id"])):
+    if "_id" in document and not is_insert and ("_id" not in result or ordering.sort_key(
+            result["_id"]) != ordering.sort_key(document["_id"])):
         raise _immutable_id()
     return result
 
@@ -112,13 +112,12 @@ def _check_path(path: str) -> None:
 
 def _claim(touched: list[list[str]], parts: list[str]) -> None:
     """Refuse two operators (or two paths) that update the same or nested fields."""
-    clean = [p for p in parts]
     for other in touched:
-        shorter = min(len(other), len(clean))
-        if other[:shorter] == clean[:shorter]:
-            raise MongoError(40, f"Updating the path '{'.'.join(clean)}' would create a "
-                                 f"conflict at '{'.'.join(clean[:shorter])}'")
-    touched.append(clean)
+        shorter = min(len(other), len(parts))
+        if other[:shorter] == parts[:shorter]:
+            raise MongoError(40, f"Updating the path '{'.'.join(parts)}' would create a "
+                                 f"conflict at '{'.'.join(parts[:shorter])}'")
+    touched.append(parts)
 
 
 def _compile_array_filters(array_filters) -> dict:
