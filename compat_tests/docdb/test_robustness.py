@@ -111,6 +111,23 @@ def test_compressed_bomb_is_refused(docdb):
     still_serving(docdb)
 
 
+def test_json_beyond_what_bson_holds(docdb):
+    """Our limits, not CouchDB's (it takes big integers): a 400 each, never a 500."""
+    from .test_http import call
+    base = f"{docdb.http}/limits"
+    call("PUT", base)
+    status, _, _ = call("PUT", f"{base}/huge", raw=b'{"n": 123456789012345678901234567890}',
+                        headers={"Content-Type": "application/json"})
+    assert status == 400                              # no 64-bit integer holds it
+    status, _, _ = call("PUT", f"{base}/deep", raw=b'{"a": ' * 100000 + b"1" + b"}" * 100000,
+                        headers={"Content-Type": "application/json"})
+    assert status == 400
+    status, _, _ = call("PUT", f"{base}/deep2", raw=b'{"a": ' * 300 + b"1" + b"}" * 300,
+                        headers={"Content-Type": "application/json"})
+    assert status == 400                              # deeper than BSON's 200 levels
+    call("DELETE", base)
+
+
 def test_invalid_http_input(docdb):
     for raw in (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
                 b"\x00\x01\x02 garbage\r\n\r\n",

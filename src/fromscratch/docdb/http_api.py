@@ -93,7 +93,7 @@ def to_json(value):
 def parse_json(data: bytes):
     try:
         return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise CouchError(400, "bad_request", "invalid UTF-8 JSON") from None
 
 
@@ -111,9 +111,9 @@ class CouchApi:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def collection(self, db: str, must_exist: bool = True):
+    def collection(self, db: str):
         found = self.engine.collection(COUCH_DATABASE, db)
-        if found is None and must_exist:
+        if found is None:
             raise not_found("Database does not exist.")
         return found
 
@@ -127,10 +127,10 @@ class CouchApi:
 
     @staticmethod
     def render(document: dict, revision) -> dict:
+        """A stored document as JSON, with `_rev` after `_id` (as CouchDB shows it)."""
         out = to_json(document)
-        out = {"_id": out["_id"], "_rev": revision.rev, **{k: v for k, v in out.items()
-                                                            if k != "_id"}}
-        return out
+        return {"_id": out["_id"], "_rev": revision.rev,
+                **{k: v for k, v in out.items() if k != "_id"}}
 
     def check_auth(self, request) -> None:
         if not self.auth or request.path in ("/", "/_up"):

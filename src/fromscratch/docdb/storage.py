@@ -335,7 +335,10 @@ class Engine:
             self._apply(record, built)
 
     def _write_put(self, collection: Collection, key: tuple, document: dict) -> None:
-        raw = bson.RawDocument(bson.encode(document))
+        try:
+            raw = bson.RawDocument(bson.encode(document))
+        except bson.BSONError as error:      # e.g. an integer over 64 bits sent as JSON
+            raise MongoError(2, f"cannot store the document: {error}") from None
         if len(raw) > bson.MAX_DOCUMENT_SIZE:
             raise MongoError(10334, f"BSONObj size: {len(raw)} is invalid. Size must be "
                                     f"between 0 and 16793600(16MB)")
