@@ -283,3 +283,43 @@ def test_basic_auth(tmp_path):
                     headers={"Authorization": f"Basic {wrong}"})[0] == 401
     finally:
         server.stop()
+
+
+def test_both_protocols_write_at_once(docdb, db):
+    """HTTP views run in worker threads, the wire server on the event loop: writes from
+    both sides at once all land, and every revision is counted once."""
+    name = db.rsplit("/", 1)[1]
+    errors = []
+
+    def http_writer(slot):
+        try:
+            for i in range(40):
+                status, _, body = call("PUT", f"{db}/h{slot}-{i}", {"i": i})
+                assert status == 201
+                status, _, body = call("PUT", f"{db}/h{slot}-{i}?rev={body['rev']}", {"i": -i})
+                assert status == 201 and body["rev"].startswith("2-")
+        except Exception as error:        # reported below
+            errors.append(error)
+
+    def mongo_writer(slot):
+        try:
+            client = pymongo.MongoClient(docdb.uri)
+            for i in range(40):
+                client.couch[name].insert_one({"_id": f"m{slot}-{i}", "i": i})
+                client.couch[name].update_one({"_id": f"m{slot}-{i}"}, {"$set": {"i": -i - 1}})
+            client.close()
+        except Exception as error:        # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=http_writer, args=(n,)) for n in range(3)] + \
+        [threading.Thread(target=mongo_writer, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    info = call("GET", db)[2]
+    assert info["doc_count"] == 240
+    rows = call("GET", f"{db}/_all_docs")[2]["rows"]
+    assert [row["id"] for row in rows if not row["value"]["rev"].startswith("2-")] == []
+    assert len(call("GET", f"{db}/_changes")[2]["results"]) == 240
