@@ -149,9 +149,18 @@ def _projector(projection: Projection, query: dict):
     return lambda document: projection.apply(document, matcher.match(document)[1])
 
 
+# find options that would change the result and that we do not implement: refused, not
+# ignored (tailable cursors need capped collections, which we do not have either).
+UNSUPPORTED_FIND_OPTIONS = ("tailable", "awaitData", "min", "max", "returnKey", "showRecordId",
+                            "oplogReplay", "allowPartialResults")
+
+
 @command("find")
 def find(ctx, cmd):
     name = collection_name(cmd, "find")
+    for option in UNSUPPORTED_FIND_OPTIONS:
+        if cmd.get(option):
+            raise MongoError(2, f"the find option '{option}' is not supported by this server")
     query = _document_option(cmd, "filter", {}) or {}
     sort = _document_option(cmd, "sort")
     projection = Projection(_document_option(cmd, "projection"))
