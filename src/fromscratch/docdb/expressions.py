@@ -502,8 +502,12 @@ _simple("$strLenCP", 1, lambda v: len(v) if isinstance(v, str) else
         _raise(34471, "$strLenCP requires a string argument"))
 _simple("$strLenBytes", 1, lambda v: len(v.encode()) if isinstance(v, str) else
         _raise(34473, "$strLenBytes requires a string argument"))
-_simple("$strcasecmp", 2, lambda a, b: (lambda x, y: (x > y) - (x < y))(
-    _text(a, "$strcasecmp").lower(), _text(b, "$strcasecmp").lower()))
+def _strcasecmp(a, b) -> int:
+    x, y = _text(a, "$strcasecmp").lower(), _text(b, "$strcasecmp").lower()
+    return (x > y) - (x < y)
+
+
+_simple("$strcasecmp", 2, _strcasecmp)
 
 
 def _substr(value, start, length):
@@ -516,10 +520,14 @@ def _substr(value, start, length):
 
 _simple("$substr", 3, _substr)
 _simple("$substrCP", 3, _substr)
-_simple("$substrBytes", 3, lambda v, s, n: _text(v, "$substrBytes").encode()[
-    int(_numeric(s, "$substrBytes")):][:int(_numeric(n, "$substrBytes")) if
-                                        int(_numeric(n, "$substrBytes")) >= 0 else None]
-        .decode("utf-8", "replace"))
+def _substr_bytes(value, start, length):
+    data = _text(value, "$substrBytes").encode("utf-8")
+    start, length = int(_numeric(start, "$substrBytes")), int(_numeric(length, "$substrBytes"))
+    piece = data[start:] if length < 0 else data[start:start + length]
+    return piece.decode("utf-8", "replace")
+
+
+_simple("$substrBytes", 3, _substr_bytes)
 
 
 @operator("$split")
@@ -634,7 +642,7 @@ def _array(value, name: str):
     return value
 
 
-_simple("$size", 1, lambda v: _array(v, "$size").__len__())
+_simple("$size", 1, lambda v: len(_array(v, "$size")))
 _simple("$isArray", 1, lambda v: type(v) is list)
 _simple("$reverseArray", 1, lambda v: None if _nullish(v) else _array(v, "$reverseArray")[::-1])
 
@@ -900,16 +908,18 @@ def _distinct(values):
     return out
 
 
+def _keys(array: list) -> set:
+    return {ordering.sort_key(value) for value in array}
+
+
 _set_operator("$setUnion", lambda arrays: _distinct([v for a in arrays for v in a]))
 _set_operator("$setIntersection", lambda arrays: _distinct(
-    [v for v in arrays[0] if all(ordering.sort_key(v) in {ordering.sort_key(x) for x in a}
-                                 for a in arrays[1:])]) if arrays else [])
+    [v for v in arrays[0] if all(ordering.sort_key(v) in _keys(a) for a in arrays[1:])])
+    if arrays else [])
 _set_operator("$setDifference", lambda arrays: _distinct(
-    [v for v in arrays[0] if ordering.sort_key(v) not in {ordering.sort_key(x) for x in arrays[1]}]))
-_set_operator("$setIsSubset", lambda arrays: {ordering.sort_key(v) for v in arrays[0]} <=
-              {ordering.sort_key(v) for v in arrays[1]})
-_set_operator("$setEquals", lambda arrays: all(
-    {ordering.sort_key(v) for v in a} == {ordering.sort_key(v) for v in arrays[0]} for a in arrays))
+    [v for v in arrays[0] if ordering.sort_key(v) not in _keys(arrays[1])]))
+_set_operator("$setIsSubset", lambda arrays: _keys(arrays[0]) <= _keys(arrays[1]))
+_set_operator("$setEquals", lambda arrays: all(_keys(a) == _keys(arrays[0]) for a in arrays))
 
 
 # -- accumulator-like operators over arrays ($sum, $avg, $min, $max in $project) -------------
