@@ -89,6 +89,18 @@ def test_compaction_then_recovery(tmp_path):
     assert "age_1" in people.indexes and len(people.find({"age": 1})) == 3
 
 
+def test_compaction_cut_short_is_ignored(tmp_path):
+    engine = Engine(str(tmp_path))
+    fill(engine, 20)
+    engine.close()
+    with open(os.path.join(str(tmp_path), "snapshot.1.tmp"), "wb") as file:
+        file.write(b"half a snapshot")                 # a crash while compacting
+    again = Engine(str(tmp_path))
+    assert len(again.collection("app", "people")) == 20
+    assert not os.path.exists(os.path.join(str(tmp_path), "snapshot.1.tmp"))
+    again.close()
+
+
 def test_unique_violation_changes_nothing(tmp_path):
     engine = Engine(str(tmp_path))
     people = engine.collection("app", "people", create=True)

@@ -122,6 +122,9 @@ class Journal:
         self.generation = journals[-1] if journals else base
         self._open(self.generation)
         self._remove_older_than(base)
+        for name in os.listdir(self.directory):
+            if name.startswith("snapshot.") and name.endswith(".tmp"):
+                os.remove(os.path.join(self.directory, name))     # a compaction cut short
 
     def _open(self, generation: int) -> None:
         path = self._path("journal", generation)
