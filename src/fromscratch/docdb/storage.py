@@ -164,6 +164,11 @@ class Collection:
         `variables` are the command's `let` variables. Indexes hold binary string order,
         so a query under another collation scans the collection."""
         query = query or {}
+        if not query and not self.is_view:
+            # Everything (aggregations start here): no predicate to run.
+            if stats is not None:
+                stats.docs_examined = stats.returned = len(self.documents)
+            return list(self.documents.values())
         matcher = Matcher(query, variables, collation)
         if self.is_view:
             return list(execute(Plan(None), dict(enumerate(self.view_documents())), matcher,
@@ -186,10 +191,11 @@ class Collection:
         self._writable()
         self._validate(document, None, bypass_validation)
         key = sort_key(document["_id"])
-        if key in self.documents:
+        if key in self.documents:            # the documents dict is the _id index's truth
             self.indexes["_id_"].check(document, None, self.namespace)
         for index in self.indexes.values():
-            index.check(document, key, self.namespace)
+            if index.name != "_id_":
+                index.check(document, key, self.namespace)
         self.engine._write_put(self, key, document)
 
     def replace(self, old: dict, new: dict, bypass_validation: bool = False) -> None:
@@ -198,7 +204,8 @@ class Collection:
         self._validate(new, old, bypass_validation)
         key = sort_key(old["_id"])
         for index in self.indexes.values():
-            index.check(new, key, self.namespace)
+            if index.name != "_id_":         # same _id: nothing to check there
+                index.check(new, key, self.namespace)
         self.engine._write_put(self, key, new)
 
     def delete(self, document: dict) -> None:
@@ -428,6 +435,8 @@ class Engine:
         old = collection.documents.get(key)
         for index in collection.indexes.values():
             if old is not None:
+                if index.name == "_id_":     # a replacement keeps its _id and its entry
+                    continue
                 index.remove(old, key)
             index.add(document, key)
         collection.documents[key] = document
