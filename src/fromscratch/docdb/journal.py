@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import struct
+import time
 import zlib
 from typing import Iterable, Iterator
 
@@ -190,8 +191,12 @@ class Journal:
         temporary = final + ".tmp"
         with open(temporary, "wb") as file:
             chunk = bytearray()
-            for record in records:
+            for count, record in enumerate(records, 1):
                 chunk += encode_record(record)
+                if count % 64 == 0:
+                    # Background work: hand the GIL to the serving thread often, so that
+                    # requests wait for a few records' encoding, not a whole switch interval.
+                    time.sleep(0)
                 if len(chunk) >= FLUSH_AT:
                     file.write(chunk)
                     chunk = bytearray()
