@@ -28,6 +28,7 @@ EVERYTHING = {
     "double": 1.5, "nan": float("inf"), "string": "héllo", "empty": "",
     "document": {"a": {"b": [1, {"c": None}]}}, "array": [1, "two", [3]],
     "binary": b"\x00\xff", "uuid": Binary(b"0123456789abcdef", 4), "user": Binary(b"x", 128),
+    "old binary": Binary(b"xyz", 2),
     "oid": ObjectId("0123456789abcdef01234567"), "true": True, "false": False,
     "date": datetime.datetime(2020, 2, 29, 12, 0, 0, 123000, tzinfo=bson.UTC),
     "before1970": datetime.datetime(1900, 1, 1, tzinfo=bson.UTC), "null": None,

@@ -507,7 +507,8 @@ def _encode_element(out: bytearray, name: bytes, value, depth: int) -> None:
         out += b"\x09" + name + b"\x00" + _int64.pack(millis_from_datetime(value))
     elif kind is bytes or kind is bytearray or kind is Binary:
         subtype = value.subtype if kind is Binary else 0
-        out += b"\x05" + name + b"\x00" + _int32.pack(len(value)) + bytes((subtype,)) + value
+        payload = _int32.pack(len(value)) + value if subtype == 2 else value   # old binary
+        out += b"\x05" + name + b"\x00" + _int32.pack(len(payload)) + bytes((subtype,)) + payload
     elif kind is Regex:
         out += b"\x0B" + name + b"\x00" + _cstring_bytes(value.pattern) + _cstring_bytes(value.flags)
     elif kind is Timestamp:

@@ -96,7 +96,8 @@ class MongoConnection(Connection):
         if isinstance(message, wire.Query):
             self._handle_query(message)
             return
-        ctx = Context(server, self.client, acknowledged=not message.more_to_come)
+        ctx = Context(server, self.client, acknowledged=not message.more_to_come,
+                      raw_sequences=message.raw_sequences)
         command = message.command()
         name = next(iter(command), "")
         failure = server.fail_command.trigger(name, self.client.app_name)

@@ -186,8 +186,9 @@ class Collection:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def insert(self, document: dict, bypass_validation: bool = False) -> None:
-        """Store a new document (it must have an _id)."""
+    def insert(self, document: dict, bypass_validation: bool = False,
+               raw: bytes | None = None) -> None:
+        """Store a new document (it must have an _id); `raw`, if given, is its BSON."""
         self._writable()
         self._validate(document, None, bypass_validation)
         key = sort_key(document["_id"])
@@ -196,7 +197,7 @@ class Collection:
         for index in self.indexes.values():
             if index.name != "_id_":
                 index.check(document, key, self.namespace)
-        self.engine._write_put(self, key, document)
+        self.engine._write_put(self, key, document, raw)
 
     def replace(self, old: dict, new: dict, bypass_validation: bool = False) -> None:
         """Store `new` in place of `old` (same _id)."""
@@ -341,9 +342,10 @@ class Engine:
             self.journal.append(record)
             self._apply(record, built)
 
-    def _write_put(self, collection: Collection, key: tuple, document: dict) -> None:
+    def _write_put(self, collection: Collection, key: tuple, document: dict,
+                   raw: bytes | None = None) -> None:
         try:
-            raw = bson.RawDocument(bson.encode(document))
+            raw = bson.RawDocument(raw if raw is not None else bson.encode(document))
         except bson.BSONError as error:      # e.g. an integer over 64 bits sent as JSON
             raise MongoError(2, f"cannot store the document: {error}") from None
         if len(raw) > bson.MAX_DOCUMENT_SIZE:

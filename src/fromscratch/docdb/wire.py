@@ -69,6 +69,9 @@ class Msg:
     body: dict
     sequences: dict[str, list[dict]] = field(default_factory=dict)
     compressor: int | None = None           # set when it arrived in an OP_COMPRESSED
+    # The bytes of each document of each sequence, as sent: an insert can journal them
+    # as they are instead of encoding the documents again.
+    raw_sequences: dict[str, list[bytes]] = field(default_factory=dict)
 
     @property
     def more_to_come(self) -> bool:
@@ -148,7 +151,7 @@ def _parse_msg(data: bytes, request_id: int, compressor: int | None) -> Msg:
     # Bits 0-15 are required: a flag we do not know there must be refused.
     if flags & 0xFFFF & ~(CHECKSUM_PRESENT | MORE_TO_COME):
         raise MessageError(f"unknown required OP_MSG flag bits {flags:#x}", request_id)
-    position, body, sequences = 20, None, {}
+    position, body, sequences, raw_sequences = 20, None, {}, {}
     try:
         while position < end:
             kind = data[position]
@@ -172,12 +175,15 @@ def _parse_msg(data: bytes, request_id: int, compressor: int | None) -> Msg:
                 name = data[position + 4:nul].decode("utf-8")
                 if name in sequences:
                     raise MessageError(f"duplicate document sequence {name!r}", request_id)
-                documents, cursor = [], nul + 1
+                documents, raws, cursor = [], [], nul + 1
                 while cursor < stop:
                     one = bson.document_length(data, cursor, stop)
-                    documents.append(bson.decode(data[cursor:cursor + one]))
+                    raw = data[cursor:cursor + one]
+                    documents.append(bson.decode(raw))
+                    raws.append(raw)
                     cursor += one
                 sequences[name] = documents
+                raw_sequences[name] = raws
                 position = stop
             else:
                 raise MessageError(f"unknown OP_MSG section kind {kind}", request_id)
@@ -186,7 +192,7 @@ def _parse_msg(data: bytes, request_id: int, compressor: int | None) -> Msg:
                            code=INVALID_BSON) from None
     if body is None:
         raise MessageError("OP_MSG has no kind-0 section", request_id)
-    return Msg(request_id, flags, body, sequences, compressor)
+    return Msg(request_id, flags, body, sequences, compressor, raw_sequences)
 
 
 def _parse_query(data: bytes, request_id: int, compressor: int | None) -> Query:

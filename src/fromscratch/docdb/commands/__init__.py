@@ -58,6 +58,7 @@ class Context:
     database: str = "admin"
     acknowledged: bool = True            # False for w:0 or moreToCome
     wrote: bool = False
+    raw_sequences: dict = field(default_factory=dict)    # wire.Msg.raw_sequences
     extra: dict = field(default_factory=dict)
 
     @property

@@ -92,11 +92,16 @@ def insert(ctx, cmd):
     ordered = cmd.get("ordered", True)
     collection = ctx.engine.collection(ctx.database, name, create=True)
     bypass = bool(cmd.get("bypassDocumentValidation"))
+    # The documents' bytes as the client sent them (when they came in a kind-1 sequence):
+    # a document that needs no change (it has its _id first) is journaled as is.
+    raws = ctx.raw_sequences.get("documents")
     ctx.wrote = True
     inserted, errors = 0, []
     for index, document in enumerate(documents):
         try:
-            collection.insert(ensure_id(document), bypass)
+            prepared = ensure_id(document)
+            raw = raws[index] if raws is not None and prepared is document else None
+            collection.insert(prepared, bypass, raw)
             inserted += 1
         except MongoError as error:
             errors.append(error.to_write_error(index))
