@@ -193,7 +193,7 @@ class Journal:
             chunk = bytearray()
             for count, record in enumerate(records, 1):
                 chunk += encode_record(record)
-                if count % 64 == 0:
+                if count % 16 == 0:
                     # Background work: hand the GIL to the serving thread often, so that
                     # requests wait for a few records' encoding, not a whole switch interval.
                     time.sleep(0)
