@@ -1,0 +1,452 @@
+"""The stream value type: an append-only log of entries, each under a unique id, with
+the consumer groups that read it.
+
+An id is two unsigned 64-bit numbers, milliseconds and a sequence (`1700000000000-3`).
+We hold it as one Python int, `ms << 64 | seq`, so that ids compare, sort and bisect
+as plain integers; `format_id` writes it back as text.
+
+Entries live in an `IdMap`: a map from id to value kept sorted as a list of blocks of
+at most BLOCK_SIZE ids each, with the first id of every block in a separate list:
+
+    starts  [ 100-0 ,           250-3 ,           410-0 ]      bisect here first...
+    blocks  [ ids    100-0 100-1 ...  , ids 250-3 ...    , ids 410-0 ... ]
+              values v     v     ...    values v ...       values v ...
+                                                             ...then inside one block
+
+Appending goes to the last block (or starts a new one when it is full): O(1). Finding
+an id is two bisects, one over `starts` and one inside a block, so reading k entries
+from any position costs O(log n + k). Deleting removes the id from its block (at most
+BLOCK_SIZE moves) and drops a block that empties. Trimming with `~` removes whole
+blocks from the front, as Redis removes whole listpack nodes from its radix tree; the
+block size is Redis's default `stream-node-max-entries`, so approximate trims keep the
+same number of entries as Redis for small entries.
+
+A stream's entry value is the pair `(id as text, [field, value, ...])`: exactly the
+`[id, fields]` element of every reply that shows entries, built once when it is added.
+
+A consumer group keeps its last delivered id, a count of entries read (for the lag),
+and its pending entries list (PEL): every id delivered and not yet acknowledged, with a
+`Nack` saying to whom, when and how often. Each consumer keeps its own PEL of the same
+`Nack` objects, so either side can be walked in id order:
+
+    Stream ─ entries: IdMap  id -> (b"1-0", [b"field", b"value"])
+           └ groups: {name: ConsumerGroup}
+                       ├ pending: IdMap  id -> Nack(consumer, delivery_time, delivery_count)
+                       └ consumers: {name: Consumer}
+                                          └ pending: IdMap  id -> the same Nack
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+
+BLOCK_SIZE = 100
+U64_MAX = 2**64 - 1
+MAX_ID = U64_MAX << 64 | U64_MAX
+
+
+def make_id(ms: int, seq: int) -> int:
+    return ms << 64 | seq
+
+
+def format_id(stream_id: int) -> bytes:
+    return b"%d-%d" % (stream_id >> 64, stream_id & U64_MAX)
+
+
+class _Block:
+    __slots__ = ("ids", "values")
+
+    def __init__(self, ids: list, values: list):
+        self.ids = ids
+        self.values = values
+
+
+class IdMap:
+    """A map from id to value, in id order (see the module docstring)."""
+
+    __slots__ = ("starts", "blocks", "length")
+
+    def __init__(self):
+        self.starts: list[int] = []
+        self.blocks: list[_Block] = []
+        self.length = 0
+
+    def __len__(self):
+        return self.length
+
+    def _find(self, key: int) -> tuple[int, int]:
+        """(block index, position in the block) where `key` is or would be inserted;
+        the block index is -1 when the map is empty."""
+        index = bisect_right(self.starts, key) - 1
+        if index < 0:
+            index = 0 if self.blocks else -1
+        if index < 0:
+            return -1, 0
+        return index, bisect_left(self.blocks[index].ids, key)
+
+    def get(self, key: int):
+        index, position = self._find(key)
+        if index < 0:
+            return None
+        ids = self.blocks[index].ids
+        if position < len(ids) and ids[position] == key:
+            return self.blocks[index].values[position]
+        return None
+
+    def __contains__(self, key: int) -> bool:
+        return self.get(key) is not None
+
+    def first_id(self) -> int | None:
+        return self.blocks[0].ids[0] if self.blocks else None
+
+    def last_id(self) -> int | None:
+        return self.blocks[-1].ids[-1] if self.blocks else None
+
+    def last(self):
+        return self.blocks[-1].values[-1] if self.blocks else None
+
+    def first(self):
+        return self.blocks[0].values[0] if self.blocks else None
+
+    # -- adding ----------------------------------------------------------------------------
+
+    def append(self, key: int, value) -> None:
+        """Add `key`, which is greater than every key in the map."""
+        blocks = self.blocks
+        if blocks and len(blocks[-1].ids) < BLOCK_SIZE:
+            block = blocks[-1]
+            block.ids.append(key)
+            block.values.append(value)
+        else:
+            blocks.append(_Block([key], [value]))
+            self.starts.append(key)
+        self.length += 1
+
+    def set(self, key: int, value) -> None:
+        """Add or replace `key` anywhere (appending is the common, fast case)."""
+        if not self.blocks or key > self.blocks[-1].ids[-1]:
+            self.append(key, value)
+            return
+        index, position = self._find(key)
+        block = self.blocks[index]
+        if position < len(block.ids) and block.ids[position] == key:
+            block.values[position] = value
+            return
+        block.ids.insert(position, key)
+        block.values.insert(position, value)
+        self.starts[index] = block.ids[0]
+        self.length += 1
+        if len(block.ids) > 2 * BLOCK_SIZE:            # split an overgrown block in two
+            half = len(block.ids) // 2
+            tail = _Block(block.ids[half:], block.values[half:])
+            del block.ids[half:], block.values[half:]
+            self.blocks.insert(index + 1, tail)
+            self.starts.insert(index + 1, tail.ids[0])
+
+    # -- removing --------------------------------------------------------------------------
+
+    def pop(self, key: int):
+        """Remove `key`; its value, or None if it was not there."""
+        index, position = self._find(key)
+        if index < 0:
+            return None
+        block = self.blocks[index]
+        if position >= len(block.ids) or block.ids[position] != key:
+            return None
+        value = block.values[position]
+        del block.ids[position], block.values[position]
+        self.length -= 1
+        if not block.ids:
+            del self.blocks[index], self.starts[index]
+        elif position == 0:
+            self.starts[index] = block.ids[0]
+        return value
+
+    def first_block_size(self) -> int:
+        return len(self.blocks[0].ids)
+
+    def first_block_last_id(self) -> int:
+        return self.blocks[0].ids[-1]
+
+    def drop_first_block(self) -> None:
+        self.length -= len(self.blocks[0].ids)
+        del self.blocks[0], self.starts[0]
+
+    def remove_first(self, count: int) -> None:
+        """Remove the first `count` entries, all from the first block."""
+        block = self.blocks[0]
+        del block.ids[:count], block.values[:count]
+        self.length -= count
+        if block.ids:
+            self.starts[0] = block.ids[0]
+        else:
+            del self.blocks[0], self.starts[0]
+
+    # -- ranges ----------------------------------------------------------------------------
+
+    def items(self, start: int = 0, end: int = MAX_ID):
+        """(id, value) for start <= id <= end, in ascending order."""
+        index, position = self._find(start)
+        if index < 0:
+            return
+        blocks = self.blocks
+        while index < len(blocks):
+            block = blocks[index]
+            ids, values = block.ids, block.values
+            for position in range(position, len(ids)):
+                key = ids[position]
+                if key > end:
+                    return
+                yield key, values[position]
+            index += 1
+            position = 0
+
+    def items_reversed(self, end: int = MAX_ID, start: int = 0):
+        """(id, value) for end >= id >= start, in descending order."""
+        index = bisect_right(self.starts, end) - 1
+        if index < 0:
+            return
+        blocks = self.blocks
+        position = bisect_right(blocks[index].ids, end) - 1
+        while index >= 0:
+            block = blocks[index]
+            ids, values = block.ids, block.values
+            for position in range(position, -1, -1):
+                key = ids[position]
+                if key < start:
+                    return
+                yield key, values[position]
+            index -= 1
+            if index >= 0:
+                position = len(blocks[index].ids) - 1
+
+    def after(self, key: int, count: int = 0) -> tuple[list, list]:
+        """The ids and values of up to `count` (all if 0) entries after `key`, in
+        ascending order: the read every XREAD and XREADGROUP makes, done in slices."""
+        index, position = self._find(key + 1)
+        ids: list = []
+        values: list = []
+        blocks = self.blocks
+        while 0 <= index < len(blocks):
+            block = blocks[index]
+            stop = position + count - len(ids) if count else len(block.ids)
+            ids += block.ids[position:stop]
+            values += block.values[position:stop]
+            if count and len(ids) >= count:
+                break
+            index += 1
+            position = 0
+        return ids, values
+
+    def block_count(self) -> int:
+        return len(self.blocks)
+
+
+class Nack:
+    """One pending entry: the consumer it was delivered to, when, and how many times."""
+
+    __slots__ = ("consumer", "delivery_time", "delivery_count")
+
+    def __init__(self, consumer: "Consumer | None", delivery_time: int, delivery_count: int = 1):
+        self.consumer = consumer
+        self.delivery_time = delivery_time
+        self.delivery_count = delivery_count
+
+
+class Consumer:
+    """A reader in a group. `seen_time` is its last attempt to read or claim,
+    `active_time` its last success (-1 for never), as Redis 7.2 keeps them."""
+
+    __slots__ = ("name", "seen_time", "active_time", "pending")
+
+    def __init__(self, name: bytes, now: int):
+        self.name = name
+        self.seen_time = now
+        self.active_time = -1
+        self.pending = IdMap()
+
+
+class ConsumerGroup:
+    __slots__ = ("name", "last_id", "entries_read", "pending", "consumers")
+
+    def __init__(self, name: bytes, last_id: int, entries_read: int | None):
+        self.name = name
+        self.last_id = last_id
+        self.entries_read = entries_read      # None: unknown (Redis's SCG_INVALID...)
+        self.pending = IdMap()
+        self.consumers: dict[bytes, Consumer] = {}
+
+    def add_consumer(self, name: bytes, now: int) -> Consumer:
+        consumer = self.consumers[name] = Consumer(name, now)
+        return consumer
+
+    def remove_consumer(self, name: bytes) -> int:
+        """Delete a consumer and its pending entries; how many entries it had."""
+        consumer = self.consumers.pop(name)
+        for stream_id, _ in consumer.pending.items():
+            self.pending.pop(stream_id)
+        return len(consumer.pending)
+
+    def deliver(self, stream_id: int, consumer: Consumer, now: int) -> None:
+        """Record that `stream_id` went to `consumer` through `>`: pending, delivered
+        once, to this consumer, even if it was pending for another (after SETID)."""
+        pending = self.pending
+        last = pending.last_id()
+        nack = None if last is None or stream_id > last else pending.get(stream_id)
+        if nack is None:
+            nack = Nack(consumer, now)
+            pending.set(stream_id, nack)
+        else:
+            nack.consumer.pending.pop(stream_id)
+            nack.consumer, nack.delivery_time, nack.delivery_count = consumer, now, 1
+        consumer.pending.set(stream_id, nack)
+
+    def acknowledge(self, stream_id: int) -> bool:
+        nack = self.pending.pop(stream_id)
+        if nack is None:
+            return False
+        nack.consumer.pending.pop(stream_id)
+        return True
+
+    def claim(self, stream_id: int, nack: Nack, consumer: Consumer) -> None:
+        """Move the pending entry `stream_id` to `consumer` (from its owner, if it has
+        one yet: XCLAIM FORCE makes entries pending without one)."""
+        if nack.consumer is not consumer:
+            if nack.consumer is not None:
+                nack.consumer.pending.pop(stream_id)
+            nack.consumer = consumer
+            consumer.pending.set(stream_id, nack)
+
+
+class Stream:
+    __slots__ = ("entries", "last_id", "entries_added", "max_deleted_id", "first_id", "groups")
+
+    def __init__(self):
+        self.entries = IdMap()
+        self.last_id = 0             # the greatest id ever added (or set by XSETID)
+        self.entries_added = 0       # how many entries were ever added
+        self.max_deleted_id = 0      # the greatest id XDEL removed
+        self.first_id = 0            # the first entry's id (kept, as Redis, for the lag)
+        self.groups: dict[bytes, ConsumerGroup] = {}
+
+    @property
+    def length(self) -> int:
+        return self.entries.length
+
+    def copy(self) -> "Stream":
+        """A deep copy (COPY), groups and pending entries included."""
+        stream = Stream()
+        for stream_id, entry in self.entries.items():
+            stream.entries.append(stream_id, entry)
+        stream.last_id, stream.entries_added = self.last_id, self.entries_added
+        stream.max_deleted_id, stream.first_id = self.max_deleted_id, self.first_id
+        for name, group in self.groups.items():
+            twin = stream.groups[name] = ConsumerGroup(name, group.last_id, group.entries_read)
+            for consumer in group.consumers.values():
+                copy = twin.consumers[consumer.name] = Consumer(consumer.name, consumer.seen_time)
+                copy.active_time = consumer.active_time
+            for stream_id, nack in group.pending.items():
+                owner = twin.consumers[nack.consumer.name]
+                nack = Nack(owner, nack.delivery_time, nack.delivery_count)
+                twin.pending.append(stream_id, nack)
+                owner.pending.append(stream_id, nack)
+        return stream
+
+    # -- adding and removing entries --------------------------------------------------------
+
+    def add(self, stream_id: int, fields: list) -> bytes:
+        """Append an entry (its id is greater than last_id); returns the id as text."""
+        text = format_id(stream_id)
+        if not self.entries.length:
+            self.first_id = stream_id
+        self.entries.append(stream_id, (text, fields))
+        self.last_id = stream_id
+        self.entries_added += 1
+        return text
+
+    def delete(self, stream_id: int) -> bool:
+        if self.entries.pop(stream_id) is None:
+            return False
+        if stream_id > self.max_deleted_id:
+            self.max_deleted_id = stream_id
+        if stream_id == self.first_id:
+            self.first_id = self.entries.first_id() or 0
+        return True
+
+    def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
+        """Remove entries from the front until at most `maxlen` remain, or every id is
+        at least `minid`. Whole blocks go first; with `approx` only whole blocks go, and
+        a `limit` (0 for none) caps the entries removed. Returns how many went."""
+        entries = self.entries
+        removed = 0
+        while entries.length:
+            if maxlen is not None and entries.length <= maxlen:
+                break
+            size = entries.first_block_size()
+            if limit and removed + size > limit:
+                break
+            if maxlen is not None:
+                whole = entries.length - size >= maxlen
+            else:
+                whole = entries.first_block_last_id() < minid
+            if whole:
+                entries.drop_first_block()
+                removed += size
+                continue
+            if not approx:                    # part of the first block, and then done
+                if maxlen is not None:
+                    count = entries.length - maxlen
+                else:
+                    count = bisect_left(entries.blocks[0].ids, minid)
+                entries.remove_first(count)
+                removed += count
+            break
+        if removed:
+            self.first_id = entries.first_id() or 0
+        return removed
+
+    # -- the lag of a consumer group (Redis 7's entries-read arithmetic) --------------------
+
+    def has_tombstones_after(self, start: int) -> bool:
+        """Whether an entry deleted by XDEL might lie at or after `start`."""
+        if not self.entries.length or not self.max_deleted_id:
+            return False
+        if self.first_id > self.max_deleted_id:
+            return False
+        return start <= self.max_deleted_id
+
+    def entries_read_at(self, stream_id: int) -> int | None:
+        """How many entries were ever added up to and including `stream_id`, when that
+        can be known without counting: None when it can't."""
+        if not self.entries_added:
+            return 0
+        if not self.entries.length and stream_id <= self.last_id:
+            return self.entries_added
+        if stream_id == self.last_id:
+            return self.entries_added
+        if stream_id > self.last_id:
+            return None
+        if not self.max_deleted_id or self.max_deleted_id < self.first_id:
+            if stream_id < self.first_id:
+                return self.entries_added - self.entries.length
+            if stream_id == self.first_id:
+                return self.entries_added - self.entries.length + 1
+        return None
+
+    def lag(self, group: ConsumerGroup) -> int | None:
+        """Entries not yet delivered to `group`, or None when that can't be known."""
+        if not self.entries_added:
+            return 0
+        if group.entries_read is not None and not self.has_tombstones_after(group.last_id):
+            return self.entries_added - group.entries_read
+        read = self.entries_read_at(group.last_id)
+        return None if read is None else self.entries_added - read
+
+    def advance_group(self, group: ConsumerGroup, stream_id: int) -> None:
+        """The group was just handed `stream_id` through `>`: move its last id there and
+        keep its entries-read count (as Redis does, while it can)."""
+        if group.entries_read is not None and not self.has_tombstones_after(stream_id):
+            group.entries_read += 1
+        elif self.entries_added:
+            group.entries_read = self.entries_read_at(stream_id)
+        group.last_id = stream_id
