@@ -295,6 +295,8 @@ class Client(Connection):
         if kv.monitors and not cmd.skip_monitor:
             kv.feed_monitors(self, argv)
         self.last_command = cmd
+        # For keymiss notifications (which only reads send), that take this lane.
+        kv.keyspace.writing = cmd.is_write
         started = _perf_ns()
         try:
             result = cmd.handler(self, argv)
@@ -332,6 +334,7 @@ class Client(Connection):
             for cmd, argv in commands:
                 if kv.monitors and not cmd.skip_monitor:
                     kv.feed_monitors(self, argv)
+                kv.keyspace.writing = cmd.is_write
                 started = _perf_ns()
                 try:
                     result = cmd.handler(self, argv)

@@ -9,9 +9,13 @@ it expires, when it was last read (for OBJECT IDLETIME and LRU eviction) and how
     hash         dict
     set          RandomSet        (a set that can also pick a random member in O(1))
     sorted set   SortedSet        (a dict plus a skip list)
+    stream       Stream           (blocks of entries by id, and consumer groups)
 
 Every change to a key goes through `Database.modified(key)`, which is what WATCH,
-blocked clients and the dirty counter (for snapshots) hang on.
+blocked clients and the dirty counter (for snapshots) hang on. Commands also report
+what they did with `Database.notify(...)`, for keyspace notifications
+(notifications.py); the keyspace reports what it does itself: new keys, expiry and
+eviction.
 
 Expiry works as in Redis: lazily, when a key is looked up past its deadline, and
 actively, by `Keyspace.active_expire_cycle()` sampling keys that have a TTL and removing
@@ -28,15 +32,17 @@ import time
 from collections import deque
 
 from ..resp import ErrorReply
+from .notifications import EVICTED, EXPIRED, KEY_MISS, NEW
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
+from .structures.stream import Stream
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 
 
 # The name TYPE reports for each value class.
 TYPE_NAMES: dict[type, str] = {bytes: "string", deque: "list", dict: "hash", RandomSet: "set",
-                               SortedSet: "zset"}
+                               SortedSet: "zset", Stream: "stream"}
 
 
 def type_name(value) -> str:
@@ -90,11 +96,11 @@ class Database:
         """The value of `key`, or None (counted as a keyspace hit or miss)."""
         entry = self.data.get(key)
         if entry is None:
-            self.keyspace.misses += 1
+            self._missed(key)
             return None
         if entry.expires_at and entry.expires_at <= now_ms():
             self._expire(key)
-            self.keyspace.misses += 1
+            self._missed(key)
             return None
         entry.access = self.keyspace.lru_clock
         self.keyspace.hits += 1
@@ -104,11 +110,11 @@ class Database:
         """The value of `key` if it is a `kind`; None if missing; WRONGTYPE otherwise."""
         entry = self.data.get(key)
         if entry is None:
-            self.keyspace.misses += 1
+            self._missed(key)
             return None
         if entry.expires_at and entry.expires_at <= now_ms():
             self._expire(key)
-            self.keyspace.misses += 1
+            self._missed(key)
             return None
         self.keyspace.hits += 1
         entry.access = self.keyspace.lru_clock
@@ -119,6 +125,13 @@ class Database:
 
     def __contains__(self, key: bytes) -> bool:
         return self.entry(key, touch=False) is not None
+
+    def _missed(self, key: bytes) -> None:
+        keyspace = self.keyspace
+        keyspace.misses += 1
+        # Redis reports a miss by a command that reads, not by one that writes.
+        if keyspace.notify_flags & KEY_MISS and not keyspace.writing:
+            self.notify(KEY_MISS, "keymiss", key)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -176,6 +189,19 @@ class Database:
         if self.blocked and key in self.blocked:
             keyspace.ready_keys.append((self, key))
 
+    def wake(self, key: bytes) -> None:
+        """Give clients blocked on `key` another try without counting a change (XGROUP
+        DESTROY: a consumer group is not part of the key's value for WATCH)."""
+        if self.blocked and key in self.blocked:
+            self.keyspace.ready_keys.append((self, key))
+
+    def notify(self, kind: int, event: str, key: bytes) -> None:
+        """Publish a keyspace notification of class `kind` (see notifications.py), if
+        notify-keyspace-events asks for it."""
+        flags = self.keyspace.notify_flags
+        if flags & kind:
+            self.keyspace.notifier(flags, self.index, event, key)
+
     def rename(self, key: bytes, new_key: bytes) -> None:
         """Move `key` (which exists) to `new_key`, with its TTL, replacing new_key."""
         entry = self.data[key]
@@ -211,6 +237,14 @@ class Database:
     def _expire(self, key: bytes) -> None:
         self._remove(key, self.data[key])
         self.keyspace.expired_keys += 1
+        self.notify(EXPIRED, "expired", key)
+        self.modified(key, changes=0)
+
+    def evict(self, key: bytes) -> None:
+        """Remove `key` to free memory (the hook for maxmemory eviction)."""
+        self._remove(key, self.data[key])
+        self.keyspace.evicted_keys += 1
+        self.notify(EVICTED, "evicted", key)
         self.modified(key, changes=0)
 
     # -- random access -----------------------------------------------------------------
@@ -242,6 +276,7 @@ class Database:
     def _insert(self, key: bytes, value) -> None:
         self.data[key] = Entry(value, self.keyspace.lru_clock, len(self.keys))
         self.keys.append(key)
+        self.notify(NEW, "new", key)
 
     def _remove(self, key: bytes, entry: Entry) -> None:
         del self.data[key]
@@ -275,10 +310,16 @@ class Keyspace:
         self.dbs = [Database(self, i) for i in range(databases)]
         self.dirty = 0                 # changes since the last snapshot
         self.expired_keys = 0
+        self.evicted_keys = 0
         self.hits = 0                  # lookups that found a key (keyspace_hits)
         self.misses = 0
         self.ready_keys: list = []     # (db, key) pairs that blocked clients wait on
         self.lru_clock = int(time.monotonic())
+        # keyspace notifications: the classes to publish (0 while off), who publishes
+        # them, and whether the running command writes (for keymiss)
+        self.notify_flags = 0
+        self.notifier = None
+        self.writing = False
 
     def tick(self) -> None:
         self.lru_clock = int(time.monotonic())
@@ -290,6 +331,8 @@ class Keyspace:
             if key in db.data:
                 for client in clients:
                     client.watch_broken = True
+        # Clients blocked on a key that goes (XREADGROUP) get their answer.
+        self.ready_keys += [(db, key) for key in db.blocked if key in db.data]
         db.clear()
         self.dirty += removed
         return removed
@@ -304,10 +347,9 @@ class Keyspace:
         first.data, second.data = second.data, first.data
         first.keys, second.keys = second.keys, first.keys
         first.volatile, second.volatile = second.volatile, first.volatile
+        # Keys that appear, change or vanish under blocked clients give them a try.
         for db in (first, second):
-            for key in db.blocked:
-                if key in db.data:
-                    self.ready_keys.append((db, key))
+            self.ready_keys += [(db, key) for key in db.blocked]
         self.dirty += 1
 
     def active_expire_cycle(self, time_budget: float = 0.005) -> int:

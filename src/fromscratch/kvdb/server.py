@@ -23,6 +23,7 @@ from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .keyspace import Keyspace
+from .notifications import KEY_MISS, Notifier, effective_flags
 from .table import TABLE, CommandTable
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -54,6 +55,7 @@ class KvServer:
         self.blocking = Blocking(self)
         self.monitors: set = set()
         self.broker = broker or Broker()
+        self.keyspace.notifier = Notifier(self.broker)
         self.slowlog = SlowLog(self.config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.error_counts: dict[str, int] = {}
@@ -67,7 +69,6 @@ class KvServer:
         self.cursors = Cursors()
         self.active_expire_enabled = True
         self.last_save_time = time.time()
-        self.evicted_keys = 0
         self.startup_memory = process_rss()
         self.peak_memory = 0
         self.ops_per_sec = 0
@@ -90,6 +91,13 @@ class KvServer:
         config.on_change("slowlog-log-slower-than", thresholds)
         config.on_change("latency-monitor-threshold", thresholds)
         config.on_change("slowlog-max-len", self.slowlog.resize)
+
+        def notifications(flags):
+            self.keyspace.notify_flags = effective_flags(flags)
+            self._refresh()
+
+        notifications(config["notify-keyspace-events"])
+        config.on_change("notify-keyspace-events", notifications)
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
         config.on_change("timeout", lambda value: setattr(self.tcp, "idle_timeout", value))
 
@@ -169,7 +177,10 @@ class KvServer:
         self.blocking.release_paused()
 
     def _refresh(self) -> None:
-        self.careful = self.pause_mode is not None or bool(self.monitors)
+        # keymiss events need to know whether each command writes, which the careful
+        # lane records (Client._call_carefully)
+        self.careful = (self.pause_mode is not None or bool(self.monitors)
+                        or bool(self.keyspace.notify_flags & KEY_MISS))
 
     def allows_protected(self, client) -> bool:
         """DEBUG is refused unless enable-debug-command is yes (or local, from loopback)."""
@@ -241,8 +252,8 @@ class KvServer:
             for each in (cmd, *cmd.subcommands.values()):
                 each.reset_stats()
         self.error_counts.clear()
-        self.keyspace.expired_keys = self.keyspace.hits = self.keyspace.misses = 0
-        self.evicted_keys = 0
+        keyspace = self.keyspace
+        keyspace.expired_keys = keyspace.evicted_keys = keyspace.hits = keyspace.misses = 0
         stats = self.tcp.stats
         stats.connections_received = stats.connections_rejected = 0
         stats.bytes_received = stats.bytes_sent = 0
