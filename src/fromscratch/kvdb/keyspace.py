@@ -32,7 +32,7 @@ import time
 from collections import deque
 
 from ..resp import ErrorReply
-from .notifications import EVICTED, EXPIRED, KEY_MISS, NEW
+from .notifications import EVICTED, EXPIRED, GENERIC, KEY_MISS, NEW
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
 from .structures.stream import Stream
@@ -170,12 +170,15 @@ class Database:
         self.modified(key)
         return live
 
-    def delete_if_empty(self, key: bytes, value) -> None:
-        """Containers don't exist empty in Redis: drop the key once its last item goes."""
+    def removed(self, key: bytes, value, kind: int, event: str, changes: int = 1) -> None:
+        """Items left the container `value` at `key` (by `event`: lpop, hdel...): report
+        it, and drop the key if that emptied it (containers don't exist empty in Redis),
+        reporting that too."""
+        self.notify(kind, event, key)
         if not value:
-            entry = self.data.get(key)
-            if entry is not None:
-                self._remove(key, entry)
+            self._remove(key, self.data[key])
+            self.notify(GENERIC, "del", key)
+        self.modified(key, changes)
 
     def modified(self, key: bytes, changes: int = 1) -> None:
         """Record that `key` changed: WATCHers abort, blocked clients get another try."""

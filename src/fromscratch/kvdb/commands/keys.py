@@ -7,6 +7,7 @@ from ...resp import ErrorReply, SimpleString
 from ..client import OK
 from ..cursors import parse_cursor
 from ..keyspace import type_name
+from ..notifications import GENERIC
 from ..table import command, container, subcommand
 from .args import INT64_MAX, INT64_MIN, SYNTAX, Options, now_ms, parse_db_index, parse_int
 
@@ -18,7 +19,12 @@ SAME_OBJECT = ErrorReply("ERR source and destination objects are the same")
          complexity="O(N) where N is the number of keys that will be removed.", syntax="key...")
 def del_(client, argv):
     db = client.db
-    return sum(db.delete(key) for key in argv[1:])
+    deleted = 0
+    for key in argv[1:]:
+        if db.delete(key):
+            db.notify(GENERIC, "del", key)
+            deleted += 1
+    return deleted
 
 
 @command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic",
@@ -140,6 +146,8 @@ def _rename(client, argv, only_if_new: bool):
     if only_if_new and target in db:
         return 0
     db.rename(source, target)
+    db.notify(GENERIC, "rename_from", source)
+    db.notify(GENERIC, "rename_to", target)
     return 1 if only_if_new else OK
 
 
@@ -192,6 +200,7 @@ def copy(client, argv):
     target_db.set(target, copy_value(entry.value))
     if entry.expires_at:
         target_db.set_expire(target, entry.expires_at)
+    target_db.notify(GENERIC, "copy_to", target)
     return 1
 
 
@@ -213,6 +222,8 @@ def move(client, argv):
     target_db.set(key, entry.value)
     if entry.expires_at:
         target_db.set_expire(key, entry.expires_at)
+    source_db.notify(GENERIC, "move_from", key)
+    target_db.notify(GENERIC, "move_to", key)
     return 1
 
 
@@ -254,8 +265,10 @@ def _expire(client, argv, unit_ms: int, absolute: bool, name: str):
         return 0
     if when <= now_ms():
         db.delete(key)
+        db.notify(GENERIC, "del", key)
     else:
         db.set_expire(key, when)
+        db.notify(GENERIC, "expire", key)
     return 1
 
 
@@ -336,9 +349,10 @@ def pexpiretime(client, argv):
          syntax="key")
 def persist(client, argv):
     db = client.db
-    if db.entry(argv[1], touch=False) is None:
+    if db.entry(argv[1], touch=False) is None or not db.persist(argv[1]):
         return 0
-    return 1 if db.persist(argv[1]) else 0
+    db.notify(GENERIC, "persist", argv[1])
+    return 1
 
 
 # -- databases --------------------------------------------------------------------------------

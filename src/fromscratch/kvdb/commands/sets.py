@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...resp import ErrorReply
 from ..cursors import parse_cursor
+from ..notifications import GENERIC, SET
 from ..structures.randomset import RandomSet
 from ..table import command
 from .args import SYNTAX, count_arg, parse_int, positive_count, random_count
@@ -61,6 +62,7 @@ def sadd(client, argv):
         added += members.add(member)
     if added:
         db.modified(key, added)
+        db.notify(SET, "sadd", key)
     return added
 
 
@@ -78,8 +80,7 @@ def srem(client, argv):
     for member in argv[2:]:
         removed += members.remove(member)
     if removed:
-        db.delete_if_empty(key, members)
-        db.modified(key, removed)
+        db.removed(key, members, SET, "srem", removed)
     return removed
 
 
@@ -128,12 +129,12 @@ def smove(client, argv):
         return 1 if member in source else 0
     if not source.remove(member):
         return 0
-    db.delete_if_empty(source_key, source)
-    db.modified(source_key)
+    db.removed(source_key, source, SET, "srem")
     if target is None:
         target = db.get_or_create(target_key, RandomSet)
     if target.add(member):
         db.modified(target_key)
+        db.notify(SET, "sadd", target_key)
     return 1
 
 
@@ -153,18 +154,18 @@ def spop(client, argv):
         if members is None:
             return None
         popped = members.pop_random()
-        db.delete_if_empty(key, members)
-        db.modified(key)
+        db.removed(key, members, SET, "spop")
         return popped
     count = count_arg(argv[2])
     members = get_set(db, key)
     if members is None or count == 0:
         return set()
     if count >= len(members):
-        db.delete(key)
-        return set(members.members)
-    popped = {members.pop_random() for _ in range(count)}
-    db.modified(key, count)
+        popped = set(members.members)
+        members.clear()
+    else:
+        popped = {members.pop_random() for _ in range(count)}
+    db.removed(key, members, SET, "spop", len(popped))
     return popped
 
 
@@ -218,9 +219,11 @@ def _store(client, argv, operation):
     db, destination = client.db, argv[1]
     result = operation(_sets_of(db, argv[2:]))
     if not result:
-        db.delete(destination)
+        if db.delete(destination):
+            db.notify(GENERIC, "del", destination)
         return 0
     db.set(destination, RandomSet(result))
+    db.notify(SET, argv[0].decode().lower(), destination)        # sinterstore...
     return len(result)
 
 

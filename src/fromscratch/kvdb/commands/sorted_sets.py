@@ -15,6 +15,7 @@ from ...resp import NULL_ARRAY, ErrorReply, format_double
 from ..blocking import parse_timeout
 from ..cursors import parse_cursor
 from ..keyspace import WRONGTYPE
+from ..notifications import GENERIC, ZSET
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import LEX_MAX, LEX_MIN, SortedSet
 from ..table import command
@@ -40,20 +41,22 @@ def with_scores(client, pairs: list) -> list:
     return [item for pair in pairs for item in pair]
 
 
-def store(db, destination: bytes, scores: dict) -> int:
+def store(client, argv, destination: bytes, scores: dict) -> int:
     """The *STORE commands: `scores` becomes the destination, replacing whatever was
     there; an empty result deletes it."""
+    db = client.db
     if not scores:
-        db.delete(destination)
+        if db.delete(destination):
+            db.notify(GENERIC, "del", destination)
         return 0
     db.set(destination, SortedSet.from_scores(scores))
+    db.notify(ZSET, argv[0].decode().lower(), destination)       # zunionstore...
     return len(scores)
 
 
 def pop(db, key: bytes, zset: SortedSet, count: int, highest: bool) -> list:
     pairs = zset.pop(count, highest)
-    db.delete_if_empty(key, zset)
-    db.modified(key, len(pairs))
+    db.removed(key, zset, ZSET, "zpopmax" if highest else "zpopmin", len(pairs))
     return pairs
 
 
@@ -180,6 +183,7 @@ def zadd_generic(client, argv, incr: bool = False):
         processed = True
     if added or updated:
         db.modified(key, added + updated)
+        db.notify(ZSET, "zincr" if incr else "zadd", key)
     if incr:
         return score if processed else None
     return added + updated if b"CH" in options else added
@@ -213,6 +217,7 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     else:
         return 0
     db.modified(key)
+    db.notify(ZSET, "zadd", key)
     return 1 if current is None else 0
 
 
@@ -236,8 +241,7 @@ def zrem(client, argv):
         return 0
     removed = sum(zset.remove(member) for member in argv[2:])
     if removed:
-        db.delete_if_empty(key, zset)
-        db.modified(key, removed)
+        db.removed(key, zset, ZSET, "zrem", removed)
     return removed
 
 
@@ -368,7 +372,7 @@ def zrange_generic(client, argv, first: int, by=None, reverse=None, destination=
     zset = get_zset(client.db, argv[first])
     pairs = [] if zset is None else _range(zset, by, low, high, reverse, offset, limit)
     if destination is not None:
-        return store(client.db, destination, dict(pairs))
+        return store(client, argv, destination, dict(pairs))
     return with_scores(client, pairs) if scores_too else [member for member, _ in pairs]
 
 
@@ -471,8 +475,7 @@ def _remove_range(client, argv, by: str) -> int:
         return 0
     removed = len(zset.delete_slice(*window(zset, by, low, high)))
     if removed:
-        db.delete_if_empty(key, zset)
-        db.modified(key, removed)
+        db.removed(key, zset, ZSET, argv[0].decode().lower(), removed)   # zremrangebyscore...
     return removed
 
 
@@ -780,7 +783,7 @@ def setop_generic(client, argv, operation: str, numkeys_index: int, destination=
     else:
         result = _difference(inputs)
     if destination is not None:
-        return store(client.db, destination, result)
+        return store(client, argv, destination, result)
     pairs = sorted(result.items(), key=lambda pair: (pair[1], pair[0]))
     return with_scores(client, pairs) if scores_too else [member for member, _ in pairs]
 
