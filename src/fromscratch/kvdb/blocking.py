@@ -149,7 +149,6 @@ class Blocking:
             cmd = client.kv.table.lookup(state.argv[0])
             if cmd.subcommands:
                 cmd = cmd.subcommands[state.argv[1].decode().lower()]
-            self.kv.keyspace.writing = cmd.is_write
             result = cmd.handler(client, state.argv)
         except ErrorReply as error:
             result = error

@@ -295,8 +295,6 @@ class Client(Connection):
         if kv.monitors and not cmd.skip_monitor:
             kv.feed_monitors(self, argv)
         self.last_command = cmd
-        # For keymiss notifications (which only reads send), that take this lane.
-        kv.keyspace.writing = cmd.is_write
         started = _perf_ns()
         try:
             result = cmd.handler(self, argv)
@@ -334,7 +332,6 @@ class Client(Connection):
             for cmd, argv in commands:
                 if kv.monitors and not cmd.skip_monitor:
                     kv.feed_monitors(self, argv)
-                kv.keyspace.writing = cmd.is_write
                 started = _perf_ns()
                 try:
                     result = cmd.handler(self, argv)

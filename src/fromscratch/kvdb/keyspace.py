@@ -79,6 +79,10 @@ class Database:
         return len(self.data)
 
     # -- reading -----------------------------------------------------------------------
+    #
+    # As in Redis, a command looks a key up either to read it (get, get_typed, peek),
+    # which counts a keyspace hit or miss and sends a keymiss notification for a missing
+    # key, or to change it (get_for_write), which does neither. GETDEL reads; LPOP writes.
 
     def entry(self, key: bytes, touch: bool = True) -> Entry | None:
         """The live entry of `key`, removing it first if it has expired."""
@@ -123,15 +127,36 @@ class Database:
             raise WRONGTYPE
         return value
 
+    def peek(self, key: bytes) -> Entry | None:
+        """The live entry of `key`, read without touching it (EXISTS, TYPE, TTL...)."""
+        entry = self.entry(key, touch=False)
+        if entry is None:
+            self._missed(key)
+        else:
+            self.keyspace.hits += 1
+        return entry
+
+    def get_for_write(self, key: bytes, kind: type):
+        """The value of `key` for a command that changes it: like get_typed, but not
+        counted as a hit or miss."""
+        entry = self.data.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at and entry.expires_at <= now_ms():
+            self._expire(key)
+            return None
+        entry.access = self.keyspace.lru_clock
+        value = entry.value
+        if type(value) is not kind:
+            raise WRONGTYPE
+        return value
+
     def __contains__(self, key: bytes) -> bool:
         return self.entry(key, touch=False) is not None
 
     def _missed(self, key: bytes) -> None:
-        keyspace = self.keyspace
-        keyspace.misses += 1
-        # Redis reports a miss by a command that reads, not by one that writes.
-        if keyspace.notify_flags & KEY_MISS and not keyspace.writing:
-            self.notify(KEY_MISS, "keymiss", key)
+        self.keyspace.misses += 1
+        self.notify(KEY_MISS, "keymiss", key)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -154,7 +179,7 @@ class Database:
 
     def get_or_create(self, key: bytes, kind: type, factory=None):
         """The `kind` value of `key`, creating an empty one if missing."""
-        value = self.get_typed(key, kind)
+        value = self.get_for_write(key, kind)
         if value is None:
             value = (factory or kind)()
             self._insert(key, value)
@@ -318,11 +343,10 @@ class Keyspace:
         self.misses = 0
         self.ready_keys: list = []     # (db, key) pairs that blocked clients wait on
         self.lru_clock = int(time.monotonic())
-        # keyspace notifications: the classes to publish (0 while off), who publishes
-        # them, and whether the running command writes (for keymiss)
+        # keyspace notifications: the classes to publish (0 while off), and who
+        # publishes them
         self.notify_flags = 0
         self.notifier = None
-        self.writing = False
 
     def tick(self) -> None:
         self.lru_clock = int(time.monotonic())

@@ -23,7 +23,7 @@ from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .keyspace import Keyspace
-from .notifications import KEY_MISS, Notifier, effective_flags
+from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -94,7 +94,6 @@ class KvServer:
 
         def notifications(flags):
             self.keyspace.notify_flags = effective_flags(flags)
-            self._refresh()
 
         notifications(config["notify-keyspace-events"])
         config.on_change("notify-keyspace-events", notifications)
@@ -177,10 +176,7 @@ class KvServer:
         self.blocking.release_paused()
 
     def _refresh(self) -> None:
-        # keymiss events need to know whether each command writes, which the careful
-        # lane records (Client._call_carefully)
-        self.careful = (self.pause_mode is not None or bool(self.monitors)
-                        or bool(self.keyspace.notify_flags & KEY_MISS))
+        self.careful = self.pause_mode is not None or bool(self.monitors)
 
     def allows_protected(self, client) -> bool:
         """DEBUG is refused unless enable-debug-command is yes (or local, from loopback)."""

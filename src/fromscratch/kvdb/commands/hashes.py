@@ -148,7 +148,7 @@ def hstrlen(client, argv):
          syntax="key field...")
 def hdel(client, argv):
     db, key = client.db, argv[1]
-    fields = get_hash(db, key)
+    fields = db.get_for_write(key, dict)
     if fields is None:
         return 0
     removed = sum(fields.pop(field, None) is not None for field in argv[2:])

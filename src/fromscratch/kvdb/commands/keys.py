@@ -40,7 +40,7 @@ def unlink(client, argv):
          complexity="O(N) where N is the number of keys to check.", syntax="key...")
 def exists(client, argv):
     db = client.db
-    return sum(1 for key in argv[1:] if db.entry(key, touch=False) is not None)
+    return sum(1 for key in argv[1:] if db.peek(key) is not None)
 
 
 @command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic",
@@ -49,14 +49,14 @@ def exists(client, argv):
          complexity="O(N) where N is the number of keys that will be touched.", syntax="key...")
 def touch(client, argv):
     db = client.db
-    return sum(1 for key in argv[1:] if db.entry(key) is not None)
+    return sum(1 for key in argv[1:] if db.get(key) is not None)
 
 
 @command("type", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
          summary="Determines the type of value stored at a key.", complexity="O(1)",
          syntax="key")
 def type_(client, argv):
-    entry = client.db.entry(argv[1], touch=False)
+    entry = client.db.peek(argv[1])
     return SimpleString("none" if entry is None else type_name(entry.value))
 
 
@@ -190,7 +190,7 @@ def copy(client, argv):
     source, target = argv[1], argv[2]
     if source_db is target_db and source == target:
         raise SAME_OBJECT
-    entry = source_db.entry(source, touch=False)
+    entry = source_db.peek(source)
     if entry is None:
         return 0
     if target in target_db:
@@ -305,7 +305,7 @@ def pexpireat(client, argv):
 
 
 def _ttl(client, key: bytes, unit_ms: int, absolute: bool) -> int:
-    entry = client.db.entry(key, touch=False)
+    entry = client.db.peek(key)
     if entry is None:
         return -2
     if not entry.expires_at:

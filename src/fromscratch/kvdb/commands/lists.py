@@ -76,7 +76,7 @@ def _push(client, argv, end: bytes, only_if_exists: bool = False) -> int:
     """Add argv[2:] at one end (one by one: LPUSH k a b c leaves c first, as in Redis)."""
     db, key = client.db, argv[1]
     if only_if_exists:
-        items = db.get_typed(key, deque)
+        items = db.get_for_write(key, deque)
         if items is None:
             return 0
     else:
@@ -127,7 +127,7 @@ def _pop(client, argv, end: bytes, name: str):
         raise ErrorReply(f"ERR wrong number of arguments for '{name}' command")
     count = count_arg(argv[2]) if len(argv) == 3 else None
     db, key = client.db, argv[1]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         return None if count is None else NULL_ARRAY
     if count is None:
@@ -275,7 +275,7 @@ def lpos(client, argv):
                     "the last element of the list is O(1).", syntax="key index element")
 def lset(client, argv):
     db, key = client.db, argv[1]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         raise NO_SUCH_KEY
     index = _index(items, argv[2])
@@ -300,7 +300,7 @@ def linsert(client, argv):
     if where not in (b"BEFORE", b"AFTER"):
         raise SYNTAX
     db, key = client.db, argv[1]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         return 0
     try:
@@ -321,7 +321,7 @@ def linsert(client, argv):
 def lrem(client, argv):
     count = parse_int(argv[2])
     db, key, element = client.db, argv[1], argv[3]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         return 0
     # Remove up to |count| matches (all of them for 0), from the tail when count < 0,
@@ -350,7 +350,7 @@ def lrem(client, argv):
 def ltrim(client, argv):
     start, stop = parse_int(argv[2]), parse_int(argv[3])
     db, key = client.db, argv[1]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         return OK
     length = len(items)
@@ -371,7 +371,7 @@ def ltrim(client, argv):
 def _move(client, source: bytes, destination: bytes, wherefrom: bytes, whereto: bytes):
     """LMOVE: pop from one end of `source`, push at one end of `destination`."""
     db = client.db
-    items = db.get_typed(source, deque)
+    items = db.get_for_write(source, deque)
     if items is None:
         return None
     # Looked up before the pop: a wrong-typed destination refuses with nothing moved,
@@ -439,7 +439,7 @@ def _first_list(client, keys) -> tuple[bytes, deque] | None:
     if client.retrying and not any(_holds_list(db, key) for key in keys):
         return None
     for key in keys:
-        items = db.get_typed(key, deque)
+        items = db.get_for_write(key, deque)
         if items is not None:
             return key, items
     return None

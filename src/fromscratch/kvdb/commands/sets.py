@@ -73,7 +73,7 @@ def sadd(client, argv):
          syntax="key member...")
 def srem(client, argv):
     db, key = client.db, argv[1]
-    members = get_set(db, key)
+    members = db.get_for_write(key, RandomSet)
     if members is None:
         return 0
     removed = 0
@@ -121,10 +121,10 @@ def scard(client, argv):
          syntax="source destination member")
 def smove(client, argv):
     db, source_key, target_key, member = client.db, argv[1], argv[2], argv[3]
-    source = get_set(db, source_key)
+    source = db.get_for_write(source_key, RandomSet)
     if source is None:
         return 0
-    target = get_set(db, target_key)
+    target = db.get_for_write(target_key, RandomSet)
     if source is target:
         return 1 if member in source else 0
     if not source.remove(member):
@@ -150,14 +150,14 @@ def spop(client, argv):
         raise SYNTAX
     db, key = client.db, argv[1]
     if len(argv) == 2:
-        members = get_set(db, key)
+        members = db.get_for_write(key, RandomSet)
         if members is None:
             return None
         popped = members.pop_random()
         db.removed(key, members, SET, "spop")
         return popped
     count = count_arg(argv[2])
-    members = get_set(db, key)
+    members = db.get_for_write(key, RandomSet)
     if members is None or count == 0:
         return set()
     if count >= len(members):

@@ -153,7 +153,7 @@ def zadd_generic(client, argv, incr: bool = False):
     scores = list(map(parse_float, pairs[0::2]))
 
     db, key = client.db, argv[1]
-    zset = db.get_typed(key, SortedSet)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None:
         if xx:
             return None if incr else 0
@@ -205,7 +205,7 @@ def zadd(client, argv):
 def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     """The plain ZADD key score member, kept short: it is hot."""
     db = client.db
-    zset = db.get_typed(key, SortedSet)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None:
         zset = SortedSet()
         db.add(key, zset)
@@ -236,7 +236,7 @@ def zincrby(client, argv):
                     "M the number of elements to be removed.", syntax="key member...")
 def zrem(client, argv):
     db, key = client.db, argv[1]
-    zset = get_zset(db, key)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None:
         return 0
     removed = sum(zset.remove(member) for member in argv[2:])
@@ -470,7 +470,7 @@ def zrevrangebylex(client, argv):
 def _remove_range(client, argv, by: str) -> int:
     low, high = parse_range(by, argv[2], argv[3])
     db, key = client.db, argv[1]
-    zset = get_zset(db, key)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None:
         return 0
     removed = len(zset.delete_slice(*window(zset, by, low, high)))
@@ -520,15 +520,20 @@ def _first_zset(client, keys):
     than answering WRONGTYPE for, say, a string SET meanwhile."""
     db = client.db
     for key in keys:
-        value = db.get(key)
-        if value is None:
+        entry = db.entry(key)
+        if entry is None:
             continue
-        if type(value) is SortedSet:
-            return key, value
-        if client.retrying and not any(type(db.get(other)) is SortedSet for other in keys):
+        if type(entry.value) is SortedSet:
+            return key, entry.value
+        if client.retrying and not any(_holds_zset(db, other) for other in keys):
             return None
         raise WRONGTYPE
     return None
+
+
+def _holds_zset(db, key: bytes) -> bool:
+    entry = db.entry(key, touch=False)
+    return entry is not None and type(entry.value) is SortedSet
 
 
 def _zpop(client, argv, highest: bool):
@@ -536,7 +541,7 @@ def _zpop(client, argv, highest: bool):
         raise SYNTAX
     count = count_arg(argv[2]) if len(argv) == 3 else None
     db, key = client.db, argv[1]
-    zset = get_zset(db, key)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None or count == 0:
         return []
     pairs = pop(db, key, zset, count or 1, highest)

@@ -277,7 +277,7 @@ def xadd(client, argv):
     if explicit == (0, 0):
         raise ErrorReply("ERR The ID specified in XADD must be greater than 0-0")
     db = client.db
-    stream = db.get_typed(key, Stream)
+    stream = db.get_for_write(key, Stream)
     if stream is None:
         if options and options.nomkstream:
             return None
@@ -304,7 +304,7 @@ def xadd(client, argv):
 def xtrim(client, argv):
     options = _TrimOptions(argv, xadd=False)
     db, key = client.db, argv[1]
-    stream = get_stream(db, key)
+    stream = db.get_for_write(key, Stream)
     if stream is None:
         return 0
     removed = options.apply(stream)
@@ -322,7 +322,7 @@ def xtrim(client, argv):
                     "stream size.", syntax="key id...")
 def xdel(client, argv):
     db, key = client.db, argv[1]
-    stream = get_stream(db, key)
+    stream = db.get_for_write(key, Stream)
     if stream is None:
         return 0
     ids = [parse_id(arg) for arg in argv[2:]]         # all or nothing
@@ -357,7 +357,7 @@ def xsetid(client, argv):
             raise SYNTAX
         index += 2
     db, key = client.db, argv[1]
-    stream = get_stream(db, key)
+    stream = db.get_for_write(key, Stream)
     if stream is None:
         raise NO_SUCH_KEY
     if last_id < stream.max_deleted_id:
@@ -491,7 +491,7 @@ class _ReadRequest:
 
 
 def _resolve_ids(client, argv, request: _ReadRequest, group_read: bool) -> list:
-    """Each stream (or None) with the id to read after, checking types, groups and ids
+    """(key, group, id to read after) for each stream, checking types, groups and ids
     in Redis's order, stream by stream."""
     db = client.db
     resolved = []
@@ -518,7 +518,7 @@ def _resolve_ids(client, argv, request: _ReadRequest, group_read: bool) -> list:
             after = stream.last_id - 1 if stream is not None and stream.last_id else 0
         else:
             after = parse_id(arg)
-        resolved.append((key, stream, group, after))
+        resolved.append((key, group, after))
     return resolved
 
 
@@ -530,7 +530,7 @@ def _read_new(stream: Stream, after: int, count: int) -> list | None:
     return stream.entries.after(after, count)[1]
 
 
-def _deliver(client, stream: Stream, group: ConsumerGroup, consumer, request, now) -> list | None:
+def _deliver(stream: Stream, group: ConsumerGroup, consumer, request, now: int) -> list | None:
     """XREADGROUP `>`: hand the group's next entries to `consumer`, or None if there are
     none. Each is pending for the consumer until acknowledged, unless NOACK."""
     last = stream.entries.last_id()
@@ -576,7 +576,9 @@ def _xread(client, argv, group_read: bool):
     resolved = _resolve_ids(client, argv, request, group_read)
     now = now_ms()
     served = []
-    for key, stream, group, after in resolved:
+    for key, group, after in resolved:
+        # Looked up again, as Redis does (its hit counts and keymiss events show it).
+        stream = get_stream(db, key)
         if stream is None:
             continue
         if group is None:
@@ -584,7 +586,7 @@ def _xread(client, argv, group_read: bool):
         else:
             consumer = _consumer(client, key, group, request.consumer, now)
             if after == NEW_ENTRIES:
-                entries = _deliver(client, stream, group, consumer, request, now)
+                entries = _deliver(stream, group, consumer, request, now)
             else:
                 entries = _history(stream, consumer, after, request.count, now)
             if entries is not None:
@@ -607,7 +609,7 @@ def _with_resolved_ids(argv: list, request: _ReadRequest, resolved: list) -> lis
     if b"$" not in ids and b"+" not in ids:
         return argv
     fixed = [format_id(after) if arg in (b"$", b"+") else arg
-             for arg, (_, _, _, after) in zip(ids, resolved)]
+             for arg, (_, _, after) in zip(ids, resolved)]
     return argv[:request.ids_at] + fixed
 
 
@@ -930,7 +932,7 @@ def _group_options(argv: list, create: bool) -> tuple[bool, int | None | bool]:
 
 def _group_stream(client, argv, mkstream: bool = False) -> Stream | None:
     """The stream XGROUP works on: it must exist, unless CREATE ... MKSTREAM."""
-    stream = get_stream(client.db, argv[2])
+    stream = client.db.get_for_write(argv[2], Stream)
     if stream is None and not mkstream:
         raise NEEDS_KEY
     return stream

@@ -62,9 +62,8 @@ def set_(client, argv):
             expire_at = _expiry(opts.value(), word, "set")
         else:
             raise SYNTAX
-    old = db.get(key)
-    if want_old and old is not None and type(old) is not bytes:
-        raise WRONGTYPE
+    # With GET this reads the key as GET does; otherwise only its existence matters.
+    old = get_string(db, key) if want_old else db.entry(key)
     if (condition == b"NX" and old is not None) or (condition == b"XX" and old is None):
         return old if want_old else None
     _store(db, key, value, expire_at, keep_ttl)
@@ -231,7 +230,7 @@ def msetnx(client, argv):
                                 "it doesn't exist.", complexity="O(1)", syntax="key value")
 def append(client, argv):
     db, key = client.db, argv[1]
-    old = get_string(db, key) or b""
+    old = db.get_for_write(key, bytes) or b""
     if len(old) + len(argv[2]) > client.kv.config["proto-max-bulk-len"]:
         raise STRING_MAX
     value = old + argv[2]
@@ -292,7 +291,7 @@ def setrange(client, argv):
     offset = parse_int(argv[2])
     if offset < 0:
         raise ErrorReply("ERR offset is out of range")
-    old = get_string(db, key)
+    old = db.get_for_write(key, bytes)
     if not patch:
         return len(old) if old is not None else 0
     if offset + len(patch) > client.kv.config["proto-max-bulk-len"]:
@@ -310,7 +309,7 @@ def setrange(client, argv):
 
 def _add(client, key: bytes, delta: int) -> int:
     db = client.db
-    old = get_string(db, key)
+    old = db.get_for_write(key, bytes)
     current = parse_int(old) if old is not None else 0
     result = current + delta
     if not INT64_MIN <= result <= INT64_MAX:
@@ -380,7 +379,7 @@ def parse_long_double(arg: bytes):
          complexity="O(1)", syntax="key increment:double")
 def incrbyfloat(client, argv):
     db, key = client.db, argv[1]
-    old = get_string(db, key)
+    old = db.get_for_write(key, bytes)
     try:
         if old is not None:
             parse_long_double(old)
