@@ -86,6 +86,7 @@ class Client(Connection):
         self.patterns: set = set()
         self.shard_channels: set = set()
         self.undelivered = 0
+        self.buffered = 0          # the transport's backlog as of our last write (or more)
         self.flush_scheduled = False
         self.over_soft_limit_since = None
         self._refresh()
@@ -206,6 +207,9 @@ class Client(Connection):
             self.undelivered = 0
             self.server.stats.bytes_sent += len(data)
             self.transport.write(data)
+            self.buffered = self.transport.get_write_buffer_size()
+            if self.over_soft_limit_since is not None:
+                self._over_output_limit()          # restarts the soft limit's clock if under
         if self.close_after_reply:
             self.close()
 
@@ -389,7 +393,10 @@ class Client(Connection):
             return
         self.out.append(frame)
         self.undelivered += len(frame)
-        if self._over_output_limit():
+        # The backlog only shrinks between our writes, so this estimate never misses a
+        # client over its limits; only then do they take a closer look.
+        if (self.undelivered + self.buffered > self.kv.pubsub_output_limit
+                and self._over_output_limit()):
             log.warning("closing client %s: over the pubsub client-output-buffer-limit",
                         self.id)
             self.abort()

@@ -98,6 +98,15 @@ class KvServer:
         notifications(config["notify-keyspace-events"])
         config.on_change("notify-keyspace-events", notifications)
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
+
+        def output_limit(limits):
+            # The smallest pub/sub output buffer limit set: below it no client needs a look.
+            hard, soft, _ = limits["pubsub"]
+            self.pubsub_output_limit = min((limit for limit in (hard, soft) if limit),
+                                           default=float("inf"))
+
+        output_limit(config["client-output-buffer-limit"])
+        config.on_change("client-output-buffer-limit", output_limit)
         config.on_change("timeout", lambda value: setattr(self.tcp, "idle_timeout", value))
 
         def parser_limits(_value):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from ...resp import NULL_ARRAY, ErrorReply
+from ...resp import NULL_ARRAY, Encoded, ErrorReply
 from ..client import BLOCKED, OK
 from ..keyspace import WRONGTYPE, now_ms
 from ..notifications import STREAM
@@ -166,6 +166,11 @@ def _consumer(client, key: bytes, group: ConsumerGroup, name: bytes, now: int):
 def _counted(client, changes: int) -> None:
     """Count group bookkeeping as changes (for persistence), without touching WATCH."""
     client.db.keyspace.dirty += changes
+
+
+def _entries(encoded: list) -> Encoded:
+    """An array of entries as a reply: the entries are kept encoded (see Stream)."""
+    return Encoded(b"*%d\r\n%s" % (len(encoded), b"".join(encoded)))
 
 
 # -- adding and trimming ----------------------------------------------------------------------
@@ -408,7 +413,7 @@ def _xrange(client, argv, reverse: bool):
         return NULL_ARRAY
     entries = stream.entries
     found = entries.items_reversed(end, start) if reverse else entries.items(start, end)
-    return [entry for _, entry in islice(found, count)]
+    return _entries([entry for _, entry in islice(found, count)])
 
 
 _RANGE_COMPLEXITY = ("O(N) with N being the number of elements being returned. If N is "
@@ -522,15 +527,15 @@ def _resolve_ids(client, argv, request: _ReadRequest, group_read: bool) -> list:
     return resolved
 
 
-def _read_new(stream: Stream, after: int, count: int) -> list | None:
+def _read_new(stream: Stream, after: int, count: int) -> Encoded | None:
     """XREAD: the entries after `after`, or None if there are none."""
     last = stream.entries.last_id()
     if last is None or last <= after:
         return None
-    return stream.entries.after(after, count)[1]
+    return _entries(stream.entries.after(after, count)[1])
 
 
-def _deliver(stream: Stream, group: ConsumerGroup, consumer, request, now: int) -> list | None:
+def _deliver(stream: Stream, group: ConsumerGroup, consumer, request, now: int) -> Encoded | None:
     """XREADGROUP `>`: hand the group's next entries to `consumer`, or None if there are
     none. Each is pending for the consumer until acknowledged, unless NOACK."""
     last = stream.entries.last_id()
@@ -543,22 +548,24 @@ def _deliver(stream: Stream, group: ConsumerGroup, consumer, request, now: int) 
             group.deliver(stream_id, consumer, now)
     if not request.noack:
         consumer.active_time = now
-    return entries
+    return _entries(entries)
 
 
-def _history(stream: Stream, consumer, after: int, count: int, now: int) -> list:
+def _history(client, stream: Stream, consumer, after: int, count: int, now: int) -> Encoded:
     """XREADGROUP with an id: the consumer's own pending entries after it, delivered
     again (an entry deleted since shows as [id, nil])."""
+    null_array = b"*-1\r\n" if client.resp == 2 else b"_\r\n"
     found = []
     for stream_id, nack in islice(consumer.pending.items(after + 1), count or None):
         entry = stream.entries.get(stream_id)
         if entry is None:
-            found.append([format_id(stream_id), NULL_ARRAY])
+            text = format_id(stream_id)
+            found.append(b"*2\r\n$%d\r\n%s\r\n%s" % (len(text), text, null_array))
         else:
             nack.delivery_time = now
             nack.delivery_count += 1
             found.append(entry)
-    return found
+    return _entries(found)
 
 
 def _holds_stream(db, key: bytes) -> bool:
@@ -588,7 +595,7 @@ def _xread(client, argv, group_read: bool):
             if after == NEW_ENTRIES:
                 entries = _deliver(stream, group, consumer, request, now)
             else:
-                entries = _history(stream, consumer, after, request.count, now)
+                entries = _history(client, stream, consumer, after, request.count, now)
             if entries is not None:
                 _counted(client, 1)
         if entries is not None:
@@ -832,7 +839,7 @@ def xclaim(client, argv):
         claimed.append(format_id(stream_id) if options.justid else entry)
         consumer.active_time = now
         _counted(client, 1)
-    return claimed
+    return claimed if options.justid else _entries(claimed)
 
 
 @command("xautoclaim", arity=-6, flags="write fast", keys=(1, 1, 1), group="stream",
@@ -891,7 +898,7 @@ def xautoclaim(client, argv):
         consumer.active_time = now
         count -= 1
         _counted(client, 1)
-    return [format_id(cursor), claimed, deleted]
+    return [format_id(cursor), claimed if justid else _entries(claimed), deleted]
 
 
 # -- XGROUP -----------------------------------------------------------------------------------
@@ -1098,11 +1105,12 @@ def xinfo_stream(client, argv):
     }
     if not full:
         info["groups"] = len(stream.groups)
-        info["first-entry"] = entries.first()
-        info["last-entry"] = entries.last()
+        first, last = entries.first(), entries.last()
+        info["first-entry"] = Encoded(first) if first is not None else None
+        info["last-entry"] = Encoded(last) if last is not None else None
         return info
     limit = count or None
-    info["entries"] = [entry for _, entry in islice(entries.items(), limit)]
+    info["entries"] = _entries([entry for _, entry in islice(entries.items(), limit)])
     info["groups"] = [_full_group(stream, group, limit)
                       for _, group in sorted(stream.groups.items())]
     return info

@@ -42,7 +42,7 @@ from collections import deque
 from ..keyspace import Keyspace, now_ms, type_name
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
-from ..structures.stream import Consumer, ConsumerGroup, Nack, Stream, format_id
+from ..structures.stream import Consumer, ConsumerGroup, Nack, Stream, entry_fields
 
 MAGIC = b"FSKV"
 VERSION = 1
@@ -105,7 +105,8 @@ def _time(ms: int) -> bytes:
 
 def _encode_stream(stream: Stream) -> bytes:
     parts = [_varint(stream.length)]
-    for stream_id, (_, fields) in stream.entries.items():
+    for stream_id, entry in stream.entries.items():
+        fields = entry_fields(entry)
         parts += [_id(stream_id), _varint(len(fields))] + [_blob(item) for item in fields]
     parts += [_id(stream.last_id), _varint(stream.entries_added), _id(stream.max_deleted_id),
               _id(stream.first_id), _varint(len(stream.groups))]
@@ -221,7 +222,7 @@ def _decode_stream(reader: _Reader) -> Stream:
         fields = [reader.blob() for _ in range(reader.count())]
         if stream.length and stream_id <= stream.entries.last_id():
             reader.fail("stream ids out of order")
-        stream.entries.append(stream_id, (format_id(stream_id), fields))
+        stream.add(stream_id, fields)
     stream.last_id = reader.stream_id()
     stream.entries_added = reader.varint()
     stream.max_deleted_id = reader.stream_id()

@@ -21,15 +21,21 @@ blocks from the front, as Redis removes whole listpack nodes from its radix tree
 block size is Redis's default `stream-node-max-entries`, so approximate trims keep the
 same number of entries as Redis for small entries.
 
-A stream's entry value is the pair `(id as text, [field, value, ...])`: exactly the
-`[id, fields]` element of every reply that shows entries, built once when it is added.
+An entry is written once and read many times (by XREAD, every consumer group, XRANGE),
+always as the same reply element `[id, [field, value, ...]]`. So the map keeps each
+entry as the bytes of that element in RESP, built when the entry is added:
+
+    *2\r\n $13\r\n 1700000000000-0\r\n *2\r\n $5\r\n field\r\n $5\r\n value\r\n
+
+(the same in RESP2 and RESP3), and a reply of entries is a join of bytes. It is compact
+too: one bytes object per entry. `entry_fields` reads the fields back (for snapshots).
 
 A consumer group keeps its last delivered id, a count of entries read (for the lag),
 and its pending entries list (PEL): every id delivered and not yet acknowledged, with a
 `Nack` saying to whom, when and how often. Each consumer keeps its own PEL of the same
 `Nack` objects, so either side can be walked in id order:
 
-    Stream ─ entries: IdMap  id -> (b"1-0", [b"field", b"value"])
+    Stream ─ entries: IdMap  id -> b"*2\r\n$3\r\n1-0\r\n*2\r\n..." (the encoded entry)
            └ groups: {name: ConsumerGroup}
                        ├ pending: IdMap  id -> Nack(consumer, delivery_time, delivery_count)
                        └ consumers: {name: Consumer}
@@ -51,6 +57,30 @@ def make_id(ms: int, seq: int) -> int:
 
 def format_id(stream_id: int) -> bytes:
     return b"%d-%d" % (stream_id >> 64, stream_id & U64_MAX)
+
+
+def encode_entry(id_text: bytes, fields: list) -> bytes:
+    """The entry as its reply element [id, [field, value, ...]], in RESP."""
+    parts = [b"*2\r\n$%d\r\n%s\r\n*%d\r\n" % (len(id_text), id_text, len(fields))]
+    for item in fields:
+        parts.append(b"$%d\r\n%s\r\n" % (len(item), item))
+    return b"".join(parts)
+
+
+def entry_fields(entry: bytes) -> list:
+    """The fields and values of an encoded entry."""
+    def header(pos: int) -> tuple[int, int]:           # `*n` or `$n` and its CRLF
+        end = entry.index(b"\r\n", pos)
+        return int(entry[pos + 1:end]), end + 2
+
+    id_length, pos = header(4)                          # after the *2
+    count, pos = header(pos + id_length + 2)
+    fields = []
+    for _ in range(count):
+        length, pos = header(pos)
+        fields.append(entry[pos:pos + length])
+        pos += length + 2
+    return fields
 
 
 class _Block:
@@ -359,7 +389,7 @@ class Stream:
         text = format_id(stream_id)
         if not self.entries.length:
             self.first_id = stream_id
-        self.entries.append(stream_id, (text, fields))
+        self.entries.append(stream_id, encode_entry(text, fields))
         self.last_id = stream_id
         self.entries_added += 1
         return text
