@@ -24,8 +24,8 @@ def sample_stream() -> Stream:
     bob = workers.add_consumer(b"bob", 1700000000200)
     workers.add_consumer(b"idle", 1700000000300)
     for seq, consumer in ((1, alice), (3, bob), (4, alice)):
-        stream.advance_group(workers, make_id(1700000000000, seq))
-        workers.deliver(make_id(1700000000000, seq), consumer, 1700000000400 + seq)
+        stream.advance_group(workers, [make_id(1700000000000, seq)])
+        workers.deliver([make_id(1700000000000, seq)], consumer, 1700000000400 + seq)
     alice.active_time = 1700000000404
     workers.pending.get(make_id(1700000000000, 3)).delivery_count = 7
     stream.groups[b"audit"] = ConsumerGroup(b"audit", make_id(1700000000000, 5), 5)

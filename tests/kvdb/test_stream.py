@@ -76,12 +76,11 @@ def test_entries_read_and_lag_follow_deletions():
     stream = filled(5)
     group = stream.groups[b"g"] = ConsumerGroup(b"g", 0, None)
     assert stream.lag(group) == 5                     # before the first entry: all to read
-    stream.advance_group(group, make_id(1, 0))
+    stream.advance_group(group, [make_id(1, 0)])
     assert (group.entries_read, stream.lag(group)) == (1, 4)
     stream.delete(make_id(1, 3))                      # a tombstone ahead: lag unknown
     assert stream.lag(group) is None
-    for seq in (1, 2, 4):
-        stream.advance_group(group, make_id(1, seq))
+    stream.advance_group(group, [make_id(1, 1), make_id(1, 2), make_id(1, 4)])
     assert (group.entries_read, stream.lag(group)) == (5, 0)
 
 
@@ -89,9 +88,9 @@ def test_redelivery_moves_a_pending_entry_to_the_new_consumer():
     stream = filled(2)
     group = stream.groups[b"g"] = ConsumerGroup(b"g", 0, None)
     alice, bob = group.add_consumer(b"alice", 0), group.add_consumer(b"bob", 0)
-    group.deliver(make_id(1, 0), alice, 10)
+    group.deliver([make_id(1, 0)], alice, 10)
     group.pending.get(make_id(1, 0)).delivery_count = 5
-    group.deliver(make_id(1, 0), bob, 20)             # after XGROUP SETID backwards
+    group.deliver([make_id(1, 0)], bob, 20)           # after XGROUP SETID backwards
     nack = group.pending.get(make_id(1, 0))
     assert (nack.consumer, nack.delivery_time, nack.delivery_count) == (bob, 20, 1)
     assert len(alice.pending) == 0 and bob.pending.get(make_id(1, 0)) is nack
@@ -102,7 +101,7 @@ def test_copy_is_deep_and_keeps_pending_entries_shared():
     stream = filled(3)
     group = stream.groups[b"g"] = ConsumerGroup(b"g", 0, None)
     consumer = group.add_consumer(b"c", 0)
-    group.deliver(make_id(1, 1), consumer, 5)
+    group.deliver([make_id(1, 1)], consumer, 5)
     twin = stream.copy()
     twin_group = twin.groups[b"g"]
     nack = twin_group.pending.get(make_id(1, 1))
@@ -110,3 +109,17 @@ def test_copy_is_deep_and_keeps_pending_entries_shared():
     assert twin_group.consumers[b"c"].pending.get(make_id(1, 1)) is nack
     twin.delete(make_id(1, 0))
     assert stream.length == 3 and twin.length == 2
+
+
+def test_bulk_extend_matches_appending_one_by_one():
+    one_by_one, in_bulk = IdMap(), IdMap()
+    for key in range(5):
+        one_by_one.append(key, key)
+        in_bulk.append(key, key)
+    keys = list(range(5, 5 + 3 * BLOCK_SIZE + 7))
+    for key in keys:
+        one_by_one.append(key, -key)
+    in_bulk.extend(keys, [-key for key in keys])
+    assert list(in_bulk.items()) == list(one_by_one.items())
+    assert [b.ids for b in in_bulk.blocks] == [b.ids for b in one_by_one.blocks]
+    assert in_bulk.starts == one_by_one.starts and len(in_bulk) == len(one_by_one)

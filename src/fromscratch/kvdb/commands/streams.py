@@ -72,6 +72,10 @@ def parse_id(arg: bytes, missing_seq: int = 0, strict: bool = True) -> int:
     if len(arg) > 127:
         raise INVALID_ID
     ms_text, dash, seq_text = arg.partition(b"-")
+    if ms_text.isdigit() and seq_text.isdigit():         # the usual `ms-seq`, kept short
+        ms, seq = int(ms_text), int(seq_text)
+        if ms <= U64_MAX and seq <= U64_MAX:
+            return ms << 64 | seq
     ms = _u64(ms_text)
     seq = _u64(seq_text) if dash else missing_seq
     if ms is None or seq is None:
@@ -246,7 +250,8 @@ def _new_id(stream: Stream, explicit: tuple | None) -> int:
     more than the last id if the clock is behind), or the one asked for."""
     last = stream.last_id
     if explicit is None:
-        return max(now_ms() << 64, last + 1)
+        ms = now_ms()
+        return ms << 64 if ms > last >> 64 else last + 1
     ms, seq = explicit
     if seq is None:                                  # `ms-*`
         if ms == last >> 64:
@@ -542,11 +547,9 @@ def _deliver(stream: Stream, group: ConsumerGroup, consumer, request, now: int) 
     if last is None or last <= group.last_id:
         return None
     ids, entries = stream.entries.after(group.last_id, request.count)
-    for stream_id in ids:
-        stream.advance_group(group, stream_id)
-        if not request.noack:
-            group.deliver(stream_id, consumer, now)
+    stream.advance_group(group, ids)
     if not request.noack:
+        group.deliver(ids, consumer, now)
         consumer.active_time = now
     return _entries(entries)
 

@@ -114,17 +114,19 @@ class IdMap:
             return -1, 0
         return index, bisect_left(self.blocks[index].ids, key)
 
-    def get(self, key: int):
-        index, position = self._find(key)
-        if index < 0:
-            return None
-        ids = self.blocks[index].ids
-        if position < len(ids) and ids[position] == key:
-            return self.blocks[index].values[position]
-        return None
+    def _locate(self, key: int) -> tuple[int, int]:
+        """(block index, position in the block) of `key`, or (-1, 0) if it is absent."""
+        index = bisect_right(self.starts, key) - 1
+        if index >= 0:
+            ids = self.blocks[index].ids
+            position = bisect_left(ids, key)
+            if position < len(ids) and ids[position] == key:
+                return index, position
+        return -1, 0
 
-    def __contains__(self, key: int) -> bool:
-        return self.get(key) is not None
+    def get(self, key: int):
+        index, position = self._locate(key)
+        return self.blocks[index].values[position] if index >= 0 else None
 
     def first_id(self) -> int | None:
         return self.blocks[0].ids[0] if self.blocks else None
@@ -152,6 +154,23 @@ class IdMap:
             self.starts.append(key)
         self.length += 1
 
+    def extend(self, keys: list, values: list) -> None:
+        """Add `keys` (ascending, all greater than every key in the map), a block's worth
+        of slices at a time."""
+        blocks, done = self.blocks, 0
+        while done < len(keys):
+            if blocks and len(blocks[-1].ids) < BLOCK_SIZE:
+                block = blocks[-1]
+                room = BLOCK_SIZE - len(block.ids)
+                block.ids += keys[done:done + room]
+                block.values += values[done:done + room]
+            else:
+                room = BLOCK_SIZE
+                blocks.append(_Block(keys[done:done + room], values[done:done + room]))
+                self.starts.append(keys[done])
+            done += room
+        self.length += len(keys)
+
     def set(self, key: int, value) -> None:
         """Add or replace `key` anywhere (appending is the common, fast case)."""
         if not self.blocks or key > self.blocks[-1].ids[-1]:
@@ -177,12 +196,10 @@ class IdMap:
 
     def pop(self, key: int):
         """Remove `key`; its value, or None if it was not there."""
-        index, position = self._find(key)
+        index, position = self._locate(key)
         if index < 0:
             return None
         block = self.blocks[index]
-        if position >= len(block.ids) or block.ids[position] != key:
-            return None
         value = block.values[position]
         del block.ids[position], block.values[position]
         self.length -= 1
@@ -317,19 +334,28 @@ class ConsumerGroup:
             self.pending.pop(stream_id)
         return len(consumer.pending)
 
-    def deliver(self, stream_id: int, consumer: Consumer, now: int) -> None:
-        """Record that `stream_id` went to `consumer` through `>`: pending, delivered
-        once, to this consumer, even if it was pending for another (after SETID)."""
-        pending = self.pending
-        last = pending.last_id()
-        nack = None if last is None or stream_id > last else pending.get(stream_id)
-        if nack is None:
-            nack = Nack(consumer, now)
-            pending.set(stream_id, nack)
-        else:
-            nack.consumer.pending.pop(stream_id)
-            nack.consumer, nack.delivery_time, nack.delivery_count = consumer, now, 1
-        consumer.pending.set(stream_id, nack)
+    def deliver(self, ids: list, consumer: Consumer, now: int) -> None:
+        """Record that `ids` (ascending) went to `consumer` through `>`: pending,
+        delivered once, to this consumer, even if one was pending for another (after
+        SETID moved the group back). Usually they are all newer than anything pending,
+        and are appended in bulk."""
+        pending, own = self.pending, consumer.pending
+        first = ids[0]
+        if (not pending.length or first > pending.last_id()) and (
+                not own.length or first > own.last_id()):
+            nacks = [Nack(consumer, now) for _ in ids]
+            pending.extend(ids, nacks)
+            own.extend(ids, nacks)
+            return
+        for stream_id in ids:
+            nack = pending.get(stream_id)
+            if nack is None:
+                nack = Nack(consumer, now)
+                pending.set(stream_id, nack)
+            else:
+                nack.consumer.pending.pop(stream_id)
+                nack.consumer, nack.delivery_time, nack.delivery_count = consumer, now, 1
+            own.set(stream_id, nack)
 
     def acknowledge(self, stream_id: int) -> bool:
         nack = self.pending.pop(stream_id)
@@ -386,7 +412,7 @@ class Stream:
 
     def add(self, stream_id: int, fields: list) -> bytes:
         """Append an entry (its id is greater than last_id); returns the id as text."""
-        text = format_id(stream_id)
+        text = b"%d-%d" % (stream_id >> 64, stream_id & U64_MAX)      # format_id, inline
         if not self.entries.length:
             self.first_id = stream_id
         self.entries.append(stream_id, encode_entry(text, fields))
@@ -472,11 +498,16 @@ class Stream:
         read = self.entries_read_at(group.last_id)
         return None if read is None else self.entries_added - read
 
-    def advance_group(self, group: ConsumerGroup, stream_id: int) -> None:
-        """The group was just handed `stream_id` through `>`: move its last id there and
-        keep its entries-read count (as Redis does, while it can)."""
-        if group.entries_read is not None and not self.has_tombstones_after(stream_id):
-            group.entries_read += 1
-        elif self.entries_added:
-            group.entries_read = self.entries_read_at(stream_id)
-        group.last_id = stream_id
+    def advance_group(self, group: ConsumerGroup, ids: list) -> None:
+        """The group was just handed `ids` (ascending) through `>`: move its last id on
+        and keep its entries-read count, entry by entry as Redis does (all at once when
+        no deleted entry lies ahead, the usual case)."""
+        if group.entries_read is not None and not self.has_tombstones_after(ids[0]):
+            group.entries_read += len(ids)
+        else:
+            for stream_id in ids:
+                if group.entries_read is not None and not self.has_tombstones_after(stream_id):
+                    group.entries_read += 1
+                elif self.entries_added:
+                    group.entries_read = self.entries_read_at(stream_id)
+        group.last_id = ids[-1]
