@@ -200,7 +200,6 @@ def read_and_ack(port: int, pid: int, entries: int) -> tuple[float, float]:
     call(port, "XGROUP", "CREATE", "mystream", "g", "0")
     start, results = multiprocessing.Event(), multiprocessing.Queue()
     names = [b"consumer-%d" % i for i in range(CONSUMERS)]
-    share = CONSUMERS // CONSUMER_PROCESSES
     workers = [multiprocessing.Process(target=consumer_process,
                                        args=(port, names[i::CONSUMER_PROCESSES], start, results))
                for i in range(CONSUMER_PROCESSES)]

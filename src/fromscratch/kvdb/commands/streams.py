@@ -28,7 +28,7 @@ from itertools import islice
 
 from ...resp import NULL_ARRAY, Encoded, ErrorReply
 from ..client import BLOCKED, OK
-from ..keyspace import WRONGTYPE, now_ms
+from ..keyspace import now_ms
 from ..notifications import STREAM
 from ..structures.stream import (BLOCK_SIZE, MAX_ID, U64_MAX, ConsumerGroup, Nack, Stream,
                                  format_id)
@@ -59,8 +59,8 @@ def _u64(text: bytes) -> int | None:
         body = body[1:]
     if not body.isdigit() or int(body) > U64_MAX:
         return None
-    if negative and text == b"-" + body and body[:1] != b"0":
-        return None                                  # a canonical negative number
+    if negative and text == b"-" + body and body[:1] != b"0" and int(body) <= 2**63:
+        return None                                  # a 64-bit integer, and negative
     return -int(body) & U64_MAX if negative else int(body)
 
 
@@ -155,21 +155,21 @@ def _group(client, key: bytes, name: bytes) -> tuple[Stream, ConsumerGroup]:
     return stream, group
 
 
+def _counted(client, changes: int) -> None:
+    """Count group bookkeeping as changes (for persistence), without touching WATCH."""
+    client.db.keyspace.dirty += changes
+
+
 def _consumer(client, key: bytes, group: ConsumerGroup, name: bytes, now: int):
     """Group member `name`, created if new (as XREADGROUP and the claims do); its
     seen-time becomes now."""
     consumer = group.consumers.get(name)
     if consumer is None:
         consumer = group.add_consumer(name, now)
-        client.db.keyspace.dirty += 1
+        _counted(client, 1)
         client.db.notify(STREAM, "xgroup-createconsumer", key)
     consumer.seen_time = now
     return consumer
-
-
-def _counted(client, changes: int) -> None:
-    """Count group bookkeeping as changes (for persistence), without touching WATCH."""
-    client.db.keyspace.dirty += changes
 
 
 def _entries(encoded: list) -> Encoded:
@@ -225,11 +225,10 @@ class _TrimOptions:
             else:
                 raise SYNTAX
         self.id_at = index
-        trims = self.maxlen is not None or self.minid is not None
-        if limit and not trims:
+        if limit and not self.trims:
             raise ErrorReply("ERR syntax error, LIMIT cannot be used without specifying a "
                              "trimming strategy")
-        if not xadd and not trims:
+        if not xadd and not self.trims:
             raise ErrorReply("ERR syntax error, XTRIM must be called with a trimming strategy")
         if limit is not None and not self.approx:
             raise ErrorReply("ERR syntax error, LIMIT cannot be used without the special ~ "

@@ -1,4 +1,4 @@
-"""The stream value type: an append-only log of entries, each under a unique id, with
+r"""The stream value type: an append-only log of entries, each under a unique id, with
 the consumer groups that read it.
 
 An id is two unsigned 64-bit numbers, milliseconds and a sequence (`1700000000000-3`).
