@@ -795,3 +795,14 @@ def test_watch_sees_entries_but_not_group_bookkeeping(r, other):
                     pipe.execute()
             else:
                 assert pipe.execute() == [True]
+
+
+def test_an_expiring_stream_wakes_xreadgroup(r, waiting, server_version):
+    r.xgroup_create("s", "g", "$", mkstream=True)
+    waiter = waiting(lambda c: c.xreadgroup("g", "a", {"s": ">"}, block=0))
+    r.pexpire("s", 50)                      # gone by the active expiry cycle, unasked
+    message = error_of(waiter.result)
+    if server_version >= (7, 2):
+        assert message.startswith("NOGROUP No such key 's' or consumer group 'g'")
+    else:
+        assert message == "UNBLOCKED the stream key no longer exists"

@@ -143,6 +143,8 @@ class KvServer:
         if self.active_expire_enabled:
             effort = self.config["active-expire-effort"]
             self.keyspace.active_expire_cycle(time_budget=0.002 * effort + 0.003)
+            if self.keyspace.ready_keys:          # an expired stream answers its readers
+                self.blocking.serve_ready_keys()
         if self.pause_mode and time.monotonic() >= self.pause_until:
             self.unpause()
         self._sample_ops()
