@@ -160,19 +160,20 @@ ENTRY_COUNT = re.compile(rb"\*1\r\n\*2\r\n\$8\r\nmystream\r\n\*(\d+)\r\n")
 
 def consumer_process(port: int, names: list, start, results) -> None:
     """Consumers that each read BATCH entries and acknowledge them on the next round trip,
-    until the stream has nothing new; reports (entries acknowledged, finish time)."""
-    socks = [socket.create_connection(("127.0.0.1", port)) for _ in names]
+    until the stream has nothing new; reports (entries acknowledged, finish time). Every
+    consumer's request is sent before any reply is read, so all are in flight at once."""
+    socks = dict(zip(names, (socket.create_connection(("127.0.0.1", port)) for _ in names)))
     start.wait()
     acked, pending = 0, {name: [] for name in names}
-    active = dict(zip(names, socks))
-    while active:
-        for name, sock in list(active.items()):
+    while socks:
+        for name, sock in socks.items():
             request = b""
             if pending[name]:
                 request += encode_command([b"XACK", b"mystream", b"g", *pending[name]])
             request += encode_command([b"XREADGROUP", b"GROUP", b"g", name, b"COUNT",
                                        b"%d" % BATCH, b"STREAMS", b"mystream", b">"])
             sock.sendall(request)
+        for name, sock in list(socks.items()):
             data = b""
             if pending[name]:                    # the XACK's integer comes first
                 while b"\r\n" not in data:
@@ -181,18 +182,15 @@ def consumer_process(port: int, names: list, start, results) -> None:
                 acked += int(line[1:])
             while True:                          # then the entries, or a null when done
                 if data.startswith(b"*-1\r\n"):
-                    pending[name] = None
+                    sock.close()
+                    del socks[name]
                     break
                 header = ENTRY_COUNT.match(data)
                 if header and data.count(ENTRY_END) == int(header.group(1)):
                     pending[name] = ENTRY_ID.findall(data)
                     break
                 data += sock.recv(1 << 20)
-            if pending[name] is None:
-                del active[name]
     results.put((acked, time.monotonic()))
-    for sock in socks:
-        sock.close()
 
 
 def read_and_ack(port: int, pid: int, entries: int) -> tuple[float, float]:
