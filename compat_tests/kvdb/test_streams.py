@@ -11,8 +11,8 @@ import time
 import pytest
 import redis
 
-from .conftest import call_raw, connect
-from .test_blocking import Waiter, blocked_clients, wait_until
+from .conftest import call_raw
+from .test_blocking import blocked_clients, waiting  # noqa: F401 (waiting: a fixture)
 
 SERVERS = {"fromscratch": "kvdb_server", "fromscratch-pubsub": "pubsub_server",
            "redis": "redis_server"}
@@ -21,26 +21,6 @@ SERVERS = {"fromscratch": "kvdb_server", "fromscratch-pubsub": "pubsub_server",
 @pytest.fixture(params=list(SERVERS))
 def server(request):
     return request.getfixturevalue(SERVERS[request.param])
-
-
-@pytest.fixture
-def waiting(server, protocol, r):
-    """waiting(call): run `call(client)` on a new connection until the server counts it
-    as blocked; the Waiter gives its result later."""
-    waiters = []
-
-    def start(call) -> Waiter:
-        before = blocked_clients(r)
-        waiter = Waiter(connect(server, protocol), call)
-        waiters.append(waiter)
-        wait_until(lambda: blocked_clients(r) == before + 1, "the client blocks")
-        return waiter
-
-    yield start
-    for waiter in waiters:
-        if not waiter.done:
-            r.client_unblock(waiter.id)
-        waiter.client.close()
 
 
 def needs_strings(server):
