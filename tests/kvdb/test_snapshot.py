@@ -33,7 +33,8 @@ def sample_stream() -> Stream:
 
 
 def plain_stream(stream: Stream):
-    """Everything a stream holds, as comparable plain values."""
+    """Everything a stream holds, as comparable plain values: its blocks too, with the
+    deleted entry that still holds its place."""
     def nacks(pending):
         return [(stream_id, nack.consumer.name, nack.delivery_time, nack.delivery_count)
                 for stream_id, nack in pending.items()]
@@ -41,7 +42,8 @@ def plain_stream(stream: Stream):
                      [(c.name, c.seen_time, c.active_time, nacks(c.pending))
                       for c in group.consumers.values()])
               for name, group in stream.groups.items()}
-    return ("stream", list(stream.entries.items()), stream.last_id, stream.entries_added,
+    blocks = [(list(ids), list(entries)) for ids, entries in stream.entries.layout()]
+    return ("stream", blocks, stream.last_id, stream.entries_added,
             stream.max_deleted_id, stream.first_id, groups)
 
 

@@ -123,3 +123,34 @@ def test_bulk_extend_matches_appending_one_by_one():
     assert list(in_bulk.items()) == list(one_by_one.items())
     assert [b.ids for b in in_bulk.blocks] == [b.ids for b in one_by_one.blocks]
     assert in_bulk.starts == one_by_one.starts and len(in_bulk) == len(one_by_one)
+
+
+def test_deleted_entries_keep_their_place_as_redis_nodes_do():
+    stream = filled(BLOCK_SIZE)                        # one full block
+    for seq in range(1, BLOCK_SIZE):
+        stream.delete(make_id(1, seq))
+    assert stream.length == 1 and stream.entries.block_count() == 1
+    stream.add(make_id(2, 0), [b"f", b"v"])          # the full block takes no more
+    assert stream.entries.block_count() == 2
+    stream.delete(make_id(1, 0))                       # its last live entry: it goes
+    assert stream.entries.block_count() == 1 and stream.first_id == make_id(2, 0)
+
+
+def test_approximate_minid_looks_at_a_blocks_last_id_even_deleted():
+    stream = filled(BLOCK_SIZE + 1)
+    stream.delete(make_id(1, BLOCK_SIZE - 1))          # the first block now ends in a tombstone
+    assert stream.trim(maxlen=None, minid=make_id(1, BLOCK_SIZE - 1), approx=True, limit=0) == 0
+    assert stream.trim(maxlen=None, minid=make_id(1, BLOCK_SIZE), approx=True, limit=0) == 99
+    assert stream.trim(maxlen=None, minid=make_id(1, 60), approx=False, limit=0) == 0
+
+
+def test_an_exact_trim_may_leave_a_block_with_no_live_entry():
+    stream = filled(BLOCK_SIZE + 1)
+    stream.delete(make_id(1, BLOCK_SIZE - 1))
+    assert stream.trim(maxlen=None, minid=make_id(1, BLOCK_SIZE - 1), approx=False, limit=0) == 99
+    assert stream.entries.block_count() == 2 and stream.length == 1
+    ids, _ = stream.entries.after(0)
+    assert ids == [make_id(1, BLOCK_SIZE)] and stream.first_id == make_id(1, BLOCK_SIZE)
+    twin = stream.copy()
+    assert twin.entries.block_count() == 2 and list(twin.entries.items()) == list(
+        stream.entries.items())

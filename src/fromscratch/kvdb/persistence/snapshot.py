@@ -16,7 +16,8 @@ has a worked example):
     hash    = count:varint (field:blob value:blob)*
     set     = count:varint blob*
     zset    = count:varint (member:blob score:f64)* (IEEE 754, big-endian)
-    stream  = count:varint (id fields:varint blob*)*        (fields: names and values)
+    stream  = blocks:varint (count:varint (id fields:varint blob*)*)*
+              (fields counts names and values; 0 is an entry deleted in its block)
               last_id:id entries_added:varint max_deleted_id:id first_id:id
               groups:varint group*
     group   = name:blob last_id:id entries_read:varint      (plus one; 0 for unknown)
@@ -42,7 +43,8 @@ from collections import deque
 from ..keyspace import Keyspace, now_ms, type_name
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
-from ..structures.stream import Consumer, ConsumerGroup, Nack, Stream, entry_fields
+from ..structures.stream import (Consumer, ConsumerGroup, Nack, Stream, encode_entry,
+                                 entry_fields, format_id)
 
 MAGIC = b"FSKV"
 VERSION = 1
@@ -104,10 +106,14 @@ def _time(ms: int) -> bytes:
 
 
 def _encode_stream(stream: Stream) -> bytes:
-    parts = [_varint(stream.length)]
-    for stream_id, entry in stream.entries.items():
-        fields = entry_fields(entry)
-        parts += [_id(stream_id), _varint(len(fields))] + [_blob(item) for item in fields]
+    """Entries block by block, deleted ones included, so that the blocks (Redis's nodes,
+    which decide what approximate trims remove) come back as they were."""
+    parts = [_varint(stream.entries.block_count())]
+    for ids, entries in stream.entries.layout():
+        parts.append(_varint(len(ids)))
+        for stream_id, entry in zip(ids, entries):
+            fields = entry_fields(entry) if entry is not None else []
+            parts += [_id(stream_id), _varint(len(fields))] + [_blob(item) for item in fields]
     parts += [_id(stream.last_id), _varint(stream.entries_added), _id(stream.max_deleted_id),
               _id(stream.first_id), _varint(len(stream.groups))]
     for group in stream.groups.values():
@@ -217,12 +223,20 @@ class _Reader:
 
 def _decode_stream(reader: _Reader) -> Stream:
     stream = Stream()
+    previous = -1
     for _ in range(reader.count()):
-        stream_id = reader.stream_id()
-        fields = [reader.blob() for _ in range(reader.count())]
-        if stream.length and stream_id <= stream.entries.last_id():
-            reader.fail("stream ids out of order")
-        stream.add(stream_id, fields)
+        ids, entries = [], []
+        for _ in range(reader.count()):
+            stream_id = reader.stream_id()
+            fields = [reader.blob() for _ in range(reader.count())]
+            if stream_id <= previous:
+                reader.fail("stream ids out of order")
+            previous = stream_id
+            ids.append(stream_id)
+            entries.append(encode_entry(format_id(stream_id), fields) if fields else None)
+        if not ids:
+            reader.fail("an empty stream block")
+        stream.entries.append_block(ids, entries)
     stream.last_id = reader.stream_id()
     stream.entries_added = reader.varint()
     stream.max_deleted_id = reader.stream_id()

@@ -15,11 +15,13 @@ at most BLOCK_SIZE ids each, with the first id of every block in a separate list
 
 Appending goes to the last block (or starts a new one when it is full): O(1). Finding
 an id is two bisects, one over `starts` and one inside a block, so reading k entries
-from any position costs O(log n + k). Deleting removes the id from its block (at most
-BLOCK_SIZE moves) and drops a block that empties. Trimming with `~` removes whole
-blocks from the front, as Redis removes whole listpack nodes from its radix tree; the
-block size is Redis's default `stream-node-max-entries`, so approximate trims keep the
-same number of entries as Redis for small entries.
+from any position costs O(log n + k). The blocks are Redis's listpack nodes: BLOCK_SIZE
+is its default `stream-node-max-entries`; a deleted entry stays in its block as a
+tombstone (Redis flags it deleted in its node), still taking a place, until the block's
+last live entry goes and the block with it; trimming with `~` removes whole blocks from
+the front. So for entries small enough that Redis's nodes fill by count, not bytes,
+approximate trims keep exactly what Redis keeps. (The pending entries lists use the same
+map but take ids out for good: see IdMap.)
 
 An entry is written once and read many times (by XREAD, every consumer group, XRANGE),
 always as the same reply element `[id, [field, value, ...]]`. So the map keeps each
@@ -84,25 +86,55 @@ def entry_fields(entry: bytes) -> list:
 
 
 class _Block:
-    __slots__ = ("ids", "values")
+    """Up to BLOCK_SIZE ids in order, with their values; a value of None is a deleted
+    entry still holding its place (see IdMap.bury). `live` counts the others."""
+
+    __slots__ = ("ids", "values", "live")
 
     def __init__(self, ids: list, values: list):
         self.ids = ids
         self.values = values
+        self.live = len(ids)
 
 
 class IdMap:
-    """A map from id to value, in id order (see the module docstring)."""
+    """A map from id to value, in id order (see the module docstring).
+
+    Entries leave it in one of two ways. `pop` takes the id out of its block, as the
+    pending entries lists want. `bury` leaves a tombstone in its place, as Redis marks a
+    deleted stream entry inside its listpack node: the block keeps counting it towards
+    its BLOCK_SIZE and its last id, which is what decides how XADD fills blocks and what
+    approximate trims remove, and the block goes once its last live entry is deleted.
+    Readers skip tombstones."""
 
     __slots__ = ("starts", "blocks", "length")
 
     def __init__(self):
         self.starts: list[int] = []
         self.blocks: list[_Block] = []
-        self.length = 0
+        self.length = 0               # live entries
 
     def __len__(self):
         return self.length
+
+    def copy(self) -> "IdMap":
+        """The same blocks, tombstones included (the values are shared)."""
+        twin = IdMap()
+        for ids, values in self.layout():
+            twin.append_block(list(ids), list(values))
+        return twin
+
+    def layout(self):
+        """(ids, values) of each block, tombstones (None) included: for snapshots."""
+        return ((block.ids, block.values) for block in self.blocks)
+
+    def append_block(self, ids: list, values: list) -> None:
+        """Add a whole block as `layout` gave it (its ids after every id in the map)."""
+        block = _Block(ids, values)
+        block.live = sum(value is not None for value in values)
+        self.blocks.append(block)
+        self.starts.append(ids[0])
+        self.length += block.live
 
     def _find(self, key: int) -> tuple[int, int]:
         """(block index, position in the block) where `key` is or would be inserted;
@@ -118,9 +150,10 @@ class IdMap:
         """(block index, position in the block) of `key`, or (-1, 0) if it is absent."""
         index = bisect_right(self.starts, key) - 1
         if index >= 0:
-            ids = self.blocks[index].ids
-            position = bisect_left(ids, key)
-            if position < len(ids) and ids[position] == key:
+            block = self.blocks[index]
+            position = bisect_left(block.ids, key)
+            if (position < len(block.ids) and block.ids[position] == key
+                    and block.values[position] is not None):
                 return index, position
         return -1, 0
 
@@ -128,27 +161,44 @@ class IdMap:
         index, position = self._locate(key)
         return self.blocks[index].values[position] if index >= 0 else None
 
+    def _edge(self, last: bool):
+        """(id, value) of the first or the last live entry, or None."""
+        for block in (reversed(self.blocks) if last else self.blocks):
+            if block.live == len(block.ids):
+                return (block.ids[-1], block.values[-1]) if last else (block.ids[0],
+                                                                       block.values[0])
+            pairs = zip(block.ids, block.values)
+            for key, value in (reversed(list(pairs)) if last else pairs):
+                if value is not None:
+                    return key, value
+        return None
+
     def first_id(self) -> int | None:
-        return self.blocks[0].ids[0] if self.blocks else None
+        edge = self._edge(last=False)
+        return edge[0] if edge else None
 
     def last_id(self) -> int | None:
-        return self.blocks[-1].ids[-1] if self.blocks else None
-
-    def last(self):
-        return self.blocks[-1].values[-1] if self.blocks else None
+        edge = self._edge(last=True)
+        return edge[0] if edge else None
 
     def first(self):
-        return self.blocks[0].values[0] if self.blocks else None
+        edge = self._edge(last=False)
+        return edge[1] if edge else None
+
+    def last(self):
+        edge = self._edge(last=True)
+        return edge[1] if edge else None
 
     # -- adding ----------------------------------------------------------------------------
 
     def append(self, key: int, value) -> None:
-        """Add `key`, which is greater than every key in the map."""
+        """Add `key`, which is greater than every key in the map (tombstones too)."""
         blocks = self.blocks
         if blocks and len(blocks[-1].ids) < BLOCK_SIZE:
             block = blocks[-1]
             block.ids.append(key)
             block.values.append(value)
+            block.live += 1
         else:
             blocks.append(_Block([key], [value]))
             self.starts.append(key)
@@ -164,6 +214,7 @@ class IdMap:
                 room = BLOCK_SIZE - len(block.ids)
                 block.ids += keys[done:done + room]
                 block.values += values[done:done + room]
+                block.live += len(keys[done:done + room])
             else:
                 room = BLOCK_SIZE
                 blocks.append(_Block(keys[done:done + room], values[done:done + room]))
@@ -179,29 +230,35 @@ class IdMap:
         index, position = self._find(key)
         block = self.blocks[index]
         if position < len(block.ids) and block.ids[position] == key:
+            if block.values[position] is None:                  # a tombstone comes back
+                block.live += 1
+                self.length += 1
             block.values[position] = value
             return
         block.ids.insert(position, key)
         block.values.insert(position, value)
+        block.live += 1
         self.starts[index] = block.ids[0]
         self.length += 1
         if len(block.ids) > 2 * BLOCK_SIZE:            # split an overgrown block in two
             half = len(block.ids) // 2
             tail = _Block(block.ids[half:], block.values[half:])
             del block.ids[half:], block.values[half:]
+            block.live -= tail.live
             self.blocks.insert(index + 1, tail)
             self.starts.insert(index + 1, tail.ids[0])
 
     # -- removing --------------------------------------------------------------------------
 
     def pop(self, key: int):
-        """Remove `key`; its value, or None if it was not there."""
+        """Take `key` out of its block; its value, or None if it was not there."""
         index, position = self._locate(key)
         if index < 0:
             return None
         block = self.blocks[index]
         value = block.values[position]
         del block.ids[position], block.values[position]
+        block.live -= 1
         self.length -= 1
         if not block.ids:
             del self.blocks[index], self.starts[index]
@@ -209,25 +266,49 @@ class IdMap:
             self.starts[index] = block.ids[0]
         return value
 
-    def first_block_size(self) -> int:
-        return len(self.blocks[0].ids)
+    def bury(self, key: int) -> bool:
+        """Delete `key` leaving a tombstone (or its whole block, if it was the block's
+        last live entry); False if it was not there."""
+        index, position = self._locate(key)
+        if index < 0:
+            return False
+        block = self.blocks[index]
+        block.values[position] = None
+        block.live -= 1
+        self.length -= 1
+        if not block.live:
+            del self.blocks[index], self.starts[index]
+        return True
+
+    def first_block_live(self) -> int:
+        return self.blocks[0].live
 
     def first_block_last_id(self) -> int:
+        """The first block's last id, a tombstone's if that is where it ends."""
         return self.blocks[0].ids[-1]
 
     def drop_first_block(self) -> None:
-        self.length -= len(self.blocks[0].ids)
+        self.length -= self.blocks[0].live
         del self.blocks[0], self.starts[0]
 
-    def remove_first(self, count: int) -> None:
-        """Remove the first `count` entries, all from the first block."""
+    def bury_first(self, count: int) -> None:
+        """Bury the first `count` live entries, all in the first block, which stays even
+        if none is left alive (as a Redis node does when trimmed)."""
         block = self.blocks[0]
-        del block.ids[:count], block.values[:count]
+        values = block.values
+        position = 0
+        for _ in range(count):
+            while values[position] is None:
+                position += 1
+            values[position] = None
+        block.live -= count
         self.length -= count
-        if block.ids:
-            self.starts[0] = block.ids[0]
-        else:
-            del self.blocks[0], self.starts[0]
+
+    def first_block_live_before(self, key: int) -> int:
+        """How many live entries of the first block have an id below `key`."""
+        block = self.blocks[0]
+        end = bisect_left(block.ids, key)
+        return sum(value is not None for value in block.values[:end])
 
     # -- ranges ----------------------------------------------------------------------------
 
@@ -244,7 +325,8 @@ class IdMap:
                 key = ids[position]
                 if key > end:
                     return
-                yield key, values[position]
+                if values[position] is not None:
+                    yield key, values[position]
             index += 1
             position = 0
 
@@ -262,23 +344,33 @@ class IdMap:
                 key = ids[position]
                 if key < start:
                     return
-                yield key, values[position]
+                if values[position] is not None:
+                    yield key, values[position]
             index -= 1
             if index >= 0:
                 position = len(blocks[index].ids) - 1
 
     def after(self, key: int, count: int = 0) -> tuple[list, list]:
         """The ids and values of up to `count` (all if 0) entries after `key`, in
-        ascending order: the read every XREAD and XREADGROUP makes, done in slices."""
+        ascending order: the read every XREAD and XREADGROUP makes, done in slices
+        (entry by entry only in a block with tombstones)."""
         index, position = self._find(key + 1)
         ids: list = []
         values: list = []
         blocks = self.blocks
         while 0 <= index < len(blocks):
             block = blocks[index]
-            stop = position + count - len(ids) if count else len(block.ids)
-            ids += block.ids[position:stop]
-            values += block.values[position:stop]
+            if block.live == len(block.ids):
+                stop = position + count - len(ids) if count else len(block.ids)
+                ids += block.ids[position:stop]
+                values += block.values[position:stop]
+            else:
+                for stream_id, value in zip(block.ids[position:], block.values[position:]):
+                    if value is not None:
+                        ids.append(stream_id)
+                        values.append(value)
+                        if len(ids) == count:
+                            break
             if count and len(ids) >= count:
                 break
             index += 1
@@ -392,8 +484,7 @@ class Stream:
     def copy(self) -> "Stream":
         """A deep copy (COPY), groups and pending entries included."""
         stream = Stream()
-        for stream_id, entry in self.entries.items():
-            stream.entries.append(stream_id, entry)
+        stream.entries = self.entries.copy()
         stream.last_id, stream.entries_added = self.last_id, self.entries_added
         stream.max_deleted_id, stream.first_id = self.max_deleted_id, self.first_id
         for name, group in self.groups.items():
@@ -421,7 +512,7 @@ class Stream:
         return text
 
     def delete(self, stream_id: int) -> bool:
-        if self.entries.pop(stream_id) is None:
+        if not self.entries.bury(stream_id):
             return False
         if stream_id > self.max_deleted_id:
             self.max_deleted_id = stream_id
@@ -431,30 +522,32 @@ class Stream:
 
     def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
         """Remove entries from the front until at most `maxlen` remain, or every id is
-        at least `minid`. Whole blocks go first; with `approx` only whole blocks go, and
+        at least `minid`, as Redis does node by node: a whole block goes when what
+        remains is still enough (or its last id, even a tombstone's, is below minid); with
+        `approx` only whole blocks go, otherwise the rest is buried in the first block;
         a `limit` (0 for none) caps the entries removed. Returns how many went."""
         entries = self.entries
         removed = 0
-        while entries.length:
+        while entries.blocks:
             if maxlen is not None and entries.length <= maxlen:
                 break
-            size = entries.first_block_size()
-            if limit and removed + size > limit:
+            live = entries.first_block_live()
+            if limit and removed + live > limit:
                 break
             if maxlen is not None:
-                whole = entries.length - size >= maxlen
+                whole = entries.length - live >= maxlen
             else:
                 whole = entries.first_block_last_id() < minid
             if whole:
                 entries.drop_first_block()
-                removed += size
+                removed += live
                 continue
             if not approx:                    # part of the first block, and then done
                 if maxlen is not None:
                     count = entries.length - maxlen
                 else:
-                    count = bisect_left(entries.blocks[0].ids, minid)
-                entries.remove_first(count)
+                    count = entries.first_block_live_before(minid)
+                entries.bury_first(count)
                 removed += count
             break
         if removed:
