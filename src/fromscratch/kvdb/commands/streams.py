@@ -273,18 +273,17 @@ def _new_id(stream: Stream, explicit: tuple | None) -> int:
                 "threshold [LIMIT count]] (id-selector: * | id) (data: field value)...")
 def xadd(client, argv):
     key = argv[1]
-    if argv[2] == b"*":                      # the plain XADD key * field value..., kept short
-        options = None
-        fields_at = 3
+    if argv[2] == b"*" and len(argv) % 2:    # XADD key * field value...: kept short, it is hot
+        options = explicit = None
+        fields = argv[3:]
     else:
         options = _TrimOptions(argv, xadd=True)
-        fields_at = options.id_at + 1
-    pairs = len(argv) - fields_at
-    if pairs < 2 or pairs % 2:
-        raise ErrorReply("ERR wrong number of arguments for 'xadd' command")
-    explicit = options.explicit_id if options else None
-    if explicit == (0, 0):
-        raise ErrorReply("ERR The ID specified in XADD must be greater than 0-0")
+        fields = argv[options.id_at + 1:]
+        if len(fields) < 2 or len(fields) % 2:
+            raise ErrorReply("ERR wrong number of arguments for 'xadd' command")
+        explicit = options.explicit_id
+        if explicit == (0, 0):
+            raise ErrorReply("ERR The ID specified in XADD must be greater than 0-0")
     db = client.db
     stream = db.get_for_write(key, Stream)
     if stream is None:
@@ -295,7 +294,7 @@ def xadd(client, argv):
     if stream.last_id == MAX_ID:
         raise ErrorReply("ERR The stream has exhausted the last possible ID, unable to add "
                          "more items")
-    reply = stream.add(_new_id(stream, explicit), argv[fields_at:])
+    reply = stream.add(_new_id(stream, explicit), fields)
     db.modified(key)
     db.notify(STREAM, "xadd", key)
     if options and options.trims and options.apply(stream):
