@@ -103,8 +103,10 @@ class Client(Connection):
         self.patterns: set = set()
         self.shard_channels: set = set()
         self.undelivered = 0
+        self.buffered = 0          # the transport's backlog as of our last write (or more)
         self.flush_scheduled = False
         self.over_soft_limit_since = None
+        self.soft_limit_class = "normal"
         self._refresh()
 
     # -- the states that send commands down the careful lane ---------------------------
@@ -214,6 +216,10 @@ class Client(Connection):
             self.undelivered = 0
             self.server.stats.bytes_sent += len(data)
             self.transport.write(data)
+            self.buffered = self.transport.get_write_buffer_size()
+            if self.over_soft_limit_since is not None:
+                # restarts the soft limit's clock if now under
+                self._over_output_limit(self.soft_limit_class)
         if self.close_after_reply:
             self.close()
 
@@ -419,7 +425,10 @@ class Client(Connection):
             return
         self.out.append(frame)
         self.undelivered += len(frame)
-        if self._over_output_limit():
+        # The backlog only shrinks between our writes, so this estimate never misses a
+        # client over its limits; only then do they take a closer look.
+        if (self.undelivered + self.buffered > self.kv.pubsub_output_limit
+                and self._over_output_limit("pubsub")):
             log.warning("closing client %s: over the pubsub client-output-buffer-limit",
                         self.id)
             self.abort()
@@ -432,19 +441,21 @@ class Client(Connection):
         self.flush_scheduled = False
         self.flush()
 
-    def _over_output_limit(self, size: int | None = None) -> bool:
-        """client-output-buffer-limit for this client's class (pubsub or normal): over the
-        hard limit at once, or over the soft limit for longer than its time."""
-        klass = "pubsub" if self.subscriptions_count() else "normal"
+    def _over_output_limit(self, klass: str | None = None) -> bool:
+        """client-output-buffer-limit for a class of traffic ("pubsub" for deliveries,
+        else the client's own class): over the hard limit at once, or over the soft
+        limit for longer than its time."""
+        if klass is None:
+            klass = "pubsub" if self.subscriptions_count() else "normal"
         hard, soft, seconds = self.kv.config["client-output-buffer-limit"][klass]
-        if size is None:
-            size = self.undelivered + self.output_buffer_size
+        size = self.undelivered + self.output_buffer_size
         if hard and size > hard:
             return True
         if soft and size > soft:
             now = time.monotonic()
             if self.over_soft_limit_since is None:
                 self.over_soft_limit_since = now
+                self.soft_limit_class = klass
             return now - self.over_soft_limit_since > seconds
         self.over_soft_limit_since = None
         return False

@@ -125,7 +125,6 @@ class Evictor:
     def __init__(self, kv):
         self.kv = kv
         self.pool: list[tuple[float, int, bytes]] = []   # (score, db index, key), best last
-        self.evicted = 0
         self.next_db = 0                                  # round robin for random policies
 
     def make_room(self) -> bool:
@@ -146,7 +145,6 @@ class Evictor:
                 return False
             db, key = victim
             db.evict(key)
-            self.evicted += 1
             kv.propagate_eviction(db, key)
         return True
 

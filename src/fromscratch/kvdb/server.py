@@ -29,6 +29,7 @@ from .memory import Evictor
 from .persistence.aof import AppendOnlyFile
 from .persistence.propagation import effects
 from .persistence.snapshotter import Snapshotter
+from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -68,6 +69,7 @@ class KvServer:
         self.monitors: set = set()
         self.broker = broker or Broker()
         self.acl = Acl(self.table)
+        self.keyspace.notifier = Notifier(self.broker)
         self.slowlog = SlowLog(self.config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.error_counts: dict[str, int] = {}
@@ -107,7 +109,22 @@ class KvServer:
         config.on_change("slowlog-log-slower-than", thresholds)
         config.on_change("latency-monitor-threshold", thresholds)
         config.on_change("slowlog-max-len", self.slowlog.resize)
+
+        def notifications(flags):
+            self.keyspace.notify_flags = effective_flags(flags)
+
+        notifications(config["notify-keyspace-events"])
+        config.on_change("notify-keyspace-events", notifications)
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
+
+        def output_limit(limits):
+            # The smallest pub/sub output buffer limit set: below it no client needs a look.
+            hard, soft, _ = limits["pubsub"]
+            self.pubsub_output_limit = min((limit for limit in (hard, soft) if limit),
+                                           default=float("inf"))
+
+        output_limit(config["client-output-buffer-limit"])
+        config.on_change("client-output-buffer-limit", output_limit)
         config.on_change("timeout", lambda value: setattr(self.tcp, "idle_timeout", value))
 
         def memory_settings(_value=None):
@@ -252,6 +269,8 @@ class KvServer:
         if self.active_expire_enabled:
             effort = self.config["active-expire-effort"]
             self.keyspace.active_expire_cycle(time_budget=0.002 * effort + 0.003)
+            if self.keyspace.ready_keys:          # an expired stream answers its readers
+                self.blocking.serve_ready_keys()
         if self.pause_mode and time.monotonic() >= self.pause_until:
             self.unpause()
         self._sample_ops()
@@ -379,7 +398,7 @@ class KvServer:
 
     @property
     def evicted_keys(self) -> int:
-        return self.evictor.evicted
+        return self.keyspace.evicted_keys
 
     def pubsub_channel_count(self) -> int:
         return len(self.broker.channels)
@@ -406,8 +425,8 @@ class KvServer:
             for each in (cmd, *cmd.subcommands.values()):
                 each.reset_stats()
         self.error_counts.clear()
-        self.keyspace.expired_keys = self.keyspace.hits = self.keyspace.misses = 0
-        self.evictor = Evictor(self)
+        keyspace = self.keyspace
+        keyspace.expired_keys = keyspace.evicted_keys = keyspace.hits = keyspace.misses = 0
         stats = self.tcp.stats
         stats.connections_received = stats.connections_rejected = 0
         stats.bytes_received = stats.bytes_sent = 0

@@ -15,8 +15,8 @@ from __future__ import annotations
 from itertools import chain
 from math import copysign
 
-from .values import (NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, Replies, SimpleString,
-                     Verbatim)
+from .values import (NULL_ARRAY, Attributed, BigNumber, Encoded, ErrorReply, Push, Replies,
+                     SimpleString, Verbatim)
 
 CRLF = b"\r\n"
 
@@ -84,6 +84,8 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
         except (TypeError, IndexError):
             for item in value:
                 encode_item(item, out)
+    elif kind is Encoded:
+        out.append(value.data)
     elif issubclass(kind, ErrorReply):
         out.append(b"-" + _line(value.message) + CRLF)
     elif kind is Replies:
