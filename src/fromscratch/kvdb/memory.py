@@ -36,6 +36,7 @@ from itertools import islice
 
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
+from .structures.stream import Stream
 
 # Bookkeeping per key and per element, in bytes (see the module docstring).
 KEY_OVERHEAD = 154          # Entry (with GC header), its slot in the dict and key list
@@ -43,6 +44,8 @@ LIST_SLOT = 8               # a deque slot (blocks of 64 pointers)
 HASH_SLOT = 40              # a dict entry, amortised over the table's spare room
 SET_SLOT = 88               # RandomSet: dict entry, position int, list slot
 ZSET_SLOT = 280             # SortedSet: dict entry, float, skip list node and its links
+STREAM_SLOT = 60            # Stream: the id (a 128-bit int) and its slots in the block
+PENDING_SLOT = 150          # a pending entry: the Nack, and its place in two maps
 SAMPLE = 8
 
 LFU_INIT_VAL = 5
@@ -79,7 +82,13 @@ def value_size(value) -> int:
         return int(len(value) * (SET_SLOT + _sampled_average(sample))) + 120
     if kind is SortedSet:
         return int(len(value) * (ZSET_SLOT + _sampled_average(islice(value.scores, SAMPLE)))) + 200
-    return sys.getsizeof(value) + 64 * len(value) if hasattr(value, "__len__") else 64
+    if kind is Stream:
+        blocks = value.entries.blocks
+        recent = [v for v in blocks[-1].values[-SAMPLE:] if type(v) is bytes] if blocks else []
+        pending = sum(len(group.pending) for group in value.groups.values())
+        return (int(len(value.entries) * (STREAM_SLOT + _sampled_average(recent)))
+                + pending * PENDING_SLOT + 200)
+    raise TypeError(f"no size estimate for {kind.__name__}")
 
 
 def entry_size(key: bytes, value) -> int:
