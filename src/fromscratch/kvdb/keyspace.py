@@ -8,7 +8,7 @@ it expires, when it was last read (for OBJECT IDLETIME and LRU eviction) and how
     list         collections.deque
     hash         dict
     set          RandomSet        (a set that can also pick a random member in O(1))
-    sorted set   SortedSet        (a dict plus a skip list)
+    sorted set   SortedSet        (a dict plus a ranked B+ tree)
     stream       Stream           (blocks of entries by id, and consumer groups)
 
 Every change to a key goes through `Database.modified(key)`, which is what WATCH,

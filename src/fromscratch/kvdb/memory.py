@@ -4,7 +4,7 @@ Accounting. Each entry knows its size in bytes (`Entry.size`), and the keyspace 
 the total. The size is what the objects really occupy in CPython: the key and value
 objects as sys.getsizeof reports them (rounded up to pymalloc's 8-byte classes), plus
 the bookkeeping each key and each element costs (the Entry, its dict slot and list
-slot; a deque slot; a dict entry; a skip list node...). The per-element constants were
+slot; a deque slot; a dict entry; a tree leaf slot...). The per-element constants were
 measured with tracemalloc on CPython 3.11 (tests/kvdb/test_memory.py checks that the
 estimate stays close to tracemalloc's count). A container's elements are not all
 measured on every change: their average size is taken from a sample of up to eight, so
@@ -43,7 +43,7 @@ KEY_OVERHEAD = 154          # Entry (with GC header), its slot in the dict and k
 LIST_SLOT = 8               # a deque slot (blocks of 64 pointers)
 HASH_SLOT = 40              # a dict entry, amortised over the table's spare room
 SET_SLOT = 88               # RandomSet: dict entry, position int, list slot
-ZSET_SLOT = 280             # SortedSet: dict entry, float, skip list node and its links
+ZSET_SLOT = 120             # SortedSet: dict entry, float, (score, member) tuple, leaf slot
 STREAM_SLOT = 60            # Stream: the id (a 128-bit int) and its slots in the block
 PENDING_SLOT = 150          # a pending entry: the Nack, and its place in two maps
 SAMPLE = 8

@@ -1,7 +1,7 @@
 """Sorted set commands: ZADD and friends, ranges, pops (blocking too), set operations.
 
 A sorted set value is a `SortedSet` (structures/sortedset.py): a dict member -> score
-and a skip list in (score, member) order. Every range, whether by rank, score or lex,
+and a ranked B+ tree in (score, member) order. Every range, whether by rank, score or lex,
 becomes a window of ranks [start, stop) before anything is read or removed.
 
 Scores are doubles. Replies carry them as Python floats, which the writer sends as
