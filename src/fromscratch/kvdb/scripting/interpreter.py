@@ -30,8 +30,8 @@ import sys
 
 from . import nodes as n
 from .parser import parse
-from .values import (LuaError, LuaFunction, LuaTable, runtime_error, tonumber, tostring,
-                     truthy, type_name)
+from .values import (LuaError, LuaFunction, LuaTable, lua_equals, runtime_error, tonumber,
+                     tostring, truthy, type_name)
 
 BREAK = object()                # what `break` sends up to its loop
 MAX_DEPTH = 200                 # nested Lua function calls before "stack overflow"
@@ -80,11 +80,6 @@ def _power(a: float, b: float) -> float:
 ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _divide,
               "%": _modulo, "^": _power}
 ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-
-
-def lua_equals(a, b) -> bool:
-    # Python's == says True == 1.0; Lua compares values of the same type only.
-    return a is b or (a == b and type(a) is type(b))
 
 
 def describe(expr, value) -> str:

@@ -14,8 +14,8 @@ import math
 import random
 
 from . import patterns
-from .values import (LuaError, LuaFunction, LuaTable, number_to_str, tonumber, tostring,
-                     truthy, type_name)
+from .values import (LuaError, LuaFunction, LuaTable, lua_equals, number_to_str, tonumber,
+                     tostring, truthy, type_name)
 
 MAX_UNPACK = 8000               # Lua's C stack limit: "too many results to unpack"
 
@@ -179,7 +179,7 @@ def base_library(interp) -> dict:
 
     def lua_rawequal(*args):
         a, b = check_any(args, 0, "rawequal"), check_any(args, 1, "rawequal")
-        return [a is b or (a == b and type(a) is type(b))]
+        return [lua_equals(a, b)]
 
     return {
         "assert": lua_assert, "error": lua_error, "pcall": lua_pcall, "xpcall": lua_xpcall,
@@ -255,8 +255,6 @@ def string_library(interp) -> dict:
         text = check_string(args, 0, function)
         pattern = check_string(args, 1, function)
         init = _start_index(opt_int(args, 2, function, 1), len(text))
-        if init > len(text):
-            return [None]
         plain = len(args) > 3 and truthy(args[3])
         if want_positions and (plain or not patterns.has_specials(pattern)):
             found = text.find(pattern, init)

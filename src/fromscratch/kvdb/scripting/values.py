@@ -241,6 +241,12 @@ def tonumber(value) -> float | None:
     return None
 
 
+def lua_equals(a, b) -> bool:
+    # Python's == says True == 1.0; Lua compares values of the same type only (and
+    # tables and functions by identity, which is what == does for them in Python).
+    return a == b and type(a) is type(b)
+
+
 def truthy(value) -> bool:
     """Only nil and false are false in Lua (0 and "" are true)."""
     return value is not None and value is not False
