@@ -9,7 +9,6 @@ import pytest
 import redis
 from redis.exceptions import LockError, LockNotOwnedError, NoScriptError, ResponseError
 
-from compat_tests.kvdb.conftest import call_raw
 from compat_tests.kvdb.test_persistence import KINDS, Restartable
 
 
@@ -330,7 +329,7 @@ def test_string_and_table_libraries(r):
 def test_sha1hex_and_log(r):
     assert r.eval("return redis.sha1hex('abc')", 0) == b"a9993e364706816aba3e25717850c26c9cd0d89d"
     assert r.eval("redis.log(redis.LOG_WARNING, 'from a script') return 1", 0) == 1
-    assert call_raw(r, "EVAL", "return redis.LOG_NOTICE", 0) == 2
+    assert r.eval("return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE}", 0) == [0, 1, 2]
 
 
 # -- persistence ----------------------------------------------------------------------------------
