@@ -84,6 +84,7 @@ class Client(Connection):
         self._multi: list | None = None
         self.multi_failed = False
         self.in_exec = False
+        self.transaction_log: list | None = None   # during EXEC: its changes (see EVAL)
         self.watching: dict[tuple, bool] = {}      # (db index, key) -> existed at WATCH
         self.watch_broken = False
         # blocking: what we wait for, and the commands that came in meanwhile
@@ -279,7 +280,7 @@ class Client(Connection):
             if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
                 cmd.check_arity(argc)
             if cmd.subcommands and argc > 1:
-                cmd = _find_subcommand(cmd, argv)
+                cmd = find_subcommand(cmd, argv)
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
             if not self._user.unrestricted and not cmd.no_auth:
@@ -354,36 +355,42 @@ class Client(Connection):
 
     def run_queued(self, commands) -> list:
         """EXEC: run the queued commands and collect their replies."""
-        replies = []
         changes = []                # what to log, as one MULTI ... EXEC
         self.in_exec = True
-        kv = self.kv
-        keyspace = kv.keyspace
+        self.transaction_log = changes
         try:
-            for cmd, argv in commands:
-                changes_before = keyspace.dirty
-                db = self.db
-                if kv.monitors and not cmd.skip_monitor:
-                    kv.feed_monitors(self, argv)
-                started = _perf_ns()
-                try:
-                    result = cmd.handler(self, argv)
-                except ErrorReply as error:
-                    cmd.failed_calls += 1
-                    kv.count_error(error)
-                    result = error
-                except Exception:
-                    result = self._internal_error(cmd, argv)
-                micros = (_perf_ns() - started) // 1000
-                cmd.usec += micros
-                cmd.histogram[micros.bit_length()] += 1
-                replies.append(result)
-                if cmd.name == "select" or (cmd.is_write and keyspace.dirty != changes_before):
-                    changes += effects(cmd, argv, result, db)
+            replies = [self.run_contained(cmd, argv, changes) for cmd, argv in commands]
         finally:
             self.in_exec = False
-        kv.propagate_transaction(self, changes)
+            self.transaction_log = None
+        self.kv.propagate_transaction(self, changes)
         return replies
+
+    def run_contained(self, cmd, argv: list, changes: list):
+        """Run one command of a transaction or a script, already checked: it never
+        blocks (in_exec), its statistics are kept, its reply is returned (an error
+        too), and what it changed joins `changes`, to be logged as one MULTI ... EXEC."""
+        kv = self.kv
+        keyspace = kv.keyspace
+        changes_before = keyspace.dirty
+        db = self.db
+        if kv.monitors and not cmd.skip_monitor:
+            kv.feed_monitors(self, argv)
+        started = _perf_ns()
+        try:
+            result = cmd.handler(self, argv)
+        except ErrorReply as error:
+            cmd.failed_calls += 1
+            kv.count_error(error)
+            result = error
+        except Exception:
+            result = self._internal_error(cmd, argv)
+        micros = (_perf_ns() - started) // 1000
+        cmd.usec += micros
+        cmd.histogram[micros.bit_length()] += 1
+        if cmd.name == "select" or (cmd.is_write and keyspace.dirty != changes_before):
+            changes += effects(cmd, argv, result, db)
+        return result
 
     # -- blocking ----------------------------------------------------------------------
 
@@ -467,7 +474,8 @@ def _unknown_command(argv: list) -> ErrorReply:
     return ErrorReply(f"ERR unknown command '{name[:128]}', with args beginning with: {args}")
 
 
-def _find_subcommand(cmd, argv: list):
+def find_subcommand(cmd, argv: list):
+    """The subcommand argv names (CLIENT SETNAME...), arity checked."""
     name = argv[1].decode("utf-8", "replace")
     sub = cmd.subcommands.get(name.lower())
     if sub is None:

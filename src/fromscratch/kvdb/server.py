@@ -24,6 +24,7 @@ from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .acl import Acl
+from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
 from .memory import Evictor
 from .persistence.aof import AppendOnlyFile
@@ -88,6 +89,7 @@ class KvServer:
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.shutdown_done = False
         self.evictor = Evictor(self)
+        self.scripting = ScriptEngine(self)
         self.peak_memory = 0
         self.ops_per_sec = 0
         self._ops_sample = (time.monotonic(), 0)
@@ -377,7 +379,8 @@ class KvServer:
 
     def feed_monitors(self, client, argv: list) -> None:
         now = time.time()
-        peer = f"{client.peer[0]}:{client.peer[1]}"
+        # Commands a script runs come from its client, which has no connection.
+        peer = f"{client.peer[0]}:{client.peer[1]}" if client.transport else "lua"
         words = " ".join(quote_repr(arg) for arg in argv)
         line = f"+{now:.6f} [{client.db.index} {peer}] {words}\r\n".encode()
         for monitor in list(self.monitors):
