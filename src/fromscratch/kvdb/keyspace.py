@@ -110,8 +110,12 @@ class Database:
             self._expire(key)
             self._missed(key)
             return None
-        self.keyspace.touch(entry)
-        self.keyspace.hits += 1
+        keyspace = self.keyspace
+        if keyspace.touch_mode == 1:              # LRU, inline: this is the hot path
+            entry.access = keyspace.lru_clock
+        else:
+            keyspace.touch(entry)
+        keyspace.hits += 1
         return entry.value
 
     def get_typed(self, key: bytes, kind: type):
@@ -161,7 +165,11 @@ class Database:
             self._insert(key, value)
         else:
             entry.value = value
-            self.keyspace.touch(entry)
+            keyspace = self.keyspace
+            if keyspace.touch_mode == 1:          # LRU, inline: this is the hot path
+                entry.access = keyspace.lru_clock
+            else:
+                keyspace.touch(entry)
             if entry.expires_at and not keep_ttl:
                 self._clear_ttl(key, entry)
         self.modified(key)

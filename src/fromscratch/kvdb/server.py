@@ -252,6 +252,7 @@ class KvServer:
         self.loop = self.tcp.loop
         self.tcp.every(1 / self.config["hz"], self.cron)
         self.tcp.every(1.0, self._enforce_output_limits)
+        self.tcp.every(1.0, self._sample_ops)
 
     @property
     def stop_requested(self):
@@ -275,7 +276,6 @@ class KvServer:
                 self.blocking.serve_ready_keys()
         if self.pause_mode and time.monotonic() >= self.pause_until:
             self.unpause()
-        self._sample_ops()
         self._persistence_cron()
         self.keyspace.used_memory()              # keep the pending size updates few
         if self.config["maxmemory"]:
@@ -293,11 +293,11 @@ class KvServer:
             aof.start_rewrite()
 
     def _sample_ops(self) -> None:
+        """instantaneous_ops_per_sec: commands processed over the last second."""
         now, processed = time.monotonic(), self.commands_processed
         then, before = self._ops_sample
-        if now - then >= 1.0:
-            self.ops_per_sec = int((processed - before) / (now - then))
-            self._ops_sample = (now, processed)
+        self.ops_per_sec = int((processed - before) / max(now - then, 1e-9))
+        self._ops_sample = (now, processed)
 
     def _enforce_output_limits(self) -> None:
         """Soft output buffer limits are about time: check the clients with a backlog."""
