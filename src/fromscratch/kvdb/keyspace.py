@@ -35,7 +35,7 @@ from ..resp import ErrorReply
 from .notifications import EVICTED, EXPIRED, GENERIC, KEY_MISS, NEW
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
-from .memory import entry_size, lfu_touch, minutes_now
+from .memory import entry_size, lfu_touch, minutes_now, string_entry_size
 from .structures.stream import Stream
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -162,7 +162,7 @@ class Database:
         """Store `value` under `key`, replacing any value (and TTL, unless keep_ttl)."""
         entry = self.data.get(key)
         if entry is None:
-            self._insert(key, value)
+            entry = self._insert(key, value)
         else:
             entry.value = value
             keyspace = self.keyspace
@@ -172,7 +172,13 @@ class Database:
                 keyspace.touch(entry)
             if entry.expires_at and not keep_ttl:
                 self._clear_ttl(key, entry)
-        self.modified(key)
+        if type(value) is bytes:                  # a string: its size is known at once
+            size = string_entry_size(key, value)
+            self.keyspace.used += size - entry.size
+            entry.size = size
+            self._changed(key, 1)
+        else:
+            self.modified(key)
 
     def add(self, key: bytes, value) -> None:
         """Create `key`, which the caller knows is absent (not counted as a change yet:
@@ -208,10 +214,14 @@ class Database:
         self.modified(key, changes)
 
     def modified(self, key: bytes, changes: int = 1) -> None:
-        """Record that `key` changed: WATCHers abort, blocked clients get another try."""
+        """Record that `key` changed: its size is recounted, WATCHers abort, blocked
+        clients get another try."""
+        self.resized.add(key)
+        self._changed(key, changes)
+
+    def _changed(self, key: bytes, changes: int) -> None:
         keyspace = self.keyspace
         keyspace.dirty += changes
-        self.resized.add(key)
         if self.watched:
             clients = self.watched.get(key)
             if clients:
@@ -304,12 +314,13 @@ class Database:
 
     # -- bookkeeping -------------------------------------------------------------------
 
-    def _insert(self, key: bytes, value) -> None:
+    def _insert(self, key: bytes, value) -> Entry:
         keyspace = self.keyspace
         clock = minutes_now() if keyspace.touch_mode == 2 else keyspace.lru_clock
-        self.data[key] = Entry(value, clock, len(self.keys))
+        entry = self.data[key] = Entry(value, clock, len(self.keys))
         self.keys.append(key)
         self.notify(NEW, "new", key)
+        return entry
 
     def _remove(self, key: bytes, entry: Entry) -> None:
         del self.data[key]

@@ -10,9 +10,11 @@ estimate stays close to tracemalloc's count). A container's elements are not all
 measured on every change: their average size is taken from a sample of up to eight, so
 an update costs O(1) whatever the size of the container.
 
-Sizes are brought up to date lazily: a change marks the key (`Database.resized`) and
-`Keyspace.used_memory()` settles the marked ones. It runs before each command that may
-grow memory when `maxmemory` is set, for INFO and MEMORY, and in the cron.
+A string written with SET is accounted for at once (its size is arithmetic). Values
+changed in place (containers) are brought up to date lazily: a change marks the key
+(`Database.resized`) and `Keyspace.used_memory()` settles the marked ones. It runs before
+each command that may grow memory when `maxmemory` is set, for INFO and MEMORY, and in
+the cron.
 
 Eviction follows Redis (evict.c). Past `maxmemory`, a command flagged `denyoom` first
 makes room: the victim is chosen by `maxmemory-policy` — at random, or the best of an
@@ -93,6 +95,14 @@ def value_size(value) -> int:
 
 def entry_size(key: bytes, value) -> int:
     return KEY_OVERHEAD + object_size(key) + value_size(value)
+
+
+BYTES_HEADER = sys.getsizeof(b"")        # a bytes object's size beyond its contents
+
+
+def string_entry_size(key: bytes, value: bytes) -> int:
+    """entry_size for a string value, as arithmetic: SET accounts for it at once."""
+    return KEY_OVERHEAD + ((BYTES_HEADER + len(key) + 7) & ~7) + ((BYTES_HEADER + len(value) + 7) & ~7)
 
 
 def human_bytes(count: int) -> str:
