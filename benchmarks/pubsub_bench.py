@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 sys.path.insert(0, HERE)
 
 from fromscratch.resp import encode_command  # noqa: E402
-from kvdb_bench import cpu_seconds, free_port, wait_for  # noqa: E402
+from servers import cpu_seconds, free_port, wait_for  # noqa: E402
 
 SUBSCRIBERS = 50
 SUBSCRIBER_PROCESSES = 2
