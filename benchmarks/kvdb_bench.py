@@ -1,12 +1,16 @@
 """redis-benchmark against our kvdb and a real redis-server, side by side.
 
     python benchmarks/kvdb_bench.py [--requests 100000] [--repeat 3] [--tests set,get]
+                                    [--random-keys 100000]
 
 For each test (SET GET INCR LPUSH LPOP HSET ZADD SADD LRANGE_100), 50 clients, without
 and with pipelining (-P 16), it prints both servers' requests per second, the ratio
 ours/redis, and each server's CPU time per request (user + system, read from
 /proc/PID/stat around the run): the figure least disturbed by a busy machine.
 Runs alternate between the two servers and the median of --repeat runs is shown.
+By default every command uses redis-benchmark's one key per test; `--random-keys N`
+spreads them over N keys (redis-benchmark -r N), which grows the collections (a sorted
+set of up to N members, for instance).
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ def start_servers(directory: str):
     return pair.servers, pair
 
 
-def run_benchmark(port: int, pid: int, test: str, requests: int, pipeline: int) -> tuple[float, float]:
+def run_benchmark(port: int, pid: int, test: str, requests: int, pipeline: int,
+                  random_keys: int) -> tuple[float, float]:
     """(requests per second, server CPU microseconds per request) for one run."""
     before = cpu_seconds(pid)
+    spread = ["-r", str(random_keys)] if random_keys else []
     done = subprocess.run(["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests),
-                           "-c", "50", "-P", str(pipeline), "--csv", "-r", "100000"],
+                           "-c", "50", "-P", str(pipeline), "--csv", *spread],
                           capture_output=True, text=True, timeout=600)
     used = cpu_seconds(pid) - before
     rows = list(csv.reader(io.StringIO(done.stdout)))
@@ -51,6 +57,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tests", default=",".join(TESTS))
+    parser.add_argument("--random-keys", type=int, default=0)
     args = parser.parse_args()
     if not (shutil.which("redis-server") and shutil.which("redis-benchmark")):
         sys.exit("needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)")
@@ -67,7 +74,8 @@ def main() -> None:
                             process, port = servers[name]
                             requests = args.requests * (4 if pipeline > 1 else 1)
                             results[name].append(run_benchmark(port, process.pid, test,
-                                                               requests, pipeline))
+                                                               requests, pipeline,
+                                                               args.random_keys))
                     ours_rps = statistics.median(r[0] for r in results["ours"])
                     redis_rps = statistics.median(r[0] for r in results["redis"])
                     ours_cpu = statistics.median(r[1] for r in results["ours"])

@@ -27,10 +27,12 @@ def write_many(client, count: int, prefix: str = "key", ttl: int | None = None,
 
 @pytest.fixture
 def bounded(r):
+    r.config_resetstat()
     r.config_set("maxmemory", LIMIT)
     yield r
     r.config_set("maxmemory", 0)
     r.config_set("maxmemory-policy", "noeviction")
+    r.config_set("maxmemory-samples", 5)
 
 
 @pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu", "allkeys-random"])

@@ -1,6 +1,6 @@
-"""redis-benchmark runs its default tests against our server without an error.
+"""redis-benchmark runs its default tests against our server without an error."""
 
-(XADD is left out until Streams exist; the streams work adds it.)"""
+import re
 
 import shutil
 import subprocess
@@ -32,3 +32,20 @@ def test_default_tests_run_clean(kvdb_server):
     for test in DEFAULT_TESTS:
         name = REPORTED.get(test, test.upper())
         assert f'"{name}",' in done.stdout, f"{name} missing from:\n{done.stdout}"
+
+
+def test_xadd_runs_clean(kvdb_server):
+    """`-t xadd` came with redis-benchmark 7.2; an older one sends the same command (XADD
+    mystream * myfield <data>) given explicitly."""
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        missing_reference("redis-benchmark")
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    major, minor = (int(part) for part in re.search(r"(\d+)\.(\d+)", version).groups())
+    test = ["-t", "xadd"] if (major, minor) >= (7, 2) else ["XADD", "mystream", "*",
+                                                              "myfield", "x" * 3]
+    done = subprocess.run([binary, "-p", str(kvdb_server.port), "-n", "2000", "-c", "20",
+                           "--csv", *test], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "ERR" not in done.stdout + done.stderr
+    assert re.search(r'^"XADD[^"]*",', done.stdout, re.M), done.stdout

@@ -162,3 +162,21 @@ def test_a_client_that_never_reads_is_cut_off_at_its_output_limit(tmp_path, kind
         greedy.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_idle_clients_are_disconnected_after_timeout(tmp_path, kind):
+    start = start_kvdb if kind == "fromscratch" else start_redis
+    server = start(str(tmp_path), "--timeout", "1")
+    try:
+        idle = socket.create_connection((server.host, server.port))
+        busy = redis.Redis(host=server.host, port=server.port)
+        deadline = time.time() + 4
+        while time.time() < deadline:
+            busy.ping()                                   # this one keeps talking
+            time.sleep(0.2)
+        assert closed_after(idle) == b""                   # closed by the server, silently
+        assert busy.ping()
+        idle.close()
+    finally:
+        server.stop()

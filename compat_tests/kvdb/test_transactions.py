@@ -1,5 +1,6 @@
 """MULTI/EXEC/WATCH, pipelines, and many clients at once."""
 
+import socket
 import threading
 import time
 
@@ -200,3 +201,24 @@ def test_five_hundred_concurrent_clients(r, server, protocol):
     finally:
         for client in clients:
             client.close()
+
+
+def test_three_thousand_connections_at_once(r, server):
+    """Thousands of clients on one event loop: each gets its answer, nobody waits."""
+    sockets = [socket.create_connection((server.host, server.port)) for _ in range(3000)]
+    try:
+        for i, sock in enumerate(sockets):
+            sock.sendall(b"INCR shared\r\nPING\r\n")
+        answers = 0
+        for sock in sockets:
+            data = b""
+            sock.settimeout(10)
+            while not data.endswith(b"+PONG\r\n"):
+                data += sock.recv(100)
+            answers += 1
+        assert answers == 3000
+        assert int(r.get("shared")) == 3000
+        assert r.info("clients")["connected_clients"] >= 3000
+    finally:
+        for sock in sockets:
+            sock.close()

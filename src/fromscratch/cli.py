@@ -3,6 +3,7 @@
     fromscratch kvdb   [--port 6380] [--dir ./data/kvdb] [--name value ...]
     fromscratch pubsub [--port 6381] [--dir ./data/pubsub] [--name value ...]
     fromscratch reldb  [--port 5433] [--dir ./data/reldb] [--password PW]
+    fromscratch docdb  [--port 27018] [--http-port 5984] [--dir ./data/docdb] [--auth]
     fromscratch web    module:app [--host 127.0.0.1] [--port 8000]
     fromscratch serve  every server that exists, each with its defaults
 
@@ -23,6 +24,7 @@ SERVERS = {
     "kvdb": ("fromscratch.kvdb.cli", []),
     "pubsub": ("fromscratch.pubsub.cli", []),
     "reldb": ("fromscratch.reldb.cli", []),
+    "docdb": ("fromscratch.docdb.cli", []),
     "web": ("fromscratch.web.cli", ["examples.todo.app:app"]),
 }
 

@@ -11,8 +11,16 @@ from fromscratch.kvdb.keyspace import Entry, Keyspace
 from fromscratch.kvdb.memory import entry_size, lfu_decayed, lfu_touch, minutes_now
 from fromscratch.kvdb.structures.randomset import RandomSet
 from fromscratch.kvdb.structures.sortedset import SortedSet
+from fromscratch.kvdb.structures.stream import Stream, make_id
 
 N = 20_000
+
+
+def _stream(count: int) -> Stream:
+    stream = Stream()
+    for i in range(count):
+        stream.add(make_id(1_700_000_000_000, i), [b"field", b"value:%08d" % i])
+    return stream
 
 
 def measured(build) -> tuple[int, object]:
@@ -30,6 +38,7 @@ def measured(build) -> tuple[int, object]:
     ("hash", lambda: {b"field:%08d" % i: b"value:%08d" % i for i in range(N)}),
     ("set", lambda: RandomSet(b"member:%08d" % i for i in range(N))),
     ("zset", lambda: SortedSet.from_scores({b"member:%08d" % i: float(i) for i in range(N)})),
+    ("stream", lambda: _stream(N)),
 ])
 def test_container_estimates_are_close_to_tracemalloc(kind, build):
     actual, value = measured(build)

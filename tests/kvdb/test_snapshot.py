@@ -10,6 +10,41 @@ from fromscratch.kvdb.keyspace import Keyspace, now_ms
 from fromscratch.kvdb.persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from fromscratch.kvdb.structures.randomset import RandomSet
 from fromscratch.kvdb.structures.sortedset import SortedSet
+from fromscratch.kvdb.structures.stream import ConsumerGroup, Stream, make_id
+
+
+def sample_stream() -> Stream:
+    """Entries (one deleted), two groups, consumers with and without pending entries."""
+    stream = Stream()
+    for seq in range(1, 6):
+        stream.add(make_id(1700000000000, seq), [b"n", b"%d" % seq, b"empty", b""])
+    stream.delete(make_id(1700000000000, 2))
+    workers = stream.groups[b"workers"] = ConsumerGroup(b"workers", 0, None)
+    alice = workers.add_consumer(b"alice", 1700000000100)
+    bob = workers.add_consumer(b"bob", 1700000000200)
+    workers.add_consumer(b"idle", 1700000000300)
+    for seq, consumer in ((1, alice), (3, bob), (4, alice)):
+        stream.advance_group(workers, [make_id(1700000000000, seq)])
+        workers.deliver([make_id(1700000000000, seq)], consumer, 1700000000400 + seq)
+    alice.active_time = 1700000000404
+    workers.pending.get(make_id(1700000000000, 3)).delivery_count = 7
+    stream.groups[b"audit"] = ConsumerGroup(b"audit", make_id(1700000000000, 5), 5)
+    return stream
+
+
+def plain_stream(stream: Stream):
+    """Everything a stream holds, as comparable plain values: its blocks too, with the
+    deleted entry that still holds its place."""
+    def nacks(pending):
+        return [(stream_id, nack.consumer.name, nack.delivery_time, nack.delivery_count)
+                for stream_id, nack in pending.items()]
+    groups = {name: (group.last_id, group.entries_read, nacks(group.pending),
+                     [(c.name, c.seen_time, c.active_time, nacks(c.pending))
+                      for c in group.consumers.values()])
+              for name, group in stream.groups.items()}
+    blocks = [(list(ids), list(entries)) for ids, entries in stream.entries.layout()]
+    return ("stream", blocks, stream.last_id, stream.entries_added,
+            stream.max_deleted_id, stream.first_id, groups)
 
 
 def sample_keyspace() -> Keyspace:
@@ -24,6 +59,8 @@ def sample_keyspace() -> Keyspace:
     db0.set(b"ttl", b"soon")
     db0.set_expire(b"ttl", now_ms() + 100_000)
     db15.set(b"other db", b"yes")
+    db15.set(b"stream", sample_stream())
+    db15.set(b"empty stream", Stream())
     return keyspace
 
 
@@ -41,6 +78,8 @@ def contents(keyspace):
             return ("zset", list(value.items()))
         if isinstance(value, deque):
             return ("list", list(value))
+        if isinstance(value, Stream):
+            return plain_stream(value)
         return value
     return {(db.index, key): (plain(entry.value), entry.expires_at)
             for db in keyspace.dbs for key, entry in db.data.items()}
@@ -49,9 +88,17 @@ def contents(keyspace):
 def test_round_trip_every_type_and_ttl():
     original = sample_keyspace()
     restored = Keyspace()
-    assert read_snapshot(dump(original), restored) == 8
+    assert read_snapshot(dump(original), restored) == 10
     assert contents(restored) == contents(original)
     assert restored.dbs[0].volatile == [b"ttl"]
+
+
+def test_stream_pending_entries_are_shared_by_group_and_consumer():
+    restored = Keyspace()
+    read_snapshot(dump(sample_keyspace()), restored)
+    workers = restored.dbs[15].data[b"stream"].value.groups[b"workers"]
+    for stream_id, nack in workers.pending.items():
+        assert nack.consumer.pending.get(stream_id) is nack
 
 
 def test_expired_keys_are_not_saved():

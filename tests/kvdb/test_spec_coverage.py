@@ -17,9 +17,9 @@ def listed_commands() -> set[str]:
     for line in section.splitlines():
         if line.startswith("- **"):
             body = line.split(":", 1)[1]
-            for parent, subs in re.findall(r"([A-Z][A-Z-]*)(?: \(([^)]*)\))?", body):
+            for parent, subs in re.findall(r"([A-Z][A-Z_-]*)(?: \(([^)]*)\))?", body):
                 names.add(parent.lower())
-                for sub in re.findall(r"[A-Z][A-Z-]*", subs or ""):
+                for sub in re.findall(r"[A-Z][A-Z_-]*", subs or ""):
                     names.add(f"{parent.lower()}|{sub.lower()}")
     return names
 

@@ -212,3 +212,17 @@ def test_plain_str_is_a_bulk_string_and_simple_string_a_status():
     # Redis answers map keys and most text as bulk strings; only statuses use `+`.
     assert encode("summary", 2) == b"$7\r\nsummary\r\n"
     assert encode({"k": SimpleString("v")}, 3) == b"%1\r\n$1\r\nk\r\n+v\r\n"
+
+
+@pytest.mark.parametrize("commands", [
+    [[b"SET", b"key:%d" % i, b"v" * i] for i in range(20)],                # one shape
+    [[b"SET", b"k", b"a\r\nb"]] + [[b"SET", b"k", b"v"]] * 19,             # CRLF inside
+    [[b"SET", b"k", b"v"]] * 10 + [[b"GET", b"k"]] * 10,                   # two shapes
+    [[b"SET", b"k", b"x" * 9000]] * 3 + [[b"SET", b"k", b"v"]] * 10,       # a long one
+    [[b"PING"]] * 30,
+])
+def test_pipelines_of_one_shape_and_their_fallbacks(commands):
+    stream = b"".join(encode_command(c) for c in commands)
+    assert RequestParser().feed(stream) == commands
+    parser = RequestParser()                                    # and cut mid-way
+    assert parser.feed(stream[:len(stream) // 2]) + parser.feed(stream[len(stream) // 2:]) == commands

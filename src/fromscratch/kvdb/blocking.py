@@ -10,6 +10,10 @@ command, oldest first. A command that now succeeds replies and wakes its client;
 that still can't keeps waiting in the same place. This "retry the whole command" rule
 is Redis 7's, and it keeps every blocking command's logic in its own module.
 
+A key that is deleted wakes only the clients that asked for it (`wake_on_delete`):
+XREADGROUP, whose consumer group went with the key, so that it answers NOGROUP rather
+than wait forever. Everyone else keeps waiting for the key to come back.
+
 A timeout (any fraction of a second; 0 waits forever) answers the command's timeout
 reply (a null) and wakes the client. Inside MULTI/EXEC nothing blocks: the command
 answers its timeout reply at once.
@@ -52,14 +56,15 @@ def parse_timeout(arg: bytes) -> float:
 
 
 class BlockState:
-    __slots__ = ("db", "keys", "argv", "timeout_reply", "timer")
+    __slots__ = ("db", "keys", "argv", "timeout_reply", "timer", "wake_on_delete")
 
-    def __init__(self, db, keys, argv, timeout_reply):
+    def __init__(self, db, keys, argv, timeout_reply, wake_on_delete):
         self.db = db
         self.keys = keys
         self.argv = argv
         self.timeout_reply = timeout_reply
         self.timer = None
+        self.wake_on_delete = wake_on_delete
 
 
 class PauseState:
@@ -77,7 +82,8 @@ class Blocking:
 
     # -- blocking on keys --------------------------------------------------------------
 
-    def block(self, client, argv: list, keys, timeout: float, timeout_reply):
+    def block(self, client, argv: list, keys, timeout: float, timeout_reply,
+              wake_on_delete: bool = False):
         """Make `client` wait on `keys` to run `argv` again; returns what the command
         should answer now (BLOCKED, or at once its timeout reply inside MULTI)."""
         if client.in_exec:
@@ -85,7 +91,7 @@ class Blocking:
         if client.retrying:
             return BLOCKED                # still waiting, already queued
         db = client.db
-        state = BlockState(db, list(dict.fromkeys(keys)), argv, timeout_reply)
+        state = BlockState(db, list(dict.fromkeys(keys)), argv, timeout_reply, wake_on_delete)
         for key in state.keys:
             db.blocked.setdefault(key, deque()).append(client)
         if timeout > 0:
@@ -130,9 +136,10 @@ class Blocking:
                 if not queue:
                     continue
                 for client in list(queue):
-                    if key not in db.data:
-                        break
-                    if client.blocked is not None and client.blocked is not PAUSED:
+                    state = client.blocked
+                    if state is None or state is PAUSED:
+                        continue
+                    if key in db.data or state.wake_on_delete:
                         self._retry(client)
 
     def _retry(self, client) -> None:

@@ -5,9 +5,10 @@ is looked up in the table, checked (arity, authentication, MULTI queuing), run, 
 reply encoded into `self.out`. All replies produced by one read go out in one write.
 
 `call` is the hot path of the whole server, so it has two lanes. The fast lane is for
-the usual case: a known top-level command, from an authenticated client outside MULTI,
-while nothing server-wide (CLIENT PAUSE, MONITOR) needs a look at each command. Anything
-else takes `_call_carefully`, which makes every check in Redis's order. Whether a client
+the usual case: a known top-level command, from an unrestricted, authenticated client
+outside MULTI, while nothing server-wide (CLIENT PAUSE, MONITOR, an append-only file to
+feed, a maxmemory to keep) needs a look at each command. Anything else takes
+`_call_carefully`, which makes every check in Redis's order. Whether a client
 or the server needs the careful lane is kept up to date in one flag each (`careful`),
 refreshed whenever one of the states behind it changes.
 
@@ -23,10 +24,10 @@ import time
 from collections import deque
 
 from ..net import Connection
-from ..resp import ErrorReply, RequestParser, SimpleString
-from .persistence.propagation import effects
-from ..resp.writer import _encode2 as write_resp2, _encode3 as write_resp3
+from ..resp import ErrorReply, RequestParser, SimpleString, write_resp2, write_resp3
+from .acl import PROTECTED_MODE_DENIED
 from .commands.pubsub import unsubscribe_everything
+from .persistence.propagation import effects
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -39,20 +40,6 @@ _perf_ns = time.perf_counter_ns
 _OK_BYTES = b"+OK\r\n"
 ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
-PROTECTED_MODE_DENIED = (
-    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
-    b"password is set for the default user. In this mode connections are only accepted from "
-    b"the loopback interface. If you want to connect from external computers to Redis you may "
-    b"adopt one of the following solutions: 1) Just disable protected mode sending the command "
-    b"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
-    b"the same host the server is running, however MAKE SURE Redis is not publicly accessible "
-    b"from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
-    b"Alternatively you can just disable the protected mode by editing the Redis configuration "
-    b"file, and setting the protected mode option to 'no', and then restarting the server. 3) "
-    b"If you started the server manually just for testing, restart it with the "
-    b"'--protected-mode no' option. 4) Set up an authentication password for the default "
-    b"user. NOTE: You only need to do one of the above things in order for the server to start "
-    b"accepting connections from the outside.\r\n")
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
@@ -91,13 +78,13 @@ class Client(Connection):
         self.lib_ver = b""
         self._user = server.acl.default
         self.last_command = None
-        self.last_interaction = time.time()
         self.careful = False
         self._authenticated = self._user.nopass
         # MULTI/EXEC: queued commands, or None outside a transaction
         self._multi: list | None = None
         self.multi_failed = False
         self.in_exec = False
+        self.transaction_log: list | None = None   # during EXEC: its changes (see EVAL)
         self.watching: dict[tuple, bool] = {}      # (db index, key) -> existed at WATCH
         self.watch_broken = False
         # blocking: what we wait for, and the commands that came in meanwhile
@@ -117,8 +104,10 @@ class Client(Connection):
         self.patterns: set = set()
         self.shard_channels: set = set()
         self.undelivered = 0
+        self.buffered = 0          # the transport's backlog as of our last write (or more)
         self.flush_scheduled = False
         self.over_soft_limit_since = None
+        self.soft_limit_class = "normal"
         self._refresh()
 
     # -- the states that send commands down the careful lane ---------------------------
@@ -228,6 +217,10 @@ class Client(Connection):
             self.undelivered = 0
             self.server.stats.bytes_sent += len(data)
             self.transport.write(data)
+            self.buffered = self.transport.get_write_buffer_size()
+            if self.over_soft_limit_since is not None:
+                # restarts the soft limit's clock if now under
+                self._over_output_limit(self.soft_limit_class)
         if self.close_after_reply:
             self.close()
 
@@ -287,7 +280,7 @@ class Client(Connection):
             if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
                 cmd.check_arity(argc)
             if cmd.subcommands and argc > 1:
-                cmd = _find_subcommand(cmd, argv)
+                cmd = find_subcommand(cmd, argv)
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
             if not self._user.unrestricted and not cmd.no_auth:
@@ -362,36 +355,42 @@ class Client(Connection):
 
     def run_queued(self, commands) -> list:
         """EXEC: run the queued commands and collect their replies."""
-        replies = []
         changes = []                # what to log, as one MULTI ... EXEC
         self.in_exec = True
-        kv = self.kv
-        keyspace = kv.keyspace
+        self.transaction_log = changes
         try:
-            for cmd, argv in commands:
-                changes_before = keyspace.dirty
-                db = self.db
-                if kv.monitors and not cmd.skip_monitor:
-                    kv.feed_monitors(self, argv)
-                started = _perf_ns()
-                try:
-                    result = cmd.handler(self, argv)
-                except ErrorReply as error:
-                    cmd.failed_calls += 1
-                    kv.count_error(error)
-                    result = error
-                except Exception:
-                    result = self._internal_error(cmd, argv)
-                micros = (_perf_ns() - started) // 1000
-                cmd.usec += micros
-                cmd.histogram[micros.bit_length()] += 1
-                replies.append(result)
-                if cmd.name == "select" or (cmd.is_write and keyspace.dirty != changes_before):
-                    changes += effects(cmd, argv, result, db)
+            replies = [self.run_contained(cmd, argv, changes) for cmd, argv in commands]
         finally:
             self.in_exec = False
-        kv.propagate_transaction(self, changes)
+            self.transaction_log = None
+        self.kv.propagate_transaction(self, changes)
         return replies
+
+    def run_contained(self, cmd, argv: list, changes: list):
+        """Run one command of a transaction or a script, already checked: it never
+        blocks (in_exec), its statistics are kept, its reply is returned (an error
+        too), and what it changed joins `changes`, to be logged as one MULTI ... EXEC."""
+        kv = self.kv
+        keyspace = kv.keyspace
+        changes_before = keyspace.dirty
+        db = self.db
+        if kv.monitors and not cmd.skip_monitor:
+            kv.feed_monitors(self, argv)
+        started = _perf_ns()
+        try:
+            result = cmd.handler(self, argv)
+        except ErrorReply as error:
+            cmd.failed_calls += 1
+            kv.count_error(error)
+            result = error
+        except Exception:
+            result = self._internal_error(cmd, argv)
+        micros = (_perf_ns() - started) // 1000
+        cmd.usec += micros
+        cmd.histogram[micros.bit_length()] += 1
+        if cmd.name == "select" or (cmd.is_write and keyspace.dirty != changes_before):
+            changes += effects(cmd, argv, result, db)
+        return result
 
     # -- blocking ----------------------------------------------------------------------
 
@@ -433,7 +432,10 @@ class Client(Connection):
             return
         self.out.append(frame)
         self.undelivered += len(frame)
-        if self._over_output_limit():
+        # The backlog only shrinks between our writes, so this estimate never misses a
+        # client over its limits; only then do they take a closer look.
+        if (self.undelivered + self.buffered > self.kv.pubsub_output_limit
+                and self._over_output_limit("pubsub")):
             log.warning("closing client %s: over the pubsub client-output-buffer-limit",
                         self.id)
             self.abort()
@@ -446,19 +448,21 @@ class Client(Connection):
         self.flush_scheduled = False
         self.flush()
 
-    def _over_output_limit(self, size: int | None = None) -> bool:
-        """client-output-buffer-limit for this client's class (pubsub or normal): over the
-        hard limit at once, or over the soft limit for longer than its time."""
-        klass = "pubsub" if self.subscriptions_count() else "normal"
+    def _over_output_limit(self, klass: str | None = None) -> bool:
+        """client-output-buffer-limit for a class of traffic ("pubsub" for deliveries,
+        else the client's own class): over the hard limit at once, or over the soft
+        limit for longer than its time."""
+        if klass is None:
+            klass = "pubsub" if self.subscriptions_count() else "normal"
         hard, soft, seconds = self.kv.config["client-output-buffer-limit"][klass]
-        if size is None:
-            size = self.undelivered + self.output_buffer_size
+        size = self.undelivered + self.output_buffer_size
         if hard and size > hard:
             return True
         if soft and size > soft:
             now = time.monotonic()
             if self.over_soft_limit_since is None:
                 self.over_soft_limit_since = now
+                self.soft_limit_class = klass
             return now - self.over_soft_limit_since > seconds
         self.over_soft_limit_since = None
         return False
@@ -470,7 +474,8 @@ def _unknown_command(argv: list) -> ErrorReply:
     return ErrorReply(f"ERR unknown command '{name[:128]}', with args beginning with: {args}")
 
 
-def _find_subcommand(cmd, argv: list):
+def find_subcommand(cmd, argv: list):
+    """The subcommand argv names (CLIENT SETNAME...), arity checked."""
     name = argv[1].decode("utf-8", "replace")
     sub = cmd.subcommands.get(name.lower())
     if sub is None:

@@ -18,6 +18,7 @@ import shlex
 from dataclasses import dataclass
 
 from ..resp import ErrorReply
+from .notifications import parse_flags, render_flags
 
 
 class ConfigError(ValueError):
@@ -93,7 +94,7 @@ def _render_output_limits(limits: dict) -> str:
 @dataclass
 class Param:
     name: str
-    kind: str                      # bool int memory enum string save limits
+    kind: str                      # bool int memory enum string save limits events
     default: object
     mutable: bool = True
     choices: tuple = ()
@@ -124,6 +125,11 @@ class Param:
             return _parse_save(text)
         if kind == "limits":
             return _parse_output_limits(text, current)
+        if kind == "events":
+            try:
+                return parse_flags(text)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         return text
 
     def _bounded(self, value: int) -> int:
@@ -140,6 +146,8 @@ class Param:
             return _render_save(value)
         if self.kind == "limits":
             return _render_output_limits(value)
+        if self.kind == "events":
+            return render_flags(value)
         return str(value)
 
 
@@ -169,7 +177,7 @@ PARAMETERS = [
     Param("hz", "int", 10, minimum=1, maximum=500),
     Param("dynamic-hz", "bool", True, effective=False),
     Param("active-expire-effort", "int", 1, minimum=1, maximum=10),
-    Param("notify-keyspace-events", "string", ""),
+    Param("notify-keyspace-events", "events", 0),
     # persistence (see the persistence issue; accepted now)
     Param("dir", "string", "./data/kvdb"),
     Param("dbfilename", "string", "dump.rdb"),

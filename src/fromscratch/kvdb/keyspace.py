@@ -8,10 +8,14 @@ it expires, when it was last read (for OBJECT IDLETIME and LRU eviction) and how
     list         collections.deque
     hash         dict
     set          RandomSet        (a set that can also pick a random member in O(1))
-    sorted set   SortedSet        (a dict plus a skip list)
+    sorted set   SortedSet        (a dict plus a ranked B+ tree)
+    stream       Stream           (blocks of entries by id, and consumer groups)
 
 Every change to a key goes through `Database.modified(key)`, which is what WATCH,
-blocked clients and the dirty counter (for snapshots) hang on.
+blocked clients and the dirty counter (for snapshots) hang on. Commands also report
+what they did with `Database.notify(...)`, for keyspace notifications
+(notifications.py); the keyspace reports what it does itself: new keys, expiry and
+eviction.
 
 Expiry works as in Redis: lazily, when a key is looked up past its deadline, and
 actively, by `Keyspace.active_expire_cycle()` sampling keys that have a TTL and removing
@@ -28,16 +32,18 @@ import time
 from collections import deque
 
 from ..resp import ErrorReply
+from .notifications import EVICTED, EXPIRED, GENERIC, KEY_MISS, NEW
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
-from .memory import entry_size, lfu_touch, minutes_now
+from .memory import entry_size, lfu_touch, minutes_now, string_entry_size
+from .structures.stream import Stream
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 
 
 # The name TYPE reports for each value class.
 TYPE_NAMES: dict[type, str] = {bytes: "string", deque: "list", dict: "hash", RandomSet: "set",
-                               SortedSet: "zset"}
+                               SortedSet: "zset", Stream: "stream"}
 
 
 def type_name(value) -> str:
@@ -77,6 +83,10 @@ class Database:
         return len(self.data)
 
     # -- reading -----------------------------------------------------------------------
+    #
+    # As in Redis, a command looks a key up either to read it (get, get_typed, peek),
+    # which counts a keyspace hit or miss and sends a keymiss notification for a missing
+    # key, or to change it (get_for_write), which does neither. GETDEL reads; LPOP writes.
 
     def entry(self, key: bytes, touch: bool = True) -> Entry | None:
         """The live entry of `key`, removing it first if it has expired."""
@@ -94,14 +104,18 @@ class Database:
         """The value of `key`, or None (counted as a keyspace hit or miss)."""
         entry = self.data.get(key)
         if entry is None:
-            self.keyspace.misses += 1
+            self._missed(key)
             return None
         if entry.expires_at and entry.expires_at <= now_ms():
             self._expire(key)
-            self.keyspace.misses += 1
+            self._missed(key)
             return None
-        self.keyspace.touch(entry)
-        self.keyspace.hits += 1
+        keyspace = self.keyspace
+        if keyspace.touch_mode == 1:              # LRU, inline: this is the hot path
+            entry.access = keyspace.lru_clock
+        else:
+            keyspace.touch(entry)
+        keyspace.hits += 1
         return entry.value
 
     def get_typed(self, key: bytes, kind: type):
@@ -111,8 +125,36 @@ class Database:
             raise WRONGTYPE
         return value
 
+    def peek(self, key: bytes) -> Entry | None:
+        """The live entry of `key`, read without touching it (EXISTS, TYPE, TTL...)."""
+        entry = self.entry(key, touch=False)
+        if entry is None:
+            self._missed(key)
+        else:
+            self.keyspace.hits += 1
+        return entry
+
+    def get_for_write(self, key: bytes, kind: type):
+        """The value of `key` for a command that changes it: like get_typed, but not
+        counted as a hit or miss."""
+        entry = self.data.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at and entry.expires_at <= now_ms():
+            self._expire(key)
+            return None
+        self.keyspace.touch(entry)
+        value = entry.value
+        if type(value) is not kind:
+            raise WRONGTYPE
+        return value
+
     def __contains__(self, key: bytes) -> bool:
         return self.entry(key, touch=False) is not None
+
+    def _missed(self, key: bytes) -> None:
+        self.keyspace.misses += 1
+        self.notify(KEY_MISS, "keymiss", key)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -120,13 +162,23 @@ class Database:
         """Store `value` under `key`, replacing any value (and TTL, unless keep_ttl)."""
         entry = self.data.get(key)
         if entry is None:
-            self._insert(key, value)
+            entry = self._insert(key, value)
         else:
             entry.value = value
-            self.keyspace.touch(entry)
+            keyspace = self.keyspace
+            if keyspace.touch_mode == 1:          # LRU, inline: this is the hot path
+                entry.access = keyspace.lru_clock
+            else:
+                keyspace.touch(entry)
             if entry.expires_at and not keep_ttl:
                 self._clear_ttl(key, entry)
-        self.modified(key)
+        if type(value) is bytes:                  # a string: its size is known at once
+            size = string_entry_size(key, value)
+            self.keyspace.used += size - entry.size
+            entry.size = size
+            self._changed(key, 1)
+        else:
+            self.modified(key)
 
     def add(self, key: bytes, value) -> None:
         """Create `key`, which the caller knows is absent (not counted as a change yet:
@@ -135,7 +187,7 @@ class Database:
 
     def get_or_create(self, key: bytes, kind: type, factory=None):
         """The `kind` value of `key`, creating an empty one if missing."""
-        value = self.get_typed(key, kind)
+        value = self.get_for_write(key, kind)
         if value is None:
             value = (factory or kind)()
             self._insert(key, value)
@@ -151,18 +203,25 @@ class Database:
         self.modified(key)
         return live
 
-    def delete_if_empty(self, key: bytes, value) -> None:
-        """Containers don't exist empty in Redis: drop the key once its last item goes."""
+    def removed(self, key: bytes, value, kind: int, event: str, changes: int = 1) -> None:
+        """Items left the container `value` at `key` (by `event`: lpop, hdel...): report
+        it, and drop the key if that emptied it (containers don't exist empty in Redis),
+        reporting that too."""
+        self.notify(kind, event, key)
         if not value:
-            entry = self.data.get(key)
-            if entry is not None:
-                self._remove(key, entry)
+            self._remove(key, self.data[key])
+            self.notify(GENERIC, "del", key)
+        self.modified(key, changes)
 
     def modified(self, key: bytes, changes: int = 1) -> None:
-        """Record that `key` changed: WATCHers abort, blocked clients get another try."""
+        """Record that `key` changed: its size is recounted, WATCHers abort, blocked
+        clients get another try."""
+        self.resized.add(key)
+        self._changed(key, changes)
+
+    def _changed(self, key: bytes, changes: int) -> None:
         keyspace = self.keyspace
         keyspace.dirty += changes
-        self.resized.add(key)
         if self.watched:
             clients = self.watched.get(key)
             if clients:
@@ -170,6 +229,19 @@ class Database:
                     client.watch_broken = True
         if self.blocked and key in self.blocked:
             keyspace.ready_keys.append((self, key))
+
+    def wake(self, key: bytes) -> None:
+        """Give clients blocked on `key` another try without counting a change (XGROUP
+        DESTROY: a consumer group is not part of the key's value for WATCH)."""
+        if self.blocked and key in self.blocked:
+            self.keyspace.ready_keys.append((self, key))
+
+    def notify(self, kind: int, event: str, key: bytes) -> None:
+        """Publish a keyspace notification of class `kind` (see notifications.py), if
+        notify-keyspace-events asks for it."""
+        flags = self.keyspace.notify_flags
+        if flags & kind:
+            self.keyspace.notifier(flags, self.index, event, key)
 
     def rename(self, key: bytes, new_key: bytes) -> None:
         """Move `key` (which exists) to `new_key`, with its TTL, replacing new_key."""
@@ -206,11 +278,14 @@ class Database:
     def _expire(self, key: bytes) -> None:
         self._remove(key, self.data[key])
         self.keyspace.expired_keys += 1
+        self.notify(EXPIRED, "expired", key)
         self.modified(key, changes=0)
 
     def evict(self, key: bytes) -> None:
         """Remove `key` to make room under maxmemory."""
         self._remove(key, self.data[key])
+        self.keyspace.evicted_keys += 1
+        self.notify(EVICTED, "evicted", key)
         self.modified(key, changes=0)
 
     # -- random access -----------------------------------------------------------------
@@ -239,11 +314,13 @@ class Database:
 
     # -- bookkeeping -------------------------------------------------------------------
 
-    def _insert(self, key: bytes, value) -> None:
+    def _insert(self, key: bytes, value) -> Entry:
         keyspace = self.keyspace
         clock = minutes_now() if keyspace.touch_mode == 2 else keyspace.lru_clock
-        self.data[key] = Entry(value, clock, len(self.keys))
+        entry = self.data[key] = Entry(value, clock, len(self.keys))
         self.keys.append(key)
+        self.notify(NEW, "new", key)
+        return entry
 
     def _remove(self, key: bytes, entry: Entry) -> None:
         del self.data[key]
@@ -280,6 +357,7 @@ class Keyspace:
         self.dbs = [Database(self, i) for i in range(databases)]
         self.dirty = 0                 # changes since the last snapshot
         self.expired_keys = 0
+        self.evicted_keys = 0
         self.hits = 0                  # lookups that found a key (keyspace_hits)
         self.misses = 0
         self.ready_keys: list = []     # (db, key) pairs that blocked clients wait on
@@ -290,6 +368,10 @@ class Keyspace:
         self.touch_mode = 1
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
+        # keyspace notifications: the classes to publish (0 while off), and who
+        # publishes them
+        self.notify_flags = 0
+        self.notifier = None
 
     def tick(self) -> None:
         self.lru_clock = int(time.monotonic())
@@ -322,6 +404,8 @@ class Keyspace:
             if key in db.data:
                 for client in clients:
                     client.watch_broken = True
+        # Clients blocked on a key that goes (XREADGROUP) get their answer.
+        self.ready_keys += [(db, key) for key in db.blocked if key in db.data]
         db.clear()
         self.dirty += removed
         return removed
@@ -337,10 +421,9 @@ class Keyspace:
         first.data, second.data = second.data, first.data
         first.keys, second.keys = second.keys, first.keys
         first.volatile, second.volatile = second.volatile, first.volatile
+        # Keys that appear, change or vanish under blocked clients give them a try.
         for db in (first, second):
-            for key in db.blocked:
-                if key in db.data:
-                    self.ready_keys.append((db, key))
+            self.ready_keys += [(db, key) for key in db.blocked]
         self.dirty += 1
 
     def active_expire_cycle(self, time_budget: float = 0.005) -> int:

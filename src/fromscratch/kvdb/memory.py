@@ -4,15 +4,17 @@ Accounting. Each entry knows its size in bytes (`Entry.size`), and the keyspace 
 the total. The size is what the objects really occupy in CPython: the key and value
 objects as sys.getsizeof reports them (rounded up to pymalloc's 8-byte classes), plus
 the bookkeeping each key and each element costs (the Entry, its dict slot and list
-slot; a deque slot; a dict entry; a skip list node...). The per-element constants were
+slot; a deque slot; a dict entry; a tree leaf slot...). The per-element constants were
 measured with tracemalloc on CPython 3.11 (tests/kvdb/test_memory.py checks that the
 estimate stays close to tracemalloc's count). A container's elements are not all
 measured on every change: their average size is taken from a sample of up to eight, so
 an update costs O(1) whatever the size of the container.
 
-Sizes are brought up to date lazily: a change marks the key (`Database.resized`) and
-`Keyspace.used_memory()` settles the marked ones. It runs before each command that may
-grow memory when `maxmemory` is set, for INFO and MEMORY, and in the cron.
+A string written with SET is accounted for at once (its size is arithmetic). Values
+changed in place (containers) are brought up to date lazily: a change marks the key
+(`Database.resized`) and `Keyspace.used_memory()` settles the marked ones. It runs before
+each command that may grow memory when `maxmemory` is set, for INFO and MEMORY, and in
+the cron.
 
 Eviction follows Redis (evict.c). Past `maxmemory`, a command flagged `denyoom` first
 makes room: the victim is chosen by `maxmemory-policy` — at random, or the best of an
@@ -36,13 +38,16 @@ from itertools import islice
 
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
+from .structures.stream import Stream
 
 # Bookkeeping per key and per element, in bytes (see the module docstring).
 KEY_OVERHEAD = 154          # Entry (with GC header), its slot in the dict and key list
 LIST_SLOT = 8               # a deque slot (blocks of 64 pointers)
 HASH_SLOT = 40              # a dict entry, amortised over the table's spare room
 SET_SLOT = 88               # RandomSet: dict entry, position int, list slot
-ZSET_SLOT = 280             # SortedSet: dict entry, float, skip list node and its links
+ZSET_SLOT = 120             # SortedSet: dict entry, float, (score, member) tuple, leaf slot
+STREAM_SLOT = 60            # Stream: the id (a 128-bit int) and its slots in the block
+PENDING_SLOT = 150          # a pending entry: the Nack, and its place in two maps
 SAMPLE = 8
 
 LFU_INIT_VAL = 5
@@ -79,11 +84,25 @@ def value_size(value) -> int:
         return int(len(value) * (SET_SLOT + _sampled_average(sample))) + 120
     if kind is SortedSet:
         return int(len(value) * (ZSET_SLOT + _sampled_average(islice(value.scores, SAMPLE)))) + 200
-    return sys.getsizeof(value) + 64 * len(value) if hasattr(value, "__len__") else 64
+    if kind is Stream:
+        blocks = value.entries.blocks
+        recent = [v for v in blocks[-1].values[-SAMPLE:] if type(v) is bytes] if blocks else []
+        pending = sum(len(group.pending) for group in value.groups.values())
+        return (int(len(value.entries) * (STREAM_SLOT + _sampled_average(recent)))
+                + pending * PENDING_SLOT + 200)
+    raise TypeError(f"no size estimate for {kind.__name__}")
 
 
 def entry_size(key: bytes, value) -> int:
     return KEY_OVERHEAD + object_size(key) + value_size(value)
+
+
+BYTES_HEADER = sys.getsizeof(b"")        # a bytes object's size beyond its contents
+
+
+def string_entry_size(key: bytes, value: bytes) -> int:
+    """entry_size for a string value, as arithmetic: SET accounts for it at once."""
+    return KEY_OVERHEAD + ((BYTES_HEADER + len(key) + 7) & ~7) + ((BYTES_HEADER + len(value) + 7) & ~7)
 
 
 def human_bytes(count: int) -> str:
@@ -125,7 +144,6 @@ class Evictor:
     def __init__(self, kv):
         self.kv = kv
         self.pool: list[tuple[float, int, bytes]] = []   # (score, db index, key), best last
-        self.evicted = 0
         self.next_db = 0                                  # round robin for random policies
 
     def make_room(self) -> bool:
@@ -146,7 +164,6 @@ class Evictor:
                 return False
             db, key = victim
             db.evict(key)
-            self.evicted += 1
             kv.propagate_eviction(db, key)
         return True
 

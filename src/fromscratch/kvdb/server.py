@@ -24,11 +24,13 @@ from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .acl import Acl
+from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
 from .memory import Evictor
 from .persistence.aof import AppendOnlyFile
 from .persistence.propagation import effects
 from .persistence.snapshotter import Snapshotter
+from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -68,6 +70,7 @@ class KvServer:
         self.monitors: set = set()
         self.broker = broker or Broker()
         self.acl = Acl(self.table)
+        self.keyspace.notifier = Notifier(self.broker)
         self.slowlog = SlowLog(self.config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.error_counts: dict[str, int] = {}
@@ -86,6 +89,7 @@ class KvServer:
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.shutdown_done = False
         self.evictor = Evictor(self)
+        self.scripting = ScriptEngine(self)
         self.peak_memory = 0
         self.ops_per_sec = 0
         self._ops_sample = (time.monotonic(), 0)
@@ -107,7 +111,22 @@ class KvServer:
         config.on_change("slowlog-log-slower-than", thresholds)
         config.on_change("latency-monitor-threshold", thresholds)
         config.on_change("slowlog-max-len", self.slowlog.resize)
+
+        def notifications(flags):
+            self.keyspace.notify_flags = effective_flags(flags)
+
+        notifications(config["notify-keyspace-events"])
+        config.on_change("notify-keyspace-events", notifications)
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
+
+        def output_limit(limits):
+            # The smallest pub/sub output buffer limit set: below it no client needs a look.
+            hard, soft, _ = limits["pubsub"]
+            self.pubsub_output_limit = min((limit for limit in (hard, soft) if limit),
+                                           default=float("inf"))
+
+        output_limit(config["client-output-buffer-limit"])
+        config.on_change("client-output-buffer-limit", output_limit)
         config.on_change("timeout", lambda value: setattr(self.tcp, "idle_timeout", value))
 
         def memory_settings(_value=None):
@@ -233,6 +252,7 @@ class KvServer:
         self.loop = self.tcp.loop
         self.tcp.every(1 / self.config["hz"], self.cron)
         self.tcp.every(1.0, self._enforce_output_limits)
+        self.tcp.every(1.0, self._sample_ops)
 
     @property
     def stop_requested(self):
@@ -252,9 +272,10 @@ class KvServer:
         if self.active_expire_enabled:
             effort = self.config["active-expire-effort"]
             self.keyspace.active_expire_cycle(time_budget=0.002 * effort + 0.003)
+            if self.keyspace.ready_keys:          # an expired stream answers its readers
+                self.blocking.serve_ready_keys()
         if self.pause_mode and time.monotonic() >= self.pause_until:
             self.unpause()
-        self._sample_ops()
         self._persistence_cron()
         self.keyspace.used_memory()              # keep the pending size updates few
         if self.config["maxmemory"]:
@@ -272,11 +293,11 @@ class KvServer:
             aof.start_rewrite()
 
     def _sample_ops(self) -> None:
+        """instantaneous_ops_per_sec: commands processed over the last second."""
         now, processed = time.monotonic(), self.commands_processed
         then, before = self._ops_sample
-        if now - then >= 1.0:
-            self.ops_per_sec = int((processed - before) / (now - then))
-            self._ops_sample = (now, processed)
+        self.ops_per_sec = int((processed - before) / max(now - then, 1e-9))
+        self._ops_sample = (now, processed)
 
     def _enforce_output_limits(self) -> None:
         """Soft output buffer limits are about time: check the clients with a backlog."""
@@ -358,7 +379,8 @@ class KvServer:
 
     def feed_monitors(self, client, argv: list) -> None:
         now = time.time()
-        peer = f"{client.peer[0]}:{client.peer[1]}"
+        # Commands a script runs come from its client, which has no connection.
+        peer = f"{client.peer[0]}:{client.peer[1]}" if client.transport else "lua"
         words = " ".join(quote_repr(arg) for arg in argv)
         line = f"+{now:.6f} [{client.db.index} {peer}] {words}\r\n".encode()
         for monitor in list(self.monitors):
@@ -379,7 +401,7 @@ class KvServer:
 
     @property
     def evicted_keys(self) -> int:
-        return self.evictor.evicted
+        return self.keyspace.evicted_keys
 
     def pubsub_channel_count(self) -> int:
         return len(self.broker.channels)
@@ -406,8 +428,8 @@ class KvServer:
             for each in (cmd, *cmd.subcommands.values()):
                 each.reset_stats()
         self.error_counts.clear()
-        self.keyspace.expired_keys = self.keyspace.hits = self.keyspace.misses = 0
-        self.evictor = Evictor(self)
+        keyspace = self.keyspace
+        keyspace.expired_keys = keyspace.evicted_keys = keyspace.hits = keyspace.misses = 0
         stats = self.tcp.stats
         stats.connections_received = stats.connections_rejected = 0
         stats.bytes_received = stats.bytes_sent = 0

@@ -73,6 +73,9 @@ class Command:
     syntax: str = ""
     acl: frozenset = frozenset()   # extra ACL categories (e.g. @dangerous)
     numkeys_at: int = 0            # for `numkeys key...` commands: where numkeys is
+    # for `... STREAMS key... id...`: the keyword and where its search starts; the keys
+    # are the first half of the arguments after it
+    keyword: tuple = ()
     parent: "Command | None" = None
     subcommands: dict = field(default_factory=dict)
     # statistics for INFO commandstats and LATENCY HISTOGRAM; the histogram also
@@ -126,6 +129,12 @@ class Command:
         if self.numkeys_at and self.numkeys_at < len(argv) and argv[self.numkeys_at].isdigit():
             first = self.numkeys_at + 1
             indexes += range(first, min(first + int(argv[self.numkeys_at]), len(argv)))
+        if self.keyword:
+            word, start = self.keyword
+            for index in range(start, len(argv)):
+                if argv[index].upper() == word:
+                    indexes += range(index + 1, index + 1 + (len(argv) - index - 1) // 2)
+                    break
         return indexes
 
     @property
@@ -167,6 +176,16 @@ class Command:
                 "begin_search": {"type": "index", "spec": {"index": self.numkeys_at}},
                 "find_keys": {"type": "keynum", "spec": {"keynumidx": 0, "firstkey": 1,
                                                          "keystep": 1}},
+            })
+        if self.keyword:
+            word, start = self.keyword
+            key_specs.append({
+                "flags": [_status("RW" if self.is_write else "RO"),
+                          _status("ACCESS" if self.is_readonly else "UPDATE")],
+                "begin_search": {"type": "keyword", "spec": {"keyword": word.decode(),
+                                                             "startfrom": start}},
+                "find_keys": {"type": "range", "spec": {"lastkey": -1, "keystep": 1,
+                                                        "limit": 2}},
             })
         return [
             self.full_name, self.arity, {_status(f) for f in sorted(self.flags)},
@@ -240,13 +259,15 @@ def _parse_flags(flags: str) -> frozenset:
 
 
 def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
-            numkeys_at: int = 0, group: str = "generic", since: str = "1.0.0",
-            summary: str = "", complexity: str = "", syntax: str = "", acl: str = ""):
+            numkeys_at: int = 0, keyword: tuple = (), group: str = "generic",
+            since: str = "1.0.0", summary: str = "", complexity: str = "", syntax: str = "",
+            acl: str = ""):
     """Declare a top-level command handled by the decorated function."""
     def register(handler):
         TABLE.add(Command(name, handler, arity, _parse_flags(flags), *keys, group=group,
                           since=since, summary=summary, complexity=complexity,
-                          syntax=syntax, acl=frozenset(acl.split()), numkeys_at=numkeys_at))
+                          syntax=syntax, acl=frozenset(acl.split()), numkeys_at=numkeys_at,
+                          keyword=keyword))
         return handler
     return register
 

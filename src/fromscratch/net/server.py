@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import resource
 import signal
 import time
 from typing import Callable
@@ -121,6 +122,18 @@ class Connection(asyncio.Protocol):
         return self.transport.get_write_buffer_size() if self.transport else 0
 
 
+def _raise_descriptor_limit(wanted: int) -> None:
+    """Let the process hold `wanted` sockets, as far as the hard limit allows (the soft
+    limit is often 1024, below a server's connection limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open file limit to %d: %s", target, exc)
+
+
 def _address(info) -> tuple[str, int]:
     if isinstance(info, tuple) and len(info) >= 2:
         return info[0], info[1]
@@ -153,6 +166,7 @@ class TcpServer:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        _raise_descriptor_limit(self.max_connections + 64)
         self._listeners = open_listeners(self.loop, self.host, self.port,
                                          lambda: self.connection_class(self))
         self.port = self._listeners[0].sock.getsockname()[1]

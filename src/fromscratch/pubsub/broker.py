@@ -75,8 +75,10 @@ class Broker:
         subscribers = self.channels.get(channel)
         if subscribers:
             frames = _Frames([b"message", channel, message])
+            encoded = frames.encoded
             for subscriber in list(subscribers):
-                subscriber.deliver(frames.for_protocol(subscriber.resp))
+                # the frame for this subscriber's protocol, encoded by the first who needs it
+                subscriber.deliver(encoded[subscriber.resp] or frames.for_protocol(subscriber.resp))
             receivers += len(subscribers)
         for pattern, subscribers in list(self.patterns.items()):
             if compile_pattern(pattern)(channel) is None:

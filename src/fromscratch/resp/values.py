@@ -22,7 +22,8 @@ the same mapping:
     >push                  Push (a list)
 
 When a RESP3 value is written to a RESP2 client it is downgraded the way Redis does it
-(see writer.py).
+(see writer.py). Two more types only write: Replies (several replies in a row) and
+Encoded (a reply already written).
 """
 
 from __future__ import annotations
@@ -99,6 +100,23 @@ class Attributed:
 
     def __repr__(self):
         return f"Attributed({self.value!r}, {self.attributes!r})"
+
+
+class Encoded:
+    """A reply already written as RESP that reads the same in RESP2 and RESP3 (stream
+    entries are kept this way): the writer copies its bytes as they are. Not a RESP
+    type: a shortcut for data written once and sent many times."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __eq__(self, other):
+        return isinstance(other, Encoded) and other.data == self.data
+
+    def __repr__(self):
+        return f"Encoded({self.data!r})"
 
 
 class Replies(list):

@@ -15,8 +15,8 @@ from __future__ import annotations
 from itertools import chain
 from math import copysign
 
-from .values import (NULL_ARRAY, Attributed, BigNumber, ErrorReply, Push, Replies, SimpleString,
-                     Verbatim)
+from .values import (NULL_ARRAY, Attributed, BigNumber, Encoded, ErrorReply, Push, Replies,
+                     SimpleString, Verbatim)
 
 CRLF = b"\r\n"
 
@@ -60,7 +60,7 @@ def _line(text: str) -> bytes:
 def encode(value, protocol: int = 2) -> bytes:
     """Encode one reply for a client speaking RESP `protocol` (2 or 3)."""
     parts: list[bytes] = []
-    (_encode3 if protocol == 3 else _encode2)(value, parts)
+    (write_resp3 if protocol == 3 else write_resp2)(value, parts)
     return b"".join(parts)
 
 
@@ -84,6 +84,8 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
         except (TypeError, IndexError):
             for item in value:
                 encode_item(item, out)
+    elif kind is Encoded:
+        out.append(value.data)
     elif issubclass(kind, ErrorReply):
         out.append(b"-" + _line(value.message) + CRLF)
     elif kind is Replies:
@@ -94,9 +96,10 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
     return True
 
 
-def _encode2(value, out: list) -> None:
+def write_resp2(value, out: list) -> None:
+    """Append `value` encoded for a RESP2 client to `out` (a list of bytes)."""
     kind = type(value)
-    if _encode_common(value, out, kind, _encode2):
+    if _encode_common(value, out, kind, write_resp2):
         return
     if value is None:
         out.append(b"$-1\r\n")
@@ -116,21 +119,22 @@ def _encode2(value, out: list) -> None:
     elif kind is dict:
         out.append(b"*%d\r\n" % (2 * len(value)))
         for key, item in value.items():
-            _encode2(key, out)
-            _encode2(item, out)
+            write_resp2(key, out)
+            write_resp2(item, out)
     elif kind is set or kind is frozenset or kind is Push:
         out.append(b"*%d\r\n" % len(value))
         for item in value:
-            _encode2(item, out)
+            write_resp2(item, out)
     elif kind is Attributed:
-        _encode2(value.value, out)
+        write_resp2(value.value, out)
     else:
         raise TypeError(f"cannot encode {kind.__name__} as RESP")
 
 
-def _encode3(value, out: list) -> None:
+def write_resp3(value, out: list) -> None:
+    """Append `value` encoded for a RESP3 client to `out` (a list of bytes)."""
     kind = type(value)
-    if _encode_common(value, out, kind, _encode3):
+    if _encode_common(value, out, kind, write_resp3):
         return
     if value is None or value is NULL_ARRAY:
         out.append(b"_\r\n")
@@ -146,22 +150,22 @@ def _encode3(value, out: list) -> None:
     elif kind is dict:
         out.append(b"%%%d\r\n" % len(value))
         for key, item in value.items():
-            _encode3(key, out)
-            _encode3(item, out)
+            write_resp3(key, out)
+            write_resp3(item, out)
     elif kind is set or kind is frozenset:
         out.append(b"~%d\r\n" % len(value))
         for item in value:
-            _encode3(item, out)
+            write_resp3(item, out)
     elif kind is Push:
         out.append(b">%d\r\n" % len(value))
         for item in value:
-            _encode3(item, out)
+            write_resp3(item, out)
     elif kind is Attributed:
         out.append(b"|%d\r\n" % len(value.attributes))
         for key, item in value.attributes.items():
-            _encode3(key, out)
-            _encode3(item, out)
-        _encode3(value.value, out)
+            write_resp3(key, out)
+            write_resp3(item, out)
+        write_resp3(value.value, out)
     else:
         raise TypeError(f"cannot encode {kind.__name__} as RESP")
 

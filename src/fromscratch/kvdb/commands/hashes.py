@@ -15,6 +15,7 @@ from itertools import islice
 from ...resp import ErrorReply
 from ..client import OK
 from ..cursors import parse_cursor
+from ..notifications import HASH
 from ..table import command
 from .args import INT64_MAX, INT64_MIN, SYNTAX, parse_int
 from .keys import encoding_of, scan_options
@@ -37,6 +38,7 @@ def _set_fields(client, argv, name: str) -> int:
     for index in range(2, len(argv), 2):
         fields[argv[index]] = argv[index + 1]
     db.modified(key, (len(argv) - 2) // 2)
+    db.notify(HASH, "hset", key)
     return len(fields) - before
 
 
@@ -68,6 +70,7 @@ def hsetnx(client, argv):
         return 0
     fields[field] = argv[3]
     db.modified(key)
+    db.notify(HASH, "hset", key)
     return 1
 
 
@@ -145,13 +148,12 @@ def hstrlen(client, argv):
          syntax="key field...")
 def hdel(client, argv):
     db, key = client.db, argv[1]
-    fields = get_hash(db, key)
+    fields = db.get_for_write(key, dict)
     if fields is None:
         return 0
     removed = sum(fields.pop(field, None) is not None for field in argv[2:])
     if removed:
-        db.delete_if_empty(key, fields)
-        db.modified(key, removed)
+        db.removed(key, fields, HASH, "hdel", removed)
     return removed
 
 
@@ -175,6 +177,7 @@ def hincrby(client, argv):
         raise ErrorReply("ERR increment or decrement would overflow")
     fields[field] = b"%d" % result
     db.modified(key)
+    db.notify(HASH, "hincrby", key)
     return result
 
 
@@ -197,6 +200,7 @@ def hincrbyfloat(client, argv):
     value = add_long_double(current, increment)
     fields[field] = value
     db.modified(key)
+    db.notify(HASH, "hincrbyfloat", key)
     return value
 
 

@@ -141,7 +141,7 @@ def _section_stats(kv) -> list:
         ("total_net_input_bytes", stats.bytes_received),
         ("total_net_output_bytes", stats.bytes_sent),
         ("rejected_connections", stats.connections_rejected),
-        ("expired_keys", keyspace.expired_keys), ("evicted_keys", kv.evicted_keys),
+        ("expired_keys", keyspace.expired_keys), ("evicted_keys", keyspace.evicted_keys),
         ("keyspace_hits", keyspace.hits), ("keyspace_misses", keyspace.misses),
         ("pubsub_channels", kv.pubsub_channel_count()),
         ("pubsub_patterns", kv.pubsub_pattern_count()),

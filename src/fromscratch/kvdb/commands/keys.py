@@ -8,6 +8,7 @@ from ..client import OK
 from ..cursors import parse_cursor
 from ..keyspace import type_name
 from ..memory import lfu_decayed
+from ..notifications import GENERIC
 from ..table import command, container, subcommand
 from .args import INT64_MAX, INT64_MIN, SYNTAX, Options, now_ms, parse_db_index, parse_int
 
@@ -19,7 +20,12 @@ SAME_OBJECT = ErrorReply("ERR source and destination objects are the same")
          complexity="O(N) where N is the number of keys that will be removed.", syntax="key...")
 def del_(client, argv):
     db = client.db
-    return sum(db.delete(key) for key in argv[1:])
+    deleted = 0
+    for key in argv[1:]:
+        if db.delete(key):
+            db.notify(GENERIC, "del", key)
+            deleted += 1
+    return deleted
 
 
 @command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic",
@@ -35,7 +41,7 @@ def unlink(client, argv):
          complexity="O(N) where N is the number of keys to check.", syntax="key...")
 def exists(client, argv):
     db = client.db
-    return sum(1 for key in argv[1:] if db.entry(key, touch=False) is not None)
+    return sum(1 for key in argv[1:] if db.peek(key) is not None)
 
 
 @command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic",
@@ -44,14 +50,14 @@ def exists(client, argv):
          complexity="O(N) where N is the number of keys that will be touched.", syntax="key...")
 def touch(client, argv):
     db = client.db
-    return sum(1 for key in argv[1:] if db.entry(key) is not None)
+    return sum(1 for key in argv[1:] if db.get(key) is not None)
 
 
 @command("type", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
          summary="Determines the type of value stored at a key.", complexity="O(1)",
          syntax="key")
 def type_(client, argv):
-    entry = client.db.entry(argv[1], touch=False)
+    entry = client.db.peek(argv[1])
     return SimpleString("none" if entry is None else type_name(entry.value))
 
 
@@ -141,6 +147,8 @@ def _rename(client, argv, only_if_new: bool):
     if only_if_new and target in db:
         return 0
     db.rename(source, target)
+    db.notify(GENERIC, "rename_from", source)
+    db.notify(GENERIC, "rename_to", target)
     return 1 if only_if_new else OK
 
 
@@ -183,7 +191,7 @@ def copy(client, argv):
     source, target = argv[1], argv[2]
     if source_db is target_db and source == target:
         raise SAME_OBJECT
-    entry = source_db.entry(source, touch=False)
+    entry = source_db.peek(source)
     if entry is None:
         return 0
     if target in target_db:
@@ -193,6 +201,7 @@ def copy(client, argv):
     target_db.set(target, copy_value(entry.value))
     if entry.expires_at:
         target_db.set_expire(target, entry.expires_at)
+    target_db.notify(GENERIC, "copy_to", target)
     return 1
 
 
@@ -214,6 +223,8 @@ def move(client, argv):
     target_db.set(key, entry.value)
     if entry.expires_at:
         target_db.set_expire(key, entry.expires_at)
+    source_db.notify(GENERIC, "move_from", key)
+    target_db.notify(GENERIC, "move_to", key)
     return 1
 
 
@@ -255,8 +266,10 @@ def _expire(client, argv, unit_ms: int, absolute: bool, name: str):
         return 0
     if when <= now_ms():
         db.delete(key)
+        db.notify(GENERIC, "del", key)
     else:
         db.set_expire(key, when)
+        db.notify(GENERIC, "expire", key)
     return 1
 
 
@@ -293,7 +306,7 @@ def pexpireat(client, argv):
 
 
 def _ttl(client, key: bytes, unit_ms: int, absolute: bool) -> int:
-    entry = client.db.entry(key, touch=False)
+    entry = client.db.peek(key)
     if entry is None:
         return -2
     if not entry.expires_at:
@@ -337,9 +350,10 @@ def pexpiretime(client, argv):
          syntax="key")
 def persist(client, argv):
     db = client.db
-    if db.entry(argv[1], touch=False) is None:
+    if db.entry(argv[1], touch=False) is None or not db.persist(argv[1]):
         return 0
-    return 1 if db.persist(argv[1]) else 0
+    db.notify(GENERIC, "persist", argv[1])
+    return 1
 
 
 # -- databases --------------------------------------------------------------------------------

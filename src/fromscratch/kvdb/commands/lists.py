@@ -18,14 +18,18 @@ from itertools import islice
 from ...resp import NULL_ARRAY, ErrorReply
 from ..blocking import parse_timeout
 from ..client import OK
+from ..notifications import LIST
 from ..table import command
 from .args import INT64_MAX, SYNTAX, Options, count_arg, parse_int
 
 LEFT, RIGHT = b"LEFT", b"RIGHT"
 
-# How to take one element from each end, and how to add one there.
+# How to take one element from each end, and how to add one there, and the keyspace
+# events that report it.
 _POP = {LEFT: deque.popleft, RIGHT: deque.pop}
 _PUSH = {LEFT: deque.appendleft, RIGHT: deque.append}
+_POPPED = {LEFT: "lpop", RIGHT: "rpop"}
+_PUSHED = {LEFT: "lpush", RIGHT: "rpush"}
 
 NO_SUCH_KEY = ErrorReply("ERR no such key")
 
@@ -38,17 +42,11 @@ def parse_end(arg: bytes) -> bytes:
     return end
 
 
-def _popped(db, key: bytes, items: deque, count: int = 1) -> None:
-    """After `count` elements left the list at `key`: drop the key if that emptied it."""
-    db.delete_if_empty(key, items)
-    db.modified(key, count)
-
-
 def _pop_many(db, key: bytes, items: deque, end: bytes, count: int) -> list:
     """Up to `count` elements from one end, in the order they come off."""
     pop = _POP[end]
     popped = [pop(items) for _ in range(min(count, len(items)))]
-    _popped(db, key, items, len(popped))
+    db.removed(key, items, LIST, _POPPED[end], len(popped))
     return popped
 
 
@@ -74,18 +72,18 @@ def _slice(items: deque, start: int, stop: int) -> list:
 
 # -- pushing ---------------------------------------------------------------------------------
 
-def _push(client, argv, extend, only_if_exists: bool = False) -> int:
-    """Add argv[2:] with `extend` (deque.extend or deque.extendleft, which adds them one
-    by one at the head, so LPUSH k a b c leaves c first, as in Redis)."""
+def _push(client, argv, end: bytes, only_if_exists: bool = False) -> int:
+    """Add argv[2:] at one end (one by one: LPUSH k a b c leaves c first, as in Redis)."""
     db, key = client.db, argv[1]
     if only_if_exists:
-        items = db.get_typed(key, deque)
+        items = db.get_for_write(key, deque)
         if items is None:
             return 0
     else:
         items = db.get_or_create(key, deque)
-    extend(items, islice(argv, 2, None))
+    (items.extend if end == RIGHT else items.extendleft)(islice(argv, 2, None))
     db.modified(key, len(argv) - 2)
+    db.notify(LIST, _PUSHED[end], key)
     return len(items)
 
 
@@ -97,28 +95,28 @@ _PUSH_COMPLEXITY = ("O(1) for each element added, so O(N) to add N elements when
          summary="Prepends one or more elements to a list. Creates the key if it doesn't "
                  "exist.", complexity=_PUSH_COMPLEXITY, syntax="key element...")
 def lpush(client, argv):
-    return _push(client, argv, deque.extendleft)
+    return _push(client, argv, LEFT)
 
 
 @command("rpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list",
          summary="Appends one or more elements to a list. Creates the key if it doesn't "
                  "exist.", complexity=_PUSH_COMPLEXITY, syntax="key element...")
 def rpush(client, argv):
-    return _push(client, argv, deque.extend)
+    return _push(client, argv, RIGHT)
 
 
 @command("lpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list",
          since="2.2.0", summary="Prepends one or more elements to a list only when the list "
                                 "exists.", complexity=_PUSH_COMPLEXITY, syntax="key element...")
 def lpushx(client, argv):
-    return _push(client, argv, deque.extendleft, only_if_exists=True)
+    return _push(client, argv, LEFT, only_if_exists=True)
 
 
 @command("rpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list",
          since="2.2.0", summary="Appends an element to a list only when the list exists.",
          complexity=_PUSH_COMPLEXITY, syntax="key element...")
 def rpushx(client, argv):
-    return _push(client, argv, deque.extend, only_if_exists=True)
+    return _push(client, argv, RIGHT, only_if_exists=True)
 
 
 # -- popping ---------------------------------------------------------------------------------
@@ -129,12 +127,12 @@ def _pop(client, argv, end: bytes, name: str):
         raise ErrorReply(f"ERR wrong number of arguments for '{name}' command")
     count = count_arg(argv[2]) if len(argv) == 3 else None
     db, key = client.db, argv[1]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         return None if count is None else NULL_ARRAY
     if count is None:
         element = _POP[end](items)
-        _popped(db, key, items)
+        db.removed(key, items, LIST, _POPPED[end])
         return element
     if count == 0:
         return []                  # and the list is left untouched (no WATCH abort)
@@ -277,7 +275,7 @@ def lpos(client, argv):
                     "the last element of the list is O(1).", syntax="key index element")
 def lset(client, argv):
     db, key = client.db, argv[1]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         raise NO_SUCH_KEY
     index = _index(items, argv[2])
@@ -285,6 +283,7 @@ def lset(client, argv):
         raise ErrorReply("ERR index out of range")
     items[index] = argv[3]
     db.modified(key)
+    db.notify(LIST, "lset", key)
     return OK
 
 
@@ -301,7 +300,7 @@ def linsert(client, argv):
     if where not in (b"BEFORE", b"AFTER"):
         raise SYNTAX
     db, key = client.db, argv[1]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         return 0
     try:
@@ -310,6 +309,7 @@ def linsert(client, argv):
         return -1
     items.insert(index + 1 if where == b"AFTER" else index, argv[4])
     db.modified(key)
+    db.notify(LIST, "linsert", key)
     return len(items)
 
 
@@ -321,7 +321,7 @@ def linsert(client, argv):
 def lrem(client, argv):
     count = parse_int(argv[2])
     db, key, element = client.db, argv[1], argv[3]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         return 0
     # Remove up to |count| matches (all of them for 0), from the tail when count < 0,
@@ -338,7 +338,7 @@ def lrem(client, argv):
             kept.reverse()
         items.clear()
         items.extend(kept)
-        _popped(db, key, items, removed)
+        db.removed(key, items, LIST, "lrem", removed)
     return removed
 
 
@@ -350,7 +350,7 @@ def lrem(client, argv):
 def ltrim(client, argv):
     start, stop = parse_int(argv[2]), parse_int(argv[3])
     db, key = client.db, argv[1]
-    items = db.get_typed(key, deque)
+    items = db.get_for_write(key, deque)
     if items is None:
         return OK
     length = len(items)
@@ -362,7 +362,7 @@ def ltrim(client, argv):
     for _ in range(length - 1 - stop):
         items.pop()
     # Redis signals the key even when nothing was trimmed (a WATCH on it aborts).
-    _popped(db, key, items, length - len(items))
+    db.removed(key, items, LIST, "ltrim", length - len(items))
     return OK
 
 
@@ -371,7 +371,7 @@ def ltrim(client, argv):
 def _move(client, source: bytes, destination: bytes, wherefrom: bytes, whereto: bytes):
     """LMOVE: pop from one end of `source`, push at one end of `destination`."""
     db = client.db
-    items = db.get_typed(source, deque)
+    items = db.get_for_write(source, deque)
     if items is None:
         return None
     # Looked up before the pop: a wrong-typed destination refuses with nothing moved,
@@ -380,7 +380,8 @@ def _move(client, source: bytes, destination: bytes, wherefrom: bytes, whereto: 
     element = _POP[wherefrom](items)
     _PUSH[whereto](target, element)
     db.modified(destination)
-    _popped(db, source, items)
+    db.notify(LIST, _PUSHED[whereto], destination)
+    db.removed(source, items, LIST, _POPPED[wherefrom])
     return element
 
 
@@ -438,7 +439,7 @@ def _first_list(client, keys) -> tuple[bytes, deque] | None:
     if client.retrying and not any(_holds_list(db, key) for key in keys):
         return None
     for key in keys:
-        items = db.get_typed(key, deque)
+        items = db.get_for_write(key, deque)
         if items is not None:
             return key, items
     return None
@@ -481,7 +482,7 @@ def _blocking_pop(client, argv, end: bytes):
         return _block(client, argv, keys, timeout)
     key, items = found
     element = _POP[end](items)
-    _popped(client.db, key, items)
+    client.db.removed(key, items, LIST, _POPPED[end])
     return [key, element]
 
 

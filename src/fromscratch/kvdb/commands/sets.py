@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...resp import ErrorReply
 from ..cursors import parse_cursor
+from ..notifications import GENERIC, SET
 from ..structures.randomset import RandomSet
 from ..table import command
 from .args import SYNTAX, count_arg, parse_int, positive_count, random_count
@@ -61,6 +62,7 @@ def sadd(client, argv):
         added += members.add(member)
     if added:
         db.modified(key, added)
+        db.notify(SET, "sadd", key)
     return added
 
 
@@ -71,15 +73,14 @@ def sadd(client, argv):
          syntax="key member...")
 def srem(client, argv):
     db, key = client.db, argv[1]
-    members = get_set(db, key)
+    members = db.get_for_write(key, RandomSet)
     if members is None:
         return 0
     removed = 0
     for member in argv[2:]:
         removed += members.remove(member)
     if removed:
-        db.delete_if_empty(key, members)
-        db.modified(key, removed)
+        db.removed(key, members, SET, "srem", removed)
     return removed
 
 
@@ -120,20 +121,20 @@ def scard(client, argv):
          syntax="source destination member")
 def smove(client, argv):
     db, source_key, target_key, member = client.db, argv[1], argv[2], argv[3]
-    source = get_set(db, source_key)
+    source = db.get_for_write(source_key, RandomSet)
     if source is None:
         return 0
-    target = get_set(db, target_key)
+    target = db.get_for_write(target_key, RandomSet)
     if source is target:
         return 1 if member in source else 0
     if not source.remove(member):
         return 0
-    db.delete_if_empty(source_key, source)
-    db.modified(source_key)
+    db.removed(source_key, source, SET, "srem")
     if target is None:
         target = db.get_or_create(target_key, RandomSet)
     if target.add(member):
         db.modified(target_key)
+        db.notify(SET, "sadd", target_key)
     return 1
 
 
@@ -149,22 +150,22 @@ def spop(client, argv):
         raise SYNTAX
     db, key = client.db, argv[1]
     if len(argv) == 2:
-        members = get_set(db, key)
+        members = db.get_for_write(key, RandomSet)
         if members is None:
             return None
         popped = members.pop_random()
-        db.delete_if_empty(key, members)
-        db.modified(key)
+        db.removed(key, members, SET, "spop")
         return popped
     count = count_arg(argv[2])
-    members = get_set(db, key)
+    members = db.get_for_write(key, RandomSet)
     if members is None or count == 0:
         return set()
     if count >= len(members):
-        db.delete(key)
-        return set(members.members)
-    popped = {members.pop_random() for _ in range(count)}
-    db.modified(key, count)
+        popped = set(members.members)
+        members.clear()
+    else:
+        popped = {members.pop_random() for _ in range(count)}
+    db.removed(key, members, SET, "spop", len(popped))
     return popped
 
 
@@ -218,9 +219,11 @@ def _store(client, argv, operation):
     db, destination = client.db, argv[1]
     result = operation(_sets_of(db, argv[2:]))
     if not result:
-        db.delete(destination)
+        if db.delete(destination):
+            db.notify(GENERIC, "del", destination)
         return 0
     db.set(destination, RandomSet(result))
+    db.notify(SET, argv[0].decode().lower(), destination)        # sinterstore...
     return len(result)
 
 

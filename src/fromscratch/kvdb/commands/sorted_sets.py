@@ -1,7 +1,7 @@
 """Sorted set commands: ZADD and friends, ranges, pops (blocking too), set operations.
 
 A sorted set value is a `SortedSet` (structures/sortedset.py): a dict member -> score
-and a skip list in (score, member) order. Every range, whether by rank, score or lex,
+and a ranked B+ tree in (score, member) order. Every range, whether by rank, score or lex,
 becomes a window of ranks [start, stop) before anything is read or removed.
 
 Scores are doubles. Replies carry them as Python floats, which the writer sends as
@@ -15,6 +15,7 @@ from ...resp import NULL_ARRAY, ErrorReply, format_double
 from ..blocking import parse_timeout
 from ..cursors import parse_cursor
 from ..keyspace import WRONGTYPE
+from ..notifications import GENERIC, ZSET
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import LEX_MAX, LEX_MIN, SortedSet
 from ..table import command
@@ -40,20 +41,22 @@ def with_scores(client, pairs: list) -> list:
     return [item for pair in pairs for item in pair]
 
 
-def store(db, destination: bytes, scores: dict) -> int:
+def store(client, argv, destination: bytes, scores: dict) -> int:
     """The *STORE commands: `scores` becomes the destination, replacing whatever was
     there; an empty result deletes it."""
+    db = client.db
     if not scores:
-        db.delete(destination)
+        if db.delete(destination):
+            db.notify(GENERIC, "del", destination)
         return 0
     db.set(destination, SortedSet.from_scores(scores))
+    db.notify(ZSET, argv[0].decode().lower(), destination)       # zunionstore...
     return len(scores)
 
 
 def pop(db, key: bytes, zset: SortedSet, count: int, highest: bool) -> list:
     pairs = zset.pop(count, highest)
-    db.delete_if_empty(key, zset)
-    db.modified(key, len(pairs))
+    db.removed(key, zset, ZSET, "zpopmax" if highest else "zpopmin", len(pairs))
     return pairs
 
 
@@ -150,7 +153,7 @@ def zadd_generic(client, argv, incr: bool = False):
     scores = list(map(parse_float, pairs[0::2]))
 
     db, key = client.db, argv[1]
-    zset = db.get_typed(key, SortedSet)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None:
         if xx:
             return None if incr else 0
@@ -180,6 +183,7 @@ def zadd_generic(client, argv, incr: bool = False):
         processed = True
     if added or updated:
         db.modified(key, added + updated)
+        db.notify(ZSET, "zincr" if incr else "zadd", key)
     if incr:
         return score if processed else None
     return added + updated if b"CH" in options else added
@@ -201,7 +205,7 @@ def zadd(client, argv):
 def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     """The plain ZADD key score member, kept short: it is hot."""
     db = client.db
-    zset = db.get_typed(key, SortedSet)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None:
         zset = SortedSet()
         db.add(key, zset)
@@ -213,6 +217,7 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     else:
         return 0
     db.modified(key)
+    db.notify(ZSET, "zadd", key)
     return 1 if current is None else 0
 
 
@@ -231,13 +236,12 @@ def zincrby(client, argv):
                     "M the number of elements to be removed.", syntax="key member...")
 def zrem(client, argv):
     db, key = client.db, argv[1]
-    zset = get_zset(db, key)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None:
         return 0
     removed = sum(zset.remove(member) for member in argv[2:])
     if removed:
-        db.delete_if_empty(key, zset)
-        db.modified(key, removed)
+        db.removed(key, zset, ZSET, "zrem", removed)
     return removed
 
 
@@ -368,7 +372,7 @@ def zrange_generic(client, argv, first: int, by=None, reverse=None, destination=
     zset = get_zset(client.db, argv[first])
     pairs = [] if zset is None else _range(zset, by, low, high, reverse, offset, limit)
     if destination is not None:
-        return store(client.db, destination, dict(pairs))
+        return store(client, argv, destination, dict(pairs))
     return with_scores(client, pairs) if scores_too else [member for member, _ in pairs]
 
 
@@ -466,13 +470,12 @@ def zrevrangebylex(client, argv):
 def _remove_range(client, argv, by: str) -> int:
     low, high = parse_range(by, argv[2], argv[3])
     db, key = client.db, argv[1]
-    zset = get_zset(db, key)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None:
         return 0
     removed = len(zset.delete_slice(*window(zset, by, low, high)))
     if removed:
-        db.delete_if_empty(key, zset)
-        db.modified(key, removed)
+        db.removed(key, zset, ZSET, argv[0].decode().lower(), removed)   # zremrangebyscore...
     return removed
 
 
@@ -517,15 +520,20 @@ def _first_zset(client, keys):
     than answering WRONGTYPE for, say, a string SET meanwhile."""
     db = client.db
     for key in keys:
-        value = db.get(key)
-        if value is None:
+        entry = db.entry(key)
+        if entry is None:
             continue
-        if type(value) is SortedSet:
-            return key, value
-        if client.retrying and not any(type(db.get(other)) is SortedSet for other in keys):
+        if type(entry.value) is SortedSet:
+            return key, entry.value
+        if client.retrying and not any(_holds_zset(db, other) for other in keys):
             return None
         raise WRONGTYPE
     return None
+
+
+def _holds_zset(db, key: bytes) -> bool:
+    entry = db.entry(key, touch=False)
+    return entry is not None and type(entry.value) is SortedSet
 
 
 def _zpop(client, argv, highest: bool):
@@ -533,7 +541,7 @@ def _zpop(client, argv, highest: bool):
         raise SYNTAX
     count = count_arg(argv[2]) if len(argv) == 3 else None
     db, key = client.db, argv[1]
-    zset = get_zset(db, key)
+    zset = db.get_for_write(key, SortedSet)
     if zset is None or count == 0:
         return []
     pairs = pop(db, key, zset, count or 1, highest)
@@ -780,7 +788,7 @@ def setop_generic(client, argv, operation: str, numkeys_index: int, destination=
     else:
         result = _difference(inputs)
     if destination is not None:
-        return store(client.db, destination, result)
+        return store(client, argv, destination, result)
     pairs = sorted(result.items(), key=lambda pair: (pair[1], pair[0]))
     return with_scores(client, pairs) if scores_too else [member for member, _ in pairs]
 

@@ -10,6 +10,7 @@ from ...resp import ErrorReply
 from .. import longdouble
 from ..client import OK
 from ..keyspace import WRONGTYPE
+from ..notifications import GENERIC, STRING
 from ..table import command
 from .args import (INT64_MAX, INT64_MIN, NOT_FLOAT, SYNTAX, Options,
                    expire_time_ms, now_ms, parse_int)
@@ -42,6 +43,7 @@ def set_(client, argv):
     db, key, value = client.db, argv[1], argv[2]
     if len(argv) == 3:                       # the plain SET, kept short: it is hot
         db.set(key, value)
+        db.notify(STRING, "set", key)
         return OK
     condition = expire_at = None
     keep_ttl = want_old = False
@@ -60,15 +62,22 @@ def set_(client, argv):
             expire_at = _expiry(opts.value(), word, "set")
         else:
             raise SYNTAX
-    old = db.get(key)
-    if want_old and old is not None and type(old) is not bytes:
-        raise WRONGTYPE
+    # With GET this reads the key as GET does; otherwise only its existence matters.
+    old = get_string(db, key) if want_old else db.entry(key)
     if (condition == b"NX" and old is not None) or (condition == b"XX" and old is None):
         return old if want_old else None
+    _store(db, key, value, expire_at, keep_ttl)
+    return old if want_old else OK
+
+
+def _store(db, key: bytes, value: bytes, expire_at: int | None = None,
+           keep_ttl: bool = False) -> None:
+    """What the SET family does: store the string, with its expiry if any, and say so."""
     db.set(key, value, keep_ttl=keep_ttl)
+    db.notify(STRING, "set", key)
     if expire_at is not None:
         db.set_expire(key, expire_at)
-    return old if want_old else OK
+        db.notify(GENERIC, "expire", key)
 
 
 def _expiry(arg: bytes, unit: bytes, command_name: str) -> int:
@@ -86,7 +95,7 @@ def setnx(client, argv):
     db = client.db
     if argv[1] in db:
         return 0
-    db.set(argv[1], argv[2])
+    _store(db, argv[1], argv[2])
     return 1
 
 
@@ -95,8 +104,7 @@ def _set_with_ttl(client, argv, unit_ms: int, name: str):
     if parse_int(ttl) <= 0:
         raise ErrorReply(f"ERR invalid expire time in '{name}' command")
     when = expire_time_ms(ttl, unit_ms, absolute=False, command=name)
-    client.db.set(key, value)
-    client.db.set_expire(key, when)
+    _store(client.db, key, value, when)
     return OK
 
 
@@ -120,7 +128,7 @@ def psetex(client, argv):
                  "value.", complexity="O(1)", syntax="key value")
 def getset(client, argv):
     old = get_string(client.db, argv[1])
-    client.db.set(argv[1], argv[2])
+    _store(client.db, argv[1], argv[2])
     return old
 
 
@@ -131,6 +139,7 @@ def getdel(client, argv):
     value = get_string(client.db, argv[1])
     if value is not None:
         client.db.delete(argv[1])
+        client.db.notify(GENERIC, "del", argv[1])
     return value
 
 
@@ -160,10 +169,12 @@ def getex(client, argv):
     if expire_at is not None:
         if expire_at <= now_ms():
             db.delete(key)
+            db.notify(GENERIC, "del", key)
         else:
             db.set_expire(key, expire_at)
-    elif persist:
-        db.persist(key)
+            db.notify(GENERIC, "expire", key)
+    elif persist and db.persist(key):
+        db.notify(GENERIC, "persist", key)
     return value
 
 
@@ -194,7 +205,7 @@ def _pairs(argv, name):
 def mset(client, argv):
     db = client.db
     for key, value in _pairs(argv, "mset"):
-        db.set(key, value)
+        _store(db, key, value)
     return OK
 
 
@@ -208,7 +219,7 @@ def msetnx(client, argv):
     if any(key in db for key, _ in pairs):
         return 0
     for key, value in pairs:
-        db.set(key, value)
+        _store(db, key, value)
     return 1
 
 
@@ -219,11 +230,12 @@ def msetnx(client, argv):
                                 "it doesn't exist.", complexity="O(1)", syntax="key value")
 def append(client, argv):
     db, key = client.db, argv[1]
-    old = get_string(db, key) or b""
+    old = db.get_for_write(key, bytes) or b""
     if len(old) + len(argv[2]) > client.kv.config["proto-max-bulk-len"]:
         raise STRING_MAX
     value = old + argv[2]
     db.set(key, value, keep_ttl=True)
+    db.notify(STRING, "append", key)
     return len(value)
 
 
@@ -279,7 +291,7 @@ def setrange(client, argv):
     offset = parse_int(argv[2])
     if offset < 0:
         raise ErrorReply("ERR offset is out of range")
-    old = get_string(db, key)
+    old = db.get_for_write(key, bytes)
     if not patch:
         return len(old) if old is not None else 0
     if offset + len(patch) > client.kv.config["proto-max-bulk-len"]:
@@ -289,6 +301,7 @@ def setrange(client, argv):
         old += b"\x00" * (offset - len(old))
     value = old[:offset] + patch + old[offset + len(patch):]
     db.set(key, value, keep_ttl=True)
+    db.notify(STRING, "setrange", key)
     return len(value)
 
 
@@ -296,12 +309,13 @@ def setrange(client, argv):
 
 def _add(client, key: bytes, delta: int) -> int:
     db = client.db
-    old = get_string(db, key)
+    old = db.get_for_write(key, bytes)
     current = parse_int(old) if old is not None else 0
     result = current + delta
     if not INT64_MIN <= result <= INT64_MAX:
         raise ErrorReply("ERR increment or decrement would overflow")
     db.set(key, b"%d" % result, keep_ttl=True)
+    db.notify(STRING, "incrby", key)
     return result
 
 
@@ -365,7 +379,7 @@ def parse_long_double(arg: bytes):
          complexity="O(1)", syntax="key increment:double")
 def incrbyfloat(client, argv):
     db, key = client.db, argv[1]
-    old = get_string(db, key)
+    old = db.get_for_write(key, bytes)
     try:
         if old is not None:
             parse_long_double(old)
@@ -373,6 +387,7 @@ def incrbyfloat(client, argv):
         raise ErrorReply("ERR value is not a valid float") from None
     value = add_long_double(old, argv[2])
     db.set(key, value, keep_ttl=True)
+    db.notify(STRING, "incrbyfloat", key)
     return value
 
 

@@ -272,6 +272,8 @@ class AppendOnlyFile:
             self.db_index = db_index
         for argv in commands:
             self.buffer.append(encode_command(argv))
+            if argv[0].upper() == b"SELECT":       # inside a transaction or script
+                self.db_index = int(argv[1])
 
     def hold(self, client) -> None:
         """Keep `client`'s replies until the log has been written (see flush)."""

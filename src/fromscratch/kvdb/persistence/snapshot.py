@@ -16,6 +16,14 @@ has a worked example):
     hash    = count:varint (field:blob value:blob)*
     set     = count:varint blob*
     zset    = count:varint (member:blob score:f64)* (IEEE 754, big-endian)
+    stream  = blocks:varint (count:varint (id fields:varint blob*)*)*
+              (fields counts names and values; 0 is an entry deleted in its block)
+              last_id:id entries_added:varint max_deleted_id:id first_id:id
+              groups:varint group*
+    group   = name:blob last_id:id entries_read:varint      (plus one; 0 for unknown)
+              consumers:varint (name:blob seen_time:i64 active_time:i64)*
+              pending:varint (id consumer:blob delivery_time:i64 deliveries:varint)*
+    id      = ms:u64 seq:u64
 
 Integers are big-endian. The CRC32 (zlib's) covers every byte before it. Expiry times
 are absolute unix milliseconds, so a key that expires while the server is down is gone
@@ -35,12 +43,14 @@ from collections import deque
 from ..keyspace import Keyspace, now_ms, type_name
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
+from ..structures.stream import (Consumer, ConsumerGroup, Nack, Stream, encode_entry,
+                                 entry_fields, format_id)
 
 MAGIC = b"FSKV"
 VERSION = 1
 SELECT, END = 0xFE, 0xFF
 HAS_EXPIRY = 0x80
-KINDS = {"string": 0, "list": 1, "hash": 2, "set": 3, "zset": 4}
+KINDS = {"string": 0, "list": 1, "hash": 2, "set": 3, "zset": 4, "stream": 5}
 
 
 class CorruptSnapshot(Exception):
@@ -87,6 +97,40 @@ class _ChecksummedWriter:
         self.parts, self.size = [], 0
 
 
+def _id(stream_id: int) -> bytes:
+    return stream_id.to_bytes(16, "big")
+
+
+def _time(ms: int) -> bytes:
+    return struct.pack(">q", ms)
+
+
+def _encode_stream(stream: Stream) -> bytes:
+    """Entries block by block, deleted ones included, so that the blocks (Redis's nodes,
+    which decide what approximate trims remove) come back as they were."""
+    parts = [_varint(stream.entries.block_count())]
+    for ids, entries in stream.entries.layout():
+        parts.append(_varint(len(ids)))
+        for stream_id, entry in zip(ids, entries):
+            fields = entry_fields(entry) if entry is not None else []
+            parts += [_id(stream_id), _varint(len(fields))] + [_blob(item) for item in fields]
+    parts += [_id(stream.last_id), _varint(stream.entries_added), _id(stream.max_deleted_id),
+              _id(stream.first_id), _varint(len(stream.groups))]
+    for group in stream.groups.values():
+        known = group.entries_read is not None
+        parts += [_blob(group.name), _id(group.last_id),
+                  _varint(group.entries_read + 1 if known else 0),
+                  _varint(len(group.consumers))]
+        for consumer in group.consumers.values():
+            parts += [_blob(consumer.name), _time(consumer.seen_time),
+                      _time(consumer.active_time)]
+        parts.append(_varint(group.pending.length))
+        for stream_id, nack in group.pending.items():
+            parts += [_id(stream_id), _blob(nack.consumer.name), _time(nack.delivery_time),
+                      _varint(nack.delivery_count)]
+    return b"".join(parts)
+
+
 def encode_value(value) -> tuple[int, bytes]:
     """(kind byte, encoded value) for one value."""
     kind = KINDS[type_name(value)]
@@ -97,6 +141,8 @@ def encode_value(value) -> tuple[int, bytes]:
     if kind == 2:
         return kind, _varint(len(value)) + b"".join(
             _blob(field) + _blob(item) for field, item in value.items())
+    if kind == 5:
+        return kind, _encode_stream(value)
     return kind, _varint(len(value)) + b"".join(
         _blob(member) + struct.pack(">d", score) for member, score in value.items())
 
@@ -162,11 +208,56 @@ class _Reader:
     def blob(self) -> bytes:
         return self.take(self.varint())
 
+    def stream_id(self) -> int:
+        return int.from_bytes(self.take(16), "big")
+
+    def time(self) -> int:
+        return struct.unpack(">q", self.take(8))[0]
+
     def count(self) -> int:
         count = self.varint()
         if count > len(self.data):                     # each item takes at least a byte
             self.fail(f"a count of {count} is larger than the file")
         return count
+
+
+def _decode_stream(reader: _Reader) -> Stream:
+    stream = Stream()
+    previous = -1
+    for _ in range(reader.count()):
+        ids, entries = [], []
+        for _ in range(reader.count()):
+            stream_id = reader.stream_id()
+            fields = [reader.blob() for _ in range(reader.count())]
+            if stream_id <= previous:
+                reader.fail("stream ids out of order")
+            previous = stream_id
+            ids.append(stream_id)
+            entries.append(encode_entry(format_id(stream_id), fields) if fields else None)
+        if not ids:
+            reader.fail("an empty stream block")
+        stream.entries.append_block(ids, entries)
+    stream.last_id = reader.stream_id()
+    stream.entries_added = reader.varint()
+    stream.max_deleted_id = reader.stream_id()
+    stream.first_id = reader.stream_id()
+    for _ in range(reader.count()):
+        name, last_id, entries_read = reader.blob(), reader.stream_id(), reader.varint()
+        group = stream.groups[name] = ConsumerGroup(name, last_id, entries_read - 1
+                                                    if entries_read else None)
+        for _ in range(reader.count()):
+            consumer = Consumer(reader.blob(), reader.time())
+            consumer.active_time = reader.time()
+            group.consumers[consumer.name] = consumer
+        for _ in range(reader.count()):
+            stream_id, owner = reader.stream_id(), reader.blob()
+            if owner not in group.consumers:
+                reader.fail(f"a pending entry of an unknown consumer {owner!r}")
+            consumer = group.consumers[owner]
+            nack = Nack(consumer, reader.time(), reader.varint())
+            group.pending.set(stream_id, nack)
+            consumer.pending.set(stream_id, nack)
+    return stream
 
 
 def decode_value(kind: int, reader: _Reader):
@@ -184,6 +275,8 @@ def decode_value(kind: int, reader: _Reader):
             member = reader.blob()
             scores[member] = struct.unpack(">d", reader.take(8))[0]
         return SortedSet.from_scores(scores)
+    if kind == 5:
+        return _decode_stream(reader)
     reader.pos -= 1
     reader.fail(f"unknown value kind {kind}")
 

@@ -49,6 +49,10 @@ class RandomSet:
             self.members[last] = index
         return True
 
+    def clear(self) -> None:
+        self.members = {}
+        self.order = []
+
     def random_member(self) -> bytes:
         return self.order[int(random.random() * len(self.order))]
 

@@ -1,8 +1,8 @@
-"""The sorted set value type: a dict from member to score, plus a skip list of
-(score, member) for everything that needs the order.
+"""The sorted set value type: a dict from member to score, plus a ranked tree of
+(score, member) pairs for everything that needs the order (ranked_tree.py).
 
-As in Redis, the dict answers ZSCORE and membership in O(1); the skip list answers
-ranks and ranges in O(log n). The two always hold the same members.
+As in Redis, the dict answers ZSCORE and membership in O(1); the tree answers ranks and
+ranges in O(log n). The two always hold the same members.
 
 Ranges by score or by lex are turned into ranks first: a half-open window
 [start, stop) of positions in (score, member) order. Counting, listing, LIMIT and
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 
-from .skiplist import SkipList
+from .ranked_tree import RankedTree
 
 LEX_MIN = object()      # `-`: before every member
 LEX_MAX = object()      # `+`: after every member
@@ -30,7 +30,7 @@ class SortedSet:
 
     def __init__(self):
         self.scores: dict[bytes, float] = {}
-        self.order = SkipList()
+        self.order = RankedTree()
 
     @classmethod
     def from_scores(cls, scores: dict) -> "SortedSet":
@@ -38,13 +38,13 @@ class SortedSet:
         zset = cls()
         zset.scores = {member: score + 0.0 for member, score in scores.items()}
         pairs = sorted(zset.scores.items(), key=lambda pair: (pair[1], pair[0]))
-        zset.order = SkipList.from_sorted(pairs)
+        zset.order = RankedTree.from_sorted(pairs)
         return zset
 
     def copy(self) -> "SortedSet":
         zset = SortedSet()
         zset.scores = dict(self.scores)
-        zset.order = SkipList.from_sorted(self.order)
+        zset.order = RankedTree.from_sorted(self.order)
         return zset
 
     def __len__(self):
@@ -98,8 +98,8 @@ class SortedSet:
             ranks = random.sample(range(size), count)
         else:
             ranks = [int(random.random() * size) for _ in range(count)]
-        node_at = self.order.node_at
-        return [(node.member, node.score) for node in map(node_at, ranks)]
+        pair_at = self.order.pair_at
+        return [(member, score) for score, member in map(pair_at, ranks)]
 
     # -- windows of ranks --------------------------------------------------------------
 
@@ -111,8 +111,8 @@ class SortedSet:
 
     def _score_position(self, score: float, after_equal: bool) -> int:
         if after_equal:
-            return self.order.count_before(lambda node: node.score <= score)
-        return self.order.count_before(lambda node: node.score < score)
+            return self.order.count_before(lambda this, _: this <= score)
+        return self.order.count_before(lambda this, _: this < score)
 
     def lex_window(self, low: tuple, high: tuple) -> tuple[int, int]:
         """The ranks [start, stop) of the members between two lex bounds (meaningful
@@ -127,8 +127,8 @@ class SortedSet:
         if member is LEX_MAX:
             return len(self.scores)
         if after_equal:
-            return self.order.count_before(lambda node: node.member <= member)
-        return self.order.count_before(lambda node: node.member < member)
+            return self.order.count_before(lambda _, this: this <= member)
+        return self.order.count_before(lambda _, this: this < member)
 
     def slice(self, start: int, stop: int, reverse: bool = False) -> list[tuple]:
         """(member, score) pairs of the ranks [start, stop), highest first if reverse."""

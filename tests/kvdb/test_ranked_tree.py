@@ -1,37 +1,32 @@
-"""The skip list and the sorted set, driven at random and checked against a plain sorted
-list of (score, member) after every step."""
+"""The ranked tree and the sorted set, driven at random and checked against a plain
+sorted list of (score, member) after every step. Small leaves make splits and merges
+happen all the time."""
 
 import bisect
 import random
 
 import pytest
 
-from fromscratch.kvdb.structures.skiplist import MAX_LEVEL, SkipList
+from fromscratch.kvdb.structures import ranked_tree
+from fromscratch.kvdb.structures.ranked_tree import Fenwick, RankedTree
 from fromscratch.kvdb.structures.sortedset import LEX_MAX, LEX_MIN, SortedSet
 
 
-def check_structure(skiplist: SkipList, model: list) -> None:
-    """Every link, span, backward pointer and count agrees with the model."""
-    assert len(skiplist) == len(model)
-    assert [(score, member) for member, score in skiplist] == model
-    position = {id(skiplist.head): 0}            # ranks counted from 1, the head is 0
-    node, rank = skiplist.head.forward[0], 1
-    previous = None
-    while node is not None:
-        position[id(node)] = rank
-        assert node.backward is previous
-        assert 1 <= len(node.forward) <= MAX_LEVEL
-        previous, node, rank = node, node.forward[0], rank + 1
-    assert skiplist.tail is previous
-    for level in range(MAX_LEVEL):
-        node = skiplist.head
-        while node.forward[level] is not None:          # a node on lane L has L+1 links
-            nxt = node.forward[level]
-            assert node.span[level] == position[id(nxt)] - position[id(node)]
-            node = nxt
-    # The levels in use are exactly those with a node on them.
-    assert skiplist.head.forward[skiplist.level - 1] is not None or not model
-    assert all(skiplist.head.forward[level] is None for level in range(skiplist.level, MAX_LEVEL))
+@pytest.fixture(autouse=True)
+def small_leaves(monkeypatch):
+    monkeypatch.setattr(ranked_tree, "LOAD", 8)
+
+
+def check_structure(tree: RankedTree, model: list) -> None:
+    assert len(tree) == len(model)
+    assert [(score, member) for member, score in tree] == model
+    assert [pair for leaf in tree.leaves for pair in leaf] == model
+    assert all(leaf for leaf in tree.leaves)                       # no empty leaf
+    assert all(len(leaf) <= 2 * ranked_tree.LOAD for leaf in tree.leaves)
+    assert tree.maxes == [leaf[-1] for leaf in tree.leaves]
+    counts = [len(leaf) for leaf in tree.leaves]
+    assert [tree.sizes.prefix(i) for i in range(len(counts) + 1)] == \
+        [sum(counts[:i]) for i in range(len(counts) + 1)]
 
 
 def random_member(rng):
@@ -39,9 +34,9 @@ def random_member(rng):
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_skiplist_against_sorted_list(seed):
+def test_tree_against_sorted_list(seed):
     rng = random.Random(seed)
-    skiplist, model = SkipList(), []
+    tree, model = RankedTree(), []
     scores = {}
     for step in range(1500):
         action = rng.random()
@@ -51,60 +46,66 @@ def test_skiplist_against_sorted_list(seed):
                 continue
             score = float(rng.randint(-5, 5))
             scores[member] = score
-            skiplist.insert(score, member)
+            tree.insert(score, member)
             bisect.insort(model, (score, member))
         elif action < 0.8:
             score, member = rng.choice(model)
-            assert skiplist.delete(score, member)
-            assert not skiplist.delete(score, member)
+            assert tree.delete(score, member)
+            assert not tree.delete(score, member)
             model.remove((score, member))
             del scores[member]
         elif action < 0.9:
             start = rng.randint(0, len(model))
-            stop = rng.randint(start, min(len(model), start + 5))
-            removed = skiplist.delete_slice(start, stop)
+            stop = rng.randint(start, min(len(model), start + 20))
+            removed = tree.delete_slice(start, stop)
             assert removed == [(member, score) for score, member in model[start:stop]]
             for member, _ in removed:
                 del scores[member]
             del model[start:stop]
         else:
-            # Queries don't change anything; check them against the model.
-            for rank, (score, member) in enumerate(model):
-                assert skiplist.rank(score, member) == rank
-                node = skiplist.node_at(rank)
-                assert (node.score, node.member) == (score, member)
+            # Queries change nothing; check them against the model.
+            for rank, pair in enumerate(model):
+                assert tree.rank(*pair) == rank
+                assert tree.pair_at(rank) == pair
             bound = rng.randint(-6, 6)
-            assert skiplist.count_before(lambda node, bound=bound: node.score < bound) == \
+            assert tree.count_before(lambda score, _: score < bound) == \
                 bisect.bisect_left([s for s, _ in model], bound)
             start = rng.randint(0, len(model))
             stop = rng.randint(start, len(model))
             window = [(m, s) for s, m in model[start:stop]]
-            assert skiplist.slice(start, stop) == window
-            assert skiplist.slice(start, stop, reverse=True) == window[::-1]
-        if step % 50 == 0:
-            check_structure(skiplist, model)
-    check_structure(skiplist, model)
+            assert tree.slice(start, stop) == window
+            assert tree.slice(start, stop, reverse=True) == window[::-1]
+        check_structure(tree, model)
 
 
-def test_from_sorted_builds_a_valid_list():
+def test_from_sorted_builds_a_valid_tree():
     rng = random.Random(1)
     for size in (0, 1, 2, 10, 500):
         model = sorted({(float(rng.randint(0, 50)), random_member(rng) + b"%d" % i)
                         for i in range(size)})
-        skiplist = SkipList.from_sorted((member, score) for score, member in model)
-        check_structure(skiplist, model)
-        # and it keeps working as a normal skip list afterwards
-        skiplist.insert(25.5, b"new")
+        tree = RankedTree.from_sorted((member, score) for score, member in model)
+        check_structure(tree, model)
+        tree.insert(25.5, b"new")                   # and it keeps working afterwards
         bisect.insort(model, (25.5, b"new"))
-        check_structure(skiplist, model)
+        check_structure(tree, model)
+
+
+def test_fenwick_prefix_and_find():
+    counts = [3, 0, 5, 1, 7]
+    tree = Fenwick(counts)
+    for position in range(len(counts) + 1):
+        assert tree.prefix(position) == sum(counts[:position])
+    for rank in range(sum(counts)):
+        position, offset = tree.find(rank)
+        assert sum(counts[:position]) + offset == rank and offset < counts[position]
 
 
 def test_ties_on_score_are_ordered_bytewise():
-    skiplist = SkipList()
+    tree = RankedTree()
     for member in (b"b", b"a\xff", b"", b"a", b"\x00"):
-        skiplist.insert(1.0, member)
-    skiplist.insert(float("-inf"), b"z")
-    assert [m for m, _ in skiplist] == [b"z", b"", b"\x00", b"a", b"a\xff", b"b"]
+        tree.insert(1.0, member)
+    tree.insert(float("-inf"), b"z")
+    assert [m for m, _ in tree] == [b"z", b"", b"\x00", b"a", b"a\xff", b"b"]
 
 
 def test_sorted_set_windows():

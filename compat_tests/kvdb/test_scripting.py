@@ -1,0 +1,366 @@
+"""Lua scripting (EVAL, EVALSHA, EVAL_RO, SCRIPT) through redis-py, as applications use
+it: the conversions both ways, the errors word for word, redis-py's Lock and
+register_script, a rate limiter, cjson, and the append-only log of a script's writes."""
+
+import hashlib
+import time
+
+import pytest
+import redis
+from redis.exceptions import LockError, LockNotOwnedError, NoScriptError, ResponseError
+
+from compat_tests.kvdb.test_persistence import KINDS, Restartable
+
+
+def sha(script: str) -> str:
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
+def error_of(r, *args) -> str:
+    with pytest.raises(ResponseError) as info:
+        r.execute_command(*args)
+    return str(info.value)
+
+
+# -- conversions ----------------------------------------------------------------------------
+
+def test_lua_values_become_replies(r):
+    assert r.eval("return 42", 0) == 42
+    assert r.eval("return 3.99", 0) == 3                       # numbers are truncated
+    assert r.eval("return -3.99", 0) == -3
+    assert r.eval("return 'text'", 0) == b"text"
+    assert r.eval("return true", 0) == 1
+    assert r.eval("return false", 0) is None
+    assert r.eval("return nil", 0) is None
+    assert r.eval("return {1, 'two', {3, 'four'}, true, false, 'after'}", 0) == \
+        [1, b"two", [3, b"four"], 1, None, b"after"]
+    assert r.eval("return {1, 2, nil, 4}", 0) == [1, 2]        # nil ends the array
+    assert r.eval("return {a = 1}", 0) == []
+    assert r.eval("return {ok = 'FINE'}", 0) in ("FINE", b"FINE")
+    assert r.eval("return redis.status_reply('PONG')", 0) in ("PONG", b"PONG")
+    assert r.eval("return 'a\\0b'", 0) == b"a\x00b"
+
+
+def test_lua_error_tables_become_error_replies(r):
+    assert error_of(r, "EVAL", "return {err = 'MYERR something failed'}", 0) == \
+        "MYERR something failed"
+    assert error_of(r, "EVAL", "return redis.error_reply('-CODE text')", 0) == "CODE text"
+
+
+def test_replies_become_lua_values(r):
+    r.set("s", "bulk")
+    r.rpush("l", "a", "b")
+    script = """
+        local out = {}
+        out[1] = type(redis.call('incr', 'n'))            -- integer -> number
+        out[2] = redis.call('get', 's')                   -- bulk -> string
+        out[3] = tostring(redis.call('get', 'missing'))   -- null -> false
+        out[4] = #redis.call('lrange', 'l', 0, -1)        -- array -> table
+        out[5] = redis.call('set', 'k', 'v').ok           -- status -> {ok = ...}
+        out[6] = redis.pcall('incr', 's').err             -- error -> {err = ...}
+        out[7] = redis.call('ping').ok
+        return out
+    """
+    assert r.eval(script, 0) == [b"number", b"bulk", b"false", 2, b"OK",
+                                 b"ERR value is not an integer or out of range", b"PONG"]
+
+
+def test_resp3_conversions_after_setresp(r):
+    r.hset("h", "f", "v")
+    r.zadd("z", {"m": 1.5})
+    script = """
+        redis.setresp(3)
+        local map = redis.call('hgetall', KEYS[1])
+        local score = redis.call('zscore', KEYS[2], 'm')
+        return {map.map.f, tostring(score.double), tostring(redis.call('get', 'missing'))}
+    """
+    assert r.eval(script, 2, "h", "z") == [b"v", b"1.5", b"nil"]
+    assert r.eval("redis.setresp(3) return redis.call('hgetall', KEYS[1])", 1, "h") in \
+        ({b"f": b"v"}, [b"f", b"v"])
+
+
+def test_keys_and_argv(r):
+    assert r.eval("return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}", 2,
+                  "k1", "k2", "a1", "a2") == [b"k1", b"k2", b"a1", b"a2", 2, 2]
+    assert r.eval("return #KEYS + #ARGV", 0) == 0
+
+
+def test_numbers_as_command_arguments(r):
+    assert r.eval("return redis.call('echo', 100)", 0) == b"100"
+    assert r.eval("return redis.call('echo', 1.5)", 0) == b"1.5"
+    r.eval("redis.call('set', KEYS[1], 7 * 6)", 1, "answer")
+    assert r.get("answer") == b"42"
+
+
+# -- the script cache ------------------------------------------------------------------------
+
+def test_script_load_evalsha_exists_flush(r):
+    script = "return ARGV[1] .. '!'"
+    digest = r.script_load(script)
+    assert digest == sha(script)
+    assert r.evalsha(digest, 0, "hi") == b"hi!"
+    assert r.evalsha(digest.upper(), 0, "hi") == b"hi!"
+    assert r.script_exists(digest, "0" * 40) == [True, False]
+    r.eval("return 'cached by eval'", 0)
+    assert r.script_exists(sha("return 'cached by eval'")) == [True]
+    assert r.script_flush() is True
+    assert r.script_exists(digest) == [False]
+    with pytest.raises(NoScriptError, match="No matching script. Please use EVAL."):
+        r.evalsha(digest, 0)
+    assert r.script_flush("ASYNC") is True
+
+
+def test_script_command_errors(r):
+    assert error_of(r, "SCRIPT", "FLUSH", "NOW") == "SCRIPT FLUSH only support SYNC|ASYNC option"
+    assert error_of(r, "SCRIPT", "KILL") == "NOTBUSY No scripts in execution right now."
+    assert error_of(r, "SCRIPT", "NOPE").startswith("unknown subcommand 'NOPE'. Try SCRIPT HELP.")
+    assert error_of(r, "SCRIPT", "LOAD", "return +") == \
+        "Error compiling script (new function): user_script:1: unexpected symbol near '+'"
+
+
+def test_register_script(r):
+    multiply = r.register_script("return redis.call('incrby', KEYS[1], ARGV[1]) * 2")
+    r.script_flush()                                      # redis-py reloads on NOSCRIPT
+    assert multiply(keys=["n"], args=[5]) == 10
+    assert multiply(keys=["n"], args=[1]) == 12
+    pipe = r.pipeline()
+    multiply(keys=["n"], args=[1], client=pipe)
+    assert pipe.execute() == [14]
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+def test_numkeys_errors(r):
+    assert error_of(r, "EVAL", "return 1", -1) == "Number of keys can't be negative"
+    assert error_of(r, "EVAL", "return 1", 2, "a") == \
+        "Number of keys can't be greater than number of args"
+    assert error_of(r, "EVAL", "return 1", "x") == "value is not an integer or out of range"
+
+
+def test_compile_errors(r):
+    assert error_of(r, "EVAL", "return 1 +", 0) == \
+        "Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'"
+    assert error_of(r, "EVAL", "local x = \n\n = 3", 0) == \
+        "Error compiling script (new function): user_script:3: unexpected symbol near '='"
+    assert error_of(r, "EVAL", "if x then", 0) == \
+        "Error compiling script (new function): user_script:1: 'end' expected near '<eof>'"
+
+
+def test_runtime_errors_name_the_script_and_line(r):
+    script = "local a = 1\nlocal b = nil\nreturn b.x"
+    assert error_of(r, "EVAL", script, 0) == (
+        "user_script:3: attempt to index local 'b' (a nil value) "
+        f"script: {sha(script)}, on @user_script:3.")
+    script = "error('boom')"
+    assert error_of(r, "EVAL", script, 0) == \
+        f"user_script:1: boom script: {sha(script)}, on @user_script:1."
+    script = "error({err = 'MYCODE custom'})"
+    assert error_of(r, "EVAL", script, 0) == \
+        f"MYCODE custom script: {sha(script)}, on @user_script:1."
+    script = "return undefined_global"
+    assert error_of(r, "EVAL", script, 0) == (
+        "user_script:1: Script attempted to access nonexistent global variable "
+        f"'undefined_global' script: {sha(script)}, on @user_script:1.")
+    script = "x = 1"
+    assert error_of(r, "EVAL", script, 0) == \
+        f"user_script:1: Attempt to modify a readonly table script: {sha(script)}, on @user_script:1."
+
+
+def test_errors_from_redis_call(r):
+    r.set("s", "not a number")
+    script = "local x = 1\nreturn redis.call('incr', KEYS[1])"
+    assert error_of(r, "EVAL", script, 1, "s") == (
+        f"value is not an integer or out of range script: {sha(script)}, on @user_script:2.")
+    for call, message in [
+            ("redis.call('nosuch')", "Unknown Redis command called from script"),
+            ("redis.call('get')", "Wrong number of args calling Redis command from script"),
+            ("redis.call('get', {})", "Lua redis lib command arguments must be strings or integers"),
+            ("redis.call()", "Please specify at least one argument for this redis lib call"),
+            ("redis.call('multi')", "This Redis command is not allowed from script"),
+            ("redis.call('blpop', 'q', 0)", "This Redis command is not allowed from script"),
+            ("redis.call('eval', 'return 1', 0)", "This Redis command is not allowed from script"),
+    ]:
+        script = f"return {call}"
+        assert error_of(r, "EVAL", script, 0) == \
+            f"{message} script: {sha(script)}, on @user_script:1."
+        # pcall catches them; the error is its message
+        caught = f"local ok, e = pcall(function() {call} end) return {{tostring(ok), e}}"
+        assert r.eval(caught, 0) == [b"false", b"ERR " + message.encode()]
+
+
+def test_redis_pcall_returns_errors(r):
+    r.set("s", "x")
+    assert r.eval("local e = redis.pcall('incr', KEYS[1]) return e.err", 1, "s") == \
+        b"ERR value is not an integer or out of range"
+    assert error_of(r, "EVAL", "return redis.pcall('incr', KEYS[1])", 1, "s") == \
+        "value is not an integer or out of range"
+
+
+def test_read_only_scripts_refuse_writes(r):
+    r.set("k", "v")
+    assert r.eval_ro("return redis.call('get', KEYS[1])", 1, "k") == b"v"
+    script = "return redis.call('set', KEYS[1], 'w')"
+    assert error_of(r, "EVAL_RO", script, 1, "k") == (
+        f"Write commands are not allowed from read-only scripts. script: {sha(script)}, "
+        "on @user_script:1.")
+    digest = r.script_load(script)
+    with pytest.raises(ResponseError, match="Write commands are not allowed"):
+        r.evalsha_ro(digest, 1, "k")
+    shebang = "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'w')"
+    with pytest.raises(ResponseError, match="Write commands are not allowed"):
+        r.eval(shebang, 1, "k")
+    assert r.get("k") == b"v"
+
+
+def test_server_keeps_serving_after_script_errors(r):
+    script = "local function f(n) return f(n + 1) + 1 end return f(1)"
+    assert "stack overflow" in error_of(r, "EVAL", script, 0)
+    assert r.ping() is True
+
+
+# -- atomicity and transactions ------------------------------------------------------------------
+
+def test_script_runs_atomically_and_sees_its_own_writes(r):
+    script = """
+        for i = 1, 100 do redis.call('incr', KEYS[1]) end
+        return redis.call('get', KEYS[1])
+    """
+    assert r.eval(script, 1, "counter") == b"100"
+
+
+def test_eval_in_multi(r):
+    pipe = r.pipeline(transaction=True)
+    pipe.set("k", "1")
+    pipe.eval("return redis.call('incr', KEYS[1])", 1, "k")
+    pipe.get("k")
+    assert pipe.execute() == [True, 2, b"2"]
+
+
+def test_select_in_a_script_does_not_change_the_caller_database(r):
+    assert r.eval("redis.call('select', 9) redis.call('set', 'k', 'in-9') return 1", 0) == 1
+    assert r.get("k") is None
+    options = r.connection_pool.connection_kwargs
+    with redis.Redis(host=options["host"], port=options["port"], db=9) as db9:
+        assert db9.get("k") == b"in-9"
+
+
+# -- what applications do -------------------------------------------------------------------------
+
+def test_redis_py_lock(r, other):
+    lock = r.lock("resource", timeout=5)
+    assert lock.acquire(blocking=False) is True
+    assert lock.owned() is True
+    assert r.lock("resource", timeout=5).acquire(blocking=False) is False
+    assert lock.extend(10) is True                          # EVALSHA of LUA_EXTEND_SCRIPT
+    assert 10_000 < r.pttl("resource") <= 15_000
+    assert lock.reacquire() is True                         # LUA_REACQUIRE_SCRIPT
+    assert 4_000 < r.pttl("resource") <= 5_000
+
+    stranger = other.lock("resource", timeout=5)
+    stranger.local.token = b"not-the-owner"
+    with pytest.raises(LockNotOwnedError):
+        stranger.release()                                  # LUA_RELEASE_SCRIPT refuses
+    stranger.local.token = b"not-the-owner"             # release() forgot it
+    with pytest.raises(LockNotOwnedError):
+        stranger.extend(5)
+    assert r.exists("resource") == 1
+
+    lock.release()
+    assert r.exists("resource") == 0
+    with pytest.raises(LockError):
+        lock.release()
+    with r.lock("resource", timeout=5, blocking_timeout=1):
+        assert r.exists("resource") == 1
+
+
+RATE_LIMITER = """
+-- a sliding-window rate limiter: at most ARGV[2] calls per ARGV[1] milliseconds
+local key, window, limit, now = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local used = redis.call('ZCARD', key)
+if used >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return {0, limit - used, tonumber(oldest[2]) + window - now}
+end
+redis.call('ZADD', key, now, now .. '-' .. used)
+redis.call('PEXPIRE', key, window)
+return {1, limit - used - 1, 0}
+"""
+
+
+def test_rate_limiter(r):
+    limiter = r.register_script(RATE_LIMITER)
+    now = 1_000_000
+    results = [limiter(keys=["rate:user1"], args=[1000, 3, now + i]) for i in range(5)]
+    assert results == [[1, 2, 0], [1, 1, 0], [1, 0, 0], [0, 0, 997], [0, 0, 996]]
+    assert limiter(keys=["rate:user1"], args=[1000, 3, now + 1000]) == [1, 0, 0]
+    assert 0 < r.pttl("rate:user1") <= 1000
+
+
+def test_cjson(r):
+    r.set("doc", '{"name": "Ann", "tags": ["a", "b"], "visits": 3, "ratio": 0.5}')
+    script = """
+        local doc = cjson.decode(redis.call('get', KEYS[1]))
+        doc.visits = doc.visits + 1
+        return {doc.name, #doc.tags, doc.visits, cjson.encode(doc.tags),
+                cjson.encode({ok = true, n = 1.5})}
+    """
+    name, tags, visits, encoded_tags, encoded = r.eval(script, 1, "doc")
+    assert (name, tags, visits, encoded_tags) == (b"Ann", 2, 4, b'["a","b"]')
+    assert encoded in (b'{"ok":true,"n":1.5}', b'{"n":1.5,"ok":true}')
+    assert r.eval("return cjson.encode({1, 2, 'x'})", 0) == b'[1,2,"x"]'
+    assert r.eval("return cjson.decode('[1, null, 3]')[2] == cjson.null", 0) == 1
+
+
+def test_string_and_table_libraries(r):
+    script = """
+        local parts = {}
+        for word in string.gmatch(ARGV[1], '[^,]+') do
+            table.insert(parts, string.upper(word))
+        end
+        table.sort(parts)
+        return {table.concat(parts, '|'), string.format('%05.1f', 3.14159),
+                (string.gsub(ARGV[1], ',', ';')), string.rep('ab', 3, nil)}
+    """
+    assert r.eval(script, 0, "pear,apple,fig") == \
+        [b"APPLE|FIG|PEAR", b"003.1", b"pear;apple;fig", b"ababab"]
+
+
+def test_sha1hex_and_log(r):
+    assert r.eval("return redis.sha1hex('abc')", 0) == b"a9993e364706816aba3e25717850c26c9cd0d89d"
+    assert r.eval("redis.log(redis.LOG_WARNING, 'from a script') return 1", 0) == 1
+    assert r.eval("return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE}", 0) == [0, 1, 2]
+
+
+# -- persistence ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_script_writes_are_logged_as_their_effects(kind, tmp_path):
+    node = Restartable(kind, str(tmp_path), "--appendonly", "yes")
+    client = node.start()
+    try:
+        client.sadd("s", "a", "b", "c")
+        popped = client.eval("""
+            redis.call('set', KEYS[1], 'v')
+            redis.call('expire', KEYS[1], 100)
+            return redis.call('spop', KEYS[2])
+        """, 2, "k", "s")
+        node.stop()
+        with open(node.aof_files()[-1], "rb") as handle:
+            log = handle.read()
+        assert b"EVAL" not in log.upper()
+        assert b"MULTI" in log and b"PEXPIREAT" in log and b"SREM" in log
+        client = node.start()
+        assert client.get("k") == b"v" and 90 < client.ttl("k") <= 100
+        assert popped not in client.smembers("s") and client.scard("s") == 2
+    finally:
+        if node.server.process.poll() is None:
+            node.server.process.kill()
+            node.server.process.wait()
+
+
+def test_scripts_do_not_block_other_clients_for_long(r, other):
+    started = time.monotonic()
+    r.eval("local s = 0 for i = 1, 20000 do s = s + i end return s", 0)
+    assert time.monotonic() - started < 5
+    assert other.ping() is True

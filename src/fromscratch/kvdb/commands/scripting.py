@@ -1,0 +1,501 @@
+"""Scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT LOAD|EXISTS|FLUSH|KILL.
+
+A script is Lua 5.1 (our interpreter: ../scripting/), run atomically: nothing else
+runs until it returns. It reaches the data through `redis.call(...)`, which runs a
+command on the server's script client much as EXEC runs a queued command: checked
+first (unknown, wrong arity, `noscript` commands, writes from a read-only script,
+permissions, OOM), never blocking. A script's writes are logged as their effects (the
+commands they amount to, see persistence/propagation.py), wrapped in MULTI ... EXEC:
+Redis 7's "effects replication".
+
+Values cross between Redis and Lua as Redis documents it:
+
+    reply -> Lua                         Lua -> reply
+    integer       number                 number          integer (truncated)
+    bulk string   string                 string          bulk string
+    null          false (nil in RESP3)   true / false    1 / null (RESP3: booleans)
+    array         table                  nil             null
+    status        {ok = text}            table           array, up to the first nil
+    error         {err = text}           {ok = text}     status
+    RESP3 map     {map = {...}}          {err = text}    error
+    RESP3 set     {set = {k = true}}     {double = n}, {map = t}, {set = t},
+    RESP3 double  {double = n}           {big_number = s}: the RESP3 types
+
+Scripts are cached by the SHA1 of their text (EVAL caches them too), compiled once.
+Errors read as Redis 7's: "ERR user_script:1: boom script: <sha>, on @user_script:1."
+
+Left out: a time limit and SCRIPT KILL (a script runs to its end: the server has one
+thread, and nothing else runs meanwhile to kill it), SCRIPT DEBUG, and the cmsgpack,
+bit and struct libraries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+
+from ...resp import NULL_ARRAY, BigNumber, ErrorReply, SimpleString, Verbatim
+from ...resp.values import Attributed
+from ...resp.writer import format_double
+from ..client import OK, Client, find_subcommand
+from ..scripting import Interpreter, LuaError, LuaSyntaxError, LuaTable
+from ..scripting import cjson
+from ..scripting.values import tostring
+from ..table import command, container, subcommand
+from ..version import REDIS_VERSION
+from .args import parse_int
+
+log = logging.getLogger("fromscratch.kvdb")
+
+NOSCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
+LOG_LEVELS = {"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3}
+PYTHON_LOG_LEVELS = [logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING]
+SHEBANG_FLAGS = frozenset({"no-writes", "allow-oom", "allow-stale", "no-cluster",
+                           "allow-cross-slot-keys"})
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+
+
+def sha1hex(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+# -- Redis <-> Lua ------------------------------------------------------------------------
+
+def _lua_string(data) -> str:
+    """Bytes (or text) as a Lua string: one character per byte."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    return data.decode("latin-1")
+
+
+def _table(**fields) -> LuaTable:
+    return LuaTable(fields)
+
+
+def reply_to_lua(reply, resp: int):
+    """A command's reply as the Lua value redis.call returns (`resp`: the protocol the
+    script asked for with redis.setresp)."""
+    kind = type(reply)
+    if kind is bytes:
+        return reply.decode("latin-1")
+    if kind is int:
+        return float(reply)
+    if kind is list or kind is tuple:
+        return LuaTable.from_list([reply_to_lua(item, resp) for item in reply])
+    if kind is SimpleString:
+        return _table(ok=_lua_string(reply))
+    if reply is None or reply is NULL_ARRAY:
+        return None if resp == 3 else False
+    if isinstance(reply, ErrorReply):
+        return _table(err=_lua_string(reply.message))
+    if kind is bool:
+        return reply if resp == 3 else float(reply)
+    if kind is float:
+        return _table(double=reply) if resp == 3 else format_double(reply).decode()
+    if kind is BigNumber:
+        return _table(big_number=str(reply)) if resp == 3 else str(reply)
+    if kind is Verbatim:
+        if resp == 3:
+            return _table(verbatim_string=_table(format=reply.format, string=_lua_string(reply)))
+        return _lua_string(reply)
+    if kind is dict:
+        if resp == 3:
+            return _table(map=LuaTable({reply_to_lua(k, resp): reply_to_lua(v, resp)
+                                        for k, v in reply.items()}))
+        return LuaTable.from_list([reply_to_lua(x, resp) for pair in reply.items() for x in pair])
+    if kind is set or kind is frozenset:
+        if resp == 3:
+            return _table(set=LuaTable({reply_to_lua(item, resp): True for item in reply}))
+        return LuaTable.from_list([reply_to_lua(item, resp) for item in reply])
+    if kind is Attributed:
+        return reply_to_lua(reply.value, resp)
+    return _lua_string(reply)                      # a plain str: a bulk string
+
+
+def _to_integer(number: float) -> int:
+    # C's (long long) cast, which Redis uses: truncation, and LLONG_MIN when out of range.
+    if not math.isfinite(number) or not INT64_MIN <= number <= INT64_MAX:
+        return INT64_MIN
+    return int(number)
+
+
+def lua_to_reply(value, resp: int):
+    """The script's result (or a part of it) as a reply."""
+    kind = type(value)
+    if kind is str:
+        return value.encode("latin-1")
+    if kind is float:
+        return _to_integer(value)
+    if kind is bool:
+        if resp == 3:
+            return value
+        return 1 if value else None
+    if kind is LuaTable:
+        err = value.get("err")
+        if type(err) is str:
+            return ErrorReply(err)
+        ok = value.get("ok")
+        if type(ok) is str:
+            return SimpleString(ok)
+        double = value.get("double")
+        if type(double) is float:
+            return double
+        big_number = value.get("big_number")
+        if type(big_number) is str:
+            return BigNumber(int(big_number)) if big_number.lstrip("-").isdigit() else \
+                big_number.encode("latin-1")
+        mapping = value.get("map")
+        if type(mapping) is LuaTable:
+            return {lua_to_reply(k, resp): lua_to_reply(v, resp) for k, v in mapping.items()}
+        members = value.get("set")
+        if type(members) is LuaTable:
+            return {lua_to_reply(k, resp) for k, _ in members.items()}
+        return [lua_to_reply(item, resp) for item in value.array()]
+    return None                                    # nil, functions, cjson.null...
+
+
+def _command_argument(value) -> bytes:
+    if type(value) is str:
+        return value.encode("latin-1")
+    if type(value) is float:
+        return b"%.17g" % value                    # Redis converts numbers this way
+    raise _script_error("ERR Lua redis lib command arguments must be strings or integers")
+
+
+def _script_error(message: str) -> LuaError:
+    """An error as redis.call raises it: a table {err = message}, with no position."""
+    return LuaError(_table(err=message), level=0)
+
+
+# -- the engine ---------------------------------------------------------------------------
+
+def _parse_shebang(source: bytes) -> bool:
+    """A "#!lua flags=..." first line: returns whether the script is read-only
+    (flags=no-writes); raises for anything Redis refuses."""
+    if not source.startswith(b"#!"):
+        return False
+    line = source.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    words = line.split()
+    if words[0] != "#!lua":
+        raise ErrorReply(f"ERR Unexpected engine in script shebang: {words[0]}")
+    flags: set[str] = set()
+    for option in words[1:]:
+        if not option.startswith("flags="):
+            raise ErrorReply(f"ERR Unknown lua shebang option: {option}")
+        for flag in filter(None, option[len("flags="):].split(",")):
+            if flag not in SHEBANG_FLAGS:
+                raise ErrorReply(f"ERR Unexpected flag in script shebang: {flag}")
+            flags.add(flag)
+    return "no-writes" in flags
+
+
+class Script:
+    __slots__ = ("function", "read_only")
+
+    def __init__(self, function, read_only: bool):
+        self.function = function
+        self.read_only = read_only
+
+
+class ScriptEngine:
+    """The server's one Lua state, its script cache, and the client scripts run on."""
+
+    def __init__(self, kv):
+        self.kv = kv
+        self.scripts: dict[str, Script] = {}
+        self.interp: Interpreter | None = None     # made on first use
+        self.client: Client | None = None
+        self.caller = None                         # the client running a script
+        self.read_only = False
+        self.changes: list = []
+
+    def _start(self) -> None:
+        self.interp = interp = Interpreter(strict_globals=True)
+        globals_ = interp.globals
+        globals_.rawset("redis", self._redis_library())
+        globals_.rawset("cjson", cjson.library())
+        globals_.rawset("pcall", self._pcall(globals_.get("pcall")))
+        for name, value in globals_.items():       # scripts may not change libraries
+            if type(value) is LuaTable and value is not globals_:
+                value.readonly = True
+        globals_.readonly = True
+        self.client = Client(self.kv)
+        self.client.in_exec = True                 # so nothing a script calls blocks
+
+    @staticmethod
+    def _pcall(base_pcall):
+        # Redis's pcall gives the message of an error table ({err = ...}) as a string.
+        def pcall(*args):
+            results = base_pcall(*args)
+            if results[0] is False and type(results[1]) is LuaTable:
+                err = results[1].get("err")
+                if type(err) is str:
+                    results[1] = err
+            return results
+        return pcall
+
+    # -- the cache ---------------------------------------------------------------------
+
+    def load(self, source: bytes) -> str:
+        """Compile and cache a script; returns its SHA1."""
+        sha = sha1hex(source)
+        if sha not in self.scripts:
+            read_only = _parse_shebang(source)
+            if self.interp is None:
+                self._start()
+            try:
+                function = self.interp.load(source.decode("latin-1"))
+            except LuaSyntaxError as error:
+                raise ErrorReply(f"ERR Error compiling script (new function): {error}") from None
+            self.scripts[sha] = Script(function, read_only)
+        return sha
+
+    # -- running -----------------------------------------------------------------------
+
+    def run(self, client, sha: str, argv: list, numkeys: int, read_only: bool):
+        """Run a cached script: argv is EVAL's, with `numkeys` keys after argv[2]."""
+        script = self.scripts[sha]
+        globals_ = self.interp.globals
+        globals_.rawset("KEYS", LuaTable.from_list([_lua_string(k) for k in argv[3:3 + numkeys]]))
+        globals_.rawset("ARGV", LuaTable.from_list([_lua_string(a) for a in argv[3 + numkeys:]]))
+        script_client = self.client
+        script_client.db = client.db
+        script_client.switch_protocol(2)
+        self.caller, self.read_only, self.changes = client, read_only or script.read_only, []
+        try:
+            results = self.interp.call(script.function, [])
+        except LuaError as error:
+            return _error_reply(error, sha)
+        except RecursionError:
+            return ErrorReply(f"ERR stack overflow script: {sha}, on @user_script:0.")
+        finally:
+            self.caller = None
+            self._propagate(client)
+        return lua_to_reply(results[0] if results else None, script_client.resp)
+
+    def _propagate(self, client) -> None:
+        changes = self.changes
+        if not changes:
+            return
+        if any(argv[0].upper() == b"SELECT" for argv in changes):
+            # A script's SELECT is its own: the caller carries on in its database.
+            changes.append([b"SELECT", b"%d" % client.db.index])
+        if client.transaction_log is not None:       # in EXEC: part of its transaction
+            client.transaction_log.extend(changes)
+        else:
+            self.kv.propagate_transaction(client, changes)
+
+    def call(self, args, raise_errors: bool):
+        """redis.call / redis.pcall: run a command from the script."""
+        if not args:
+            raise _script_error("ERR Please specify at least one argument for this redis "
+                                "lib call")
+        argv = [_command_argument(arg) for arg in args]
+        try:
+            reply = self._run_command(argv)
+        except ErrorReply as error:
+            reply = error
+        if isinstance(reply, ErrorReply):
+            if raise_errors:
+                raise _script_error(reply.message)
+            return [_table(err=_lua_string(reply.message))]
+        return [reply_to_lua(reply, self.client.resp)]
+
+    def _run_command(self, argv: list):
+        kv = self.kv
+        cmd = kv.table.lookup(argv[0])
+        if cmd is None:
+            raise ErrorReply("ERR Unknown Redis command called from script")
+        if (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
+            raise ErrorReply("ERR Wrong number of args calling Redis command from script")
+        if cmd.subcommands and len(argv) > 1:
+            cmd = find_subcommand(cmd, argv)
+        if "noscript" in cmd.flags or "noscript" in (cmd.parent or cmd).flags:
+            raise ErrorReply("ERR This Redis command is not allowed from script")
+        caller = self.caller
+        if not caller.user.unrestricted:
+            caller.user.check(cmd, argv)
+        if cmd.is_write:
+            if self.read_only:
+                raise ErrorReply("ERR Write commands are not allowed from read-only scripts.")
+            if kv.refuse_writes is not None:
+                raise ErrorReply(kv.refuse_writes)
+        if cmd.denyoom and kv.config["maxmemory"] and not kv.evictor.make_room():
+            raise ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
+        return self.client.run_contained(cmd, argv, self.changes)
+
+    # -- the redis library ---------------------------------------------------------------
+
+    def _redis_library(self) -> LuaTable:
+        def call(*args):
+            return self.call(args, raise_errors=True)
+
+        def pcall(*args):
+            return self.call(args, raise_errors=False)
+
+        def status_reply(*args):
+            if len(args) != 1 or type(args[0]) is not str:
+                return [_table(err="ERR wrong number or type of arguments")]
+            return [_table(ok=args[0])]
+
+        def error_reply(*args):
+            if len(args) != 1 or type(args[0]) is not str:
+                return [_table(err="ERR wrong number or type of arguments")]
+            message = args[0]
+            return [_table(err=message[1:] if message.startswith("-") else message)]
+
+        def sha1hex_(*args):
+            if len(args) != 1:
+                raise _script_error("ERR wrong number of arguments")
+            return [sha1hex(tostring(args[0]).encode("latin-1"))]
+
+        def log_(*args):
+            if len(args) < 2:
+                raise _script_error("ERR redis.log() requires two arguments or more.")
+            level = args[0]
+            if type(level) is not float or level not in (0.0, 1.0, 2.0, 3.0):
+                raise _script_error("ERR Invalid debug level.")
+            message = " ".join(tostring(arg) for arg in args[1:] if type(arg) in (str, float))
+            log.log(PYTHON_LOG_LEVELS[int(level)], "script: %s", message)
+            return []
+
+        def setresp(*args):
+            if len(args) != 1:
+                raise _script_error("ERR redis.setresp() requires one argument.")
+            if args[0] not in (2.0, 3.0):
+                raise _script_error("ERR RESP version must be 2 or 3.")
+            self.client.switch_protocol(int(args[0]))
+            return []
+
+        def set_repl(*args):
+            # Effects replication is all Redis 7 does; the flags change nothing.
+            return []
+
+        def replicate_commands(*args):
+            return [True]
+
+        major, minor, patch = (int(part) for part in REDIS_VERSION.split("."))
+        library = {
+            "call": call, "pcall": pcall, "status_reply": status_reply,
+            "error_reply": error_reply, "sha1hex": sha1hex_, "log": log_,
+            "setresp": setresp, "set_repl": set_repl,
+            "replicate_commands": replicate_commands,
+            "REPL_NONE": 0.0, "REPL_AOF": 1.0, "REPL_REPLICA": 2.0, "REPL_SLAVE": 2.0,
+            "REPL_ALL": 3.0, "REDIS_VERSION": REDIS_VERSION,
+            "REDIS_VERSION_NUM": float((major << 16) | (minor << 8) | patch),
+        }
+        library.update({name: float(level) for name, level in LOG_LEVELS.items()})
+        return LuaTable(library)
+
+
+def _error_reply(error: LuaError, sha: str) -> ErrorReply:
+    value = error.value
+    err = value.get("err") if type(value) is LuaTable else None
+    message = err if type(err) is str else "ERR " + tostring(value)
+    return ErrorReply(f"{message} script: {sha}, on @user_script:{error.line or 0}.")
+
+
+def _numkeys(argv: list) -> int:
+    numkeys = parse_int(argv[2])
+    if numkeys > len(argv) - 3:
+        raise ErrorReply("ERR Number of keys can't be greater than number of args")
+    if numkeys < 0:
+        raise ErrorReply("ERR Number of keys can't be negative")
+    return numkeys
+
+
+# -- commands -----------------------------------------------------------------------------
+
+def _eval(client, argv, read_only: bool):
+    engine = client.kv.scripting
+    numkeys = _numkeys(argv)                # argument errors come before compile errors
+    sha = engine.load(argv[1])
+    return engine.run(client, sha, argv, numkeys, read_only)
+
+
+def _evalsha(client, argv, read_only: bool):
+    engine = client.kv.scripting
+    numkeys = _numkeys(argv)
+    sha = argv[1].decode("latin-1").lower()
+    if sha not in engine.scripts:
+        raise NOSCRIPT
+    return engine.run(client, sha, argv, numkeys, read_only)
+
+
+_EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
+
+
+@command("eval", arity=-3, flags=_EVAL_FLAGS, numkeys_at=2, group="scripting",
+         since="2.6.0", summary="Executes a server-side Lua script.",
+         complexity="Depends on the script that is executed.",
+         syntax="script numkeys [key...] [arg...]")
+def eval_(client, argv):
+    return _eval(client, argv, read_only=False)
+
+
+@command("eval_ro", arity=-3, flags="readonly " + _EVAL_FLAGS, numkeys_at=2,
+         group="scripting", since="7.0.0",
+         summary="Executes a read-only server-side Lua script.",
+         complexity="Depends on the script that is executed.",
+         syntax="script numkeys [key...] [arg...]")
+def eval_ro(client, argv):
+    return _eval(client, argv, read_only=True)
+
+
+@command("evalsha", arity=-3, flags=_EVAL_FLAGS, numkeys_at=2, group="scripting",
+         since="2.6.0", summary="Executes a server-side Lua script by SHA1 digest.",
+         complexity="Depends on the script that is executed.",
+         syntax="sha1 numkeys [key...] [arg...]")
+def evalsha(client, argv):
+    return _evalsha(client, argv, read_only=False)
+
+
+@command("evalsha_ro", arity=-3, flags="readonly " + _EVAL_FLAGS, numkeys_at=2,
+         group="scripting", since="7.0.0",
+         summary="Executes a read-only server-side Lua script by SHA1 digest.",
+         complexity="Depends on the script that is executed.",
+         syntax="sha1 numkeys [key...] [arg...]")
+def evalsha_ro(client, argv):
+    return _evalsha(client, argv, read_only=True)
+
+
+container("script", group="scripting", since="2.6.0",
+          summary="A container for Lua scripts management commands.")
+
+
+@subcommand("script", "load", arity=3, flags="noscript stale", since="2.6.0",
+            summary="Loads a server-side Lua script to the script cache.",
+            complexity="O(N) with N being the length in bytes of the script body.",
+            syntax="script")
+def script_load(client, argv):
+    return client.kv.scripting.load(argv[2]).encode()
+
+
+@subcommand("script", "exists", arity=-3, flags="noscript", since="2.6.0",
+            summary="Determines whether server-side Lua scripts exist in the script cache.",
+            complexity="O(N) with N being the number of scripts to check.",
+            syntax="sha1...")
+def script_exists(client, argv):
+    scripts = client.kv.scripting.scripts
+    return [int(sha.decode("latin-1").lower() in scripts) for sha in argv[2:]]
+
+
+@subcommand("script", "flush", arity=-2, flags="noscript", since="2.6.0",
+            summary="Removes all server-side Lua scripts from the script cache.",
+            complexity="O(N) with N being the number of scripts in cache",
+            syntax="[flush-type: ASYNC | SYNC]")
+def script_flush(client, argv):
+    if len(argv) > 3 or (len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC")):
+        raise ErrorReply("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+    client.kv.scripting.scripts.clear()
+    return OK
+
+
+@subcommand("script", "kill", arity=2, flags="noscript allow_busy", since="2.6.0",
+            summary="Terminates a server-side Lua script during execution.",
+            complexity="O(1)")
+def script_kill(client, argv):
+    # A script holds the server's only thread until it ends: none is ever running
+    # when another client's command is read.
+    raise ErrorReply("NOTBUSY No scripts in execution right now.")
