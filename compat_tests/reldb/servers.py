@@ -52,13 +52,20 @@ def missing_reference(what: str) -> None:
 
 
 class Server:
-    def __init__(self, kind: str, port: int, stop):
+    def __init__(self, kind: str, port: int, stop, process=None):
         self.kind = kind
         self.host = "127.0.0.1"
         self.port = port
         self._stop = stop
+        self.process = process
 
     def stop(self) -> None:
+        self._stop()
+
+    def kill(self) -> None:
+        """kill -9: the server gets no chance to write anything more."""
+        self.process.kill()
+        self.process.wait()
         self._stop()
 
     def conninfo(self, dbname: str = "postgres", user: str = "postgres", **extra) -> str:
@@ -71,7 +78,8 @@ class Server:
 
 
 def start_reldb(directory: str, *options: str) -> Server:
-    """Our server, run as a user runs it."""
+    """Our server, run as a user runs it (its data in `directory`/data: starting it
+    again on the same directory restarts it on the same data)."""
     port = free_port()
     env = dict(os.environ, PYTHONPATH=SOURCE)
     log = open(os.path.join(directory, "reldb.log"), "ab")
@@ -90,7 +98,7 @@ def start_reldb(directory: str, *options: str) -> Server:
                 process.kill()
                 process.wait()
         log.close()
-    return Server("reldb", port, stop)
+    return Server("reldb", port, stop, process)
 
 
 def postgres_bin() -> str | None:

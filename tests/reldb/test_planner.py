@@ -28,17 +28,35 @@ def test_secondary_index_lookup(session):
     assert "Index Scan using a_b_idx on a" in plan(session, "SELECT * FROM a WHERE b_id = 1")[0]
 
 
-def test_range_condition_scans(session):
-    lines = plan(session, "SELECT v FROM a WHERE id > 3")
-    assert lines[0] == "Seq Scan on a" and "Filter" in lines[1]
+def test_range_condition_on_an_indexed_column_is_an_index_range_scan(session):
+    lines = plan(session, "SELECT v FROM a WHERE id > 3 AND v <> 'x'")
+    assert lines == ["Index Scan using a_pkey on a", "  Index Cond: (id > 3)",
+                     "  Filter: (v <> 'x')"]
+
+
+def test_condition_on_an_unindexed_column_is_a_filtered_seq_scan(session):
+    assert plan(session, "SELECT id FROM a WHERE v > 'm'") == ["Seq Scan on a",
+                                                                "  Filter: (v > 'm')"]
+
+
+def test_order_by_an_indexed_column_with_limit_needs_no_sort(session):
+    lines = plan(session, "SELECT v FROM a ORDER BY id DESC LIMIT 3")
+    assert lines == ["Limit", "  ->  Index Scan Backward using a_pkey on a"]
 
 
 def test_equi_join_is_a_hash_join_with_filters_pushed_down(session):
-    lines = plan(session, "SELECT * FROM a JOIN b ON a.b_id = b.id WHERE b.w = 'x' AND a.v > 'm'")
+    lines = plan(session, "SELECT * FROM a JOIN b ON a.b_id = b.id WHERE b.w > 'x' AND a.v > 'm'")
     assert lines[0] == "Hash Join"
     text = "\n".join(lines)
     assert "Seq Scan on a" in text and "Seq Scan on b" in text
     assert text.count("Filter") == 2          # each condition sits on its own table
+
+
+def test_a_selective_outer_side_makes_an_index_nested_loop(session):
+    lines = plan(session, "SELECT * FROM a JOIN b ON a.b_id = b.id WHERE b.w = 'x'")
+    assert lines == ["Nested Loop", "  ->  Seq Scan on b", "        Filter: (b.w = 'x')",
+                     "  ->  Index Scan using a_b_idx on a",
+                     "        Index Cond: (a.b_id = b.id)"]
 
 
 def test_comma_join_with_where_equality_is_a_hash_join(session):
@@ -64,3 +82,14 @@ def test_uncorrelated_subquery_runs_once(session):
     result, = list(session.simple_query(
         "SELECT count(*) FROM a WHERE b_id IN (SELECT id FROM b WHERE w = 'w')"))
     assert result.rows == [(50,)]
+
+
+def test_explain_analyze_shows_each_nodes_rows_and_loops(session):
+    list(session.simple_query("INSERT INTO a SELECT g, g % 3, 'v' || g FROM generate_series(1, 30) g"))
+    lines = plan(session, "ANALYZE SELECT count(*) FROM a WHERE b_id = 1 AND v > 'v2'")
+    actual = [line for line in lines if "(actual time=" in line]
+    assert len(actual) == 2 and actual[0].startswith("Aggregate") and "rows=1 loops=1" in actual[0]
+    kept = sum(1 for g in range(1, 31) if g % 3 == 1 and f"v{g}" > "v2")
+    assert f"rows={kept} loops=1" in actual[1]
+    assert f"Rows Removed by Filter: {10 - kept}" in "\n".join(lines)
+    assert lines[-2].startswith("Planning Time: ") and lines[-1].startswith("Execution Time: ")

@@ -40,7 +40,7 @@ from .errors import (ACTIVE_TRANSACTION, DUPLICATE_DATABASE, DUPLICATE_OBJECT,
                      NO_ACTIVE_TRANSACTION, OBJECT_IN_USE, QUERY_CANCELED, QUERY_CANCELED_MESSAGE,
                      SAVEPOINT_EXCEPTION, SYNTAX_ERROR, UNDEFINED_CURSOR, UNDEFINED_OBJECT,
                      UNDEFINED_PSTATEMENT, UNDEFINED_TABLE, SqlError)
-from .executor import ExecContext, run_modifications
+from .executor import ExecContext, instrument, run_modifications
 from .plancache import GenericPlans, Template, parameterize
 from .planner import Planner
 from .sql import ast as A
@@ -1100,6 +1100,7 @@ class Session:
 
     def _do_Explain(self, stmt: A.Explain):
         target = stmt.statement
+        started = time.perf_counter()
         planner = Planner(self)
         if isinstance(target, A.Query):
             plan, _ = planner.plan_query(target)
@@ -1115,13 +1116,17 @@ class Session:
             return Result("EXPLAIN", [("QUERY PLAN", T.TEXT)], [(line,) for line in lines])
         else:
             raise SqlError(FEATURE_NOT_SUPPORTED, "EXPLAIN of this statement is not supported")
-        lines = plan.explain_lines()
         if stmt.analyze:
-            start = time.perf_counter()
-            count = sum(1 for _ in plan.rows(self._context([])))
-            elapsed = (time.perf_counter() - start) * 1000
-            lines.append(f"Rows: {count}")
+            planned = time.perf_counter()
+            instrument(plan)
+            for _ in plan.rows(self._context([])):
+                pass
+            elapsed = (time.perf_counter() - planned) * 1000
+            lines = plan.explain_lines()
+            lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
             lines.append(f"Execution Time: {elapsed:.3f} ms")
+        else:
+            lines = plan.explain_lines()
         return Result("EXPLAIN", [("QUERY PLAN", T.TEXT)], [(line,) for line in lines])
 
     def _do_Listen(self, stmt: A.Listen):

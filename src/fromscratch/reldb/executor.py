@@ -44,8 +44,61 @@ class ExecContext:
             raise SqlError(QUERY_CANCELED, "canceling statement due to statement timeout")
 
 
+class Actual:
+    """What EXPLAIN ANALYZE measured at one operator: how often it was run (loops), the
+    rows it gave, and the seconds until its first row and until its last, summed over
+    the loops (time in its children included, as PostgreSQL counts it)."""
+
+    __slots__ = ("loops", "rows", "startup", "total")
+
+    def __init__(self):
+        self.loops = self.rows = 0
+        self.startup = self.total = 0.0
+
+    def text(self) -> str:
+        loops = max(self.loops, 1)
+        return (f" (actual time={self.startup * 1000 / loops:.3f}.."
+                f"{self.total * 1000 / loops:.3f} rows={round(self.rows / loops)} "
+                f"loops={self.loops})")
+
+
+def instrument(plan: "Operator") -> None:
+    """Measure every operator of a plan as it runs (EXPLAIN ANALYZE): each one's `rows`
+    is replaced, on that instance only, by a wrapper that times and counts."""
+    for child in plan.children:
+        instrument(child)
+    actual = plan.actual = Actual()
+    produce = plan.rows
+    clock = time.perf_counter
+
+    def measured_rows(ctx):
+        actual.loops += 1
+        spent = 0.0              # this loop's time inside the operator so far
+        began = clock()
+        rows = iter(produce(ctx))        # some operators do their work right here
+        first = True
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                spent += clock() - began
+                actual.total += spent
+                if first:
+                    actual.startup += spent
+                return
+            spent += clock() - began
+            if first:
+                actual.startup += spent
+                first = False
+            actual.rows += 1
+            yield row
+            began = clock()
+    plan.rows = measured_rows
+
+
 class Operator:
     children: tuple = ()
+    actual: Actual | None = None     # set by instrument()
     # True for the right side of a LATERAL join: it reads the left row, so the join
     # re-runs it for every left row.
     lateral = False
@@ -59,11 +112,17 @@ class Operator:
     def explain_lines(self, depth: int = 0) -> list[str]:
         """EXPLAIN's layout, as PostgreSQL's: children under '->' six columns further in,
         details of a node two columns right of its arrow's text."""
-        lines = [node_prefix(depth) + self.explain()]
+        lines = [self.headline(depth)]
         lines += [detail_prefix(depth) + detail for detail in self.explain_details()]
         for child in self.children:
             lines.extend(child.explain_lines(depth + 1))
         return lines
+
+    def headline(self, depth: int, actual: Actual | None = None) -> str:
+        """The operator's own line, with EXPLAIN ANALYZE's measurements (its own, or
+        those of a node shown on this line, such as a Filter above it)."""
+        actual = actual or self.actual
+        return node_prefix(depth) + self.explain() + (actual.text() if actual else "")
 
     def explain_details(self) -> list[str]:
         return []
@@ -115,15 +174,17 @@ class SeqScan(Operator):
 
 
 class IndexScan(Operator):
-    """Equality lookup through an index: the key comes from constants or parameters."""
+    """Rows found through an index: those whose leading index columns equal the key
+    (computed from constants, parameters or enclosing queries' columns)."""
 
     def __init__(self, table, index, key_fns: list[Callable], with_rowid: bool = False,
-                 label: str | None = None):
+                 label: str | None = None, condition: str = ""):
         self.table = table
         self.index = index
         self.key_fns = key_fns
         self.with_rowid = with_rowid
         self.label = label
+        self.condition = condition
 
     def rows(self, ctx):
         key = tuple([fn(None, ctx) for fn in self.key_fns])
@@ -136,10 +197,84 @@ class IndexScan(Operator):
                 yield row
 
     def explain(self):
-        return f"Index Scan using {self.index.name} on {self.table.name}"
+        alias = f" {self.label}" if self.label and self.label != self.table.name else ""
+        return f"Index Scan using {self.index.name} on {self.table.name}{alias}"
 
     def explain_details(self):
-        return ["Index Cond: (" + ", ".join(self.index.columns) + " = ...)"]
+        return [f"Index Cond: {self.condition}"] if self.condition else []
+
+
+class IndexRangeScan(Operator):
+    """Rows through an index, in index order (or reversed): the leading columns equal
+    to `prefix_fns`' values, the next one between two bounds (`low`/`high`: a value
+    function and whether the bound is inclusive; None for open). An ORDER BY that the
+    index order satisfies needs no Sort above this scan.
+
+    `clamp`: for an integer column, its range; a bound outside it opens or empties the
+    range (the key encoding holds only the column's own values)."""
+
+    def __init__(self, table, index, prefix_fns, low, high, reverse: bool,
+                 with_rowid: bool = False, label: str | None = None, condition: str = "",
+                 clamp: tuple | None = None):
+        self.table = table
+        self.index = index
+        self.prefix_fns = prefix_fns
+        self.low = low
+        self.high = high
+        self.reverse = reverse
+        self.with_rowid = with_rowid
+        self.label = label
+        self.condition = condition
+        self.clamp = clamp
+
+    def _bounds(self, ctx):
+        low = high = None
+        low_inclusive = high_inclusive = True
+        if self.low is not None:
+            low, low_inclusive = self.low[0](None, ctx), self.low[1]
+            if low is None:
+                return None
+        if self.high is not None:
+            high, high_inclusive = self.high[0](None, ctx), self.high[1]
+            if high is None:
+                return None
+        if self.clamp is not None:
+            smallest, largest = self.clamp
+            if low is not None:
+                if low > largest:
+                    return None
+                if low < smallest:
+                    low, low_inclusive = None, True
+            if high is not None:
+                if high < smallest:
+                    return None
+                if high > largest:
+                    high, high_inclusive = None, True
+        return low, low_inclusive, high, high_inclusive
+
+    def rows(self, ctx):
+        prefix = tuple([fn(None, ctx) for fn in self.prefix_fns])
+        bounds = self._bounds(ctx)
+        if bounds is None:
+            return
+        low, low_inclusive, high, high_inclusive = bounds
+        found = ctx.storage.index_scan(ctx.txn, self.index.oid, prefix, low, low_inclusive,
+                                       high, high_inclusive, self.reverse)
+        count = 0
+        with_rowid = self.with_rowid
+        for rowid, row in found:
+            count += 1
+            if count % CHECK_EVERY == 0:
+                ctx.check()
+            yield row + (rowid,) if with_rowid else row
+
+    def explain(self):
+        alias = f" {self.label}" if self.label and self.label != self.table.name else ""
+        way = " Backward" if self.reverse else ""
+        return f"Index Scan{way} using {self.index.name} on {self.table.name}{alias}"
+
+    def explain_details(self):
+        return [f"Index Cond: {self.condition}"] if self.condition else []
 
 
 class LockRows(Operator):
@@ -349,9 +484,18 @@ class Filter(Operator):
                 yield row
 
     def explain_lines(self, depth=0):
-        # A filter shows as a detail of the operator it sits on, as in PostgreSQL.
+        # A filter shows as a detail of the operator it sits on, after that operator's
+        # own details (an index scan's Index Cond), as in PostgreSQL. One that only
+        # rechecks an index scan's conditions has no text and does not show.
         lines = self.child.explain_lines(depth)
-        lines.insert(1, detail_prefix(depth) + f"Filter: {self.text}")
+        at = 1 + len(self.child.explain_details())
+        if self.text:
+            lines.insert(at, detail_prefix(depth) + f"Filter: {self.text}")
+            at += 1
+        if self.actual is not None and self.child.actual is not None:
+            lines[0] = self.child.headline(depth, self.actual)
+            removed = self.child.actual.rows - self.actual.rows
+            lines.insert(at, detail_prefix(depth) + f"Rows Removed by Filter: {removed}")
         return lines
 
 
@@ -439,12 +583,149 @@ class NestedLoopJoin(Operator):
         return "Nested Loop" + kind
 
 
+class IndexNestedLoopJoin(Operator):
+    """For each left row, the matching right rows looked up through an index of the right
+    table, keyed by values from the left row: the join for a few left rows against a
+    large indexed table. `right_filter` is the right table's own condition, `residual`
+    the rest of the join condition."""
+
+    def __init__(self, left, table, index, key_fns, right_filter, residual, kind: str,
+                 right_width: int, label: str | None, condition: str, filter_text: str):
+        self.left = left
+        self.table = table
+        self.index = index
+        self.key_fns = key_fns
+        self.right_filter = right_filter
+        self.residual = residual
+        self.kind = kind
+        self.right_width = right_width
+        self.label = label
+        self.condition = condition
+        self.filter_text = filter_text
+        self.children = (left,)
+
+    def rows(self, ctx):
+        storage, txn, oid = ctx.storage, ctx.txn, self.index.oid
+        key_fns, right_filter, residual = self.key_fns, self.right_filter, self.residual
+        nulls = (None,) * self.right_width
+        left_join = self.kind == "left"
+        count = 0
+        for lrow in self.left.rows(ctx):
+            count += 1
+            if count % CHECK_EVERY == 0:
+                ctx.check()
+            key = tuple([fn(lrow, ctx) for fn in key_fns])
+            matched = False
+            if None not in key:
+                for _, rrow in storage.index_rows(txn, oid, key):
+                    if right_filter is not None and right_filter(rrow, ctx) is not True:
+                        continue
+                    row = lrow + rrow
+                    if residual is not None and residual(row, ctx) is not True:
+                        continue
+                    matched = True
+                    yield row
+            if not matched and left_join:
+                yield lrow + nulls
+
+    def explain(self):
+        return "Nested Loop" + (" Left Join" if self.kind == "left" else "")
+
+    def explain_lines(self, depth=0):
+        lines = [self.headline(depth)]
+        lines += self.left.explain_lines(depth + 1)
+        alias = f" {self.label}" if self.label and self.label != self.table.name else ""
+        lines.append(node_prefix(depth + 1) +
+                     f"Index Scan using {self.index.name} on {self.table.name}{alias}")
+        lines.append(detail_prefix(depth + 1) + f"Index Cond: {self.condition}")
+        if self.filter_text:
+            lines.append(detail_prefix(depth + 1) + f"Filter: {self.filter_text}")
+        return lines
+
+
+class MergeJoin(Operator):
+    """Equi-join by sorting both inputs on the join key and walking them together. Keys
+    are compared as index keys are (keycodec.py), which gives floats, char(n) and the
+    like their SQL equality: NaN equals NaN, -0 equals 0, trailing blanks of char(n)
+    do not count. Inner, left, right and full joins."""
+
+    def __init__(self, left, right, kind: str, left_keys, right_keys, residual,
+                 left_width: int, right_width: int, text: str = ""):
+        self.left = left
+        self.right = right
+        self.kind = kind
+        self.left_keys = left_keys          # functions of a row -> comparable bytes or None
+        self.right_keys = right_keys
+        self.residual = residual
+        self.left_width = left_width
+        self.right_width = right_width
+        self.text = text
+        self.children = (left, right)
+
+    @staticmethod
+    def _sorted(plan, keys, ctx):
+        keyed = []
+        for row in plan.rows(ctx):
+            parts = [fn(row, ctx) for fn in keys]
+            keyed.append((None if None in parts else b"".join(parts), row))
+        ctx.check()
+        keyed.sort(key=lambda pair: (pair[0] is None, pair[0] or b""))
+        return keyed
+
+    def rows(self, ctx):
+        left = self._sorted(self.left, self.left_keys, ctx)
+        right = self._sorted(self.right, self.right_keys, ctx)
+        kind, residual = self.kind, self.residual
+        left_nulls, right_nulls = (None,) * self.left_width, (None,) * self.right_width
+        right_matched = [False] * len(right)
+        i = j = 0
+        while i < len(left):
+            key, lrow = left[i]
+            if key is None:
+                break                        # NULL keys sort last and match nothing
+            while j < len(right) and right[j][0] is not None and right[j][0] < key:
+                j += 1
+            end = j
+            while end < len(right) and right[end][0] == key:
+                end += 1
+            start = i
+            while i < len(left) and left[i][0] == key:
+                i += 1
+            for _, lrow in left[start:i]:
+                matched = False
+                for k in range(j, end):
+                    row = lrow + right[k][1]
+                    if residual is None or residual(row, ctx) is True:
+                        matched = True
+                        right_matched[k] = True
+                        yield row
+                if not matched and kind in ("left", "full"):
+                    yield lrow + right_nulls
+            j = end
+        if kind in ("left", "full"):
+            for _, lrow in left[i:]:
+                yield lrow + right_nulls
+        if kind in ("right", "full"):
+            for k, (_, rrow) in enumerate(right):
+                if not right_matched[k]:
+                    yield left_nulls + rrow
+
+    def explain(self):
+        return {"left": "Merge Left Join", "right": "Merge Right Join",
+                "full": "Merge Full Join"}.get(self.kind, "Merge Join")
+
+    def explain_details(self):
+        return [f"Merge Cond: {self.text}"] if self.text else []
+
+
 class HashJoin(Operator):
-    """Equi-join: builds a hash table on the right input's keys, probes with the left."""
+    """Equi-join: builds a hash table on the right input's keys, probes with the left
+    (an inner join whose left input is the smaller builds on the left instead)."""
 
     def __init__(self, left, right, kind: str, left_keys: list[Callable],
                  right_keys: list[Callable], residual: Callable | None,
-                 left_width: int, right_width: int, text: str = ""):
+                 left_width: int, right_width: int, text: str = "",
+                 build_left: bool = False):
         self.left = left
         self.right = right
         self.kind = kind
@@ -454,9 +735,33 @@ class HashJoin(Operator):
         self.left_width = left_width
         self.right_width = right_width
         self.text = text
+        self.build_left = build_left and kind == "inner"
         self.children = (left, right)
 
+    def _build_left_rows(self, ctx):
+        table: dict = {}
+        lkeys, rkeys, residual = self.left_keys, self.right_keys, self.residual
+        single = len(lkeys) == 1
+        for lrow in self.left.rows(ctx):
+            key = lkeys[0](lrow, ctx) if single else tuple(fn(lrow, ctx) for fn in lkeys)
+            if key is None or (not single and None in key):
+                continue
+            table.setdefault(key, []).append(lrow)
+        count = 0
+        for rrow in self.right.rows(ctx):
+            count += 1
+            if count % CHECK_EVERY == 0:
+                ctx.check()
+            key = rkeys[0](rrow, ctx) if single else tuple(fn(rrow, ctx) for fn in rkeys)
+            for lrow in table.get(key, ()) if key is not None else ():
+                row = lrow + rrow
+                if residual is None or residual(row, ctx) is True:
+                    yield row
+
     def rows(self, ctx):
+        if self.build_left:
+            yield from self._build_left_rows(ctx)
+            return
         table: dict = {}
         rights = []
         rkeys = self.right_keys

@@ -25,11 +25,15 @@ from .errors import (AMBIGUOUS_COLUMN, FEATURE_NOT_SUPPORTED, GROUPING_ERROR,
                      SYNTAX_ERROR, UNDEFINED_COLUMN, UNDEFINED_TABLE, WINDOWING_ERROR,
                      SqlError)
 from .executor import (Aggregate, CteScan, DataModification, Distinct, Filter, FunctionScan, HashJoin,
-                       IndexScan, Limit, LockRows, MaterializedScan, NestedLoopJoin, Project,
+                       IndexNestedLoopJoin, Limit, LockRows, MaterializedScan, MergeJoin,
+                       NestedLoopJoin, Project,
                        RecursiveUnion, Result, RunFirst, SeqScan, SetOperation, Sort, ValuesScan, Window,
                        WorkTableScan)
 from .expressions import Col, Compiler, Expr, QueryLevel, Scope, figure_colname, node_key
+from .paths import (DEFAULT_EQUALITY, DESCENT, FETCH, UNKNOWN_ROWS, choose_scan,
+                    distinct_values, satisfies, table_rows)
 from .sql import ast as A
+from .storage.keycodec import encode_key
 
 
 class CteDef:
@@ -265,9 +269,17 @@ class Planner:
             what = "GROUP BY clause" if sel.group_by else \
                 "DISTINCT clause" if sel.distinct else "aggregate functions"
             raise SqlError(FEATURE_NOT_SUPPORTED, f"FOR UPDATE is not allowed with {what}")
+        # One table, and nothing between its scan and the ORDER BY that reorders rows:
+        # an index may give the order (and with a LIMIT, only the first rows).
+        wanted = None
+        if order_by and len(sel.from_) == 1 and isinstance(sel.from_[0], A.TableRef) and \
+                not (sel.group_by or sel.having is not None or sel.distinct or sel.distinct_on
+                     or any(_has_aggregate(t.expr) or _has_window(t.expr) for t in sel.targets)):
+            def wanted(scope):
+                return self._order_columns(order_by, sel.targets, scope)
         if sel.from_:
             plan, scope, conjuncts = self.plan_from(sel.from_, outer, level, conjuncts,
-                                                    locking)
+                                                    locking, wanted, limit is not None)
         else:
             plan, scope = Result(), Scope([], outer, level)
         if conjuncts:
@@ -345,7 +357,9 @@ class Planner:
         width = len(exprs)
         if sel.distinct and not sel.distinct_on:
             plan = Distinct(plan, width=width if extra else None)
-        if sort_keys:
+        if sort_keys and not (wanted is not None and
+                              _ordered_by(plan, self._order_columns(order_by, sel.targets,
+                                                                    scope))):
             plan = Sort(plan, sort_keys)
         if distinct_on:
             plan = Distinct(plan, on=distinct_on)
@@ -358,6 +372,30 @@ class Planner:
         if extra:
             plan = Project(plan, [_column_getter(i) for i in range(width)])
         return plan, columns
+
+    def _order_columns(self, order_by, targets, scope):
+        """ORDER BY as [(table column, descending, nulls first)] if every item is a plain
+        column of the scanned table (by name, output name or position), else None."""
+        out = []
+        for item in order_by:
+            expr = item.expr
+            if isinstance(expr, A.Const) and expr.kind == "int":
+                n = int(expr.value)
+                if not 1 <= n <= len(targets) or isinstance(targets[n - 1].expr, A.Star):
+                    return None
+                expr = targets[n - 1].expr
+            elif isinstance(expr, A.ColumnRef) and len(expr.names) == 1:
+                named = [t.expr for t in targets if t.alias == expr.names[0]]
+                if len(named) == 1:
+                    expr = named[0]
+            if not isinstance(expr, A.ColumnRef) or not self._local(expr, scope):
+                return None
+            index = scope.lookup(expr.names)
+            if index is None or scope.columns[index].source is None:
+                return None
+            nulls_first = item.nulls_first if item.nulls_first is not None else item.descending
+            out.append((index, item.descending, nulls_first))
+        return out
 
     def expand_targets(self, targets: list[A.Target], scope: Scope) -> list[A.Target]:
         out = []
@@ -392,41 +430,98 @@ class Planner:
 
     # -- FROM ------------------------------------------------------------------------------
 
-    def plan_from(self, items, outer, level, conjuncts, locking=None):
-        """Plan the FROM list as a left-deep join tree, placing WHERE conjuncts as early as
-        their columns allow. Returns (plan, scope, conjuncts still to apply). With
-        `locking` (FOR UPDATE's wait policy), each table's rows are locked as they are
-        read, after the conditions on that table alone."""
+    def plan_from(self, items, outer, level, conjuncts, locking=None, wanted=None,
+                  limited=False):
+        """Plan the FROM list, placing WHERE conjuncts as early as their columns allow.
+        Returns (plan, scope, conjuncts still to apply).
+
+        Each item is planned with its own conditions first (which may make it an index
+        scan). A list of plain tables joined by inner joins is then joined in the order
+        the estimates favour, smallest first, each step's method chosen by paths.py;
+        anything else joins left to right. With `locking` (FOR UPDATE's wait policy),
+        each table's rows are locked as they are read, after its own conditions.
+        `wanted(scope)`: the ORDER BY a single table's scan may provide (with `limited`,
+        a LIMIT follows)."""
         flat = []
         pending = list(conjuncts)
         for item in items:
             self._flatten_inner(item, flat, pending)
-        plan = scope = None
+        reorder = len(flat) > 1 and locking is None and \
+            all(isinstance(item, A.TableRef) for item in flat)
+        entries = []
+        scope = None
         for item in flat:
-            lateral_parent = scope if scope is not None else None
+            lateral_parent = scope if not reorder else None
             if locking is not None and isinstance(item, A.TableRef):
                 iplan, iscope = self.plan_table_ref(item, outer, level, with_rowid=True)
             else:
                 iplan, iscope = self.plan_from_item(item, outer, level, lateral_parent)
-            # Conditions on this item alone go under it (and may become an index lookup).
+            # Conditions on this item alone go under it (and may make it an index scan).
             mine, pending = self._take_conjuncts(pending, iscope)
-            if mine:
-                iplan = self._filtered_scan(iplan, iscope, mine)
+            base = iplan if isinstance(iplan, SeqScan) and not iplan.with_rowid else None
+            order = wanted(iscope) if wanted is not None and len(flat) == 1 else None
+            iplan = self._filtered_scan(iplan, iscope, mine, order, limited)
             if locking is not None and isinstance(item, A.TableRef) and \
                     iscope.columns and iscope.columns[-1].name == "ctid":
                 recheck = self._predicate(mine, iscope, "WHERE") if mine else None
                 iplan = LockRows(iplan, iscope.columns[0].source, recheck, locking)
-            if plan is None:
-                plan, scope = iplan, iscope
-                continue
-            combined = Scope(scope.columns + iscope.columns, outer, level,
-                             _combine_star(scope, iscope))
-            join_conds, pending = self._take_conjuncts(pending, combined)
-            lateral = iplan.lateral
-            plan = self._make_join("inner", plan, scope, iplan, iscope, combined, join_conds,
-                                   lateral)
-            scope = combined
+                iplan.est_rows = getattr(iplan.child, "est_rows", None)
+            entries.append(_FromEntry(iplan, iscope, base, mine))
+            if not reorder:
+                if scope is None:
+                    plan, scope = iplan, iscope
+                    continue
+                plan, scope, pending = self._join_step(plan, scope, entries[-1], pending,
+                                                       outer, level)
+        if not reorder:
+            return plan, scope, pending
+        remaining = list(entries)
+        first = min(remaining, key=lambda e: e.rows)
+        remaining.remove(first)
+        plan, scope, joined = first.plan, first.scope, [first]
+        while remaining:
+            entry = self._next_to_join(remaining, scope, pending, plan)
+            remaining.remove(entry)
+            joined.append(entry)
+            plan, scope, pending = self._join_step(plan, scope, entry, pending, outer, level)
+        if joined == entries:
+            return plan, scope, pending
+        # Back to the FROM list's column order (what * and the output columns follow).
+        start, offsets = 0, {}
+        for entry in joined:
+            offsets[id(entry)] = start
+            start += entry.scope.width()
+        getters = [_column_getter(offsets[id(entry)] + i)
+                   for entry in entries for i in range(entry.scope.width())]
+        rows = _rows(plan)
+        plan = Project(plan, getters)
+        plan.est_rows = rows
+        scope = entries[0].scope
+        for entry in entries[1:]:
+            scope = Scope(scope.columns + entry.scope.columns, outer, level,
+                          _combine_star(scope, entry.scope))
         return plan, scope, pending
+
+    def _next_to_join(self, entries, scope, pending, plan):
+        """The item whose join with the inputs so far is estimated smallest, among those
+        a condition connects to them (if none is, the smallest item)."""
+        connected = []
+        for entry in entries:
+            combined = Scope(scope.columns + entry.scope.columns)
+            if any(self._equi_pair(c, scope, entry.scope, combined) is not None
+                   for c in pending if self._resolvable(c, combined)):
+                connected.append(entry)
+        candidates = connected or entries
+        left_rows = _rows(plan)
+        return min(candidates, key=lambda e: left_rows * e.rows / max(left_rows, e.rows, 1.0))
+
+    def _join_step(self, plan, scope, entry, pending, outer, level):
+        combined = Scope(scope.columns + entry.scope.columns, outer, level,
+                         _combine_star(scope, entry.scope))
+        join_conds, pending = self._take_conjuncts(pending, combined)
+        plan = self._make_join("inner", plan, scope, entry.plan, entry.scope, combined,
+                               join_conds, entry.plan.lateral, entry)
+        return plan, combined, pending
 
     def _flatten_inner(self, item, flat, pending):
         if isinstance(item, A.Join) and item.kind in ("inner", "cross") and not item.natural \
@@ -474,56 +569,50 @@ class Planner:
             s = s.parent
         return False
 
-    def _filtered_scan(self, plan, scope, conjuncts):
+    def _filtered_scan(self, plan, scope, conjuncts, wanted_order=None, limited=False):
+        """A table's plan with its own conditions: the access path paths.py finds
+        cheapest, under a Filter for the conditions (all of them: an index path's rows
+        satisfy its own, and checking again is cheap). The chosen scan's `order` tells
+        what ORDER BY it satisfies."""
+        shown = conjuncts
         if isinstance(plan, SeqScan):
-            index_plan, conjuncts = self._try_index(plan, scope, conjuncts)
-            if index_plan is not None:
-                plan = index_plan
+            path = choose_scan(self, plan, scope, conjuncts, wanted_order, limited)
+            plan = path.plan
+            plan.est_rows = path.rows
+            plan.order = path.order
+            # EXPLAIN lists the index's own conditions as its Index Cond only.
+            shown = [c for c in conjuncts if not any(c is u for u in path.used)]
         if conjuncts:
-            plan = Filter(plan, self._predicate(conjuncts, scope, "WHERE"), _describe(conjuncts))
+            rows = getattr(plan, "est_rows", None)
+            plan = Filter(plan, self._predicate(conjuncts, scope, "WHERE"),
+                          _describe(shown) if shown else "")
+            plan.est_rows = rows
         return plan
 
-    def _try_index(self, scan: SeqScan, scope: Scope, conjuncts):
-        """Equality conditions on every column of an index: look the key up instead."""
-        table = scan.table
-        equalities = {}
-        for c in conjuncts:
-            if isinstance(c, A.BinaryOp) and c.op == "=":
-                for col_side, val_side in ((c.left, c.right), (c.right, c.left)):
-                    # The key may use constants, parameters and columns of enclosing
-                    # queries (a correlated subquery looking rows up by key).
-                    if isinstance(col_side, A.ColumnRef) and \
-                            all(self._outer_only(ref, scope) for ref in _column_refs(val_side)) \
-                            and not _contains(val_side, (A.SubqueryExpr, A.Exists,
-                                                         A.InSubquery, A.FuncCall)):
-                        index = scope.lookup(col_side.names)
-                        if index is not None and index < len(table.columns):
-                            equalities.setdefault(table.columns[index].name, (c, val_side, index))
-                            break
-        if not equalities:
-            return None, conjuncts
-        for idx in table.indexes:
-            if not idx.storage_backed or not all(col in equalities for col in idx.columns):
-                continue
-            key_fns = []
-            for col_name in idx.columns:
-                _, val_side, index = equalities[col_name]
-                col_type = table.columns[index].type
-                if col_type.oid == T.BPCHAR.oid:
-                    break
-                e = self.compiler.compile(val_side, Scope([], scope.parent, scope.level))
-                if T.is_integer(col_type) and T.is_integer(e.type):
-                    # Any integer key works: one out of the column's range matches nothing.
-                    key_fns.append(_integer_key(e.fn, col_type))
-                    continue
-                common = self._compare_type(col_type, e.type)
-                if common is None or common.oid != col_type.base.oid:
-                    break
-                key_fns.append(self.compiler.coerce(e, col_type.base).fn)
-            else:
-                plan = IndexScan(table, idx, key_fns, scan.with_rowid, scan.label)
-                return plan, conjuncts
-        return None, conjuncts
+    def value_for_key(self, node, scope) -> bool:
+        """Can `node` give an index key for a scan of `scope`'s table: constants,
+        parameters and columns of enclosing queries, but no subquery or function call."""
+        return all(self._outer_only(ref, scope) for ref in _column_refs(node)) and \
+            not _contains(node, (A.SubqueryExpr, A.Exists, A.InSubquery, A.FuncCall))
+
+    def key_function(self, col_type, node, scope, equality: bool):
+        """A function computing an index key value of `col_type` from `node` (compiled
+        in the enclosing queries' scope), or None when the types do not allow it (the
+        key must be of the column's own type to be found in the index)."""
+        if col_type.oid == T.BPCHAR.oid:
+            return None
+        e = self.compiler.compile(node, Scope([], scope.parent, scope.level))
+        if T.is_integer(col_type) and T.is_integer(e.type):
+            # Any integer key works: out of the column's range, an equality matches
+            # nothing (and IndexRangeScan clamps a bound).
+            return _integer_key(e.fn, col_type) if equality else e.fn
+        common = self._compare_type(col_type, e.type)
+        if common is None or common.oid != col_type.base.oid:
+            return None
+        return self.compiler.coerce(e, col_type.base).fn
+
+    def describe(self, conjuncts) -> str:
+        return _describe(conjuncts) if conjuncts else ""
 
     def _outer_only(self, ref: A.ColumnRef, scope: Scope) -> bool:
         if self._local(ref, scope):
@@ -543,28 +632,160 @@ class Planner:
         except SqlError:
             return None
 
-    def _make_join(self, kind, lplan, lscope, rplan, rscope, combined, conds, lateral=False):
+    def _make_join(self, kind, lplan, lscope, rplan, rscope, combined, conds, lateral=False,
+                   entry=None):
+        """Join two planned inputs on `conds` with the method paths.py's estimates favour:
+        an index nested loop (when `entry`, the right input, is a plain table with an
+        index on the join columns and the left side is small), a hash join, a merge
+        join (equality on floats or char(n); or when hash joins are disabled), or a
+        nested loop."""
         lwidth, rwidth = lscope.width(), rscope.width()
+        kind = kind if kind != "cross" else "inner"
         if lateral:
             cond = self._predicate(conds, combined, "JOIN") if conds else None
-            return NestedLoopJoin(lplan, rplan, kind if kind != "cross" else "inner", cond,
-                                  rwidth, lwidth, lateral=True)
-        left_keys, right_keys, residual = [], [], []
-        texts = []
+            return NestedLoopJoin(lplan, rplan, kind, cond, rwidth, lwidth, lateral=True)
+        settings = self.session.settings
+        hashed, merged, residual = [], [], []
         for c in conds:
             pair = self._equi_pair(c, lscope, rscope, combined)
             if pair is not None:
-                left_keys.append(pair[0])
-                right_keys.append(pair[1])
-                texts.append(_describe([c]))
+                hashed.append((c, pair))
+                continue
+            pair = self._merge_pair(c, lscope, rscope, combined)
+            if pair is not None:
+                merged.append((c, pair))
             else:
                 residual.append(c)
-        if left_keys:
+        left_rows, right_rows = _rows(lplan), _rows(rplan)
+        joined_rows = max(left_rows, right_rows) if hashed or merged else left_rows * right_rows
+        if entry is not None and entry.base is not None and kind in ("inner", "left") and \
+                settings.get("enable_nestloop") != "off":
+            plan = self._index_nested_loop(kind, lplan, lscope, entry, conds, combined,
+                                           left_rows)
+            if plan is not None:
+                plan.est_rows = joined_rows
+                return plan
+        if hashed and settings.get("enable_hashjoin") != "off":
+            rest = residual + [c for c, _ in merged]
+            res = self._predicate(rest, combined, "JOIN") if rest else None
+            plan = HashJoin(lplan, rplan, kind, [p[0] for _, p in hashed],
+                            [p[1] for _, p in hashed], res, lwidth, rwidth,
+                            " AND ".join(_describe([c]) for c, _ in hashed),
+                            build_left=left_rows < right_rows)
+        elif hashed or merged:
+            keys = [(c, (_encoded(p[0]), _encoded(p[1]))) for c, p in hashed] + merged
             res = self._predicate(residual, combined, "JOIN") if residual else None
-            return HashJoin(lplan, rplan, kind if kind != "cross" else "inner", left_keys,
-                            right_keys, res, lwidth, rwidth, " AND ".join(texts))
-        cond = self._predicate(conds, combined, "JOIN") if conds else None
-        return NestedLoopJoin(lplan, rplan, kind, cond, rwidth, lwidth)
+            plan = MergeJoin(lplan, rplan, kind, [p[0] for _, p in keys],
+                             [p[1] for _, p in keys], res, lwidth, rwidth,
+                             " AND ".join(_describe([c]) for c, _ in keys))
+        else:
+            cond = self._predicate(conds, combined, "JOIN") if conds else None
+            plan = NestedLoopJoin(lplan, rplan, kind, cond, rwidth, lwidth)
+        plan.est_rows = joined_rows
+        return plan
+
+    def _index_nested_loop(self, kind, lplan, lscope, entry, conds, combined, left_rows):
+        """An index nested loop into `entry`'s table, if an index leads with columns the
+        join conditions equate to left-side values and that is estimated cheaper than
+        reading the whole table for a hash join."""
+        table = entry.base.table
+        keyed = {}
+        for c in conds:
+            found = self._join_column(c, lscope, entry.scope)
+            if found is not None and found[1] not in keyed:
+                keyed[found[1]] = (c, found[0])
+        if not keyed:
+            return None
+        total = table_rows(self, table)
+        best = None
+        for index in table.indexes:
+            if not index.storage_backed or index.method != "btree":
+                continue
+            fns, used, distinct = [], [], 1.0
+            for name in index.columns:
+                column = table.column_index(name)
+                if column not in keyed:
+                    break
+                c, node = keyed[column]
+                fn = self._left_key(table.columns[column].type, node, lscope)
+                if fn is None:
+                    break
+                fns.append(fn)
+                used.append(c)
+                distinct *= distinct_values(self, table, column) or (1 / DEFAULT_EQUALITY)
+            if not fns:
+                continue
+            if index.unique and len(fns) == len(index.columns):
+                distinct = total
+            matches = max(total / distinct, 1.0)
+            cost = left_rows * (DESCENT + matches * FETCH)
+            if best is None or cost < best[0]:
+                best = (cost, index, fns, used)
+        if best is None or best[0] >= total + left_rows:
+            return None
+        _, index, fns, used = best
+        rest = [c for c in conds if c not in used]
+        right_filter = self._predicate(entry.mine, entry.scope, "WHERE") if entry.mine else None
+        residual = self._predicate(rest, combined, "JOIN") if rest else None
+        return IndexNestedLoopJoin(lplan, table, index, fns, right_filter, residual, kind,
+                                   entry.scope.width(), entry.base.label, _describe(used),
+                                   _describe(entry.mine) if entry.mine else "")
+
+    def _join_column(self, node, lscope, rscope):
+        """(left-side expression, right table column) if `node` equates a plain column of
+        the right input with an expression of the left input alone."""
+        if not (isinstance(node, A.BinaryOp) and node.op == "="):
+            return None
+        if _contains(node, (A.SubqueryExpr, A.Exists, A.InSubquery, A.ArraySubquery)):
+            return None
+        for col_side, other in ((node.right, node.left), (node.left, node.right)):
+            if isinstance(col_side, A.ColumnRef) and self._local(col_side, rscope) and \
+                    not self._local(col_side, lscope):
+                refs = _column_refs(other)
+                if refs and all(self._local(r, lscope) and not self._local(r, rscope)
+                                for r in refs):
+                    index = rscope.lookup(col_side.names)
+                    if index is not None and not rscope.columns[index].hidden:
+                        return other, index
+        return None
+
+    def _left_key(self, col_type, node, lscope):
+        """An index key function of a left row (see key_function)."""
+        if col_type.oid == T.BPCHAR.oid:
+            return None
+        e = self.compiler.compile(node, lscope)
+        if T.is_integer(col_type) and T.is_integer(e.type):
+            return _integer_key(e.fn, col_type)
+        common = self._compare_type(col_type, e.type)
+        if common is None or common.oid != col_type.base.oid:
+            return None
+        return self.compiler.coerce(e, col_type.base).fn
+
+    def _merge_pair(self, node, lscope, rscope, combined):
+        """Key functions for a merge join on `node` when it equates floats or char(n)
+        (which a hash join does not take): each side's value as an encoded index key."""
+        if not (isinstance(node, A.BinaryOp) and node.op == "="):
+            return None
+        if _contains(node, (A.SubqueryExpr, A.Exists, A.InSubquery, A.ArraySubquery)):
+            return None
+        from .operators import resolve_comparison_type
+        for a, b in ((node.left, node.right), (node.right, node.left)):
+            a_refs, b_refs = _column_refs(a), _column_refs(b)
+            if not a_refs or not b_refs:
+                continue
+            if all(self._local(r, lscope) and not self._local(r, rscope) for r in a_refs) and \
+                    all(self._local(r, rscope) and not self._local(r, lscope) for r in b_refs):
+                ea, eb = self.compiler.compile(a, lscope), self.compiler.compile(b, rscope)
+                try:
+                    common = resolve_comparison_type(ea.type, eb.type, "=")
+                except SqlError:
+                    return None
+                if common.oid not in (T.FLOAT4.oid, T.FLOAT8.oid, T.BPCHAR.oid):
+                    return None
+                blank_padded = common.oid == T.BPCHAR.oid
+                return (_encoded(self.compiler.coerce(ea, common).fn, blank_padded),
+                        _encoded(self.compiler.coerce(eb, common).fn, blank_padded))
+        return None
 
     def _equi_pair(self, node, lscope, rscope, combined):
         if not (isinstance(node, A.BinaryOp) and node.op == "="):
@@ -1152,6 +1373,23 @@ def _collect_aggregates(node, out: list) -> None:
             _collect_aggregates(n, out)
 
 
+def _has_window(node) -> bool:
+    found = []
+    _collect_windows(node, found)
+    return bool(found)
+
+
+def _ordered_by(plan, wanted) -> bool:
+    """Does `plan` (a Project over filters over a table scan) already yield its rows in
+    the `wanted` order?"""
+    if not wanted:
+        return False
+    while isinstance(plan, (Project, Filter, LockRows)):
+        plan = plan.child
+    order = getattr(plan, "order", None)
+    return bool(order) and satisfies(order, wanted)
+
+
 def _has_aggregate(node) -> bool:
     found = []
     _collect_aggregates(node, found)
@@ -1179,6 +1417,36 @@ def _collect_windows(node, out: list) -> None:
     elif isinstance(node, (list, tuple)):
         for n in node:
             _collect_windows(n, out)
+
+
+class _FromEntry:
+    """One FROM item as planned with its own conditions: the plan, its scope, the bare
+    table scan if it is a plain table (for index nested loops), those conditions, and
+    its estimated rows."""
+
+    __slots__ = ("plan", "scope", "base", "mine", "rows")
+
+    def __init__(self, plan, scope, base, mine):
+        self.plan = plan
+        self.scope = scope
+        self.base = base
+        self.mine = mine
+        self.rows = _rows(plan)
+
+
+def _rows(plan) -> float:
+    rows = getattr(plan, "est_rows", None)
+    return float(rows) if rows is not None else float(UNKNOWN_ROWS)
+
+
+def _encoded(fn, blank_padded: bool = False):
+    """A value as an index key: equal keys for values SQL calls equal (NULL: None)."""
+    def key(row, ctx):
+        value = fn(row, ctx)
+        if value is None:
+            return None
+        return encode_key((value.rstrip(" ") if blank_padded else value,))
+    return key
 
 
 def _describe(conjuncts) -> str:
