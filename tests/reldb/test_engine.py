@@ -7,6 +7,7 @@ import time
 import pytest
 
 from fromscratch.reldb import types as T
+from fromscratch.reldb.engine import Engine
 from fromscratch.reldb.errors import SqlError
 
 
@@ -165,3 +166,23 @@ def test_databases_are_separate(session):
     with pytest.raises(SqlError) as info:
         session.engine.new_session().connect("postgres", "missing", {})
     assert info.value.code == "3D000"
+
+
+def test_rows_over_a_page_are_compressed_or_refused_with_a_clear_error(tmp_path):
+    def open_session():
+        engine = Engine(str(tmp_path / "data"))
+        session = engine.new_session()
+        session.connect("postgres", "postgres", {})
+        return engine, session
+    engine, session = open_session()
+    run(session, "CREATE TABLE docs (id int PRIMARY KEY, body text, raw bytea)")
+    run(session, "INSERT INTO docs (id, body) VALUES (1, repeat('ab', 500000))")
+    run(session, "UPDATE docs SET body = body || 'c' WHERE id = 1")
+    # md5 digests do not compress: a thousand of them cannot fit a page.
+    assert error(session, "INSERT INTO docs (id, raw) SELECT 2, decode(string_agg(md5(g::text), "
+                          "''), 'hex') FROM generate_series(1, 1000) g") == "54000"
+    engine.close()
+    engine, session = open_session()
+    assert run(session, "SELECT id, length(body), right(body, 3) FROM docs") == \
+        [("1", "1000001", "abc")]
+    engine.close()

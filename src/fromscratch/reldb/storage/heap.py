@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import struct
 
+from ..errors import PROGRAM_LIMIT_EXCEEDED, SqlError
 from . import wal
 from .mvcc import dead_to_all, visible
 from .pages import (HEAP_ONLY, HOT_UPDATED, MAX_TUPLE_DATA, XMAX_LOCK_ONLY, HeapPage,
@@ -40,9 +41,10 @@ _PRUNE_ITEM = struct.Struct("<Hh")         # target: -1 unused, else the redirec
 FSM_THRESHOLD = 512
 
 
-class RowTooBig(Exception):
+class RowTooBig(SqlError):
     def __init__(self, size: int):
-        super().__init__(size)
+        super().__init__(PROGRAM_LIMIT_EXCEEDED,
+                         f"row is too big: size {size}, maximum size {MAX_TUPLE_DATA}")
         self.size = size
 
 
@@ -143,7 +145,9 @@ def scan_page(pool, rel, block: int, snap, clog) -> list:
 def _encode(row: tuple) -> bytes:
     data = encode_row(row)
     if len(data) > MAX_TUPLE_DATA:
-        raise RowTooBig(len(data))
+        data = encode_row(row, compress=True)
+        if len(data) > MAX_TUPLE_DATA:
+            raise RowTooBig(len(data))
     return data
 
 

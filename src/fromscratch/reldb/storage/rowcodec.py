@@ -29,10 +29,16 @@ type). On a page it is a count followed by one tagged value per column:
     20   position:u16 len label                    EnumValue
     21   len text(utf-8)                           a str that is not valid UTF-8 alone
                                                    (lone surrogates), kept exactly
+    22   len zlib(value)                           any value, compressed (below)
 
 Lengths (`len`) are one byte below 255, else 255 and a u32. Every value carries its own
 tag, so a row decodes without knowing its table's column types: the catalog can change
 a column's type (rewriting the rows) without the storage keeping type metadata.
+
+A row too big for a page is encoded again with `compress=True`: each value whose
+encoding is over COMPRESS_MIN bytes and shrinks under zlib is stored as tag 22 and its
+compressed encoding (PostgreSQL compresses such values too, before moving them out of
+line; we have no out-of-line storage, so a row still too big is refused).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 import uuid
+import zlib
 from decimal import Decimal
 
 from ..types import JSON_NULL, EnumValue, Interval, Record
@@ -68,10 +75,24 @@ def _micros(delta: dt.timedelta) -> int:
 
 # -- encoding ------------------------------------------------------------------------------
 
-def encode_row(row: tuple) -> bytes:
+COMPRESS_MIN = 256
+
+
+def encode_row(row: tuple, compress: bool = False) -> bytes:
     out = [_U16.pack(len(row))]
+    if not compress:
+        for value in row:
+            _ENCODERS[value.__class__](out, value)
+        return b"".join(out)
     for value in row:
-        _ENCODERS[value.__class__](out, value)
+        parts = []
+        _ENCODERS[value.__class__](parts, value)
+        encoded = b"".join(parts)
+        if len(encoded) > COMPRESS_MIN:
+            packed = zlib.compress(encoded)
+            if len(packed) + 5 < len(encoded):
+                encoded = b"\x16" + _length(len(packed)) + packed
+        out.append(encoded)
     return b"".join(out)
 
 
@@ -324,7 +345,14 @@ def _dec_enum(data, pos):
     return EnumValue(data[pos:pos + n].decode("utf-8"), position), pos + n
 
 
+def _dec_compressed(data, pos):
+    n, pos = _read_length(data, pos)
+    inner = zlib.decompress(data[pos:pos + n])
+    value, _ = _DECODERS[inner[0]](inner, 1)
+    return value, pos + n
+
+
 _DECODERS = [_dec_none, _dec_false, _dec_true, _dec_int, _dec_bigint, _dec_float, _dec_str,
              _dec_bytes, _dec_decimal, _dec_date, _dec_timestamp, _dec_timestamptz, _dec_time,
              _dec_timetz, _dec_interval, _dec_uuid, _dec_list, _dec_tuple, _dec_dict,
-             _dec_json_null, _dec_enum, _dec_surrogate_str]
+             _dec_json_null, _dec_enum, _dec_surrogate_str, _dec_compressed]
