@@ -15,10 +15,12 @@ alike. After recovery:
 
 import os
 import random
+import threading
 
 import pytest
 
-from fromscratch.reldb.storage import StorageEngine, files
+from fromscratch.reldb.storage import StorageEngine, files, wal
+from fromscratch.reldb.storage.engine import read_control
 
 ACCOUNTS = 150
 START = 1000
@@ -162,10 +164,55 @@ def check(path, acknowledged):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_power_failures_lose_nothing_acknowledged(tmp_path, seed):
+    run_rounds(str(tmp_path / "data"), seed)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_power_failures_with_the_log_crossing_segments(tmp_path, seed, monkeypatch):
+    # Segments of 64 KiB: a few transfers (with their full-page images) fill one, so
+    # recovery must follow the log from segment to segment.
+    monkeypatch.setattr(wal, "SEGMENT_SIZE", 64 * 1024)
     path = str(tmp_path / "data")
+    run_rounds(path, 1000 + seed)
+    assert read_control(path)["checkpoint"] > 4 * wal.SEGMENT_SIZE
+
+
+def run_rounds(path, seed):
     create_bank(path).close()
     committed = 0
     for round_ in range(3):         # crash, recover, work on, crash again
         acknowledged = crash_and_recover(path, seed * 10 + round_, round_ * 10**6)
         committed = check(path, acknowledged)
     assert committed > 0
+
+
+def test_a_checkpoint_between_commit_record_and_commit_log_loses_nothing(tmp_path):
+    """A checkpoint that runs after a COMMIT record is logged but before the commit log
+    says so (the committer is waiting for its fsync) must not lose that commit."""
+    path = str(tmp_path / "data")
+    engine = create_bank(path)
+    store = engine.database(5)
+    flush = engine.wal.flush
+    checkpoints = []
+
+    def flush_with_a_checkpoint_in_between(lsn=None):
+        if not checkpoints:
+            checkpoints.append(threading.Thread(target=engine.checkpoint))
+            checkpoints[0].start()
+            checkpoints[0].join()
+        flush(lsn)
+    txn = begin(store)
+    store.insert(txn, 3, (1, 0, 1, 10))
+    engine.wal.flush = flush_with_a_checkpoint_in_between
+    txn.commit()
+    engine.wal.flush = flush
+    assert checkpoints
+    engine._stop.set()                 # crash: no shutdown checkpoint
+    engine._background.join()
+    engine.wal.close()
+    engine.files.close()
+    engine = open_engine(path)
+    txn = begin(engine.database(5))
+    assert [row for _, row in engine.database(5).scan(txn, 3)] == [(1, 0, 1, 10)]
+    txn.commit()
+    engine.close()

@@ -93,3 +93,16 @@ def test_explain_analyze_shows_each_nodes_rows_and_loops(session):
     assert f"rows={kept} loops=1" in actual[1]
     assert f"Rows Removed by Filter: {10 - kept}" in "\n".join(lines)
     assert lines[-2].startswith("Planning Time: ") and lines[-1].startswith("Execution Time: ")
+
+
+def test_analyze_bounds_make_a_narrow_range_an_index_scan_and_a_wide_one_a_seq_scan(session):
+    list(session.simple_query("INSERT INTO a SELECT g, g % 50, 'v' FROM generate_series(1, 5000) g"))
+    list(session.simple_query("ANALYZE a"))
+    assert plan(session, "SELECT v FROM a WHERE id > 4990")[0] == "Index Scan using a_pkey on a"
+    assert plan(session, "SELECT v FROM a WHERE id > 10")[0] == "Seq Scan on a"
+
+
+def test_a_hash_index_answers_equality(session):
+    list(session.simple_query("CREATE TABLE h (k text, v int)"))
+    list(session.simple_query("CREATE INDEX h_k ON h USING hash (k)"))
+    assert plan(session, "SELECT v FROM h WHERE k = 'x'")[0] == "Index Scan using h_k on h"

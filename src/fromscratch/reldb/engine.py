@@ -39,7 +39,7 @@ from .errors import (ACTIVE_TRANSACTION, DUPLICATE_DATABASE, DUPLICATE_OBJECT,
                      INVALID_CATALOG_NAME, INVALID_PARAMETER_VALUE,
                      NO_ACTIVE_TRANSACTION, OBJECT_IN_USE, QUERY_CANCELED, QUERY_CANCELED_MESSAGE,
                      SAVEPOINT_EXCEPTION, SYNTAX_ERROR, UNDEFINED_CURSOR, UNDEFINED_OBJECT,
-                     UNDEFINED_PSTATEMENT, UNDEFINED_TABLE, SqlError)
+                     UNDEFINED_PSTATEMENT, SqlError)
 from .executor import ExecContext, instrument, run_modifications
 from .plancache import GenericPlans, Template, parameterize
 from .planner import Planner

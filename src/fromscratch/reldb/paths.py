@@ -216,7 +216,7 @@ def choose_scan(planner, scan: SeqScan, scope: Scope, conjuncts, wanted_order=No
     if not enable_index:
         return best
     for index in table.indexes:
-        if not index.storage_backed or index.method != "btree":
+        if not index.storage_backed or index.method not in ("btree", "hash"):
             continue
         path = _index_path(planner, scan, scope, index, conditions, total, wanted_order)
         if path is None:

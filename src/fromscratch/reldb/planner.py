@@ -275,8 +275,7 @@ class Planner:
         if order_by and len(sel.from_) == 1 and isinstance(sel.from_[0], A.TableRef) and \
                 not (sel.group_by or sel.having is not None or sel.distinct or sel.distinct_on
                      or any(_has_aggregate(t.expr) or _has_window(t.expr) for t in sel.targets)):
-            def wanted(scope):
-                return self._order_columns(order_by, sel.targets, scope)
+            wanted = lambda scope: self._order_columns(order_by, sel.targets, scope)  # noqa: E731
         if sel.from_:
             plan, scope, conjuncts = self.plan_from(sel.from_, outer, level, conjuncts,
                                                     locking, wanted, limit is not None)

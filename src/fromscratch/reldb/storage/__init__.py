@@ -1,5 +1,5 @@
 """The storage engine: pages in files, a buffer pool, a write-ahead log with crash
-recovery, B+tree indexes, and MVCC transactions (see docs/storage.md).
+recovery, B+tree indexes, and MVCC transactions (see protocol_specs/storage.md).
 
     files.py        the OS layer: relation files of 8 KB blocks
     pages.py        page layouts (slotted heap and B+tree pages), checksums

@@ -30,7 +30,7 @@ class BufferPool:
         self.ring: list[int] = []       # page keys in clock order (may hold stale keys)
         self.hand = 0
         self.epoch = 0
-        self.reads = self.writes = self.hits = 0
+        self.reads = self.writes = 0
 
     # -- lookup ----------------------------------------------------------------------------
 

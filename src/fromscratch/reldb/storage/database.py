@@ -13,7 +13,7 @@
     storage.index_lookup(txn, index_id, key)    -> rowids of the rows with that key
     storage.index_rows(txn, index_id, key)      -> [(rowid, row)]
     storage.index_scan(txn, index_id, ...)      -> (rowid, row) in index order, in a range
-    storage.vacuum(table_id) / analyze(table_id)
+    storage.vacuum(table_id) / analyze(txn, table_id)
 
 A rowid names one version of a row (its tuple id). Every read sees the rows visible to
 the transaction's snapshot; every write stamps the transaction's xid.
@@ -37,7 +37,7 @@ from .keycodec import VALUE, decode_tid, encode_key, encode_tid, successor
 from .locks import ACCESS_EXCLUSIVE, ACCESS_SHARE, ROW_EXCLUSIVE, ROW_SHARE, SHARE
 from .mvcc import ABORTED, COMMITTED, dead_to_all, visible
 from .pages import HEAP_ONLY, XMAX_LOCK_ONLY, HeapTuple
-from .relation import BTREE, HEAP, Relation, decode_map, encode_map
+from .relation import BTREE, HEAP, Relation, decode_map
 from .transactions import READ_COMMITTED
 from ..errors import SERIALIZATION_FAILURE, SqlError
 

@@ -94,6 +94,9 @@ class StorageEngine:
         self.running: dict[int, Transaction] = {}     # xid -> its transaction
         self.active: set[Transaction] = set()         # transactions holding a snapshot
         self.redo_lsn = 0
+        # xid -> where the log ended before its COMMIT record went in, for commits whose
+        # record is in the log but not yet in the commit log (see checkpoint()).
+        self.committing: dict[int, int] = {}
         self.databases: dict = {}                     # oid -> DatabaseStorage
         self.images: dict[tuple[int, int], bytes] = {}
         self.sequences: dict[tuple[int, int], tuple[int, bool]] = {}
@@ -252,6 +255,7 @@ class StorageEngine:
         if txn.xid:
             payload = self._commit_payload(txn)
             with self.latch:
+                self.committing[txn.xid] = self.wal.insert_lsn
                 lsn = self.wal.insert(W.COMMIT, txn.xid, payload)
         elif txn.needs_flush:
             lsn = self.wal.insert_lsn
@@ -262,6 +266,7 @@ class StorageEngine:
         with self.latch:
             if txn.xid:
                 self.clog.set(txn.live_xids, COMMITTED)
+                self.committing.pop(txn.xid, None)
             for rel in new_files:
                 rel.logged = True
             self.images.update(txn.catalog_images)
@@ -385,7 +390,9 @@ class StorageEngine:
     def checkpoint(self) -> None:
         with self._checkpointing:
             with self.latch:
-                redo = self.wal.insert_lsn
+                # Redo starts before any COMMIT record whose transaction the commit log
+                # does not show yet: the state saved below may miss it, replay will not.
+                redo = min([self.wal.insert_lsn, *self.committing.values()])
                 self.redo_lsn = redo
                 dirty = self.pool.dirty_pages()
             for start in range(0, len(dirty), 256):
@@ -409,7 +416,9 @@ class StorageEngine:
             self.last_checkpoint = time.monotonic()
 
     def _collect_stats(self) -> dict:
-        out = {}
+        # Databases not opened since start-up keep the figures saved for them.
+        out = {key: saved for key, saved in self.stats.items()
+               if int(key.split("/")[0]) not in self.databases}
         for db, storage in self.databases.items():
             for oid, rel in storage.relations.items():
                 if rel.kind == "heap":

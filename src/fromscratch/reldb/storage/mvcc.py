@@ -28,9 +28,6 @@ Xids are 64 bits and never wrap around, so PostgreSQL's freezing is not needed.
 
 from __future__ import annotations
 
-import os
-
-from .files import sync_directory
 from .pages import XMAX_LOCK_ONLY
 
 IN_PROGRESS, COMMITTED, ABORTED = 0, 1, 2
@@ -54,15 +51,6 @@ class CommitLog:
             if xid >= len(status):
                 status.extend(bytes(xid + 1 - len(status) + 4096))
             status[xid] = value
-
-    def save(self, path: str) -> None:
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(self.status)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        sync_directory(os.path.dirname(path))
 
     def load(self, path: str) -> None:
         try:

@@ -17,6 +17,7 @@ Autovacuum, from the engine's background thread: a table whose dead versions exc
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 
 from . import btree, heap
 from .keycodec import encode_key, encode_tid
@@ -104,8 +105,13 @@ def analyze(storage, txn, rel) -> dict:
         # column whose sampled values are all different grows with the table).
         n_distinct = -1.0 if present and distinct == len(present) and total > len(rows) \
             else float(distinct)
-        columns.append({"n_distinct": n_distinct,
-                        "null_frac": (len(values) - len(present)) / len(values)})
+        column = {"n_distinct": n_distinct,
+                  "null_frac": (len(values) - len(present)) / len(values)}
+        # Smallest and largest of a numeric column: the planner interpolates ranges.
+        if present and all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+                           for v in present):
+            column["min"], column["max"] = float(min(present)), float(max(present))
+        columns.append(column)
     rel.stats = {"rows": total, "columns": columns}
     rel.live = total
     return rel.stats

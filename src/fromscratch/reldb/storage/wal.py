@@ -123,11 +123,12 @@ class Wal:
             while True:
                 if SEGMENT_SIZE - pos < HEADER_SIZE:
                     break                                    # no room left: next segment
+                # A SWITCH marker is only 4 bytes: the segment's file may end after it.
+                if pos + 4 <= len(data) and _U32.unpack_from(data, pos)[0] == SWITCH:
+                    break
                 if pos + HEADER_SIZE > len(data):
                     return
                 length, crc, rtype, xid, nimages = HEADER.unpack_from(data, pos)
-                if length == SWITCH:
-                    break
                 if length < HEADER_SIZE or pos + length > len(data):
                     return
                 body = data[pos + HEADER_SIZE:pos + length]
