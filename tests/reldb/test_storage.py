@@ -176,3 +176,20 @@ def test_a_table_larger_than_the_cache(engine):
     assert sum(1 for _ in store.scan(txn, 1)) == 4000
     assert store.index_rows(txn, 10, (3999,))[0][1][0] == 3999
     assert len(engine.pool.pages) <= engine.pool.capacity
+
+
+def test_the_pool_grows_for_a_section_that_needs_it_then_shrinks_back(store):
+    engine = store.engine
+    txn = begin(store)
+    for i in range(3000):
+        store.insert(txn, 1, (i, "y" * 400))
+    txn.commit()
+    pool, rel = engine.pool, store.relations[1]
+    with engine.latch:          # one section holding more pages than the pool has
+        for block in range(rel.file.nblocks):
+            pool.get(rel.file, block)
+        assert len(pool.pages) > pool.capacity
+    txn = begin(store)
+    assert len(rows(store, txn)) == 3000      # later sections read through the pool
+    txn.commit()
+    assert len(pool.pages) <= pool.capacity

@@ -74,7 +74,14 @@ class BufferPool:
 
     # -- eviction --------------------------------------------------------------------------
 
-    def _evict(self) -> None:
+    def shrink(self) -> None:
+        """Back to the pool's size after a section that needed more pages."""
+        while len(self.pages) > self.capacity and self._evict():
+            pass
+
+    def _evict(self) -> bool:
+        """Drop one page (writing it first if dirty); False if every page is in use by
+        the current section."""
         ring = self.ring
         if len(ring) > 2 * len(self.pages) + 64:
             ring[:] = [k for k in dict.fromkeys(ring) if k in self.pages]
@@ -83,7 +90,7 @@ class BufferPool:
             if self.hand >= len(ring):
                 self.hand = 0
                 if not ring:
-                    return
+                    return False
             key = ring[self.hand]
             page = self.pages.get(key)
             if page is None or page.key != key:
@@ -100,8 +107,8 @@ class BufferPool:
             page.key = None
             ring[self.hand] = ring[-1]
             ring.pop()
-            return
-        # Every page is in use by the current section: grow for now.
+            return True
+        return False                # every page is in use by the current section: grow
 
     def write(self, page: Page) -> None:
         """Write a dirty page to its file (after the log records that changed it)."""

@@ -60,7 +60,10 @@ class Latch:
         self.lock.acquire()
         self.depth += 1
         if self.depth == 1:
-            self.pool.epoch += 1
+            pool = self.pool
+            pool.epoch += 1
+            if len(pool.pages) > pool.capacity:
+                pool.shrink()
         return self
 
     def __exit__(self, *exc):
