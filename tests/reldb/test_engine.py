@@ -186,3 +186,33 @@ def test_rows_over_a_page_are_compressed_or_refused_with_a_clear_error(tmp_path)
     assert run(session, "SELECT id, length(body), right(body, 3) FROM docs") == \
         [("1", "1000001", "abc")]
     engine.close()
+
+
+def test_statements_differing_only_in_numbers_share_a_plan_and_get_their_own_values(session):
+    from fromscratch.reldb.sql import lexer
+    run(session, "CREATE TABLE t1 (a int, b text)")
+    run(session, "INSERT INTO t1 VALUES (1, 'x'), (2, 'y'), (3, 'z')")
+    assert run(session, "SELECT a + 10 FROM t1 WHERE a = 2") == [("12",)]
+    calls = []
+    real = lexer.tokenize
+
+    def counting(text):
+        calls.append(text)
+        return real(text)
+    import fromscratch.reldb.engine as engine_module
+    engine_module.tokenize, saved = counting, engine_module.tokenize
+    try:
+        assert run(session, "SELECT a + 10 FROM t1 WHERE a = 2") == [("12",)]
+        assert run(session, "SELECT a + 20 FROM t1 WHERE a = 3") == [("23",)]
+        assert calls == []                 # known shapes: not even tokenized
+        # A number of another type is another shape; ORDER BY's position is no value.
+        assert run(session, "SELECT a + 3000000000 FROM t1 WHERE a = 1") == [("3000000001",)]
+        assert run(session, "SELECT a FROM t1 WHERE a >= 2 ORDER BY 1") == [("2",), ("3",)]
+        assert run(session, "SELECT b, a FROM t1 WHERE a >= 2 ORDER BY 2 DESC") == \
+            [("z", "3"), ("y", "2")]
+        assert run(session, "SELECT b, a FROM t1 WHERE a >= 1 ORDER BY 1 DESC") == \
+            [("z", "3"), ("y", "2"), ("x", "1")]
+        assert run(session, "SELECT 'a1' || a FROM t1 WHERE a = 1") == [("a11",)]
+        assert run(session, "SELECT 'a1' || a FROM t1 WHERE a = 2") == [("a12",)]
+    finally:
+        engine_module.tokenize = saved

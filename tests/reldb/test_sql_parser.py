@@ -123,3 +123,33 @@ def test_deep_nesting_is_an_error_not_a_crash():
         parse("SELECT " + "- " * 5000 + "1")
     with pytest.raises(SqlError):
         parse("SELECT " + "NOT " * 5000 + "true")
+
+
+def _tokenize_by_the_full_rules(text):
+    from fromscratch.reldb.sql.lexer import EOF, Token, _scan_token
+    tokens, i = [], 0
+    while i < len(text):
+        i = _scan_token(text, i, tokens)
+    tokens.append(Token(EOF, None, len(text)))
+    return tokens
+
+
+def _outcome(tokenizer, text):
+    try:
+        return [(t.kind, t.value, t.pos) for t in tokenizer(text)]
+    except SqlError as exc:
+        return ("error", exc.message, exc.position)
+
+
+def test_the_fast_tokenizer_agrees_with_the_full_rules_on_random_text():
+    import random
+    from fromscratch.reldb.sql.lexer import tokenize
+    rng = random.Random(7)
+    pieces = ["a", "Zb", "e", "E", "u", "U", "x", "b", "n", "_", "$", "$1", "$q$", "é", "1",
+              "42", "3.5", ".5", "1e5", "1_0", "'", "''", "'s'", "\\", '"', '"Q"', "&", " ",
+              "\n", "\t", "--", "/*", "*/", "-", "+", "*", "/", "<", ">", "=", "<=", "<>",
+              "!=", "!", "~", "@", "#", "%", "^", "|", "`", "?", "(", ")", "[", "]", ",",
+              ";", ":", "::", ".", "..", "select", "WHERE"]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))
+        assert _outcome(tokenize, text) == _outcome(_tokenize_by_the_full_rules, text), text

@@ -41,7 +41,7 @@ from .errors import (ACTIVE_TRANSACTION, DUPLICATE_DATABASE, DUPLICATE_OBJECT,
                      SAVEPOINT_EXCEPTION, SYNTAX_ERROR, UNDEFINED_CURSOR, UNDEFINED_OBJECT,
                      UNDEFINED_PSTATEMENT, SqlError)
 from .executor import ExecContext, instrument, run_modifications
-from .plancache import GenericPlans, Template, parameterize
+from .plancache import GenericPlans, Template, numeric_tokens, parameterize
 from .planner import Planner
 from .sql import ast as A
 from .sql.lexer import tokenize
@@ -653,11 +653,22 @@ class Session:
         of a shape seen before reuses its plan (plancache.py)."""
         self._activate()
         self.current_query = sql
-        tokens = tokenize(sql)
-        key = GenericPlans.key(tokens)
-        found = self.generic_plans.find(key, tokens) if key is not None else None
+        plans = self.generic_plans
+        found = plans.find_text(sql)
+        tokens = key = None
+        if found is None:
+            tokens = tokenize(sql)
+            key = GenericPlans.key(tokens)
+            if key is not None:
+                numbers = numeric_tokens(tokens)
+                found = plans.find(key, numbers)
+                if found is not None:
+                    plans.learn_text(sql, key, numbers)
         if found is not None and found[0].search_path != self.settings["search_path"]:
             found = None
+        if found is None and tokens is None:
+            tokens = tokenize(sql)
+            key = GenericPlans.key(tokens)
         statements = parse(sql, tokens) if found is None else None
         implicit = statements is not None and len(statements) > 1 and self.block is None
         if implicit:
@@ -667,7 +678,7 @@ class Session:
                 yield self.execute(*found)
             for ast, text in statements or ():
                 if len(statements) == 1 and key is not None:
-                    prepared, params = self._plan_generic(text, ast, tokens, key)
+                    prepared, params = self._plan_generic(text, ast, tokens, key, sql)
                 else:
                     prepared, params = self._plan(text, ast, []), []
                 result = self._run(prepared, params)
@@ -681,9 +692,10 @@ class Session:
         if self.block == "implicit":
             self._end_transaction(commit=True)
 
-    def _plan_generic(self, text, ast, tokens, key):
-        """Plan a statement with its numbers as parameters, and keep the plan for the
-        statements of the same shape; falls back to planning it as written."""
+    def _plan_generic(self, text, ast, tokens, key, sql):
+        """Plan a statement (`sql`: the whole query text) with its numbers as parameters,
+        and keep the plan for the statements of the same shape; falls back to planning
+        it as written."""
         shape = parameterize(ast, tokens)
         if shape is None:
             return self._plan(text, ast, []), []
@@ -694,8 +706,10 @@ class Session:
             return self._plan(text, parse(text)[0][0], []), []
         prepared.search_path = self.settings["search_path"]
         template = Template(prepared, slots, fixed)
+        numbers = numeric_tokens(tokens)
         self.generic_plans.remember(key, template)
-        return prepared, template.params(tokens)
+        self.generic_plans.learn_text(sql, key, numbers)
+        return prepared, template.params(numbers)
 
     # -- running ---------------------------------------------------------------------------
 

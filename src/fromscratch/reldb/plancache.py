@@ -15,9 +15,19 @@ type modifiers such as varchar(10). So do literals whose type would change with 
 sign. Only queries, INSERT, UPDATE, DELETE and transaction control are kept; if the
 generic plan cannot be made, the statement is planned as written (its errors are then
 exactly as before).
+
+Tokenizing is then the largest cost left, so a statement of a shape already found is
+not tokenized at all: its text with the digit runs cut out (the skeleton) leads to the
+shape, and the runs are the numeric tokens' values. Texts with quotes, dollar signs,
+comments or NULs are never handled this way, and a skeleton is only learned from a
+statement whose numeric tokens were exactly its digit runs. Two texts with the same
+skeleton then tokenize alike except for the digits, so the shortcut gives the tokenizer's
+answer.
 """
 
 from __future__ import annotations
+
+import re
 
 from . import types as T
 from .sql import ast as A
@@ -54,20 +64,39 @@ class Template:
         self.slots = slots
         self.fixed = fixed
 
-    def params(self, tokens) -> list | None:
-        """The parameter values of a statement with this shape, or None if one of its
-        fixed literals differs."""
+    def params(self, numbers: dict) -> list | None:
+        """The parameter values of a statement with this shape, given its numeric
+        tokens' texts by token index, or None if one of its fixed literals differs."""
         for index, text in self.fixed.items():
-            if tokens[index].value != text:
+            if numbers[index] != text:
                 return None
         types = self.prepared.param_types
-        return [_value(tokens[index].value, t, negative)
+        return [_value(numbers[index], t, negative)
                 for (index, negative), t in zip(self.slots, types)]
+
+
+def numeric_tokens(tokens) -> dict:
+    """{token index: text} of a statement's numeric literals."""
+    return {i: t.value for i, t in enumerate(tokens) if t.kind == NUMBER}
+
+
+_NOT_SKELETAL = re.compile(r"['\"$\0]|--|/\*")
+_DIGIT_RUN = re.compile(r"(?<![\w$.])(\d+)(?![\w.$])")
+
+
+def _skeleton(text: str):
+    """(text without its digit runs, the runs), or None for a text this is not for."""
+    if _NOT_SKELETAL.search(text):
+        return None
+    parts = _DIGIT_RUN.split(text)          # text, run, text, run, ..., text
+    return "\0".join(parts[0::2]), parts[1::2]
 
 
 class GenericPlans:
     def __init__(self):
         self.templates: dict = {}
+        # (skeleton, classes of its numbers) -> (shape key, token index of each run)
+        self.skeletons: dict = {}
 
     @staticmethod
     def key(tokens) -> tuple | None:
@@ -76,13 +105,36 @@ class GenericPlans:
         return tuple((t.kind, t.value) if t.kind != NUMBER else (NUMBER, literal_class(t.value).oid)
                      for t in tokens)
 
-    def find(self, key, tokens):
+    def find(self, key, numbers: dict):
         """(prepared statement, parameter values) for a statement of a known shape."""
         template = self.templates.get(key)
         if template is None:
             return None
-        params = template.params(tokens)
+        params = template.params(numbers)
         return None if params is None else (template.prepared, params)
+
+    def find_text(self, text: str):
+        """find() for a text whose skeleton is known, without tokenizing it."""
+        cut = _skeleton(text)
+        if cut is None:
+            return None
+        skeleton, runs = cut
+        known = self.skeletons.get((skeleton, tuple(literal_class(r).oid for r in runs)))
+        if known is None:
+            return None
+        key, indices = known
+        return self.find(key, dict(zip(indices, runs)))
+
+    def learn_text(self, text: str, key, numbers: dict) -> None:
+        """After find() succeeded for `text`: let find_text() answer its skeleton."""
+        cut = _skeleton(text)
+        if cut is None or cut[1] != list(numbers.values()):
+            return
+        skeleton, runs = cut
+        if len(self.skeletons) >= MAX_TEMPLATES:
+            self.skeletons.clear()
+        self.skeletons[(skeleton, tuple(literal_class(r).oid for r in runs))] = \
+            (key, list(numbers))
 
     def remember(self, key, template: Template) -> None:
         if len(self.templates) >= MAX_TEMPLATES:
@@ -91,6 +143,7 @@ class GenericPlans:
 
     def clear(self) -> None:
         self.templates.clear()
+        self.skeletons.clear()
 
 
 def parameterize(ast, tokens) -> tuple[list, list, dict] | None:

@@ -13,7 +13,9 @@ in ErrorResponse).
 
 from __future__ import annotations
 
-from ..errors import SYNTAX_ERROR, SqlError
+import re
+
+from ..errors import INVALID_TEXT_REPRESENTATION, SYNTAX_ERROR, SqlError
 
 IDENT = "ident"          # a name or keyword, lower-cased
 QIDENT = "qident"        # a "quoted" name, kept as written
@@ -53,96 +55,135 @@ def _is_ident_char(c: str) -> bool:
     return c.isalnum() or c in "_$" or ord(c) >= 0x80
 
 
+# The commonest tokens in their plainest forms, matched by one regular expression
+# (most statements are nothing else). Anything this does not match, or matches only in
+# part, goes to _scan_token, which knows every rule: an identifier followed by ' or &
+# (E'...', U&'...'), numbers with exponents or underscores, strings with quotes or
+# continuations inside, comments, longer operators.
+_OP_CLASS = r"[+\-*/<>=~!@#%^&|`?]"
+_FAST = re.compile(r"""
+    (?P<space> \s+ )
+  | (?P<ident> [A-Za-z_\x80-\U0010FFFF] [\w$\x80-\U0010FFFF]*+ ) (?! ['&] )
+  | (?P<number> \d++ (?: \.\d++ )? ) (?! [\w.$] )
+  | (?P<string> ' [^']*+ ' ) (?! \s*+ ' )
+  | (?P<punct> :: | [(),;\[\]:] | \.(?!\d) )
+  | (?P<op> (?: <= | >= | <> | != | [=<>*+\-/%] ) ) (?! OPCHAR )
+""".replace("OPCHAR", _OP_CLASS), re.VERBOSE)
+_KINDS = {"ident": IDENT, "number": NUMBER, "punct": PUNCT, "op": OP}
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
+    append = tokens.append
+    fast = _FAST.match
     i, n = 0, len(text)
     while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
+        m = fast(text, i)
+        if m is None:
+            i = _scan_token(text, i, tokens)
             continue
-        if c == "-" and text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if c == "/" and text.startswith("/*", i):
-            i = _skip_block_comment(text, i)
-            continue
-        start = i
-        if c in "eE" and text.startswith("'", i + 1):
-            value, i = _read_string(text, i + 1, escapes=True)
-            tokens.append(Token(STRING, value, start))
-            continue
-        if c in "bBxX" and text.startswith("'", i + 1):
-            value, i = _read_string(text, i + 1, escapes=False)
-            if c in "xX":
-                value = bin(int(value, 16))[2:].zfill(len(value) * 4) if value else ""
-            tokens.append(Token(STRING, value, start))
-            continue
-        if c in "nN" and text.startswith("'", i + 1):      # N'...' national character
-            value, i = _read_string(text, i + 1, escapes=False)
-            tokens.append(Token(STRING, value, start))
-            continue
-        if c in "uU" and text.startswith("&'", i + 1):
-            value, i = _read_string(text, i + 2, escapes=False)
-            tokens.append(Token(STRING, _unicode_escapes(value, start), start))
-            continue
-        if _is_ident_start(c):
-            i += 1
-            while i < n and _is_ident_char(text[i]):
-                i += 1
-            tokens.append(Token(IDENT, text[start:i].lower(), start))
-            continue
-        if c == '"':
-            value, i = _read_quoted_ident(text, i)
-            tokens.append(Token(QIDENT, value, start))
-            continue
-        if c == "'":
-            value, i = _read_string(text, i, escapes=False)
-            tokens.append(Token(STRING, value, start))
-            continue
-        if c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit()):
-            i = _scan_number(text, i)
-            if i < n and _is_ident_start(text[i]):
-                raise _error(f'trailing junk after numeric literal at or near "{text[start:i + 1]}"',
-                             start)
-            tokens.append(Token(NUMBER, text[start:i].replace("_", ""), start))
-            continue
-        if c == "$":
-            if i + 1 < n and text[i + 1].isdigit():
-                i += 1
-                while i < n and text[i].isdigit():
-                    i += 1
-                tokens.append(Token(PARAM, int(text[start + 1:i]), start))
-                continue
-            tag_end = i + 1
-            while tag_end < n and _is_ident_char(text[tag_end]) and text[tag_end] != "$":
-                tag_end += 1
-            if tag_end < n and text[tag_end] == "$":
-                tag = text[i:tag_end + 1]
-                close = text.find(tag, tag_end + 1)
-                if close < 0:
-                    raise _error("unterminated dollar-quoted string at or near "
-                                 f'"{text[i:i + 20]}"', start)
-                tokens.append(Token(STRING, text[tag_end + 1:close], start))
-                i = close + len(tag)
-                continue
-            raise _error('syntax error at or near "$"', start)
-        if c == ":" and text.startswith("::", i):
-            tokens.append(Token(PUNCT, "::", start))
-            i += 2
-            continue
-        if c in _PUNCT_CHARS:
-            tokens.append(Token(PUNCT, c, start))
-            i += 1
-            continue
-        if c in _OP_CHARS:
-            i = _scan_operator(text, i)
-            tokens.append(Token(OP, text[start:i], start))
-            continue
-        raise _error(f'syntax error at or near "{c}"', start)
-    tokens.append(Token(EOF, None, n))
+        kind, end = m.lastgroup, m.end()
+        if kind == "ident":
+            append(Token(IDENT, text[i:end].lower(), i))
+        elif kind == "string":
+            append(Token(STRING, text[i + 1:end - 1], i))
+        elif kind != "space":
+            append(Token(_KINDS[kind], text[i:end], i))
+        i = end
+    append(Token(EOF, None, n))
     return tokens
+
+
+def _scan_token(text: str, i: int, tokens: list) -> int:
+    """Scan what is at `i` (a token, whitespace or a comment) by the full rules; append
+    the token, if any, and return where the next begins."""
+    n = len(text)
+    c = text[i]
+    if c.isspace():
+        return i + 1
+    if c == "-" and text.startswith("--", i):
+        end = text.find("\n", i)
+        return n if end < 0 else end + 1
+    if c == "/" and text.startswith("/*", i):
+        return _skip_block_comment(text, i)
+    start = i
+    if c in "eE" and text.startswith("'", i + 1):
+        value, i = _read_string(text, i + 1, escapes=True)
+        tokens.append(Token(STRING, value, start))
+        return i
+    if c in "bBxX" and text.startswith("'", i + 1):
+        value, i = _read_string(text, i + 1, escapes=False)
+        digits, name = ("0123456789abcdefABCDEF", "hexadecimal") if c in "xX" else ("01", "binary")
+        bad = next((ch for ch in value if ch not in digits), None)
+        if bad is not None:
+            raise SqlError(INVALID_TEXT_REPRESENTATION, f'"{bad}" is not a valid {name} digit',
+                           position=start + 1)
+        if c in "xX":
+            value = bin(int(value, 16))[2:].zfill(len(value) * 4) if value else ""
+        tokens.append(Token(STRING, value, start))
+        return i
+    if c in "nN" and text.startswith("'", i + 1):      # N'...' national character
+        value, i = _read_string(text, i + 1, escapes=False)
+        tokens.append(Token(STRING, value, start))
+        return i
+    if c in "uU" and text.startswith("&'", i + 1):
+        value, i = _read_string(text, i + 2, escapes=False)
+        tokens.append(Token(STRING, _unicode_escapes(value, start), start))
+        return i
+    if _is_ident_start(c):
+        i += 1
+        while i < n and _is_ident_char(text[i]):
+            i += 1
+        tokens.append(Token(IDENT, text[start:i].lower(), start))
+        return i
+    if c == '"':
+        value, i = _read_quoted_ident(text, i)
+        tokens.append(Token(QIDENT, value, start))
+        return i
+    if c == "'":
+        value, i = _read_string(text, i, escapes=False)
+        tokens.append(Token(STRING, value, start))
+        return i
+    if c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit()):
+        i = _scan_number(text, i)
+        if i < n and _is_ident_start(text[i]):
+            raise _error(f'trailing junk after numeric literal at or near "{text[start:i + 1]}"',
+                         start)
+        tokens.append(Token(NUMBER, text[start:i].replace("_", ""), start))
+        return i
+    if c == "$":
+        if i + 1 < n and text[i + 1].isdigit():
+            i += 1
+            while i < n and text[i].isdigit():
+                i += 1
+            tokens.append(Token(PARAM, int(text[start + 1:i]), start))
+            return i
+        tag_end = i + 1
+        while tag_end < n and _is_ident_char(text[tag_end]) and text[tag_end] != "$":
+            tag_end += 1
+        if tag_end < n and text[tag_end] == "$":
+            tag = text[i:tag_end + 1]
+            close = text.find(tag, tag_end + 1)
+            if close < 0:
+                raise _error("unterminated dollar-quoted string at or near "
+                             f'"{text[i:i + 20]}"', start)
+            tokens.append(Token(STRING, text[tag_end + 1:close], start))
+            i = close + len(tag)
+            return i
+        raise _error('syntax error at or near "$"', start)
+    if c == ":" and text.startswith("::", i):
+        tokens.append(Token(PUNCT, "::", start))
+        i += 2
+        return i
+    if c in _PUNCT_CHARS:
+        tokens.append(Token(PUNCT, c, start))
+        i += 1
+        return i
+    if c in _OP_CHARS:
+        i = _scan_operator(text, i)
+        tokens.append(Token(OP, text[start:i], start))
+        return i
+    raise _error(f'syntax error at or near "{c}"', start)
 
 
 def _skip_block_comment(text: str, i: int) -> int:

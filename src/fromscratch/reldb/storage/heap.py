@@ -25,7 +25,7 @@ import struct
 
 from ..errors import PROGRAM_LIMIT_EXCEEDED, SqlError
 from . import wal
-from .mvcc import dead_to_all, visible
+from .mvcc import ABORTED, dead_to_all, visible
 from .pages import (HEAP_ONLY, HOT_UPDATED, MAX_TUPLE_DATA, XMAX_LOCK_ONLY, HeapPage,
                     HeapTuple)
 from .rowcodec import decode_row, encode_row
@@ -193,6 +193,7 @@ def set_xmax(engine, rel, page, tid: int, t: HeapTuple, xid: int, lock_only: boo
     t.flags = (t.flags & HEAP_ONLY) | (XMAX_LOCK_ONLY if lock_only else 0)
     if not lock_only:
         t.ctid = tid
+        _may_prune(page, xid)
     engine.log_change(rel, wal.HEAP_SET_XMAX, xid,
                       _SET_XMAX.pack(rel.db, rel.filenode, tid >> 16, tid & 0xFFFF, xid,
                                      t.flags), [page])
@@ -219,6 +220,7 @@ def update(engine, rel, page, tid: int, old: HeapTuple, xid: int, row: tuple,
     old.xmax = xid
     old.ctid = new_tid
     old.flags = (old.flags & HEAP_ONLY) | (HOT_UPDATED if hot else 0)
+    _may_prune(page, xid)
     pages = [page] if hot else [page, new_page]
     engine.log_change(rel, wal.HEAP_UPDATE, xid,
                       _UPDATE.pack(rel.db, rel.filenode, block, tid & 0xFFFF, new_block, slot,
@@ -228,11 +230,17 @@ def update(engine, rel, page, tid: int, old: HeapTuple, xid: int, row: tuple,
 
 # -- pruning -----------------------------------------------------------------------------------
 
+def _may_prune(page: HeapPage, xid: int) -> None:
+    """A version on `page` was deleted or replaced by `xid`."""
+    if page.prune_xid == 0 or xid < page.prune_xid:
+        page.prune_xid = xid
+
+
 def prune(engine, rel, page: HeapPage, block: int) -> None:
     """Remove the versions of this page that no snapshot can see (see the module doc)."""
     oldest = engine.oldest_xmin()
-    if oldest <= page.pruned_at:
-        return              # nothing became dead since the last time
+    if oldest <= page.pruned_at or not 0 < page.prune_xid < oldest:
+        return              # nothing became dead since the last time, or can be yet
     page.pruned_at = oldest
     clog = engine.clog.status
     items = page.items
@@ -242,10 +250,11 @@ def prune(engine, rel, page: HeapPage, block: int) -> None:
     for root, item in enumerate(items):
         if item.__class__ is int:
             start = item
-        elif item.__class__ is HeapTuple and not item.flags & HEAP_ONLY:
+        elif item.__class__ is HeapTuple and item.flags & HOT_UPDATED and \
+                not item.flags & HEAP_ONLY:
             start = root
         else:
-            continue
+            continue        # a root with no HOT successor stays as it is, dead or alive
         chain = []
         slot, prior_xmax = start, None
         while slot < n:
@@ -274,9 +283,16 @@ def prune(engine, rel, page: HeapPage, block: int) -> None:
         if item.__class__ is HeapTuple and item.flags & HEAP_ONLY and slot not in reached \
                 and dead_to_all(item, oldest, clog):
             changes[slot] = None
+    if changes:
+        apply_prune(page, changes)
+    # What is left to prune later: versions deleted by transactions still running or
+    # committed too recently (not by ones that aborted: those versions live on).
+    size = len(clog)
+    page.prune_xid = min((t.xmax for t in items if t.__class__ is HeapTuple and t.xmax
+                          and not t.flags & XMAX_LOCK_ONLY
+                          and not (t.xmax < size and clog[t.xmax] == ABORTED)), default=0)
     if not changes:
         return
-    apply_prune(page, changes)
     payload = _PRUNE.pack(rel.db, rel.filenode, block, len(changes)) + b"".join(
         _PRUNE_ITEM.pack(slot, -1 if target is None else target)
         for slot, target in changes.items())
@@ -321,6 +337,7 @@ def redo(record, access) -> None:
             t.xmax, t.flags = xmax, flags
             if not flags & XMAX_LOCK_ONLY:
                 t.ctid = block << 16 | slot
+                _may_prune(page, xmax)
     elif record.type == wal.HEAP_UPDATE:
         db, file, block, slot, new_block, new_slot, old_flags, hot, init = \
             _UPDATE.unpack_from(p)
@@ -329,6 +346,7 @@ def redo(record, access) -> None:
         if page is not None:
             t = page.items[slot]
             t.xmax, t.ctid, t.flags = record.xid, new_tid, old_flags
+            _may_prune(page, record.xid)
         new_page = access.page((db, file), new_block, end, init)
         if new_page is not None:
             data = bytes(p[_UPDATE.size:])

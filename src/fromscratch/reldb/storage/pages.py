@@ -94,7 +94,7 @@ class HeapPage(Page):
     """`items[slot]` is a HeapTuple, None (unused) or an int (a redirect to that slot).
     Slot numbers never change while an index may point at them."""
 
-    __slots__ = ("items", "used", "has_unused", "pruned_at")
+    __slots__ = ("items", "used", "has_unused", "pruned_at", "prune_xid")
     kind = KIND_HEAP
 
     def __init__(self):
@@ -103,6 +103,10 @@ class HeapPage(Page):
         self.used = 0
         self.has_unused = False
         self.pruned_at = 0      # the oldest running snapshot when last pruned (in memory)
+        # The smallest xid that deleted or updated a version here since the last prune:
+        # until every snapshot is newer, pruning can find nothing (PostgreSQL's
+        # pd_prune_xid; in memory only, found again when a page is read). 0: none.
+        self.prune_xid = 0
 
     @property
     def free(self) -> int:
@@ -172,6 +176,7 @@ class HeapPage(Page):
         pointers = struct.unpack_from(f"<{nitems}I", buf, HEADER_SIZE)
         items = page.items
         used = LINE_POINTER * nitems
+        prune_xid = 0
         for lp in pointers:
             state = lp >> 15 & 3
             if state == LP_NORMAL:
@@ -181,12 +186,15 @@ class HeapPage(Page):
                 data = bytes(buf[offset + TUPLE_HEADER_SIZE:offset + size])
                 items.append(HeapTuple(xmin, xmax, flags, block << 16 | slot, data))
                 used += size
+                if xmax and not flags & XMAX_LOCK_ONLY and (not prune_xid or xmax < prune_xid):
+                    prune_xid = xmax
             elif state == LP_REDIRECT:
                 items.append(lp & 0x7FFF)
             else:
                 items.append(None)
         page.used = used
         page.has_unused = None in items
+        page.prune_xid = prune_xid
         return page
 
 
