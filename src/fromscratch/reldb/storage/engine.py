@@ -84,7 +84,7 @@ class Latch:
 class StorageEngine:
     def __init__(self, directory: str, cache_bytes: int = 256 * 1024 * 1024,
                  synchronous_commit: bool = True, checkpoint_seconds: float = 300,
-                 max_wal_bytes: int = 256 * 1024 * 1024, autovacuum: bool = True):
+                 max_wal_bytes: int = 1024 * 1024 * 1024, autovacuum: bool = True):
         self.directory = directory
         os.makedirs(directory, exist_ok=True)
         self.files = FileSet(directory)

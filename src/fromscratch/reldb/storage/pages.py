@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from itertools import accumulate
 
 PAGE_SIZE = 8192
 HEADER = struct.Struct("<QIBBHII")
@@ -231,16 +232,16 @@ class BTreePage(Page):
 
     def recount(self) -> None:
         extra = 0 if self.level == 0 else _CHILD.size
-        self.used = sum(len(k) for k in self.keys) + (LINE_POINTER + extra) * len(self.keys)
+        self.used = sum(map(len, self.keys)) + (LINE_POINTER + extra) * len(self.keys)
 
     def to_bytes(self) -> bytearray:
-        upper = PAGE_SIZE
-        pointers = []
         items = self.keys if self.level == 0 else \
             [_CHILD.pack(child) + key for child, key in zip(self.children, self.keys)]
-        for item in items:
-            upper -= len(item)
-            pointers.append(upper | LP_NORMAL << 15 | len(item) << 17)
+        sizes = list(map(len, items))
+        # Item i sits just below items 0..i-1, which fill the page from its end.
+        normal = LP_NORMAL << 15
+        pointers = [(PAGE_SIZE - end) | normal | size << 17
+                    for end, size in zip(accumulate(sizes), sizes)]
         return _assemble(self.kind, self.lsn, self.level, self.next, pointers,
                          b"".join(reversed(items)))
 
@@ -250,14 +251,13 @@ class BTreePage(Page):
         page.lsn = lsn
         page.next = next_
         pointers = struct.unpack_from(f"<{nitems}I", buf, HEADER_SIZE)
-        for lp in pointers:
-            offset, size = lp & 0x7FFF, lp >> 17
-            item = bytes(buf[offset:offset + size])
-            if level == 0:
-                page.keys.append(item)
-            else:
-                page.children.append(_CHILD.unpack_from(item)[0])
-                page.keys.append(item[_CHILD.size:])
+        buf = bytes(buf)                # keys are bytes, whatever the buffer was
+        items = [buf[lp & 0x7FFF:(lp & 0x7FFF) + (lp >> 17)] for lp in pointers]
+        if level == 0:
+            page.keys = items
+        else:
+            page.children = [_CHILD.unpack_from(item)[0] for item in items]
+            page.keys = [item[_CHILD.size:] for item in items]
         page.recount()
         return page
 
