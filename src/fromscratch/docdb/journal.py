@@ -34,6 +34,7 @@ import time
 import zlib
 from typing import Iterable, Iterator
 
+from ..durable import sync_directory
 from . import bson
 
 log = logging.getLogger("fromscratch.docdb")
@@ -67,14 +68,6 @@ def read_records(path: str) -> Iterator[tuple[dict, int]]:
             return
         position = start + length
         yield record, position
-
-
-def _fsync_directory(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Journal:
@@ -131,7 +124,7 @@ class Journal:
         path = self._path("journal", generation)
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.size = os.fstat(self.fd).st_size
-        _fsync_directory(self.directory)
+        sync_directory(self.directory)
 
     def _remove_older_than(self, generation: int) -> None:
         for prefix in ("journal", "snapshot"):
@@ -204,5 +197,5 @@ class Journal:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, final)
-        _fsync_directory(self.directory)
+        sync_directory(self.directory)
         self._remove_older_than(generation)

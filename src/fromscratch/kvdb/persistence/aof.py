@@ -42,7 +42,8 @@ import time
 
 from ...resp import encode_command
 from .snapshot import CorruptSnapshot, read_snapshot, write_snapshot
-from .snapshotter import fsync_directory, save_in_child, write_file_atomically
+from ...durable import sync_directory, write_file_atomically
+from .snapshotter import save_in_child
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -355,7 +356,7 @@ class AppendOnlyFile:
             old_handle.close()
         self.manifest.incrs.append((incr, seq))
         self._write_manifest()
-        fsync_directory(self.directory)
+        sync_directory(self.directory)
         self.rewrite_started = time.time()
         pid = save_in_child(self.kv.keyspace, self._path(f"{self.prefix}.{seq}.base.rdb"))
         self.rewrite_child = pid

@@ -17,36 +17,12 @@ import logging
 import os
 import time
 
+from ...durable import write_file_atomically
 from .snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 
 log = logging.getLogger("fromscratch.kvdb")
 
 RETRY_DELAY = 5.0     # seconds before a save rule tries again after a failed BGSAVE
-
-
-def fsync_directory(path: str) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def write_file_atomically(path: str, write) -> None:
-    """Call `write(handle)` on a temporary file, then make it `path` in one rename."""
-    directory = os.path.dirname(path) or "."
-    temporary = os.path.join(directory, f"temp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        with open(temporary, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-        fsync_directory(directory)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def save_in_child(keyspace, path: str) -> int:

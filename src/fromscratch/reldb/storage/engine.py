@@ -28,9 +28,10 @@ import struct
 import threading
 import time
 
+from ...durable import write_file_atomically
 from . import wal as W
 from .buffer_pool import BufferPool
-from .files import FileSet, sync_directory
+from .files import FileSet
 from .locks import LockManager
 from .mvcc import ABORTED, COMMITTED, FIRST_XID, CommitLog, Snapshot
 from .pages import PAGE_SIZE, encode_page
@@ -463,13 +464,7 @@ class StorageEngine:
 
 def _write_file(path: str, data: bytes) -> None:
     """Replace a file atomically and durably."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    sync_directory(os.path.dirname(path))
+    write_file_atomically(path, lambda handle: handle.write(data))
 
 
 def read_control(directory: str) -> dict | None:

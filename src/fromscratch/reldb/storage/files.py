@@ -37,15 +37,6 @@ class Disk:
 disk = Disk()
 
 
-def sync_directory(path: str) -> None:
-    """Make a file's creation, rename or removal in `path` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class RelationFile:
     """One table's or index's file. `nblocks` counts the blocks that exist, in the file
     or only in the buffer pool so far (a new block is written when it is evicted or at

@@ -33,8 +33,8 @@ import struct
 import threading
 import zlib
 
+from ...durable import sync_directory
 from . import files
-from .files import sync_directory
 from .pages import PAGE_SIZE
 
 SEGMENT_SIZE = 16 * 1024 * 1024

@@ -1,0 +1,36 @@
+"""Making files survive a crash: what the servers with data on disk all need.
+
+A new or renamed file is only durable once its directory is synced too; a file is
+replaced without a moment of being half written by writing a temporary file, syncing
+it, and renaming it over the old one.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def sync_directory(path: str) -> None:
+    """Make a file's creation, rename or removal in directory `path` durable."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_file_atomically(path: str, write) -> None:
+    """Call `write(handle)` on a temporary file, then make it `path` in one rename."""
+    directory = os.path.dirname(path) or "."
+    temporary = os.path.join(directory, f"temp-{os.getpid()}-{os.path.basename(path)}")
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        sync_directory(directory)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
