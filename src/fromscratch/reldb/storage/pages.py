@@ -15,8 +15,8 @@ directly (a heap page's list of row versions, a B+tree page's sorted list of key
                next u32       B+tree: the right sibling; heap: 0
                reserved u32
     offset 24  line pointers, 4 bytes each: offset (15 bits), state (2 bits), length
-               (15 bits); the state says unused, normal, redirect (offset = the slot
-               redirected to) or dead
+               (15 bits); the state says unused, normal or redirect (offset = the
+               slot redirected to)
     ...        free space
     ...        item data, packed from the end of the page downwards
 
@@ -133,7 +133,7 @@ class HeapPage(Page):
         return slot
 
     def set_item(self, slot: int, item) -> None:
-        """Pruning: turn a slot into a redirect, a dead pointer or an unused one."""
+        """Pruning: turn a slot into a redirect (an int) or an unused one (None)."""
         self._release(self.items[slot])
         self.items[slot] = item
         if item is None:
