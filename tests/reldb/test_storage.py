@@ -193,3 +193,35 @@ def test_the_pool_grows_for_a_section_that_needs_it_then_shrinks_back(store):
     assert len(rows(store, txn)) == 3000      # later sections read through the pool
     txn.commit()
     assert len(pool.pages) <= pool.capacity
+
+
+def test_building_an_index_reads_a_table_larger_than_the_pool_through_it(engine):
+    store = engine.database(5)
+    txn = store.begin()
+    store.create_table(txn, 1)
+    txn.commit()
+    txn = begin(store)
+    for i in range(6000):
+        store.insert(txn, 1, (i, "z" * 600))
+    txn.commit()
+    pool = engine.pool
+    heap_pages = store.relations[1].file.nblocks
+    assert heap_pages > 2 * pool.capacity
+    largest = []
+    install = pool._install
+
+    def watched(key, page):
+        install(key, page)
+        largest.append(len(pool.pages))
+    pool._install = watched
+    txn = begin(store)
+    store.create_index(txn, 10, 1, (0,), unique=True)
+    txn.commit()
+    pool._install = install
+    # The heap pages passed through the pool; only the new index's pages stay pinned
+    # while it is built.
+    index_pages = store.relations[10].file.nblocks
+    assert max(largest) < pool.capacity + index_pages + 8 < heap_pages
+    txn = begin(store)
+    assert store.index_rows(txn, 10, (3999,))[0][1][0] == 3999
+    txn.commit()

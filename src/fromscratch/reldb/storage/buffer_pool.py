@@ -30,6 +30,7 @@ class BufferPool:
         self.ring: list[int] = []       # page keys in clock order (may hold stale keys)
         self.hand = 0
         self.epoch = 0
+        self.full_epoch = -1        # a sweep in this epoch found every page in use
         self.reads = self.writes = 0
 
     # -- lookup ----------------------------------------------------------------------------
@@ -82,6 +83,8 @@ class BufferPool:
     def _evict(self) -> bool:
         """Drop one page (writing it first if dirty); False if every page is in use by
         the current section."""
+        if self.full_epoch == self.epoch:
+            return False            # still so: only a new section frees pages
         ring = self.ring
         if len(ring) > 2 * len(self.pages) + 64:
             ring[:] = [k for k in dict.fromkeys(ring) if k in self.pages]
@@ -108,6 +111,7 @@ class BufferPool:
             ring[self.hand] = ring[-1]
             ring.pop()
             return True
+        self.full_epoch = self.epoch
         return False                # every page is in use by the current section: grow
 
     def write(self, page: Page) -> None:
