@@ -40,6 +40,7 @@ from .errors import (ACTIVE_TRANSACTION, DUPLICATE_DATABASE, DUPLICATE_OBJECT,
                      NO_ACTIVE_TRANSACTION, OBJECT_IN_USE, QUERY_CANCELED, QUERY_CANCELED_MESSAGE,
                      SAVEPOINT_EXCEPTION, SYNTAX_ERROR, UNDEFINED_CURSOR, UNDEFINED_OBJECT,
                      UNDEFINED_PSTATEMENT, SqlError)
+from .blocking import before_blocking
 from .executor import ExecContext, instrument, run_modifications
 from .plancache import GenericPlans, Template, numeric_tokens, parameterize
 from .planner import Planner
@@ -322,6 +323,7 @@ class Engine:
             others = [s for s in self.sessions.values() if s.database is db]
             while others and time.monotonic() < deadline:
                 self.lock.release()
+                before_blocking()
                 time.sleep(0.02)
                 self.lock.acquire()
                 others = [s for s in self.sessions.values() if s.database is db]

@@ -16,9 +16,11 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterator
 
+from .blocking import before_blocking
 from .errors import QUERY_CANCELED, QUERY_CANCELED_MESSAGE, SqlError
 
 CHECK_EVERY = 256
+LONG_STATEMENT = 0.002      # seconds: past this, a statement is run as a long one
 
 
 class ExecContext:
@@ -31,9 +33,12 @@ class ExecContext:
         self.cache: dict = {}
         self.work_tables: dict = {}
         self.deadline = session.statement_deadline() if session is not None else None
+        self.started = time.monotonic()
         self.statement_time = session.statement_time if session is not None else None
 
     def check(self) -> None:
+        if time.monotonic() - self.started > LONG_STATEMENT:
+            before_blocking()           # a long statement: the others carry on meanwhile
         session = self.session
         if session is None:
             return

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from . import operators as O
 from . import types as T
+from .blocking import before_blocking
 from .errors import (DIVISION_BY_ZERO, INVALID_PARAMETER_VALUE,
                      NUMERIC_VALUE_OUT_OF_RANGE, UNDEFINED_FUNCTION, UNDEFINED_TABLE, SqlError)
 
@@ -1275,6 +1276,7 @@ def _sleep(ctx, seconds):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
+        before_blocking()
         time.sleep(min(remaining, 0.01))
 
 

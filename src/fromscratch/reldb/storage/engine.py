@@ -29,6 +29,7 @@ import threading
 import time
 
 from ...durable import write_file_atomically
+from ..blocking import before_blocking
 from . import wal as W
 from .buffer_pool import BufferPool
 from .files import FileSet
@@ -58,7 +59,9 @@ class Latch:
         self.pool = pool
 
     def __enter__(self):
-        self.lock.acquire()
+        if not self.lock.acquire(blocking=False):
+            before_blocking()
+            self.lock.acquire()
         self.depth += 1
         if self.depth == 1:
             pool = self.pool
@@ -75,6 +78,7 @@ class Latch:
         """Wait on a condition of this latch: the section ends while waiting, and the
         caller must look its pages up again afterwards."""
         depth, self.depth = self.depth, 0
+        before_blocking()
         try:
             condition.wait(timeout)
         finally:
@@ -309,7 +313,7 @@ class StorageEngine:
             for xid in xids:
                 self.running.pop(xid, None)
                 txn.live_xids.discard(xid)
-            self.locks.wake_all()
+            self.locks.wake(txn)
 
     def _finish(self, txn: Transaction, committed: bool) -> None:
         for level in txn.levels:
@@ -321,7 +325,7 @@ class StorageEngine:
             self.serializable.finish(txn, committed)
         txn.active = False
         txn.snapshot = None
-        self.locks.wake_all()
+        self.locks.wake(txn)
 
     def new_filenode(self) -> int:
         """A file number not used in any database (relation files are named by these)."""

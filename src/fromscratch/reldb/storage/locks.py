@@ -57,6 +57,9 @@ class LockManager:
     def __init__(self, latch):
         self.latch = latch
         self.changed = threading.Condition(latch.lock)
+        # transaction -> the condition those waiting for it alone wait on: its end wakes
+        # them, not every waiter in the server.
+        self.waiting_for_one: dict = {}
         self.waits_for: dict = {}            # transaction -> transactions it waits for
         self.tables: dict[int, dict] = {}    # lock tag -> {transaction: held modes mask}
 
@@ -72,8 +75,9 @@ class LockManager:
                                detail=f"Process {txn.pid} waits for {what}; blocked by "
                                       + ", ".join(f"process {h.pid}" for h in holders) + ".",
                                hint="See server log for query details.")
+            condition = self._condition_for(holders)
             while not done():
-                self.latch.wait(self.changed, WAIT_SLICE)
+                self.latch.wait(condition, WAIT_SLICE)
                 txn.check_interrupts()
         finally:
             del self.waits_for[txn]
@@ -91,8 +95,22 @@ class LockManager:
             stack.extend(self.waits_for.get(t, ()))
         return False
 
-    def wake_all(self) -> None:
-        """A transaction ended (or gave up locks): waiters look again."""
+    def _condition_for(self, holders):
+        if len(holders) != 1:
+            return self.changed
+        holder = next(iter(holders))
+        condition = self.waiting_for_one.get(holder)
+        if condition is None:
+            condition = self.waiting_for_one[holder] = threading.Condition(self.latch.lock)
+        return condition
+
+    def wake(self, txn) -> None:
+        """`txn` ended (or gave up locks): those waiting for it look again, and so do
+        waits on several transactions. (A wait whose holders changed meanwhile looks
+        again after WAIT_SLICE at the latest.)"""
+        condition = self.waiting_for_one.pop(txn, None)
+        if condition is not None:
+            condition.notify_all()
         self.changed.notify_all()
 
     # -- table locks -------------------------------------------------------------------------

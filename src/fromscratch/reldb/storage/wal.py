@@ -34,6 +34,7 @@ import threading
 import zlib
 
 from ...durable import sync_directory
+from ..blocking import before_blocking
 from . import files
 from .pages import PAGE_SIZE
 
@@ -186,6 +187,8 @@ class Wal:
 
     def flush(self, lsn: int | None = None) -> None:
         """Return once the log is on disk up to `lsn` (everything appended, if None)."""
+        if self.flushed_lsn < (self.insert_lsn if lsn is None else lsn):
+            before_blocking()                   # an fsync, or waiting for one
         with self.lock:
             if lsn is None:
                 lsn = self.insert_lsn
