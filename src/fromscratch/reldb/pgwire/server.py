@@ -88,15 +88,11 @@ class PgConnection(Connection):
                 data = b""
             if data:
                 stats.bytes_received += len(data)
-                try:
-                    backend.feed(data)
-                    while backend.step():
-                        if backend.should_flush():
-                            self._write(backend.take_output())
-                    self._write(backend.take_output())
-                except Exception:
-                    log.exception("reldb connection failed")
-                    backend.closed = True
+                backend.feed(data)
+                while backend.step():
+                    if backend.should_flush():
+                        self._write(backend.take_output())
+                self._write(backend.take_output())
         if not data or backend.closed:
             return False
         session = backend.session
@@ -196,28 +192,36 @@ class Dispatcher:
                 self.waiting -= 1
             local.leading = True
             try:
-                events = self.epoll.poll(-1, 1)
+                for fd, _ in self.epoll.poll(-1, 1):
+                    self._serve(fd)
+            except Exception:       # a bug must not leave the sockets without a leader
+                log.exception("reldb dispatcher")
+            finally:
+                if local.leading:
+                    local.leading = False
+                    self.leader.release()
+
+    def _serve(self, fd: int) -> None:
+        connection = self.connections.get(fd)
+        if connection is None:
+            return
+        try:
+            alive = connection.serve()
+        except Exception:
+            log.exception("reldb connection failed")
+            alive = False
+        if alive:
+            try:
+                self.epoll.modify(fd, ARMED)
             except OSError:
-                events = []
-            for fd, _ in events:
-                connection = self.connections.get(fd)
-                if connection is None:
-                    continue
-                if connection.serve():
-                    try:
-                        self.epoll.modify(fd, ARMED)
-                    except OSError:
-                        pass
-                else:
-                    self.connections.pop(fd, None)
-                    try:
-                        self.epoll.unregister(fd)
-                    except OSError:
-                        pass
-                    connection.end()
-            if local.leading:
-                local.leading = False
-                self.leader.release()
+                pass
+            return
+        self.connections.pop(fd, None)
+        try:
+            self.epoll.unregister(fd)
+        except OSError:
+            pass
+        connection.end()
 
 
 # Deeply nested SQL recurses in the parser and planner: give connection threads room
