@@ -1277,7 +1277,7 @@ class Compiler:
             value = F.to_json_value(v, t)
             if binary:
                 return T.JSON_NULL if value is None else value
-            return F._json_dumps_compact(value) if t.oid != T.JSON.oid else v
+            return T.format_json_compact(value) if t.oid != T.JSON.oid else v
         return Expr(run, T.JSONB if binary else T.JSON)
 
     def f_to_json(self, node, scope):

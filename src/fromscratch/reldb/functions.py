@@ -1005,38 +1005,15 @@ def to_json_value(value, t: T.SqlType):
     return T.to_text(value, t)
 
 
-def _json_dumps_compact(value) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, Decimal):
-        return T.format_numeric(value)
-    if isinstance(value, float):
-        return T.format_float(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ",".join(_json_dumps_compact(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _json_dumps_compact(v)
-                              for k, v in value.items()) + "}"
-    return json.dumps(value)
-
-
 def json_build_object_text(pairs) -> str:
     """json_build_object's exact text: {"a" : 1, "b" : 2} (PostgreSQL spaces it so)."""
-    inner = ", ".join(json.dumps(str(k), ensure_ascii=False) + " : " + _json_dumps_compact(v)
+    inner = ", ".join(json.dumps(str(k), ensure_ascii=False) + " : " + T.format_json_compact(v)
                       for k, v in pairs)
     return "{" + inner + "}"
 
 
 def json_build_array_text(items) -> str:
-    return "[" + ", ".join(_json_dumps_compact(v) for v in items) + "]"
+    return "[" + ", ".join(T.format_json_compact(v) for v in items) + "]"
 
 
 def _jsonb_typeof(v):
@@ -1055,7 +1032,7 @@ def _jsonb_typeof(v):
 
 register("jsonb_typeof", [T.JSONB], T.TEXT, _jsonb_typeof)
 register("row_to_json", [T.RECORD], T.JSON,
-         lambda r: _json_dumps_compact(to_json_value(r, T.RECORD)))
+         lambda r: T.format_json_compact(to_json_value(r, T.RECORD)))
 register("json_typeof", [T.JSON], T.TEXT, lambda s: _jsonb_typeof(T.parse_jsonb(s)))
 
 
@@ -1769,7 +1746,7 @@ class JsonAgg(Accumulator):
         # PostgreSQL puts a newline before each array or record element after the first.
         structured = self.t.oid == T.RECORD.oid or self.t.elem is not None
         separator = ", \n " if structured else ", "
-        return "[" + separator.join(_json_dumps_compact(v) for v in self.items) + "]"
+        return "[" + separator.join(T.format_json_compact(v) for v in self.items) + "]"
 
 
 class JsonbAgg(JsonAgg):
@@ -1793,7 +1770,7 @@ class JsonObjectAgg(Accumulator):
             return None
         if self.binary:
             return dict(self.pairs)
-        return "{ " + ", ".join(json.dumps(k, ensure_ascii=False) + " : " + _json_dumps_compact(v)
+        return "{ " + ", ".join(json.dumps(k, ensure_ascii=False) + " : " + T.format_json_compact(v)
                                 for k, v in self.pairs) + " }"
 
 

@@ -159,7 +159,7 @@ def _json_input(compiler, args, name):
 
 def _element(v, as_json: bool):
     if as_json:
-        return F._json_dumps_compact(v)
+        return T.format_json_compact(v)
     return T.JSON_NULL if v is None else v
 
 

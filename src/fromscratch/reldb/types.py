@@ -561,6 +561,15 @@ def _jsonb_sort_key(key: str):
 
 def format_jsonb(value) -> str:
     """jsonb's canonical text: keys ordered by length then bytes, ', ' and ': '."""
+    return _json_text(value, ", ", ": ", True)
+
+
+def format_json_compact(value) -> str:
+    """JSON text with no spaces and keys in their order (row_to_json, json_agg items)."""
+    return _json_text(value, ",", ":", False)
+
+
+def _json_text(value, item_separator: str, key_separator: str, sort_keys: bool) -> str:
     if value is JSON_NULL or value is None:
         return "null"
     if value is True:
@@ -576,10 +585,14 @@ def format_jsonb(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
-        return "[" + ", ".join(format_jsonb(v) for v in value) + "]"
+        return "[" + item_separator.join(
+            _json_text(v, item_separator, key_separator, sort_keys) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(json.dumps(k, ensure_ascii=False) + ": " + format_jsonb(value[k])
-                               for k in sorted(value, key=_jsonb_sort_key)) + "}"
+        keys = sorted(value, key=_jsonb_sort_key) if sort_keys else value
+        return "{" + item_separator.join(
+            json.dumps(k, ensure_ascii=False) + key_separator
+            + _json_text(value[k], item_separator, key_separator, sort_keys)
+            for k in keys) + "}"
     return json.dumps(value)
 
 
