@@ -13,44 +13,10 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
-import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SOURCE = os.path.join(ROOT, "src")
-REQUIRE_REFERENCE = os.environ.get("FROMSCRATCH_REQUIRE_REFERENCE") == "1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process=None, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with status {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
-
-
-def missing_reference(what: str) -> None:
-    message = f"{what} is not installed"
-    if REQUIRE_REFERENCE:
-        pytest.fail(message + " and FROMSCRATCH_REQUIRE_REFERENCE=1", pytrace=False)
-    pytest.skip(message)
-
-
+from compat_tests.servers import SOURCE, free_port, missing_reference, wait_for_port
 class Server:
     def __init__(self, kind: str, port: int, stop, process=None):
         self.kind = kind
@@ -87,7 +53,7 @@ def start_reldb(directory: str, *options: str) -> Server:
         [sys.executable, "-m", "fromscratch.reldb.cli", "--port", str(port), "--dir",
          os.path.join(directory, "data"), *options],
         env=env, stdout=log, stderr=subprocess.STDOUT)
-    wait_for_port(port, process)
+    wait_for_port(port, process, timeout=30.0)
 
     def stop():
         if process.poll() is None:
@@ -135,7 +101,7 @@ def start_postgres(directory: str) -> Server:
                "-c max_connections=100")
     run(os.path.join(bindir, "pg_ctl"), "-D", data, "-o", options, "-l",
         os.path.join(directory, "postgres.log"), "-w", "start")
-    wait_for_port(port)
+    wait_for_port(port, timeout=30.0)
 
     def stop():
         run(os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "stop", check=False)
