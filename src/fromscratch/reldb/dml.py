@@ -583,6 +583,19 @@ class _TargetScan:
             return None
         return full
 
+    def write_newest(self, rowid, old, full, ctx, write):
+        """write(rowid, table row, full row) on the row, or, when a concurrent transaction
+        changed it first, on its newest version if that still qualifies (READ COMMITTED's
+        recheck). Returns (full row, what write returned), or (None, None) if skipped."""
+        while True:
+            try:
+                return full, write(rowid, old, full)
+            except RowChanged as changed:
+                full = self.newer(changed, full, ctx)
+                if full is None:
+                    return None, None
+                rowid, old = changed.rowid, changed.row
+
     def matches(self, ctx):
         """(rowid, table row, full joined row) for each target row, each row once."""
         seen = set()
@@ -611,19 +624,15 @@ class UpdatePlan:
         w = self.target.width
         out = []
         count = 0
+        assignments = self.assignments
+
+        def update(rowid, old, full):
+            new = list(old)
+            for i, fn in assignments:
+                new[i] = fn(full, ctx)
+            return writer.update(rowid, old, tuple(new), ctx)[1]
         for rowid, old, full in self.target.matches(ctx):
-            while True:
-                new = list(old)
-                for i, fn in self.assignments:
-                    new[i] = fn(full, ctx)
-                try:
-                    _, new = writer.update(rowid, old, tuple(new), ctx)
-                    break
-                except RowChanged as changed:
-                    full = self.target.newer(changed, full, ctx)
-                    if full is None:
-                        break
-                    rowid, old = changed.rowid, changed.row
+            full, new = self.target.write_newest(rowid, old, full, ctx, update)
             if full is None:
                 continue
             count += 1
@@ -642,16 +651,12 @@ class DeletePlan:
     def execute(self, ctx) -> Result:
         out = []
         count = 0
+        writer = self.writer
+
+        def delete(rowid, old, full):
+            writer.delete(rowid, old, ctx)
         for rowid, old, full in self.target.matches(ctx):
-            while True:
-                try:
-                    self.writer.delete(rowid, old, ctx)
-                    break
-                except RowChanged as changed:
-                    full = self.target.newer(changed, full, ctx)
-                    if full is None:
-                        break
-                    rowid, old = changed.rowid, changed.row
+            full, _ = self.target.write_newest(rowid, old, full, ctx, delete)
             if full is None:
                 continue
             count += 1
