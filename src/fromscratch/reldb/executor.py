@@ -133,6 +133,14 @@ class Operator:
         return []
 
 
+def _unmatched_right(rights, matched, left_width):
+    """RIGHT and FULL joins: the right rows no left row matched, with NULLs on the left."""
+    left_nulls = (None,) * left_width
+    for rrow, was_matched in zip(rights, matched):
+        if not was_matched:
+            yield left_nulls + rrow
+
+
 def node_prefix(depth: int) -> str:
     return "" if depth == 0 else " " * (2 + 6 * (depth - 1)) + "->  "
 
@@ -577,10 +585,7 @@ class NestedLoopJoin(Operator):
             if not matched and kind in ("left", "full"):
                 yield lrow + right_nulls
         if right_matched is not None:
-            left_nulls = (None,) * self.left_width
-            for i, rrow in enumerate(rights):
-                if not right_matched[i]:
-                    yield left_nulls + rrow
+            yield from _unmatched_right(rights, right_matched, self.left_width)
 
     def explain(self):
         kind = {"inner": "", "cross": "", "left": " Left Join", "right": " Right Join",
@@ -805,10 +810,7 @@ class HashJoin(Operator):
             if not matched and kind in ("left", "full"):
                 yield lrow + right_nulls
         if right_matched is not None:
-            left_nulls = (None,) * self.left_width
-            for i, rrow in enumerate(rights):
-                if not right_matched[i]:
-                    yield left_nulls + rrow
+            yield from _unmatched_right(rights, right_matched, self.left_width)
 
     def explain(self):
         return {"left": "Hash Left Join", "right": "Hash Right Join",
