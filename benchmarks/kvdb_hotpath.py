@@ -39,10 +39,19 @@ class NullTransport(asyncio.Transport):
         pass
 
 
+class ImmediateLoop:
+    """Stands in for the event loop: what the server defers to the end of the loop's
+    turn (sending replies) runs at once, at the end of each data_received."""
+
+    def call_soon(self, callback, *args):
+        callback(*args)
+
+
 def make_client():
     config = Config()
     config.set("save", "")
     server = KvServer(config)
+    server.loop = ImmediateLoop()
     client = server.tcp.connection_class(server.tcp)
     client.connection_made(NullTransport())
     return client
@@ -52,6 +61,9 @@ CASES = {
     "SET": [b"SET", b"key:000000000042", b"xxx"],
     "GET": [b"GET", b"key:000000000042"],
     "INCR": [b"INCR", b"counter:__rand_int__"],
+    "LPUSH": [b"LPUSH", b"mylist", b"xxx"],
+    "LRANGE_100": [b"LRANGE", b"mylist", b"0", b"99"],
+    "LPOP": [b"LPOP", b"mylist"],
 }
 
 

@@ -2,9 +2,10 @@
 
 Bytes arrive in `data_received`; the RESP parser turns them into commands; each command
 is looked up in the table, checked (arity, authentication, MULTI queuing), run, and its
-reply encoded into `self.out`. All replies produced by one read go out in one write.
+reply encoded into `self.out`. The replies go out in one write per client at the end of
+the event loop's turn (KvServer.flush_soon).
 
-`call` is the hot path of the whole server, so it has two lanes. The fast lane is for
+`run_commands` is the hot path of the whole server, so it has two lanes. The fast lane is for
 the usual case: a known top-level command, from an unrestricted, authenticated client
 outside MULTI, while nothing server-wide (CLIENT PAUSE, MONITOR, an append-only file to
 feed, a maxmemory to keep) needs a look at each command. Anything else takes
@@ -183,15 +184,8 @@ class Client(Connection):
         commands = parser.feed(data)
         if self.blocked is not None or self.pending:
             self.pending.extend(commands)
-        else:
-            call = self.call
-            for index, argv in enumerate(commands):
-                call(argv)
-                if self.blocked is not None:
-                    self.pending.extend(commands[index + 1:])
-                    break
-                if self.close_after_reply:          # QUIT, or CLIENT KILL of ourselves
-                    break
+        elif commands:
+            self.run_commands(commands)
         if parser.error is not None:
             self.out.append(b"-ERR " + parser.error.encode() + b"\r\n")
             self.close_after_reply = True
@@ -200,7 +194,7 @@ class Client(Connection):
                         self.id)
             self.abort()
             return
-        self.flush()
+        self.kv.flush_soon(self)
 
     def flush(self) -> None:
         aof = self.kv.aof
@@ -233,41 +227,62 @@ class Client(Connection):
         self.write(value, self.out)
 
     def call(self, argv: list) -> None:
-        """Run one command and write its reply into self.out (the fast lane)."""
-        cmd = self.lookup_exact(argv[0])
+        """Run one command, its reply written into self.out."""
+        self.run_commands((argv,))
+
+    def run_commands(self, commands) -> None:
+        """Run commands in order, writing their replies into self.out, until one blocks
+        (the rest then wait in `pending`) or closes the connection. The fast lane is
+        written out inline here: this loop is where the server spends its time."""
         kv = self.kv
-        if cmd is None or cmd.careful or self.careful or kv.careful:
-            return self._call_carefully(argv)
-        argc = len(argv)
-        if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
-            return self._call_carefully(argv)
-        self.last_command = cmd
+        keyspace = kv.keyspace
+        lookup = self.lookup_exact
+        append = self.out.append
+        # One clock reading per command: each command's time runs from the end of the
+        # one before (its dispatch and reply included), so INFO commandstats and the
+        # slow log see what the command cost the loop.
         started = _perf_ns()
-        try:
-            result = cmd.handler(self, argv)
-        except ErrorReply as error:
-            cmd.failed_calls += 1
-            kv.count_error(error)
-            result = error
-        except Exception:
-            result = self._internal_error(cmd, argv)
-        elapsed = _perf_ns() - started
-        micros = elapsed // 1000
-        cmd.usec += micros
-        cmd.histogram[micros.bit_length()] += 1
-        if elapsed > kv.slow_ns:
-            kv.note_slow(self, cmd, argv, elapsed)
-        kind = type(result)
-        if kind is bytes:
-            self.out.append(b"$%d\r\n%s\r\n" % (len(result), result))
-        elif result is OK:
-            self.out.append(_OK_BYTES)
-        elif kind is int:
-            self.out.append(b":%d\r\n" % result)
-        elif result is not BLOCKED and result is not NO_REPLY:
-            self.write(result, self.out)
-        if kv.keyspace.ready_keys:
-            kv.blocking.serve_ready_keys()
+        for index, argv in enumerate(commands):
+            cmd = lookup(argv[0])
+            argc = len(argv)
+            if (cmd is None or cmd.careful or self.careful or kv.careful
+                    or (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity):
+                self._call_carefully(argv)
+                started = _perf_ns()
+            else:
+                self.last_command = cmd
+                try:
+                    result = cmd.handler(self, argv)
+                except ErrorReply as error:
+                    cmd.failed_calls += 1
+                    kv.count_error(error)
+                    result = error
+                except Exception:
+                    result = self._internal_error(cmd, argv)
+                finished = _perf_ns()
+                elapsed = finished - started
+                started = finished
+                micros = elapsed // 1000
+                cmd.usec += micros
+                cmd.histogram[micros.bit_length()] += 1
+                if elapsed > kv.slow_ns:
+                    kv.note_slow(self, cmd, argv, elapsed)
+                kind = type(result)
+                if kind is bytes:
+                    append(b"$%d\r\n%s\r\n" % (len(result), result))
+                elif result is OK:
+                    append(_OK_BYTES)
+                elif kind is int:
+                    append(b":%d\r\n" % result)
+                elif result is not BLOCKED and result is not NO_REPLY:
+                    self.write(result, self.out)
+                if keyspace.ready_keys:
+                    kv.blocking.serve_ready_keys()
+            if self.blocked is not None:
+                self.pending.extend(commands[index + 1:])
+                return
+            if self.close_after_reply:          # QUIT, or CLIENT KILL of ourselves
+                return
 
     def _call_carefully(self, argv: list) -> None:
         """Every check, in Redis's order: the lane for everything unusual."""
@@ -396,9 +411,10 @@ class Client(Connection):
 
     def resume(self) -> None:
         """Run the commands that arrived while we were blocked, then send the replies."""
-        pending = self.pending
-        while pending and self.blocked is None and not self.closed and not self.close_after_reply:
-            self.call(pending.popleft())
+        if self.pending and not self.closed and not self.close_after_reply:
+            commands = list(self.pending)
+            self.pending.clear()
+            self.run_commands(commands)
         self.flush()
 
     # -- what CLIENT LIST and INFO show ------------------------------------------------
@@ -440,13 +456,7 @@ class Client(Connection):
                         self.id)
             self.abort()
             return
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            self.kv.loop.call_soon(self._scheduled_flush)
-
-    def _scheduled_flush(self) -> None:
-        self.flush_scheduled = False
-        self.flush()
+        self.kv.flush_soon(self)
 
     def _over_output_limit(self, klass: str | None = None) -> bool:
         """client-output-buffer-limit for a class of traffic ("pubsub" for deliveries,
