@@ -143,7 +143,11 @@ class Database:
         if entry.expires_at and entry.expires_at <= now_ms():
             self._expire(key)
             return None
-        self.keyspace.touch(entry)
+        keyspace = self.keyspace
+        if keyspace.touch_mode == 1:              # LRU, inline: this is the hot path
+            entry.access = keyspace.lru_clock
+        else:
+            keyspace.touch(entry)
         value = entry.value
         if type(value) is not kind:
             raise WRONGTYPE
