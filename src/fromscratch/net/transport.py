@@ -17,6 +17,12 @@ only what our servers use, with the same interface towards a protocol:
 
 `Listener` accepts connections on a listening socket and gives each a transport and a
 fresh protocol.
+
+The sockets are not registered with the event loop one by one but with a `Multiplexer`:
+an epoll set of our own that the loop watches as a single reader. When it wakes, one
+call serves every ready socket in a tight loop; asyncio's per-socket dispatch (a
+selector key lookup, a callback handle and a context switch for each) would cost
+about a microsecond more per request.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import select
 import socket
+import weakref
 
 log = logging.getLogger("fromscratch")
 
@@ -32,10 +40,93 @@ READ_SIZE = 65536
 _TRY_AGAIN = (BlockingIOError, InterruptedError)
 
 
+class Multiplexer:
+    """Readiness callbacks for many sockets, behind one reader of the event loop.
+
+    `set_reader(fd, callback)` / `set_writer(fd, callback)` (None to stop) mirror the
+    loop's add_reader/add_writer. Where epoll is missing, they are the loop's own.
+    """
+
+    _of_loop: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, loop) -> "Multiplexer":
+        mux = cls._of_loop.get(loop)
+        if mux is None:
+            mux = cls._of_loop[loop] = cls(loop)
+        return mux
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.callbacks: dict[int, list] = {}        # fd -> [reader, writer]
+        self.epoll = select.epoll() if hasattr(select, "epoll") else None
+        if self.epoll is not None:
+            loop.add_reader(self.epoll.fileno(), self._dispatch)
+
+    def set_reader(self, fd: int, callback) -> None:
+        if self.epoll is not None:
+            self._set(fd, 0, callback)
+        elif callback is not None:
+            self.loop.add_reader(fd, callback)
+        else:
+            self.loop.remove_reader(fd)
+
+    def set_writer(self, fd: int, callback) -> None:
+        if self.epoll is not None:
+            self._set(fd, 1, callback)
+        elif callback is not None:
+            self.loop.add_writer(fd, callback)
+        else:
+            self.loop.remove_writer(fd)
+
+    def _set(self, fd: int, which: int, callback) -> None:
+        pair = self.callbacks.get(fd)
+        if pair is None:
+            if callback is None:
+                return
+            pair = self.callbacks[fd] = [None, None]
+            pair[which] = callback
+            self.epoll.register(fd, _MASKS[pair[0] is not None, pair[1] is not None])
+            return
+        if (pair[which] is None) == (callback is None):
+            pair[which] = callback                  # the same interest: no system call
+            return
+        pair[which] = callback
+        if pair[0] is None and pair[1] is None:
+            del self.callbacks[fd]
+            self.epoll.unregister(fd)
+        else:
+            self.epoll.modify(fd, _MASKS[pair[0] is not None, pair[1] is not None])
+
+    def _dispatch(self) -> None:
+        callbacks = self.callbacks
+        # Up to 512 at a time: if more are ready, the loop calls us again next turn.
+        for fd, events in self.epoll.poll(0, 512):
+            pair = callbacks.get(fd)
+            if pair is None:                # dropped by a callback that ran before
+                continue
+            try:
+                if events & _READ_EVENTS and pair[0] is not None:
+                    pair[0]()
+                if events & _WRITE_EVENTS and pair[1] is not None:
+                    pair[1]()
+            except Exception:
+                log.exception("error serving a connection")
+
+
+if hasattr(select, "epoll"):
+    # epoll interest masks by (reading, writing); hang-ups and errors wake both sides
+    _MASKS = {(True, False): select.EPOLLIN, (False, True): select.EPOLLOUT,
+              (True, True): select.EPOLLIN | select.EPOLLOUT}
+    _READ_EVENTS = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+    _WRITE_EVENTS = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
+
+
 class SocketTransport(asyncio.Transport):
     def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol):
         super().__init__()
         self._loop = loop
+        self._mux = Multiplexer.of(loop)
         self._sock = sock
         self._fd = sock.fileno()
         self._protocol = protocol
@@ -48,7 +139,7 @@ class SocketTransport(asyncio.Transport):
         self._lost = False
         self._extra = {"socket": sock, "peername": _address(sock.getpeername),
                        "sockname": _address(sock.getsockname)}
-        loop.add_reader(self._fd, self._read_ready)
+        self._mux.set_reader(self._fd, self._read_ready)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -68,12 +159,12 @@ class SocketTransport(asyncio.Transport):
     def pause_reading(self) -> None:
         if self._reading and not self._closing:
             self._reading = False
-            self._loop.remove_reader(self._fd)
+            self._mux.set_reader(self._fd, None)
 
     def resume_reading(self) -> None:
         if not self._reading and not self._closing:
             self._reading = True
-            self._loop.add_reader(self._fd, self._read_ready)
+            self._mux.set_reader(self._fd, self._read_ready)
 
     def is_reading(self) -> bool:
         return self._reading and not self._closing
@@ -94,7 +185,7 @@ class SocketTransport(asyncio.Transport):
             if sent == len(data):
                 return
             data = data[sent:]
-            self._loop.add_writer(self._fd, self._write_ready)
+            self._mux.set_writer(self._fd, self._write_ready)
         self._queue.append(bytes(data))
         self._queued += len(data)
         if not self._protocol_paused and self._queued > self._high:
@@ -117,7 +208,7 @@ class SocketTransport(asyncio.Transport):
             self._protocol_paused = False
             self._protocol.resume_writing()
         if not rest:
-            self._loop.remove_writer(self._fd)
+            self._mux.set_writer(self._fd, None)
             if self._closing:
                 self._finish(None)
 
@@ -141,7 +232,7 @@ class SocketTransport(asyncio.Transport):
             return
         self._closing = True
         if self._reading:
-            self._loop.remove_reader(self._fd)
+            self._mux.set_reader(self._fd, None)
         if not self._queue:
             self._loop.call_soon(self._finish, None)
 
@@ -153,16 +244,16 @@ class SocketTransport(asyncio.Transport):
             log.debug("connection error: %s", exc)
         self._closing = True
         self._queue, self._queued = [], 0
-        self._loop.remove_reader(self._fd)
-        self._loop.remove_writer(self._fd)
+        self._mux.set_reader(self._fd, None)
+        self._mux.set_writer(self._fd, None)
         self._loop.call_soon(self._finish, exc)
 
     def _finish(self, exc) -> None:
         if self._lost:
             return
         self._lost = True
-        self._loop.remove_reader(self._fd)
-        self._loop.remove_writer(self._fd)
+        self._mux.set_reader(self._fd, None)
+        self._mux.set_writer(self._fd, None)
         try:
             self._protocol.connection_lost(exc)
         finally:
