@@ -19,6 +19,8 @@ OUT_OF_RANGE_DB = ErrorReply("ERR DB index is out of range")
 def parse_int(arg: bytes, error: ErrorReply = NOT_INTEGER) -> int:
     """A 64-bit integer written as Redis's string2ll accepts it: an optional minus, then
     digits without leading zeros; no spaces, no '+', nothing after."""
+    if arg.isdigit() and len(arg) < 19 and (arg[0] != 48 or len(arg) == 1):
+        return int(arg)            # the usual case, decided at once: fits, no sign, no '0'
     digits = arg[1:] if arg[:1] == b"-" else arg
     if not digits.isdigit() or (digits[:1] == b"0" and arg != b"0"):
         raise error

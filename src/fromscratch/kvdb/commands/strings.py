@@ -310,11 +310,10 @@ def setrange(client, argv):
 def _add(client, key: bytes, delta: int) -> int:
     db = client.db
     old = db.get_for_write(key, bytes)
-    current = parse_int(old) if old is not None else 0
-    result = current + delta
+    result = parse_int(old) + delta if old is not None else delta
     if not INT64_MIN <= result <= INT64_MAX:
         raise ErrorReply("ERR increment or decrement would overflow")
-    db.set(key, b"%d" % result, keep_ttl=True)
+    db.set(key, b"%d" % result, True)           # keeping the TTL
     db.notify(STRING, "incrby", key)
     return result
 
