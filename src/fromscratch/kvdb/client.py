@@ -456,7 +456,8 @@ class Client(Connection):
                         self.id)
             self.abort()
             return
-        self.kv.flush_soon(self)
+        if not self.flush_scheduled:        # checked here too: this runs per delivery
+            self.kv.flush_soon(self)
 
     def _over_output_limit(self, klass: str | None = None) -> bool:
         """client-output-buffer-limit for a class of traffic ("pubsub" for deliveries,
