@@ -63,6 +63,10 @@ def format_id(stream_id: int) -> bytes:
 
 def encode_entry(id_text: bytes, fields: list) -> bytes:
     """The entry as its reply element [id, [field, value, ...]], in RESP."""
+    if len(fields) == 2:                 # one field and its value, in one formatting
+        field, value = fields
+        return b"*2\r\n$%d\r\n%s\r\n*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+            len(id_text), id_text, len(field), field, len(value), value)
     parts = [b"*2\r\n$%d\r\n%s\r\n*%d\r\n" % (len(id_text), id_text, len(fields))]
     for item in fields:
         parts.append(b"$%d\r\n%s\r\n" % (len(item), item))
