@@ -6,8 +6,9 @@ microsecond of CPU per request, a noticeable share of the whole. This transport 
 only what our servers use, with the same interface towards a protocol:
 
 * reading: the loop calls `_read_ready` when the socket is readable; it receives up to
-  64 KB and hands the bytes to `protocol.data_received`; an empty read (the peer closed)
-  closes the transport.
+  64 KB and hands the bytes to `protocol.data_received`. At an empty read (the peer
+  finished sending) the protocol's `eof_received()` decides: a true answer keeps the
+  transport open to finish replying, as asyncio's does; otherwise it closes.
 * writing: `write()` sends at once when nothing is queued; what the kernel does not take
   is queued and sent when the socket is writable again. Past the high-water mark the
   protocol's `pause_writing()` is called, and `resume_writing()` below the low mark: the
@@ -57,7 +58,9 @@ class Multiplexer:
         return mux
 
     def __init__(self, loop):
-        self.loop = loop
+        # Only a weak reference: the table of multiplexers by loop must not keep
+        # finished loops (and their epoll sets) alive.
+        self._loop = weakref.ref(loop)
         self.callbacks: dict[int, list] = {}        # fd -> [reader, writer]
         self.epoll = select.epoll() if hasattr(select, "epoll") else None
         if self.epoll is not None:
@@ -67,17 +70,17 @@ class Multiplexer:
         if self.epoll is not None:
             self._set(fd, 0, callback)
         elif callback is not None:
-            self.loop.add_reader(fd, callback)
+            self._loop().add_reader(fd, callback)
         else:
-            self.loop.remove_reader(fd)
+            self._loop().remove_reader(fd)
 
     def set_writer(self, fd: int, callback) -> None:
         if self.epoll is not None:
             self._set(fd, 1, callback)
         elif callback is not None:
-            self.loop.add_writer(fd, callback)
+            self._loop().add_writer(fd, callback)
         else:
-            self.loop.remove_writer(fd)
+            self._loop().remove_writer(fd)
 
     def _set(self, fd: int, which: int, callback) -> None:
         pair = self.callbacks.get(fd)
@@ -153,7 +156,10 @@ class SocketTransport(asyncio.Transport):
             return
         if data:
             self._protocol.data_received(data)
-        else:
+            return
+        self._reading = False                     # nothing more will come
+        self._mux.set_reader(self._fd, None)
+        if not self._protocol.eof_received():
             self.close()
 
     def pause_reading(self) -> None:
@@ -201,13 +207,13 @@ class SocketTransport(asyncio.Transport):
         except OSError as exc:
             self._fail(exc)
             return
-        rest = data[sent:]
+        rest = memoryview(data)[sent:]            # a view: no copy of what is left
         self._queue = [rest] if rest else []
         self._queued = len(rest)
         if self._protocol_paused and self._queued <= self._low:
             self._protocol_paused = False
-            self._protocol.resume_writing()
-        if not rest:
+            self._protocol.resume_writing()       # which may write, and queue, again
+        if not self._queue:
             self._mux.set_writer(self._fd, None)
             if self._closing:
                 self._finish(None)
@@ -216,8 +222,14 @@ class SocketTransport(asyncio.Transport):
         return self._queued
 
     def set_write_buffer_limits(self, high=None, low=None) -> None:
-        self._high = 64 * 1024 if high is None else high
-        self._low = self._high // 4 if low is None else low
+        # asyncio's defaults: 64 KB, or four times the low mark; the low mark a quarter
+        if high is None:
+            high = 64 * 1024 if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high, self._low = high, low
 
     def can_write_eof(self) -> bool:
         return False
