@@ -241,13 +241,14 @@ class Client(Connection):
         # One clock reading per command: each command's time runs from the end of the
         # one before (its dispatch and reply included), so INFO commandstats and the
         # slow log see what the command cost the loop.
+        slow_ns = kv.slow_ns
         started = _perf_ns()
         for index, argv in enumerate(commands):
             cmd = lookup(argv[0])
-            argc = len(argv)
-            if (cmd is None or cmd.careful or self.careful or kv.careful
-                    or (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity):
+            if (cmd is None or self.careful or kv.careful
+                    or not cmd.fast_min_argc <= len(argv) <= cmd.fast_max_argc):
                 self._call_carefully(argv)
+                slow_ns = kv.slow_ns                    # CONFIG SET may have changed it
                 started = _perf_ns()
             else:
                 self.last_command = cmd
@@ -265,7 +266,7 @@ class Client(Connection):
                 micros = elapsed // 1000
                 cmd.usec += micros
                 cmd.histogram[micros.bit_length()] += 1
-                if elapsed > kv.slow_ns:
+                if elapsed > slow_ns:
                     kv.note_slow(self, cmd, argv, elapsed)
                 kind = type(result)
                 if kind is bytes:

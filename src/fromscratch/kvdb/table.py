@@ -101,7 +101,15 @@ class Command:
         self.protected = "protected" in self.flags     # DEBUG: off unless configured
         self.skip_monitor = "skip_monitor" in self.flags
         self.skip_slowlog = "skip_slowlog" in self.flags
-        self.careful = False       # True for containers: the client resolves subcommands
+        # The argument counts the request loop's fast lane runs this command with; any
+        # other count is an arity error, for the careful lane to word.
+        self.fast_min_argc = abs(self.arity)
+        self.fast_max_argc = self.arity if self.arity > 0 else 1 << 62
+
+    def take_careful_lane(self) -> None:
+        """Always run this command in the careful lane: a container, whose subcommand
+        the careful lane resolves."""
+        self.fast_min_argc, self.fast_max_argc = 1, 0       # no count fits
 
     @property
     def calls(self) -> int:
@@ -300,7 +308,7 @@ def subcommand(parent: str, name: str, *, arity: int, flags: str = "", keys: tup
                       since=since, summary=summary, complexity=complexity, syntax=syntax,
                       acl=frozenset(acl.split()), parent=owner)
         owner.subcommands[name] = sub
-        owner.careful = True
+        owner.take_careful_lane()
         return handler
     return register
 
