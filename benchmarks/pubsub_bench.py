@@ -221,22 +221,23 @@ def read_and_ack(port: int, pid: int, entries: int) -> tuple[float, float]:
 
 def in_process(entries: int) -> tuple[float, float]:
     """Microseconds of CPU per XADD, and per entry read and acknowledged (COUNT 100)."""
-    from kvdb_hotpath import make_client
+    from kvdb_hotpath import feeder, make_client
     client = make_client()
+    feed = feeder(client)
     xadds = encode_command([b"XADD", b"mystream", b"*", b"myfield", b"xxx"]) * 16
     started = time.process_time()
     for _ in range(entries // 16):
-        client.data_received(xadds)
+        feed(xadds)
     xadd_cost = (time.process_time() - started) / (entries // 16 * 16) * 1e6
-    client.data_received(encode_command([b"XGROUP", b"CREATE", b"mystream", b"g", b"0"]))
+    feed(encode_command([b"XGROUP", b"CREATE", b"mystream", b"g", b"0"]))
     stream = client.db.get(b"mystream")
     ids = [entry.split(b"\r\n")[2] for _, entry in stream.entries.items()]
     read = encode_command([b"XREADGROUP", b"GROUP", b"g", b"c", b"COUNT", b"%d" % BATCH,
                            b"STREAMS", b"mystream", b">"])
     started = time.process_time()
     for first in range(0, len(ids), BATCH):
-        client.data_received(read)
-        client.data_received(encode_command([b"XACK", b"mystream", b"g",
+        feed(read)
+        feed(encode_command([b"XACK", b"mystream", b"g",
                                              *ids[first:first + BATCH]]))
     return xadd_cost, (time.process_time() - started) / len(ids) * 1e6
 

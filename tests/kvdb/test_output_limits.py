@@ -1,6 +1,7 @@
 """client-output-buffer-limit for pub/sub clients, checked on a client whose socket
-backlog the test controls: the cheap estimate in Client.deliver must never let a client
-over a limit through, and the soft limit's clock must restart once it is under."""
+backlog the test controls. Deliveries are checked as a turn's output goes out
+(Client.flush_now): the cheap estimate there must never let a client over a limit
+through, and the soft limit's clock must restart once it is under."""
 
 import asyncio
 
@@ -57,20 +58,28 @@ def test_the_hard_limit_counts_what_the_socket_still_holds(subscriber):
     subscriber.flush()                                  # 600 bytes stuck in the socket
     assert not subscriber.transport.aborted
     subscriber.deliver(b"x" * 500)                      # 1100 in all: over the hard limit
+    subscriber.flush()
     assert subscriber.transport.aborted
+    assert subscriber.transport.backlog == 600          # the over-limit output never went
 
 
 def test_the_soft_limit_clock_restarts_once_under(subscriber, monkeypatch):
     clock = [100.0]
     monkeypatch.setattr("fromscratch.kvdb.client.time.monotonic", lambda: clock[0])
     subscriber.deliver(b"x" * 500)                      # over the soft limit from t=100
+    subscriber.flush()
     assert subscriber.over_soft_limit_since == 100.0
+    subscriber.transport.backlog = 0                    # the peer reads everything
     subscriber.transport.read_by_peer = True
-    subscriber.flush()                                  # all taken: under the soft limit
+    subscriber.deliver(b"x")
+    subscriber.flush()                                  # under the soft limit again
     assert subscriber.over_soft_limit_since is None
     clock[0] = 105.0
+    subscriber.transport.read_by_peer = False
     subscriber.deliver(b"x" * 500)                      # over again: a new clock, not 5 s
+    subscriber.flush()
     assert not subscriber.transport.aborted
     clock[0] = 106.5
     subscriber.deliver(b"x")                            # over for 1.5 s: too long
+    subscriber.flush()
     assert subscriber.transport.aborted

@@ -206,6 +206,15 @@ class Client(Connection):
     def flush_now(self) -> None:
         out = self.out
         if out and not self.closed:
+            # Deliveries are checked against the pub/sub output limits here, once per
+            # turn rather than per message: the backlog can pass a limit by one turn's
+            # messages at most before the client is dropped.
+            if (self.undelivered and self.undelivered + self.buffered > self.kv.pubsub_output_limit
+                    and self._over_output_limit("pubsub")):
+                log.warning("closing client %s: over the pubsub client-output-buffer-limit",
+                            self.id)
+                self.abort()
+                return
             data = b"".join(out) if len(out) > 1 else out[0]
             out.clear()
             self.undelivered = 0
@@ -448,16 +457,8 @@ class Client(Connection):
         if self.closed:
             return
         self.out.append(frame)
-        self.undelivered += len(frame)
-        # The backlog only shrinks between our writes, so this estimate never misses a
-        # client over its limits; only then do they take a closer look.
-        if (self.undelivered + self.buffered > self.kv.pubsub_output_limit
-                and self._over_output_limit("pubsub")):
-            log.warning("closing client %s: over the pubsub client-output-buffer-limit",
-                        self.id)
-            self.abort()
-            return
-        if not self.flush_scheduled:        # checked here too: this runs per delivery
+        self.undelivered += len(frame)              # the limits are checked in flush_now
+        if not self.flush_scheduled:                # checked here too: this runs per delivery
             self.kv.flush_soon(self)
 
     def _over_output_limit(self, klass: str | None = None) -> bool:
