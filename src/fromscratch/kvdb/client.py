@@ -5,13 +5,13 @@ is looked up in the table, checked (arity, authentication, MULTI queuing), run, 
 reply encoded into `self.out`. The replies go out in one write per client at the end of
 the event loop's turn (KvServer.flush_soon).
 
-`run_commands` is the hot path of the whole server, so it has two lanes. The fast lane is for
-the usual case: a known top-level command, from an unrestricted, authenticated client
-outside MULTI, while nothing server-wide (CLIENT PAUSE, MONITOR, an append-only file to
-feed, a maxmemory to keep) needs a look at each command. Anything else takes
-`_call_carefully`, which makes every check in Redis's order. Whether a client
-or the server needs the careful lane is kept up to date in one flag each (`careful`),
-refreshed whenever one of the states behind it changes.
+`run_commands` is the hot path of the whole server, so it has two lanes. The fast lane
+is for the usual case: a known top-level command, from an unrestricted, authenticated
+client outside MULTI, while nothing server-wide (CLIENT PAUSE, MONITOR, an append-only
+file to feed, a maxmemory to keep) needs a look at each command. Anything else takes
+`_call_carefully`, which makes every check in Redis's order. Whether a client or the
+server needs the careful lane is kept up to date in one flag each (`careful`), refreshed
+whenever one of the states behind it changes.
 
 A command that must wait (BLPOP on an empty list, CLIENT PAUSE) returns BLOCKED; the
 client then stops running commands, and the ones it already sent wait in `pending`
@@ -209,7 +209,8 @@ class Client(Connection):
             # Deliveries are checked against the pub/sub output limits here, once per
             # turn rather than per message: the backlog can pass a limit by one turn's
             # messages at most before the client is dropped.
-            if (self.undelivered and self.undelivered + self.buffered > self.kv.pubsub_output_limit
+            undelivered = self.undelivered
+            if (undelivered and undelivered + self.buffered > self.kv.pubsub_output_limit
                     and self._over_output_limit("pubsub")):
                 log.warning("closing client %s: over the pubsub client-output-buffer-limit",
                             self.id)
@@ -288,6 +289,7 @@ class Client(Connection):
                     self.write(result, self.out)
                 if keyspace.ready_keys:
                     kv.blocking.serve_ready_keys()
+                    started = _perf_ns()                # the woken clients' time is theirs
             if self.blocked is not None:
                 self.pending.extend(commands[index + 1:])
                 return
