@@ -506,3 +506,38 @@ def test_finished_loops_do_not_keep_their_multiplexer():
         run(one_connection())
     gc.collect()
     assert len(Multiplexer._of_loop) <= 1
+
+
+@pytest.mark.skipif(not hasattr(select, "epoll"), reason="the epoll Multiplexer")
+def test_a_socket_closed_behind_the_multiplexers_back_does_not_break_its_number():
+    """A socket closed without being dropped from the Multiplexer leaves a stale entry
+    (epoll itself forgets closed sockets); a new socket given the same number must
+    still be watched, whichever call the table suggests."""
+    async def main():
+        mux = Multiplexer.of(asyncio.get_running_loop())
+        old, old_peer = socket.socketpair()
+        fd = old.fileno()
+        mux.set_reader(fd, lambda: None)
+        old.close()                                       # no set_reader(fd, None)
+        new, new_peer = socket.socketpair()
+        if new.fileno() != fd:
+            os.dup2(new.fileno(), fd)                     # take the stale number
+            new.close()
+            new = socket.socket(fileno=fd)
+        new.setblocking(False)
+        readable = asyncio.Event()
+
+        def on_read():
+            new.recv(100)
+            readable.set()
+
+        mux.set_writer(fd, lambda: mux.set_writer(fd, None))   # a modify of the stale entry
+        mux.set_reader(fd, on_read)
+        new_peer.send(b"ping")
+        await wait(readable.wait())
+        mux.set_reader(fd, None)
+        await settle()
+        assert fd not in mux.callbacks
+        for sock in (new, new_peer, old_peer):
+            sock.close()
+    run(main())

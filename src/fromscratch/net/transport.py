@@ -89,7 +89,7 @@ class Multiplexer:
                 return
             pair = self.callbacks[fd] = [None, None]
             pair[which] = callback
-            self.epoll.register(fd, _MASKS[pair[0] is not None, pair[1] is not None])
+            self._watch(fd, pair, new=True)
             return
         if (pair[which] is None) == (callback is None):
             pair[which] = callback                  # the same interest: no system call
@@ -97,9 +97,23 @@ class Multiplexer:
         pair[which] = callback
         if pair[0] is None and pair[1] is None:
             del self.callbacks[fd]
-            self.epoll.unregister(fd)
+            try:
+                self.epoll.unregister(fd)
+            except OSError:
+                pass                                # closed already: epoll forgot it
         else:
-            self.epoll.modify(fd, _MASKS[pair[0] is not None, pair[1] is not None])
+            self._watch(fd, pair, new=False)
+
+    def _watch(self, fd: int, pair: list, new: bool) -> None:
+        # The set can disagree with our table when a socket was closed behind our back
+        # (epoll drops it) and its number reused: then the other call does it.
+        mask = _MASKS[pair[0] is not None, pair[1] is not None]
+        try:
+            (self.epoll.register if new else self.epoll.modify)(fd, mask)
+        except FileExistsError:
+            self.epoll.modify(fd, mask)
+        except FileNotFoundError:
+            self.epoll.register(fd, mask)
 
     def _dispatch(self) -> None:
         callbacks = self.callbacks
