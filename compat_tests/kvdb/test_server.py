@@ -105,6 +105,18 @@ def test_command_introspection(r):
         r.command_getkeys("NOSUCH", "x")
 
 
+def test_command_flags_in_redis_order(r):
+    """Flags are sets, written in Redis's fixed order (clients compare them as lists in
+    RESP2); key-spec flags pair RO with access, and RW with a change."""
+    get = call_raw(r, "COMMAND", "INFO", "get")[0]
+    assert list(get[2]) == [b"readonly", b"fast"]
+    assert list(get[6]) == [b"@read", b"@string", b"@fast"]
+    assert [[key, list(flags)] for key, flags in call_raw(
+        r, "COMMAND", "GETKEYSANDFLAGS", "GET", "k")] == [[b"k", [b"RO", b"access"]]]
+    keys = call_raw(r, "COMMAND", "GETKEYSANDFLAGS", "LPUSH", "k", "v")
+    assert keys[0][0] == b"k" and list(keys[0][1])[0] == b"RW"
+
+
 def test_command_docs_shape_for_redis_cli(server):
     # redis-cli builds its hints from COMMAND DOCS: a map of name -> doc map with
     # summary, since, group and arguments (each with name and type).

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from fromscratch.resp import (INCOMPLETE, NULL_ARRAY, Attributed, BigNumber, ErrorReply,
-                              ProtocolError, Push, ReplyReader, RequestParser, SimpleString,
+                              OrderedSet, ProtocolError, Push, ReplyReader, RequestParser, SimpleString,
                               Verbatim, encode, encode_command, split_inline)
 
 
@@ -45,6 +45,12 @@ def test_encode_set_and_nan():
     assert encode({b"x"}, 3) == b"~1\r\n$1\r\nx\r\n"
     assert encode({b"x"}, 2) == b"*1\r\n$1\r\nx\r\n"
     assert encode(math.nan, 3) == b",nan\r\n"
+
+
+def test_an_ordered_set_keeps_its_order():
+    flags = OrderedSet([SimpleString("readonly"), SimpleString("fast")])
+    assert encode(flags, 3) == b"~2\r\n+readonly\r\n+fast\r\n"
+    assert encode(flags, 2) == b"*2\r\n+readonly\r\n+fast\r\n"
 
 
 def test_line_breaks_never_leak_into_simple_strings():

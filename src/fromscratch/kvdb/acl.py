@@ -132,7 +132,7 @@ class User:
         if name.startswith("@"):
             names = {each.full_name for cmd in self.table
                      for each in (cmd, *cmd.subcommands.values()) if name in each.acl_categories}
-            if not names and name not in categories(self.table):
+            if not names and name[1:] not in categories(self.table):
                 raise ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': Unknown command "
                                  f"or category name in ACL")
             return names
@@ -206,10 +206,16 @@ class User:
                 "selectors": []}
 
 
+# Redis 7's categories: all of them are valid in rules, even those whose commands we lack
+REDIS_CATEGORIES = frozenset(
+    "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream "
+    "pubsub admin fast slow blocking dangerous connection transaction scripting".split())
+
+
 def categories(table) -> list[str]:
-    found = {category for cmd in table for each in (cmd, *cmd.subcommands.values())
+    found = {category.lstrip("@") for cmd in table for each in (cmd, *cmd.subcommands.values())
              for category in each.acl_categories}
-    return sorted(category.lstrip("@") for category in found)
+    return sorted(found | REDIS_CATEGORIES)
 
 
 class Acl:

@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..resp import ErrorReply, SimpleString
+from ..resp import ErrorReply, OrderedSet, SimpleString
 from .diagnostics import new_histogram
 
 # Groups as Redis names them in COMMAND DOCS, and the ACL category each implies.
@@ -165,13 +165,20 @@ class Command:
 
     # -- COMMAND replies -------------------------------------------------------------
 
+    def key_flags(self) -> OrderedSet:
+        """The flags of this command's keys, in Redis's order. Coarse: RW and update for
+        a write, RO and access for a read, where Redis tells apart, key by key, an
+        overwrite (OW), a delete (RM), an insert and so on."""
+        if self.is_write:
+            return OrderedSet([_status("RW"), _status("update")])
+        return OrderedSet([_status("RO"), _status("access")])
+
     def info(self) -> list:
         """This command's entry in COMMAND / COMMAND INFO (Redis 7's ten fields)."""
         key_specs = []
         if self.first_key:
             key_specs.append({
-                "flags": [_status("RW" if self.is_write else "RO"),
-                          _status("ACCESS" if self.is_readonly else "UPDATE")],
+                "flags": self.key_flags(),
                 "begin_search": {"type": "index", "spec": {"index": self.first_key}},
                 "find_keys": {"type": "range", "spec": {
                     "lastkey": self.last_key - self.first_key if self.last_key >= 0 else self.last_key,
@@ -179,8 +186,7 @@ class Command:
             })
         if self.numkeys_at:
             key_specs.append({
-                "flags": [_status("RW" if self.is_write else "RO"),
-                          _status("ACCESS" if self.is_readonly else "UPDATE")],
+                "flags": self.key_flags(),
                 "begin_search": {"type": "index", "spec": {"index": self.numkeys_at}},
                 "find_keys": {"type": "keynum", "spec": {"keynumidx": 0, "firstkey": 1,
                                                          "keystep": 1}},
@@ -188,17 +194,17 @@ class Command:
         if self.keyword:
             word, start = self.keyword
             key_specs.append({
-                "flags": [_status("RW" if self.is_write else "RO"),
-                          _status("ACCESS" if self.is_readonly else "UPDATE")],
+                "flags": self.key_flags(),
                 "begin_search": {"type": "keyword", "spec": {"keyword": word.decode(),
                                                              "startfrom": start}},
                 "find_keys": {"type": "range", "spec": {"lastkey": -1, "keystep": 1,
                                                         "limit": 2}},
             })
         return [
-            self.full_name, self.arity, {_status(f) for f in sorted(self.flags)},
+            self.full_name, self.arity,
+            OrderedSet(_status(f) for f in sorted(self.flags, key=_flag_rank)),
             self.first_key, self.last_key, self.key_step,
-            {_status(c) for c in self.acl_categories}, [], key_specs,
+            OrderedSet(_status(c) for c in self.acl_categories), [], key_specs,
             [sub.info() for sub in self.subcommands.values()],
         ]
 
@@ -212,6 +218,18 @@ class Command:
         if self.subcommands:
             doc["subcommands"] = {sub.full_name: sub.docs() for sub in self.subcommands.values()}
         return doc
+
+
+# Command flags in the order Redis lists them (its flag bits' order).
+_FLAG_ORDER = {name: rank for rank, name in enumerate(
+    "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor "
+    "skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys "
+    "protected module_getkeys module_no_cluster no_async_loading no_multi movablekeys "
+    "allow_busy module_getchannels touches_arbitrary_keys".split())}
+
+
+def _flag_rank(name: str) -> tuple:
+    return _FLAG_ORDER.get(name, len(_FLAG_ORDER)), name
 
 
 def _status(text: str) -> SimpleString:

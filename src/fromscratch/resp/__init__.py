@@ -4,13 +4,13 @@
 """
 
 from .reader import INCOMPLETE, ProtocolError, ReplyReader, RequestParser, split_inline
-from .values import (NULL_ARRAY, Attributed, BigNumber, Encoded, ErrorReply, Push, Replies,
-                     SimpleString, Verbatim)
+from .values import (NULL_ARRAY, Attributed, BigNumber, Encoded, ErrorReply, OrderedSet, Push,
+                     Replies, SimpleString, Verbatim)
 from .writer import encode, encode_command, format_double, write_resp2, write_resp3
 
 __all__ = [
     "INCOMPLETE", "NULL_ARRAY", "Attributed", "BigNumber", "Encoded", "ErrorReply",
-    "ProtocolError", "Push", "Replies", "ReplyReader", "RequestParser", "SimpleString",
+    "OrderedSet", "ProtocolError", "Push", "Replies", "ReplyReader", "RequestParser", "SimpleString",
     "Verbatim", "encode", "encode_command", "format_double", "split_inline", "write_resp2",
     "write_resp3",
 ]

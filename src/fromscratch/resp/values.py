@@ -17,7 +17,8 @@ the same mapping:
     (big number            BigNumber (an int)
     =verbatim string       Verbatim
     %map                   dict
-    ~set                   set (the reader gives a frozenset-safe set of hashable items)
+    ~set                   set (the reader gives a frozenset-safe set of hashable items),
+                           or OrderedSet when writing, to fix the order
     |attribute             Attributed (the value with its attributes)
     >push                  Push (a list)
 
@@ -77,6 +78,13 @@ class Verbatim(str):
         self = super().__new__(cls, text)
         self.format = format
         return self
+
+
+class OrderedSet(list):
+    """A set written in the order given (a RESP3 set, an array in RESP2): Redis writes
+    some sets, such as a command's flags, in a fixed order that clients may compare."""
+
+    __slots__ = ()
 
 
 class Push(list):

@@ -15,8 +15,8 @@ from __future__ import annotations
 from itertools import chain
 from math import copysign
 
-from .values import (NULL_ARRAY, Attributed, BigNumber, Encoded, ErrorReply, Push, Replies,
-                     SimpleString, Verbatim)
+from .values import (NULL_ARRAY, Attributed, BigNumber, Encoded, ErrorReply, OrderedSet, Push,
+                     Replies, SimpleString, Verbatim)
 
 CRLF = b"\r\n"
 
@@ -127,7 +127,7 @@ def write_resp2(value, out: list) -> None:
         for key, item in value.items():
             write_resp2(key, out)
             write_resp2(item, out)
-    elif kind is set or kind is frozenset or kind is Push:
+    elif kind is set or kind is frozenset or kind is OrderedSet or kind is Push:
         out.append(b"*%d\r\n" % len(value))
         for item in value:
             write_resp2(item, out)
@@ -158,7 +158,7 @@ def write_resp3(value, out: list) -> None:
         for key, item in value.items():
             write_resp3(key, out)
             write_resp3(item, out)
-    elif kind is set or kind is frozenset:
+    elif kind is set or kind is frozenset or kind is OrderedSet:
         out.append(b"~%d\r\n" % len(value))
         for item in value:
             write_resp3(item, out)

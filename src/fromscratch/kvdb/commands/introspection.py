@@ -342,8 +342,7 @@ def command_getkeys(client, argv):
             syntax="command arg...")
 def command_getkeysandflags(client, argv):
     cmd, keys = _getkeys(client, argv)
-    flags = {SimpleString("RW" if cmd.is_write else "RO"),
-             SimpleString("UPDATE" if cmd.is_write else "ACCESS")}
+    flags = cmd.key_flags()
     return [[key, flags] for key in keys]
 
 
