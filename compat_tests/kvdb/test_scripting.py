@@ -1,6 +1,6 @@
 """Lua scripting (EVAL, EVALSHA, EVAL_RO, SCRIPT) through redis-py, as applications use
 it: the conversions both ways, the errors word for word, redis-py's Lock and
-register_script, a rate limiter, cjson, and the append-only log of a script's writes."""
+register_script, a rate limiter, cjson, bit, and the append-only log of a script's writes."""
 
 import hashlib
 import time
@@ -295,6 +295,22 @@ def test_rate_limiter(r):
     assert results == [[1, 2, 0], [1, 1, 0], [1, 0, 0], [0, 0, 997], [0, 0, 996]]
     assert limiter(keys=["rate:user1"], args=[1000, 3, now + 1000]) == [1, 0, 0]
     assert 0 < r.pttl("rate:user1") <= 1000
+
+
+def test_bit_library(r):
+    """LuaBitOp: 32-bit operations whose results come back as signed numbers."""
+    script = """
+        return {bit.tobit(0xffffffff), bit.tobit(2^32 + 5), bit.tobit(2.5), bit.bnot(0),
+                bit.band(0xff, 0x0f, 0x3), bit.bor(1, 2, 4), bit.bxor(5, 3),
+                bit.lshift(1, 31), bit.lshift(1, 33), bit.rshift(-1, 28),
+                bit.arshift(-256, 4), bit.rol(0x12345678, 8), bit.ror(0x12345678, 8),
+                bit.bswap(0x12345678), bit.tohex(255), bit.tohex(-1, -4), bit.tohex(0x1234, 2)}
+    """
+    assert r.eval(script, 0) == [-1, 5, 2, -1, 3, 7, 6, -2147483648, 2, 15, -16, 878082066,
+                                 2014458966, 2018915346, b"000000ff", b"FFFF", b"34"]
+    with pytest.raises(redis.ResponseError, match="bad argument #1 to 'band' "
+                                                  r"\(number expected, got no value\)"):
+        r.eval("return bit.band()", 0)
 
 
 def test_cjson(r):

@@ -40,7 +40,7 @@ from ...resp.values import Attributed
 from ...resp.writer import format_double
 from ..client import OK, Client, find_subcommand
 from ..scripting import Interpreter, LuaError, LuaSyntaxError, LuaTable
-from ..scripting import cjson
+from ..scripting import bitop, cjson
 from ..scripting.values import tostring
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
@@ -215,6 +215,7 @@ class ScriptEngine:
         globals_ = interp.globals
         globals_.rawset("redis", self._redis_library())
         globals_.rawset("cjson", cjson.library())
+        globals_.rawset("bit", bitop.library())
         globals_.rawset("pcall", self._pcall(globals_.get("pcall")))
         for name, value in globals_.items():       # scripts may not change libraries
             if type(value) is LuaTable and value is not globals_:

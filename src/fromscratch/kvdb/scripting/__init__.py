@@ -6,6 +6,7 @@
     values.py       the Lua values: tables, functions, errors, number <-> string
     stdlib.py       the base library, string, table, math (patterns.py: Lua patterns)
     cjson.py        the cjson library Redis ships
+    bitop.py        the bit library (LuaBitOp) Redis ships
 
 Nothing here knows about the key-value server: `commands/scripting.py` adds the
 `redis` library and the EVAL family of commands on top.
