@@ -135,3 +135,42 @@ def test_protected_mode_refuses_outside_clients_without_a_password(tmp_path, kin
             assert sock.recv(4096) == b"-NOAUTH Authentication required.\r\n"
     finally:
         server.stop()
+
+
+def test_acl_log_records_refusals(r):
+    """ACL LOG: refused commands, keys and channels, failed AUTHs and refusals inside
+    scripts, newest first; a repeat counts on its entry; RESET empties the log."""
+    r.acl_log_reset()
+    r.acl_setuser("logged", enabled=True, passwords=["+pw"], keys=["foo*"],
+                  channels=["news"], commands=["+@connection", "+get", "+eval", "+publish"])
+    user = connect_with(r, username="logged", password="pw")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        user.set("foo", 1)
+    for _ in range(2):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            user.get("bar")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        user.publish("sports", "x")
+    with pytest.raises(redis.ResponseError, match="can't access at least one of the keys"):
+        user.eval("return redis.call('get', 'zzz')", 0)
+    with pytest.raises(redis.AuthenticationError):
+        connect_with(r, username="logged", password="wrong").ping()
+    user.close()
+
+    def text(value):
+        return value.decode() if isinstance(value, bytes) else value
+
+    entries = [{key: text(value) for key, value in entry.items()}
+               for entry in r.acl_log()]
+    seen = [(e["reason"], e["context"], e["object"], e["username"], e["count"])
+            for e in entries]
+    hello = r.connection_pool.connection_kwargs.get("protocol", 2) == 3   # AUTH inside HELLO
+    assert seen == [("auth", "toplevel", "HELLO" if hello else "AUTH", "logged", 1),
+                    ("key", "lua", "zzz", "logged", 1),
+                    ("channel", "toplevel", "sports", "logged", 1),
+                    ("key", "toplevel", "bar", "logged", 2),
+                    ("command", "toplevel", "set", "logged", 1)]
+    assert all("client-info" in e and float(e["age-seconds"]) >= 0 for e in entries)
+    assert len(r.acl_log(count=2)) == 2
+    assert r.acl_log_reset()
+    assert r.acl_log() == []

@@ -17,15 +17,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from collections import deque
 
 from ..glob import compile_pattern
 from ..resp import ErrorReply
 
 NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
-NOPERM_KEY = ErrorReply("NOPERM this user has no permissions to access one of the keys used "
-                        "as arguments")
-NOPERM_CHANNEL = ErrorReply("NOPERM this user has no permissions to access one of the channels "
-                            "used as arguments")
+NOPERM_KEY = ("NOPERM this user has no permissions to access one of the keys used as "
+              "arguments")
+NOPERM_CHANNEL = ("NOPERM this user has no permissions to access one of the channels used "
+                  "as arguments")
+
+
+class Denied(ErrorReply):
+    """A NOPERM refusal, carrying what ACL LOG records of it: the reason (command, key or
+    channel) and the object refused (the command's name, the key, the channel)."""
+
+    def __init__(self, message: str, reason: str, refused: bytes | str):
+        super().__init__(message)
+        self.reason = reason
+        self.refused = refused
 PROTECTED_MODE_DENIED = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
     b"password is set for the default user. In this mode connections are only accepted from "
@@ -166,12 +178,12 @@ class User:
     def check(self, cmd, argv: list) -> None:
         """Raise NOPERM unless this user may run `cmd` with these arguments."""
         if cmd.full_name not in self.allowed:
-            raise ErrorReply(NOPERM_COMMAND.format(cmd.full_name))
+            raise Denied(NOPERM_COMMAND.format(cmd.full_name), "command", cmd.full_name)
         if not self.all_keys:
             patterns = [compile_pattern(p) for p in self.key_patterns]
             for index in cmd.key_indexes(argv):
                 if not any(match(argv[index]) for match in patterns):
-                    raise NOPERM_KEY
+                    raise Denied(NOPERM_KEY, "key", argv[index])
         if not self.all_channels and cmd.name in CHANNEL_COMMANDS:
             channels = argv[1:2] if cmd.name in ("publish", "spublish") else argv[1:]
             for channel in channels:
@@ -180,7 +192,7 @@ class User:
                 else:
                     allowed = any(compile_pattern(p)(channel) for p in self.channel_patterns)
                 if not allowed:
-                    raise NOPERM_CHANNEL
+                    raise Denied(NOPERM_CHANNEL, "channel", channel)
 
     # -- descriptions --------------------------------------------------------------------
 
@@ -218,9 +230,54 @@ def categories(table) -> list[str]:
     return sorted(found | REDIS_CATEGORIES)
 
 
+class AclLog:
+    """ACL LOG: the latest refusals, newest first. A refusal like a recent one (same
+    reason, context, object and user, within a minute) counts on that entry instead of
+    adding one, as Redis groups them."""
+
+    GROUPING_MS = 60_000
+
+    def __init__(self):
+        self.entries: deque[dict] = deque()
+        self.next_id = 0
+
+    def record(self, reason: str, context: str, refused, username: str, client_info: str,
+               max_len: int) -> None:
+        now = int(time.time() * 1000)
+        refused = refused.decode("utf-8", "replace") if isinstance(refused, bytes) else refused
+        for entry in self.entries:
+            if (entry["reason"], entry["context"], entry["object"], entry["username"]) == (
+                    reason, context, refused, username) and now - entry["updated"] < self.GROUPING_MS:
+                self.entries.remove(entry)
+                break
+        else:
+            entry = {"count": 0, "reason": reason, "context": context, "object": refused,
+                     "username": username, "entry-id": self.next_id, "created": now}
+            self.next_id += 1
+        entry["count"] += 1
+        entry["updated"] = now
+        entry["client-info"] = client_info
+        self.entries.appendleft(entry)
+        while len(self.entries) > max_len:
+            self.entries.pop()
+
+    def reply(self, count: int | None = None) -> list[dict]:
+        now = int(time.time() * 1000)
+        entries = list(self.entries)[:count] if count is not None else self.entries
+        return [{"count": e["count"], "reason": e["reason"], "context": e["context"],
+                 "object": e["object"], "username": e["username"],
+                 "age-seconds": (now - e["created"]) / 1000, "client-info": e["client-info"],
+                 "entry-id": e["entry-id"], "timestamp-created": e["created"],
+                 "timestamp-last-updated": e["updated"]} for e in entries]
+
+    def reset(self) -> None:
+        self.entries.clear()
+
+
 class Acl:
     def __init__(self, table):
         self.table = table
+        self.log = AclLog()
         self.users: dict[str, User] = {}
         self.default = self.user("default")
         for rule in ("on", "nopass", "~*", "&*", "+@all"):

@@ -20,6 +20,7 @@ from ..pubsub import Broker
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import Blocking
 from .client import Client
+from .commands.connection import client_info_line
 from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
@@ -432,6 +433,12 @@ class KvServer:
 
     def pubsub_pattern_count(self) -> int:
         return self.broker.pattern_count()
+
+    def record_denial(self, client, reason: str, refused, context: str = "toplevel",
+                      username: str | None = None) -> None:
+        """An ACL refusal (a command, key or channel, or a failed AUTH), for ACL LOG."""
+        self.acl.log.record(reason, context, refused, username or client.user.name,
+                            client_info_line(client), self.config["acllog-max-len"])
 
     def count_error(self, error) -> None:
         code = error.code

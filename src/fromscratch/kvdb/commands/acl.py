@@ -119,7 +119,13 @@ def acl_genpass(client, argv):
                     "ACL rules.", complexity="O(N) with N being the number of entries shown.",
             syntax="[operation: count | RESET]")
 def acl_log(client, argv):
-    # Denials are not recorded (yet): the log is always empty.
-    if len(argv) == 3 and argv[2].upper() == b"RESET":
+    log = client.kv.acl.log
+    if len(argv) == 2:
+        return log.reply()
+    if len(argv) > 3:
+        raise ErrorReply("ERR unknown subcommand or wrong number of arguments for 'log'. "
+                         "Try ACL HELP.")
+    if argv[2].upper() == b"RESET":
+        log.reset()
         return OK
-    return []
+    return log.reply(max(parse_int(argv[2]), 0))

@@ -74,13 +74,16 @@ def auth(client, argv):
         raise ErrorReply("ERR AUTH <password> called without any password configured for "
                          "the default user. Are you sure your configuration is correct?")
     username, password = (argv[1], argv[2]) if len(argv) == 3 else (b"default", argv[1])
-    log_in(client, username, password)
+    log_in(client, username, password, "AUTH")
     return OK
 
 
-def log_in(client, username: bytes, password: bytes) -> None:
+def log_in(client, username: bytes, password: bytes, command: str) -> None:
+    """Authenticate as `username`; a failure is refused, and logged as `command`'s."""
     user = client.kv.acl.authenticate(username, password)
     if user is None:
+        client.kv.record_denial(client, "auth", command,
+                                username=username.decode("utf-8", "replace"))
         raise WRONGPASS
     client.user = user
     client.authenticated = True
@@ -114,7 +117,7 @@ def hello(client, argv):
             raise ErrorReply(f"ERR Syntax error in HELLO option "
                              f"'{argv[i].decode('utf-8', 'replace')}'")
     if credentials is not None:
-        log_in(client, *credentials)
+        log_in(client, *credentials, "HELLO")
     elif not client.authenticated:
         raise ErrorReply("NOAUTH HELLO must be called with the client already authenticated, "
                          "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "

@@ -38,6 +38,7 @@ import math
 from ...resp import NULL_ARRAY, BigNumber, ErrorReply, SimpleString, Verbatim
 from ...resp.values import Attributed
 from ...resp.writer import format_double
+from ..acl import Denied
 from ..client import OK, Client, find_subcommand
 from ..scripting import Interpreter, LuaError, LuaSyntaxError, LuaTable
 from ..scripting import bitop, cjson
@@ -47,6 +48,16 @@ from ..version import REDIS_VERSION
 from .args import parse_int
 
 log = logging.getLogger("fromscratch.kvdb")
+
+# What a script's redis.call says when ACL refuses it (not the NOPERM of a client's own
+# command: these are Redis 7.0's words).
+_SCRIPT_DENIALS = {
+    "command": "ERR The user executing the script can't run this command or subcommand",
+    "key": "ERR The user executing the script can't access at least one of the keys "
+           "mentioned in the command arguments",
+    "channel": "ERR The user executing the script can't publish to the channel mentioned "
+               "in the command",
+}
 
 NOSCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
 LOG_LEVELS = {"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3}
@@ -316,7 +327,11 @@ class ScriptEngine:
             raise ErrorReply("ERR This Redis command is not allowed from script")
         caller = self.caller
         if not caller.user.unrestricted:
-            caller.user.check(cmd, argv)
+            try:
+                caller.user.check(cmd, argv)
+            except Denied as denied:
+                kv.record_denial(caller, denied.reason, denied.refused, context="lua")
+                raise ErrorReply(_SCRIPT_DENIALS[denied.reason]) from None
         if cmd.is_write:
             if self.read_only:
                 raise ErrorReply("ERR Write commands are not allowed from read-only scripts.")
