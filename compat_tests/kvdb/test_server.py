@@ -133,6 +133,10 @@ def test_command_docs_shape_for_redis_cli(server):
     client.close()
 
 
+def test_role_is_a_primary_without_replicas(r):
+    assert call_raw(r, "ROLE") == [b"master", 0, []]
+
+
 def test_time_and_lastsave(r):
     seconds, micros = r.time()
     assert abs(seconds - time.time()) < 5 and 0 <= micros < 1_000_000

@@ -461,6 +461,13 @@ def time_(client, argv):
     return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
 
 
+@command("role", arity=1, flags="admin noscript loading stale fast", group="server",
+         since="2.8.12", summary="Returns the replication role.", complexity="O(1)")
+def role(client, argv):
+    # Always a primary without replicas: there is no replication here.
+    return [b"master", 0, []]
+
+
 container("debug", flags="admin noscript loading stale protected", group="server", since="1.0.0",
           summary="A container for debugging commands.")
 
