@@ -475,7 +475,7 @@ def object_encoding(client, argv):
     return None if entry is None else encoding_of(entry.value, client.kv.config).encode()
 
 
-def _lfu_policy(client) -> bool:
+def lfu_policy(client) -> bool:
     return client.kv.config["maxmemory-policy"].endswith("lfu")
 
 
@@ -486,7 +486,7 @@ def object_freq(client, argv):
     entry = _object_entry(client, argv[2])
     if entry is None:
         return None
-    if not _lfu_policy(client):
+    if not lfu_policy(client):
         raise ErrorReply("ERR An LFU maxmemory policy is not selected, access frequency not "
                          "tracked. Please note that when switching between policies at "
                          "runtime LRU and LFU data will take some time to adjust.")
@@ -500,7 +500,7 @@ def object_idletime(client, argv):
     entry = _object_entry(client, argv[2])
     if entry is None:
         return None
-    if _lfu_policy(client):
+    if lfu_policy(client):
         raise ErrorReply("ERR An LFU maxmemory policy is selected, idle time not tracked. "
                          "Please note that when switching between policies at runtime LRU "
                          "and LFU data will take some time to adjust.")

@@ -5,7 +5,7 @@ are logged as they were sent. The others are rewritten from what they did:
 
 * relative times become absolute: EXPIRE / PEXPIRE / EXPIREAT -> PEXPIREAT (or DEL, when
   the time was already past), SET ... EX / SETEX / PSETEX -> SET ... PXAT, GETEX ->
-  PEXPIREAT / PERSIST;
+  PEXPIREAT / PERSIST, RESTORE key ttl -> RESTORE key <unix ms> ... ABSTTL;
 * floating point is logged as its result, so replay can't round differently:
   INCRBYFLOAT -> SET ... KEEPTTL, HINCRBYFLOAT -> HSET;
 * random picks are logged as what was picked: SPOP -> SREM;
@@ -62,6 +62,16 @@ def _getex(argv, reply, db):
     return [[b"PERSIST", key]]
 
 
+def _restore(argv, reply, db):          # RESTORE key ttl payload [options]
+    key = argv[1]
+    if key not in db.data:
+        return [[b"DEL", key]]          # an ABSTTL already past: REPLACE only deleted
+    # The TTL becomes the absolute time it gave (0 still meaning none); the other
+    # options go as sent (an IDLETIME then counts from the replay, as in Redis's log).
+    options = [arg for arg in argv[4:] if arg.upper() != b"ABSTTL"]
+    return [[b"RESTORE", key, b"%d" % _expiry_of(db, key), argv[3], *options, b"ABSTTL"]]
+
+
 def _incrbyfloat(argv, reply, db):
     return [[b"SET", argv[1], reply, b"KEEPTTL"]]
 
@@ -105,8 +115,8 @@ def _bzmpop(argv, reply, db):                        # reply: [key, [[member, sc
 RULES = {
     "expire": _absolute_expiry, "pexpire": _absolute_expiry, "expireat": _absolute_expiry,
     "pexpireat": _absolute_expiry, "set": _set, "setex": _set_with_ttl,
-    "psetex": _set_with_ttl, "getex": _getex, "incrbyfloat": _incrbyfloat,
-    "hincrbyfloat": _hincrbyfloat, "spop": _spop,
+    "psetex": _set_with_ttl, "getex": _getex, "restore": _restore,
+    "incrbyfloat": _incrbyfloat, "hincrbyfloat": _hincrbyfloat, "spop": _spop,
     "blpop": _blocking_list_pop(b"LPOP"), "brpop": _blocking_list_pop(b"RPOP"),
     "blmpop": _blmpop, "blmove": _blmove, "brpoplpush": _brpoplpush,
     "bzpopmin": _bzpop, "bzpopmax": _bzpop, "bzmpop": _bzmpop,

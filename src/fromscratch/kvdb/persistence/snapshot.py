@@ -32,6 +32,10 @@ when it comes back.
 `write_snapshot` streams the keyspace to a file object; `read_snapshot` parses one into
 fresh databases and only returns them once the checksum has been verified: a corrupt
 file is refused whole, never half-loaded.
+
+One value's encoding (`encode_value` / `decode_value`) is also what DUMP and RESTORE
+carry: `serialize_value` / `deserialize_value` give it on its own, kind byte first
+(commands/serialize.py adds Redis's version and checksum around it).
 """
 
 from __future__ import annotations
@@ -273,12 +277,38 @@ def decode_value(kind: int, reader: _Reader):
         scores = {}
         for _ in range(reader.count()):
             member = reader.blob()
-            scores[member] = struct.unpack(">d", reader.take(8))[0]
+            score = struct.unpack(">d", reader.take(8))[0]
+            if score != score:       # no command stores a NaN; it would break the order
+                reader.fail("a NaN score")
+            scores[member] = score
         return SortedSet.from_scores(scores)
     if kind == 5:
         return _decode_stream(reader)
     reader.pos -= 1
     reader.fail(f"unknown value kind {kind}")
+
+
+# -- one value on its own (DUMP / RESTORE) -------------------------------------------------
+
+def serialize_value(value) -> bytes:
+    """`value` encoded as a snapshot record encodes it, kind byte first (without the
+    record's key and expiry): the body of a DUMP payload."""
+    kind, payload = encode_value(value)
+    return bytes([kind]) + payload
+
+
+def deserialize_value(data: bytes):
+    """The value `serialize_value` encoded into `data`. Raises CorruptSnapshot unless
+    `data` is exactly one well-formed value."""
+    reader = _Reader(data)
+    value = decode_value(reader.byte(), reader)
+    if reader.pos != len(data):
+        reader.fail("data after the value")
+    # Containers never exist empty (the last item removed removes the key), so no
+    # snapshot holds one; a payload that does was not made by serialize_value.
+    if not value and type(value) not in (bytes, Stream):
+        reader.fail("an empty container")
+    return value
 
 
 def read_snapshot(data: bytes, keyspace: Keyspace) -> int:

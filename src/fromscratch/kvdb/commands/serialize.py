@@ -1,0 +1,144 @@
+"""DUMP and RESTORE: a key's value as an opaque payload, and a key made again from one.
+
+A payload is laid out as Redis lays it out, but its body is in our own encoding:
+
+    payload = body  version:u16  crc:u64          (both little-endian, as in Redis)
+    body    = kind:u8 value                       a snapshot record's value, without the
+                                                  key or expiry (persistence/snapshot.py)
+    crc     = CRC-64/Jones of body and version   (crc64.py)
+
+Redis's body is an RDB object, which we don't implement; reusing the snapshot encoding
+means the two can never disagree about a value. The version is what keeps the payloads
+apart: Redis refuses any version above its own RDB version (10 in 7.0, 12 in 7.4), so
+ours carries a marker far above that, and real Redis answers our payloads -- and we
+answer its -- with "DUMP payload version or checksum are wrong" instead of mis-reading
+them.
+"""
+
+from __future__ import annotations
+
+from ...resp import ErrorReply
+from ..client import OK
+from ..crc64 import crc64
+from ..memory import minutes_now
+from ..notifications import GENERIC
+from ..persistence.snapshot import (VERSION as SNAPSHOT_VERSION, CorruptSnapshot,
+                                    deserialize_value, serialize_value)
+from ..table import command
+from .args import INT64_MAX, SYNTAX, Options, now_ms, parse_int
+from .keys import lfu_policy
+
+# Our marker in the high bits; the low bits are the snapshot format's version, so a
+# payload made by a server whose value encoding differs is refused too.
+DUMP_VERSION = 0xF000 | SNAPSHOT_VERSION
+FOOTER = 2 + 8                                   # version and CRC
+
+BUSYKEY = ErrorReply("BUSYKEY Target key name already exists.")
+BAD_PAYLOAD = ErrorReply("ERR DUMP payload version or checksum are wrong")
+BAD_DATA = ErrorReply("ERR Bad data format")
+
+
+def dump_payload(value) -> bytes:
+    body = serialize_value(value) + DUMP_VERSION.to_bytes(2, "little")
+    return body + crc64(body).to_bytes(8, "little")
+
+
+def restore_payload(payload: bytes):
+    """The value in `payload`; BAD_PAYLOAD if the envelope does not check out, BAD_DATA
+    if it does but the body is not a value (as Redis tells the two apart)."""
+    if len(payload) < FOOTER:
+        raise BAD_PAYLOAD
+    version = int.from_bytes(payload[-FOOTER:-8], "little")
+    checksum = int.from_bytes(payload[-8:], "little")
+    if version != DUMP_VERSION or crc64(payload[:-8]) != checksum:
+        raise BAD_PAYLOAD
+    try:
+        return deserialize_value(payload[:-FOOTER])
+    except CorruptSnapshot:
+        raise BAD_DATA from None
+
+
+@command("dump", arity=2, flags="readonly", keys=(1, 1, 1), group="generic", since="2.6.0",
+         summary="Returns a serialized representation of the value stored at a key.",
+         complexity="O(1) to access the key and additional O(N*M) to serialize it, where N "
+                    "is the number of Redis objects composing the value and M their average "
+                    "size. For small string values the time complexity is thus O(1)+O(1*M) "
+                    "where M is small, so simply O(1).", syntax="key")
+def dump(client, argv):
+    value = client.db.get(argv[1])
+    return None if value is None else dump_payload(value)
+
+
+def _restore_options(argv: list):
+    """(replace, absolute ttl, idle seconds or None, LFU counter or None). IDLETIME and
+    FREQ exclude each other: the second one given is a syntax error, as in Redis."""
+    replace = absolute = False
+    idle = freq = None
+    opts = Options(argv, 4)
+    while opts:
+        word = opts.next_word()
+        if word == b"REPLACE":
+            replace = True
+        elif word == b"ABSTTL":
+            absolute = True
+        elif word == b"IDLETIME" and opts and freq is None:
+            idle = parse_int(opts.value())
+            if idle < 0:
+                raise ErrorReply("ERR Invalid IDLETIME value, must be >= 0")
+        elif word == b"FREQ" and opts and idle is None:
+            freq = parse_int(opts.value())
+            if not 0 <= freq <= 255:
+                raise ErrorReply("ERR Invalid FREQ value, must be >= 0 and <= 255")
+        else:
+            raise SYNTAX
+    return replace, absolute, idle, freq
+
+
+@command("restore", arity=-4, flags="write denyoom", keys=(1, 1, 1), group="generic",
+         since="2.6.0", summary="Creates a key from the serialized representation of a value.",
+         complexity="O(1) to create the new key and additional O(N*M) to reconstruct the "
+                    "serialized value, where N is the number of Redis objects composing the "
+                    "value and M their average size. For small string values the time "
+                    "complexity is thus O(1)+O(1*M) where M is small, so simply O(1). "
+                    "However for sorted set values the complexity is O(N*M*log(N)) because "
+                    "inserting values into sorted sets is O(log(N)).",
+         syntax="key ttl:integer serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] "
+                "[FREQ frequency:integer]", acl="@dangerous")
+def restore(client, argv):
+    # The checks come in Redis's order, which decides the error when several apply.
+    replace, absolute, idle, freq = _restore_options(argv)
+    db, key = client.db, argv[1]
+    if not replace and key in db:
+        raise BUSYKEY
+    ttl = parse_int(argv[2])
+    if ttl < 0:
+        raise ErrorReply("ERR Invalid TTL value, must be >= 0")
+    value = restore_payload(argv[3])
+    deleted = replace and db.delete(key)
+    expires_at = 0                                  # 0: no expiry
+    if ttl:
+        expires_at = ttl if absolute else now_ms() + ttl
+    # A time already past (an ABSTTL, or a relative TTL so large that Redis's 64-bit sum
+    # wraps negative): the key would expire at once, so it is not created, yet the reply
+    # is OK (Redis's choice). REPLACE still removed the old value.
+    if expires_at and not now_ms() < expires_at <= INT64_MAX:
+        if deleted:
+            db.notify(GENERIC, "del", key)
+        return OK
+    db.set(key, value)
+    if expires_at:
+        db.set_expire(key, expires_at)
+    _set_access(client, db.data[key], idle, freq)
+    db.notify(GENERIC, "restore", key)
+    return OK
+
+
+def _set_access(client, entry, idle: int | None, freq: int | None) -> None:
+    """IDLETIME / FREQ, as OBJECT IDLETIME / OBJECT FREQ will read them back. Like Redis,
+    only the one the eviction policy keeps is applied; the other is ignored."""
+    if lfu_policy(client):
+        if freq is not None:
+            entry.freq = freq
+            entry.access = minutes_now()         # the counter starts decaying from now
+    elif idle is not None:
+        entry.access = client.kv.keyspace.lru_clock - idle
