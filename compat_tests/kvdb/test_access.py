@@ -174,3 +174,15 @@ def test_acl_log_records_refusals(r):
     assert len(r.acl_log(count=2)) == 2
     assert r.acl_log_reset()
     assert r.acl_log() == []
+
+
+def test_key_patterns_cover_store_destinations(r):
+    """A user limited to s* keys may not SORT or GEORADIUS into another key."""
+    r.acl_setuser("limited", enabled=True, nopass=True, keys=["s*"], commands=["+@all"])
+    user = connect_with(r, username="limited", password="x")
+    assert user.sort("s1", store="s2") == 0
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        user.sort("s1", store="other")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        user.georadius("s1", 1, 2, 3, unit="km", store="other")
+    user.close()

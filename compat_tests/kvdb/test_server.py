@@ -101,6 +101,11 @@ def test_command_introspection(r):
     assert call_raw(r, "COMMAND", "GETKEYS", "ZUNIONSTORE", "dst", "2", "a", "b",
                     "WEIGHTS", "1", "2") == [b"dst", b"a", b"b"]
     assert call_raw(r, "COMMAND", "GETKEYS", "BLMPOP", "0", "2", "a", "b", "LEFT") == [b"a", b"b"]
+    # keys only the options reveal: the STORE destinations
+    assert call_raw(r, "COMMAND", "GETKEYS", "SORT", "s", "LIMIT", "0", "1", "GET", "store",
+                    "BY", "x", "STORE", "dst") == [b"s", b"dst"]
+    assert call_raw(r, "COMMAND", "GETKEYS", "GEORADIUS", "g", "1", "2", "3", "km", "STORE",
+                    "d1", "STOREDIST", "d2") == [b"g", b"d1", b"d2"]
     with pytest.raises(redis.ResponseError, match="Invalid command specified"):
         r.command_getkeys("NOSUCH", "x")
 

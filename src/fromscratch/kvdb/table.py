@@ -76,6 +76,8 @@ class Command:
     # for `... STREAMS key... id...`: the keyword and where its search starts; the keys
     # are the first half of the arguments after it
     keyword: tuple = ()
+    # for keys only the options reveal (SORT ... STORE dest): argv -> their positions
+    option_keys: Callable | None = None
     parent: "Command | None" = None
     subcommands: dict = field(default_factory=dict)
     # statistics for INFO commandstats and LATENCY HISTOGRAM; the histogram also
@@ -143,6 +145,8 @@ class Command:
                 if argv[index].upper() == word:
                     indexes += range(index + 1, index + 1 + (len(argv) - index - 1) // 2)
                     break
+        if self.option_keys is not None:
+            indexes += self.option_keys(argv)
         return indexes
 
     @property
@@ -285,15 +289,15 @@ def _parse_flags(flags: str) -> frozenset:
 
 
 def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
-            numkeys_at: int = 0, keyword: tuple = (), group: str = "generic",
-            since: str = "1.0.0", summary: str = "", complexity: str = "", syntax: str = "",
-            acl: str = ""):
+            numkeys_at: int = 0, keyword: tuple = (), option_keys: Callable | None = None,
+            group: str = "generic", since: str = "1.0.0", summary: str = "",
+            complexity: str = "", syntax: str = "", acl: str = ""):
     """Declare a top-level command handled by the decorated function."""
     def register(handler):
         TABLE.add(Command(name, handler, arity, _parse_flags(flags), *keys, group=group,
                           since=since, summary=summary, complexity=complexity,
                           syntax=syntax, acl=frozenset(acl.split()), numkeys_at=numkeys_at,
-                          keyword=keyword))
+                          keyword=keyword, option_keys=option_keys))
         return handler
     return register
 

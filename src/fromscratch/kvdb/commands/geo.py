@@ -424,8 +424,21 @@ _SEARCH_COMPLEXITY = ("O(N+log(M)) where N is the number of elements in the grid
                       "the number of items inside the shape")
 
 
+def _store_key(first_option: int):
+    """The positions of GEORADIUS's STORE and STOREDIST keys, each the last given, as
+    Redis's key specs find them."""
+    def find(argv: list) -> list[int]:
+        found = {}
+        for index in range(first_option, len(argv) - 1):
+            word = argv[index].upper()
+            if word in (b"STORE", b"STOREDIST"):
+                found[word] = index + 1
+        return [found[word] for word in (b"STORE", b"STOREDIST") if word in found]
+    return find
+
+
 @command("georadius", arity=-6, flags="write denyoom movablekeys", keys=(1, 1, 1),
-         group="geo", since="3.2.0",
+         option_keys=_store_key(6), group="geo", since="3.2.0",
          summary="Queries a geospatial index for members within a distance from a "
                  "coordinate, optionally stores the result.",
          complexity=_RADIUS_COMPLEXITY,
@@ -446,7 +459,7 @@ def georadius_ro(client, argv):
 
 
 @command("georadiusbymember", arity=-5, flags="write denyoom movablekeys", keys=(1, 1, 1),
-         group="geo", since="3.2.0",
+         option_keys=_store_key(5), group="geo", since="3.2.0",
          summary="Queries a geospatial index for members within a distance from a member, "
                  "optionally stores the result.",
          complexity=_RADIUS_COMPLEXITY,

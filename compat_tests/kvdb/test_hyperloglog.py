@@ -1,0 +1,206 @@
+"""HyperLogLog commands (PFADD, PFCOUNT, PFMERGE) through redis-py, against our server and
+real Redis alike.
+
+The counts are estimates, but deterministic ones: the same elements give the same
+registers and the same estimate on both servers. The numbers below were read once from
+Redis 7.0 and are asserted on both. Our HLLs are always in the dense encoding, where
+Redis keeps small ones sparse, so the bytes of a small HLL are only compared once Redis
+has switched it to dense too.
+"""
+
+import hashlib
+
+import pytest
+import redis
+
+from .test_notifications import both, events  # noqa: F401  (the events fixture)
+
+NOT_HLL = "^WRONGTYPE Key is not a valid HyperLogLog string value.$"
+WRONGTYPE = "^WRONGTYPE Operation against a key holding the wrong kind of value$"
+CORRUPT = "^INVALIDOBJ Corrupted HLL object detected$"
+
+HEADER = b"HYLL\x00\x00\x00\x00"            # magic, dense encoding, 3 unused bytes
+
+
+def elements(first: int, last: int, prefix: str = "element") -> list[str]:
+    return [f"{prefix}:{i}" for i in range(first, last + 1)]
+
+
+def add(r, key: str, items: list) -> None:
+    for start in range(0, len(items), 5000):       # in batches: one call is a packet
+        r.pfadd(key, *items[start:start + 5000])
+
+
+def dense(cached: int = 0, stale: bool = False) -> bytes:
+    """An empty dense HLL whose header caches `cached`, marked stale or not."""
+    card = cached | (1 << 63 if stale else 0)
+    return HEADER + card.to_bytes(8, "little") + bytes(12288)
+
+
+def test_pfadd_reports_whether_anything_changed(r):
+    assert r.pfadd("h", "a", "b", "c") == 1
+    assert r.pfadd("h", "a", "b") == 0                 # already counted
+    assert r.pfadd("h", "c", "d") == 1
+    assert r.pfadd("h") == 0
+    assert r.pfadd("new") == 1                         # creating the key is a change
+    assert r.pfcount("new") == 0
+    assert r.type("h") == b"string"                    # an HLL is a string
+    assert r.get("h")[:4] == b"HYLL"
+    assert r.pfcount("h") == 4
+    assert r.pfcount("missing") == 0
+
+
+@pytest.mark.parametrize("count, expected", [
+    (1, 1), (10, 10), (100, 99), (1000, 997), (5000, 5005), (10000, 10017), (20000, 19987),
+])
+def test_pfcount_is_the_same_estimate_as_redis(r, count, expected):
+    add(r, "h", elements(1, count))
+    assert r.pfcount("h") == expected
+    assert r.pfcount("h") == expected                  # the cached value, now
+
+
+def test_union_of_several_keys(r):
+    add(r, "a", elements(1, 8000))
+    add(r, "b", elements(5001, 15000))
+    add(r, "c", elements(1, 300, prefix="other"))
+    assert (r.pfcount("a"), r.pfcount("b"), r.pfcount("c")) == (8010, 10014, 300)
+    assert r.pfcount("a", "b") == 15090
+    assert r.pfcount("a", "b", "c", "missing") == 15380
+    assert r.pfcount("a", "a") == 8010
+    assert r.pfcount("missing", "missing2") == 0
+    assert r.pfmerge("m", "a", "b", "c") is True
+    assert r.pfcount("m") == 15380
+    assert r.pfcount("a") == 8010                      # the sources are unchanged
+
+
+def test_pfmerge_includes_the_destination(r):
+    add(r, "dest", elements(1, 100))
+    add(r, "src", elements(101, 200))
+    assert r.pfmerge("dest", "src") is True
+    assert r.pfcount("dest") == r.pfcount("src", "dest")
+    assert r.pfmerge("alone") is True                  # no sources: an empty HLL
+    assert r.pfcount("alone") == 0
+    assert r.get("alone")[:4] == b"HYLL"
+    assert r.pfmerge("dest", "missing") is True
+    assert r.pfcount("dest") == r.pfcount("src", "dest")
+
+
+def test_dense_bytes_are_redis_bytes(r):
+    # 20000 elements fill the registers: Redis too is in the dense encoding by then.
+    add(r, "h", elements(1, 20000))
+    value = r.get("h")
+    assert len(value) == 12304
+    assert value[:16] == HEADER + bytes(7) + b"\x80"   # count not computed yet: stale
+    assert hashlib.sha256(value).hexdigest() == (
+        "5091d94eca7c228d2ae8890beeaeebca1e67529e41cb03c9cc3b89baf3f36501")
+    assert r.pfcount("h") == 19987
+    value = r.get("h")
+    assert value[8:16] == (19987).to_bytes(8, "little")       # the count, cached
+    assert hashlib.sha256(value).hexdigest() == (
+        "1a3a99f9cc58a2f4c6cfd8fb9c821d292b2a542b09bcd750706cbc7fa5b3f5be")
+
+
+def test_the_cached_count_is_trusted(r):
+    r.set("h", dense(cached=42))
+    assert r.pfcount("h") == 42                        # registers empty, but cached
+    assert r.pfcount("h", "h") == 0                    # a union is always computed
+    r.set("h", dense(cached=42, stale=True))
+    assert r.pfcount("h") == 0
+    assert r.get("h") == dense(cached=0)               # recomputed and cached
+
+
+def test_a_sparse_hll_written_by_redis_is_read(r):
+    # Registers 100 and 101 at 3, the others 0, in the sparse encoding's run-length
+    # opcodes: XZERO(100), VAL(3, run of 2), XZERO(16282).
+    sparse = b"HYLL\x01\x00\x00\x00" + bytes(7) + b"\x80" + b"\x40\x63\x89\x7f\x99"
+    add(r, "c", elements(1, 300, prefix="other"))
+    r.set("sp", sparse)
+    assert r.pfcount("sp") == 2
+    assert r.pfcount("sp", "c") == 302
+    assert r.pfmerge("m", "sp", "c") is True
+    assert r.pfcount("m") == 302
+    assert r.pfadd("sp", "x", "y") == 1
+    assert r.pfcount("sp") == 4
+    assert r.pfcount("sp", "c") == 304
+
+
+def test_corrupt_sparse_hll(r):
+    # The runs cover only 101 of the 16384 registers.
+    r.set("bad", b"HYLL\x01\x00\x00\x00" + bytes(7) + b"\x80" + b"\x40\x63\x89")
+    with pytest.raises(redis.ResponseError, match=CORRUPT):
+        r.pfcount("bad")
+    with pytest.raises(redis.ResponseError, match=CORRUPT):
+        r.pfcount("bad", "missing")
+    with pytest.raises(redis.ResponseError, match=CORRUPT):
+        r.pfmerge("m", "bad")
+    assert r.exists("m") == 0
+
+
+@pytest.mark.parametrize("value", [
+    b"hello", b"123", b"HYLL", HEADER + bytes(100),            # too short for dense
+    b"HYLX" + bytes(12300), b"HYLL\x02" + bytes(12299),        # bad magic, bad encoding
+    b"HYLL\xff" + bytes(12299),
+])
+def test_a_string_that_is_not_an_hll(r, value):
+    r.set("s", value)
+    add(r, "h", ["a"])
+    for call in (lambda: r.pfadd("s", "a"), lambda: r.pfcount("s"),
+                 lambda: r.pfcount("h", "s"), lambda: r.pfmerge("s", "h"),
+                 lambda: r.pfmerge("h", "s")):
+        with pytest.raises(redis.ResponseError, match=NOT_HLL):
+            call()
+    assert r.get("s") == value
+
+
+def test_other_types_are_wrongtype(r):
+    r.rpush("l", "a")
+    add(r, "h", ["a"])
+    for call in (lambda: r.pfadd("l", "a"), lambda: r.pfcount("l"),
+                 lambda: r.pfcount("h", "l"), lambda: r.pfmerge("l", "h"),
+                 lambda: r.pfmerge("h", "l")):
+        with pytest.raises(redis.ResponseError, match=WRONGTYPE):
+            call()
+    for command in ("PFADD", "PFCOUNT", "PFMERGE"):
+        with pytest.raises(redis.ResponseError,
+                           match=f"^wrong number of arguments for '{command.lower()}'"):
+            r.execute_command(command)
+
+
+def test_changes_keep_the_ttl(r):
+    add(r, "h", ["a"])
+    r.expire("h", 100)
+    r.pfadd("h", "b")
+    r.pfcount("h")
+    r.pfmerge("h", "missing")
+    assert 0 < r.ttl("h") <= 100
+
+
+def test_notifications(r, events):  # noqa: F811
+    collect = events("KEA")
+    r.pfadd("h", "a")
+    r.pfadd("h", "a")                                  # nothing changed: no event
+    r.pfcount("h")                                     # caching the count: no event
+    r.pfmerge("m", "h")                                # reported as a pfadd
+    assert collect() == both(("pfadd", "h"), ("pfadd", "m"))
+
+
+def test_watch_sees_the_cached_count_change(r, other):
+    add(r, "h", ["a", "b"])
+
+    def aborted_by(action) -> bool:
+        with r.pipeline() as pipe:
+            pipe.watch("h")
+            action()
+            pipe.multi()
+            pipe.set("x", 1)
+            try:
+                pipe.execute()
+            except redis.WatchError:
+                return True
+            return False
+
+    assert aborted_by(lambda: other.pfcount("h")) is True     # the count is cached
+    assert aborted_by(lambda: other.pfcount("h")) is False    # read from the cache
+    assert aborted_by(lambda: other.pfadd("h", "a")) is False  # no register changed
+    assert aborted_by(lambda: other.pfcount("h", "h")) is False
+    assert aborted_by(lambda: other.pfadd("h", "c")) is True
