@@ -2,6 +2,8 @@
 
 import io
 import random
+import struct
+import zlib
 from collections import deque
 
 import pytest
@@ -126,3 +128,25 @@ def test_truncated_files_are_refused():
     for length in (0, 3, 5, len(data) // 2, len(data) - 1):
         with pytest.raises(CorruptSnapshot, match="byte offset"):
             read_snapshot(data[:length], Keyspace())
+
+
+def test_function_libraries_round_trip():
+    codes = [b"#!lua name=one\nredis.register_function('f', function() return 1 end)",
+             b"#!lua name=two\n" + bytes(range(256))]
+    original = sample_keyspace()
+    handle = io.BytesIO()
+    write_snapshot(original, handle, codes)
+    libraries = []
+    restored = Keyspace()
+    assert read_snapshot(handle.getvalue(), restored, libraries) == 10
+    assert libraries == codes
+    assert contents(restored) == contents(original)
+
+
+def test_version_1_files_still_load():
+    data = bytearray(dump(sample_keyspace()))    # no libraries: what version 1 wrote
+    assert data[4] == 2
+    data[4] = 1
+    body = bytes(data[:-4])
+    restored = Keyspace()
+    assert read_snapshot(body + struct.pack(">I", zlib.crc32(body)), restored) == 10

@@ -17,6 +17,7 @@ import signal
 import time
 from ..net import TcpServer
 from ..pubsub import Broker
+from ..resp import ErrorReply
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import Blocking
 from .client import Client
@@ -25,11 +26,13 @@ from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .acl import Acl
+from .commands.functions import FunctionEngine
 from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
 from .memory import Evictor
 from .persistence.aof import AppendOnlyFile
 from .persistence.propagation import effects
+from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from .persistence.snapshotter import Snapshotter
 from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
@@ -92,6 +95,7 @@ class KvServer:
         self.shutdown_done = False
         self.evictor = Evictor(self)
         self.scripting = ScriptEngine(self)
+        self.functions = FunctionEngine(self)
         self.peak_memory = 0
         self.ops_per_sec = 0
         self._ops_sample = (time.monotonic(), 0)
@@ -170,6 +174,22 @@ class KvServer:
             self.loading = False
         self.config.on_change("appendonly", self._switch_aof)
         self._refresh()
+
+    def dump_snapshot(self, handle) -> None:
+        """Write the data as a snapshot: the keyspace and the function libraries."""
+        write_snapshot(self.keyspace, handle, self.functions.codes())
+
+    def load_snapshot(self, data: bytes) -> int:
+        """Load a snapshot into the (empty) keyspace and libraries; returns the keys
+        loaded. Raises CorruptSnapshot."""
+        codes: list[bytes] = []
+        loaded = read_snapshot(data, self.keyspace, codes)
+        try:
+            self.functions.load_codes(codes)
+        except ErrorReply as error:
+            message = f"a function library does not load: {error.message}"
+            raise CorruptSnapshot(message) from None
+        return loaded
 
     def _switch_aof(self, enabled: bool) -> None:
         if enabled and self.aof is None:

@@ -1,4 +1,5 @@
-"""Scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT LOAD|EXISTS|FLUSH|KILL.
+"""Scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT LOAD|EXISTS|FLUSH|KILL, and
+the engine that runs Lua against the keyspace for them and for FCALL (functions.py).
 
 A script is Lua 5.1 (our interpreter: ../scripting/), run atomically: nothing else
 runs until it returns. It reaches the data through `redis.call(...)`, which runs a
@@ -24,9 +25,16 @@ Values cross between Redis and Lua as Redis documents it:
 Scripts are cached by the SHA1 of their text (EVAL caches them too), compiled once.
 Errors read as Redis 7's: "ERR user_script:1: boom script: <sha>, on @user_script:1."
 
+As in Redis, EVAL's scripts and FCALL's functions live in two Lua states (each an
+Interpreter with the same libraries); `ScriptEngine.run` runs either kind. A script
+whose shebang declares flags ("#!lua flags=no-writes") and every function are checked
+against their flags before they start (a script that may write is refused by EVAL_RO,
+when out of memory or when writes are refused); a script without a shebang runs in
+Redis's compatibility mode, where only the commands it calls are checked.
+
 Left out: a time limit and SCRIPT KILL (a script runs to its end: the server has one
-thread, and nothing else runs meanwhile to kill it), SCRIPT DEBUG, and the cmsgpack,
-bit and struct libraries.
+thread, and nothing else runs meanwhile to kill it), SCRIPT DEBUG, and the cmsgpack
+and struct libraries.
 """
 
 from __future__ import annotations
@@ -39,13 +47,13 @@ from ...resp import NULL_ARRAY, BigNumber, ErrorReply, SimpleString, Verbatim
 from ...resp.values import Attributed
 from ...resp.writer import format_double
 from ..acl import Denied
-from ..client import OK, Client, find_subcommand
+from ..client import OK, OOM, Client, find_subcommand
 from ..scripting import Interpreter, LuaError, LuaSyntaxError, LuaTable
 from ..scripting import bitop, cjson
-from ..scripting.values import tostring
+from ..scripting.values import CHUNK_NAME, tostring
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
-from .args import parse_int
+from .args import NOT_INTEGER, parse_int
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -60,10 +68,11 @@ _SCRIPT_DENIALS = {
 }
 
 NOSCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
+NOTBUSY = ErrorReply("NOTBUSY No scripts in execution right now.")   # SCRIPT / FUNCTION KILL
 LOG_LEVELS = {"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3}
 PYTHON_LOG_LEVELS = [logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING]
-SHEBANG_FLAGS = frozenset({"no-writes", "allow-oom", "allow-stale", "no-cluster",
-                           "allow-cross-slot-keys"})
+# The flags a script or function may declare, in the order Redis lists them.
+SCRIPT_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 
 
@@ -82,6 +91,11 @@ def _lua_string(data) -> str:
 
 def _table(**fields) -> LuaTable:
     return LuaTable(fields)
+
+
+def lua_array(items) -> LuaTable:
+    """Arguments as a Lua array of strings: KEYS and ARGV, a function's keys and args."""
+    return LuaTable.from_list([_lua_string(item) for item in items])
 
 
 def reply_to_lua(reply, resp: int):
@@ -171,21 +185,21 @@ def _command_argument(value) -> bytes:
         return value.encode("latin-1")
     if type(value) is float:
         return b"%.17g" % value                    # Redis converts numbers this way
-    raise _script_error("ERR Lua redis lib command arguments must be strings or integers")
+    raise script_error("ERR Lua redis lib command arguments must be strings or integers")
 
 
-def _script_error(message: str) -> LuaError:
+def script_error(message: str) -> LuaError:
     """An error as redis.call raises it: a table {err = message}, with no position."""
     return LuaError(_table(err=message), level=0)
 
 
 # -- the engine ---------------------------------------------------------------------------
 
-def _parse_shebang(source: bytes) -> bool:
-    """A "#!lua flags=..." first line: returns whether the script is read-only
-    (flags=no-writes); raises for anything Redis refuses."""
+def _parse_shebang(source: bytes) -> frozenset | None:
+    """A "#!lua flags=..." first line: returns the flags it declares, None when there
+    is no shebang; raises for anything Redis refuses."""
     if not source.startswith(b"#!"):
-        return False
+        return None
     line = source.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
     words = line.split()
     if words[0] != "#!lua":
@@ -195,45 +209,60 @@ def _parse_shebang(source: bytes) -> bool:
         if not option.startswith("flags="):
             raise ErrorReply(f"ERR Unknown lua shebang option: {option}")
         for flag in filter(None, option[len("flags="):].split(",")):
-            if flag not in SHEBANG_FLAGS:
+            if flag not in SCRIPT_FLAGS:
                 raise ErrorReply(f"ERR Unexpected flag in script shebang: {flag}")
             flags.add(flag)
-    return "no-writes" in flags
+    return frozenset(flags)
+
+
+def protect_globals(globals_: LuaTable) -> None:
+    """Lock a Lua state's globals as Redis does once it has set them up: scripts may
+    change neither them nor the library tables, and reading a global that does not
+    exist is an error, not nil."""
+    for _, value in globals_.items():
+        if type(value) is LuaTable and value is not globals_:
+            value.readonly = True
+    globals_.readonly = globals_.strict = True
 
 
 class Script:
-    __slots__ = ("function", "read_only")
+    __slots__ = ("function", "flags")
 
-    def __init__(self, function, read_only: bool):
+    def __init__(self, function, flags: frozenset | None):
         self.function = function
-        self.read_only = read_only
+        self.flags = flags                         # None: no shebang
 
 
 class ScriptEngine:
-    """The server's one Lua state, its script cache, and the client scripts run on."""
+    """Runs Lua against the keyspace: makes the Lua states, and runs scripts and
+    functions on the client their redis.call commands go through. Also EVAL's script
+    cache and Lua state."""
 
     def __init__(self, kv):
         self.kv = kv
         self.scripts: dict[str, Script] = {}
-        self.interp: Interpreter | None = None     # made on first use
-        self.client: Client | None = None
-        self.caller = None                         # the client running a script
+        self.interp: Interpreter | None = None     # EVAL's Lua state, made on first use
+        self.client: Client | None = None          # made with the first Lua state
+        # The run in progress: the client it runs for, and what it may do and did.
+        self.caller = None
         self.read_only = False
+        self.allow_oom = False
         self.changes: list = []
 
-    def _start(self) -> None:
-        self.interp = interp = Interpreter(strict_globals=True)
+    def new_state(self, chunk_name: str) -> Interpreter:
+        """A Lua state for user code whose errors name it `chunk_name`: the standard
+        library, redis, cjson and bit, behind protected globals."""
+        interp = Interpreter(chunk_name=chunk_name)
         globals_ = interp.globals
         globals_.rawset("redis", self._redis_library())
         globals_.rawset("cjson", cjson.library())
         globals_.rawset("bit", bitop.library())
         globals_.rawset("pcall", self._pcall(globals_.get("pcall")))
-        for name, value in globals_.items():       # scripts may not change libraries
-            if type(value) is LuaTable and value is not globals_:
-                value.readonly = True
-        globals_.readonly = True
-        self.client = Client(self.kv)
-        self.client.in_exec = True                 # so nothing a script calls blocks
+        protect_globals(globals_)
+        if self.client is None:
+            self.client = Client(self.kv)
+            self.client.in_exec = True             # so nothing a script calls blocks
+        return interp
 
     @staticmethod
     def _pcall(base_pcall):
@@ -253,38 +282,65 @@ class ScriptEngine:
         """Compile and cache a script; returns its SHA1."""
         sha = sha1hex(source)
         if sha not in self.scripts:
-            read_only = _parse_shebang(source)
+            flags = _parse_shebang(source)
             if self.interp is None:
-                self._start()
+                self.interp = self.new_state(CHUNK_NAME)
             try:
                 function = self.interp.load(source.decode("latin-1"))
             except LuaSyntaxError as error:
                 raise ErrorReply(f"ERR Error compiling script (new function): {error}") from None
-            self.scripts[sha] = Script(function, read_only)
+            self.scripts[sha] = Script(function, flags)
         return sha
 
     # -- running -----------------------------------------------------------------------
 
-    def run(self, client, sha: str, argv: list, numkeys: int, read_only: bool):
-        """Run a cached script: argv is EVAL's, with `numkeys` keys after argv[2]."""
+    def run_script(self, client, sha: str, argv: list, numkeys: int, read_only: bool):
+        """Run a cached script: argv is EVAL's, with `numkeys` keys after argv[2], which
+        the script reads as the globals KEYS and ARGV."""
         script = self.scripts[sha]
         globals_ = self.interp.globals
-        globals_.rawset("KEYS", LuaTable.from_list([_lua_string(k) for k in argv[3:3 + numkeys]]))
-        globals_.rawset("ARGV", LuaTable.from_list([_lua_string(a) for a in argv[3 + numkeys:]]))
+        globals_.rawset("KEYS", lua_array(argv[3:3 + numkeys]))
+        globals_.rawset("ARGV", lua_array(argv[3 + numkeys:]))
+        return self.run(client, self.interp, script.function, [], sha, script.flags, read_only)
+
+    def run(self, client, interp: Interpreter, function, args: list, name: str,
+            flags: frozenset | None, read_only: bool):
+        """Call `function`, made in the Lua state `interp`, with `args` for `client`;
+        returns the reply. `name` is what errors call it (the SHA1 of a script, the
+        name of a function), `flags` what it declared (None: a script without a
+        shebang), and `read_only` says it was called by EVAL_RO, FCALL_RO..."""
+        self._check_flags(flags, read_only)
+        declared = flags or frozenset()
         script_client = self.client
         script_client.db = client.db
         script_client.switch_protocol(2)
-        self.caller, self.read_only, self.changes = client, read_only or script.read_only, []
+        self.caller, self.changes = client, []
+        self.read_only = read_only or "no-writes" in declared
+        self.allow_oom = "allow-oom" in declared
         try:
-            results = self.interp.call(script.function, [])
+            results = interp.call(function, args)
         except LuaError as error:
-            return _error_reply(error, sha)
+            return _error_reply(error, name, interp.chunk_name)
         except RecursionError:
-            return ErrorReply(f"ERR stack overflow script: {sha}, on @user_script:0.")
+            return ErrorReply(f"ERR stack overflow script: {name}, on @{interp.chunk_name}:0.")
         finally:
             self.caller = None
             self._propagate(client)
         return lua_to_reply(results[0] if results else None, script_client.resp)
+
+    def _check_flags(self, flags: frozenset | None, read_only: bool) -> None:
+        """Redis's checks before a run, for code that declared its flags: unless it
+        declared no-writes, it may write, so it is refused where writes are (as Redis
+        then treats the command as a write), and by the *_RO commands."""
+        if flags is None or "no-writes" in flags:
+            return
+        kv = self.kv
+        if "allow-oom" not in flags and kv.config["maxmemory"] and not kv.evictor.make_room():
+            raise OOM
+        if kv.refuse_writes is not None:
+            raise ErrorReply(kv.refuse_writes)
+        if read_only:
+            raise ErrorReply("ERR Can not execute a script with write flag using *_ro command.")
 
     def _propagate(self, client) -> None:
         changes = self.changes
@@ -301,8 +357,8 @@ class ScriptEngine:
     def call(self, args, raise_errors: bool):
         """redis.call / redis.pcall: run a command from the script."""
         if not args:
-            raise _script_error("ERR Please specify at least one argument for this redis "
-                                "lib call")
+            raise script_error("ERR Please specify at least one argument for this redis "
+                               "lib call")
         argv = [_command_argument(arg) for arg in args]
         try:
             reply = self._run_command(argv)
@@ -310,7 +366,7 @@ class ScriptEngine:
             reply = error
         if isinstance(reply, ErrorReply):
             if raise_errors:
-                raise _script_error(reply.message)
+                raise script_error(reply.message)
             return [_table(err=_lua_string(reply.message))]
         return [reply_to_lua(reply, self.client.resp)]
 
@@ -337,8 +393,9 @@ class ScriptEngine:
                 raise ErrorReply("ERR Write commands are not allowed from read-only scripts.")
             if kv.refuse_writes is not None:
                 raise ErrorReply(kv.refuse_writes)
-        if cmd.denyoom and kv.config["maxmemory"] and not kv.evictor.make_room():
-            raise ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
+        if (cmd.denyoom and not self.allow_oom and kv.config["maxmemory"]
+                and not kv.evictor.make_room()):
+            raise OOM
         return self.client.run_contained(cmd, argv, self.changes)
 
     # -- the redis library ---------------------------------------------------------------
@@ -363,24 +420,14 @@ class ScriptEngine:
 
         def sha1hex_(*args):
             if len(args) != 1:
-                raise _script_error("ERR wrong number of arguments")
+                raise script_error("ERR wrong number of arguments")
             return [sha1hex(tostring(args[0]).encode("latin-1"))]
-
-        def log_(*args):
-            if len(args) < 2:
-                raise _script_error("ERR redis.log() requires two arguments or more.")
-            level = args[0]
-            if type(level) is not float or level not in (0.0, 1.0, 2.0, 3.0):
-                raise _script_error("ERR Invalid debug level.")
-            message = " ".join(tostring(arg) for arg in args[1:] if type(arg) in (str, float))
-            log.log(PYTHON_LOG_LEVELS[int(level)], "script: %s", message)
-            return []
 
         def setresp(*args):
             if len(args) != 1:
-                raise _script_error("ERR redis.setresp() requires one argument.")
+                raise script_error("ERR redis.setresp() requires one argument.")
             if args[0] not in (2.0, 3.0):
-                raise _script_error("ERR RESP version must be 2 or 3.")
+                raise script_error("ERR RESP version must be 2 or 3.")
             self.client.switch_protocol(int(args[0]))
             return []
 
@@ -391,29 +438,54 @@ class ScriptEngine:
         def replicate_commands(*args):
             return [True]
 
-        major, minor, patch = (int(part) for part in REDIS_VERSION.split("."))
-        library = {
+        library = basic_redis_api()
+        library.update({
             "call": call, "pcall": pcall, "status_reply": status_reply,
-            "error_reply": error_reply, "sha1hex": sha1hex_, "log": log_,
+            "error_reply": error_reply, "sha1hex": sha1hex_,
             "setresp": setresp, "set_repl": set_repl,
             "replicate_commands": replicate_commands,
             "REPL_NONE": 0.0, "REPL_AOF": 1.0, "REPL_REPLICA": 2.0, "REPL_SLAVE": 2.0,
-            "REPL_ALL": 3.0, "REDIS_VERSION": REDIS_VERSION,
-            "REDIS_VERSION_NUM": float((major << 16) | (minor << 8) | patch),
-        }
-        library.update({name: float(level) for name, level in LOG_LEVELS.items()})
+            "REPL_ALL": 3.0,
+        })
         return LuaTable(library)
 
 
-def _error_reply(error: LuaError, sha: str) -> ErrorReply:
+def basic_redis_api() -> dict:
+    """The part of the redis library that needs no running script: redis.log and the
+    version. It is all FUNCTION LOAD gives a library's code, with register_function."""
+    def log_(*args):
+        if len(args) < 2:
+            raise script_error("ERR redis.log() requires two arguments or more.")
+        level = args[0]
+        if type(level) is not float or level not in (0.0, 1.0, 2.0, 3.0):
+            raise script_error("ERR Invalid debug level.")
+        message = " ".join(tostring(arg) for arg in args[1:] if type(arg) in (str, float))
+        log.log(PYTHON_LOG_LEVELS[int(level)], "script: %s", message)
+        return []
+
+    major, minor, patch = (int(part) for part in REDIS_VERSION.split("."))
+    api = {"log": log_, "REDIS_VERSION": REDIS_VERSION,
+           "REDIS_VERSION_NUM": float((major << 16) | (minor << 8) | patch)}
+    api.update({name: float(level) for name, level in LOG_LEVELS.items()})
+    return api
+
+
+def error_message(error: LuaError) -> str:
+    """A Lua error as Redis words it: the `err` of an error table, else "ERR " and
+    the value."""
     value = error.value
     err = value.get("err") if type(value) is LuaTable else None
-    message = err if type(err) is str else "ERR " + tostring(value)
-    return ErrorReply(f"{message} script: {sha}, on @user_script:{error.line or 0}.")
+    return err if type(err) is str else "ERR " + tostring(value)
 
 
-def _numkeys(argv: list) -> int:
-    numkeys = parse_int(argv[2])
+def _error_reply(error: LuaError, name: str, chunk_name: str) -> ErrorReply:
+    return ErrorReply(f"{error_message(error)} script: {name}, on @{chunk_name}:"
+                      f"{error.line or 0}.")
+
+
+def script_numkeys(argv: list, not_a_number: ErrorReply = NOT_INTEGER) -> int:
+    """The numkeys of EVAL and FCALL (argv[2]), checked against the arguments after it."""
+    numkeys = parse_int(argv[2], not_a_number)
     if numkeys > len(argv) - 3:
         raise ErrorReply("ERR Number of keys can't be greater than number of args")
     if numkeys < 0:
@@ -425,24 +497,24 @@ def _numkeys(argv: list) -> int:
 
 def _eval(client, argv, read_only: bool):
     engine = client.kv.scripting
-    numkeys = _numkeys(argv)                # argument errors come before compile errors
+    numkeys = script_numkeys(argv)         # argument errors come before compile errors
     sha = engine.load(argv[1])
-    return engine.run(client, sha, argv, numkeys, read_only)
+    return engine.run_script(client, sha, argv, numkeys, read_only)
 
 
 def _evalsha(client, argv, read_only: bool):
     engine = client.kv.scripting
-    numkeys = _numkeys(argv)
+    numkeys = script_numkeys(argv)
     sha = argv[1].decode("latin-1").lower()
     if sha not in engine.scripts:
         raise NOSCRIPT
-    return engine.run(client, sha, argv, numkeys, read_only)
+    return engine.run_script(client, sha, argv, numkeys, read_only)
 
 
-_EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
+EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
 
 
-@command("eval", arity=-3, flags=_EVAL_FLAGS, numkeys_at=2, group="scripting",
+@command("eval", arity=-3, flags=EVAL_FLAGS, numkeys_at=2, group="scripting",
          since="2.6.0", summary="Executes a server-side Lua script.",
          complexity="Depends on the script that is executed.",
          syntax="script numkeys [key...] [arg...]")
@@ -450,7 +522,7 @@ def eval_(client, argv):
     return _eval(client, argv, read_only=False)
 
 
-@command("eval_ro", arity=-3, flags="readonly " + _EVAL_FLAGS, numkeys_at=2,
+@command("eval_ro", arity=-3, flags="readonly " + EVAL_FLAGS, numkeys_at=2,
          group="scripting", since="7.0.0",
          summary="Executes a read-only server-side Lua script.",
          complexity="Depends on the script that is executed.",
@@ -459,7 +531,7 @@ def eval_ro(client, argv):
     return _eval(client, argv, read_only=True)
 
 
-@command("evalsha", arity=-3, flags=_EVAL_FLAGS, numkeys_at=2, group="scripting",
+@command("evalsha", arity=-3, flags=EVAL_FLAGS, numkeys_at=2, group="scripting",
          since="2.6.0", summary="Executes a server-side Lua script by SHA1 digest.",
          complexity="Depends on the script that is executed.",
          syntax="sha1 numkeys [key...] [arg...]")
@@ -467,7 +539,7 @@ def evalsha(client, argv):
     return _evalsha(client, argv, read_only=False)
 
 
-@command("evalsha_ro", arity=-3, flags="readonly " + _EVAL_FLAGS, numkeys_at=2,
+@command("evalsha_ro", arity=-3, flags="readonly " + EVAL_FLAGS, numkeys_at=2,
          group="scripting", since="7.0.0",
          summary="Executes a read-only server-side Lua script by SHA1 digest.",
          complexity="Depends on the script that is executed.",
@@ -514,4 +586,4 @@ def script_flush(client, argv):
 def script_kill(client, argv):
     # A script holds the server's only thread until it ends: none is ever running
     # when another client's command is read.
-    raise ErrorReply("NOTBUSY No scripts in execution right now.")
+    raise NOTBUSY

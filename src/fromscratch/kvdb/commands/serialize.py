@@ -38,22 +38,34 @@ BAD_PAYLOAD = ErrorReply("ERR DUMP payload version or checksum are wrong")
 BAD_DATA = ErrorReply("ERR Bad data format")
 
 
-def dump_payload(value) -> bytes:
-    body = serialize_value(value) + DUMP_VERSION.to_bytes(2, "little")
+def seal(body: bytes) -> bytes:
+    """A payload: `body`, then the version and the CRC of both. FUNCTION DUMP's
+    payloads are made the same way (commands/functions.py)."""
+    body += DUMP_VERSION.to_bytes(2, "little")
     return body + crc64(body).to_bytes(8, "little")
 
 
-def restore_payload(payload: bytes):
-    """The value in `payload`; BAD_PAYLOAD if the envelope does not check out, BAD_DATA
-    if it does but the body is not a value (as Redis tells the two apart)."""
+def unseal(payload: bytes) -> bytes:
+    """The body of `payload`; BAD_PAYLOAD if its version or checksum is wrong."""
     if len(payload) < FOOTER:
         raise BAD_PAYLOAD
     version = int.from_bytes(payload[-FOOTER:-8], "little")
     checksum = int.from_bytes(payload[-8:], "little")
     if version != DUMP_VERSION or crc64(payload[:-8]) != checksum:
         raise BAD_PAYLOAD
+    return payload[:-FOOTER]
+
+
+def dump_payload(value) -> bytes:
+    return seal(serialize_value(value))
+
+
+def restore_payload(payload: bytes):
+    """The value in `payload`; BAD_PAYLOAD if the envelope does not check out, BAD_DATA
+    if it does but the body is not a value (as Redis tells the two apart)."""
+    body = unseal(payload)
     try:
-        return deserialize_value(payload[:-FOOTER])
+        return deserialize_value(body)
     except CorruptSnapshot:
         raise BAD_DATA from None
 

@@ -41,7 +41,7 @@ import threading
 import time
 
 from ...resp import encode_command
-from .snapshot import CorruptSnapshot, read_snapshot, write_snapshot
+from .snapshot import CorruptSnapshot
 from ...durable import sync_directory, write_file_atomically
 from .snapshotter import save_in_child
 
@@ -187,7 +187,7 @@ class AppendOnlyFile:
             path = self._path(self.manifest.base[0])
             with open(path, "rb") as handle:
                 try:
-                    read_snapshot(handle.read(), self.kv.keyspace)
+                    self.kv.load_snapshot(handle.read())
                 except CorruptSnapshot as exc:
                     raise CorruptAof(f"{path}: {exc}") from None
         replayed = 0
@@ -248,7 +248,7 @@ class AppendOnlyFile:
         seq = (self.manifest.base[1] if self.manifest.base else 0) + 1
         base = f"{self.prefix}.{seq}.base.rdb"
         incr = f"{self.prefix}.{seq}.incr.aof"
-        write_file_atomically(self._path(base), lambda h: write_snapshot(self.kv.keyspace, h))
+        write_file_atomically(self._path(base), self.kv.dump_snapshot)
         open(self._path(incr), "ab").close()
         old = self.manifest.files()
         self.manifest = Manifest((base, seq), [(incr, seq)])
@@ -358,7 +358,7 @@ class AppendOnlyFile:
         self._write_manifest()
         sync_directory(self.directory)
         self.rewrite_started = time.time()
-        pid = save_in_child(self.kv.keyspace, self._path(f"{self.prefix}.{seq}.base.rdb"))
+        pid = save_in_child(self.kv, self._path(f"{self.prefix}.{seq}.base.rdb"))
         self.rewrite_child = pid
         self._rewrite_seq = seq
         log.info("background append-only file rewriting started by pid %d", pid)

@@ -127,5 +127,5 @@ def effects(cmd, argv: list, reply, db) -> list[list[bytes]]:
     """The commands that reproduce what `argv` just did to `db`."""
     if isinstance(reply, ErrorReply):
         return []
-    rule = RULES.get(cmd.name)
+    rule = RULES.get(cmd.full_name)      # "function|restore" is not RESTORE
     return rule(argv, reply, db) if rule is not None else [argv]

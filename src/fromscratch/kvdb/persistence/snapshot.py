@@ -4,10 +4,11 @@ The format is our own and small enough to decode by hand (protocol_specs/kvdb-di
 has a worked example):
 
     file    = "FSKV" version:u8  record*  END  crc32:u32
-    record  = SELECT db:varint
+    record  = FUNCTION code:blob                    (a function library; before the data)
+            | SELECT db:varint
             | KEY kind:u8 [expires_at_ms:u64] key:blob value
-    SELECT  = 0xFE      END = 0xFF      KEY = the kind byte itself (0..5),
-              plus 0x80 when an expiry time follows
+    FUNCTION = 0xF5     SELECT = 0xFE      END = 0xFF      KEY = the kind byte itself
+              (0..5), plus 0x80 when an expiry time follows
     blob    = length:varint bytes
     varint  = unsigned LEB128 (7 bits a byte, low first, high bit = more)
 
@@ -27,7 +28,9 @@ has a worked example):
 
 Integers are big-endian. The CRC32 (zlib's) covers every byte before it. Expiry times
 are absolute unix milliseconds, so a key that expires while the server is down is gone
-when it comes back.
+when it comes back. Version 2 added the FUNCTION records (the code of each library of
+FUNCTION LOAD, as Redis keeps them in its RDB); version 1 files, which have none, still
+load.
 
 `write_snapshot` streams the keyspace to a file object; `read_snapshot` parses one into
 fresh databases and only returns them once the checksum has been verified: a corrupt
@@ -35,7 +38,8 @@ file is refused whole, never half-loaded.
 
 One value's encoding (`encode_value` / `decode_value`) is also what DUMP and RESTORE
 carry: `serialize_value` / `deserialize_value` give it on its own, kind byte first
-(commands/serialize.py adds Redis's version and checksum around it).
+(commands/serialize.py adds Redis's version and checksum around it). FUNCTION DUMP and
+RESTORE carry FUNCTION records the same way (`serialize_libraries`).
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ from ..structures.stream import (Consumer, ConsumerGroup, Nack, Stream, encode_e
                                  entry_fields, format_id)
 
 MAGIC = b"FSKV"
-VERSION = 1
-SELECT, END = 0xFE, 0xFF
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
+FUNCTION, SELECT, END = 0xF5, 0xFE, 0xFF
 HAS_EXPIRY = 0x80
 KINDS = {"string": 0, "list": 1, "hash": 2, "set": 3, "zset": 4, "stream": 5}
 
@@ -151,9 +156,11 @@ def encode_value(value) -> tuple[int, bytes]:
         _blob(member) + struct.pack(">d", score) for member, score in value.items())
 
 
-def write_snapshot(keyspace: Keyspace, handle) -> None:
+def write_snapshot(keyspace: Keyspace, handle, libraries=()) -> None:
+    """Write `keyspace`, and the code of the function `libraries`, to `handle`."""
     out = _ChecksummedWriter(handle)
     out.write(MAGIC + bytes([VERSION]))
+    out.write(serialize_libraries(libraries))
     now = now_ms()
     for db in keyspace.dbs:
         if not db.data:
@@ -311,12 +318,31 @@ def deserialize_value(data: bytes):
     return value
 
 
-def read_snapshot(data: bytes, keyspace: Keyspace) -> int:
-    """Load `data` into `keyspace` (whose databases must be empty); returns keys loaded.
-    Raises CorruptSnapshot, leaving the keyspace untouched, if anything is wrong."""
+def serialize_libraries(codes) -> bytes:
+    """The code of function libraries as FUNCTION records: the body of a FUNCTION DUMP
+    payload, and the start of a snapshot."""
+    return b"".join(bytes([FUNCTION]) + _blob(code) for code in codes)
+
+
+def deserialize_libraries(data: bytes) -> list[bytes]:
+    """The code of the libraries `serialize_libraries` encoded into `data`. Raises
+    CorruptSnapshot unless `data` is exactly such records."""
+    reader = _Reader(data)
+    codes = []
+    while reader.pos < len(data):
+        if reader.byte() != FUNCTION:
+            reader.fail("not a function library")
+        codes.append(reader.blob())
+    return codes
+
+
+def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None) -> int:
+    """Load `data` into `keyspace` (whose databases must be empty), and the code of
+    its function libraries into `libraries`; returns keys loaded. Raises
+    CorruptSnapshot, leaving both untouched, if anything is wrong."""
     if len(data) < len(MAGIC) + 1 + 1 + 4 or not data.startswith(MAGIC):
         raise CorruptSnapshot("not a fromscratch snapshot (bad magic) at byte offset 0")
-    if data[len(MAGIC)] != VERSION:
+    if data[len(MAGIC)] not in READABLE_VERSIONS:
         raise CorruptSnapshot(f"unknown snapshot version {data[len(MAGIC)]} at byte offset 4")
     body, stored = data[:-4], struct.unpack(">I", data[-4:])[0]
     if zlib.crc32(body) != stored:
@@ -325,12 +351,16 @@ def read_snapshot(data: bytes, keyspace: Keyspace) -> int:
     reader = _Reader(body)
     reader.pos = len(MAGIC) + 1
     loaded: list[tuple[int, bytes, object, int]] = []
+    codes: list[bytes] = []
     db_index = 0
     now = now_ms()
     while True:
         tag = reader.byte()
         if tag == END:
             break
+        if tag == FUNCTION:
+            codes.append(reader.blob())
+            continue
         if tag == SELECT:
             db_index = reader.varint()
             if db_index >= len(keyspace.dbs):
@@ -349,5 +379,7 @@ def read_snapshot(data: bytes, keyspace: Keyspace) -> int:
         db.add(key, value)
         if expires_at:
             db.set_expire(key, expires_at)
+    if libraries is not None:
+        libraries.extend(codes)
     keyspace.dirty = 0
     return len(loaded)

@@ -18,21 +18,21 @@ import os
 import time
 
 from ...durable import write_file_atomically
-from .snapshot import CorruptSnapshot, read_snapshot, write_snapshot
+from .snapshot import CorruptSnapshot
 
 log = logging.getLogger("fromscratch.kvdb")
 
 RETRY_DELAY = 5.0     # seconds before a save rule tries again after a failed BGSAVE
 
 
-def save_in_child(keyspace, path: str) -> int:
-    """Fork; the child writes the keyspace as it is now to `path` and exits (0 on
+def save_in_child(kv, path: str) -> int:
+    """Fork; the child writes the data as it is now to `path` and exits (0 on
     success). Returns the child's pid."""
     pid = os.fork()
     if pid == 0:
         status = 1
         try:
-            write_file_atomically(path, lambda handle: write_snapshot(keyspace, handle))
+            write_file_atomically(path, kv.dump_snapshot)
             status = 0
         finally:
             os._exit(status)
@@ -70,7 +70,7 @@ class Snapshotter:
         with open(self.path, "rb") as handle:
             data = handle.read()
         try:
-            loaded = read_snapshot(data, self.kv.keyspace)
+            loaded = self.kv.load_snapshot(data)
         except CorruptSnapshot as exc:
             raise CorruptSnapshot(f"{self.path}: {exc}") from None
         log.info("loaded %d keys from %s", loaded, self.path)
@@ -84,7 +84,7 @@ class Snapshotter:
         started = time.time()
         dirty = self.kv.keyspace.dirty
         try:
-            write_file_atomically(self.path, lambda handle: write_snapshot(self.kv.keyspace, handle))
+            write_file_atomically(self.path, self.kv.dump_snapshot)
         except OSError as exc:
             self._finished(False, started)
             log.error("failed saving the snapshot: %s", exc)
@@ -95,7 +95,7 @@ class Snapshotter:
     def start_background(self) -> None:
         """BGSAVE: fork a child that writes the snapshot; returns at once."""
         self.last_attempt = time.time()
-        pid = save_in_child(self.kv.keyspace, self.path)
+        pid = save_in_child(self.kv, self.path)
         self.child_pid = pid
         self.child_started = time.time()
         self.dirty_at_fork = self.kv.keyspace.dirty

@@ -18,8 +18,10 @@ is cut to its first (`evaluate`), and where many are (the last of an argument li
 a return list, a table constructor or an assignment) `evaluate_list` expands it.
 
 Errors are LuaError; each knows its line, for "user_script:3: attempt to ..." and for
-Redis's "on @user_script:3.". Recursion is bounded (MAX_DEPTH nested Lua calls, "stack
-overflow") so that no script can exhaust the server's stack.
+Redis's "on @user_script:3." (`chunk_name` is that "user_script": Redis names its
+functions' code "user_function"). Reading a missing key of a table marked `strict` is an
+error, as for Redis's protected globals. Recursion is bounded (MAX_DEPTH nested Lua
+calls, "stack overflow") so that no script can exhaust the server's stack.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import sys
 
 from . import nodes as n
 from .parser import parse
-from .values import (LuaError, LuaFunction, LuaTable, lua_equals, runtime_error, tonumber,
+from .values import (CHUNK_NAME, LuaError, LuaFunction, LuaTable, lua_equals, tonumber,
                      tostring, truthy, type_name)
 
 BREAK = object()                # what `break` sends up to its loop
@@ -96,11 +98,10 @@ def describe(expr, value) -> str:
 
 
 class Interpreter:
-    def __init__(self, globals_: LuaTable | None = None, strict_globals: bool = False):
+    def __init__(self, globals_: LuaTable | None = None, chunk_name: str = CHUNK_NAME):
         from .stdlib import install          # the library needs Interpreter.call
         self.globals = globals_ if globals_ is not None else LuaTable()
-        # Redis's rule: reading a global that does not exist is an error, not nil.
-        self.strict_globals = strict_globals
+        self.chunk_name = chunk_name
         self.depth = 0
         self.string_library = install(self)  # also where "s:upper()" finds methods
         self.execute = {
@@ -124,7 +125,7 @@ class Interpreter:
 
     def load(self, source: str) -> LuaFunction:
         """Compile a chunk (raises LuaSyntaxError) into a function of no scope."""
-        return LuaFunction(parse(source), None)
+        return LuaFunction(parse(source, self.chunk_name), None)
 
     def call(self, function, args: list) -> list:
         """Call any Lua function value with a list of arguments; returns the results."""
@@ -149,25 +150,34 @@ class Interpreter:
             self.depth -= 1
         return result if result is not None and result is not BREAK else []
 
+    def runtime_error(self, message: str, line: int) -> LuaError:
+        """An error the interpreter detected at `line`, with its position."""
+        return LuaError(f"{self.chunk_name}:{line}: {message}", level=0, line=line)
+
+    def missing(self, key, line: int) -> LuaError:
+        """The read of a missing key of a strict table (Redis has one message for all)."""
+        return self.runtime_error("Script attempted to access nonexistent global variable "
+                                  f"'{tostring(key)}'", line)
+
     def call_at(self, function, args: list, node, function_node) -> list:
         """A call from the script at `node`: errors get that position."""
         if type(function) is LuaFunction:
             if self.depth >= MAX_DEPTH:
-                raise runtime_error("stack overflow", node.line)
+                raise self.runtime_error("stack overflow", node.line)
             return self.call_lua(function, args)
         if not callable(function):
             if isinstance(node, n.MethodCall):
-                raise runtime_error(f"attempt to call method '{node.method}' "
-                                    f"(a {type_name(function)} value)", node.line)
-            raise runtime_error(f"attempt to call {describe(function_node, function)}",
-                                node.line)
+                raise self.runtime_error(f"attempt to call method '{node.method}' "
+                                         f"(a {type_name(function)} value)", node.line)
+            raise self.runtime_error(f"attempt to call {describe(function_node, function)}",
+                                     node.line)
         try:
             return function(*args)
         except LuaError as error:
-            error.locate(node.line)
+            error.locate(node.line, self.chunk_name)
             raise
         except RecursionError:
-            raise runtime_error("stack overflow", node.line) from None
+            raise self.runtime_error("stack overflow", node.line) from None
 
     # -- statements ------------------------------------------------------------------
 
@@ -177,7 +187,7 @@ class Interpreter:
             try:
                 signal = execute[type(statement)](statement, scope)
             except LuaError as error:
-                error.locate(statement.line)     # e.g. a readonly table, a nil index
+                error.locate(statement.line, self.chunk_name)   # e.g. a readonly table
                 raise
             if signal is not None:
                 return signal
@@ -269,13 +279,13 @@ class Interpreter:
     def exec_numeric_for(self, node: n.NumericFor, scope: Scope):
         start = tonumber(self.evaluate(node.start, scope))
         if start is None:
-            raise runtime_error("'for' initial value must be a number", node.line)
+            raise self.runtime_error("'for' initial value must be a number", node.line)
         stop = tonumber(self.evaluate(node.stop, scope))
         if stop is None:
-            raise runtime_error("'for' limit must be a number", node.line)
+            raise self.runtime_error("'for' limit must be a number", node.line)
         step = 1.0 if node.step is None else tonumber(self.evaluate(node.step, scope))
         if step is None:
-            raise runtime_error("'for' step must be a number", node.line)
+            raise self.runtime_error("'for' step must be a number", node.line)
         i, var, body = start, node.var, node.body
         while (i <= stop) if step > 0 else (i >= stop):
             signal = self.exec_block(body, Scope(scope, {var: i}))
@@ -341,17 +351,20 @@ class Interpreter:
         return scope.vars[key]
 
     def eval_global(self, node: n.Global, scope: Scope):
-        value = self.globals.hash.get(node.name)
-        if value is None and self.strict_globals:
-            raise runtime_error("Script attempted to access nonexistent global variable "
-                                f"'{node.name}'", node.line)
+        globals_ = self.globals
+        value = globals_.hash.get(node.name)
+        if value is None and globals_.strict:
+            raise self.missing(node.name, node.line)
         return value
 
     def eval_index(self, node: n.Index, scope: Scope):
         obj = self.evaluate(node.obj, scope)
         key = self.evaluate(node.key, scope)
         if type(obj) is LuaTable:
-            return obj.get(key)
+            value = obj.get(key)
+            if value is None and obj.strict:
+                raise self.missing(key, node.line)
+            return value
         return self.index(obj, key, node)
 
     def index(self, obj, key, node):
@@ -360,11 +373,11 @@ class Interpreter:
             return obj.get(key)
         if type(obj) is str:
             return self.string_library.get(key)
-        raise runtime_error(f"attempt to index {describe(node.obj, obj)}", node.line)
+        raise self.runtime_error(f"attempt to index {describe(node.obj, obj)}", node.line)
 
     def set_index(self, obj, key, value, node) -> None:
         if type(obj) is not LuaTable:
-            raise runtime_error(f"attempt to index {describe(node.obj, obj)}", node.line)
+            raise self.runtime_error(f"attempt to index {describe(node.obj, obj)}", node.line)
         obj.set(key, value)
 
     def eval_call(self, node, scope: Scope):
@@ -414,16 +427,16 @@ class Interpreter:
             x, y = tonumber(a), tonumber(b)        # "10" + 1 is 11
             if x is None or y is None:
                 culprit, value = (node.left, a) if x is None else (node.right, b)
-                raise runtime_error("attempt to perform arithmetic on "
-                                    + describe(culprit, value), node.line)
+                raise self.runtime_error("attempt to perform arithmetic on "
+                                         + describe(culprit, value), node.line)
             return arithmetic(x, y)
         if op == "..":
             if type(a) is str and type(b) is str:
                 return a + b
             for operand, value in ((node.left, a), (node.right, b)):
                 if type(value) is not str and type(value) is not float:
-                    raise runtime_error("attempt to concatenate " + describe(operand, value),
-                                        node.line)
+                    raise self.runtime_error("attempt to concatenate " + describe(operand, value),
+                                             node.line)
             return tostring(a) + tostring(b)
         if op == "==":
             return lua_equals(a, b)
@@ -433,9 +446,9 @@ class Interpreter:
         if kind is type(b) and (kind is float or kind is str):
             return ORDER[op](a, b)
         if kind is type(b):
-            raise runtime_error(f"attempt to compare two {type_name(a)} values", node.line)
-        raise runtime_error(f"attempt to compare {type_name(a)} with {type_name(b)}",
-                            node.line)
+            raise self.runtime_error(f"attempt to compare two {type_name(a)} values", node.line)
+        raise self.runtime_error(f"attempt to compare {type_name(a)} with {type_name(b)}",
+                                 node.line)
 
     def eval_unop(self, node: n.UnOp, scope: Scope):
         value = self.evaluate(node.operand, scope)
@@ -445,15 +458,15 @@ class Interpreter:
         if op == "-":
             number = tonumber(value)
             if number is None:
-                raise runtime_error("attempt to perform arithmetic on "
-                                    + describe(node.operand, value), node.line)
+                raise self.runtime_error("attempt to perform arithmetic on "
+                                         + describe(node.operand, value), node.line)
             return -number
         if type(value) is str:                       # '#'
             return float(len(value))
         if type(value) is LuaTable:
             return float(value.length())
-        raise runtime_error("attempt to get length of " + describe(node.operand, value),
-                            node.line)
+        raise self.runtime_error("attempt to get length of " + describe(node.operand, value),
+                                 node.line)
 
     def eval_table(self, node: n.Table, scope: Scope):
         table = LuaTable()

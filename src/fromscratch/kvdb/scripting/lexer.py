@@ -10,8 +10,6 @@ Errors read as Lua's own, with the text the lexer stopped at:
 
 from __future__ import annotations
 
-from .values import CHUNK_NAME
-
 KEYWORDS = frozenset({
     "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if",
     "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
@@ -34,13 +32,14 @@ def _is_name_char(char: str) -> bool:
 
 
 class Lexer:
-    def __init__(self, source: str):
+    def __init__(self, source: str, chunk_name: str):
         self.source = source
+        self.chunk_name = chunk_name        # how errors name the source: "user_script"
         self.pos = 0
         self.line = 1
 
     def error(self, message: str, near: str) -> LuaSyntaxError:
-        return LuaSyntaxError(f"{CHUNK_NAME}:{self.line}: {message} near '{near}'")
+        return LuaSyntaxError(f"{self.chunk_name}:{self.line}: {message} near '{near}'")
 
     def tokens(self) -> list[tuple]:
         result = []

@@ -47,14 +47,16 @@ class _FunctionState:
         self.loops = 0
 
 
-def parse(source: str) -> n.Function:
-    """Parse a whole script: the main function of the chunk (which takes `...`)."""
-    return Parser(source).chunk()
+def parse(source: str, chunk_name: str = CHUNK_NAME) -> n.Function:
+    """Parse a whole script: the main function of the chunk (which takes `...`).
+    Errors name the source `chunk_name`."""
+    return Parser(source, chunk_name).chunk()
 
 
 class Parser:
-    def __init__(self, source: str):
-        self.tokens = Lexer(source).tokens()
+    def __init__(self, source: str, chunk_name: str):
+        self.chunk_name = chunk_name
+        self.tokens = Lexer(source, chunk_name).tokens()
         self.pos = 0
         self.function: _FunctionState | None = None
         self.nesting = 0
@@ -111,12 +113,13 @@ class Parser:
             near = "%.14g" % value           # Lua shows the source text; close enough
         else:
             near = value
-        return LuaSyntaxError(f"{CHUNK_NAME}:{line}: {message} near '{near}'")
+        return LuaSyntaxError(f"{self.chunk_name}:{line}: {message} near '{near}'")
 
     def enter(self) -> None:
         self.nesting += 1
         if self.nesting > MAX_NESTING:
-            raise LuaSyntaxError(f"{CHUNK_NAME}:{self.line}: chunk has too many syntax levels")
+            raise LuaSyntaxError(f"{self.chunk_name}:{self.line}: chunk has too many syntax "
+                                 "levels")
 
     def leave(self) -> None:
         self.nesting -= 1

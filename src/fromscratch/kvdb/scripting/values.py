@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 
-CHUNK_NAME = "user_script"          # the name Redis gives scripts in error messages
+CHUNK_NAME = "user_script"          # the name Redis gives EVAL's scripts in error messages
 
 
 class LuaError(Exception):
@@ -35,17 +35,13 @@ class LuaError(Exception):
         self.level = level
         self.line = line
 
-    def locate(self, line: int) -> None:
-        """Record where the error happened (once: the innermost place wins)."""
+    def locate(self, line: int, chunk_name: str) -> None:
+        """Record where the error happened (once: the innermost place wins), in the
+        chunk `chunk_name` ("user_script")."""
         if self.line is None:
             self.line = line
             if self.level and isinstance(self.value, (str, float)):
-                self.value = f"{CHUNK_NAME}:{line}: {tostring(self.value)}"
-
-
-def runtime_error(message: str, line: int) -> LuaError:
-    """An error the interpreter detected at `line`, with its position."""
-    return LuaError(f"{CHUNK_NAME}:{line}: {message}", level=0, line=line)
+                self.value = f"{chunk_name}:{line}: {tostring(self.value)}"
 
 
 # -- tables ---------------------------------------------------------------------------
@@ -72,14 +68,19 @@ def _lua_key(key):
 
 class LuaTable:
     """A Lua table: one dict for every key (Lua's array part is an optimisation we
-    do without), plus the last length found, where the next `#` starts looking."""
+    do without), plus the last length found, where the next `#` starts looking.
 
-    __slots__ = ("hash", "border", "readonly")
+    Redis protects some tables with a metatable; two flags stand for it: `readonly`
+    (assigning a field is an error) and `strict` (reading a missing field is an error,
+    which the interpreter raises)."""
+
+    __slots__ = ("hash", "border", "readonly", "strict")
 
     def __init__(self, items: dict | None = None):
         self.hash = items if items is not None else {}
         self.border = 0
         self.readonly = False       # Redis protects its libraries and the globals
+        self.strict = False
 
     @classmethod
     def from_list(cls, values) -> "LuaTable":
