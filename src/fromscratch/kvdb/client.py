@@ -262,7 +262,7 @@ class Client(Connection):
                 started = _perf_ns()
             else:
                 self.last_command = cmd
-                try:
+                try:                                    # _invoke, inlined
                     result = cmd.handler(self, argv)
                 except ErrorReply as error:
                     cmd.failed_calls += 1
@@ -354,13 +354,7 @@ class Client(Connection):
             keyspace.touch_mode = 0             # CLIENT NO-TOUCH: leave LRU/LFU alone
         started = _perf_ns()
         try:
-            result = cmd.handler(self, argv)
-        except ErrorReply as error:
-            cmd.failed_calls += 1
-            kv.count_error(error)
-            result = error
-        except Exception:
-            result = self._internal_error(cmd, argv)
+            result = self._invoke(cmd, argv)
         finally:
             keyspace.touch_mode = touch_mode
         elapsed = _perf_ns() - started
@@ -375,6 +369,18 @@ class Client(Connection):
             self.reply(result)
         if kv.keyspace.ready_keys:
             kv.blocking.serve_ready_keys()
+
+    def _invoke(self, cmd, argv: list):
+        """Run a command's handler: its result, or the error it raised (counted) as the
+        reply."""
+        try:
+            return cmd.handler(self, argv)
+        except ErrorReply as error:
+            cmd.failed_calls += 1
+            self.kv.count_error(error)
+            return error
+        except Exception:
+            return self._internal_error(cmd, argv)
 
     def _internal_error(self, cmd, argv) -> ErrorReply:
         # A bug of ours must not take the server down: log it, answer an error.
@@ -408,14 +414,7 @@ class Client(Connection):
         if kv.monitors and not cmd.skip_monitor:
             kv.feed_monitors(self, argv)
         started = _perf_ns()
-        try:
-            result = cmd.handler(self, argv)
-        except ErrorReply as error:
-            cmd.failed_calls += 1
-            kv.count_error(error)
-            result = error
-        except Exception:
-            result = self._internal_error(cmd, argv)
+        result = self._invoke(cmd, argv)
         micros = (_perf_ns() - started) // 1000
         cmd.usec += micros
         cmd.histogram[micros.bit_length()] += 1
