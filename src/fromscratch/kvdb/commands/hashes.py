@@ -35,8 +35,11 @@ def _set_fields(client, argv, name: str) -> int:
     db, key = client.db, argv[1]
     fields = db.get_or_create(key, dict)
     before = len(fields)
-    for index in range(2, len(argv), 2):
-        fields[argv[index]] = argv[index + 1]
+    if len(argv) == 4:                           # one pair, the usual case: no loop
+        fields[argv[2]] = argv[3]
+    else:
+        for index in range(2, len(argv), 2):
+            fields[argv[index]] = argv[index + 1]
     db.modified(key, (len(argv) - 2) // 2)
     db.notify(HASH, "hset", key)
     return len(fields) - before
