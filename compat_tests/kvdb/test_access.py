@@ -186,3 +186,20 @@ def test_key_patterns_cover_store_destinations(r):
     with pytest.raises(redis.exceptions.NoPermissionError):
         user.georadius("s1", 1, 2, 3, unit="km", store="other")
     user.close()
+
+
+def test_acl_dryrun(r):
+    r.acl_setuser("dry", enabled=True, nopass=True, keys=["a*"], commands=["+get"])
+    assert r.acl_dryrun("dry", "get", "a1") in (b"OK", "OK", True)
+    assert r.acl_dryrun("dry", "get", "b") in (
+        b"This user has no permissions to access the 'b' key",
+        "This user has no permissions to access the 'b' key")
+    assert r.acl_dryrun("dry", "set", "a1", "1") in (
+        b"This user has no permissions to run the 'set' command",
+        "This user has no permissions to run the 'set' command")
+    with pytest.raises(redis.ResponseError, match="User 'nobody' not found"):
+        r.acl_dryrun("nobody", "get", "a")
+    with pytest.raises(redis.ResponseError, match="Command 'nosuch' not found"):
+        r.acl_dryrun("dry", "nosuch", "a")
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments for 'get'"):
+        r.acl_dryrun("dry", "get")

@@ -140,6 +140,15 @@ def test_command_docs_shape_for_redis_cli(server):
 
 def test_role_is_a_primary_without_replicas(r):
     assert call_raw(r, "ROLE") == [b"master", 0, []]
+    assert r.replicaof("NO", "ONE")
+    assert r.execute_command("SLAVEOF", "NO", "ONE")
+
+
+def test_no_modules_and_lolwut(r):
+    assert r.module_list() == []
+    with pytest.raises(redis.ResponseError, match="MODULE command not allowed"):
+        r.module_load("/no/such/module.so")
+    assert b"Redis ver. " in r.lolwut()
 
 
 def test_time_and_lastsave(r):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from ...resp import ErrorReply
-from ..acl import User, categories
+from ..acl import Denied, User, categories
 from ..client import OK
 from ..table import container, subcommand
 from .args import parse_int
@@ -79,6 +79,33 @@ def acl_list(client, argv):
                                                        "configured users.")
 def acl_users(client, argv):
     return [name.encode() for name in client.kv.acl.users]
+
+
+@subcommand("acl", "dryrun", arity=-4, flags=_FLAGS, since="7.0.0",
+            summary="Simulates the execution of a command by a user, without executing the "
+                    "command.", complexity="O(1).", syntax="username command [arg...]")
+def acl_dryrun(client, argv):
+    name = argv[2].decode("utf-8", "replace")
+    user = client.kv.acl.users.get(name)
+    if user is None:
+        raise ErrorReply(f"ERR User '{name}' not found")
+    target = argv[3:]
+    cmd = client.kv.table.lookup(target[0])
+    if cmd is None:
+        raise ErrorReply(f"ERR Command '{target[0].decode('utf-8', 'replace')}' not found")
+    if cmd.subcommands and len(target) > 1:
+        cmd = cmd.subcommands.get(target[1].decode("utf-8", "replace").lower(), cmd)
+    cmd.check_arity(len(target))
+    try:
+        user.check(cmd, target)
+    except Denied as denied:
+        # The answer, not an error: what the refusal would be, in DRYRUN's own words.
+        refused = denied.refused
+        refused = refused.decode("utf-8", "replace") if isinstance(refused, bytes) else refused
+        if denied.reason == "command":
+            return f"This user has no permissions to run the '{refused}' command".encode()
+        return f"This user has no permissions to access the '{refused}' {denied.reason}".encode()
+    return OK
 
 
 @subcommand("acl", "whoami", arity=2, flags="noscript loading stale", since="6.0.0",

@@ -461,6 +461,62 @@ def time_(client, argv):
     return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
 
 
+@command("lolwut", arity=-1, flags="readonly fast", group="server", since="5.0.0",
+         summary="Displays computer art and the Redis version", syntax="[VERSION version]")
+def lolwut(client, argv):
+    # Redis draws art for its versions 5 and 6 and prints only this line otherwise; we
+    # draw none.
+    text = f"Redis ver. {REDIS_VERSION}\n"
+    return Verbatim(text) if client.resp == 3 else text.encode()
+
+
+container("module", group="server", since="4.0.0",
+          summary="A container for module commands.")
+
+MODULES_REFUSED = ErrorReply(
+    "ERR MODULE command not allowed. If the enable-module-command option is set to "
+    "\"local\", you can run it from a local connection, otherwise you need to set this "
+    "option in the configuration file, and then restart the server.")
+
+
+@subcommand("module", "list", arity=2, flags="admin noscript", since="4.0.0",
+            summary="Returns all loaded modules.", complexity="O(N) where N is the number "
+                                                              "of loaded modules.")
+def module_list(client, argv):
+    return []                   # modules are C shared objects: this server loads none
+
+
+def _refuse_modules(client, argv):
+    raise MODULES_REFUSED       # what Redis answers with enable-module-command no
+
+
+for _name, _arity, _syntax, _summary in (
+        ("load", -3, "path [arg...]", "Loads a module."),
+        ("loadex", -3, "path [CONFIG name value]... [ARGS arg...]",
+         "Loads a module using extended parameters."),
+        ("unload", 3, "name", "Unloads a module.")):
+    subcommand("module", _name, arity=_arity, flags="admin noscript",
+               since="4.0.0", summary=_summary, syntax=_syntax)(_refuse_modules)
+
+
+def _replicaof(client, argv):
+    # There is no replication: a primary stays one, and can't be made a replica.
+    if argv[1].upper() == b"NO" and argv[2].upper() == b"ONE":
+        return OK
+    raise ErrorReply("ERR replication is not supported by this server: it is always a "
+                     "primary")
+
+
+for _name, _since, _summary in (
+        ("replicaof", "5.0.0", "Configures a server as replica of another, or promotes "
+                               "it to a master."),
+        ("slaveof", "1.0.0", "Sets a Redis server as a replica of another, or promotes "
+                             "it to being a master.")):
+    command(_name, arity=3, flags="admin noscript stale no_async_loading", group="server",
+            since=_since, summary=_summary, complexity="O(1)",
+            syntax="host port")(_replicaof)
+
+
 @command("role", arity=1, flags="admin noscript loading stale fast", group="server",
          since="2.8.12", summary="Returns the replication role.", complexity="O(1)")
 def role(client, argv):
