@@ -1,6 +1,6 @@
 """Lua scripting (EVAL, EVALSHA, EVAL_RO, SCRIPT) through redis-py, as applications use
 it: the conversions both ways, the errors word for word, redis-py's Lock and
-register_script, a rate limiter, cjson, bit, and the append-only log of a script's writes."""
+register_script, a rate limiter, cjson, bit, cmsgpack, and the append-only log of a script's writes."""
 
 import hashlib
 import time
@@ -311,6 +311,33 @@ def test_bit_library(r):
     with pytest.raises(redis.ResponseError, match="bad argument #1 to 'band' "
                                                   r"\(number expected, got no value\)"):
         r.eval("return bit.band()", 0)
+
+
+def test_cmsgpack_library(r):
+    """MessagePack as lua-cmsgpack writes it (byte for byte) and reads it back."""
+    packed = r.eval("""
+        local t = {} for i = 1, 20 do t[i] = i end
+        return cmsgpack.pack(1, -1, 127, 128, -33, 255, 256, 65536, 2^32, -2^31, -2^40,
+                             0.5, 0.1, 1/0, "hi", string.rep("x", 40), true, false, nil,
+                             {1, 2, 3}, {}, t, {a = 1}, {[1] = 1, [3] = 3})
+    """, 0)
+    assert packed == (
+        b"\x01\xff\x7f\xcc\x80\xd0\xdf\xcc\xff\xcd\x01\x00\xce\x00\x01\x00\x00"
+        b"\xcf\x00\x00\x00\x01\x00\x00\x00\x00\xd2\x80\x00\x00\x00"
+        b"\xd3\xff\xff\xff\x00\x00\x00\x00\x00\xca\x3f\x00\x00\x00"
+        b"\xcb\x3f\xb9\x99\x99\x99\x99\x99\x9a\xca\x7f\x80\x00\x00\xa2hi"
+        b"\xd9\x28" + b"x" * 40 + b"\xc3\xc2\xc0\x93\x01\x02\x03\x90\xdc\x00\x14"
+        + bytes(range(1, 21)) + b"\x81\xa1a\x01\x82\x01\x01\x03\x03")
+    assert r.eval("""
+        local a, b, c = cmsgpack.unpack(cmsgpack.pack({1, {x = "y"}, "z"}, 2.5, -7))
+        local o, v = cmsgpack.unpack_one(cmsgpack.pack(1, 2))
+        return {a[1], a[2].x, a[3], tostring(b), c, o, v}
+    """, 0) == [1, b"y", b"z", b"2.5", -7, 1, 1]
+    assert r.eval("return cmsgpack.unpack(ARGV[1]).name", 0, b"\x81\xa4name\xa3Joe") == b"Joe"
+    with pytest.raises(redis.ResponseError, match="Missing bytes in input"):
+        r.eval("return cmsgpack.unpack(ARGV[1])", 0, b"\x92\x01")
+    with pytest.raises(redis.ResponseError, match="Bad data format in input"):
+        r.eval("return cmsgpack.unpack(ARGV[1])", 0, b"\xc7\x01")
 
 
 def test_cjson(r):

@@ -49,7 +49,7 @@ from ...resp.writer import format_double
 from ..acl import Denied
 from ..client import OK, OOM, Client, find_subcommand
 from ..scripting import Interpreter, LuaError, LuaSyntaxError, LuaTable
-from ..scripting import bitop, cjson
+from ..scripting import bitop, cjson, cmsgpack
 from ..scripting.values import CHUNK_NAME, tostring
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
@@ -251,12 +251,13 @@ class ScriptEngine:
 
     def new_state(self, chunk_name: str) -> Interpreter:
         """A Lua state for user code whose errors name it `chunk_name`: the standard
-        library, redis, cjson and bit, behind protected globals."""
+        library, redis, cjson, bit and cmsgpack, behind protected globals."""
         interp = Interpreter(chunk_name=chunk_name)
         globals_ = interp.globals
         globals_.rawset("redis", self._redis_library())
         globals_.rawset("cjson", cjson.library())
         globals_.rawset("bit", bitop.library())
+        globals_.rawset("cmsgpack", cmsgpack.library())
         globals_.rawset("pcall", self._pcall(globals_.get("pcall")))
         protect_globals(globals_)
         if self.client is None:

@@ -7,6 +7,7 @@
     stdlib.py       the base library, string, table, math (patterns.py: Lua patterns)
     cjson.py        the cjson library Redis ships
     bitop.py        the bit library (LuaBitOp) Redis ships
+    cmsgpack.py     the cmsgpack library (lua-cmsgpack) Redis ships
 
 Nothing here knows about the key-value server: `commands/scripting.py` adds the
 `redis` library and the EVAL family of commands on top.
