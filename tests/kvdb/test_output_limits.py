@@ -49,6 +49,7 @@ def subscriber():
     server.loop = asyncio.new_event_loop()
     client = server.tcp.connection_class(server.tcp)
     client.connection_made(Backlog())
+    client.channels.add(b"news")        # a subscriber: the pub/sub limits are its own
     yield client
     server.loop.close()
 

@@ -104,7 +104,6 @@ class Client(Connection):
         self.channels: set = set()
         self.patterns: set = set()
         self.shard_channels: set = set()
-        self.undelivered = 0
         self.buffered = 0          # the transport's backlog as of our last write (or more)
         self.flush_scheduled = False
         self.over_soft_limit_since = None
@@ -206,19 +205,18 @@ class Client(Connection):
     def flush_now(self) -> None:
         out = self.out
         if out and not self.closed:
-            # Deliveries are checked against the pub/sub output limits here, once per
-            # turn rather than per message: the backlog can pass a limit by one turn's
-            # messages at most before the client is dropped.
-            undelivered = self.undelivered
-            if (undelivered and undelivered + self.buffered > self.kv.pubsub_output_limit
-                    and self._over_output_limit("pubsub")):
+            data = b"".join(out) if len(out) > 1 else out[0]
+            out.clear()
+            # A subscriber's output is checked against the pub/sub limits here, once per
+            # turn rather than per message: its backlog can pass a limit by one turn's
+            # messages at most before it is dropped, and those are never sent.
+            if (len(data) + self.buffered > self.kv.pubsub_output_limit
+                    and self.subscriptions_count()
+                    and self._over_output_limit("pubsub", len(data))):
                 log.warning("closing client %s: over the pubsub client-output-buffer-limit",
                             self.id)
                 self.abort()
                 return
-            data = b"".join(out) if len(out) > 1 else out[0]
-            out.clear()
-            self.undelivered = 0
             self.server.stats.bytes_sent += len(data)
             self.transport.write(data)
             self.buffered = self.transport.get_write_buffer_size()
@@ -459,21 +457,19 @@ class Client(Connection):
     def deliver(self, frame: bytes) -> None:
         """A published message for us, already encoded for our protocol. It joins our
         output after whatever we were answering, and goes out on the next flush."""
-        if self.closed:
-            return
-        self.out.append(frame)
-        self.undelivered += len(frame)              # the limits are checked in flush_now
+        self.out.append(frame)                      # the limits are checked in flush_now
         if not self.flush_scheduled:                # checked here too: this runs per delivery
             self.kv.flush_soon(self)
 
-    def _over_output_limit(self, klass: str | None = None) -> bool:
+    def _over_output_limit(self, klass: str | None = None, pending: int = 0) -> bool:
         """client-output-buffer-limit for a class of traffic ("pubsub" for deliveries,
-        else the client's own class): over the hard limit at once, or over the soft
-        limit for longer than its time."""
+        else the client's own class), counting the socket's backlog and `pending` bytes
+        not yet written: over the hard limit at once, or over the soft limit for longer
+        than its time."""
         if klass is None:
             klass = "pubsub" if self.subscriptions_count() else "normal"
         hard, soft, seconds = self.kv.config["client-output-buffer-limit"][klass]
-        size = self.undelivered + self.output_buffer_size
+        size = pending + self.output_buffer_size
         if hard and size > hard:
             return True
         if soft and size > soft:

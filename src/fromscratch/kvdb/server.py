@@ -347,7 +347,8 @@ class KvServer:
     def _enforce_output_limits(self) -> None:
         """Soft output buffer limits are about time: check the clients with a backlog."""
         for client in list(self.clients.values()):
-            if (client.output_buffer_size or client.undelivered) and client._over_output_limit():
+            pending = sum(map(len, client.out))
+            if (client.output_buffer_size or pending) and client._over_output_limit(None, pending):
                 log.warning("closing client %s: over its client-output-buffer-limit", client.id)
                 client.abort()
 
