@@ -41,6 +41,8 @@ _perf_ns = time.perf_counter_ns
 _OK_BYTES = b"+OK\r\n"
 ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
+# Read-only scripts: client-side caching tracks the keys of the commands they run.
+UNTRACKED_READS = frozenset({"eval_ro", "evalsha_ro", "fcall_ro"})
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
@@ -108,6 +110,7 @@ class Client(Connection):
         self.flush_scheduled = False
         self.over_soft_limit_since = None
         self.soft_limit_class = "normal"
+        self._tracking = None      # CLIENT TRACKING: its mode (tracking.Mode), or None
         self._refresh()
 
     # -- the states that send commands down the careful lane ---------------------------
@@ -115,7 +118,7 @@ class Client(Connection):
     def _refresh(self) -> None:
         self.careful = (not self._authenticated or self._multi is not None
                         or self._reply_off or self._skip_next_reply or self._no_touch
-                        or not self._user.unrestricted
+                        or not self._user.unrestricted or self._tracking is not None
                         or (self.resp == 2 and self.subscriptions_count() > 0))
 
     def subscriptions_changed(self) -> None:
@@ -127,6 +130,7 @@ class Client(Connection):
     no_touch = refreshing("no_touch")
     reply_off = refreshing("reply_off")
     skip_next_reply = refreshing("skip_next_reply")
+    tracking = refreshing("tracking")            # the reads of a tracking client are noted
 
     # -- connection events ---------------------------------------------------------------
 
@@ -147,6 +151,8 @@ class Client(Connection):
         if self.blocked is not None:
             kv.blocking.remove(self)
         kv.unwatch_all(self)
+        if self._tracking is not None:
+            kv.tracking.disable(self)
         if self.monitor:
             kv.remove_monitor(self)
         if self.subscriptions_count():
@@ -350,11 +356,15 @@ class Client(Connection):
         touch_mode = keyspace.touch_mode
         if self._no_touch and cmd.name != "touch":
             keyspace.touch_mode = 0             # CLIENT NO-TOUCH: leave LRU/LFU alone
+        tracking = kv.tracking
+        if self._tracking is not None:
+            tracking.executing = self
         started = _perf_ns()
         try:
             result = self._invoke(cmd, argv)
         finally:
             keyspace.touch_mode = touch_mode
+            tracking.executing = None
         elapsed = _perf_ns() - started
         if cmd.is_write and keyspace.dirty != changes_before and result is not BLOCKED:
             kv.propagate(self, cmd, argv, result)
@@ -365,6 +375,15 @@ class Client(Connection):
             kv.note_slow(self, cmd, argv, elapsed)
         if result is not BLOCKED and result is not NO_REPLY:
             self.reply(result)
+        if self._tracking is not None:
+            # Read-only scripts are not tracked themselves: the commands they run are.
+            if cmd.is_readonly and cmd.name not in UNTRACKED_READS:
+                tracking.remember(self, [argv[i] for i in cmd.key_indexes(argv)])
+        if self._tracking is not None or tracking.deferred:
+            # Also after a command that turned tracking off (an EXEC of SET and CLIENT
+            # TRACKING OFF): its deferred invalidations must not wait for another client.
+            tracking.command_done(self, self._multi is not None,
+                                  (cmd.parent or cmd).name == "client")
         if kv.keyspace.ready_keys:
             kv.blocking.serve_ready_keys()
 
@@ -418,6 +437,9 @@ class Client(Connection):
         cmd.histogram[micros.bit_length()] += 1
         if cmd.name == "select" or (cmd.is_write and keyspace.dirty != changes_before):
             changes += effects(cmd, argv, result, db)
+        tracker = kv.tracking.executing     # the tracking client of the EXEC or the script
+        if tracker is not None and cmd.is_readonly:
+            kv.tracking.remember(tracker, [argv[i] for i in cmd.key_indexes(argv)])
         return result
 
     # -- blocking ----------------------------------------------------------------------

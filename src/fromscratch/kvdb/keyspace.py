@@ -12,10 +12,10 @@ it expires, when it was last read (for OBJECT IDLETIME and LRU eviction) and how
     stream       Stream           (blocks of entries by id, and consumer groups)
 
 Every change to a key goes through `Database.modified(key)`, which is what WATCH,
-blocked clients and the dirty counter (for snapshots) hang on. Commands also report
-what they did with `Database.notify(...)`, for keyspace notifications
-(notifications.py); the keyspace reports what it does itself: new keys, expiry and
-eviction.
+blocked clients, client-side caching and the dirty counter (for snapshots) hang on.
+Commands also report what they did with `Database.notify(...)`, for keyspace
+notifications (notifications.py); the keyspace reports what it does itself: new keys,
+expiry and eviction.
 
 Expiry works as in Redis: lazily, when a key is looked up past its deadline, and
 actively, by `Keyspace.active_expire_cycle()` sampling keys that have a TTL and removing
@@ -233,6 +233,8 @@ class Database:
                     client.watch_broken = True
         if self.blocked and key in self.blocked:
             keyspace.ready_keys.append((self, key))
+        if keyspace.tracking is not None:
+            keyspace.tracking.invalidate(key)
 
     def wake(self, key: bytes) -> None:
         """Give clients blocked on `key` another try without counting a change (XGROUP
@@ -376,6 +378,9 @@ class Keyspace:
         # publishes them
         self.notify_flags = 0
         self.notifier = None
+        # client-side caching (tracking.py): set only while some key or prefix is
+        # tracked, so that changes cost nothing otherwise
+        self.tracking = None
 
     def tick(self) -> None:
         self.lru_clock = int(time.monotonic())

@@ -36,6 +36,7 @@ from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from .persistence.snapshotter import Snapshotter
 from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
+from .tracking import Tracking
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -76,6 +77,8 @@ class KvServer:
         self.broker = broker or Broker()
         self.acl = Acl(self.table)
         self.keyspace.notifier = Notifier(self.broker)
+        self.tracking = Tracking(self.keyspace, self.clients,
+                                 lambda callback: self.loop.call_soon(callback))
         self.slowlog = SlowLog(self.config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.error_counts: dict[str, int] = {}

@@ -49,6 +49,7 @@ def reset(client, argv):
     client.multi_failed = False
     kv.unwatch_all(client)
     kv.remove_monitor(client)
+    kv.tracking.disable(client)
     client.db = kv.keyspace.dbs[0]
     client.switch_protocol(2)
     client.name = b""
@@ -184,6 +185,12 @@ def client_flags(client) -> str:
         flags += "b"
     if client.multi is not None:
         flags += "x"
+    if client.tracking is not None:
+        flags += "t"
+        if client.tracking.broken_redirect:
+            flags += "R"
+        if client.tracking.bcast:
+            flags += "B"
     if client.watch_broken:
         flags += "d"
     if client.subscriptions_count():
@@ -217,7 +224,8 @@ def client_info_line(client) -> str:
         ("qbuf", query_buffer), ("qbuf-free", 0), ("argv-mem", 0), ("multi-mem", 0),
         ("rbs", 16384), ("rbp", 0), ("obl", 0), ("oll", 0), ("omem", output),
         ("tot-mem", query_buffer + output), ("events", "r" + ("w" if output else "")),
-        ("cmd", client.last_command_name), ("user", client.user.name), ("redir", -1),
+        ("cmd", client.last_command_name), ("user", client.user.name),
+        ("redir", client.tracking.redirect if client.tracking is not None else -1),
         ("resp", client.resp), ("lib-name", client.lib_name.decode("utf-8", "replace")),
         ("lib-ver", client.lib_ver.decode("utf-8", "replace")),
     ]
@@ -412,8 +420,91 @@ def client_unblock(client, argv):
     return 1
 
 
+@subcommand("client", "tracking", arity=-3, flags="noscript loading stale", since="6.0.0",
+            summary="Controls server-assisted client-side caching for the connection.",
+            complexity="O(1). Some options may introduce additional complexity.",
+            syntax="status: ON | OFF [REDIRECT client-id] [PREFIX prefix...] [BCAST] "
+                   "[OPTIN] [OPTOUT] [NOLOOP]")
+def client_tracking(client, argv):
+    tracking = client.kv.tracking
+    redirect = 0
+    prefixes: list[bytes] = []
+    options = set()
+    opts = Options(argv, 3)
+    # The options are all read before ON or OFF is looked at, as Redis does.
+    while opts:
+        word = opts.next_word()
+        if word == b"REDIRECT" and opts:
+            if redirect:
+                raise ErrorReply("ERR A client can only redirect to a single other client")
+            redirect = parse_int(opts.value())
+            if redirect not in client.kv.clients:
+                raise ErrorReply("ERR The client ID you want redirect to does not exist")
+        elif word in (b"BCAST", b"OPTIN", b"OPTOUT", b"NOLOOP"):
+            options.add(word)
+        elif word == b"PREFIX" and opts:
+            prefixes.append(opts.value())
+        else:
+            raise SYNTAX
+    if not _on_off(argv[2]):
+        tracking.disable(client)
+        return OK
+    bcast = b"BCAST" in options
+    mode = client.tracking
+    if prefixes and not bcast:
+        raise ErrorReply("ERR PREFIX option requires BCAST mode to be enabled")
+    if mode is not None and mode.bcast != bcast:
+        raise ErrorReply("ERR You can't switch BCAST mode on/off before disabling tracking "
+                         "for this client, and then re-enabling it with a different mode.")
+    if bcast and options & {b"OPTIN", b"OPTOUT"}:
+        raise ErrorReply("ERR OPTIN and OPTOUT are not compatible with BCAST")
+    if {b"OPTIN", b"OPTOUT"} <= options:
+        raise ErrorReply("ERR You can't specify both OPTIN mode and OPTOUT mode")
+    if mode is not None and ((b"OPTIN" in options and mode.optout)
+                             or (b"OPTOUT" in options and mode.optin)):
+        raise ErrorReply("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking "
+                         "for this client, and then re-enabling it with a different mode.")
+    if bcast:
+        conflict = tracking.prefix_conflict(client, prefixes)
+        if conflict is not None:
+            raise ErrorReply(conflict)
+    tracking.enable(client, redirect, bcast, b"OPTIN" in options, b"OPTOUT" in options,
+                    b"NOLOOP" in options, prefixes)
+    return OK
+
+
+@subcommand("client", "caching", arity=3, flags="noscript loading stale", since="6.0.0",
+            summary="Instructs the server whether to track the keys in the next request.",
+            complexity="O(1)", syntax="mode: YES | NO")
+def client_caching(client, argv):
+    mode = client.tracking
+    if mode is None:
+        raise ErrorReply("ERR CLIENT CACHING can be called only when the client is in "
+                         "tracking mode with OPTIN or OPTOUT mode enabled")
+    word = argv[2].upper()
+    if word == b"YES":
+        if not mode.optin:
+            raise ErrorReply("ERR CLIENT CACHING YES is only valid when tracking is enabled "
+                             "in OPTIN mode.")
+    elif word == b"NO":
+        if not mode.optout:
+            raise ErrorReply("ERR CLIENT CACHING NO is only valid when tracking is enabled "
+                             "in OPTOUT mode.")
+    else:
+        raise SYNTAX
+    mode.caching = True         # for the next command (see Tracking.command_done)
+    return OK
+
+
 @subcommand("client", "getredir", arity=2, flags="noscript loading stale", since="6.0.0",
             summary="Returns the client ID to which the connection's tracking "
                     "notifications are redirected.", complexity="O(1)")
 def client_getredir(client, argv):
-    return -1
+    return client.tracking.redirect if client.tracking is not None else -1
+
+
+@subcommand("client", "trackinginfo", arity=2, flags="noscript loading stale", since="6.2.0",
+            summary="Returns information about server-assisted client-side caching for "
+                    "the connection.", complexity="O(1)")
+def client_trackinginfo(client, argv):
+    return client.kv.tracking.info(client)

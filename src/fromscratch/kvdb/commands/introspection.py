@@ -69,7 +69,7 @@ def _section_clients(kv) -> list:
         ("maxclients", kv.config["maxclients"]),
         ("client_recent_max_input_buffer", max((c.parser.pending_bytes for c in clients), default=0)),
         ("client_recent_max_output_buffer", max((c.output_buffer_size for c in clients), default=0)),
-        ("blocked_clients", kv.blocking.blocked_clients), ("tracking_clients", 0),
+        ("blocked_clients", kv.blocking.blocked_clients), ("tracking_clients", len(kv.tracking.tracking_clients)),
         ("pubsub_clients", sum(1 for c in clients if c.subscriptions_count())),
         ("watching_clients", sum(1 for c in clients if c.watching)),
         ("clients_in_timeout_table", kv.blocking.blocked_clients),
@@ -146,6 +146,9 @@ def _section_stats(kv) -> list:
         ("pubsub_channels", kv.pubsub_channel_count()),
         ("pubsub_patterns", kv.pubsub_pattern_count()),
         ("latest_fork_usec", 0), ("total_forks", 0),
+        ("tracking_total_keys", len(kv.tracking.readers)),
+        ("tracking_total_items", kv.tracking.total_items),
+        ("tracking_total_prefixes", len(kv.tracking.prefixes)),
         ("total_error_replies", sum(kv.error_counts.values())),
         ("unexpected_error_replies", 0),
     ]

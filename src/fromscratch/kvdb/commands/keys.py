@@ -397,6 +397,7 @@ def _flush_mode(argv: list) -> None:
 def flushdb(client, argv):
     _flush_mode(argv)
     client.kv.keyspace.flush(client.db)
+    client.kv.tracking.flushed()
     return OK
 
 
@@ -409,6 +410,7 @@ def flushall(client, argv):
     kv = client.kv
     for db in kv.keyspace.dbs:
         kv.keyspace.flush(db)
+    kv.tracking.flushed()
     if kv.config["save"] and not kv.snapshotter.in_progress:
         kv.snapshotter.save()           # as Redis: an empty dataset replaces the snapshot
     return OK
