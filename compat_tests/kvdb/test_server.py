@@ -144,6 +144,17 @@ def test_role_is_a_primary_without_replicas(r):
     assert r.execute_command("SLAVEOF", "NO", "ONE")
 
 
+def test_never_a_cluster(r):
+    for command in (["CLUSTER", "INFO"], ["CLUSTER", "KEYSLOT", "k"], ["CLUSTER", "SLOTS"],
+                    ["READONLY"], ["READWRITE"], ["ASKING"]):
+        with pytest.raises(redis.ResponseError, match="cluster support disabled"):
+            r.execute_command(*command)
+    with pytest.raises(redis.ResponseError, match="unknown subcommand 'NOSUCH'. Try CLUSTER HELP"):
+        r.execute_command("CLUSTER", "NOSUCH")
+    assert r.acl_setuser("clusterer", enabled=True, nopass=True, commands=["+get", "+cluster"])
+    assert r.acl_deluser("clusterer") == 1
+
+
 def test_no_modules_and_lolwut(r):
     assert r.module_list() == []
     with pytest.raises(redis.ResponseError, match="MODULE command not allowed"):

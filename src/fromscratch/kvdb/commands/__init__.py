@@ -1,5 +1,6 @@
 """The command families, one module each. Importing this package registers them all."""
 
-from . import (acl, bitmaps, config, connection, functions, geo, hashes, hyperloglog,  # noqa: F401
-               introspection, keys, lists, memory, persistence, pubsub, scripting,
-               serialize, sets, sort, sorted_sets, streams, strings, transactions)
+from . import (acl, bitmaps, cluster, config, connection, functions, geo,  # noqa: F401
+               hashes, hyperloglog, introspection, keys, lists, memory, persistence,
+               pubsub, scripting, serialize, sets, sort, sorted_sets, streams, strings,
+               transactions)
