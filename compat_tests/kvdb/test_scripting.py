@@ -340,6 +340,13 @@ def test_cmsgpack_library(r):
         r.eval("return cmsgpack.unpack(ARGV[1])", 0, b"\xc7\x01")
 
 
+def test_command_info_inside_a_script(r):
+    """Flag sets (written in a fixed order) reach a script as arrays of status tables."""
+    assert r.eval("local info = redis.call('COMMAND', 'INFO', 'get')[1] "
+                  "return {info[1], info[3][1]['ok'], info[3][2]['ok']}", 0) == [
+        b"get", b"readonly", b"fast"]
+
+
 def test_cjson(r):
     r.set("doc", '{"name": "Ann", "tags": ["a", "b"], "visits": 3, "ratio": 0.5}')
     script = """

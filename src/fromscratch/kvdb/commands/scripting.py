@@ -43,7 +43,7 @@ import hashlib
 import logging
 import math
 
-from ...resp import NULL_ARRAY, BigNumber, ErrorReply, SimpleString, Verbatim
+from ...resp import NULL_ARRAY, BigNumber, ErrorReply, OrderedSet, SimpleString, Verbatim
 from ...resp.values import Attributed
 from ...resp.writer import format_double
 from ..acl import Denied
@@ -129,7 +129,7 @@ def reply_to_lua(reply, resp: int):
             return _table(map=LuaTable({reply_to_lua(k, resp): reply_to_lua(v, resp)
                                         for k, v in reply.items()}))
         return LuaTable.from_list([reply_to_lua(x, resp) for pair in reply.items() for x in pair])
-    if kind is set or kind is frozenset:
+    if kind is set or kind is frozenset or kind is OrderedSet:
         if resp == 3:
             return _table(set=LuaTable({reply_to_lua(item, resp): True for item in reply}))
         return LuaTable.from_list([reply_to_lua(item, resp) for item in reply])
