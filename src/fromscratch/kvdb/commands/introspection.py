@@ -242,7 +242,7 @@ def info_text(kv, requested: list[str]) -> str:
          syntax="[section...]", acl="@dangerous")
 def info(client, argv):
     text = info_text(client.kv, [arg.decode("utf-8", "replace") for arg in argv[1:]])
-    return Verbatim(text) if client.resp == 3 else text.encode()
+    return Verbatim(text)          # RESP2 clients get it as a bulk string (writer.py)
 
 
 # -- COMMAND ------------------------------------------------------------------------------
@@ -421,7 +421,7 @@ def latency_doctor(client, argv):
     else:
         text = "".join(f"{name.decode()}: latest {ms} ms, max {peak} ms\n"
                        for name, _, ms, peak in latest)
-    return Verbatim(text) if client.resp == 3 else text.encode()
+    return Verbatim(text)          # RESP2 clients get it as a bulk string (writer.py)
 
 
 @subcommand("latency", "histogram", arity=-2, flags="admin noscript loading stale",
@@ -470,7 +470,7 @@ def lolwut(client, argv):
     # Redis draws art for its versions 5 and 6 and prints only this line otherwise; we
     # draw none.
     text = f"Redis ver. {REDIS_VERSION}\n"
-    return Verbatim(text) if client.resp == 3 else text.encode()
+    return Verbatim(text)          # RESP2 clients get it as a bulk string (writer.py)
 
 
 container("module", group="server", since="4.0.0",

@@ -67,7 +67,7 @@ def memory_doctor(client, argv):
                 f"and the policy '{kv.config['maxmemory-policy']}' cannot bring it back.\n")
     else:
         text = f"No memory problems detected: {human_bytes(used)} used.\n"
-    return Verbatim(text) if client.resp == 3 else text.encode()
+    return Verbatim(text)          # RESP2 clients get it as a bulk string (writer.py)
 
 
 @subcommand("memory", "malloc-stats", arity=2, flags="", since="4.0.0",
