@@ -8,16 +8,18 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
-import shutil
 import socket
 import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from compat_tests.reldb.servers import postgres_bin  # noqa: E402
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -112,8 +114,6 @@ class ReldbProcess:
     """Our reldb (`python -m fromscratch reldb`) on `directory`/data, its output in
     `directory`/reldb.log. start() may be called again after stop() or crash()."""
 
-    kind = "reldb"
-
     def __init__(self, directory: str, *options: str):
         self.directory = directory
         self.data = os.path.join(directory, "data")
@@ -159,24 +159,14 @@ class ReldbProcess:
     close = crash
 
 
-def postgres_bindir() -> str | None:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if candidates:
-        return os.path.dirname(candidates[-1])
-    initdb = shutil.which("initdb")
-    return os.path.dirname(initdb) if initdb else None
-
-
 class PostgresCluster:
     """A throw-away PostgreSQL cluster in `directory`/pgdata, durable as shipped (fsync,
     synchronous_commit, full_page_writes on), C locale, trust on 127.0.0.1, its log in
     `directory`/postgres.log. `settings` are extra -c options. PostgreSQL refuses to run
     as root: as root, its commands run as the `postgres` user."""
 
-    kind = "postgresql"
-
     def __init__(self, directory: str, settings: dict | None = None):
-        self.bindir = postgres_bindir()
+        self.bindir = postgres_bin()
         if self.bindir is None:
             raise RuntimeError("PostgreSQL (initdb, pg_ctl) is not installed")
         self.directory = directory
