@@ -48,6 +48,17 @@ def missing_reference(what: str) -> None:
     pytest.skip(message)
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited after `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Server:
     """A server process on 127.0.0.1:port, stopped with `stop()`."""
 
@@ -59,13 +70,7 @@ class Server:
         self.directory = directory
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def __repr__(self):
         return f"<{self.kind} on port {self.port}>"

@@ -16,7 +16,9 @@ import shutil
 import subprocess
 import sys
 
-from compat_tests.servers import SOURCE, free_port, missing_reference, wait_for_port
+from compat_tests.servers import SOURCE, free_port, missing_reference, stop_process, wait_for_port
+
+
 class Server:
     def __init__(self, kind: str, port: int, stop, process=None):
         self.kind = kind
@@ -56,13 +58,7 @@ def start_reldb(directory: str, *options: str) -> Server:
     wait_for_port(port, process, timeout=30.0)
 
     def stop():
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
         log.close()
     return Server("reldb", port, stop, process)
 
