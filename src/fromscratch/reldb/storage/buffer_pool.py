@@ -33,6 +33,11 @@ class BufferPool:
         self.full_epoch = -1        # a sweep in this epoch found every page in use
         self.reads = self.writes = 0
 
+    def new_section(self) -> None:
+        """Start a new section: the pages used so far may be evicted again. `full_epoch`
+        relies on this: a sweep that found every page in use stays true until then."""
+        self.epoch += 1
+
     # -- lookup ----------------------------------------------------------------------------
 
     def get(self, f: RelationFile, block: int) -> Page | None:

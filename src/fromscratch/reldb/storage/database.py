@@ -536,7 +536,7 @@ class DatabaseStorage:
         for block in range(table.file.nblocks):
             # Nothing from the pages before is kept: let the pool evict them (a table
             # larger than the pool is read through it).
-            engine.pool.epoch += 1
+            engine.pool.new_section()
             page = engine.pool.get(table.file, block)
             if page is None:
                 continue

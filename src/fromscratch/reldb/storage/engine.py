@@ -65,7 +65,7 @@ class Latch:
         self.depth += 1
         if self.depth == 1:
             pool = self.pool
-            pool.epoch += 1
+            pool.new_section()
             if len(pool.pages) > pool.capacity:
                 pool.shrink()
         return self
@@ -83,7 +83,7 @@ class Latch:
             condition.wait(timeout)
         finally:
             self.depth = depth
-            self.pool.epoch += 1
+            self.pool.new_section()
 
 
 class StorageEngine:

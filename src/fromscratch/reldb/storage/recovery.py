@@ -88,7 +88,7 @@ def recover(engine) -> dict:
     with engine.latch:
         for record in engine.wal.records(redo):
             count += 1
-            engine.pool.epoch += 1
+            engine.pool.new_section()
             for key, block, image in record.images:
                 access.install(key, block, image, record.end)
             if record.xid > max_xid:
