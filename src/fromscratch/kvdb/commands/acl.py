@@ -8,7 +8,7 @@ from ...resp import ErrorReply
 from ..acl import Denied, User, categories
 from ..client import OK
 from ..table import container, subcommand
-from .args import parse_int
+from .args import parse_int, subcommand_syntax_error
 
 container("acl", group="server", since="6.0.0",
           summary="A container for Access List Control commands.")
@@ -150,8 +150,7 @@ def acl_log(client, argv):
     if len(argv) == 2:
         return log.reply()
     if len(argv) > 3:
-        raise ErrorReply("ERR unknown subcommand or wrong number of arguments for 'log'. "
-                         "Try ACL HELP.")
+        raise subcommand_syntax_error(argv)
     if argv[2].upper() == b"RESET":
         log.reset()
         return OK

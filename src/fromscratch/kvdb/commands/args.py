@@ -85,6 +85,18 @@ def parse_db_index(kv, arg: bytes) -> int:
     return index
 
 
+def text(arg: bytes) -> str:
+    """An argument as text for an error message (undecodable bytes replaced)."""
+    return arg.decode("utf-8", "replace")
+
+
+def subcommand_syntax_error(argv: list) -> ErrorReply:
+    """A container's subcommand given a wrong number of arguments, in Redis's words
+    (which echo the subcommand as sent, cut at 128 characters)."""
+    return ErrorReply(f"ERR unknown subcommand or wrong number of arguments for "
+                      f"'{text(argv[1])[:128]}'. Try {text(argv[0]).upper()} HELP.")
+
+
 def upper(arg: bytes) -> bytes:
     return arg.upper()
 

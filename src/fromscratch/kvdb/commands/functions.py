@@ -46,6 +46,7 @@ from ..scripting.values import tostring, type_name
 from ..table import command, container, subcommand
 from .scripting import (EVAL_FLAGS, NOTBUSY, SCRIPT_FLAGS, basic_redis_api, error_message,
                         lua_array, protect_globals, script_error, script_numkeys)
+from .args import subcommand_syntax_error, text
 from .serialize import seal, unseal
 
 CHUNK_NAME = "user_function"        # how Redis names a library's code in errors
@@ -54,16 +55,6 @@ VALID_NAME = re.compile(r"[A-Za-z0-9_]+")
 # Redis 7.0 words a bad function name this way too.
 BAD_NAME = ("Library names can only contain letters, numbers, or underscores(_) and must "
             "be at least one character long")
-
-
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "replace")
-
-
-def _syntax_error(argv: list) -> ErrorReply:
-    """Too many arguments for a subcommand, in Redis's words (which echo them as sent)."""
-    return ErrorReply(f"ERR unknown subcommand or wrong number of arguments for "
-                      f"'{_text(argv[1])}'. Try {_text(argv[0]).upper()} HELP.")
 
 
 # -- libraries ----------------------------------------------------------------------------
@@ -147,7 +138,7 @@ def _parse_header(code: bytes) -> tuple[str, bytes]:
     engine, name = words[0][2:], None
     for word in words[1:]:
         if word[:5].lower() != b"name=":
-            raise ErrorReply(f"ERR Invalid metadata value given: {_text(word)}")
+            raise ErrorReply(f"ERR Invalid metadata value given: {text(word)}")
         if name is not None:
             raise ErrorReply("ERR Invalid metadata value, name argument was given multiple "
                              "times")
@@ -157,7 +148,7 @@ def _parse_header(code: bytes) -> tuple[str, bytes]:
     if not VALID_NAME.fullmatch(name):
         raise ErrorReply(f"ERR {BAD_NAME}")
     if engine.upper() != ENGINE.encode():
-        raise ErrorReply(f"ERR Engine '{_text(engine)}' not found")
+        raise ErrorReply(f"ERR Engine '{text(engine)}' not found")
     return name, code[end:]
 
 
@@ -388,7 +379,7 @@ def function_load(client, argv):
     replace = False
     for option in argv[2:-1]:
         if option.upper() != b"REPLACE":
-            raise ErrorReply(f"ERR Unknown option given: {_text(option)}")
+            raise ErrorReply(f"ERR Unknown option given: {text(option)}")
         replace = True
     functions = client.kv.functions
     library = functions.create(argv[-1], functions.registry, replace)
@@ -426,7 +417,7 @@ def function_list(client, argv):
             position += 1
             pattern = argv[position]
         else:
-            raise ErrorReply(f"ERR Unknown argument {_text(argv[position])}")
+            raise ErrorReply(f"ERR Unknown argument {text(argv[position])}")
         position += 1
     return [_library_info(library, with_code)
             for library in client.kv.functions.registry.libraries.values()
@@ -468,7 +459,7 @@ def function_kill(client, argv):
             syntax="[async: ASYNC | SYNC]")
 def function_flush(client, argv):
     if len(argv) > 3:
-        raise _syntax_error(argv)
+        raise subcommand_syntax_error(argv)
     if len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC"):
         raise ErrorReply("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
     client.kv.functions.registry = Registry()
@@ -489,7 +480,7 @@ def function_dump(client, argv):
             syntax="serialized-value [policy: FLUSH | APPEND | REPLACE]")
 def function_restore(client, argv):
     if len(argv) > 4:
-        raise _syntax_error(argv)
+        raise subcommand_syntax_error(argv)
     policy = argv[3].upper() if len(argv) == 4 else b"APPEND"
     if policy not in (b"FLUSH", b"APPEND", b"REPLACE"):
         raise ErrorReply("ERR Wrong restore policy given, value should be either FLUSH, "

@@ -33,7 +33,7 @@ from ..notifications import STREAM
 from ..structures.stream import (BLOCK_SIZE, MAX_ID, U64_MAX, ConsumerGroup, Nack, Stream,
                                  format_id)
 from ..table import command, container, subcommand
-from .args import INT64_MAX, SYNTAX, parse_int
+from .args import INT64_MAX, SYNTAX, parse_int, subcommand_syntax_error, text
 
 INVALID_ID = ErrorReply("ERR Invalid stream ID specified as stream command argument")
 NOT_GREATER = ErrorReply("ERR The ID specified in XADD is equal or smaller than the target "
@@ -133,17 +133,13 @@ def get_stream(db, key: bytes) -> Stream | None:
 
 
 def _no_group(key: bytes, name: bytes, suffix: str = "") -> ErrorReply:
-    return ErrorReply(f"NOGROUP No such key '{_text(key)}' or consumer group '{_text(name)}'"
+    return ErrorReply(f"NOGROUP No such key '{text(key)}' or consumer group '{text(name)}'"
                       f"{suffix}")
 
 
 def _no_such_group(key: bytes, name: bytes) -> ErrorReply:
-    return ErrorReply(f"NOGROUP No such consumer group '{_text(name)}' for key name "
-                      f"'{_text(key)}'")
-
-
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "replace")
+    return ErrorReply(f"NOGROUP No such consumer group '{text(name)}' for key name "
+                      f"'{text(key)}'")
 
 
 def _group(client, key: bytes, name: bytes) -> tuple[Stream, ConsumerGroup]:
@@ -778,7 +774,7 @@ class _ClaimOptions:
                 index += 1
                 self.last_id = parse_id(argv[index])
             else:
-                raise ErrorReply(f"ERR Unrecognized XCLAIM option '{_text(option)}'")
+                raise ErrorReply(f"ERR Unrecognized XCLAIM option '{text(option)}'")
             index += 1
         # A time in the future or before 1970 is taken as now (clocks disagree).
         if self.delivery_time is None or not 0 <= self.delivery_time <= now:
@@ -908,11 +904,6 @@ container("xgroup", group="stream", since="5.0.0",
           summary="A container for consumer groups commands")
 
 
-def _syntax_error(argv) -> ErrorReply:
-    return ErrorReply(f"ERR unknown subcommand or wrong number of arguments for "
-                      f"'{_text(argv[1])[:128]}'. Try XGROUP HELP.")
-
-
 def _entries_read(arg: bytes) -> int | None:
     value = parse_int(arg)
     if value < 0 and value != -1:
@@ -934,7 +925,7 @@ def _group_options(argv: list, create: bool) -> tuple[bool, int | None | bool]:
             entries_read = _entries_read(argv[index + 1])
             index += 2
         else:
-            raise _syntax_error(argv)
+            raise subcommand_syntax_error(argv)
     return mkstream, entries_read
 
 
@@ -960,7 +951,7 @@ def xgroup_create(client, argv):
     mkstream, entries_read = _group_options(argv, create=True)
     stream = _group_stream(client, argv, mkstream)
     if len(argv) > 8:
-        raise _syntax_error(argv)
+        raise subcommand_syntax_error(argv)
     if argv[4] == b"$":
         last_id = stream.last_id if stream is not None else 0
     else:
@@ -988,7 +979,7 @@ def xgroup_setid(client, argv):
     stream = _group_stream(client, argv)
     group = _existing_group(stream, argv)
     if len(argv) not in (5, 7):
-        raise _syntax_error(argv)
+        raise subcommand_syntax_error(argv)
     if argv[4] == b"$":
         group.last_id = stream.last_id
     else:
@@ -1087,8 +1078,7 @@ def xinfo_stream(client, argv):
     full, count = len(argv) > 3, 10
     if (len(argv) not in (3, 4, 6) or (full and argv[3].upper() != b"FULL")
             or (len(argv) == 6 and argv[4].upper() != b"COUNT")):
-        raise ErrorReply(f"ERR unknown subcommand or wrong number of arguments for "
-                         f"'{_text(argv[1])[:128]}'. Try XINFO HELP.")
+        raise subcommand_syntax_error(argv)
     if len(argv) == 6:
         count = parse_int(argv[5])
         if count < 0:
