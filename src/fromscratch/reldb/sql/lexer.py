@@ -69,7 +69,7 @@ _FAST = re.compile(r"""
   | (?P<punct> :: | [(),;\[\]:] | \.(?!\d) )
   | (?P<op> (?: <= | >= | <> | != | [=<>*+\-/%] ) ) (?! OPCHAR )
 """.replace("OPCHAR", _OP_CLASS), re.VERBOSE)
-_KINDS = {"ident": IDENT, "number": NUMBER, "punct": PUNCT, "op": OP}
+_KINDS = {"number": NUMBER, "punct": PUNCT, "op": OP}
 
 
 def tokenize(text: str) -> list[Token]:
@@ -168,17 +168,14 @@ def _scan_token(text: str, i: int, tokens: list) -> int:
                 raise _error("unterminated dollar-quoted string at or near "
                              f'"{text[i:i + 20]}"', start)
             tokens.append(Token(STRING, text[tag_end + 1:close], start))
-            i = close + len(tag)
-            return i
+            return close + len(tag)
         raise _error('syntax error at or near "$"', start)
     if c == ":" and text.startswith("::", i):
         tokens.append(Token(PUNCT, "::", start))
-        i += 2
-        return i
+        return i + 2
     if c in _PUNCT_CHARS:
         tokens.append(Token(PUNCT, c, start))
-        i += 1
-        return i
+        return i + 1
     if c in _OP_CHARS:
         i = _scan_operator(text, i)
         tokens.append(Token(OP, text[start:i], start))
