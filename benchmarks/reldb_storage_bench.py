@@ -290,8 +290,6 @@ def section_lookup(args, results: Results) -> None:
                 with open(script, "w") as handle:
                     handle.write(f"\\set id random(1, {args.rows})\n"
                                  "SELECT v FROM t WHERE id = :id;\n")
-                os.chmod(server.directory, 0o755)
-                os.chmod(script, 0o644)
                 progress(f"{name}: point lookups, 1 client, {args.lookup_seconds}s")
                 command, status, output = pgbench(
                     server, "-n", "-M", "prepared", "-c", "1", "-T", str(args.lookup_seconds),
