@@ -37,7 +37,8 @@ class ExecContext:
         self.statement_time = session.statement_time if session is not None else None
 
     def check(self) -> None:
-        if time.monotonic() - self.started > LONG_STATEMENT:
+        now = time.monotonic()
+        if now - self.started > LONG_STATEMENT:
             before_blocking()           # a long statement: the others carry on meanwhile
         session = self.session
         if session is None:
@@ -45,7 +46,7 @@ class ExecContext:
         if session.cancel_requested:
             session.cancel_requested = False
             raise SqlError(QUERY_CANCELED, QUERY_CANCELED_MESSAGE)
-        if self.deadline is not None and time.monotonic() > self.deadline:
+        if self.deadline is not None and now > self.deadline:
             raise SqlError(QUERY_CANCELED, "canceling statement due to statement timeout")
 
 
