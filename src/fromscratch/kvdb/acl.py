@@ -28,16 +28,6 @@ NOPERM_KEY = ("NOPERM this user has no permissions to access one of the keys use
               "arguments")
 NOPERM_CHANNEL = ("NOPERM this user has no permissions to access one of the channels used "
                   "as arguments")
-
-
-class Denied(ErrorReply):
-    """A NOPERM refusal, carrying what ACL LOG records of it: the reason (command, key or
-    channel) and the object refused (the command's name, the key, the channel)."""
-
-    def __init__(self, message: str, reason: str, refused: bytes | str):
-        super().__init__(message)
-        self.reason = reason
-        self.refused = refused
 PROTECTED_MODE_DENIED = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
     b"password is set for the default user. In this mode connections are only accepted from "
@@ -230,6 +220,17 @@ def categories(table) -> list[str]:
     return sorted(found | REDIS_CATEGORIES)
 
 
+class Denied(ErrorReply):
+    """A NOPERM refusal, carrying what ACL LOG records of it: the reason (command, key or
+    channel) and the object refused, as text (the command's name, the key, the channel)."""
+
+    def __init__(self, message: str, reason: str, refused: bytes | str):
+        super().__init__(message)
+        self.reason = reason
+        self.refused = (refused.decode("utf-8", "replace") if isinstance(refused, bytes)
+                        else refused)
+
+
 class AclLog:
     """ACL LOG: the latest refusals, newest first. A refusal like a recent one (same
     reason, context, object and user, within a minute) counts on that entry instead of
@@ -241,10 +242,9 @@ class AclLog:
         self.entries: deque[dict] = deque()
         self.next_id = 0
 
-    def record(self, reason: str, context: str, refused, username: str, client_info: str,
-               max_len: int) -> None:
+    def record(self, reason: str, context: str, refused: str, username: str,
+               client_info: str, max_len: int) -> None:
         now = int(time.time() * 1000)
-        refused = refused.decode("utf-8", "replace") if isinstance(refused, bytes) else refused
         for entry in self.entries:
             if (entry["reason"], entry["context"], entry["object"], entry["username"]) == (
                     reason, context, refused, username) and now - entry["updated"] < self.GROUPING_MS:

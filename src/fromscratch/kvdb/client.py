@@ -26,7 +26,7 @@ from collections import deque
 
 from ..net import Connection
 from ..resp import ErrorReply, RequestParser, SimpleString, write_resp2, write_resp3
-from .acl import PROTECTED_MODE_DENIED, Denied
+from .acl import PROTECTED_MODE_DENIED
 from .commands.pubsub import unsubscribe_everything
 from .persistence.propagation import effects
 
@@ -315,11 +315,7 @@ class Client(Connection):
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
             if not self._user.unrestricted and not cmd.no_auth:
-                try:
-                    self._user.check(cmd, argv)
-                except Denied as denied:
-                    kv.record_denial(self, denied.reason, denied.refused)
-                    raise
+                kv.check_acl(self, cmd, argv)
             if (self.resp == 2 and self.subscriptions_count()
                     and cmd.name not in ALLOWED_WHILE_SUBSCRIBED):
                 raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "

@@ -25,7 +25,7 @@ from .commands.connection import client_info_line
 from .config import Config
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
-from .acl import Acl
+from .acl import Acl, Denied
 from .commands.functions import FunctionEngine
 from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
@@ -458,7 +458,15 @@ class KvServer:
     def pubsub_pattern_count(self) -> int:
         return self.broker.pattern_count()
 
-    def record_denial(self, client, reason: str, refused, context: str = "toplevel",
+    def check_acl(self, client, cmd, argv: list, context: str = "toplevel") -> None:
+        """Raise `Denied` (logged for ACL LOG) unless `client`'s user may run this."""
+        try:
+            client.user.check(cmd, argv)
+        except Denied as denied:
+            self.record_denial(client, denied.reason, denied.refused, context)
+            raise
+
+    def record_denial(self, client, reason: str, refused: str, context: str = "toplevel",
                       username: str | None = None) -> None:
         """An ACL refusal (a command, key or channel, or a failed AUTH), for ACL LOG."""
         self.acl.log.record(reason, context, refused, username or client.user.name,

@@ -262,6 +262,14 @@ class CommandTable:
             cmd = self._by_bytes.get(name.lower())
         return cmd
 
+    def resolve(self, argv: list) -> Command | None:
+        """The command `argv` would run, down to its subcommand when there is one (the
+        container itself when the subcommand is unknown); None if unknown."""
+        cmd = self.lookup(argv[0])
+        if cmd is not None and cmd.subcommands and len(argv) > 1:
+            cmd = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower(), cmd)
+        return cmd
+
     def subset(self, keep) -> "CommandTable":
         """A table of the commands for which `keep(cmd)` is true (same Command objects)."""
         table = CommandTable()

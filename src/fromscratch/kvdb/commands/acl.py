@@ -90,21 +90,18 @@ def acl_dryrun(client, argv):
     if user is None:
         raise ErrorReply(f"ERR User '{name}' not found")
     target = argv[3:]
-    cmd = client.kv.table.lookup(target[0])
+    cmd = client.kv.table.resolve(target)
     if cmd is None:
         raise ErrorReply(f"ERR Command '{target[0].decode('utf-8', 'replace')}' not found")
-    if cmd.subcommands and len(target) > 1:
-        cmd = cmd.subcommands.get(target[1].decode("utf-8", "replace").lower(), cmd)
     cmd.check_arity(len(target))
     try:
         user.check(cmd, target)
     except Denied as denied:
         # The answer, not an error: what the refusal would be, in DRYRUN's own words.
-        refused = denied.refused
-        refused = refused.decode("utf-8", "replace") if isinstance(refused, bytes) else refused
         if denied.reason == "command":
-            return f"This user has no permissions to run the '{refused}' command".encode()
-        return f"This user has no permissions to access the '{refused}' {denied.reason}".encode()
+            return f"This user has no permissions to run the '{denied.refused}' command".encode()
+        return (f"This user has no permissions to access the '{denied.refused}' "
+                f"{denied.reason}").encode()
     return OK
 
 

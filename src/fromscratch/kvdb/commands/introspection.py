@@ -318,11 +318,9 @@ def command_list(client, argv):
 
 def _getkeys(client, argv):
     target = argv[2:]
-    cmd = client.kv.table.lookup(target[0])
+    cmd = client.kv.table.resolve(target)
     if cmd is None:
         raise ErrorReply("ERR Invalid command specified")
-    if cmd.subcommands and len(target) > 1:
-        cmd = cmd.subcommands.get(target[1].decode("utf-8", "replace").lower(), cmd)
     if (cmd.arity > 0 and len(target) != cmd.arity) or len(target) < -cmd.arity:
         raise ErrorReply("ERR Invalid number of arguments specified for command")
     positions = cmd.key_indexes(target)

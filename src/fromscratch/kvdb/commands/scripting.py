@@ -385,9 +385,8 @@ class ScriptEngine:
         caller = self.caller
         if not caller.user.unrestricted:
             try:
-                caller.user.check(cmd, argv)
+                kv.check_acl(caller, cmd, argv, context="lua")
             except Denied as denied:
-                kv.record_denial(caller, denied.reason, denied.refused, context="lua")
                 raise ErrorReply(_SCRIPT_DENIALS[denied.reason]) from None
         if cmd.is_write:
             if self.read_only:
