@@ -347,6 +347,17 @@ def test_command_info_inside_a_script(r):
         b"get", b"readonly", b"fast"]
 
 
+def test_stream_and_geo_replies_inside_a_script(r):
+    """Replies the server keeps already encoded (stream entries, GEOPOS coordinates in
+    RESP3) reach a script as the values they encode."""
+    r.xadd("s", {"f": "v"}, id="1-1")
+    assert r.eval("return redis.call('XRANGE', 's', '-', '+')", 0) == [[b"1-1", [b"f", b"v"]]]
+    r.geoadd("g", (13.361389, 38.115556, "Palermo"))
+    assert r.eval("redis.setresp(3) local p = redis.call('GEOPOS', 'g', 'Palermo')[1] "
+                  "return {tostring(p[1]['double'] > 13.36), tostring(p[2]['double'] < 38.12)}",
+                  0) == [b"true", b"true"]
+
+
 def test_cjson(r):
     r.set("doc", '{"name": "Ann", "tags": ["a", "b"], "visits": 3, "ratio": 0.5}')
     script = """

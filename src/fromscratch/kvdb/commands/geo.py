@@ -88,14 +88,9 @@ def format_distance(meters: float, conversion: float) -> bytes:
 
 def coordinate(client, value: float):
     """A coordinate as Redis sends it: its long double text ("13.36138933897018433"),
-    as a bulk string in RESP2 and as a RESP3 double with that very text. A script
-    reads a RESP3 double as a number, so it gets the float."""
+    as a bulk string in RESP2 and as a RESP3 double with that very text."""
     text = format_human(Fraction(value)).encode()
-    if client.resp == 2:
-        return text
-    if client is client.kv.scripting.client:
-        return value
-    return Encoded(b",%s\r\n" % text)
+    return text if client.resp == 2 else Encoded(b",%s\r\n" % text)
 
 
 def as_long_long(score: float) -> int:

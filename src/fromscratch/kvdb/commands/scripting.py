@@ -43,7 +43,8 @@ import hashlib
 import logging
 import math
 
-from ...resp import NULL_ARRAY, BigNumber, ErrorReply, OrderedSet, SimpleString, Verbatim
+from ...resp import (NULL_ARRAY, BigNumber, Encoded, ErrorReply, OrderedSet, ReplyReader,
+                     SimpleString, Verbatim)
 from ...resp.values import Attributed
 from ...resp.writer import format_double
 from ..acl import Denied
@@ -135,6 +136,10 @@ def reply_to_lua(reply, resp: int):
         return LuaTable.from_list([reply_to_lua(item, resp) for item in reply])
     if kind is Attributed:
         return reply_to_lua(reply.value, resp)
+    if kind is Encoded:                            # written already (stream entries): read it
+        reader = ReplyReader()
+        reader.feed(reply.data)
+        return reply_to_lua(reader.get(), resp)
     return _lua_string(reply)                      # a plain str: a bulk string
 
 
