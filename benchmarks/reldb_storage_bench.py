@@ -132,10 +132,15 @@ def make_server(name: str, stack: ExitStack, args, crash_test: bool = False):
     return server
 
 
+def pgbench_command(server, *options: str) -> list[str]:
+    """The pgbench command line for `server`'s postgres database."""
+    return ["pgbench", "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
+            *options, "postgres"]
+
+
 def pgbench(server, *options: str, timeout: float) -> tuple[list[str], int, str]:
     """Run pgbench against `server`; (command, exit status, stdout + stderr)."""
-    command = ["pgbench", "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
-               *options, "postgres"]
+    command = pgbench_command(server, *options)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         return command, done.returncode, done.stdout + done.stderr
@@ -191,6 +196,24 @@ def server_state(server) -> str:
     return log_tail(server.log_path, 15)
 
 
+def fail_run(results: Results, name: str, what: str, command: list[str], output: str,
+             server) -> None:
+    """Report a failed run: the command, its output and the server's state."""
+    results.fail(name, what, f"$ {' '.join(command)}\n{output}{server_state(server)}")
+
+
+def init_pgbench(server, name: str, results: Results, scale: int, note: str = "") -> str | None:
+    """Start `server` and run `pgbench -i -s scale` on it: pgbench's output, or None
+    after reporting the failure."""
+    server.start()
+    progress(f"{name}: pgbench -i -s {scale}{note}")
+    command, status, output = pgbench(server, "-i", "-s", str(scale), timeout=3600)
+    if status != 0:
+        fail_run(results, name, f"pgbench -i: exit status {status}", command, output, server)
+        return None
+    return output
+
+
 # -- 1. pgbench --------------------------------------------------------------------------------
 
 def section_pgbench(args, results: Results) -> None:
@@ -202,13 +225,8 @@ def section_pgbench(args, results: Results) -> None:
         with ExitStack() as stack:
             try:
                 server = make_server(name, stack, args)
-                server.start()
-                progress(f"{name}: pgbench -i -s {args.scale}")
-                command, status, output = pgbench(server, "-i", "-s", str(args.scale),
-                                                  timeout=3600)
-                if status != 0:
-                    results.fail(name, f"pgbench -i: exit status {status}",
-                                 f"$ {' '.join(command)}\n{output}{server_state(server)}")
+                output = init_pgbench(server, name, results, args.scale)
+                if output is None:
                     continue
                 match = re.search(r"done in ([\d.]+) s", output)
                 mine["init"] = float(match.group(1)) if match else None
@@ -219,8 +237,8 @@ def section_pgbench(args, results: Results) -> None:
                         "-T", str(args.seconds), *options, timeout=args.seconds + 300)
                     problem = pgbench_problem(status, output)
                     if problem:
-                        results.fail(name, f"pgbench {title}: {problem}",
-                                     f"$ {' '.join(command)}\n{output}{server_state(server)}")
+                        fail_run(results, name, f"pgbench {title}: {problem}", command, output,
+                                 server)
                     mine[title] = tps(output)
                     try:
                         ok, detail = invariant(server)
@@ -296,8 +314,7 @@ def section_lookup(args, results: Results) -> None:
                     "-f", script, timeout=args.lookup_seconds + 300)
                 problem = pgbench_problem(status, output)
                 if problem:
-                    results.fail(name, f"point lookups: {problem}",
-                                 f"$ {' '.join(command)}\n{output}{server_state(server)}")
+                    fail_run(results, name, f"point lookups: {problem}", command, output, server)
                 mine["lookup"] = tps(output)
 
                 progress(f"{name}: full scans")
@@ -366,17 +383,11 @@ def section_recovery(args, results: Results) -> None:
         with ExitStack() as stack:
             try:
                 server = make_server(name, stack, args, crash_test=True)
-                server.start()
-                progress(f"{name}: pgbench -i -s {args.crash_scale} (long checkpoint interval)")
-                command, status, output = pgbench(server, "-i", "-s", str(args.crash_scale),
-                                                  timeout=3600)
-                if status != 0:
-                    results.fail(name, f"pgbench -i: exit status {status}",
-                                 f"$ {' '.join(command)}\n{output}{server_state(server)}")
+                if init_pgbench(server, name, results, args.crash_scale,
+                                " (long checkpoint interval)") is None:
                     continue
-                command = ["pgbench", "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
-                           "-c", str(args.clients), "-j", str(args.threads),
-                           "-T", str(args.crash_seconds + 600), "postgres"]
+                command = pgbench_command(server, "-c", str(args.clients), "-j", str(args.threads),
+                                          "-T", str(args.crash_seconds + 600))
                 output_path = os.path.join(server.directory, "pgbench.out")
                 progress(f"{name}: TPC-B for {args.crash_seconds}s, then crash")
                 with open(output_path, "w") as out:
@@ -386,8 +397,8 @@ def section_recovery(args, results: Results) -> None:
                 if load.poll() is not None:
                     with open(output_path) as handle:
                         text = handle.read()
-                    results.fail(name, "pgbench ended before the crash",
-                                 f"$ {' '.join(command)}\n{text}{server_state(server)}")
+                    fail_run(results, name, "pgbench ended before the crash", command, text,
+                             server)
                     continue
                 log_offset = os.path.getsize(server.log_path)
                 server.crash()
