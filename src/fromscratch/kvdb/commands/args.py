@@ -85,6 +85,14 @@ def parse_db_index(kv, arg: bytes) -> int:
     return index
 
 
+def c_long_long(number: float) -> int:
+    """C's (long long) cast of a double, as Redis applies it: truncation, and LLONG_MIN
+    for NaN or anything out of range."""
+    if not -2.0 ** 63 <= number < 2.0 ** 63:         # NaN fails this too
+        return INT64_MIN
+    return int(number)
+
+
 def text(arg: bytes) -> str:
     """An argument as text for an error message (undecodable bytes replaced)."""
     return arg.decode("utf-8", "replace")

@@ -20,11 +20,11 @@ from fractions import Fraction
 from ...resp import NULL_ARRAY, Encoded, ErrorReply
 from .. import geohash
 from ..longdouble import format_human
-from ..notifications import GENERIC, ZSET
 from ..pqsort import pqsort
 from ..structures.sortedset import SortedSet
 from ..table import command
-from .args import SYNTAX, parse_float, parse_int
+from .sorted_sets import store
+from .args import SYNTAX, c_long_long, parse_float, parse_int
 from .sorted_sets import get_zset, zadd_generic
 
 UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}     # in meters
@@ -91,13 +91,6 @@ def coordinate(client, value: float):
     as a bulk string in RESP2 and as a RESP3 double with that very text."""
     text = format_human(Fraction(value)).encode()
     return text if client.resp == 2 else Encoded(b",%s\r\n" % text)
-
-
-def as_long_long(score: float) -> int:
-    """C's (long long) of a score, as WITHHASH replies it: LLONG_MIN when out of range."""
-    if -2.0 ** 63 <= score < 2.0 ** 63:
-        return int(score)
-    return -2 ** 63
 
 
 # -- adding and reading points -------------------------------------------------------------
@@ -286,7 +279,7 @@ def search_generic(client, argv, style: str, can_store: bool = False,
     if zset is None:                  # no source: an empty reply, or the destination deleted
         if query.destination is None:
             return []
-        return _store(client, query.destination, {}, event)
+        return store(client, argv, query.destination, {}, event)
     # The nearest COUNT points need sorting; any COUNT points (ANY) do not.
     if query.count and query.order is None and not query.any:
         query.order = "asc"
@@ -301,7 +294,7 @@ def search_generic(client, argv, style: str, can_store: bool = False,
             scores = {point.member: point.distance / shape.conversion for point in found}
         else:
             scores = {point.member: point.score for point in found}
-        return _store(client, query.destination, scores, event)
+        return store(client, argv, query.destination, scores, event)
     return [_result(client, query, point, shape.conversion) for point in found]
 
 
@@ -382,25 +375,11 @@ def _result(client, query: Query, point: Found, conversion: float):
     if query.with_dist:
         result.append(format_distance(point.distance, conversion))
     if query.with_hash:
-        result.append(as_long_long(point.score))
+        result.append(c_long_long(point.score))     # WITHHASH: the score, as C casts it
     if query.with_coord:
         result.append([coordinate(client, point.longitude),
                        coordinate(client, point.latitude)])
     return result
-
-
-def _store(client, destination: bytes, scores: dict, event: str) -> int:
-    """STORE, STOREDIST, GEOSEARCHSTORE: the points found (member -> geohash, or
-    distance in the query's unit) become a sorted set at `destination`, replacing
-    whatever was there; none found deletes it."""
-    db = client.db
-    if not scores:
-        if db.delete(destination):
-            db.notify(GENERIC, "del", destination)
-        return 0
-    db.set(destination, SortedSet.from_scores(scores))
-    db.notify(ZSET, event, destination)
-    return len(scores)
 
 
 _RADIUS_OPTIONS = ("[WITHCOORD] [WITHDIST] [WITHHASH] [count: COUNT count [ANY]] "

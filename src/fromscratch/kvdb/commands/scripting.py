@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 
 from ...resp import (NULL_ARRAY, BigNumber, Encoded, ErrorReply, OrderedSet, ReplyReader,
                      SimpleString, Verbatim)
@@ -54,7 +53,7 @@ from ..scripting import bitop, cjson, cmsgpack
 from ..scripting.values import CHUNK_NAME, tostring
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
-from .args import NOT_INTEGER, parse_int
+from .args import NOT_INTEGER, c_long_long, parse_int
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -74,7 +73,6 @@ LOG_LEVELS = {"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 
 PYTHON_LOG_LEVELS = [logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING]
 # The flags a script or function may declare, in the order Redis lists them.
 SCRIPT_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
-INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 
 
 def sha1hex(data: bytes) -> str:
@@ -143,20 +141,13 @@ def reply_to_lua(reply, resp: int):
     return _lua_string(reply)                      # a plain str: a bulk string
 
 
-def _to_integer(number: float) -> int:
-    # C's (long long) cast, which Redis uses: truncation, and LLONG_MIN when out of range.
-    if not math.isfinite(number) or not INT64_MIN <= number <= INT64_MAX:
-        return INT64_MIN
-    return int(number)
-
-
 def lua_to_reply(value, resp: int):
     """The script's result (or a part of it) as a reply."""
     kind = type(value)
     if kind is str:
         return value.encode("latin-1")
     if kind is float:
-        return _to_integer(value)
+        return c_long_long(value)
     if kind is bool:
         if resp == 3:
             return value

@@ -41,16 +41,17 @@ def with_scores(client, pairs: list) -> list:
     return [item for pair in pairs for item in pair]
 
 
-def store(client, argv, destination: bytes, scores: dict) -> int:
+def store(client, argv, destination: bytes, scores: dict, event: str | None = None) -> int:
     """The *STORE commands: `scores` becomes the destination, replacing whatever was
-    there; an empty result deletes it."""
+    there; an empty result deletes it. The event is the command's name unless given
+    (GEORADIUS ... STORE reports georadiusstore)."""
     db = client.db
     if not scores:
         if db.delete(destination):
             db.notify(GENERIC, "del", destination)
         return 0
     db.set(destination, SortedSet.from_scores(scores))
-    db.notify(ZSET, argv[0].decode().lower(), destination)       # zunionstore...
+    db.notify(ZSET, event or argv[0].decode().lower(), destination)    # zunionstore...
     return len(scores)
 
 
