@@ -192,20 +192,20 @@ class Circle:
 
     def __init__(self, longitude: float, latitude: float, radius: float, conversion: float):
         self.longitude, self.latitude = longitude, latitude
-        self.radius, self.conversion = radius, conversion
+        self.conversion = conversion
+        self.meters = radius * conversion            # once, not per point tested
 
     def half_sizes(self) -> tuple[float, float]:
         """Half the width and half the height of the area, in meters."""
-        reach = self.conversion * self.radius
-        return reach, reach
+        return self.meters, self.meters
 
     def reach(self) -> float:
         """Meters from the centre to the farthest point of the area."""
-        return self.radius * self.conversion
+        return self.meters
 
     def distance_if_inside(self, longitude: float, latitude: float) -> float | None:
         meters = distance(self.longitude, self.latitude, longitude, latitude)
-        return None if meters > self.radius * self.conversion else meters
+        return None if meters > self.meters else meters
 
 
 class Box:
@@ -216,9 +216,12 @@ class Box:
                  conversion: float):
         self.longitude, self.latitude = longitude, latitude
         self.width, self.height, self.conversion = width, height, conversion
+        # in meters, once, not per point tested (halving is exact: the same floats)
+        self.half_width = width * conversion / 2
+        self.half_height = height * conversion / 2
 
     def half_sizes(self) -> tuple[float, float]:
-        return self.conversion * (self.width / 2), self.conversion * (self.height / 2)
+        return self.half_width, self.half_height
 
     def reach(self) -> float:
         half_width, half_height = self.width / 2, self.height / 2
@@ -226,10 +229,10 @@ class Box:
 
     def distance_if_inside(self, longitude: float, latitude: float) -> float | None:
         # The latitude test is the cheaper one, so Redis makes it first.
-        if latitude_distance(latitude, self.latitude) > self.height * self.conversion / 2:
+        if latitude_distance(latitude, self.latitude) > self.half_height:
             return None
         along_parallel = distance(longitude, latitude, self.longitude, latitude)
-        if along_parallel > self.width * self.conversion / 2:
+        if along_parallel > self.half_width:
             return None
         return distance(self.longitude, self.latitude, longitude, latitude)
 
