@@ -162,8 +162,9 @@ class Database:
 
     # -- writing -----------------------------------------------------------------------
 
-    def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
-        """Store `value` under `key`, replacing any value (and TTL, unless keep_ttl)."""
+    def set(self, key: bytes, value, keep_ttl: bool = False, changes: int = 1) -> None:
+        """Store `value` under `key`, replacing any value (and TTL, unless keep_ttl),
+        counted as `changes` changes (BITFIELD counts each write that changed a field)."""
         entry = self.data.get(key)
         if entry is None:
             entry = self._insert(key, value)
@@ -180,9 +181,9 @@ class Database:
             size = string_entry_size(key, value)
             self.keyspace.used += size - entry.size
             entry.size = size
-            self._changed(key, 1)
+            self._changed(key, changes)
         else:
-            self.modified(key)
+            self.modified(key, changes)
 
     def add(self, key: bytes, value) -> None:
         """Create `key`, which the caller knows is absent (not counted as a change yet:

@@ -341,8 +341,7 @@ def _bitfield(client, argv, read_only: bool):
         if grown or new != old:           # a write counts only if it changed the string
             changes += 1
     if changes:
-        db.set(key, bytes(buffer), keep_ttl=True)
-        db.keyspace.dirty += changes - 1          # db.set counted one; Redis counts each
+        db.set(key, bytes(buffer), keep_ttl=True, changes=changes)
         db.notify(STRING, "setbit", key)
     elif grown:
         _store_unchanged(db, key, bytes(buffer))
