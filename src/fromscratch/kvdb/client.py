@@ -374,7 +374,7 @@ class Client(Connection):
         if self._tracking is not None:
             # Read-only scripts are not tracked themselves: the commands they run are.
             if cmd.is_readonly and cmd.name not in UNTRACKED_READS:
-                tracking.remember(self, [argv[i] for i in cmd.key_indexes(argv)])
+                tracking.remember(self, cmd, argv)
         if self._tracking is not None or tracking.deferred:
             # Also after a command that turned tracking off (an EXEC of SET and CLIENT
             # TRACKING OFF): its deferred invalidations must not wait for another client.
@@ -435,7 +435,7 @@ class Client(Connection):
             changes += effects(cmd, argv, result, db)
         tracker = kv.tracking.executing     # the tracking client of the EXEC or the script
         if tracker is not None and cmd.is_readonly:
-            kv.tracking.remember(tracker, [argv[i] for i in cmd.key_indexes(argv)])
+            kv.tracking.remember(tracker, cmd, argv)
         return result
 
     # -- blocking ----------------------------------------------------------------------

@@ -124,8 +124,9 @@ class Tracking:
         """Redis's error if two prefixes of a client overlap (one starts the other: they
         would report the same keys), else None."""
         held = client.tracking.prefixes if client.tracking else ()
+        held = sorted(held)
         for i, prefix in enumerate(prefixes):
-            for other in sorted(held):
+            for other in held:
                 if _overlap(prefix, other):
                     return (f"ERR Prefix '{_text(prefix)}' overlaps with an existing prefix "
                             f"'{_text(other)}'. Prefixes for a single client must not overlap.")
@@ -138,13 +139,13 @@ class Tracking:
 
     # -- reads and writes ------------------------------------------------------------------
 
-    def remember(self, client, keys) -> None:
-        """`client` read `keys`: tell it when they change."""
+    def remember(self, client, cmd, argv: list) -> None:
+        """`client` ran the read-only `cmd`: tell it when the keys it read change."""
         mode = client.tracking
         if not mode.remembers_reads():
             return
         readers = self.readers
-        for key in keys:
+        for key in (argv[i] for i in cmd.key_indexes(argv)):
             ids = readers.get(key)
             if ids is None:
                 ids = readers[key] = {}
