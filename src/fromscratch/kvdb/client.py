@@ -334,7 +334,7 @@ class Client(Connection):
                 return
             if kv.refuse_writes is not None and cmd.is_write:
                 raise ErrorReply(kv.refuse_writes)
-            if cmd.denyoom and kv.config["maxmemory"] and not kv.evictor.make_room():
+            if cmd.denyoom and kv.out_of_memory():
                 raise OOM
         except ErrorReply as error:
             if cmd is not None:

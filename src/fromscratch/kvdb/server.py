@@ -458,6 +458,11 @@ class KvServer:
     def pubsub_pattern_count(self) -> int:
         return self.broker.pattern_count()
 
+    def out_of_memory(self) -> bool:
+        """Over maxmemory with nothing left to evict (a maxmemory must be set): what
+        refuses denyoom commands with -OOM."""
+        return bool(self.config["maxmemory"]) and not self.evictor.make_room()
+
     def check_acl(self, client, cmd, argv: list, context: str = "toplevel") -> None:
         """Raise `Denied` (logged for ACL LOG) unless `client`'s user may run this."""
         try:

@@ -53,6 +53,7 @@ CHUNK_NAME = "user_function"        # how Redis names a library's code in errors
 ENGINE = "LUA"
 VALID_NAME = re.compile(r"[A-Za-z0-9_]+")
 # Redis 7.0 words a bad function name this way too.
+BAD_NUMKEYS = ErrorReply("ERR Bad number of keys provided")
 BAD_NAME = ("Library names can only contain letters, numbers, or underscores(_) and must "
             "be at least one character long")
 
@@ -343,7 +344,7 @@ def _fcall(client, argv, read_only: bool):
     function = functions.find(argv[1])
     if function is None:
         raise ErrorReply("ERR Function not found")
-    numkeys = script_numkeys(argv, ErrorReply("ERR Bad number of keys provided"))
+    numkeys = script_numkeys(argv, BAD_NUMKEYS)
     keys, args = lua_array(argv[3:3 + numkeys]), lua_array(argv[3 + numkeys:])
     return client.kv.scripting.run(client, functions.interp, function.callback, [keys, args],
                                    function.name, function.flags, read_only)

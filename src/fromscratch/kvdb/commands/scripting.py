@@ -332,7 +332,7 @@ class ScriptEngine:
         if flags is None or "no-writes" in flags:
             return
         kv = self.kv
-        if "allow-oom" not in flags and kv.config["maxmemory"] and not kv.evictor.make_room():
+        if "allow-oom" not in flags and kv.out_of_memory():
             raise OOM
         if kv.refuse_writes is not None:
             raise ErrorReply(kv.refuse_writes)
@@ -389,8 +389,7 @@ class ScriptEngine:
                 raise ErrorReply("ERR Write commands are not allowed from read-only scripts.")
             if kv.refuse_writes is not None:
                 raise ErrorReply(kv.refuse_writes)
-        if (cmd.denyoom and not self.allow_oom and kv.config["maxmemory"]
-                and not kv.evictor.make_room()):
+        if cmd.denyoom and not self.allow_oom and kv.out_of_memory():
             raise OOM
         return self.client.run_contained(cmd, argv, self.changes)
 
