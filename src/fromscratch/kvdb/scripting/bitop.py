@@ -9,7 +9,7 @@ taken modulo 2^32) and returns every result as a signed 32-bit number: bit.bnot(
 
 from __future__ import annotations
 
-from .stdlib import check_int, make_table
+from .stdlib import check_int, make_table, opt_int
 from .values import LuaTable
 
 MASK = 0xFFFFFFFF
@@ -33,7 +33,7 @@ def library() -> LuaTable:
 
     def tohex(*args):
         value = check_int(args, 0, "tohex") & MASK
-        digits = check_int(args, 1, "tohex") if len(args) > 1 and args[1] is not None else 8
+        digits = opt_int(args, 1, "tohex", 8)
         upper = digits < 0
         digits = min(abs(digits), 8)
         text = "%0*x" % (digits, value & ((1 << (4 * digits)) - 1)) if digits else ""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 
-from .stdlib import check_int, check_string, make_table
+from .stdlib import check_int, check_string, make_table, opt_int
 from .values import LuaError, LuaTable
 
 MAX_NESTING = 16
@@ -214,13 +214,13 @@ def library() -> LuaTable:
         return _unpack_values(check_string(args, 0, "unpack"), 0, 0)[1]
 
     def unpack_one(*args):
-        offset = check_int(args, 1, "unpack_one") if len(args) > 1 else 0
+        offset = opt_int(args, 1, "unpack_one", 0)
         offset, values = _unpack_values(check_string(args, 0, "unpack_one"), 1, offset)
         return [float(offset), *values]
 
     def unpack_limit(*args):
         limit = check_int(args, 1, "unpack_limit")
-        offset = check_int(args, 2, "unpack_limit") if len(args) > 2 else 0
+        offset = opt_int(args, 2, "unpack_limit", 0)
         offset, values = _unpack_values(check_string(args, 0, "unpack_limit"), limit, offset)
         return [float(offset), *values]
 
