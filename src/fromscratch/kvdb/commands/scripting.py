@@ -310,6 +310,7 @@ class ScriptEngine:
         declared = flags or frozenset()
         script_client = self.client
         script_client.db = client.db
+        script_client.user = client.user        # the script acts with its caller's rights
         script_client.switch_protocol(2)
         self.caller, self.changes = client, []
         self.read_only = read_only or "no-writes" in declared
