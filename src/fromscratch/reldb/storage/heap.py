@@ -192,8 +192,7 @@ def set_xmax(engine, rel, page, tid: int, t: HeapTuple, xid: int, lock_only: boo
     t.xmax = xid
     t.flags = (t.flags & HEAP_ONLY) | (XMAX_LOCK_ONLY if lock_only else 0)
     if not lock_only:
-        t.ctid = tid
-        _may_prune(page, xid)
+        t.ctid = tid                # (a deleted version is VACUUM's to remove, not prune's)
     engine.log_change(rel, wal.HEAP_SET_XMAX, xid,
                       _SET_XMAX.pack(rel.db, rel.filenode, tid >> 16, tid & 0xFFFF, xid,
                                      t.flags), [page])
@@ -220,7 +219,8 @@ def update(engine, rel, page, tid: int, old: HeapTuple, xid: int, row: tuple,
     old.xmax = xid
     old.ctid = new_tid
     old.flags = (old.flags & HEAP_ONLY) | (HOT_UPDATED if hot else 0)
-    _may_prune(page, xid)
+    if hot:
+        _may_prune(page, xid)
     pages = [page] if hot else [page, new_page]
     engine.log_change(rel, wal.HEAP_UPDATE, xid,
                       _UPDATE.pack(rel.db, rel.filenode, block, tid & 0xFFFF, new_block, slot,
@@ -231,7 +231,8 @@ def update(engine, rel, page, tid: int, old: HeapTuple, xid: int, row: tuple,
 # -- pruning -----------------------------------------------------------------------------------
 
 def _may_prune(page: HeapPage, xid: int) -> None:
-    """A version on `page` was deleted or replaced by `xid`."""
+    """A version on `page` was HOT-updated by `xid`: once no snapshot sees it, prune
+    can remove it (pd_prune_xid)."""
     if page.prune_xid == 0 or xid < page.prune_xid:
         page.prune_xid = xid
 
@@ -285,11 +286,13 @@ def prune(engine, rel, page: HeapPage, block: int) -> None:
             changes[slot] = None
     if changes:
         apply_prune(page, changes)
-    # What is left to prune later: versions deleted by transactions still running or
-    # committed too recently (not by ones that aborted: those versions live on).
+    # What is left to prune later: versions HOT-updated by transactions still running or
+    # committed too recently (not by ones that aborted: those versions live on). Only
+    # those: prune removes nothing else, so another deleted version must not keep the
+    # page coming back here.
     size = len(clog)
-    page.prune_xid = min((t.xmax for t in items if t.__class__ is HeapTuple and t.xmax
-                          and not t.flags & XMAX_LOCK_ONLY
+    page.prune_xid = min((t.xmax for t in items if t.__class__ is HeapTuple
+                          and t.flags & HOT_UPDATED
                           and not (t.xmax < size and clog[t.xmax] == ABORTED)), default=0)
     if not changes:
         return
@@ -337,7 +340,6 @@ def redo(record, access) -> None:
             t.xmax, t.flags = xmax, flags
             if not flags & XMAX_LOCK_ONLY:
                 t.ctid = block << 16 | slot
-                _may_prune(page, xmax)
     elif record.type == wal.HEAP_UPDATE:
         db, file, block, slot, new_block, new_slot, old_flags, hot, init = \
             _UPDATE.unpack_from(p)
@@ -346,7 +348,8 @@ def redo(record, access) -> None:
         if page is not None:
             t = page.items[slot]
             t.xmax, t.ctid, t.flags = record.xid, new_tid, old_flags
-            _may_prune(page, record.xid)
+            if hot:
+                _may_prune(page, record.xid)
         new_page = access.page((db, file), new_block, end, init)
         if new_page is not None:
             data = bytes(p[_UPDATE.size:])

@@ -187,8 +187,8 @@ class HeapPage(Page):
                 data = bytes(buf[offset + TUPLE_HEADER_SIZE:offset + size])
                 items.append(HeapTuple(xmin, xmax, flags, block << 16 | slot, data))
                 used += size
-                if xmax and not flags & XMAX_LOCK_ONLY and (not prune_xid or xmax < prune_xid):
-                    prune_xid = xmax
+                if flags & HOT_UPDATED and (not prune_xid or xmax < prune_xid):
+                    prune_xid = xmax            # what heap.prune could remove, as there
             elif state == LP_REDIRECT:
                 items.append(lp & 0x7FFF)
             else:
