@@ -656,21 +656,17 @@ class Session:
         self._activate()
         self.current_query = sql
         plans = self.generic_plans
-        found = plans.find_text(sql)
+        search_path = self.settings["search_path"]
+        found = plans.find_text(sql, search_path)
         tokens = key = None
         if found is None:
             tokens = tokenize(sql)
             key = GenericPlans.key(tokens)
             if key is not None:
                 numbers = numeric_tokens(tokens)
-                found = plans.find(key, numbers)
+                found = plans.find(key, numbers, search_path)
                 if found is not None:
                     plans.learn_text(sql, key, numbers)
-        if found is not None and found[0].search_path != self.settings["search_path"]:
-            found = None
-        if found is None and tokens is None:
-            tokens = tokenize(sql)
-            key = GenericPlans.key(tokens)
         statements = parse(sql, tokens) if found is None else None
         implicit = statements is not None and len(statements) > 1 and self.block is None
         if implicit:

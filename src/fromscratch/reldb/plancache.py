@@ -105,15 +105,17 @@ class GenericPlans:
         return tuple((t.kind, t.value) if t.kind != NUMBER else (NUMBER, literal_class(t.value).oid)
                      for t in tokens)
 
-    def find(self, key, numbers: dict):
-        """(prepared statement, parameter values) for a statement of a known shape."""
+    def find(self, key, numbers: dict, search_path):
+        """(prepared statement, parameter values) for a statement of a known shape,
+        planned under the same search_path (names may resolve differently under
+        another)."""
         template = self.templates.get(key)
-        if template is None:
+        if template is None or template.prepared.search_path != search_path:
             return None
         params = template.params(numbers)
         return None if params is None else (template.prepared, params)
 
-    def find_text(self, text: str):
+    def find_text(self, text: str, search_path):
         """find() for a text whose skeleton is known, without tokenizing it."""
         cut = _skeleton(text)
         if cut is None:
@@ -123,7 +125,7 @@ class GenericPlans:
         if known is None:
             return None
         key, indices = known
-        return self.find(key, dict(zip(indices, runs)))
+        return self.find(key, dict(zip(indices, runs)), search_path)
 
     def learn_text(self, text: str, key, numbers: dict) -> None:
         """After find() succeeded for `text`: let find_text() answer its skeleton."""
