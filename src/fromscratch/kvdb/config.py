@@ -17,6 +17,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from ..durable import write_file_atomically
 from ..resp import ErrorReply
 from .notifications import parse_flags, render_flags
 
@@ -342,12 +343,8 @@ class Config:
             value = self.values[param.name]
             if value != param.default:
                 lines.append(f"{param.name} {_quote(param.render(value))}")
-        tmp = self.file + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.file)
+        text = ("\n".join(lines) + "\n").encode("utf-8")
+        write_file_atomically(self.file, lambda handle: handle.write(text))
 
 
 def _copy(value):
