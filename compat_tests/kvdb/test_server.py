@@ -6,7 +6,9 @@ import time
 import pytest
 import redis
 
-from .conftest import call_raw, connect
+from fromscratch.resp import ErrorReply, encode_command
+
+from .conftest import call_raw, connect, raw
 
 
 def test_info_fields_clients_read(r):
@@ -234,3 +236,52 @@ def test_debug_sleep_blocks_everyone(r, server, protocol):
     assert time.monotonic() - started > 0.15
     thread.join()
     other.close()
+
+
+DEBUG_PROTOCOL_RESP3 = {
+    "string": b"$11\r\nHello World\r\n",
+    "integer": b":12345\r\n",
+    "double": b",3.141\r\n",
+    "bignum": b"(1234567999999999999999999999999999999\r\n",
+    "null": b"_\r\n",
+    "array": b"*3\r\n:0\r\n:1\r\n:2\r\n",
+    "set": b"~3\r\n:0\r\n:1\r\n:2\r\n",
+    "map": b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n",
+    "true": b"#t\r\n",
+    "false": b"#f\r\n",
+    "verbatim": b"=29\r\ntxt:This is a verbatim\nstring\r\n",
+    "attrib": b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n"
+              b"$39\r\nSome real reply following the attribute\r\n",
+}
+DEBUG_PROTOCOL_RESP2 = {
+    "double": b"$5\r\n3.141\r\n",
+    "bignum": b"$37\r\n1234567999999999999999999999999999999\r\n",
+    "null": b"$-1\r\n",
+    "set": b"*3\r\n:0\r\n:1\r\n:2\r\n",
+    "map": b"*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n",
+    "true": b":1\r\n",
+    "false": b":0\r\n",
+    "verbatim": b"$25\r\nThis is a verbatim\nstring\r\n",
+    "attrib": b"$39\r\nSome real reply following the attribute\r\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DEBUG_PROTOCOL_RESP3))
+def test_debug_protocol_writes_each_reply_type(wire, protocol, kind):
+    expected = DEBUG_PROTOCOL_RESP3[kind]
+    if protocol == 2:
+        expected = DEBUG_PROTOCOL_RESP2.get(kind, expected)
+    assert wire.call("DEBUG", "PROTOCOL", kind) == expected
+
+
+def test_debug_protocol_push_and_errors(server, wire, protocol):
+    if protocol == 2:
+        assert wire("DEBUG", "PROTOCOL", "push") == ErrorReply(
+            "ERR RESP2 is not supported by this command")
+    else:
+        # The push, then a real reply for clients that skip pushes.
+        request = encode_command(["HELLO", "3"]) + encode_command(["DEBUG", "PROTOCOL", "push"])
+        reply = raw(server, request, read_until=b"push reply\r\n")
+        assert reply.endswith(b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
+                              b"$40\r\nSome real reply following the push reply\r\n")
+    assert str(wire("DEBUG", "PROTOCOL", "nope")).startswith("ERR Wrong protocol type name")

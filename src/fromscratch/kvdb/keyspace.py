@@ -35,7 +35,7 @@ from ..resp import ErrorReply
 from .notifications import EVICTED, EXPIRED, GENERIC, KEY_MISS, NEW
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
-from .memory import entry_size, lfu_touch, minutes_now, string_entry_size
+from .memory import BYTES_HEADER, entry_size, lfu_touch, minutes_now, string_entry_size
 from .structures.stream import Stream
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -137,6 +137,12 @@ class Database:
     def get_for_write(self, key: bytes, kind: type):
         """The value of `key` for a command that changes it: like get_typed, but not
         counted as a hit or miss."""
+        entry = self.entry_for_write(key, kind)
+        return None if entry is None else entry.value
+
+    def entry_for_write(self, key: bytes, kind: type) -> Entry | None:
+        """The live entry of `key`, touched, for a command that changes its `kind` value
+        in place (WRONGTYPE if it holds another kind)."""
         entry = self.data.get(key)
         if entry is None:
             return None
@@ -148,10 +154,9 @@ class Database:
             entry.access = keyspace.lru_clock
         else:
             keyspace.touch(entry)
-        value = entry.value
-        if type(value) is not kind:
+        if type(entry.value) is not kind:
             raise WRONGTYPE
-        return value
+        return entry
 
     def __contains__(self, key: bytes) -> bool:
         return self.entry(key, touch=False) is not None
@@ -178,12 +183,27 @@ class Database:
             if entry.expires_at and not keep_ttl:
                 self._clear_ttl(key, entry)
         if type(value) is bytes:                  # a string: its size is known at once
-            size = string_entry_size(key, value)
-            self.keyspace.used += size - entry.size
-            entry.size = size
-            self._changed(key, changes)
+            self.resize_string(key, entry, changes)
         else:
             self.modified(key, changes)
+
+    def replace_string(self, key: bytes, entry: Entry, value: bytes) -> None:
+        """Give the live string `entry` of `key` (from entry_for_write) a new value,
+        keeping its TTL."""
+        # Only the value's own size changes, by whole 8-byte words (see memory.py).
+        growth = (((BYTES_HEADER + len(value) + 7) & ~7)
+                  - ((BYTES_HEADER + len(entry.value) + 7) & ~7))
+        entry.value = value
+        if growth:
+            entry.size += growth
+            self.keyspace.used += growth
+        self._changed(key, 1)
+
+    def resize_string(self, key: bytes, entry: Entry, changes: int) -> None:
+        size = string_entry_size(key, entry.value)
+        self.keyspace.used += size - entry.size
+        entry.size = size
+        self._changed(key, changes)
 
     def add(self, key: bytes, value) -> None:
         """Create `key`, which the caller knows is absent (not counted as a change yet:

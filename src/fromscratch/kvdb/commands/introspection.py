@@ -9,7 +9,7 @@ import sys
 import time
 
 from ...glob import compile_pattern
-from ...resp import ErrorReply, SimpleString, Verbatim
+from ...resp import Attributed, BigNumber, ErrorReply, OrderedSet, Push, SimpleString, Verbatim
 from ..client import OK
 from ..diagnostics import percentile
 from ..memory import human_bytes
@@ -546,6 +546,44 @@ def debug_sleep(client, argv):
 def debug_set_active_expire(client, argv):
     client.kv.active_expire_enabled = parse_int(argv[2]) != 0
     return OK
+
+
+# DEBUG PROTOCOL: one sample of each reply type, for testing a client's RESP reader.
+_PROTOCOL_SAMPLES = {
+    b"string": b"Hello World",
+    b"integer": 12345,
+    b"double": 3.141,
+    b"bignum": BigNumber(1234567999999999999999999999999999999),
+    b"null": None,
+    b"array": [0, 1, 2],
+    b"set": OrderedSet([0, 1, 2]),
+    b"map": {0: False, 1: True, 2: False},
+    b"true": True,
+    b"false": False,
+    b"verbatim": Verbatim("This is a verbatim\nstring"),
+}
+
+
+@subcommand("debug", "protocol", arity=3, flags="admin noscript loading stale",
+            summary="Replies with a sample of one RESP type.", syntax="type")
+def debug_protocol(client, argv):
+    name = argv[2].lower()
+    if name in _PROTOCOL_SAMPLES:
+        return _PROTOCOL_SAMPLES[name]
+    if name == b"attrib":
+        # An attribute is not a reply: a real one follows it (RESP2 gets only that one).
+        reply = b"Some real reply following the attribute"
+        if client.resp < 3:
+            return reply
+        return Attributed(reply, {b"key-popularity": [b"key:123", 90]})
+    if name == b"push":
+        if client.resp < 3:
+            raise ErrorReply("ERR RESP2 is not supported by this command")
+        client.write(Push([b"server-cpu-usage", 42]), client.out)
+        return b"Some real reply following the push reply"
+    raise ErrorReply("ERR Wrong protocol type name. Please use one of the following: "
+                     "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                     "true|false")
 
 
 @subcommand("debug", "object", arity=3, flags="admin noscript loading stale",

@@ -309,11 +309,15 @@ def setrange(client, argv):
 
 def _add(client, key: bytes, delta: int) -> int:
     db = client.db
-    old = db.get_for_write(key, bytes)
-    result = parse_int(old) + delta if old is not None else delta
-    if not INT64_MIN <= result <= INT64_MAX:
-        raise ErrorReply("ERR increment or decrement would overflow")
-    db.set(key, b"%d" % result, True)           # keeping the TTL
+    entry = db.entry_for_write(key, bytes)
+    if entry is None:
+        db.set(key, b"%d" % delta)
+        result = delta
+    else:
+        result = parse_int(entry.value) + delta
+        if not INT64_MIN <= result <= INT64_MAX:
+            raise ErrorReply("ERR increment or decrement would overflow")
+        db.replace_string(key, entry, b"%d" % result)
     db.notify(STRING, "incrby", key)
     return result
 
