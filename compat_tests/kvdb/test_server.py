@@ -285,3 +285,27 @@ def test_debug_protocol_push_and_errors(server, wire, protocol):
         assert reply.endswith(b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
                               b"$40\r\nSome real reply following the push reply\r\n")
     assert str(wire("DEBUG", "PROTOCOL", "nope")).startswith("ERR Wrong protocol type name")
+
+
+def test_debug_reload_saves_and_loads_back_everything(r):
+    r.set("reloaded", "1", ex=100)
+    r.rpush("reloaded:list", "a", "b")
+    r.function_load("#!lua name=reloadlib\nredis.register_function('reloaded', "
+                    "function() return 7 end)", replace=True)
+    assert r.execute_command("DEBUG", "RELOAD") in (b"OK", "OK", True)
+    assert r.get("reloaded") in (b"1", "1")
+    assert 0 < r.ttl("reloaded") <= 100
+    assert r.lrange("reloaded:list", 0, -1) in ([b"a", b"b"], ["a", "b"])
+    assert r.fcall("reloaded", 0) == 7
+    # NOSAVE loads what was saved: a later change is gone.
+    r.set("reloaded", "2")
+    r.execute_command("DEBUG", "RELOAD", "NOSAVE")
+    assert r.get("reloaded") in (b"1", "1")
+    # MERGE NOFLUSH keeps what is in memory and takes the file's keys over it.
+    r.set("reloaded:extra", "x")
+    r.set("reloaded", "3")
+    r.execute_command("DEBUG", "RELOAD", "MERGE", "NOFLUSH", "NOSAVE")
+    assert r.mget("reloaded", "reloaded:extra") in ([b"1", b"x"], ["1", "x"])
+    with pytest.raises(redis.ResponseError, match="only supports the MERGE, NOFLUSH"):
+        r.execute_command("DEBUG", "RELOAD", "SOON")
+    r.function_delete("reloadlib")

@@ -182,17 +182,35 @@ class KvServer:
         """Write the data as a snapshot: the keyspace and the function libraries."""
         write_snapshot(self.keyspace, handle, self.functions.codes())
 
-    def load_snapshot(self, data: bytes) -> int:
-        """Load a snapshot into the (empty) keyspace and libraries; returns the keys
-        loaded. Raises CorruptSnapshot."""
+    def load_snapshot(self, data: bytes, replace: bool = False) -> int:
+        """Load a snapshot into the keyspace and libraries; returns the keys loaded.
+        What is already there is an error unless `replace`. Raises CorruptSnapshot."""
         codes: list[bytes] = []
-        loaded = read_snapshot(data, self.keyspace, codes)
+        loaded = read_snapshot(data, self.keyspace, codes, replace)
         try:
-            self.functions.load_codes(codes)
+            self.functions.load_codes(codes, replace)
         except ErrorReply as error:
             message = f"a function library does not load: {error.message}"
             raise CorruptSnapshot(message) from None
         return loaded
+
+    def reload_data(self, save: bool = True, flush: bool = True, merge: bool = False) -> None:
+        """DEBUG RELOAD: save the snapshot, drop every key and function library, and
+        load the snapshot back. Raises OSError (saving) or CorruptSnapshot (loading)."""
+        if save:
+            self.snapshotter.save()
+        keyspace = self.keyspace
+        if flush:
+            for db in keyspace.dbs:
+                keyspace.flush(db)
+            self.tracking.flushed()
+            self.functions.clear()
+        # Loading is not an event: no "new" key notifications, as in Redis.
+        notify_flags, keyspace.notify_flags = keyspace.notify_flags, 0
+        try:
+            self.snapshotter.load(replace=merge)
+        finally:
+            keyspace.notify_flags = notify_flags
 
     def _switch_aof(self, enabled: bool) -> None:
         if enabled and self.aof is None:

@@ -150,6 +150,11 @@ class Command:
         return indexes
 
     @property
+    def has_keys(self) -> bool:
+        """Whether any argument of this command can be a key (it has a key spec)."""
+        return bool(self.first_key or self.numkeys_at or self.keyword or self.option_keys)
+
+    @property
     def acl_categories(self) -> list[str]:
         categories = []
         if self.is_write:

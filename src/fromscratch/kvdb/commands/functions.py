@@ -312,10 +312,13 @@ class FunctionEngine:
         keeps."""
         return [library.code for library in self.registry.libraries.values()]
 
-    def load_codes(self, codes: list[bytes]) -> None:
+    def load_codes(self, codes: list[bytes], replace: bool = False) -> None:
         """Load libraries back from a snapshot."""
         for code in codes:
-            self.create(code, self.registry, replace=False)
+            self.create(code, self.registry, replace)
+
+    def clear(self) -> None:
+        self.registry = Registry()
 
 
 def _changed(client) -> None:
@@ -463,7 +466,7 @@ def function_flush(client, argv):
         raise subcommand_syntax_error(argv)
     if len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC"):
         raise ErrorReply("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
-    client.kv.functions.registry = Registry()
+    client.kv.functions.clear()
     _changed(client)
     return OK
 

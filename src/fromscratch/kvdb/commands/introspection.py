@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import resource
@@ -13,10 +14,13 @@ from ...resp import Attributed, BigNumber, ErrorReply, OrderedSet, Push, SimpleS
 from ..client import OK
 from ..diagnostics import percentile
 from ..memory import human_bytes
+from ..persistence.snapshot import CorruptSnapshot
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
 from .args import SYNTAX, parse_int
 from .keys import encoding_of
+
+log = logging.getLogger("fromscratch.kvdb")
 
 # -- INFO -----------------------------------------------------------------------------------
 
@@ -321,12 +325,14 @@ def _getkeys(client, argv):
     cmd = client.kv.table.resolve(target)
     if cmd is None:
         raise ErrorReply("ERR Invalid command specified")
+    if not cmd.has_keys:
+        raise ErrorReply("ERR The command has no key arguments")
     if (cmd.arity > 0 and len(target) != cmd.arity) or len(target) < -cmd.arity:
         raise ErrorReply("ERR Invalid number of arguments specified for command")
-    positions = cmd.key_indexes(target)
-    if not positions:
-        raise ErrorReply("ERR The command has no key arguments")
-    return cmd, [target[i] for i in positions if i < len(target)]
+    keys = [target[i] for i in cmd.key_indexes(target) if i < len(target)]
+    if not keys and "no_mandatory_keys" not in cmd.flags:
+        raise ErrorReply("ERR Invalid arguments specified for command")
+    return cmd, keys
 
 
 @subcommand("command", "getkeys", arity=-3, flags="loading stale", since="2.8.13",
@@ -545,6 +551,25 @@ def debug_sleep(client, argv):
             summary="Turns the active expiry cycle on (1) or off (0).", syntax="flag:integer")
 def debug_set_active_expire(client, argv):
     client.kv.active_expire_enabled = parse_int(argv[2]) != 0
+    return OK
+
+
+@subcommand("debug", "reload", arity=-2, flags="admin noscript loading stale",
+            summary="Saves the snapshot, empties the data and loads the snapshot back.",
+            syntax="[MERGE] [NOFLUSH] [NOSAVE]")
+def debug_reload(client, argv):
+    options = {option.upper() for option in argv[2:]}
+    if not options <= {b"MERGE", b"NOFLUSH", b"NOSAVE"}:
+        raise ErrorReply("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    try:
+        client.kv.reload_data(save=b"NOSAVE" not in options, flush=b"NOFLUSH" not in options,
+                              merge=b"MERGE" in options)
+    except OSError:
+        raise ErrorReply("ERR Error trying to save the DB") from None
+    except CorruptSnapshot as error:
+        log.warning("DEBUG RELOAD: %s", error)
+        raise ErrorReply("ERR Error trying to load the RDB dump, check server logs.") from None
+    log.warning("DB reloaded by DEBUG RELOAD")
     return OK
 
 

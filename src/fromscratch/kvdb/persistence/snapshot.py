@@ -336,10 +336,12 @@ def deserialize_libraries(data: bytes) -> list[bytes]:
     return codes
 
 
-def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None) -> int:
-    """Load `data` into `keyspace` (whose databases must be empty), and the code of
-    its function libraries into `libraries`; returns keys loaded. Raises
-    CorruptSnapshot, leaving both untouched, if anything is wrong."""
+def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None,
+                  replace: bool = False) -> int:
+    """Load `data` into `keyspace`, and the code of its function libraries into
+    `libraries`; returns keys loaded. A key already in the keyspace is an error unless
+    `replace` (DEBUG RELOAD MERGE). Raises CorruptSnapshot, leaving both untouched, if
+    anything is wrong."""
     if len(data) < len(MAGIC) + 1 + 1 + 4 or not data.startswith(MAGIC):
         raise CorruptSnapshot("not a fromscratch snapshot (bad magic) at byte offset 0")
     if data[len(MAGIC)] not in READABLE_VERSIONS:
@@ -374,8 +376,12 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
             loaded.append((db_index, key, value, expires_at))
     if reader.pos != len(body):
         reader.fail("data after the end marker")
+    if not replace and any(key in keyspace.dbs[db_index].data for db_index, key, _, _ in loaded):
+        raise CorruptSnapshot("a key of the snapshot is already in the keyspace")
     for db_index, key, value, expires_at in loaded:
         db = keyspace.dbs[db_index]
+        if replace:
+            db.delete(key)
         db.add(key, value)
         if expires_at:
             db.set_expire(key, expires_at)

@@ -62,15 +62,16 @@ class Snapshotter:
 
     # -- loading ----------------------------------------------------------------------
 
-    def load(self) -> int:
+    def load(self, replace: bool = False) -> int:
         """Load the snapshot file if there is one. A corrupt file stops the server (it
-        is never overwritten): raises CorruptSnapshot with the offset."""
+        is never overwritten): raises CorruptSnapshot with the offset. What is already
+        in memory is an error unless `replace`."""
         if not os.path.exists(self.path):
             return 0
         with open(self.path, "rb") as handle:
             data = handle.read()
         try:
-            loaded = self.kv.load_snapshot(data)
+            loaded = self.kv.load_snapshot(data, replace)
         except CorruptSnapshot as exc:
             raise CorruptSnapshot(f"{self.path}: {exc}") from None
         log.info("loaded %d keys from %s", loaded, self.path)
