@@ -111,6 +111,10 @@ class Client(Connection):
         self.over_soft_limit_since = None
         self.soft_limit_class = "normal"
         self._tracking = None      # CLIENT TRACKING: its mode (tracking.Mode), or None
+        self.replica_since = None  # when SYNC made it a replica (replication.py), or None
+        self.replica_port = 0      # the port it says it listens on (REPLCONF)
+        self.replica_acked = 0     # the stream offset it last said it has (REPLCONF ACK)
+        self.write_offset = 0      # the replication stream's offset after its last write
         self._refresh()
 
     # -- the states that send commands down the careful lane ---------------------------
@@ -157,13 +161,15 @@ class Client(Connection):
             kv.remove_monitor(self)
         if self.subscriptions_count():
             unsubscribe_everything(self)
+        if self.replica_since is not None:
+            kv.replication.detach(self)
         self.pending.clear()
 
     def refuse(self):
         self.transport.write(b"-ERR max number of clients reached\r\n")
 
     def idle_exempt(self) -> bool:
-        return self.blocked is not None
+        return self.blocked is not None or self.replica_since is not None
 
     def pause_writing(self):
         # Replies pile up: stop reading this client until the kernel takes them, and drop

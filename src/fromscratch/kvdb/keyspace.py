@@ -304,7 +304,10 @@ class Database:
 
     def _expire(self, key: bytes) -> None:
         self._remove(key, self.data[key])
-        self.keyspace.expired_keys += 1
+        keyspace = self.keyspace
+        keyspace.expired_keys += 1
+        if keyspace.on_expired is not None:
+            keyspace.on_expired(self, key)
         self.notify(EXPIRED, "expired", key)
         self.modified(key, changes=0)
 
@@ -399,6 +402,8 @@ class Keyspace:
         # publishes them
         self.notify_flags = 0
         self.notifier = None
+        # called with (db, key) when a key expires, to propagate its deletion
+        self.on_expired = None
         # client-side caching (tracking.py): set only while some key or prefix is
         # tracked, so that changes cost nothing otherwise
         self.tracking = None

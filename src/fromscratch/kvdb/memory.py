@@ -164,7 +164,7 @@ class Evictor:
                 return False
             db, key = victim
             db.evict(key)
-            kv.propagate_eviction(db, key)
+            kv.propagate_deletion(db, key, kv.config["lazyfree-lazy-eviction"])
         return True
 
     def _choose(self, policy: str):

@@ -34,6 +34,7 @@ from .persistence.aof import AppendOnlyFile
 from .persistence.propagation import effects
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from .persistence.snapshotter import Snapshotter
+from .replication import Replication
 from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
 from .tracking import Tracking
@@ -77,6 +78,7 @@ class KvServer:
         self.broker = broker or Broker()
         self.acl = Acl(self.table)
         self.keyspace.notifier = Notifier(self.broker)
+        self.keyspace.on_expired = self._propagate_expiry
         self.tracking = Tracking(self.keyspace, self.clients,
                                  lambda callback: self.loop.call_soon(callback))
         self.slowlog = SlowLog(self.config["slowlog-max-len"])
@@ -93,6 +95,7 @@ class KvServer:
         self.active_expire_enabled = True
         self.snapshotter = Snapshotter(self)
         self.aof: AppendOnlyFile | None = None
+        self.replication = Replication(self)
         self.loading = False
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.shutdown_done = False
@@ -143,7 +146,7 @@ class KvServer:
             keyspace.touch_mode = 2 if config["maxmemory-policy"].endswith("lfu") else 1
             keyspace.lfu_log_factor = config["lfu-log-factor"]
             keyspace.lfu_decay_time = config["lfu-decay-time"]
-            self._refresh()
+            self.refresh_lanes()
 
         self.acl.set_default_password(config["requirepass"])
         config.on_change("requirepass", self.acl.set_default_password)
@@ -176,7 +179,7 @@ class KvServer:
         finally:
             self.loading = False
         self.config.on_change("appendonly", self._switch_aof)
-        self._refresh()
+        self.refresh_lanes()
 
     def dump_snapshot(self, handle) -> None:
         """Write the data as a snapshot: the keyspace and the function libraries."""
@@ -219,7 +222,7 @@ class KvServer:
         elif not enabled and self.aof is not None:
             self.aof.close()
             self.aof = None
-        self._refresh()
+        self.refresh_lanes()
 
     def loading_client(self):
         """A client with no connection, to replay the append-only file."""
@@ -227,17 +230,42 @@ class KvServer:
         client.in_exec = True                # replay never blocks
         return client
 
+    # -- propagation: the changes, as commands, for the log and the replicas -------------
+
+    @property
+    def propagating(self) -> bool:
+        return (self.aof is not None or bool(self.replication.replicas)) and not self.loading
+
+    def feed(self, db_index: int, commands: list[list[bytes]]) -> None:
+        """Hand changes made in database `db_index` to the append-only file and the
+        replicas."""
+        if self.aof is not None:
+            self.aof.append(db_index, commands)
+        if self.replication.replicas:
+            self.replication.feed(db_index, commands)
+
     def propagate(self, client, cmd, argv: list, reply) -> None:
         """Log what a write command did (called only when the keyspace changed)."""
-        if self.aof is not None and not self.loading:
+        if self.propagating:
             changes = effects(cmd, argv, reply, client.db)
             if changes:
-                self.aof.append(client.db.index, changes)
+                self.feed(client.db.index, changes)
+                client.write_offset = self.replication.offset
 
     def propagate_transaction(self, client, changes: list) -> None:
         """Log a transaction's changes as one MULTI ... EXEC."""
-        if self.aof is not None and not self.loading and changes:
-            self.aof.append(client.db.index, [[b"MULTI"], *changes, [b"EXEC"]])
+        if self.propagating and changes:
+            self.feed(client.db.index, [[b"MULTI"], *changes, [b"EXEC"]])
+            client.write_offset = self.replication.offset
+
+    def propagate_deletion(self, db, key: bytes, lazy: bool = False) -> None:
+        """A key that expired or was evicted is gone for good: the log and the replicas
+        are told with a DEL (UNLINK if freed lazily), as Redis propagates it."""
+        if self.propagating:
+            self.feed(db.index, [[b"UNLINK" if lazy else b"DEL", key]])
+
+    def _propagate_expiry(self, db, key: bytes) -> None:
+        self.propagate_deletion(db, key, self.config["lazyfree-lazy-expire"])
 
     def refresh_write_state(self) -> None:
         """MISCONF: refuse writes while the last save or AOF write failed, as Redis does
@@ -255,7 +283,7 @@ class KvServer:
                 "Redis logs for details about the RDB error.")
         else:
             self.refuse_writes = None
-        self._refresh()
+        self.refresh_lanes()
 
     def prepare_shutdown(self, save: bool | None = None, force: bool = False) -> bool:
         """Persist what must be before exiting: the AOF is synced and closed, and a
@@ -343,6 +371,7 @@ class KvServer:
         if self.pause_mode and time.monotonic() >= self.pause_until:
             self.unpause()
         self._persistence_cron()
+        self.replication.cron()
         self.keyspace.used_memory()              # keep the pending size updates few
         if self.config["maxmemory"]:
             self.evictor.make_room()
@@ -391,7 +420,7 @@ class KvServer:
             self.pause_until = until
         if self.pause_mode != "all":
             self.pause_mode = mode
-        self._refresh()
+        self.refresh_lanes()
         self.loop.call_later(seconds, self._pause_timer)
 
     def _pause_timer(self) -> None:
@@ -400,13 +429,14 @@ class KvServer:
 
     def unpause(self) -> None:
         self.pause_mode = None
-        self._refresh()
+        self.refresh_lanes()
         self.blocking.release_paused()
 
-    def _refresh(self) -> None:
+    def refresh_lanes(self) -> None:
         # The careful lane is also where writes are logged and MISCONF refuses them.
         self.careful = (self.pause_mode is not None or bool(self.monitors)
-                        or self.aof is not None or self.refuse_writes is not None
+                        or self.aof is not None or bool(self.replication.replicas)
+                        or self.refuse_writes is not None
                         or bool(self.config["maxmemory"]))
 
     def protected_mode_refuses(self, address: str) -> bool:
@@ -437,12 +467,12 @@ class KvServer:
     def add_monitor(self, client) -> None:
         client.monitor = True
         self.monitors.add(client)
-        self._refresh()
+        self.refresh_lanes()
 
     def remove_monitor(self, client) -> None:
         client.monitor = False
         self.monitors.discard(client)
-        self._refresh()
+        self.refresh_lanes()
 
     def feed_monitors(self, client, argv: list) -> None:
         now = time.time()
@@ -460,11 +490,6 @@ class KvServer:
         """The data (see memory.py) plus what clients hold in their buffers."""
         buffers = sum(c.parser.pending_bytes + c.output_buffer_size for c in self.clients.values())
         return self.keyspace.used_memory() + buffers
-
-    def propagate_eviction(self, db, key: bytes) -> None:
-        """An evicted key is gone for good: the log says DEL, as Redis propagates it."""
-        if self.aof is not None and not self.loading:
-            self.aof.append(db.index, [[b"DEL", key]])
 
     @property
     def evicted_keys(self) -> int:

@@ -2,5 +2,5 @@
 
 from . import (acl, bitmaps, cluster, config, connection, functions, geo,  # noqa: F401
                hashes, hyperloglog, introspection, keys, lists, memory, persistence,
-               pubsub, scripting, serialize, sets, sort, sorted_sets, streams, strings,
-               transactions)
+               pubsub, replication, scripting, serialize, sets, sort, sorted_sets, streams,
+               strings, transactions)

@@ -180,11 +180,18 @@ def client_setinfo(client, argv):
 
 
 def client_flags(client) -> str:
+    """CLIENT LIST's flags, in Redis's order."""
     flags = ""
-    if client.blocked is not None:
-        flags += "b"
+    if client.monitor:
+        flags += "O"
+    elif client.replica_since is not None:
+        flags += "S"
+    if client.subscriptions_count():
+        flags += "P"
     if client.multi is not None:
         flags += "x"
+    if client.blocked is not None:
+        flags += "b"
     if client.tracking is not None:
         flags += "t"
         if client.tracking.broken_redirect:
@@ -193,16 +200,12 @@ def client_flags(client) -> str:
             flags += "B"
     if client.watch_broken:
         flags += "d"
-    if client.subscriptions_count():
-        flags += "P"
-    if client.monitor:
-        flags += "O"
+    if client.close_after_reply:
+        flags += "c"
     if client.no_evict:
         flags += "e"
     if client.no_touch:
         flags += "T"
-    if client.close_after_reply:
-        flags += "c"
     return flags or "N"
 
 

@@ -159,9 +159,15 @@ def _section_stats(kv) -> list:
 
 
 def _section_replication(kv) -> list:
-    return [("role", "master"), ("connected_slaves", 0),
+    replication = kv.replication
+    now = time.time()
+    replicas = [(f"slave{number}",
+                 f"ip={replica.peer[0]},port={replica.replica_port},state=online,"
+                 f"offset={replica.replica_acked},lag={int(now - replica.replica_since)}")
+                for number, replica in enumerate(replication.replicas)]
+    return [("role", "master"), ("connected_slaves", len(replicas)), *replicas,
             ("master_failover_state", "no-failover"), ("master_replid", kv.run_id),
-            ("master_replid2", "0" * 40), ("master_repl_offset", 0),
+            ("master_replid2", "0" * 40), ("master_repl_offset", replication.offset),
             ("second_repl_offset", -1), ("repl_backlog_active", 0),
             ("repl_backlog_size", kv.config["repl-backlog-size"]),
             ("repl_backlog_first_byte_offset", 0), ("repl_backlog_histlen", 0)]
@@ -504,31 +510,6 @@ for _name, _arity, _syntax, _summary in (
         ("unload", 3, "name", "Unloads a module.")):
     subcommand("module", _name, arity=_arity, flags="admin noscript",
                since="4.0.0", summary=_summary, syntax=_syntax)(_refuse_modules)
-
-
-def _replicaof(client, argv):
-    # There is no replication: a primary stays one, and can't be made a replica.
-    if argv[1].upper() == b"NO" and argv[2].upper() == b"ONE":
-        return OK
-    raise ErrorReply("ERR replication is not supported by this server: it is always a "
-                     "primary")
-
-
-for _name, _since, _summary in (
-        ("replicaof", "5.0.0", "Configures a server as replica of another, or promotes "
-                               "it to a master."),
-        ("slaveof", "1.0.0", "Sets a Redis server as a replica of another, or promotes "
-                             "it to being a master.")):
-    command(_name, arity=3, flags="admin noscript stale no_async_loading", group="server",
-            since=_since, summary=_summary, complexity="O(1)",
-            syntax="host port")(_replicaof)
-
-
-@command("role", arity=1, flags="admin noscript loading stale fast", group="server",
-         since="2.8.12", summary="Returns the replication role.", complexity="O(1)")
-def role(client, argv):
-    # Always a primary without replicas: there is no replication here.
-    return [b"master", 0, []]
 
 
 container("debug", flags="admin noscript loading stale protected", group="server", since="1.0.0",

@@ -1,0 +1,112 @@
+"""The replication commands of a primary: SYNC, PSYNC and REPLCONF, which turn a client
+into a replica receiving the replication stream (see kvdb/replication.py), and ROLE,
+REPLICAOF and SLAVEOF.
+
+This server is always a primary: it serves the stream but never follows another server,
+so REPLICAOF accepts only NO ONE.
+"""
+
+from __future__ import annotations
+
+from ...resp import ErrorReply
+from ..client import NO_REPLY, OK
+from ..table import command
+from .args import parse_int
+
+_SYNC_FLAGS = "admin noscript no_async_loading no_multi"
+
+
+@command("sync", arity=1, flags=_SYNC_FLAGS, group="server", since="1.0.0",
+         summary="An internal command used in replication.")
+def sync(client, argv):
+    return _attach(client, psync=False)
+
+
+@command("psync", arity=-3, flags=_SYNC_FLAGS, group="server", since="2.8.0",
+         summary="An internal command used in replication.",
+         syntax="replicationid offset")
+def psync(client, argv):
+    # A partial resynchronization would need a backlog of the stream: every replica
+    # gets a full one, as Redis answers a replica it has no history for.
+    return _attach(client, psync=True)
+
+
+def _attach(client, psync: bool):
+    if client.replica_since is not None:
+        return NO_REPLY                       # Redis ignores SYNC from a replica
+    if client.out:
+        # The stream must start right after the replies already given.
+        raise ErrorReply("ERR SYNC and PSYNC are invalid with pending output")
+    client.kv.replication.attach(client, psync)
+    return NO_REPLY
+
+
+@command("replconf", arity=-1, flags="admin noscript loading stale allow_busy",
+         group="server", since="3.0.0",
+         summary="An internal command for configuring the replication stream.")
+def replconf(client, argv):
+    if len(argv) % 2 == 0:
+        raise ErrorReply("ERR syntax error")
+    for option, value in zip(argv[1::2], argv[2::2]):
+        option = option.lower()
+        if option == b"listening-port":
+            try:
+                client.replica_port = int(value)
+            except ValueError:
+                raise ErrorReply("ERR value is not an integer or out of range") from None
+        elif option == b"ack":
+            # A replica reporting how much of the stream it has: never answered.
+            if client.replica_since is not None and value.isdigit():
+                client.kv.replication.acknowledged(client, int(value))
+            return NO_REPLY
+        elif option == b"getack":
+            return NO_REPLY                   # asked of replicas, and we are none
+        elif option not in (b"capa", b"ip-address", b"rdb-only", b"rdb-filter-only"):
+            raise ErrorReply(f"ERR Unrecognized REPLCONF option: "
+                             f"{option.decode('utf-8', 'replace')}")
+    return OK
+
+
+@command("wait", arity=3, flags="noscript", group="generic", since="3.0.0",
+         summary="Blocks until the asynchronous replication of all preceding write "
+                 "commands sent by the connection is completed.",
+         complexity="O(1)", syntax="numreplicas timeout")
+def wait(client, argv):
+    count = parse_int(argv[1])
+    timeout = parse_int(argv[2], ErrorReply("ERR timeout is not an integer or out of range"))
+    if timeout < 0:
+        raise ErrorReply("ERR timeout is negative")
+    replication = client.kv.replication
+    acked = replication.acked_count(client.write_offset)
+    if acked >= count or client.in_exec:
+        return acked
+    result = client.kv.blocking.block(client, argv, (), timeout / 1000, acked)
+    if client.blocked is not None:
+        replication.wait(client, client.blocked, client.write_offset, count)
+    return result
+
+
+def _replicaof(client, argv):
+    if argv[1].upper() == b"NO" and argv[2].upper() == b"ONE":
+        return OK
+    raise ErrorReply("ERR replication is not supported by this server: it is always a "
+                     "primary")
+
+
+for _name, _since, _summary in (
+        ("replicaof", "5.0.0", "Configures a server as replica of another, or promotes "
+                               "it to a master."),
+        ("slaveof", "1.0.0", "Sets a Redis server as a replica of another, or promotes "
+                             "it to being a master.")):
+    command(_name, arity=3, flags="admin noscript stale no_async_loading", group="server",
+            since=_since, summary=_summary, complexity="O(1)",
+            syntax="host port")(_replicaof)
+
+
+@command("role", arity=1, flags="admin noscript loading stale fast", group="server",
+         since="2.8.12", summary="Returns the replication role.", complexity="O(1)")
+def role(client, argv):
+    replication = client.kv.replication
+    return [b"master", replication.offset,
+            [[replica.peer[0].encode(), b"%d" % replica.replica_port,
+              b"%d" % replica.replica_acked] for replica in replication.replicas]]

@@ -1,0 +1,120 @@
+"""The replication stream: what a primary sends the clients that called SYNC or PSYNC.
+
+A replica first gets the whole dataset as one bulk payload (`$<length>\\r\\n` then the
+bytes, with no CRLF after them), then, for as long as it stays connected, every change
+as the command that makes it: the same commands the append-only file gets
+(persistence/propagation.py), a SELECT whenever the database changes, and a PING every
+`repl-ping-replica-period` seconds. This is Redis's stream, byte for byte, except the
+payload: it is our snapshot format (persistence/snapshot.py), not RDB, so a real Redis
+cannot be our replica. Tools that read the stream (`redis-cli --replica`, change-data
+capture, Redis's own test suite) can.
+
+As in Redis, the stream is encoded once for all replicas, so they share one notion of
+the selected database; a new replica resets it, so that its stream starts with SELECT.
+`offset` counts the bytes of the stream so far (master_repl_offset). Replicas report
+how far they got with REPLCONF ACK; WAIT blocks a client until enough replicas have
+acknowledged its last write, asking them with REPLCONF GETACK in the stream.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+from ..resp import encode_command
+
+PING = encode_command([b"PING"])
+GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
+
+
+class Replication:
+    def __init__(self, kv):
+        self.kv = kv
+        self.replicas: list = []        # clients that receive the stream
+        self.offset = 0                 # bytes of stream sent so far
+        self.selected_db = -1           # the database the stream last SELECTed
+        self.last_ping = time.monotonic()
+        self.waiting: list = []         # WAIT: (client, its block state, offset, count)
+        self.ack_requested = False
+
+    def attach(self, client, psync: bool) -> None:
+        """Make `client` a replica: send it the dataset, then the stream from here."""
+        kv = self.kv
+        buffer = io.BytesIO()
+        kv.dump_snapshot(buffer)
+        payload = buffer.getvalue()
+        if psync:
+            client.out.append(b"+FULLRESYNC %s %d\r\n" % (kv.run_id.encode(), self.offset))
+        client.out.append(b"$%d\r\n" % len(payload))
+        client.out.append(payload)
+        client.replica_since = time.time()
+        self.replicas.append(client)
+        self.selected_db = -1
+        kv.flush_soon(client)
+        kv.refresh_lanes()
+
+    def detach(self, client) -> None:
+        if client in self.replicas:
+            self.replicas.remove(client)
+            self.kv.refresh_lanes()
+
+    def feed(self, db_index: int, commands: list[list[bytes]]) -> None:
+        """Send changes made in database `db_index` to every replica."""
+        parts = []
+        if db_index != self.selected_db:
+            parts.append(encode_command([b"SELECT", b"%d" % db_index]))
+            self.selected_db = db_index
+        for argv in commands:
+            parts.append(encode_command(argv))
+            if argv[0].upper() == b"SELECT":       # inside a transaction or script
+                self.selected_db = int(argv[1])
+        self._send(b"".join(parts))
+
+    # -- acknowledgements and WAIT ---------------------------------------------------------
+
+    def acked_count(self, offset: int) -> int:
+        """How many replicas have acknowledged the stream up to `offset`."""
+        return sum(1 for replica in self.replicas if replica.replica_acked >= offset)
+
+    def wait(self, client, state, offset: int, count: int) -> None:
+        """`client` (blocked as `state`) waits for `count` replicas to reach `offset`."""
+        self.waiting.append((client, state, offset, count))
+        if not self.ack_requested:
+            # Ask once per event loop turn, however many clients wait.
+            self.ack_requested = True
+            self.kv.loop.call_soon(self._request_acks)
+
+    def _request_acks(self) -> None:
+        self.ack_requested = False
+        if self.replicas:
+            self._send(GETACK)
+
+    def acknowledged(self, replica, offset: int) -> None:
+        """REPLCONF ACK: `replica` has the stream up to `offset`."""
+        replica.replica_acked = max(replica.replica_acked, offset)
+        still_waiting = []
+        for client, state, wanted, count in self.waiting:
+            if client.blocked is not state:
+                continue                          # timed out or gone
+            acked = self.acked_count(wanted)
+            if acked >= count:
+                self.kv.blocking.wake(client, acked)
+            else:
+                state.timeout_reply = acked       # what a timeout answers now
+                still_waiting.append((client, state, wanted, count))
+        self.waiting = still_waiting
+
+    def cron(self) -> None:
+        """Keep the replicas' links alive: a PING in the stream now and then."""
+        now = time.monotonic()
+        if now - self.last_ping >= self.kv.config["repl-ping-replica-period"]:
+            self.last_ping = now
+            if self.replicas:
+                self._send(PING)
+
+    def _send(self, data: bytes) -> None:
+        self.offset += len(data)
+        flush_soon = self.kv.flush_soon
+        for client in self.replicas:
+            client.out.append(data)
+            flush_soon(client)
