@@ -204,3 +204,31 @@ def test_watch_sees_the_cached_count_change(r, other):
     assert aborted_by(lambda: other.pfadd("h", "a")) is False  # no register changed
     assert aborted_by(lambda: other.pfcount("h", "h")) is False
     assert aborted_by(lambda: other.pfadd("h", "c")) is True
+
+
+# Register 0 holds 2, the 16383 others 0: VAL(2, 1 register) then XZERO(16383), after a
+# header saying "sparse" with a stale cached count. Redis writes small HLLs like this.
+SPARSE_HLL = b"HYLL\x01\x00\x00\x00" + bytes(7) + b"\x80" + b"\x84\x7f\xfe"
+
+
+def test_pfdebug_shows_and_converts_the_encoding(r):
+    r.set("hll", SPARSE_HLL)
+    assert r.execute_command("PFDEBUG", "ENCODING", "hll") in (b"sparse", "sparse")
+    assert r.execute_command("PFDEBUG", "DECODE", "hll") in (b"v:2,1 Z:16383", "v:2,1 Z:16383")
+    registers = r.execute_command("PFDEBUG", "GETREG", "hll")   # converts it to dense
+    assert len(registers) == 16384 and registers[0] == 2 and not any(registers[1:])
+    assert r.execute_command("PFDEBUG", "ENCODING", "hll") in (b"dense", "dense")
+    assert r.execute_command("PFDEBUG", "TODENSE", "hll") == 0
+    assert r.pfcount("hll") == 1
+    with pytest.raises(redis.ResponseError, match="HLL encoding is not sparse"):
+        r.execute_command("PFDEBUG", "DECODE", "hll")
+    r.set("hll2", SPARSE_HLL)
+    assert r.execute_command("PFDEBUG", "TODENSE", "hll2") == 1
+    assert r.execute_command("PFDEBUG", "GETREG", "hll2") == registers
+    with pytest.raises(redis.ResponseError, match="Unknown PFDEBUG subcommand 'NOPE'"):
+        r.execute_command("PFDEBUG", "NOPE", "hll")
+    with pytest.raises(redis.ResponseError, match="The specified key does not exist"):
+        r.execute_command("PFDEBUG", "ENCODING", "missing")
+    r.set("text", "not an hll")
+    with pytest.raises(redis.ResponseError, match="Key is not a valid HyperLogLog"):
+        r.execute_command("PFDEBUG", "ENCODING", "text")

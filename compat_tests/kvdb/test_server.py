@@ -310,3 +310,48 @@ def test_debug_reload_saves_and_loads_back_everything(r):
     with pytest.raises(redis.ResponseError, match="only supports the MERGE, NOFLUSH"):
         r.execute_command("DEBUG", "RELOAD", "SOON")
     r.function_delete("reloadlib")
+
+
+def test_debug_digest_fingerprints_the_data(r):
+    assert r.execute_command("DEBUG", "DIGEST") in (b"0" * 40, "0" * 40)
+    r.rpush("digest:list", "a", "b")
+    r.sadd("digest:set", *"xyz")
+    r.hset("digest:hash", mapping={"f": "1", "g": "2"})
+    r.zadd("digest:zset", {"m": 1.5})
+    r.xadd("digest:stream", {"f": "v"})
+    r.set("digest:string", "v", ex=100)
+    before = r.execute_command("DEBUG", "DIGEST")
+    values = r.execute_command("DEBUG", "DIGEST-VALUE", "digest:list", "digest:set", "missing")
+    assert len(values) == 3 and values[2] in (b"0" * 40, "0" * 40)
+    assert len(set(values)) == 3
+    r.execute_command("DEBUG", "RELOAD")
+    assert r.execute_command("DEBUG", "DIGEST") == before
+    assert r.execute_command("DEBUG", "DIGEST-VALUE", "digest:list", "digest:set", "missing") \
+        == values
+    r.rpush("digest:list", "c")
+    assert r.execute_command("DEBUG", "DIGEST") != before
+    assert r.execute_command("DEBUG", "DIGEST-VALUE", "digest:list")[0] != values[0]
+
+
+def test_debug_loadaof_replays_the_append_only_file(r):
+    r.config_set("appendonly", "yes")
+    try:
+        deadline = time.monotonic() + 10
+        while r.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        r.set("aof:kept", "1")
+        r.set("aof:timed", "1", ex=100)
+        r.getex("aof:timed", persist=True)
+        assert r.execute_command("DEBUG", "LOADAOF") in (b"OK", "OK", True)
+        assert r.get("aof:kept") in (b"1", "1")
+        assert r.ttl("aof:timed") == -1
+    finally:
+        r.config_set("appendonly", "no")
+
+
+def test_debug_quicklist_packed_threshold_is_checked(r):
+    assert r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1K") in (b"OK", "OK", True)
+    for bad in ("-1", "4gb", "lots"):
+        with pytest.raises(redis.ResponseError, match="bigger than 1 and smaller than 4gb"):
+            r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", bad)
+    r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0")     # the default again

@@ -10,6 +10,7 @@ list, the blocking machinery, MONITOR subscribers, the slow log and the server c
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
@@ -93,6 +94,7 @@ class KvServer:
         self.run_id = os.urandom(20).hex()
         self.cursors = Cursors()
         self.active_expire_enabled = True
+        self.cron_paused = False
         self.snapshotter = Snapshotter(self)
         self.aof: AppendOnlyFile | None = None
         self.replication = Replication(self)
@@ -168,16 +170,13 @@ class KvServer:
     def load_data(self) -> None:
         """At start-up: the append-only file when enabled, else the snapshot. A damaged
         file raises (CorruptAof / CorruptSnapshot) and the server does not start."""
-        self.loading = True
-        try:
+        with self._loading():
             if self.config["appendonly"]:
                 self.aof = AppendOnlyFile(self)
                 self.aof.load()
                 self.aof.start()
             else:
                 self.snapshotter.load()
-        finally:
-            self.loading = False
         self.config.on_change("appendonly", self._switch_aof)
         self.refresh_lanes()
 
@@ -202,17 +201,38 @@ class KvServer:
         load the snapshot back. Raises OSError (saving) or CorruptSnapshot (loading)."""
         if save:
             self.snapshotter.save()
-        keyspace = self.keyspace
         if flush:
-            for db in keyspace.dbs:
-                keyspace.flush(db)
-            self.tracking.flushed()
-            self.functions.clear()
-        # Loading is not an event: no "new" key notifications, as in Redis.
-        notify_flags, keyspace.notify_flags = keyspace.notify_flags, 0
-        try:
+            self._empty_data()
+        with self._loading():
             self.snapshotter.load(replace=merge)
+
+    def reload_aof(self) -> None:
+        """DEBUG LOADAOF: write out the append-only file, drop the data and replay the
+        file (the one on disk, even while appendonly is off). Raises CorruptAof."""
+        if self.aof is not None:
+            self.aof.flush()
+        self._empty_data()
+        with self._loading():
+            (self.aof or AppendOnlyFile(self)).load()
+        self.keyspace.dirty = 0
+
+    def _empty_data(self) -> None:
+        for db in self.keyspace.dbs:
+            self.keyspace.flush(db)
+        self.tracking.flushed()
+        self.functions.clear()
+
+    @contextlib.contextmanager
+    def _loading(self):
+        """While data is loaded from disk: nothing is propagated (see `propagating`),
+        and loading is not an event: no "new" key notifications, as in Redis."""
+        keyspace = self.keyspace
+        notify_flags, keyspace.notify_flags = keyspace.notify_flags, 0
+        self.loading = True
+        try:
+            yield
         finally:
+            self.loading = False
             keyspace.notify_flags = notify_flags
 
     def _switch_aof(self, enabled: bool) -> None:
@@ -362,6 +382,8 @@ class KvServer:
     # -- the cron ----------------------------------------------------------------------
 
     def cron(self) -> None:
+        if self.cron_paused:                    # DEBUG PAUSE-CRON
+            return
         self.keyspace.tick()
         if self.active_expire_enabled:
             effort = self.config["active-expire-effort"]

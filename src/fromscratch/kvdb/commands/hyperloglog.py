@@ -31,7 +31,7 @@ import math
 import struct
 from collections import Counter
 
-from ...resp import ErrorReply
+from ...resp import ErrorReply, SimpleString
 from ..client import OK
 from ..notifications import STRING
 from ..table import command
@@ -128,29 +128,35 @@ def _pack_dense(values: list[int]) -> bytes:
     return bytes(packed)
 
 
-def _sparse_registers(opcodes: bytes) -> list[int]:
-    """All 16384 register values of the sparse encoding, a sequence of runs:
+def _sparse_runs(opcodes: bytes):
+    """The runs of the sparse encoding, as (opcode name, register value, length):
 
         00xxxxxx            ZERO: xxxxxx + 1 registers (1 to 64) hold 0
         01xxxxxx yyyyyyyy   XZERO: xxxxxxyyyyyyyy + 1 registers (1 to 16384) hold 0
         1vvvvvxx            VAL: xx + 1 registers (1 to 4) hold vvvvv + 1 (1 to 32)
-
-    The runs must cover the registers exactly (INVALIDOBJ otherwise)."""
-    values = []
+    """
     # Redis reads a truncated XZERO's second byte from its strings' NUL terminator.
     padded = opcodes + b"\0"
     pos = 0
     while pos < len(opcodes):
         opcode = padded[pos]
         if opcode & 0x80:
-            values += [(opcode >> 2 & 0x1f) + 1] * ((opcode & 0x03) + 1)
+            yield "v", (opcode >> 2 & 0x1f) + 1, (opcode & 0x03) + 1
             pos += 1
         elif opcode & 0x40:
-            values += [0] * (((opcode & 0x3f) << 8 | padded[pos + 1]) + 1)
+            yield "Z", 0, ((opcode & 0x3f) << 8 | padded[pos + 1]) + 1
             pos += 2
         else:
-            values += [0] * ((opcode & 0x3f) + 1)
+            yield "z", 0, (opcode & 0x3f) + 1
             pos += 1
+
+
+def _sparse_registers(opcodes: bytes) -> list[int]:
+    """All 16384 register values of the sparse encoding. Its runs must cover the
+    registers exactly (INVALIDOBJ otherwise)."""
+    values = []
+    for _, value, length in _sparse_runs(opcodes):
+        values += [value] * length
         if len(values) > REGISTERS:
             raise CORRUPT
     if len(values) != REGISTERS:
@@ -328,3 +334,30 @@ def pfmerge(client, argv):
     # Redis reports a merge as a PFADD: in effect it adds the sources' elements.
     db.notify(STRING, "pfadd", destination)
     return OK
+
+
+@command("pfdebug", arity=3, flags="write denyoom admin", keys=(2, 2, 1), group="hyperloglog",
+         since="2.8.9", summary="Internal commands for debugging HyperLogLog values.",
+         complexity="N/A", syntax="subcommand key")
+def pfdebug(client, argv):
+    db, key, subcommand = client.db, argv[2], argv[1].lower()
+    value = db.get_for_write(key, bytes)
+    if value is None:
+        raise ErrorReply("ERR The specified key does not exist")
+    if not _is_hll(value):
+        raise NOT_HLL
+    sparse = value[ENCODING_AT] == SPARSE
+    if subcommand in (b"getreg", b"todense"):
+        if sparse:                        # both leave the HLL dense, as a change
+            db.set(key, bytes(_as_dense(value)), keep_ttl=True)
+        if subcommand == b"todense":
+            return int(sparse)
+        return _registers(value)
+    if subcommand == b"encoding":
+        return SimpleString("sparse" if sparse else "dense")
+    if subcommand == b"decode":
+        if not sparse:
+            raise ErrorReply("ERR HLL encoding is not sparse")
+        return " ".join(f"{name}:{register},{length}" if name == "v" else f"{name}:{length}"
+                        for name, register, length in _sparse_runs(value[HEADER_SIZE:])).encode()
+    raise ErrorReply(f"ERR Unknown PFDEBUG subcommand '{argv[1].decode('utf-8', 'replace')}'")

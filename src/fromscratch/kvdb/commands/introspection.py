@@ -12,8 +12,11 @@ import time
 from ...glob import compile_pattern
 from ...resp import Attributed, BigNumber, ErrorReply, OrderedSet, Push, SimpleString, Verbatim
 from ..client import OK
+from ..config import ConfigError, parse_memory
 from ..diagnostics import percentile
+from ..digest import EMPTY as EMPTY_DIGEST, dataset_digest, value_digest
 from ..memory import human_bytes
+from ..persistence.aof import CorruptAof
 from ..persistence.snapshot import CorruptSnapshot
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
@@ -551,6 +554,61 @@ def debug_reload(client, argv):
         log.warning("DEBUG RELOAD: %s", error)
         raise ErrorReply("ERR Error trying to load the RDB dump, check server logs.") from None
     log.warning("DB reloaded by DEBUG RELOAD")
+    return OK
+
+
+@subcommand("debug", "loadaof", arity=2, flags="admin noscript loading stale",
+            summary="Writes out the append-only file, empties the data and replays the file.")
+def debug_loadaof(client, argv):
+    try:
+        client.kv.reload_aof()
+    except CorruptAof as error:
+        # Redis exits on a damaged file; here the caller gets an error and every other
+        # client stays served (with the data read up to the damage).
+        log.warning("DEBUG LOADAOF: %s", error)
+        raise ErrorReply("ERR Error trying to load the AOF, check server logs.") from None
+    log.warning("Append Only File loaded by DEBUG LOADAOF")
+    return OK
+
+
+@subcommand("debug", "digest", arity=2, flags="admin noscript loading stale",
+            summary="Replies with a fingerprint of the whole dataset (forty zeros if empty).")
+def debug_digest(client, argv):
+    return SimpleString(dataset_digest(client.kv.keyspace))
+
+
+@subcommand("debug", "digest-value", arity=-2, flags="admin noscript loading stale",
+            summary="Replies with a fingerprint of the value of each key given.",
+            syntax="[key...]")
+def debug_digest_value(client, argv):
+    digests = []
+    for key in argv[2:]:
+        entry = client.db.data.get(key)
+        digests.append(SimpleString(EMPTY_DIGEST if entry is None
+                                    else value_digest(entry.value).hex()))
+    return digests
+
+
+@subcommand("debug", "pause-cron", arity=3, flags="admin noscript loading stale",
+            summary="Stops (1) or restarts (0) the server's periodic tasks (expiry, "
+                    "eviction, saving...).", syntax="flag:integer")
+def debug_pause_cron(client, argv):
+    client.kv.cron_paused = parse_int(argv[2]) != 0
+    return OK
+
+
+@subcommand("debug", "quicklist-packed-threshold", arity=3,
+            flags="admin noscript loading stale",
+            summary="Accepted for Redis's tests: lists have no quicklist nodes here.",
+            syntax="size")
+def debug_quicklist_packed_threshold(client, argv):
+    try:
+        size = parse_memory(argv[2].decode("utf-8", "replace"))
+    except ConfigError:
+        size = -1
+    if not 0 <= size <= (1 << 32) - (1 << 20):         # 0 restores the default
+        raise ErrorReply("ERR argument must be a memory value bigger than 1 and smaller "
+                         "than 4gb")
     return OK
 
 
