@@ -30,7 +30,7 @@ from .acl import Acl, Denied
 from .commands.functions import FunctionEngine
 from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
-from .memory import Evictor
+from .memory import CLIENT_OVERHEAD, Evictor
 from .persistence.aof import AppendOnlyFile
 from .persistence.propagation import effects
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
@@ -509,9 +509,10 @@ class KvServer:
     # -- statistics ----------------------------------------------------------------------
 
     def used_memory(self) -> int:
-        """The data (see memory.py) plus what clients hold in their buffers."""
+        """The data (see memory.py) plus the clients: each connection's own cost and
+        what it holds in its buffers."""
         buffers = sum(c.parser.pending_bytes + c.output_buffer_size for c in self.clients.values())
-        return self.keyspace.used_memory() + buffers
+        return self.keyspace.used_memory() + buffers + len(self.clients) * CLIENT_OVERHEAD
 
     @property
     def evicted_keys(self) -> int:
