@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import struct
-from collections import Counter
 
 from ...resp import ErrorReply, SimpleString
 from ..client import OK
@@ -110,22 +109,65 @@ def _set_register(hll: bytearray, index: int, value: int) -> None:
     hll[start:start + 3] = group.to_bytes(3, "little")
 
 
-def _dense_registers(registers: bytes) -> list[int]:
-    """All 16384 register values of the dense encoding."""
-    values = []
-    for start in range(0, len(registers), 3):
-        group = int.from_bytes(registers[start:start + 3], "little")
-        values += (group & 63, group >> 6 & 63, group >> 12 & 63, group >> 18)
-    return values
+# All the registers at once are handled as `bytes`, one byte per register, and every
+# step over them runs in C: a byte-to-byte function is a bytes.translate() table, slices
+# with a step pick every third byte or every fourth register, and bytes that share no
+# bits are combined by OR-ing them as big integers. A register loop in Python would take
+# milliseconds; a PFCOUNT over several keys must not stall the server for that long.
+
+def _table(function) -> bytes:
+    return bytes(function(byte) & 0xFF for byte in range(256))
 
 
-def _pack_dense(values: list[int]) -> bytes:
-    """The dense encoding of 16384 register values."""
-    packed = bytearray()
-    for i in range(0, REGISTERS, 4):
-        group = values[i] | values[i + 1] << 6 | values[i + 2] << 12 | values[i + 3] << 18
-        packed += group.to_bytes(3, "little")
+def _bytewise_or(a: bytes, b: bytes) -> bytes:
+    """a[i] | b[i] for each i: as big integers, byte i of each is its digit i."""
+    return (int.from_bytes(a, "little") | int.from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
+# Registers 4k..4k+3 are packed in bytes 3k..3k+2, 6 bits each, from the lowest bit:
+#   byte 0 = r0 | (r1 & 3) << 6,  byte 1 = r1 >> 2 | (r2 & 15) << 4,  byte 2 = r2 >> 4 | r3 << 2
+_R0_OF_BYTE0, _R1_OF_BYTE0 = _table(lambda b: b & 63), _table(lambda b: b >> 6)
+_R1_OF_BYTE1, _R2_OF_BYTE1 = _table(lambda b: (b & 15) << 2), _table(lambda b: b >> 4)
+_R2_OF_BYTE2, _R3_OF_BYTE2 = _table(lambda b: (b & 3) << 4), _table(lambda b: b >> 2)
+_BYTE0_OF_R1, _BYTE1_OF_R1 = _table(lambda r: r << 6), _table(lambda r: r >> 2)
+_BYTE1_OF_R2, _BYTE2_OF_R2 = _table(lambda r: r << 4), _table(lambda r: r >> 4)
+_BYTE2_OF_R3 = _table(lambda r: r << 2)
+
+
+def _dense_registers(packed: bytes) -> bytes:
+    """The 16384 registers of the dense encoding, a byte each."""
+    byte0, byte1, byte2 = packed[0::3], packed[1::3], packed[2::3]
+    registers = bytearray(REGISTERS)
+    registers[0::4] = byte0.translate(_R0_OF_BYTE0)
+    registers[1::4] = _bytewise_or(byte0.translate(_R1_OF_BYTE0), byte1.translate(_R1_OF_BYTE1))
+    registers[2::4] = _bytewise_or(byte1.translate(_R2_OF_BYTE1), byte2.translate(_R2_OF_BYTE2))
+    registers[3::4] = byte2.translate(_R3_OF_BYTE2)
+    return bytes(registers)
+
+
+def _pack_dense(registers: bytes) -> bytes:
+    """The dense encoding of 16384 registers (a byte each)."""
+    r0, r1, r2, r3 = registers[0::4], registers[1::4], registers[2::4], registers[3::4]
+    packed = bytearray(REGISTERS * 6 // 8)
+    packed[0::3] = _bytewise_or(r0, r1.translate(_BYTE0_OF_R1))
+    packed[1::3] = _bytewise_or(r1.translate(_BYTE1_OF_R1), r2.translate(_BYTE1_OF_R2))
+    packed[2::3] = _bytewise_or(r2.translate(_BYTE2_OF_R2), r3.translate(_BYTE2_OF_R3))
     return bytes(packed)
+
+
+_ALL_ONES = (1 << 8 * REGISTERS) - 1
+_TOP_BITS = int.from_bytes(b"\x80" * REGISTERS, "little")
+
+
+def _bytewise_max(a: bytes, b: bytes) -> bytes:
+    """max(a[i], b[i]) for each i, for bytes below 128, eight bits per lane of two big
+    integers. In each lane (b | 0x80) - a lies between 1 and 255, so the subtraction never
+    borrows from the next lane, and its top bit is set exactly where b >= a. Those bits,
+    spread to whole lanes, choose between b and a."""
+    a_int, b_int = int.from_bytes(a, "little"), int.from_bytes(b, "little")
+    b_wins = ((b_int | _TOP_BITS) - a_int) & _TOP_BITS
+    lanes = (b_wins >> 7) * 0xFF                    # 0xFF in every lane where b >= a
+    return ((b_int & lanes) | (a_int & (_ALL_ONES ^ lanes))).to_bytes(len(a), "little")
 
 
 def _sparse_runs(opcodes: bytes):
@@ -151,17 +193,17 @@ def _sparse_runs(opcodes: bytes):
             pos += 1
 
 
-def _sparse_registers(opcodes: bytes) -> list[int]:
-    """All 16384 register values of the sparse encoding. Its runs must cover the
+def _sparse_registers(opcodes: bytes) -> bytes:
+    """The 16384 registers of the sparse encoding, a byte each. Its runs must cover the
     registers exactly (INVALIDOBJ otherwise)."""
-    values = []
+    registers = bytearray()
     for _, value, length in _sparse_runs(opcodes):
-        values += [value] * length
-        if len(values) > REGISTERS:
+        registers += bytes((value,)) * length
+        if len(registers) > REGISTERS:
             raise CORRUPT
-    if len(values) != REGISTERS:
+    if len(registers) != REGISTERS:
         raise CORRUPT
-    return values
+    return bytes(registers)
 
 
 # -- the string value ---------------------------------------------------------------------
@@ -183,7 +225,7 @@ def _load(db, key: bytes, for_write: bool = False) -> bytes | None:
     return value
 
 
-def _registers(value: bytes) -> list[int]:
+def _registers(value: bytes) -> bytes:
     if value[ENCODING_AT] == DENSE:
         return _dense_registers(value[HEADER_SIZE:])
     return _sparse_registers(value[HEADER_SIZE:])
@@ -241,10 +283,10 @@ def _tau(x: float) -> float:
             return z / 3
 
 
-def _estimate(values: list[int]) -> int:
-    """The cardinality from the register values, computed step by step as Redis's
-    hllCount does: the same floating-point operations give the same number."""
-    histogram = Counter(values)
+def _estimate(registers: bytes) -> int:
+    """The cardinality from the registers (a byte each), computed step by step as
+    Redis's hllCount does: the same floating-point operations give the same number."""
+    histogram = [registers.count(run) for run in range(RUN_BITS + 2)]
     m = float(REGISTERS)
     z = m * _tau((m - histogram[RUN_BITS + 1]) / m)
     for run in range(RUN_BITS, 0, -1):
@@ -308,14 +350,14 @@ def pfcount(client, argv):
     return count
 
 
-def _union(db, keys: list) -> list[int]:
-    """The register values of the union of the HLLs at `keys` (missing ones are empty):
-    the largest value of each register."""
-    union = [0] * REGISTERS
+def _union(db, keys: list) -> bytes:
+    """The registers of the union of the HLLs at `keys` (missing ones are empty): the
+    largest value of each register."""
+    union = bytes(REGISTERS)
     for key in keys:
         value = _load(db, key)
         if value is not None:
-            union = list(map(max, union, _registers(value)))
+            union = _bytewise_max(union, _registers(value))
     return union
 
 
@@ -352,7 +394,7 @@ def pfdebug(client, argv):
             db.set(key, bytes(_as_dense(value)), keep_ttl=True)
         if subcommand == b"todense":
             return int(sparse)
-        return _registers(value)
+        return list(_registers(value))
     if subcommand == b"encoding":
         return SimpleString("sparse" if sparse else "dense")
     if subcommand == b"decode":
