@@ -194,7 +194,11 @@ def test_appendfsync_always_loses_no_acknowledged_write(node):
 
 def test_appendfsync_everysec_loses_no_acknowledged_write_on_process_kill(node):
     # A process kill leaves what was written in the kernel's hands: nothing is lost.
-    # (everysec risks up to a second only if the whole machine goes down.)
+    # (everysec risks up to a second only if the whole machine goes down.) Ours only:
+    # Redis promises less. While an fsync is slow (a busy disk or machine), it answers
+    # writes it has not yet handed to the kernel, for up to two seconds.
+    if node.kind == "redis":
+        pytest.skip("Redis postpones AOF writes behind a slow fsync (aof_delayed_fsync)")
     acknowledged_writes_survive_kill(node, "everysec")
 
 

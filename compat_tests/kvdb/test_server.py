@@ -355,3 +355,13 @@ def test_debug_quicklist_packed_threshold_is_checked(r):
         with pytest.raises(redis.ResponseError, match="bigger than 1 and smaller than 4gb"):
             r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", bad)
     r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0")     # the default again
+
+
+def test_where_files_go_is_a_protected_config(r):
+    # enable-protected-configs defaults to no: CONFIG SET dir + dbfilename + SAVE was
+    # the classic way to write files through an open Redis.
+    for name, value in (("dir", "/tmp"), ("dbfilename", "evil.rdb")):
+        with pytest.raises(redis.ResponseError, match="can't set protected config"):
+            r.config_set(name, value)
+    assert r.config_get("enable-protected-configs") in (
+        {"enable-protected-configs": "no"}, {b"enable-protected-configs": b"no"})

@@ -103,6 +103,7 @@ class Param:
     maximum: int | None = None
     aliases: tuple = ()
     effective: bool = True         # False: accepted and reported, changes nothing here
+    protected: bool = False        # CONFIG SET needs enable-protected-configs
 
     def parse(self, text: str, current=None):
         kind = self.kind
@@ -180,8 +181,8 @@ PARAMETERS = [
     Param("active-expire-effort", "int", 1, minimum=1, maximum=10),
     Param("notify-keyspace-events", "events", 0),
     # persistence (see the persistence issue; accepted now)
-    Param("dir", "string", "./data/kvdb"),
-    Param("dbfilename", "string", "dump.rdb"),
+    Param("dir", "string", "./data/kvdb", protected=True),
+    Param("dbfilename", "string", "dump.rdb", protected=True),
     Param("save", "save", [(3600, 1), (300, 100), (60, 10000)]),
     Param("appendonly", "bool", False),
     Param("appendfilename", "string", "appendonly.aof", mutable=False),
@@ -209,6 +210,16 @@ PARAMETERS = [
     Param("latency-monitor-threshold", "int", 0, minimum=0, maximum=_MAX),
     Param("latency-tracking", "bool", True, effective=False),
     Param("enable-debug-command", "enum", "no", mutable=False, choices=("no", "yes", "local")),
+    # Where files are written is not for any client to change: the classic attack on an
+    # open Redis was CONFIG SET dir and dbfilename, then SAVE.
+    Param("enable-protected-configs", "enum", "no", mutable=False,
+          choices=("no", "yes", "local")),
+    # There are no modules to load here, whatever this says (MODULE LOAD is refused).
+    Param("enable-module-command", "enum", "no", mutable=False, choices=("no", "yes", "local"),
+          effective=False),
+    Param("no-appendfsync-on-rewrite", "bool", False, effective=False),
+    Param("propagation-error-behavior", "enum", "ignore", effective=False,
+          choices=("ignore", "panic", "panic-on-replicas")),
     Param("busy-reply-threshold", "int", 5000, minimum=0, maximum=_MAX,
           aliases=("lua-time-limit",), effective=False),
     Param("daemonize", "bool", False, mutable=False, effective=False),
@@ -220,6 +231,8 @@ PARAMETERS = [
     Param("appendonly-timestamp", "bool", False, effective=False),
     # the AOF's base file is always a snapshot (our format): the "preamble" is always on
     Param("aof-use-rdb-preamble", "bool", True, effective=False),
+    Param("rdb-key-save-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False),
+    Param("key-load-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False),
     Param("lazyfree-lazy-eviction", "bool", False, effective=False),
     Param("lazyfree-lazy-expire", "bool", False, effective=False),
     Param("lazyfree-lazy-server-del", "bool", False, effective=False),

@@ -430,10 +430,17 @@ class KvServer:
     def paused(self) -> bool:
         return self.pause_mode is not None
 
-    def pause_applies(self, cmd) -> bool:
+    def pause_applies(self, cmd, queued: list | None) -> bool:
+        """Whether CLIENT PAUSE holds `cmd` back: everything under ALL; under WRITE,
+        what may change the data or feed the replicas, and so an EXEC whose `queued`
+        commands include such a one."""
         if self.pause_mode == "all":
             return True
-        return cmd.is_write or "may_replicate" in cmd.flags
+        if cmd.name == "exec" and queued:
+            judged = [queued_cmd for queued_cmd, _ in queued]
+        else:
+            judged = [cmd]
+        return any(c.is_write or "may_replicate" in c.flags for c in judged)
 
     def pause(self, seconds: float, mode: str) -> None:
         until = time.monotonic() + seconds
@@ -468,8 +475,16 @@ class KvServer:
 
     def allows_protected(self, client) -> bool:
         """DEBUG is refused unless enable-debug-command is yes (or local, from loopback)."""
-        setting = self.config["enable-debug-command"]
-        return setting == "yes" or (setting == "local" and is_loopback(client.peer[0]))
+        return self._enabled_for("enable-debug-command", client)
+
+    def allows_protected_config(self, client) -> bool:
+        """CONFIG SET of a protected parameter (dir, dbfilename), likewise, with
+        enable-protected-configs."""
+        return self._enabled_for("enable-protected-configs", client)
+
+    def _enabled_for(self, setting: str, client) -> bool:
+        value = self.config[setting]
+        return value == "yes" or (value == "local" and is_loopback(client.peer[0]))
 
     # -- WATCH -------------------------------------------------------------------------
 

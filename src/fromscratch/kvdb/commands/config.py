@@ -42,6 +42,9 @@ def config_set(client, argv):
         param = find(name)
         if param is None:
             raise ErrorReply(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+        if param.protected and not client.kv.allows_protected_config(client):
+            raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
+                             f"- can't set protected config")
         if param.name in seen:
             raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
                              f"- duplicate parameter")
