@@ -632,3 +632,29 @@ def test_libraries_survive_an_append_only_file_rewrite(kind, tmp_path):
         assert client.fcall("a", 0) == b"after"
     finally:
         _kill_if_running(node)
+
+
+def test_library_code_runs_without_the_runtime_globals(r):
+    # Loading sees only redis.register_function, redis.log and the version: not even
+    # getmetatable.
+    with pytest.raises(ResponseError) as info:
+        r.function_load("#!lua name=test1\nmt = getmetatable(_G)")
+    assert "Script attempted to access nonexistent global variable 'getmetatable'" in \
+        str(info.value)
+
+
+def test_functions_cannot_trick_the_global_protection(r):
+    r.function_load("#!lua name=test1\nredis.register_function('f1', function()\n"
+                    "  mt = getmetatable(_G)\n  original_globals = mt.__index\n"
+                    "  original_globals['redis'] = function() return 1 end\nend)")
+    with pytest.raises(ResponseError) as info:
+        r.fcall("f1", 0)
+    assert "Attempt to modify a readonly table" in str(info.value)
+
+
+def test_functions_use_metatables(r):
+    r.function_load("#!lua name=meta\nredis.register_function('f', function(keys, args)\n"
+                    "  local counts = setmetatable({}, {__index = function() return 0 end})\n"
+                    "  for _, word in ipairs(args) do counts[word] = counts[word] + 1 end\n"
+                    "  return {counts.a, counts.b, counts.zzz}\nend)")
+    assert r.fcall("f", 0, "a", "b", "a") == [2, 1, 0]

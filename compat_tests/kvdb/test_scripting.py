@@ -9,7 +9,9 @@ import pytest
 import redis
 from redis.exceptions import LockError, LockNotOwnedError, NoScriptError, ResponseError
 
+from compat_tests.kvdb.conftest import Wire, raw
 from compat_tests.kvdb.test_persistence import KINDS, Restartable
+from fromscratch.resp import encode_command
 
 
 def sha(script: str) -> str:
@@ -391,6 +393,185 @@ def test_sha1hex_and_log(r):
     assert r.eval("return redis.sha1hex('abc')", 0) == b"a9993e364706816aba3e25717850c26c9cd0d89d"
     assert r.eval("redis.log(redis.LOG_WARNING, 'from a script') return 1", 0) == 1
     assert r.eval("return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE}", 0) == [0, 1, 2]
+
+
+# -- metatables and the protected globals ---------------------------------------------------------
+
+def test_metatables(r):
+    script = """
+        local Vector = {}
+        Vector.__index = Vector
+        Vector.__add = function(a, b) return setmetatable({x = a.x + b.x}, Vector) end
+        Vector.__eq = function(a, b) return a.x == b.x end
+        Vector.__lt = function(a, b) return a.x < b.x end
+        Vector.__le = function(a, b) return a.x <= b.x end
+        Vector.__unm = function(a) return setmetatable({x = -a.x}, Vector) end
+        Vector.__concat = function(a, b) return tostring(a) .. '&' .. tostring(b) end
+        Vector.__tostring = function(a) return 'V' .. a.x end
+        Vector.__call = function(self, k) return self.x * k end
+        function Vector:double() return self.x * 2 end
+        local a, b = setmetatable({x = 1}, Vector), setmetatable({x = 2}, Vector)
+        return {(a + b).x, tostring(a == setmetatable({x = 1}, Vector)), tostring(a < b),
+                tostring(b <= a), tostring(a > b), (-a).x, a .. b, a(10), a:double(),
+                tostring(getmetatable(a) == Vector), tostring(rawequal(a, b))}
+    """
+    assert r.eval(script, 0) == [3, b"true", b"true", b"false", b"false", -1, b"V1&V2",
+                                 10, 2, b"true", b"false"]
+
+
+def test_index_and_newindex(r):
+    script = """
+        local defaults = setmetatable({}, {__index = {colour = 'red'}})
+        local computed = setmetatable({}, {__index = function(t, k) return k .. '!' end})
+        local log = {}
+        local logged = setmetatable({}, {__newindex = function(t, k, v)
+            log[#log + 1] = k
+            rawset(t, k, v)
+        end})
+        logged.a = 1
+        logged.a = 2          -- the field exists now: no __newindex
+        logged.b = 3
+        return {defaults.colour, tostring(rawget(defaults, 'colour')), computed.hi,
+                table.concat(log, ','), logged.a}
+    """
+    assert r.eval(script, 0) == [b"red", b"nil", b"hi!", b"a,b", 2]
+
+
+def test_protected_metatables(r):
+    script = """
+        local t = setmetatable({}, {__metatable = 'locked'})
+        local ok, err = pcall(setmetatable, t, {})
+        return {getmetatable(t), err, tostring(getmetatable('').__index == string)}
+    """
+    assert r.eval(script, 0) == [b"locked", b"cannot change a protected metatable", b"true"]
+
+
+def test_metamethod_errors(r):
+    assert "attempt to index a number value" in \
+        error_of(r, "EVAL", "return setmetatable({}, {__index = 5}).x", 0)
+    assert "loop in gettable" in \
+        error_of(r, "EVAL", "local t = {} setmetatable(t, {__index = t}) return t.x", 0)
+    assert "attempt to compare two table values" in error_of(
+        r, "EVAL", "return setmetatable({}, {__lt = function() return true end}) < {}", 0)
+    assert "bad argument #2 to 'setmetatable' (nil or table expected)" in \
+        error_of(r, "EVAL", "setmetatable({}, 1)", 0)
+
+
+def test_replies_ignore_metatables(r):
+    # Redis reads a returned table raw: its __index is never called.
+    assert r.eval("local a = {} setmetatable(a, {__index = function() foo() end}) "
+                  "return a", 0) == []
+    assert r.eval("return setmetatable({}, {__index = {err = 'no'}})", 0) == []
+
+
+def test_globals_are_protected(r):
+    assert error_of(r, "EVAL", "return nosuch", 0).startswith(
+        "user_script:1: Script attempted to access nonexistent global variable 'nosuch'")
+    for script in ("setmetatable(_G, {})", "getmetatable(_G).__index = {}", "x = 1",
+                   "_G.x = 1", "redis.call = 1", "cjson.encode = 1",
+                   "getmetatable('').__index = {}", "rawset(_G, 'x', 1)"):
+        assert "Attempt to modify a readonly table" in error_of(r, "EVAL", script, 0), script
+    assert r.eval("return type(getmetatable(_G).__index)", 0) == b"function"
+    assert r.eval("return tostring(rawget(_G, 'nosuch'))", 0) == b"nil"
+
+
+def test_tostring_and_format(r):
+    assert r.eval("return tostring(setmetatable({}, {__tostring = function() "
+                  "return 'custom' end}))", 0) == b"custom"
+    assert "bad argument #2 to 'format' (string expected, got boolean)" in \
+        error_of(r, "EVAL", "return string.format('%s', true)", 0)
+
+
+# -- more of what Redis gives scripts ---------------------------------------------------------------
+
+def test_cjson_settings(r):
+    # The settings belong to the Lua state, which outlives the script: restore them.
+    script = """
+        local out = {}
+        cjson.encode_max_depth(1)
+        out[1] = select(2, pcall(cjson.encode, {a = {}}))
+        cjson.encode_max_depth(1000)
+        cjson.decode_max_depth(1)
+        out[2] = select(2, pcall(cjson.decode, '{"obj": {"a": [1]}}'))
+        cjson.decode_max_depth(1000)
+        out[3] = cjson.encode_invalid_numbers('null')
+        out[4] = cjson.encode({0/0})
+        cjson.encode_invalid_numbers(false)
+        out[5] = select(2, pcall(cjson.encode_max_depth, 0))
+        out[6] = tostring(cjson.encode_keep_buffer(false))
+        cjson.encode_keep_buffer(true)
+        return out
+    """
+    reply = r.eval(script, 0)
+    assert reply[:4] + reply[5:] == [
+        b"Cannot serialise, excessive nesting (2)",
+        b"Found too many nested data structures (2) at character 9",
+        b"null", b"[null]", b"false"]
+    # (Lua names the function '?' when pcall calls it; we name it anyway)
+    assert reply[4].endswith(b"(expected integer between 1 and 2147483647)")
+
+
+def test_acl_check_cmd(r, server):
+    r.acl_setuser("bob", enabled=True, passwords=["+123"], commands=["+@scripting", "+set"],
+                  keys=["x*"])
+    try:
+        bob = redis.Redis(host=server.host, port=server.port, username="bob", password="123")
+        assert bob.eval("return redis.acl_check_cmd('set', 'xx', 1)", 1, "xx") == 1
+        assert bob.eval("return redis.acl_check_cmd('hset', 'xx', 'f', 1)", 1, "xx") is None
+        assert bob.eval("return redis.acl_check_cmd('set', 'yy', 1)", 0) is None
+        assert "Invalid command passed to redis.acl_check_cmd()" in \
+            error_of(bob, "EVAL", "return redis.acl_check_cmd('invalid-cmd', 'arg')", 0)
+    finally:
+        r.acl_deluser("bob")
+
+
+def test_error_reply_wording(r):
+    # A message gets an error code: its first word, or ERR when it is one word.
+    assert r.eval("return redis.error_reply('oops').err", 0) == b"ERR oops"
+    assert r.eval("return redis.error_reply('-X').err", 0) == b"ERR X"
+    assert r.eval("return redis.error_reply('').err", 0) == b"ERR "
+    assert error_of(r, "EVAL", "return redis.error_reply('MY_CODE some text')", 0) == \
+        "MY_CODE some text"
+
+
+def test_recursive_table_reply_ends_in_an_error(server):
+    # A table that contains itself: nested arrays, then the error where Lua runs out of
+    # stack (the depth differs between servers; too deep for redis-py's parser).
+    reply = raw(server, encode_command(["EVAL", "local a = {} local b = {a} a[1] = b "
+                                        "return a", "0"]), b"limit\r\n")
+    nested, error = reply.rsplit(b"*1\r\n", 1)
+    assert error == b"-ERR reached lua stack limit\r\n"
+    assert nested == b"*1\r\n" * (nested.count(b"*1\r\n")) and nested.count(b"*1") > 100
+
+
+def test_big_number_and_verbatim_replies(server, protocol):
+    wire = Wire(server, protocol)
+    try:
+        resp3 = protocol == 3
+        assert wire.call("EVAL", "return {big_number = '123'}", 0) == \
+            (b"(123\r\n" if resp3 else b"$3\r\n123\r\n")
+        assert wire.call("EVAL", "return {verbatim_string = {format = 'txt', "
+                                 "string = 'hello'}}", 0) == \
+            (b"=9\r\ntxt:hello\r\n" if resp3 else b"$5\r\nhello\r\n")
+    finally:
+        wire.close()
+    # Any text is sent as it is, line breaks made spaces (more than readers take).
+    hello = encode_command(["HELLO", "3"]) if protocol == 3 else b""
+    reply = raw(server, hello + encode_command(["EVAL", "return {big_number = '12\\r\\n3x'}",
+                                                "0"]), b"3x\r\n")
+    assert reply.endswith(b"\r\n(12  3x\r\n") if protocol == 3 else \
+        reply == b"$6\r\n12  3x\r\n"
+
+
+def test_debug_set_disable_deny_scripts(r):
+    assert "This Redis command is not allowed from script" in \
+        error_of(r, "EVAL", "return redis.call('debug', 'protocol', 'true')", 0)
+    r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", 1)
+    try:
+        assert r.eval("return redis.call('debug', 'protocol', 'attrib')", 0) == \
+            b"Some real reply following the attribute"
+    finally:
+        r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", 0)
 
 
 # -- persistence ----------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ CASES = [
     ("return string.format('%.2f|%10.3f|%e|%g|%g', 3.14159, 2.5, 12345.678, 0.0001, 1e20)",
      ["3.14|     2.500|1.234568e+04|0.0001|1e+20"]),
     ("return string.format('%x|%X|%o|%c|%%', 255, 255, 8, 65)", ["ff|FF|10|A|%"]),
-    ("return string.format('%s %s %s %s', 1, 1.5, true, nil)", ["1 1.5 true nil"]),
+    ("return string.format('%s %s %s', 1, 1.5, 'x')", ["1 1.5 x"]),
     ("return string.format('%5s|%-5s|%.2s', 'r', 'l', 'abc')", ["    r|l    |ab"]),
     ("return string.format('%q', 'a\"b\\n\\0')", ['"a\\"b\\\n\\000"']),
     ("return string.format('%d', 3.9), string.format('%x', -1)", ["3", "ffffffffffffffff"]),
@@ -161,6 +161,9 @@ LIBRARY_ERRORS = [
     ("string.format('%y', 1)", "user_script:1: invalid option '%y' to 'format'"),
     ("string.format('%d')", "user_script:1: bad argument #2 to 'format' (number expected, "
                             "got no value)"),
+    # %s takes strings and numbers only (tostring would take anything)
+    ("string.format('%s', true)", "user_script:1: bad argument #2 to 'format' (string "
+                                  "expected, got boolean)"),
     ("string.find('a', '[a')", "user_script:1: malformed pattern (missing ']')"),
     ("string.find('a', '%')", "user_script:1: malformed pattern (ends with '%')"),
     ("string.gsub('a', '(a)', '%2')", "user_script:1: invalid capture index"),

@@ -21,11 +21,11 @@ Libraries are part of the data: FUNCTION LOAD, DELETE, FLUSH and RESTORE change 
 they are logged to the append-only file as sent, and snapshots carry the code of every
 library (persistence/snapshot.py) to load again at start-up, as Redis's RDB does.
 
-FUNCTION DUMP's payload is DUMP's (serialize.py: Redis's envelope, a version and a
-CRC-64, around our snapshot encoding), its body the libraries as a snapshot starts with
-them: a FUNCTION record (0xF5, Redis's RDB opcode for a library) with each one's code.
-So, as in Redis, FUNCTION RESTORE refuses a key's DUMP ("given type is not a function"),
-and RESTORE a FUNCTION DUMP ("Bad data format").
+FUNCTION DUMP's payload is Redis's, in DUMP's envelope (serialize.py: the RDB version and
+a CRC-64): for each library an RDB FUNCTION2 record with its code (persistence/rdb.py),
+so libraries move between our servers and Redis both ways. As in Redis, FUNCTION
+RESTORE refuses a key's DUMP ("given type is not a function"), and RESTORE a FUNCTION
+DUMP ("Bad data format").
 
 Left out: FUNCTION LOAD's time limit (EVAL has none either: see scripting.py), so a
 library whose code never ends stops the server. Nothing runs while a command is read,
@@ -39,15 +39,16 @@ import re
 from ...glob import glob_match
 from ...resp import ErrorReply, OrderedSet, ProtocolError, SimpleString, split_inline
 from ..client import OK
-from ..persistence.snapshot import (FUNCTION, CorruptSnapshot, deserialize_libraries,
-                                    serialize_libraries)
+from ..persistence.rdb import NotAFunction, RdbError, dump_functions, load_functions
+from ..persistence.snapshot import CorruptSnapshot, deserialize_libraries
 from ..scripting import LuaError, LuaSyntaxError, LuaTable
 from ..scripting.values import tostring, type_name
 from ..table import command, container, subcommand
 from .scripting import (EVAL_FLAGS, NOTBUSY, SCRIPT_FLAGS, basic_redis_api, error_message,
-                        lua_array, protect_globals, script_error, script_numkeys)
+                        lua_array, protect_globals, script_error, script_numkeys,
+                        set_error_metatable)
 from .args import subcommand_syntax_error, text
-from .serialize import seal, unseal
+from .serialize import LEGACY_VERSION, seal, unseal
 
 CHUNK_NAME = "user_function"        # how Redis names a library's code in errors
 ENGINE = "LUA"
@@ -238,7 +239,7 @@ class FunctionEngine:
     def _start(self) -> None:
         self.interp = self.kv.scripting.new_state(CHUNK_NAME)
         redis = LuaTable({**basic_redis_api(), "register_function": self._register_function})
-        redis.strict = True                # Redis: "...nonexistent global variable 'call'"
+        set_error_metatable(redis)         # Redis: "...nonexistent global variable 'call'"
         self.load_globals = LuaTable({"redis": redis})
         protect_globals(self.load_globals)
 
@@ -330,13 +331,16 @@ def _changed(client) -> None:
 # -- FUNCTION DUMP / RESTORE payloads -----------------------------------------------------
 
 def read_payload(payload: bytes) -> list[bytes]:
-    """The libraries' code in a FUNCTION DUMP payload, with Redis's errors."""
-    body = unseal(payload)
-    if body and body[0] != FUNCTION:
-        raise ErrorReply("ERR given type is not a function")
+    """The libraries' code in a FUNCTION DUMP payload, with Redis's errors. (A payload
+    of an earlier version of this server holds snapshot FUNCTION records: serialize.py.)"""
+    version, body = unseal(payload)
     try:
-        return deserialize_libraries(body)
-    except CorruptSnapshot:
+        if version == LEGACY_VERSION:
+            return deserialize_libraries(body)
+        return load_functions(body)
+    except NotAFunction:
+        raise ErrorReply("ERR given type is not a function") from None
+    except (RdbError, CorruptSnapshot):
         raise ErrorReply("ERR Failed loading library payload") from None
 
 
@@ -475,7 +479,7 @@ def function_flush(client, argv):
             summary="Dumps all libraries into a serialized binary payload.",
             complexity="O(N) where N is the number of functions")
 def function_dump(client, argv):
-    return seal(serialize_libraries(client.kv.functions.codes()))
+    return seal(dump_functions(client.kv.functions.codes()))
 
 
 @subcommand("function", "restore", arity=-3, flags="write denyoom noscript", since="7.0.0",

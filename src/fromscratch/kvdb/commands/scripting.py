@@ -33,8 +33,8 @@ when out of memory or when writes are refused); a script without a shebang runs 
 Redis's compatibility mode, where only the commands it calls are checked.
 
 Left out: a time limit and SCRIPT KILL (a script runs to its end: the server has one
-thread, and nothing else runs meanwhile to kill it), SCRIPT DEBUG, and the cmsgpack
-and struct libraries.
+thread, and nothing else runs meanwhile to kill it), SCRIPT DEBUG, and the struct
+library.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from ..scripting import bitop, cjson, cmsgpack
 from ..scripting.values import CHUNK_NAME, tostring
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
+from . import introspection  # noqa: F401  (declares DEBUG, which gets a subcommand here)
 from .args import NOT_INTEGER, c_long_long, parse_int
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -68,6 +69,10 @@ _SCRIPT_DENIALS = {
 }
 
 NOSCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
+# How deep a script's reply may nest tables: Redis's Lua stack allows some 8000 levels,
+# Python's recursion limit (the reply writer recurses too) fewer.
+MAX_REPLY_DEPTH = 1000
+STACK_LIMIT = ErrorReply("ERR reached lua stack limit")
 NOTBUSY = ErrorReply("NOTBUSY No scripts in execution right now.")   # SCRIPT / FUNCTION KILL
 LOG_LEVELS = {"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3}
 PYTHON_LOG_LEVELS = [logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING]
@@ -141,8 +146,22 @@ def reply_to_lua(reply, resp: int):
     return _lua_string(reply)                      # a plain str: a bulk string
 
 
-def lua_to_reply(value, resp: int):
-    """The script's result (or a part of it) as a reply."""
+def _big_number(text: str, caller_resp: int):
+    """{big_number = text} as a reply. Redis sends the text as it is (line breaks made
+    spaces): a big number to a RESP3 caller, a bulk string to a RESP2 one. Our BigNumber
+    holds integers only, so other text is written here for the caller's protocol."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    if text.lstrip("-").isdigit():
+        return BigNumber(int(text))
+    data = text.encode("latin-1")
+    return Encoded(b"(" + data + b"\r\n") if caller_resp == 3 else data
+
+
+def lua_to_reply(value, resp: int, caller_resp: int, depth: int = 0):
+    """The script's result (or a part of it, `depth` tables down) as a reply, for a
+    script speaking RESP`resp` (redis.setresp) to a caller speaking RESP`caller_resp`.
+    A table nested too deep (one that contains itself) ends in an error where Redis
+    runs out of Lua stack, as the innermost element of the reply."""
     kind = type(value)
     if kind is str:
         return value.encode("latin-1")
@@ -153,6 +172,9 @@ def lua_to_reply(value, resp: int):
             return value
         return 1 if value else None
     if kind is LuaTable:
+        if depth >= MAX_REPLY_DEPTH:
+            return STACK_LIMIT
+        depth += 1
         err = value.get("err")
         if type(err) is str:
             return ErrorReply(err)
@@ -164,16 +186,30 @@ def lua_to_reply(value, resp: int):
             return double
         big_number = value.get("big_number")
         if type(big_number) is str:
-            return BigNumber(int(big_number)) if big_number.lstrip("-").isdigit() else \
-                big_number.encode("latin-1")
+            return _big_number(big_number, caller_resp)
+        verbatim = value.get("verbatim_string")
+        if type(verbatim) is LuaTable:
+            text, form = verbatim.get("string"), verbatim.get("format")
+            if type(text) is str and type(form) is str:
+                # Redis writes exactly three characters of format, padded with spaces.
+                return Verbatim(text.encode("latin-1").decode("utf-8", "surrogateescape"),
+                                (form + "   ")[:3])
         mapping = value.get("map")
         if type(mapping) is LuaTable:
-            return {lua_to_reply(k, resp): lua_to_reply(v, resp) for k, v in mapping.items()}
+            return {lua_to_reply(k, resp, caller_resp, depth):
+                    lua_to_reply(v, resp, caller_resp, depth) for k, v in mapping.items()}
         members = value.get("set")
         if type(members) is LuaTable:
-            return {lua_to_reply(k, resp) for k, _ in members.items()}
-        return [lua_to_reply(item, resp) for item in value.array()]
+            return {lua_to_reply(k, resp, caller_resp, depth) for k, _ in members.items()}
+        return [lua_to_reply(item, resp, caller_resp, depth) for item in value.array()]
     return None                                    # nil, functions, cjson.null...
+
+
+def _command_arguments(args) -> list:
+    """The arguments of redis.call (and acl_check_cmd) as a command's argv."""
+    if not args:
+        raise script_error("ERR Please specify at least one argument for this redis lib call")
+    return [_command_argument(arg) for arg in args]
 
 
 def _command_argument(value) -> bytes:
@@ -182,6 +218,16 @@ def _command_argument(value) -> bytes:
     if type(value) is float:
         return b"%.17g" % value                    # Redis converts numbers this way
     raise script_error("ERR Lua redis lib command arguments must be strings or integers")
+
+
+def _error_text(message: str) -> str:
+    """redis.error_reply's message as Redis words it: "CODE rest" from "-CODE rest" or
+    "CODE rest" (one word alone, or nothing, is the message of an ERR), line breaks
+    trimmed from its ends."""
+    code, space, text = message.removeprefix("-").partition(" ")
+    if not space:
+        code, text = "ERR", code
+    return code + " " + text.strip("\r\n")
 
 
 def script_error(message: str) -> LuaError:
@@ -211,14 +257,43 @@ def _parse_shebang(source: bytes) -> frozenset | None:
     return frozenset(flags)
 
 
+def _protected_table_error(*args):
+    """The __index of Redis's protected tables (luaProtectedTableError): reading a
+    missing key is an error, not nil."""
+    if len(args) != 2:
+        raise LuaError("Wrong number of arguments to luaProtectedTableError")
+    key = args[1]
+    if type(key) is not str and type(key) is not float:
+        raise LuaError("Second argument to luaProtectedTableError must be a string or number")
+    raise LuaError(f"Script attempted to access nonexistent global variable '{tostring(key)}'")
+
+
+def set_error_metatable(table: LuaTable) -> None:
+    """Give `table` Redis's error metatable (luaSetErrorMetatable)."""
+    table.metatable = LuaTable({"__index": _protected_table_error})
+
+
+def protect_recursively(table: LuaTable) -> None:
+    """Make `table` readonly, and every table reachable from it, keys, values and
+    metatables (Redis's luaSetTableProtectionRecursively)."""
+    pending = [table]
+    while pending:
+        table = pending.pop()
+        if table.readonly:                  # seen already (_G._G is _G)
+            continue
+        table.readonly = True
+        for key, value in table.items():
+            pending.extend(each for each in (key, value) if type(each) is LuaTable)
+        if table.metatable is not None:
+            pending.append(table.metatable)
+
+
 def protect_globals(globals_: LuaTable) -> None:
-    """Lock a Lua state's globals as Redis does once it has set them up: scripts may
-    change neither them nor the library tables, and reading a global that does not
-    exist is an error, not nil."""
-    for _, value in globals_.items():
-        if type(value) is LuaTable and value is not globals_:
-            value.readonly = True
-    globals_.readonly = globals_.strict = True
+    """Lock a Lua state's globals as Redis does once it has set them up: reading a
+    global that does not exist is an error, not nil, and scripts may change neither
+    the globals nor any table they reach (the libraries, and the error metatable)."""
+    set_error_metatable(globals_)
+    protect_recursively(globals_)
 
 
 class Script:
@@ -244,6 +319,8 @@ class ScriptEngine:
         self.read_only = False
         self.allow_oom = False
         self.changes: list = []
+        # DEBUG SET-DISABLE-DENY-SCRIPTS 1 lets scripts run `noscript` commands (tests do).
+        self.deny_noscript = True
 
     def new_state(self, chunk_name: str) -> Interpreter:
         """A Lua state for user code whose errors name it `chunk_name`: the standard
@@ -256,6 +333,7 @@ class ScriptEngine:
         globals_.rawset("cmsgpack", cmsgpack.library())
         globals_.rawset("pcall", self._pcall(globals_.get("pcall")))
         protect_globals(globals_)
+        interp.string_metatable.readonly = True    # Redis locks it too
         if self.client is None:
             self.client = Client(self.kv)
             self.client.in_exec = True             # so nothing a script calls blocks
@@ -324,7 +402,8 @@ class ScriptEngine:
         finally:
             self.caller = None
             self._propagate(client)
-        return lua_to_reply(results[0] if results else None, script_client.resp)
+        return lua_to_reply(results[0] if results else None, script_client.resp,
+                            client.resp)
 
     def _check_flags(self, flags: frozenset | None, read_only: bool) -> None:
         """Redis's checks before a run, for code that declared its flags: unless it
@@ -354,10 +433,7 @@ class ScriptEngine:
 
     def call(self, args, raise_errors: bool):
         """redis.call / redis.pcall: run a command from the script."""
-        if not args:
-            raise script_error("ERR Please specify at least one argument for this redis "
-                               "lib call")
-        argv = [_command_argument(arg) for arg in args]
+        argv = _command_arguments(args)
         try:
             reply = self._run_command(argv)
         except ErrorReply as error:
@@ -368,6 +444,21 @@ class ScriptEngine:
             return [_table(err=_lua_string(reply.message))]
         return [reply_to_lua(reply, self.client.resp)]
 
+    def acl_check(self, args) -> list:
+        """redis.acl_check_cmd: whether the script's caller may run this command with
+        these arguments (its ACL rules; nothing is logged, nothing run)."""
+        argv = _command_arguments(args)
+        cmd = self.kv.table.lookup(argv[0])
+        if cmd is not None and cmd.subcommands and len(argv) > 1:
+            cmd = cmd.subcommands.get(argv[1].decode("latin-1").lower())
+        if cmd is None:
+            raise script_error("ERR Invalid command passed to redis.acl_check_cmd()")
+        try:
+            self.caller.user.check(cmd, argv)
+        except Denied:
+            return [False]
+        return [True]
+
     def _run_command(self, argv: list):
         kv = self.kv
         cmd = kv.table.lookup(argv[0])
@@ -377,7 +468,8 @@ class ScriptEngine:
             raise ErrorReply("ERR Wrong number of args calling Redis command from script")
         if cmd.subcommands and len(argv) > 1:
             cmd = find_subcommand(cmd, argv)
-        if "noscript" in cmd.flags or "noscript" in (cmd.parent or cmd).flags:
+        if self.deny_noscript and ("noscript" in cmd.flags
+                                   or "noscript" in (cmd.parent or cmd).flags):
             raise ErrorReply("ERR This Redis command is not allowed from script")
         caller = self.caller
         if not caller.user.unrestricted:
@@ -411,8 +503,7 @@ class ScriptEngine:
         def error_reply(*args):
             if len(args) != 1 or type(args[0]) is not str:
                 return [_table(err="ERR wrong number or type of arguments")]
-            message = args[0]
-            return [_table(err=message[1:] if message.startswith("-") else message)]
+            return [_table(err=_error_text(args[0]))]
 
         def sha1hex_(*args):
             if len(args) != 1:
@@ -434,12 +525,15 @@ class ScriptEngine:
         def replicate_commands(*args):
             return [True]
 
+        def acl_check_cmd(*args):
+            return self.acl_check(args)
+
         library = basic_redis_api()
         library.update({
             "call": call, "pcall": pcall, "status_reply": status_reply,
             "error_reply": error_reply, "sha1hex": sha1hex_,
             "setresp": setresp, "set_repl": set_repl,
-            "replicate_commands": replicate_commands,
+            "replicate_commands": replicate_commands, "acl_check_cmd": acl_check_cmd,
             "REPL_NONE": 0.0, "REPL_AOF": 1.0, "REPL_REPLICA": 2.0, "REPL_SLAVE": 2.0,
             "REPL_ALL": 3.0,
         })
@@ -583,3 +677,12 @@ def script_kill(client, argv):
     # A script holds the server's only thread until it ends: none is ever running
     # when another client's command is read.
     raise NOTBUSY
+
+
+@subcommand("debug", "set-disable-deny-scripts", arity=3,
+            flags="admin noscript loading stale",
+            summary="Lets scripts run the commands they may not (1), or not (0).",
+            syntax="flag:integer")
+def debug_set_disable_deny_scripts(client, argv):
+    client.kv.scripting.deny_noscript = parse_int(argv[2]) == 0
+    return OK

@@ -17,10 +17,17 @@ Multiple values: a call or `...` gives a list of values; where one value is want
 is cut to its first (`evaluate`), and where many are (the last of an argument list,
 a return list, a table constructor or an assignment) `evaluate_list` expands it.
 
+Metatables (reference manual §2.8): a table may have one, whose fields `__index`,
+`__newindex`, `__call`, `__eq`, `__lt`, `__le`, `__add` ... `__unm` and `__concat` say
+what an operation does when Lua itself has no answer: a missing key, a call of a table,
+arithmetic on a table... Strings share one metatable, whose __index is the string
+library ("s:upper()"). Every operation first tries its plain case, and looks for a
+metamethod only where Lua would otherwise fail or give nil; so a table without a
+metatable costs one attribute test on a missing key, and nothing else.
+
 Errors are LuaError; each knows its line, for "user_script:3: attempt to ..." and for
 Redis's "on @user_script:3." (`chunk_name` is that "user_script": Redis names its
-functions' code "user_function"). Reading a missing key of a table marked `strict` is an
-error, as for Redis's protected globals. Recursion is bounded (MAX_DEPTH nested Lua
+functions' code "user_function"). Recursion is bounded (MAX_DEPTH nested Lua
 calls, "stack overflow") so that no script can exhaust the server's stack.
 """
 
@@ -32,11 +39,12 @@ import sys
 
 from . import nodes as n
 from .parser import parse
-from .values import (CHUNK_NAME, LuaError, LuaFunction, LuaTable, lua_equals, tonumber,
-                     tostring, truthy, type_name)
+from .values import (CHUNK_NAME, LuaError, LuaFunction, LuaTable, is_function, lua_equals,
+                     tonumber, tostring, truthy, type_name)
 
 BREAK = object()                # what `break` sends up to its loop
 MAX_DEPTH = 200                 # nested Lua function calls before "stack overflow"
+MAX_TAG_LOOP = 100              # Lua's bound on a chain of __index or __newindex tables
 
 # Each nested Lua call costs a handful of Python frames: make room for MAX_DEPTH of
 # them (the server is the only user of this interpreter in its process).
@@ -82,6 +90,9 @@ def _power(a: float, b: float) -> float:
 ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _divide,
               "%": _modulo, "^": _power}
 ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+# The metamethod of each binary operator (== and the comparisons have theirs apart).
+EVENTS = {"+": "__add", "-": "__sub", "*": "__mul", "/": "__div", "%": "__mod",
+          "^": "__pow", "..": "__concat"}
 
 
 def describe(expr, value) -> str:
@@ -103,7 +114,8 @@ class Interpreter:
         self.globals = globals_ if globals_ is not None else LuaTable()
         self.chunk_name = chunk_name
         self.depth = 0
-        self.string_library = install(self)  # also where "s:upper()" finds methods
+        # The metatable all strings share: its __index makes "s:upper()" string.upper.
+        self.string_metatable = LuaTable({"__index": install(self)})
         self.execute = {
             n.LocalAssign: self.exec_local, n.Assign: self.exec_assign,
             n.CallStatement: self.exec_call, n.Do: self.exec_do, n.While: self.exec_while,
@@ -128,11 +140,15 @@ class Interpreter:
         return LuaFunction(parse(source, self.chunk_name), None)
 
     def call(self, function, args: list) -> list:
-        """Call any Lua function value with a list of arguments; returns the results."""
+        """Call any Lua value with a list of arguments (a value that is no function
+        through its __call); returns the results."""
         if type(function) is LuaFunction:
             return self.call_lua(function, args)
         if callable(function):
             return function(*args)
+        handler = self.metamethod(function, "__call")
+        if is_function(handler):
+            return self.call(handler, [function, *args])
         raise LuaError(f"attempt to call a {type_name(function)} value")
 
     def call_lua(self, function: LuaFunction, args: list) -> list:
@@ -154,10 +170,12 @@ class Interpreter:
         """An error the interpreter detected at `line`, with its position."""
         return LuaError(f"{self.chunk_name}:{line}: {message}", level=0, line=line)
 
-    def missing(self, key, line: int) -> LuaError:
-        """The read of a missing key of a strict table (Redis has one message for all)."""
-        return self.runtime_error("Script attempted to access nonexistent global variable "
-                                  f"'{tostring(key)}'", line)
+    def error_at(self, message: str, node) -> LuaError:
+        """An error at the node being run; with no node (an operation a library
+        function asked for), the caller of that function will give the position."""
+        if node is None:
+            return LuaError(message)
+        return self.runtime_error(message, node.line)
 
     def call_at(self, function, args: list, node, function_node) -> list:
         """A call from the script at `node`: errors get that position."""
@@ -166,6 +184,9 @@ class Interpreter:
                 raise self.runtime_error("stack overflow", node.line)
             return self.call_lua(function, args)
         if not callable(function):
+            handler = self.metamethod(function, "__call")
+            if is_function(handler):
+                return self.call_at(handler, [function, *args], node, None)
             if isinstance(node, n.MethodCall):
                 raise self.runtime_error(f"attempt to call method '{node.method}' "
                                          f"(a {type_name(function)} value)", node.line)
@@ -238,7 +259,7 @@ class Interpreter:
                 scope = scope.parent
             scope.vars[key] = value
         else:
-            self.globals.set(target.name, value)
+            self.set_index(self.globals, target.name, value, target)
 
     def exec_call(self, node: n.CallStatement, scope: Scope):
         self.call_node(node.call, scope)
@@ -351,34 +372,114 @@ class Interpreter:
         return scope.vars[key]
 
     def eval_global(self, node: n.Global, scope: Scope):
+        # Globals are fields of the globals table, its metatable included (Redis's
+        # protection of the globals is one).
         globals_ = self.globals
         value = globals_.hash.get(node.name)
-        if value is None and globals_.strict:
-            raise self.missing(node.name, node.line)
+        if value is None and globals_.metatable is not None:
+            return self.index(globals_, node.name, node)
         return value
 
     def eval_index(self, node: n.Index, scope: Scope):
         obj = self.evaluate(node.obj, scope)
         key = self.evaluate(node.key, scope)
-        if type(obj) is LuaTable:
+        if type(obj) is LuaTable:                    # the common case, inline
             value = obj.get(key)
-            if value is None and obj.strict:
-                raise self.missing(key, node.line)
-            return value
+            if value is not None or obj.metatable is None:
+                return value
         return self.index(obj, key, node)
 
-    def index(self, obj, key, node):
-        """obj[key] for any value; strings index the string library ("s:len()")."""
-        if type(obj) is LuaTable:
-            return obj.get(key)
-        if type(obj) is str:
-            return self.string_library.get(key)
-        raise self.runtime_error(f"attempt to index {describe(node.obj, obj)}", node.line)
+    # -- metatables ------------------------------------------------------------------
 
-    def set_index(self, obj, key, value, node) -> None:
-        if type(obj) is not LuaTable:
-            raise self.runtime_error(f"attempt to index {describe(node.obj, obj)}", node.line)
-        obj.set(key, value)
+    def metatable_of(self, value) -> LuaTable | None:
+        """A value's metatable: a table's own, the strings' shared one, or None (other
+        types have none: Lua gives them one only from C)."""
+        kind = type(value)
+        if kind is LuaTable:
+            return value.metatable
+        if kind is str:
+            return self.string_metatable
+        return None
+
+    def metamethod(self, value, event: str):
+        """The field `event` ("__index") of the value's metatable, read raw, or None."""
+        metatable = self.metatable_of(value)
+        return None if metatable is None else metatable.hash.get(event)
+
+    def index(self, obj, key, node=None):
+        """obj[key] as Lua reads it: a table's own field, else what its __index gives,
+        a function's result or another table's field (maybe through its own __index).
+        `node` (an Index, MethodCall or Global) is where the script reads it."""
+        kind = type(obj)
+        # The common cases first: a table's own field, a string method ("s:upper()").
+        if kind is LuaTable:
+            value = obj.get(key)
+            if value is not None or obj.metatable is None:
+                return value
+        elif kind is str:
+            methods = self.string_metatable.hash.get("__index")
+            if type(methods) is LuaTable and methods.metatable is None:
+                return methods.get(key)
+        for hop in range(MAX_TAG_LOOP):
+            if type(obj) is LuaTable:
+                value = obj.get(key)
+                if value is not None or obj.metatable is None:
+                    return value
+                handler = obj.metatable.hash.get("__index")
+                if handler is None:
+                    return None
+            else:
+                handler = self.metamethod(obj, "__index")
+                if handler is None:
+                    raise self.index_error(obj, node, hop)
+            if is_function(handler):
+                results = self.call_handler(handler, [obj, key], node)
+                return results[0] if results else None
+            obj = handler
+        raise self.error_at("loop in gettable", node)
+
+    def set_index(self, obj, key, value, node=None) -> None:
+        """obj[key] = value as Lua assigns it: a table's field, unless the field is
+        missing and the table has a __newindex, which then gets the assignment (a
+        function is called, a table assigned to, maybe through its own __newindex)."""
+        if type(obj) is LuaTable and obj.metatable is None:     # the common case first
+            obj.set(key, value)
+            return
+        for hop in range(MAX_TAG_LOOP):
+            if type(obj) is LuaTable:
+                metatable = obj.metatable
+                # Redis refuses any change to a readonly table, before all else.
+                if metatable is None or obj.readonly or obj.get(key) is not None:
+                    obj.set(key, value)
+                    return
+                handler = metatable.hash.get("__newindex")
+                if handler is None:
+                    obj.set(key, value)
+                    return
+            else:
+                handler = self.metamethod(obj, "__newindex")
+                if handler is None:
+                    raise self.index_error(obj, node, hop)
+            if is_function(handler):
+                self.call_handler(handler, [obj, key, value], node)
+                return
+            obj = handler
+        raise self.error_at("loop in settable", node)
+
+    def index_error(self, value, node, hop: int) -> LuaError:
+        """"attempt to index" a value that is neither a table nor has an __index (or
+        __newindex). It is named by the expression the script wrote ("local 't' (a nil
+        value)") when it is that expression's value, not one met `hop` steps down a
+        chain of __index tables."""
+        if hop == 0 and (type(node) is n.Index or type(node) is n.MethodCall):
+            return self.error_at(f"attempt to index {describe(node.obj, value)}", node)
+        return self.error_at(f"attempt to index a {type_name(value)} value", node)
+
+    def call_handler(self, handler, args: list, node) -> list:
+        """Call a metamethod for the operation at `node` (None: for a library)."""
+        if node is None:
+            return self.call(handler, args)
+        return self.call_at(handler, args, node, None)
 
     def eval_call(self, node, scope: Scope):
         results = self.call_node(node, scope)
@@ -425,30 +526,101 @@ class Interpreter:
             if type(a) is float and type(b) is float:
                 return arithmetic(a, b)
             x, y = tonumber(a), tonumber(b)        # "10" + 1 is 11
-            if x is None or y is None:
+            if x is not None and y is not None:
+                return arithmetic(x, y)
+            handler = self.binary_handler(a, b, EVENTS[op])
+            if handler is None:
                 culprit, value = (node.left, a) if x is None else (node.right, b)
                 raise self.runtime_error("attempt to perform arithmetic on "
                                          + describe(culprit, value), node.line)
-            return arithmetic(x, y)
+            return self.first(self.call_handler(handler, [a, b], node))
         if op == "..":
             if type(a) is str and type(b) is str:
                 return a + b
-            for operand, value in ((node.left, a), (node.right, b)):
-                if type(value) is not str and type(value) is not float:
-                    raise self.runtime_error("attempt to concatenate " + describe(operand, value),
-                                             node.line)
-            return tostring(a) + tostring(b)
+            if type(a) in (str, float) and type(b) in (str, float):
+                return tostring(a) + tostring(b)
+            handler = self.binary_handler(a, b, "__concat")
+            if handler is None:
+                culprit, value = (node.right, b) if type(a) in (str, float) else (node.left, a)
+                raise self.runtime_error("attempt to concatenate " + describe(culprit, value),
+                                         node.line)
+            return self.first(self.call_handler(handler, [a, b], node))
         if op == "==":
-            return lua_equals(a, b)
+            return (a == b and type(a) is type(b)) or self.meta_equals(a, b, node)
         if op == "~=":
-            return not lua_equals(a, b)
+            return not ((a == b and type(a) is type(b)) or self.meta_equals(a, b, node))
         kind = type(a)
         if kind is type(b) and (kind is float or kind is str):
             return ORDER[op](a, b)
+        # a > b is b < a, a >= b is b <= a, for metamethods and error messages alike.
+        if op == ">" or op == ">=":
+            a, b = b, a
+        return self.less_than(a, b, node) if op in ("<", ">") else self.less_equal(a, b, node)
+
+    @staticmethod
+    def first(results: list):
+        return results[0] if results else None
+
+    def binary_handler(self, a, b, event: str):
+        """The metamethod of an arithmetic or concatenation: the first operand's, else
+        the second's."""
+        handler = self.metamethod(a, event)
+        return handler if handler is not None else self.metamethod(b, event)
+
+    def meta_equals(self, a, b, node) -> bool:
+        """a == b for two different tables: by their __eq, when both have the same."""
+        if type(a) is not LuaTable or type(b) is not LuaTable or a is b:
+            return False
+        handler = self.comparison_handler(a.metatable, b.metatable, "__eq")
+        return handler is not None and truthy(self.first(self.call_handler(handler, [a, b],
+                                                                           node)))
+
+    @staticmethod
+    def comparison_handler(first: LuaTable | None, second: LuaTable | None, event: str):
+        """The metamethod of == for tables with these metatables: Lua calls one only
+        when both tables have it (the same function, or the same metatable)."""
+        handler = None if first is None else first.hash.get(event)
+        if handler is None or first is second:
+            return handler
+        other = None if second is None else second.hash.get(event)
+        return handler if other is not None and lua_equals(handler, other) else None
+
+    def order_handler(self, a, b, event: str):
+        """The __lt or __le of a comparison: both operands must have the same one."""
+        handler = self.metamethod(a, event)
+        if handler is None or not lua_equals(handler, self.metamethod(b, event)):
+            return None
+        return handler
+
+    def less_than(self, a, b, node=None) -> bool:
+        """a < b: numbers, strings, or values of one type with the same __lt."""
+        kind = type(a)
         if kind is type(b):
-            raise self.runtime_error(f"attempt to compare two {type_name(a)} values", node.line)
-        raise self.runtime_error(f"attempt to compare {type_name(a)} with {type_name(b)}",
-                                 node.line)
+            if kind is float or kind is str:
+                return a < b
+            handler = self.order_handler(a, b, "__lt")
+            if handler is not None:
+                return truthy(self.first(self.call_handler(handler, [a, b], node)))
+        raise self.order_error(a, b, node)
+
+    def less_equal(self, a, b, node=None) -> bool:
+        """a <= b: numbers, strings, a shared __le, else not (b < a) by a shared __lt."""
+        kind = type(a)
+        if kind is type(b):
+            if kind is float or kind is str:
+                return a <= b
+            handler = self.order_handler(a, b, "__le")
+            if handler is not None:
+                return truthy(self.first(self.call_handler(handler, [a, b], node)))
+            handler = self.order_handler(b, a, "__lt")
+            if handler is not None:
+                return not truthy(self.first(self.call_handler(handler, [b, a], node)))
+        raise self.order_error(a, b, node)
+
+    def order_error(self, a, b, node) -> LuaError:
+        if type(a) is type(b):
+            return self.error_at(f"attempt to compare two {type_name(a)} values", node)
+        return self.error_at(f"attempt to compare {type_name(a)} with {type_name(b)}", node)
 
     def eval_unop(self, node: n.UnOp, scope: Scope):
         value = self.evaluate(node.operand, scope)
@@ -457,10 +629,13 @@ class Interpreter:
             return not truthy(value)
         if op == "-":
             number = tonumber(value)
-            if number is None:
+            if number is not None:
+                return -number
+            handler = self.metamethod(value, "__unm")
+            if handler is None:
                 raise self.runtime_error("attempt to perform arithmetic on "
                                          + describe(node.operand, value), node.line)
-            return -number
+            return self.first(self.call_handler(handler, [value, value], node))
         if type(value) is str:                       # '#'
             return float(len(value))
         if type(value) is LuaTable:

@@ -4,8 +4,11 @@ table and math (reference manual, chapter 5).
 A library function is a Python function that takes the Lua arguments and returns the
 list of its results. Argument errors read as Lua's: "bad argument #1 to 'rep' (string
 expected, got no value)". Left out, as in Redis or for want of use: io, os, debug,
-coroutine, module/require, load/loadstring/dofile, metatables (setmetatable,
-getmetatable), string.dump.
+coroutine, module/require, load/loadstring/dofile, string.dump.
+
+Library functions honour metatables where Lua's do (tostring's __tostring, gsub's
+table lookups, table.sort's comparisons) and are raw where Lua's are (rawget, next,
+ipairs, unpack, the table functions' reads and writes).
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ def make_table(functions: dict) -> LuaTable:
 
 def base_library(interp) -> dict:
     call = interp.call
+    metatable_of = interp.metatable_of
 
     def lua_assert(*args):
         if not truthy(check_any(args, 0, "assert")):
@@ -122,7 +126,11 @@ def base_library(interp) -> dict:
         return [type_name(check_any(args, 0, "type"))]
 
     def lua_tostring(*args):
-        return [tostring(check_any(args, 0, "tostring"))]
+        value = check_any(args, 0, "tostring")
+        handler = interp.metamethod(value, "__tostring")
+        if handler is not None:
+            return call(handler, [value])[:1] or [None]
+        return [tostring(value)]
 
     def lua_tonumber(*args):
         value = check_any(args, 0, "tonumber")
@@ -181,12 +189,33 @@ def base_library(interp) -> dict:
         a, b = check_any(args, 0, "rawequal"), check_any(args, 1, "rawequal")
         return [lua_equals(a, b)]
 
+    def lua_getmetatable(*args):
+        # A metatable with a __metatable field is hidden behind that field's value.
+        metatable = metatable_of(check_any(args, 0, "getmetatable"))
+        if metatable is None:
+            return [None]
+        protected = metatable.get("__metatable")
+        return [metatable if protected is None else protected]
+
+    def lua_setmetatable(*args):
+        table = check_table(args, 0, "setmetatable")
+        metatable = args[1] if len(args) > 1 else None
+        if len(args) < 2 or (metatable is not None and type(metatable) is not LuaTable):
+            raise arg_error(1, "setmetatable", "nil or table expected")
+        if table.metatable is not None and table.metatable.get("__metatable") is not None:
+            raise LuaError("cannot change a protected metatable")
+        if table.readonly:          # Redis: a readonly table keeps its metatable too
+            raise LuaError("Attempt to modify a readonly table")
+        table.metatable = metatable
+        return [table]
+
     return {
         "assert": lua_assert, "error": lua_error, "pcall": lua_pcall, "xpcall": lua_xpcall,
         "select": lua_select, "type": lua_type, "tostring": lua_tostring,
         "tonumber": lua_tonumber, "pairs": lua_pairs, "ipairs": lua_ipairs,
         "next": lua_next, "unpack": lua_unpack, "rawget": lua_rawget, "rawset": lua_rawset,
-        "rawequal": lua_rawequal, "_VERSION": "Lua 5.1",
+        "rawequal": lua_rawequal, "getmetatable": lua_getmetatable,
+        "setmetatable": lua_setmetatable, "_VERSION": "Lua 5.1",
     }
 
 
@@ -328,7 +357,7 @@ def string_library(interp) -> dict:
             return expand(tostring(replacement), matcher, start, end)
         first = matcher.capture(0, start, end)
         if type(replacement) is LuaTable:
-            value = replacement.get(first)
+            value = interp.index(replacement, first)
         else:
             results = call(replacement, matcher.all_captures(start, end))
             value = results[0] if results else None
@@ -426,8 +455,7 @@ def lua_format(*args):
         elif conversion == "q":
             out.append(_quoted(check_string(args, argument, "format")))
         elif conversion == "s":
-            text = tostring(check_any(args, argument, "format"))
-            out.append(("%" + spec + "s") % text)
+            out.append(("%" + spec + "s") % check_string(args, argument, "format"))
         else:
             raise LuaError(f"invalid option '%{conversion}' to 'format'")
     return ["".join(out)]
@@ -483,7 +511,7 @@ def table_library(interp) -> dict:
         size = table.length()
         values = [table.get(float(i)) for i in range(1, size + 1)]
         if compare is None:
-            less = _less_than
+            less = interp.less_than
         else:
             def less(a, b):
                 results = call(compare, [a, b])
@@ -503,15 +531,6 @@ def table_library(interp) -> dict:
 
     return {"insert": lua_insert, "remove": lua_remove, "concat": lua_concat,
             "sort": lua_sort, "getn": lua_getn, "maxn": lua_maxn}
-
-
-def _less_than(a, b) -> bool:
-    kind = type(a)
-    if kind is type(b) and (kind is float or kind is str):
-        return a < b
-    if kind is type(b):
-        raise LuaError(f"attempt to compare two {type_name(a)} values")
-    raise LuaError(f"attempt to compare {type_name(a)} with {type_name(b)}")
 
 
 class _SortKey:

@@ -70,17 +70,18 @@ class LuaTable:
     """A Lua table: one dict for every key (Lua's array part is an optimisation we
     do without), plus the last length found, where the next `#` starts looking.
 
-    Redis protects some tables with a metatable; two flags stand for it: `readonly`
-    (assigning a field is an error) and `strict` (reading a missing field is an error,
-    which the interpreter raises)."""
+    `metatable` is the table's metatable (None for most tables), whose metamethods the
+    interpreter consults; the methods here are Lua's raw accesses, which never do.
+    `readonly` is Redis's patch to Lua: a flag that makes every change to the table,
+    raw or not, an error (Redis sets it on its libraries and on the globals)."""
 
-    __slots__ = ("hash", "border", "readonly", "strict")
+    __slots__ = ("hash", "border", "readonly", "metatable")
 
     def __init__(self, items: dict | None = None):
         self.hash = items if items is not None else {}
         self.border = 0
-        self.readonly = False       # Redis protects its libraries and the globals
-        self.strict = False
+        self.readonly = False
+        self.metatable: LuaTable | None = None
 
     @classmethod
     def from_list(cls, values) -> "LuaTable":
@@ -93,11 +94,14 @@ class LuaTable:
         return self.hash.get(key)
 
     def set(self, key, value) -> None:
+        """t[key] = value, as Lua's rawset: refused on a readonly table."""
         if self.readonly:
             raise LuaError("Attempt to modify a readonly table")
         self.rawset(key, value)
 
     def rawset(self, key, value) -> None:
+        """The assignment itself, for the interpreter and the libraries that build
+        tables (readonly or not)."""
         kind = type(key)
         if kind is bool:
             key = _store_key(key)
@@ -191,9 +195,14 @@ def type_name(value) -> str:
         return "string"
     if kind is LuaTable:
         return "table"
-    if kind is LuaFunction or callable(value):
+    if is_function(value):
         return "function"
     return "userdata"
+
+
+def is_function(value) -> bool:
+    """A value Lua can call as it is (a table with a __call is no function)."""
+    return type(value) is LuaFunction or callable(value)
 
 
 def number_to_str(number: float) -> str:
