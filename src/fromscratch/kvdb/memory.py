@@ -156,12 +156,15 @@ class Evictor:
         if not limit:
             return True
         keyspace = kv.keyspace
-        if keyspace.used_memory() <= limit:
+        # Redis limits all it uses but replication and AOF buffers; the connections'
+        # own cost is counted here, their buffers (which come and go within a turn) not.
+        connections = len(kv.clients) * CLIENT_OVERHEAD
+        if keyspace.used_memory() + connections <= limit:
             return True
         policy = kv.config["maxmemory-policy"]
         if policy == "noeviction":
             return False
-        while keyspace.used_memory() > limit:
+        while keyspace.used_memory() + connections > limit:
             victim = self._choose(policy)
             if victim is None:
                 return False
