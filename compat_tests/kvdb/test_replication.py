@@ -175,3 +175,18 @@ def test_wait_counts_replicas_that_acknowledged(server, r, replica):
     assert result == [1]
     with pytest.raises(Exception, match="timeout is negative"):
         r.execute_command("WAIT", 0, -1)
+
+
+def test_a_single_write_is_not_wrapped(r, replica):
+    # A transaction or a script with one change propagates it alone (Redis 7).
+    with r.pipeline(transaction=True) as pipe:
+        pipe.set("one", "1")
+        pipe.get("one")
+        pipe.execute()
+    r.eval("redis.call('set', KEYS[1], 'x'); return redis.call('get', KEYS[1])", 1, "two")
+    r.eval("redis.call('set', KEYS[1], 'x'); redis.call('set', KEYS[2], 'y')", 2, "a", "b")
+    commands = replica.commands(7)
+    assert matches(commands, [
+        ["select", "*"], ["set", "one", "1"], ["set", "two", "x"],
+        ["multi"], ["set", "a", "x"], ["set", "b", "y"], ["exec"],
+    ]), commands

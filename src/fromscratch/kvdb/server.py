@@ -273,9 +273,11 @@ class KvServer:
                 client.write_offset = self.replication.offset
 
     def propagate_transaction(self, client, changes: list) -> None:
-        """Log a transaction's changes as one MULTI ... EXEC."""
+        """Log the changes of a transaction or a script as one MULTI ... EXEC; a single
+        change needs no wrapping and goes alone, as Redis 7 propagates it."""
         if self.propagating and changes:
-            self.feed(client.db.index, [[b"MULTI"], *changes, [b"EXEC"]])
+            self.feed(client.db.index, changes if len(changes) == 1
+                      else [[b"MULTI"], *changes, [b"EXEC"]])
             client.write_offset = self.replication.offset
 
     def propagate_deletion(self, db, key: bytes, lazy: bool = False) -> None:
