@@ -12,6 +12,7 @@ import pytest
 import redis
 from redis.exceptions import ResponseError
 
+from compat_tests.kvdb.conftest import connect
 from compat_tests.kvdb.test_persistence import KINDS, Restartable
 
 BAD_NAME = ("Library names can only contain letters, numbers, or underscores(_) and must "
@@ -563,6 +564,35 @@ def test_empty_dump_restores_nothing(r):
     assert set(listing(r)) == {b"greeter"}
     assert r.function_restore(empty, "FLUSH") is True
     assert listing(r) == {}
+
+
+# A library long enough that Redis compresses its code in the payload (LZF).
+VERBOSE = "#!lua name=verbose\n" + "".join(
+    f"redis.register_function('f{i}', function(keys, args) return 'result {i}' end)\n"
+    for i in range(20))
+
+
+@pytest.mark.parametrize("direction", ["redis-to-fromscratch", "fromscratch-to-redis"])
+def test_payloads_cross_between_servers(kvdb_server, redis_server, direction):
+    ours, theirs = connect(kvdb_server), connect(redis_server)
+    source, target = (theirs, ours) if direction == "redis-to-fromscratch" else (ours, theirs)
+    try:
+        for client in (ours, theirs):
+            client.function_flush()
+        source.function_load(GREETER)
+        source.function_load(VERBOSE)
+        payload = source.function_dump()
+        assert target.function_restore(payload) is True
+        assert listing(target, withcode=True) == listing(source, withcode=True)
+        assert target.fcall("hello", 0, "there") == b"hello there"
+        assert target.fcall("f7", 0) == b"result 7"
+        # and the target's dump of them goes back
+        assert source.function_restore(target.function_dump(), "REPLACE") is True
+        assert listing(source, withcode=True) == listing(target, withcode=True)
+    finally:
+        for client in (ours, theirs):
+            client.function_flush()
+            client.close()
 
 
 # -- persistence --------------------------------------------------------------------------------

@@ -1,18 +1,23 @@
 """DUMP and RESTORE: a key's value as an opaque payload, and a key made again from one.
 
-A payload is laid out as Redis lays it out, but its body is in our own encoding:
+A payload is what Redis writes, so keys move between our servers and Redis both ways
+(migration tools DUMP a key on one server and RESTORE it on another):
 
-    payload = body  version:u16  crc:u64          (both little-endian, as in Redis)
-    body    = kind:u8 value                       a snapshot record's value, without the
-                                                  key or expiry (persistence/snapshot.py)
+    payload = body  version:u16  crc:u64          (both little-endian)
+    body    = type:u8 object                      one value in Redis's RDB object encoding
+                                                  (persistence/rdb.py)
     crc     = CRC-64/Jones of body and version   (crc64.py)
 
-Redis's body is an RDB object, which we don't implement; reusing the snapshot encoding
-means the two can never disagree about a value. The version is what keeps the payloads
-apart: Redis refuses any version above its own RDB version (10 in 7.0, 12 in 7.4), so
-ours carries a marker far above that, and real Redis answers our payloads -- and we
-answer its -- with "DUMP payload version or checksum are wrong" instead of mis-reading
-them.
+The version is the RDB format's. DUMP writes 10, Redis 7.0's, with only the types 7.0
+knows, so that Redis 7.0 and every later version restore our payloads. RESTORE reads
+versions up to 11 (Redis 7.2's) and answers a newer one, or a wrong checksum, with
+"DUMP payload version or checksum are wrong", as Redis does for versions above its own;
+a body that is not one well-formed value gets "Bad data format".
+
+Payloads written by earlier versions of this server are read too: their version is a
+marker Redis never writes, 0xF000 plus our snapshot format's version, around a value in
+the snapshot encoding (persistence/snapshot.py). Append-only files log RESTORE commands
+with their payloads, so files written then still replay.
 """
 
 from __future__ import annotations
@@ -22,15 +27,16 @@ from ..client import OK
 from ..crc64 import crc64
 from ..memory import minutes_now
 from ..notifications import GENERIC
+from ..persistence.rdb import (NEWEST_READABLE_VERSION, RDB_VERSION, RdbError, dump_object,
+                               load_object)
 from ..persistence.snapshot import (VERSION as SNAPSHOT_VERSION, CorruptSnapshot,
-                                    deserialize_value, serialize_value)
+                                    deserialize_value)
 from ..table import command
 from .args import INT64_MAX, SYNTAX, Options, now_ms, parse_int
 from .keys import lfu_policy
 
-# Our marker in the high bits; the low bits are the snapshot format's version, so a
-# payload made by a server whose value encoding differs is refused too.
-DUMP_VERSION = 0xF000 | SNAPSHOT_VERSION
+# The version of our own payloads before they were Redis's (see the module docstring).
+LEGACY_VERSION = 0xF000 | SNAPSHOT_VERSION
 FOOTER = 2 + 8                                   # version and CRC
 
 BUSYKEY = ErrorReply("BUSYKEY Target key name already exists.")
@@ -41,32 +47,35 @@ BAD_DATA = ErrorReply("ERR Bad data format")
 def seal(body: bytes) -> bytes:
     """A payload: `body`, then the version and the CRC of both. FUNCTION DUMP's
     payloads are made the same way (commands/functions.py)."""
-    body += DUMP_VERSION.to_bytes(2, "little")
+    body += RDB_VERSION.to_bytes(2, "little")
     return body + crc64(body).to_bytes(8, "little")
 
 
-def unseal(payload: bytes) -> bytes:
-    """The body of `payload`; BAD_PAYLOAD if its version or checksum is wrong."""
+def unseal(payload: bytes) -> tuple[int, bytes]:
+    """The version and the body of `payload`; BAD_PAYLOAD if the checksum is wrong or
+    the version one we can't read."""
     if len(payload) < FOOTER:
         raise BAD_PAYLOAD
     version = int.from_bytes(payload[-FOOTER:-8], "little")
     checksum = int.from_bytes(payload[-8:], "little")
-    if version != DUMP_VERSION or crc64(payload[:-8]) != checksum:
+    if version > NEWEST_READABLE_VERSION and version != LEGACY_VERSION:
         raise BAD_PAYLOAD
-    return payload[:-FOOTER]
+    if crc64(payload[:-8]) != checksum:
+        raise BAD_PAYLOAD
+    return version, payload[:-FOOTER]
 
 
 def dump_payload(value) -> bytes:
-    return seal(serialize_value(value))
+    return seal(dump_object(value))
 
 
 def restore_payload(payload: bytes):
     """The value in `payload`; BAD_PAYLOAD if the envelope does not check out, BAD_DATA
     if it does but the body is not a value (as Redis tells the two apart)."""
-    body = unseal(payload)
+    version, body = unseal(payload)
     try:
-        return deserialize_value(body)
-    except CorruptSnapshot:
+        return deserialize_value(body) if version == LEGACY_VERSION else load_object(body)
+    except (RdbError, CorruptSnapshot):
         raise BAD_DATA from None
 
 
