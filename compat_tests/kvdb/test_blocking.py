@@ -324,3 +324,54 @@ def test_waiting_keeps_no_other_client_waiting(r, waiting):
     assert not waiter.done
     r.rpush("k", "done")
     waiter.result()
+
+
+# -- CLIENT PAUSE -----------------------------------------------------------------------------
+
+@pytest.fixture
+def lift_pause(r):
+    """Whatever happens in the test, no pause outlives it."""
+    yield
+    r.client_unpause()
+
+
+def test_clients_held_by_a_pause_count_as_blocked(r, waiting, lift_pause):
+    r.client_pause(60000, all=False)
+    waiter = waiting(lambda c: c.set("k", "v"))        # returns once blocked_clients is 1
+    assert [c["flags"] for c in r.client_list() if int(c["id"]) == waiter.id] == ["b"]
+    r.client_unpause()
+    assert waiter.result() is True
+    assert blocked_clients(r) == 0
+
+
+def test_a_write_pause_judges_a_transaction_by_its_commands(r, server, protocol, lift_pause):
+    r.set("k", "v")
+    r.client_pause(60000, all=False)
+    client = connect(server, protocol)
+    with client.pipeline() as pipe:                 # MULTI ... EXEC of reads: not held
+        pipe.ping()
+        pipe.get("k")
+        assert pipe.execute() == [True, b"v"]
+    assert blocked_clients(r) == 0
+    r.client_unpause()
+    conn = client.connection_pool.get_connection()
+    conn.send_command("MULTI")
+    assert conn.read_response() == b"OK"
+    conn.send_command("SET", "k", "queued before the pause")
+    assert conn.read_response() == b"QUEUED"
+    r.client_pause(60000, all=False)
+    conn.send_command("EXEC")                       # it would write: held
+    wait_until(lambda: blocked_clients(r) == 1, "EXEC is held")
+    r.client_unpause()
+    assert conn.read_response() == [b"OK"]
+    conn.send_command("MULTI")
+    assert conn.read_response() == b"OK"
+    r.client_pause(60000, all=False)
+    conn.send_command("SET", "k", "queued during the pause")    # held before it is queued
+    wait_until(lambda: blocked_clients(r) == 1, "the write is held")
+    r.client_unpause()
+    assert conn.read_response() == b"QUEUED"
+    conn.send_command("EXEC")
+    assert conn.read_response() == [b"OK"]
+    client.connection_pool.release(conn)
+    client.close()

@@ -1,5 +1,6 @@
 """Connection commands and the handshakes real clients perform."""
 
+import socket
 import threading
 import time
 
@@ -94,6 +95,68 @@ def test_client_reply_off_and_skip(server):
     assert data == b"+OK\r\n$1\r\n1\r\n"
     data = raw(server, b"CLIENT REPLY SKIP\r\nSET a 2\r\nGET a\r\n", read_until=b"2\r\n")
     assert data == b"$1\r\n2\r\n"
+
+
+def test_client_reply_on_cancels_a_pending_skip(server):
+    data = raw(server, b"CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nPING\r\n", read_until=b"PONG\r\n")
+    assert data == b"+OK\r\n+PONG\r\n"
+
+
+def test_qbuf_holds_the_commands_of_the_read_being_run(server):
+    # Redis empties a query buffer once all the commands read have run: while they
+    # run, CLIENT INFO counts them all (26 bytes each here).
+    command = b"*2\r\n$6\r\nclient\r\n$4\r\ninfo\r\n"
+    assert b" qbuf=26 " in raw(server, command, read_until=b"\n\r\n")
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(command * 2)                   # one read: both run, then it is emptied
+        data = b""
+        while data.count(b"\n\r\n") < 2:
+            data += sock.recv(65536)
+    assert data.count(b" qbuf=52 ") == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (("ID", "-1"), "client-id should be greater than 0"),
+    (("ID", "0"), "client-id should be greater than 0"),
+    (("ID", "str"), "client-id should be greater than 0"),
+    (("ID", "-1", "extra"), "client-id should be greater than 0"),   # read in order
+    (("ID", "10", "extra"), "syntax error"),
+    (("USER", "nobody-here"), "No such user 'nobody-here'"),
+    (("TYPE", "wrong"), "Unknown client type 'wrong'"),
+    (("SKIPME", "maybe"), "syntax error"),
+])
+def test_client_kill_filter_errors(r, args, message):
+    with pytest.raises(redis.ResponseError) as error:
+        r.execute_command("CLIENT", "KILL", *args)
+    assert str(error.value) == message
+
+
+def test_client_kill_by_user(r, server, protocol):
+    victim = connect(server, protocol)
+    victim.ping()
+    assert r.client_kill_filter(user="default") >= 1   # everyone but the caller
+    assert r.ping()
+    victim.close()
+
+
+def test_monitor_shows_commands_once_run(server):
+    # As Redis's call() does: a command once it has run (SELECT in its new database,
+    # EXEC after its commands), a script before the commands it runs, and no
+    # administrative command.
+    with socket.create_connection((server.host, server.port), timeout=5) as monitor:
+        monitor.sendall(b"MONITOR\r\n")
+        assert monitor.recv(100) == b"+OK\r\n"
+        raw(server, b"EVAL \"return redis.call('get', 'k')\" 0\r\nCONFIG GET port\r\n"
+                    b"MULTI\r\nSET k v\r\nSELECT 3\r\nEXEC\r\nSELECT 0\r\n",
+            read_until=b"+OK\r\n+OK\r\n")
+        lines = b""
+        while lines.count(b"\r\n") < 7:
+            lines += monitor.recv(65536)
+    shown = [line.split(b"] ", 1)[1] for line in lines.splitlines()]
+    databases = [line.split(b"[", 1)[1].split(b" ", 1)[0] for line in lines.splitlines()]
+    assert shown == [b'"EVAL" "return redis.call(\'get\', \'k\')" "0"', b'"get" "k"',
+                     b'"MULTI"', b'"SET" "k" "v"', b'"SELECT" "3"', b'"EXEC"', b'"SELECT" "0"']
+    assert databases == [b"0", b"0", b"0", b"0", b"3", b"3", b"0"]
 
 
 def test_client_pause_write_holds_writes_only(r, server, protocol):

@@ -173,3 +173,46 @@ def test_slow_subscriber_is_disconnected_and_others_carry_on(r, server):
 def test_subscribe_inside_multi(server):
     data = raw(server, b"MULTI\r\nSUBSCRIBE x\r\nEXEC\r\n", read_until=b":1\r\n")
     assert data == b"+OK\r\n+QUEUED\r\n*1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n"
+
+
+@pytest.mark.parametrize("silence", [b"CLIENT REPLY OFF", b"CLIENT REPLY SKIP"])
+def test_confirmations_and_messages_reach_a_silenced_client(server, protocol, silence):
+    # CLIENT REPLY OFF and SKIP silence replies, not pushes: a subscriber still sees its
+    # (un)subscriptions confirmed and its messages, in either protocol.
+    kind = b">" if protocol == 3 else b"*"
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        if protocol == 3:
+            sock.sendall(b"HELLO 3\r\n")
+            hello = b""
+            while not hello.endswith(b"modules\r\n*0\r\n"):
+                hello += sock.recv(65536)
+        sock.sendall(silence + b"\r\nSUBSCRIBE ch\r\nPSUBSCRIBE c*\r\n")
+        assert_receives(sock, kind + b"3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+                        + kind + b"3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:2\r\n")
+        publisher = connect(server, 2)
+        assert publisher.publish("ch", "hi") == 2
+        publisher.close()
+        assert_receives(sock, kind + b"3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+                        + kind + b"4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$2\r\nhi\r\n")
+        sock.sendall(b"UNSUBSCRIBE ch\r\n")
+        assert_receives(sock, kind + b"3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:1\r\n")
+
+
+def test_a_skip_covers_one_subscribe_however_many_confirmations(server):
+    # SKIP lapses with the SUBSCRIBE it covered, whose confirmations go out anyway.
+    data = raw(server, b"CLIENT REPLY SKIP\r\nSUBSCRIBE a b\r\nPING\r\n",
+               read_until=b"pong\r\n$0\r\n\r\n")
+    assert data == (b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+                    b"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+                    b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+
+
+def assert_receives(sock, expected: bytes) -> None:
+    """The next bytes on `sock` are `expected`, and nothing else came with them."""
+    data = b""
+    while len(data) < len(expected):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    assert data == expected

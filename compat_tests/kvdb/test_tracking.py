@@ -363,3 +363,18 @@ def test_caching_errors(conn):
     client("CLIENT", "TRACKING", "ON")
     assert str(client("CLIENT", "CACHING", "YES")) == (
         "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+
+
+def test_a_served_blocked_command_is_answered_before_its_invalidation(conn):
+    tracker, writer = conn(), conn(2)
+    writer("RPUSH", "dst", "a")
+    tracker("CLIENT", "TRACKING", "ON")
+    tracker("LRANGE", "dst", "0", "-1")
+    tracker.sock.sendall(encode_command(("BLMOVE", "src", "dst", "LEFT", "LEFT", "0")))
+    deadline = time.monotonic() + 5
+    while b"blocked_clients:1" not in writer("INFO", "clients"):
+        assert time.monotonic() < deadline, "BLMOVE never blocked"
+        time.sleep(0.01)
+    writer("RPUSH", "src", "x")                 # serves the BLMOVE, which writes dst
+    assert tracker._next(5) == b"x"
+    assert tracker.push() == invalidate(b"dst")

@@ -77,6 +77,8 @@ PAUSED = PauseState()
 class Blocking:
     def __init__(self, kv):
         self.kv = kv
+        # INFO's blocked_clients: those waiting on keys and, as Redis counts them, those
+        # held by CLIENT PAUSE
         self.blocked_clients = 0
         self.paused_clients: list = []
 
@@ -103,14 +105,13 @@ class Blocking:
     def remove(self, client) -> None:
         """Stop `client` waiting (it was served, timed out, unblocked or left)."""
         state = client.blocked
-        client.blocked = None
-        if state is PAUSED:
-            if client in self.paused_clients:
-                self.paused_clients.remove(client)
-            return
         if state is None:
             return
+        client.blocked = None
         self.blocked_clients -= 1
+        if state is PAUSED:
+            self.paused_clients.remove(client)
+            return
         if state.timer is not None:
             state.timer.cancel()
         for key in state.keys:
@@ -144,6 +145,14 @@ class Blocking:
 
     def _retry(self, client) -> None:
         state = client.blocked
+        tracking = self.kv.tracking
+        # The client runs its command again, as if just sent: client-side caching credits
+        # it with the writes, and holds back its own invalidations until its reply is
+        # written (see Client._call_carefully). A command that serves clients as it runs
+        # (SWAPDB) gets its own tracking state back afterwards.
+        outer = tracking.executing, tracking.deferred
+        tracking.executing = client if client.tracking is not None else None
+        tracking.deferred = []
         client.retrying = True
         try:
             cmd = client.kv.table.lookup(state.argv[0])
@@ -158,6 +167,9 @@ class Blocking:
             if not isinstance(result, ErrorReply):
                 self.kv.propagate(client, cmd, state.argv, result)
             self.wake(client, result)
+        if tracking.deferred:
+            tracking.command_done(client, False, False)
+        tracking.executing, tracking.deferred = outer
 
     def wake(self, client, reply) -> None:
         """Answer a blocked client and let it run what it sent meanwhile."""
@@ -175,10 +187,12 @@ class Blocking:
         """Hold `client` (whose command `argv` falls under the pause) until unpause."""
         client.pending.appendleft(argv)
         client.blocked = PAUSED
+        self.blocked_clients += 1
         self.paused_clients.append(client)
 
     def release_paused(self) -> None:
         clients, self.paused_clients = self.paused_clients, []
+        self.blocked_clients -= len(clients)
         for client in clients:
             client.blocked = None
             self.kv.loop.call_soon(client.resume)

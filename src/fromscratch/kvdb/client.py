@@ -25,7 +25,8 @@ import time
 from collections import deque
 
 from ..net import Connection
-from ..resp import ErrorReply, RequestParser, SimpleString, write_resp2, write_resp3
+from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, write_resp2,
+                    write_resp3)
 from .acl import PROTECTED_MODE_DENIED
 from .commands.pubsub import unsubscribe_everything
 from .persistence.propagation import effects
@@ -43,6 +44,10 @@ ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", 
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
 # Read-only scripts: client-side caching tracks the keys of the commands they run.
 UNTRACKED_READS = frozenset({"eval_ro", "evalsha_ro", "fcall_ro"})
+# MONITOR sees a command once it has run (a SELECT in its new database, an EXEC after
+# its commands), as Redis's call() shows it, but a script as it starts, before the
+# commands it runs: that is why Redis flags scripts skip_monitor and shows them itself.
+SCRIPT_CALLS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
@@ -76,6 +81,7 @@ class Client(Connection):
         self.parser = RequestParser(server.config["proto-max-bulk-len"],
                                     server.config["client-query-buffer-limit"])
         self.out: list[bytes] = []
+        self.reading = b""          # the read whose commands are running
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
@@ -192,11 +198,13 @@ class Client(Connection):
         self.last_active = self.server.clock
         self.server.stats.bytes_received += len(data)
         parser = self.parser
+        self.reading = data                 # while its commands run (query_buffer_size)
         commands = parser.feed(data)
         if self.blocked is not None or self.pending:
             self.pending.extend(commands)
         elif commands:
             self.run_commands(commands)
+        self.reading = b""
         if parser.error is not None:
             self.out.append(b"-ERR " + parser.error.encode() + b"\r\n")
             self.close_after_reply = True
@@ -239,11 +247,13 @@ class Client(Connection):
             self.close()
 
     def reply(self, value) -> None:
-        if self._reply_off:
-            return
-        if self._skip_next_reply:
-            self.skip_next_reply = False
-            return
+        if self._reply_off or self._skip_next_reply:
+            if self._skip_next_reply:           # SKIP covers one command's answer
+                self.skip_next_reply = False
+            # Pub/sub confirmations are pushes, which Redis sends even to a client that
+            # turned its replies off: they are not answers it could do without.
+            if not _is_push(value):
+                return
         self.write(value, self.out)
 
     def call(self, argv: list) -> None:
@@ -322,26 +332,30 @@ class Client(Connection):
                 raise ErrorReply("NOAUTH Authentication required.")
             if not self._user.unrestricted and not cmd.no_auth:
                 kv.check_acl(self, cmd, argv)
+            if (cmd.parent or cmd).protected and not kv.allows_protected(self):
+                raise ErrorReply(PROTECTED_REFUSED)
+            # Memory and disk errors refuse a command before it can join a transaction,
+            # which then fails at EXEC (EXECABORT), as in Redis.
+            if cmd.denyoom and kv.out_of_memory():
+                raise OOM
+            if kv.refuse_writes is not None and cmd.is_write:
+                raise ErrorReply(kv.refuse_writes)
             if (self.resp == 2 and self.subscriptions_count()
                     and cmd.name not in ALLOWED_WHILE_SUBSCRIBED):
                 raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "
                                  f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
                                  f"context")
-            if (cmd.parent or cmd).protected and not kv.allows_protected(self):
-                raise ErrorReply(PROTECTED_REFUSED)
+            if self._multi is not None and cmd.no_multi and cmd.queued_in_multi:
+                raise ErrorReply("ERR Command not allowed inside a transaction")
+            # Before queuing, as in Redis: CLIENT PAUSE holds a write even on its way
+            # into a transaction, and an EXEC by the commands it would run.
+            if kv.pause_mode is not None and kv.pause_applies(cmd, self._multi):
+                kv.blocking.pause(self, argv)
+                return
             if self._multi is not None and cmd.queued_in_multi:
-                if cmd.no_multi:
-                    raise ErrorReply("ERR Command not allowed inside a transaction")
                 self._multi.append((cmd, argv))
                 self.reply(QUEUED)
                 return
-            if kv.pause_mode is not None and kv.pause_applies(cmd):
-                kv.blocking.pause(self, argv)
-                return
-            if kv.refuse_writes is not None and cmd.is_write:
-                raise ErrorReply(kv.refuse_writes)
-            if cmd.denyoom and kv.out_of_memory():
-                raise OOM
         except ErrorReply as error:
             if cmd is not None:
                 cmd.rejected_calls += 1
@@ -350,7 +364,7 @@ class Client(Connection):
             kv.count_error(error)
             self.reply(error)
             return
-        if kv.monitors and not cmd.skip_monitor:
+        if kv.monitors and cmd.name in SCRIPT_CALLS:
             kv.feed_monitors(self, argv)
         self.last_command = cmd
         keyspace = kv.keyspace
@@ -375,6 +389,8 @@ class Client(Connection):
         cmd.histogram[micros.bit_length()] += 1
         if elapsed > kv.slow_ns:
             kv.note_slow(self, cmd, argv, elapsed)
+        if kv.monitors and _shown_after_running(cmd):
+            kv.feed_monitors(self, argv)
         if result is not BLOCKED and result is not NO_REPLY:
             self.reply(result)
         if self._tracking is not None:
@@ -430,13 +446,15 @@ class Client(Connection):
         keyspace = kv.keyspace
         changes_before = keyspace.dirty
         db = self.db
-        if kv.monitors and not cmd.skip_monitor:
+        if kv.monitors and cmd.name in SCRIPT_CALLS:
             kv.feed_monitors(self, argv)
         started = _perf_ns()
         result = self._invoke(cmd, argv)
         micros = (_perf_ns() - started) // 1000
         cmd.usec += micros
         cmd.histogram[micros.bit_length()] += 1
+        if kv.monitors and _shown_after_running(cmd):
+            kv.feed_monitors(self, argv)
         if cmd.name == "select" or (cmd.is_write and keyspace.dirty != changes_before):
             changes += effects(cmd, argv, result, db)
         tracker = kv.tracking.executing     # the tracking client of the EXEC or the script
@@ -459,6 +477,14 @@ class Client(Connection):
     @property
     def last_command_name(self) -> str:
         return self.last_command.full_name if self.last_command else "NULL"
+
+    @property
+    def query_buffer_size(self) -> int:
+        """CLIENT LIST's qbuf. Redis empties its query buffer only once the commands of a
+        read have run, so while they run it still holds them all: here, the bytes of
+        that read (Redis would also count the start of a command that an earlier read
+        brought). Between reads, what a half-received command holds."""
+        return len(self.reading) or self.parser.pending_bytes
 
     def subscription_counts(self) -> tuple[int, int, int]:
         return len(self.channels), len(self.patterns), len(self.shard_channels)
@@ -504,6 +530,18 @@ class Client(Connection):
             return now - self.over_soft_limit_since > seconds
         self.over_soft_limit_since = None
         return False
+
+
+def _shown_after_running(cmd) -> bool:
+    """Whether MONITOR sees `cmd` once it has run: not the commands flagged
+    skip_monitor (scripts show themselves as they start), nor administrative ones,
+    which Redis deems too dangerous to show."""
+    return not cmd.skip_monitor and "admin" not in cmd.flags
+
+
+def _is_push(value) -> bool:
+    return type(value) is Push or (type(value) is Replies
+                                   and all(type(item) is Push for item in value))
 
 
 def _unknown_command(argv: list) -> ErrorReply:

@@ -244,7 +244,7 @@ class Database:
         self.resized.add(key)
         self._changed(key, changes)
 
-    def _changed(self, key: bytes, changes: int) -> None:
+    def _changed(self, key: bytes, changes: int, by_client: bool = True) -> None:
         keyspace = self.keyspace
         keyspace.dirty += changes
         if self.watched:
@@ -255,7 +255,7 @@ class Database:
         if self.blocked and key in self.blocked:
             keyspace.ready_keys.append((self, key))
         if keyspace.tracking is not None:
-            keyspace.tracking.invalidate(key)
+            keyspace.tracking.invalidate(key, by_client)
 
     def wake(self, key: bytes) -> None:
         """Give clients blocked on `key` another try without counting a change (XGROUP
@@ -309,7 +309,8 @@ class Database:
         if keyspace.on_expired is not None:
             keyspace.on_expired(self, key)
         self.notify(EXPIRED, "expired", key)
-        self.modified(key, changes=0)
+        self.resized.add(key)
+        self._changed(key, 0, by_client=False)
 
     def evict(self, key: bytes) -> None:
         """Remove `key` to make room under maxmemory."""

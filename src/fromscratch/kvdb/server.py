@@ -389,7 +389,9 @@ class KvServer:
         self.keyspace.tick()
         if self.active_expire_enabled:
             effort = self.config["active-expire-effort"]
+            started = time.monotonic()
             self.keyspace.active_expire_cycle(time_budget=0.002 * effort + 0.003)
+            self.note_latency("expire-cycle", time.monotonic() - started)
             if self.keyspace.ready_keys:          # an expired stream answers its readers
                 self.blocking.serve_ready_keys()
         if self.pause_mode and time.monotonic() >= self.pause_until:
@@ -569,10 +571,14 @@ class KvServer:
         micros = elapsed_ns // 1000
         if elapsed_ns > self.slowlog_threshold_ns and not cmd.skip_slowlog:
             self.slowlog.add(client, argv, micros)
+        self.note_latency("fast-command" if "fast" in cmd.flags else "command",
+                          elapsed_ns / 1e9)
+
+    def note_latency(self, event: str, seconds: float) -> None:
+        """LATENCY's events: record one that took latency-monitor-threshold or more."""
         threshold = self.config["latency-monitor-threshold"]
-        if threshold and micros >= threshold * 1000:
-            event = "fast-command" if "fast" in cmd.flags else "command"
-            self.latency.record(event, micros // 1000)
+        if threshold and seconds * 1000 >= threshold:
+            self.latency.record(event, int(seconds * 1000))
 
     def reset_stats(self) -> None:
         for cmd in self.table:

@@ -165,9 +165,10 @@ class Tracking:
         if mode is not None and not in_multi and not was_client_command:
             mode.caching = False
 
-    def invalidate(self, key: bytes) -> None:
-        """`key` changed (the keyspace calls this on every change while we track)."""
-        executing = self.executing
+    def invalidate(self, key: bytes, by_client: bool = True) -> None:
+        """`key` changed (the keyspace calls this on every change while we track). A
+        change that no client made (an expiry) is news to every client, NOLOOP or not."""
+        executing = self.executing if by_client else None
         for prefix, state in self.prefixes.items():
             if key.startswith(prefix):
                 state.changed[key] = executing

@@ -212,7 +212,7 @@ def client_flags(client) -> str:
 def client_info_line(client) -> str:
     now = time.time()
     channels, patterns, shard_channels = client.subscription_counts()
-    query_buffer = client.parser.pending_bytes
+    query_buffer = client.query_buffer_size
     output = client.output_buffer_size
     fields = [
         ("id", client.id), ("addr", f"{client.peer[0]}:{client.peer[1]}"),
@@ -236,9 +236,13 @@ def client_info_line(client) -> str:
 
 
 _CLIENT_TYPES = ("normal", "master", "replica", "slave", "pubsub")
+_BAD_CLIENT_ID = ErrorReply("ERR client-id should be greater than 0")
 
 
 def client_type(client) -> str:
+    """The class CLIENT LIST TYPE and CLIENT KILL TYPE select by."""
+    if client.replica_since is not None:
+        return "replica"
     return "pubsub" if client.subscriptions_count() else "normal"
 
 
@@ -289,14 +293,18 @@ def client_kill(client, argv):
                 _kill(client, other)
                 return OK
         raise ErrorReply("ERR No such client")
-    if len(argv) % 2:
-        raise SYNTAX
     tests = []
     skip_me = True
-    for name, value in zip(argv[2::2], argv[3::2]):
-        name, text = name.upper(), value.decode("utf-8", "replace")
+    # The filters are read in order, each refused as Redis refuses it when it comes.
+    opts = Options(argv, 2)
+    while opts:
+        name = opts.next_word()
+        value = opts.value()
+        text = value.decode("utf-8", "replace")
         if name == b"ID":
-            wanted = parse_int(value, ErrorReply("ERR client-id should be greater than 0"))
+            wanted = parse_int(value, _BAD_CLIENT_ID)
+            if wanted < 1:
+                raise _BAD_CLIENT_ID
             tests.append(lambda c, wanted=wanted: c.id == wanted)
         elif name == b"TYPE":
             kind = text.lower()
@@ -305,6 +313,8 @@ def client_kill(client, argv):
             kind = "replica" if kind == "slave" else kind
             tests.append(lambda c, kind=kind: client_type(c) == kind)
         elif name == b"USER":
+            if text not in client.kv.acl.users:
+                raise ErrorReply(f"ERR No such user '{text}'")
             tests.append(lambda c, text=text: c.user.name == text)
         elif name == b"ADDR":
             tests.append(lambda c, text=text: f"{c.peer[0]}:{c.peer[1]}" == text)
@@ -388,7 +398,8 @@ def client_no_touch(client, argv):
 def client_reply(client, argv):
     mode = argv[2].upper()
     if mode == b"ON":
-        client.reply_off = False
+        # Also cancels a SKIP given just before, so that this OK is sent (as in Redis).
+        client.reply_off = client.skip_next_reply = False
         return OK
     if mode == b"OFF":
         client.reply_off = True

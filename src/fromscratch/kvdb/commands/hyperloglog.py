@@ -327,7 +327,8 @@ def pfadd(client, argv):
     return 1
 
 
-@command("pfcount", arity=-2, flags="readonly", keys=(1, -1, 1), group="hyperloglog",
+@command("pfcount", arity=-2, flags="readonly may_replicate", keys=(1, -1, 1),
+         group="hyperloglog",
          since="2.8.9", summary="Returns the approximated cardinality of the set(s) "
                                 "observed by the HyperLogLog key(s).",
          complexity="O(1) with a very small average constant time when called with a "
