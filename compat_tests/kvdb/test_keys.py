@@ -237,3 +237,11 @@ def test_keys_with_many_stars_answers_at_once(r):
     r.set("a" * 40, 1)
     assert r.keys("a*" * 20 + "b") == []
     assert r.keys("a*a*a") in ([b"a" * 40], ["a" * 40])
+
+
+def test_expire_in_seconds_that_overflow_milliseconds(r):
+    r.set("foo", "bar")
+    for seconds in (-9223372036854776, -9999999999999999, 9223372036854776):
+        with pytest.raises(redis.ResponseError, match="invalid expire time in 'expire'"):
+            r.expire("foo", seconds)
+    assert r.ttl("foo") == -1

@@ -61,7 +61,7 @@ class ReplicaLink:
                 self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
                 self.reader.feed(self._receive())
                 continue
-            command = [part.decode() for part in value]
+            command = [part.decode("latin-1") for part in value]   # payloads are binary
             if command != ["PING"]:
                 found.append(command)
         return found
@@ -189,4 +189,18 @@ def test_a_single_write_is_not_wrapped(r, replica):
     assert matches(commands, [
         ["select", "*"], ["set", "one", "1"], ["set", "two", "x"],
         ["multi"], ["set", "a", "x"], ["set", "b", "y"], ["exec"],
+    ]), commands
+
+
+def test_restore_propagates_an_absolute_ttl(r, replica):
+    r.set("source", "v")
+    payload = r.dump("source")
+    r.restore("relative", 100000, payload)
+    r.restore("absolute", int(time.time() * 1000) + 100000, payload, absttl=True)
+    r.restore("forever", 0, payload)
+    commands = replica.commands(5)
+    assert matches(commands[2:], [
+        ["restore", "relative", "*", "*", "ABSTTL"],
+        ["restore", "absolute", "*", "*", "absttl"],     # as sent: already absolute
+        ["restore", "forever", "0", "*"],
     ]), commands

@@ -365,3 +365,14 @@ def test_where_files_go_is_a_protected_config(r):
             r.config_set(name, value)
     assert r.config_get("enable-protected-configs") in (
         {"enable-protected-configs": "no"}, {b"enable-protected-configs": b"no"})
+
+
+def test_command_getkeys_of_lcs_and_latency_histogram_of_a_container(r):
+    assert call_raw(r, "COMMAND", "GETKEYS", "LCS", "key1", "key2") == [b"key1", b"key2"]
+    r.config_resetstat()
+    r.client_id()
+    r.client_list()
+    histogram = call_raw(r, "LATENCY", "HISTOGRAM", "client")
+    if isinstance(histogram, list):
+        histogram = dict(zip(histogram[::2], histogram[1::2]))
+    assert set(histogram) == {b"client|id", b"client|list"}

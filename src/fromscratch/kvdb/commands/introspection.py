@@ -444,7 +444,9 @@ def latency_doctor(client, argv):
                        "being retrieved.", syntax="[command...]")
 def latency_histogram(client, argv):
     if len(argv) > 2:
-        chosen = [cmd for _, cmd in _named(client.kv.table, argv, 2) if cmd is not None]
+        # A container named stands for its subcommands too (CLIENT: CLIENT|ID...).
+        chosen = [one for _, cmd in _named(client.kv.table, argv, 2) if cmd is not None
+                  for one in (cmd, *cmd.subcommands.values())]
     else:
         chosen = list(_all_commands(client.kv.table))
     result = {}

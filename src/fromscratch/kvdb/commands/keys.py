@@ -10,7 +10,7 @@ from ..keyspace import type_name
 from ..memory import lfu_decayed
 from ..notifications import GENERIC
 from ..table import command, container, subcommand
-from .args import INT64_MAX, INT64_MIN, SYNTAX, Options, now_ms, parse_db_index, parse_int
+from .args import INT64_MAX, SYNTAX, Options, now_ms, parse_db_index, parse_int
 
 SAME_OBJECT = ErrorReply("ERR source and destination objects are the same")
 
@@ -234,7 +234,8 @@ def _expire(client, argv, unit_ms: int, absolute: bool, name: str):
     key = argv[1]
     value = parse_int(argv[2])
     invalid = ErrorReply(f"ERR invalid expire time in '{name}' command")
-    if unit_ms == 1000 and not INT64_MIN // 1000 <= value <= INT64_MAX // 1000:
+    # Redis's bounds are C's LLONG_MIN / 1000 and LLONG_MAX / 1000, which round toward 0.
+    if unit_ms == 1000 and not -(INT64_MAX // 1000) <= value <= INT64_MAX // 1000:
         raise invalid
     when = value * unit_ms
     if not absolute:

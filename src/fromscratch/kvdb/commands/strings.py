@@ -396,7 +396,7 @@ def incrbyfloat(client, argv):
 
 # -- LCS --------------------------------------------------------------------------------
 
-@command("lcs", arity=-3, flags="readonly", keys=(1, 1, 1), group="string", since="7.0.0",
+@command("lcs", arity=-3, flags="readonly", keys=(1, 2, 1), group="string", since="7.0.0",
          summary="Finds the longest common substring.",
          complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively",
          syntax="key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len:integer] [WITHMATCHLEN]")

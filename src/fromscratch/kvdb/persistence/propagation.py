@@ -66,10 +66,11 @@ def _restore(argv, reply, db):          # RESTORE key ttl payload [options]
     key = argv[1]
     if key not in db.data:
         return [[b"DEL", key]]          # an ABSTTL already past: REPLACE only deleted
-    # The TTL becomes the absolute time it gave (0 still meaning none); the other
-    # options go as sent (an IDLETIME then counts from the replay, as in Redis's log).
-    options = [arg for arg in argv[4:] if arg.upper() != b"ABSTTL"]
-    return [[b"RESTORE", key, b"%d" % _expiry_of(db, key), argv[3], *options, b"ABSTTL"]]
+    if argv[2] == b"0" or any(arg.upper() == b"ABSTTL" for arg in argv[4:]):
+        return [argv]                   # no TTL, or an absolute one: as sent
+    # A relative TTL becomes the absolute time it gave; the other options go as sent
+    # (an IDLETIME then counts from the replay, as in Redis's log).
+    return [[b"RESTORE", key, b"%d" % _expiry_of(db, key), *argv[3:], b"ABSTTL"]]
 
 
 def _incrbyfloat(argv, reply, db):
