@@ -203,3 +203,16 @@ def test_wrong_type(r):
                  lambda: r.strlen("list"), lambda: r.getrange("list", 0, 1)):
         with pytest.raises(redis.ResponseError, match="^WRONGTYPE Operation against a key"):
             call()
+
+
+def test_set_keepttl_on_an_expired_key_keeps_no_ttl(r):
+    # The expired key is gone before the write: there is no TTL left to keep.
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        r.set("stale", "old", px=1)
+        time.sleep(0.01)
+        r.set("stale", "new", keepttl=True)
+        assert r.get("stale") in (b"new", "new")
+        assert r.ttl("stale") == -1
+    finally:
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")

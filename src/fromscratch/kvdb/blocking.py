@@ -166,6 +166,7 @@ class Blocking:
         if result is not BLOCKED:
             if not isinstance(result, ErrorReply):
                 self.kv.propagate(client, cmd, state.argv, result)
+            self.kv.flush_ops(client)
             self.wake(client, result)
         if tracking.deferred:
             tracking.command_done(client, False, False)

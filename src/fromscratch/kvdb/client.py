@@ -29,7 +29,6 @@ from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, writ
                     write_resp3)
 from .acl import PROTECTED_MODE_DENIED
 from .commands.pubsub import unsubscribe_everything
-from .persistence.propagation import effects
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -93,7 +92,6 @@ class Client(Connection):
         self._multi: list | None = None
         self.multi_failed = False
         self.in_exec = False
-        self.transaction_log: list | None = None   # during EXEC: its changes (see EVAL)
         self.watching: dict[tuple, bool] = {}      # (db index, key) -> existed at WATCH
         self.watch_broken = False
         # blocking: what we wait for, and the commands that came in meanwhile
@@ -376,14 +374,18 @@ class Client(Connection):
         if self._tracking is not None:
             tracking.executing = self
         started = _perf_ns()
+        kv.in_command = True
         try:
             result = self._invoke(cmd, argv)
         finally:
             keyspace.touch_mode = touch_mode
             tracking.executing = None
+            kv.in_command = False
         elapsed = _perf_ns() - started
         if cmd.is_write and keyspace.dirty != changes_before and result is not BLOCKED:
             kv.propagate(self, cmd, argv, result)
+        if kv.pending_ops:
+            kv.flush_ops(self, wrap="touches_arbitrary_keys" not in cmd.flags)
         micros = elapsed // 1000
         cmd.usec += micros
         cmd.histogram[micros.bit_length()] += 1
@@ -427,25 +429,20 @@ class Client(Connection):
 
     def run_queued(self, commands) -> list:
         """EXEC: run the queued commands and collect their replies."""
-        changes = []                # what to log, as one MULTI ... EXEC
         self.in_exec = True
-        self.transaction_log = changes
         try:
-            replies = [self.run_contained(cmd, argv, changes) for cmd, argv in commands]
+            return [self.run_contained(cmd, argv) for cmd, argv in commands]
         finally:
             self.in_exec = False
-            self.transaction_log = None
-        self.kv.propagate_transaction(self, changes)
-        return replies
 
-    def run_contained(self, cmd, argv: list, changes: list):
+    def run_contained(self, cmd, argv: list):
         """Run one command of a transaction or a script, already checked: it never
         blocks (in_exec), its statistics are kept, its reply is returned (an error
-        too), and what it changed joins `changes`, to be logged as one MULTI ... EXEC."""
+        too), and what it changed joins the ops of the EXEC or script (which go as one
+        MULTI ... EXEC: see KvServer.flush_ops)."""
         kv = self.kv
         keyspace = kv.keyspace
         changes_before = keyspace.dirty
-        db = self.db
         if kv.monitors and cmd.name in SCRIPT_CALLS:
             kv.feed_monitors(self, argv)
         started = _perf_ns()
@@ -455,8 +452,8 @@ class Client(Connection):
         cmd.histogram[micros.bit_length()] += 1
         if kv.monitors and _shown_after_running(cmd):
             kv.feed_monitors(self, argv)
-        if cmd.name == "select" or (cmd.is_write and keyspace.dirty != changes_before):
-            changes += effects(cmd, argv, result, db)
+        if cmd.is_write and keyspace.dirty != changes_before:
+            kv.propagate(self, cmd, argv, result)
         tracker = kv.tracking.executing     # the tracking client of the EXEC or the script
         if tracker is not None and cmd.is_readonly:
             kv.tracking.remember(tracker, cmd, argv)

@@ -171,6 +171,14 @@ class Database:
         """Store `value` under `key`, replacing any value (and TTL, unless keep_ttl),
         counted as `changes` changes (BITFIELD counts each write that changed a field)."""
         entry = self.data.get(key)
+        if entry is not None and entry.expires_at:
+            if entry.expires_at <= now_ms():
+                # Expired: gone first, and said so (an "expired" event, a DEL to
+                # propagate), as Redis's lookup for a write does; no TTL to keep.
+                self._expire(key)
+                entry = None
+            elif not keep_ttl:
+                self._clear_ttl(key, entry)
         if entry is None:
             entry = self._insert(key, value)
         else:
@@ -180,8 +188,6 @@ class Database:
                 entry.access = keyspace.lru_clock
             else:
                 keyspace.touch(entry)
-            if entry.expires_at and not keep_ttl:
-                self._clear_ttl(key, entry)
         if type(value) is bytes:                  # a string: its size is known at once
             self.resize_string(key, entry, changes)
         else:

@@ -58,16 +58,14 @@ class Replication:
             self.replicas.remove(client)
             self.kv.refresh_lanes()
 
-    def feed(self, db_index: int, commands: list[list[bytes]]) -> None:
-        """Send changes made in database `db_index` to every replica."""
+    def feed(self, ops: list[tuple[int, list[bytes]]]) -> None:
+        """Send changes, each (database index, command), to every replica."""
         parts = []
-        if db_index != self.selected_db:
-            parts.append(encode_command([b"SELECT", b"%d" % db_index]))
-            self.selected_db = db_index
-        for argv in commands:
+        for db_index, argv in ops:
+            if db_index != self.selected_db:
+                parts.append(encode_command([b"SELECT", b"%d" % db_index]))
+                self.selected_db = db_index
             parts.append(encode_command(argv))
-            if argv[0].upper() == b"SELECT":       # inside a transaction or script
-                self.selected_db = int(argv[1])
         self._send(b"".join(parts))
 
     # -- acknowledgements and WAIT ---------------------------------------------------------

@@ -98,6 +98,8 @@ class KvServer:
         self.snapshotter = Snapshotter(self)
         self.aof: AppendOnlyFile | None = None
         self.replication = Replication(self)
+        self.pending_ops: list[tuple[int, list[bytes]]] = []    # see flush_ops
+        self.in_command = False
         self.loading = False
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.shutdown_done = False
@@ -256,35 +258,44 @@ class KvServer:
     def propagating(self) -> bool:
         return (self.aof is not None or bool(self.replication.replicas)) and not self.loading
 
-    def feed(self, db_index: int, commands: list[list[bytes]]) -> None:
-        """Hand changes made in database `db_index` to the append-only file and the
-        replicas."""
-        if self.aof is not None:
-            self.aof.append(db_index, commands)
-        if self.replication.replicas:
-            self.replication.feed(db_index, commands)
+    # A change travels as an op: (database index, the command that makes it). The ops of
+    # one top-level command -- its own effects, those of the commands a transaction or a
+    # script ran, and the deletions of keys found expired on the way -- wait in
+    # `pending_ops` until it has run, then go together (flush_ops), as Redis's
+    # also_propagate array does.
 
     def propagate(self, client, cmd, argv: list, reply) -> None:
-        """Log what a write command did (called only when the keyspace changed)."""
+        """A write command changed the keyspace: what it did joins the pending ops."""
         if self.propagating:
-            changes = effects(cmd, argv, reply, client.db)
-            if changes:
-                self.feed(client.db.index, changes)
-                client.write_offset = self.replication.offset
-
-    def propagate_transaction(self, client, changes: list) -> None:
-        """Log the changes of a transaction or a script as one MULTI ... EXEC; a single
-        change needs no wrapping and goes alone, as Redis 7 propagates it."""
-        if self.propagating and changes:
-            self.feed(client.db.index, changes if len(changes) == 1
-                      else [[b"MULTI"], *changes, [b"EXEC"]])
-            client.write_offset = self.replication.offset
+            db = client.db
+            self.pending_ops += [(db.index, change)
+                                 for change in effects(cmd, argv, reply, db)]
 
     def propagate_deletion(self, db, key: bytes, lazy: bool = False) -> None:
         """A key that expired or was evicted is gone for good: the log and the replicas
-        are told with a DEL (UNLINK if freed lazily), as Redis propagates it."""
+        are told with a DEL (UNLINK if freed lazily), as Redis propagates it; with the
+        running command's ops, or at once outside any command (the cron)."""
         if self.propagating:
-            self.feed(db.index, [[b"UNLINK" if lazy else b"DEL", key]])
+            self.pending_ops.append((db.index, [b"UNLINK" if lazy else b"DEL", key]))
+            if not self.in_command:
+                self.flush_ops()
+
+    def flush_ops(self, client=None, wrap: bool = True) -> None:
+        """Feed the pending ops to the append-only file and the replicas. Two or more go
+        as one MULTI ... EXEC (unless `wrap` is off: a command such as SCAN that deleted
+        expired keys here and there), MULTI in the first op's database and EXEC in the
+        last's, so that no SELECT is needed around them."""
+        ops, self.pending_ops = self.pending_ops, []
+        if not ops:
+            return
+        if wrap and len(ops) > 1:
+            ops = [(ops[0][0], [b"MULTI"]), *ops, (ops[-1][0], [b"EXEC"])]
+        if self.aof is not None:
+            self.aof.append(ops)
+        if self.replication.replicas:
+            self.replication.feed(ops)
+        if client is not None:
+            client.write_offset = self.replication.offset
 
     def _propagate_expiry(self, db, key: bytes) -> None:
         self.propagate_deletion(db, key, self.config["lazyfree-lazy-expire"])

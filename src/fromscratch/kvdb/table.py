@@ -53,7 +53,7 @@ FLAG_NAMES = frozenset({
     "write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
     "loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
     "may_replicate", "no_mandatory_keys", "allow_busy", "no_multi", "movablekeys",
-    "protected", "no_async_loading",
+    "protected", "no_async_loading", "touches_arbitrary_keys",
 })
 
 
@@ -211,7 +211,7 @@ class Command:
             })
         return [
             self.full_name, self.arity,
-            OrderedSet(_status(f) for f in sorted(self.flags, key=_flag_rank)),
+            OrderedSet(_status(f) for f in sorted(self.flags - _UNREPORTED, key=_flag_rank)),
             self.first_key, self.last_key, self.key_step,
             OrderedSet(_status(c) for c in self.acl_categories), [], key_specs,
             [sub.info() for sub in self.subcommands.values()],
@@ -235,6 +235,10 @@ _FLAG_ORDER = {name: rank for rank, name in enumerate(
     "skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys "
     "protected module_getkeys module_no_cluster no_async_loading no_multi movablekeys "
     "allow_busy module_getchannels touches_arbitrary_keys".split())}
+
+
+# Flags Redis 7.0 keeps to itself: COMMAND INFO does not list them.
+_UNREPORTED = frozenset({"touches_arbitrary_keys"})
 
 
 def _flag_rank(name: str) -> tuple:

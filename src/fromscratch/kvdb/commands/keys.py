@@ -101,7 +101,8 @@ def scan_options(argv: list, start: int, allow_type: bool = False):
     return match, count, kind
 
 
-@command("scan", arity=-2, flags="readonly", group="generic", since="2.8.0",
+@command("scan", arity=-2, flags="readonly touches_arbitrary_keys", group="generic",
+         since="2.8.0",
          summary="Iterates over the key names in the database.",
          complexity="O(1) for every call. O(N) for a complete iteration.",
          syntax="cursor:integer [MATCH pattern] [COUNT count] [TYPE type]")
@@ -124,7 +125,7 @@ def scan(client, argv):
     return [b"%d" % next_cursor, found]
 
 
-@command("randomkey", arity=1, flags="readonly", group="generic",
+@command("randomkey", arity=1, flags="readonly touches_arbitrary_keys", group="generic",
          summary="Returns a random key name from the database.", complexity="O(1)")
 def randomkey(client, argv):
     return client.db.random_key()

@@ -318,7 +318,6 @@ class ScriptEngine:
         self.caller = None
         self.read_only = False
         self.allow_oom = False
-        self.changes: list = []
         # DEBUG SET-DISABLE-DENY-SCRIPTS 1 lets scripts run `noscript` commands (tests do).
         self.deny_noscript = True
 
@@ -390,7 +389,7 @@ class ScriptEngine:
         script_client.db = client.db
         script_client.user = client.user        # the script acts with its caller's rights
         script_client.switch_protocol(2)
-        self.caller, self.changes = client, []
+        self.caller = client
         self.read_only = read_only or "no-writes" in declared
         self.allow_oom = "allow-oom" in declared
         try:
@@ -401,7 +400,6 @@ class ScriptEngine:
             return ErrorReply(f"ERR stack overflow script: {name}, on @{interp.chunk_name}:0.")
         finally:
             self.caller = None
-            self._propagate(client)
         return lua_to_reply(results[0] if results else None, script_client.resp,
                             client.resp)
 
@@ -418,18 +416,6 @@ class ScriptEngine:
             raise ErrorReply(kv.refuse_writes)
         if read_only:
             raise ErrorReply("ERR Can not execute a script with write flag using *_ro command.")
-
-    def _propagate(self, client) -> None:
-        changes = self.changes
-        if not changes:
-            return
-        if any(argv[0].upper() == b"SELECT" for argv in changes):
-            # A script's SELECT is its own: the caller carries on in its database.
-            changes.append([b"SELECT", b"%d" % client.db.index])
-        if client.transaction_log is not None:       # in EXEC: part of its transaction
-            client.transaction_log.extend(changes)
-        else:
-            self.kv.propagate_transaction(client, changes)
 
     def call(self, args, raise_errors: bool):
         """redis.call / redis.pcall: run a command from the script."""
@@ -484,7 +470,7 @@ class ScriptEngine:
                 raise ErrorReply(kv.refuse_writes)
         if cmd.denyoom and not self.allow_oom and kv.out_of_memory():
             raise OOM
-        return self.client.run_contained(cmd, argv, self.changes)
+        return self.client.run_contained(cmd, argv)
 
     # -- the redis library ---------------------------------------------------------------
 

@@ -267,14 +267,14 @@ class AppendOnlyFile:
 
     # -- appending ------------------------------------------------------------------------------
 
-    def append(self, db_index: int, commands: list[list[bytes]]) -> None:
-        if db_index != self.db_index:
-            self.buffer.append(encode_command([b"SELECT", b"%d" % db_index]))
-            self.db_index = db_index
-        for argv in commands:
+    def append(self, ops: list[tuple[int, list[bytes]]]) -> None:
+        """Log changes, each (database index, command), with a SELECT when the database
+        changes."""
+        for db_index, argv in ops:
+            if db_index != self.db_index:
+                self.buffer.append(encode_command([b"SELECT", b"%d" % db_index]))
+                self.db_index = db_index
             self.buffer.append(encode_command(argv))
-            if argv[0].upper() == b"SELECT":       # inside a transaction or script
-                self.db_index = int(argv[1])
 
     def hold(self, client) -> None:
         """Keep `client`'s replies until the log has been written (see flush)."""
