@@ -16,7 +16,7 @@ from fromscratch.kvdb.persistence import rdb
 from fromscratch.kvdb.persistence.rdb import (NotAFunction, RdbError, dump_functions,
                                               dump_object, load_functions, load_object,
                                               lzf_decompress)
-from fromscratch.kvdb.persistence.snapshot import serialize_value
+from fromscratch.kvdb.persistence.snapshot import encode_value
 from fromscratch.kvdb.structures.randomset import RandomSet
 from fromscratch.kvdb.structures.sortedset import SortedSet
 from fromscratch.kvdb.structures.stream import (ConsumerGroup, Stream, entry_fields, format_id,
@@ -510,5 +510,6 @@ def test_payload_versions():
 
 def test_payloads_of_earlier_versions_of_our_server_are_still_read():
     # They carried a value in our snapshot encoding, under version 0xF000 | its version.
-    payload = envelope(serialize_value(deque([b"a", b"b"])), LEGACY_VERSION)
+    kind, encoded = encode_value(deque([b"a", b"b"]))
+    payload = envelope(bytes([kind]) + encoded, LEGACY_VERSION)
     assert restore_payload(payload) == deque([b"a", b"b"])

@@ -36,10 +36,10 @@ load.
 fresh databases and only returns them once the checksum has been verified: a corrupt
 file is refused whole, never half-loaded.
 
-One value's encoding (`encode_value` / `decode_value`) is also what DUMP and RESTORE
-carry: `serialize_value` / `deserialize_value` give it on its own, kind byte first
-(commands/serialize.py adds Redis's version and checksum around it). FUNCTION DUMP and
-RESTORE carry FUNCTION records the same way (`serialize_libraries`).
+DUMP and RESTORE speak RDB (rdb.py), but earlier versions of this server put one value
+in this encoding, kind byte first, in their payloads (and FUNCTION DUMP a FUNCTION
+record): `deserialize_value` and `deserialize_libraries` still read those, since
+append-only files keep RESTORE commands with their payloads.
 """
 
 from __future__ import annotations
@@ -295,18 +295,12 @@ def decode_value(kind: int, reader: _Reader):
     reader.fail(f"unknown value kind {kind}")
 
 
-# -- one value on its own (DUMP / RESTORE) -------------------------------------------------
-
-def serialize_value(value) -> bytes:
-    """`value` encoded as a snapshot record encodes it, kind byte first (without the
-    record's key and expiry): the body of a DUMP payload."""
-    kind, payload = encode_value(value)
-    return bytes([kind]) + payload
-
+# -- one value on its own (the DUMP payloads of earlier versions) -------------------------
 
 def deserialize_value(data: bytes):
-    """The value `serialize_value` encoded into `data`. Raises CorruptSnapshot unless
-    `data` is exactly one well-formed value."""
+    """The value encoded into `data` as a snapshot record encodes it, kind byte first
+    (without the record's key and expiry). Raises CorruptSnapshot unless `data` is
+    exactly one well-formed value."""
     reader = _Reader(data)
     value = decode_value(reader.byte(), reader)
     if reader.pos != len(data):
