@@ -186,6 +186,54 @@ def test_client_unpause_releases_at_once(r, server, protocol):
     other.close()
 
 
+def held_by_a_write_pause(r, other, *command) -> bool:
+    """Whether `command` from `other` waits while `r` holds a WRITE pause."""
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (other.execute_command(*command), done.set()))
+    r.client_pause(10000, all=False)
+    try:
+        thread.start()
+        held = not done.wait(0.3)
+    finally:
+        r.client_unpause()
+    thread.join(5)
+    return held
+
+
+def test_a_write_pause_judges_scripts_by_their_declared_flags(r, server, protocol):
+    other = connect(server, protocol)
+    try:
+        assert not held_by_a_write_pause(r, other, "EVAL", "#!lua flags=no-writes\nreturn 1", 0)
+        assert held_by_a_write_pause(r, other, "EVAL", "#!lua\nreturn 2", 0)
+        assert held_by_a_write_pause(r, other, "EVAL", "return 3", 0)    # may write
+        assert not held_by_a_write_pause(r, other, "EVAL_RO", "return 4", 0)
+    finally:
+        other.close()
+
+
+def test_read_only_scripts_may_not_publish(r):
+    for command in (["EVAL_RO", "return redis.call('publish', 'ch', 'msg')", 0],
+                    ["EVAL", "#!lua flags=no-writes\nreturn redis.call('publish', 'ch', 'm')",
+                     0]):
+        with pytest.raises(redis.ResponseError,
+                           match="Write commands are not allowed from read-only scripts"):
+            r.execute_command(*command)
+    assert r.eval("return redis.call('publish', 'ch', 'msg')", 0) == 0
+
+
+def test_nothing_expires_during_a_pause(r, server, protocol):
+    r.set("soon", "v", px=100)
+    expired_before = r.info("stats")["expired_keys"]
+    r.client_pause(500, all=False)
+    try:
+        time.sleep(0.3)
+        assert r.get("soon") is None                   # looks gone...
+        assert r.info("stats")["expired_keys"] == expired_before   # ...but is not deleted
+        assert r.dbsize() == 1
+    finally:
+        r.client_unpause()
+
+
 def test_quit_closes(server):
     assert raw(server, b"QUIT\r\nPING\r\n", read_until=b"never") == b"+OK\r\n"
 

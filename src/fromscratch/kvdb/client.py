@@ -118,6 +118,9 @@ class Client(Connection):
         self.replica_since = None  # when SYNC made it a replica (replication.py), or None
         self.replica_port = 0      # the port it says it listens on (REPLCONF)
         self.replica_acked = 0     # the stream offset it last said it has (REPLCONF ACK)
+        self.replica_ack_time = 0.0  # when it last said so (INFO's lag)
+        self.replica_rdb_only = False   # REPLCONF rdb-only 1: the payload, not the stream
+        self.replica_rdb_filter = None  # REPLCONF rdb-filter-only: the parts it wants
         self.write_offset = 0      # the replication stream's offset after its last write
         self._refresh()
 
@@ -333,10 +336,12 @@ class Client(Connection):
             if (cmd.parent or cmd).protected and not kv.allows_protected(self):
                 raise ErrorReply(PROTECTED_REFUSED)
             # Memory and disk errors refuse a command before it can join a transaction,
-            # which then fails at EXEC (EXECABORT), as in Redis.
-            if cmd.denyoom and kv.out_of_memory():
+            # which then fails at EXEC (EXECABORT), as in Redis. A script is judged by
+            # the flags it declared.
+            flags = cmd.flags if cmd.call_flags is None else cmd.call_flags(kv, argv)
+            if "denyoom" in flags and kv.out_of_memory():
                 raise OOM
-            if kv.refuse_writes is not None and cmd.is_write:
+            if kv.refuse_writes is not None and "write" in flags:
                 raise ErrorReply(kv.refuse_writes)
             if (self.resp == 2 and self.subscriptions_count()
                     and cmd.name not in ALLOWED_WHILE_SUBSCRIBED):
@@ -347,7 +352,7 @@ class Client(Connection):
                 raise ErrorReply("ERR Command not allowed inside a transaction")
             # Before queuing, as in Redis: CLIENT PAUSE holds a write even on its way
             # into a transaction, and an EXEC by the commands it would run.
-            if kv.pause_mode is not None and kv.pause_applies(cmd, self._multi):
+            if kv.pause_mode is not None and kv.pause_applies(cmd, flags, self._multi):
                 kv.blocking.pause(self, argv)
                 return
             if self._multi is not None and cmd.queued_in_multi:

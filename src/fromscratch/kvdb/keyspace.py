@@ -172,7 +172,7 @@ class Database:
         counted as `changes` changes (BITFIELD counts each write that changed a field)."""
         entry = self.data.get(key)
         if entry is not None and entry.expires_at:
-            if entry.expires_at <= now_ms():
+            if entry.expires_at <= now_ms() and not self.keyspace.expiry_paused:
                 # Expired: gone first, and said so (an "expired" event, a DEL to
                 # propagate), as Redis's lookup for a write does; no TTL to keep.
                 self._expire(key)
@@ -309,6 +309,8 @@ class Database:
         return True
 
     def _expire(self, key: bytes) -> None:
+        if self.keyspace.expiry_paused:      # CLIENT PAUSE: the key only looks gone
+            return
         self._remove(key, self.data[key])
         keyspace = self.keyspace
         keyspace.expired_keys += 1
@@ -411,6 +413,7 @@ class Keyspace:
         self.notifier = None
         # called with (db, key) when a key expires, to propagate its deletion
         self.on_expired = None
+        self.expiry_paused = False      # during CLIENT PAUSE, expired keys stay (unseen)
         # client-side caching (tracking.py): set only while some key or prefix is
         # tracked, so that changes cost nothing otherwise
         self.tracking = None

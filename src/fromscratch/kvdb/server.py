@@ -398,7 +398,7 @@ class KvServer:
         if self.cron_paused:                    # DEBUG PAUSE-CRON
             return
         self.keyspace.tick()
-        if self.active_expire_enabled:
+        if self.active_expire_enabled and self.pause_mode is None:
             effort = self.config["active-expire-effort"]
             started = time.monotonic()
             self.keyspace.active_expire_cycle(time_budget=0.002 * effort + 0.003)
@@ -410,7 +410,7 @@ class KvServer:
         self._persistence_cron()
         self.replication.cron()
         self.keyspace.used_memory()              # keep the pending size updates few
-        if self.config["maxmemory"]:
+        if self.config["maxmemory"] and self.pause_mode is None:
             self.evictor.make_room()
 
     def _persistence_cron(self) -> None:
@@ -445,17 +445,18 @@ class KvServer:
     def paused(self) -> bool:
         return self.pause_mode is not None
 
-    def pause_applies(self, cmd, queued: list | None) -> bool:
-        """Whether CLIENT PAUSE holds `cmd` back: everything under ALL; under WRITE,
-        what may change the data or feed the replicas, and so an EXEC whose `queued`
-        commands include such a one."""
+    def pause_applies(self, cmd, flags: frozenset, queued: list | None) -> bool:
+        """Whether CLIENT PAUSE holds back `cmd`, called with these `flags` (a script's
+        as it declared them): everything under ALL; under WRITE, what may change the
+        data or feed the replicas, and so an EXEC whose `queued` commands include such
+        a one."""
         if self.pause_mode == "all":
             return True
         if cmd.name == "exec" and queued:
-            judged = [queued_cmd for queued_cmd, _ in queued]
+            judged = [c.flags_of_call(self, argv) for c, argv in queued]
         else:
-            judged = [cmd]
-        return any(c.is_write or "may_replicate" in c.flags for c in judged)
+            judged = [flags]
+        return any("write" in f or "may_replicate" in f for f in judged)
 
     def pause(self, seconds: float, mode: str) -> None:
         until = time.monotonic() + seconds
@@ -464,6 +465,9 @@ class KvServer:
             self.pause_until = until
         if self.pause_mode != "all":
             self.pause_mode = mode
+        # A pause freezes the data: nothing expires (keys past their time only look
+        # gone) and nothing is evicted, so that no deletion reaches the replicas.
+        self.keyspace.expiry_paused = True
         self.refresh_lanes()
         self.loop.call_later(seconds, self._pause_timer)
 
@@ -473,6 +477,7 @@ class KvServer:
 
     def unpause(self) -> None:
         self.pause_mode = None
+        self.keyspace.expiry_paused = False
         self.refresh_lanes()
         self.blocking.release_paused()
 

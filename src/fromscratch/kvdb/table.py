@@ -78,6 +78,9 @@ class Command:
     keyword: tuple = ()
     # for keys only the options reveal (SORT ... STORE dest): argv -> their positions
     option_keys: Callable | None = None
+    # for commands whose flags depend on what they run (a script declares its own):
+    # (server, argv) -> the flags of that call
+    call_flags: Callable | None = None
     parent: "Command | None" = None
     subcommands: dict = field(default_factory=dict)
     # statistics for INFO commandstats and LATENCY HISTOGRAM; the histogram also
@@ -148,6 +151,10 @@ class Command:
         if self.option_keys is not None:
             indexes += self.option_keys(argv)
         return indexes
+
+    def flags_of_call(self, kv, argv: list) -> frozenset:
+        """The flags of running this command with `argv` (see call_flags)."""
+        return self.flags if self.call_flags is None else self.call_flags(kv, argv)
 
     @property
     def has_keys(self) -> bool:
@@ -307,14 +314,15 @@ def _parse_flags(flags: str) -> frozenset:
 
 def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
             numkeys_at: int = 0, keyword: tuple = (), option_keys: Callable | None = None,
-            group: str = "generic", since: str = "1.0.0", summary: str = "",
-            complexity: str = "", syntax: str = "", acl: str = ""):
+            call_flags: Callable | None = None, group: str = "generic",
+            since: str = "1.0.0", summary: str = "", complexity: str = "", syntax: str = "",
+            acl: str = ""):
     """Declare a top-level command handled by the decorated function."""
     def register(handler):
         TABLE.add(Command(name, handler, arity, _parse_flags(flags), *keys, group=group,
                           since=since, summary=summary, complexity=complexity,
                           syntax=syntax, acl=frozenset(acl.split()), numkeys_at=numkeys_at,
-                          keyword=keyword, option_keys=option_keys))
+                          keyword=keyword, option_keys=option_keys, call_flags=call_flags))
         return handler
     return register
 

@@ -44,9 +44,9 @@ from ..persistence.snapshot import CorruptSnapshot, deserialize_libraries
 from ..scripting import LuaError, LuaSyntaxError, LuaTable
 from ..scripting.values import tostring, type_name
 from ..table import command, container, subcommand
-from .scripting import (EVAL_FLAGS, NOTBUSY, SCRIPT_FLAGS, basic_redis_api, error_message,
-                        lua_array, protect_globals, script_error, script_numkeys,
-                        set_error_metatable)
+from .scripting import (EVAL_FLAGS, MAY_WRITE, NOTBUSY, SCRIPT_FLAGS, basic_redis_api,
+                        declared_call_flags, error_message, lua_array, protect_globals,
+                        script_error, script_numkeys, set_error_metatable)
 from .args import subcommand_syntax_error, text
 from .serialize import LEGACY_VERSION, seal, unseal
 
@@ -357,7 +357,14 @@ def _fcall(client, argv, read_only: bool):
                                    function.name, function.flags, read_only)
 
 
-@command("fcall", arity=-3, flags=EVAL_FLAGS, numkeys_at=2, group="scripting",
+def _fcall_call_flags(kv, argv: list) -> frozenset:
+    cmd = kv.table.lookup(argv[0])
+    function = kv.functions.find(argv[1])
+    return declared_call_flags(cmd.flags, function.flags if function is not None else None)
+
+
+@command("fcall", arity=-3, flags=MAY_WRITE, numkeys_at=2, call_flags=_fcall_call_flags,
+         group="scripting",
          since="7.0.0", summary="Invokes a function.",
          complexity="Depends on the function that is executed.",
          syntax="function numkeys [key...] [arg...]")
@@ -366,7 +373,7 @@ def fcall(client, argv):
 
 
 @command("fcall_ro", arity=-3, flags="readonly " + EVAL_FLAGS, numkeys_at=2,
-         group="scripting", since="7.0.0", summary="Invokes a read-only function.",
+         call_flags=_fcall_call_flags, group="scripting", since="7.0.0", summary="Invokes a read-only function.",
          complexity="Depends on the function that is executed.",
          syntax="function numkeys [key...] [arg...]")
 def fcall_ro(client, argv):

@@ -463,11 +463,11 @@ class ScriptEngine:
                 kv.check_acl(caller, cmd, argv, context="lua")
             except Denied as denied:
                 raise ErrorReply(_SCRIPT_DENIALS[denied.reason]) from None
-        if cmd.is_write:
-            if self.read_only:
-                raise ErrorReply("ERR Write commands are not allowed from read-only scripts.")
-            if kv.refuse_writes is not None:
-                raise ErrorReply(kv.refuse_writes)
+        if self.read_only and (cmd.is_write or "may_replicate" in cmd.flags):
+            # PUBLISH too: it reaches the replicas, which a read-only script must not.
+            raise ErrorReply("ERR Write commands are not allowed from read-only scripts.")
+        if cmd.is_write and kv.refuse_writes is not None:
+            raise ErrorReply(kv.refuse_writes)
         if cmd.denyoom and not self.allow_oom and kv.out_of_memory():
             raise OOM
         return self.client.run_contained(cmd, argv)
@@ -588,9 +588,49 @@ def _evalsha(client, argv, read_only: bool):
 
 
 EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
+# What a script will do is unknown until it runs: it may replicate, as Redis flags it
+# (only the *_RO variants are known to be read-only).
+MAY_WRITE = "may_replicate " + EVAL_FLAGS
 
 
-@command("eval", arity=-3, flags=EVAL_FLAGS, numkeys_at=2, group="scripting",
+def declared_call_flags(flags: frozenset, declared: frozenset | None) -> frozenset:
+    """The flags of a call of code that declared `declared` (None: a script without a
+    shebang, which keeps the command's own), as Redis's scriptFlagsToCmdFlags: it may
+    write unless no-writes, is refused out of memory unless allow-oom or no-writes,
+    may run stale only with allow-stale, and, what it does being known, is no longer
+    only may_replicate."""
+    if declared is None:
+        return flags
+    result = set(flags) - {"stale", "denyoom", "write", "may_replicate"}
+    if not declared & {"allow-oom", "no-writes"}:
+        result.add("denyoom")
+    if "no-writes" not in declared:
+        result.add("write")
+    if "allow-stale" in declared:
+        result.add("stale")
+    return frozenset(result)
+
+
+def _eval_call_flags(kv, argv: list) -> frozenset:
+    cmd = kv.table.lookup(argv[0])
+    script = kv.scripting.scripts.get(sha1hex(argv[1]))
+    if script is not None:
+        return declared_call_flags(cmd.flags, script.flags)
+    try:
+        declared = _parse_shebang(argv[1])     # not compiled yet: its shebang says
+    except ErrorReply:
+        declared = None                        # the run will give the error
+    return declared_call_flags(cmd.flags, declared)
+
+
+def _evalsha_call_flags(kv, argv: list) -> frozenset:
+    cmd = kv.table.lookup(argv[0])
+    script = kv.scripting.scripts.get(argv[1].decode("latin-1").lower())
+    return declared_call_flags(cmd.flags, script.flags if script is not None else None)
+
+
+@command("eval", arity=-3, flags=MAY_WRITE, numkeys_at=2, call_flags=_eval_call_flags,
+         group="scripting",
          since="2.6.0", summary="Executes a server-side Lua script.",
          complexity="Depends on the script that is executed.",
          syntax="script numkeys [key...] [arg...]")
@@ -599,7 +639,7 @@ def eval_(client, argv):
 
 
 @command("eval_ro", arity=-3, flags="readonly " + EVAL_FLAGS, numkeys_at=2,
-         group="scripting", since="7.0.0",
+         call_flags=_eval_call_flags, group="scripting", since="7.0.0",
          summary="Executes a read-only server-side Lua script.",
          complexity="Depends on the script that is executed.",
          syntax="script numkeys [key...] [arg...]")
@@ -607,7 +647,8 @@ def eval_ro(client, argv):
     return _eval(client, argv, read_only=True)
 
 
-@command("evalsha", arity=-3, flags=EVAL_FLAGS, numkeys_at=2, group="scripting",
+@command("evalsha", arity=-3, flags=MAY_WRITE, numkeys_at=2,
+         call_flags=_evalsha_call_flags, group="scripting",
          since="2.6.0", summary="Executes a server-side Lua script by SHA1 digest.",
          complexity="Depends on the script that is executed.",
          syntax="sha1 numkeys [key...] [arg...]")
@@ -616,7 +657,7 @@ def evalsha(client, argv):
 
 
 @command("evalsha_ro", arity=-3, flags="readonly " + EVAL_FLAGS, numkeys_at=2,
-         group="scripting", since="7.0.0",
+         call_flags=_evalsha_call_flags, group="scripting", since="7.0.0",
          summary="Executes a read-only server-side Lua script by SHA1 digest.",
          complexity="Depends on the script that is executed.",
          syntax="sha1 numkeys [key...] [arg...]")
