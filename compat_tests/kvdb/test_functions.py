@@ -688,3 +688,15 @@ def test_functions_use_metatables(r):
                     "  for _, word in ipairs(args) do counts[word] = counts[word] + 1 end\n"
                     "  return {counts.a, counts.b, counts.zzz}\nend)")
     assert r.fcall("f", 0, "a", "b", "a") == [2, 1, 0]
+
+
+def test_info_counts_cached_scripts_functions_and_libraries(r):
+    r.script_flush()
+    r.function_flush()
+    r.script_load("return 1")
+    r.function_load("#!lua name=countlib\nredis.register_function('one', function() return 1 end)"
+                    "\nredis.register_function('two', function() return 2 end)")
+    memory = r.info("memory")
+    assert (memory["number_of_cached_scripts"], memory["number_of_functions"],
+            memory["number_of_libraries"]) == (1, 2, 1)
+    r.function_flush()

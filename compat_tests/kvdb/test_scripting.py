@@ -606,3 +606,17 @@ def test_scripts_do_not_block_other_clients_for_long(r, other):
     r.eval("local s = 0 for i = 1, 20000 do s = s + i end return s", 0)
     assert time.monotonic() - started < 5
     assert other.ping() is True
+
+
+def test_time_stands_still_while_a_script_runs(r):
+    # A key set to expire in 1 ms is still there after a 10 ms sleep in the same script.
+    r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", 1)     # for DEBUG SLEEP
+    try:
+        assert r.eval("""
+            redis.call('SET', KEYS[1], 'value', 'PX', 1)
+            redis.call('DEBUG', 'SLEEP', 0.01)
+            return redis.call('EXISTS', KEYS[1])""", 1, "frozen") == 1
+    finally:
+        r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", 0)
+    time.sleep(0.01)
+    assert r.exists("frozen") == 0

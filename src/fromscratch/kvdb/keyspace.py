@@ -27,6 +27,7 @@ and each entry knows its place in both (`slot`, `ttl_slot`): add and remove are 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections import deque
@@ -50,8 +51,24 @@ def type_name(value) -> str:
     return TYPE_NAMES[type(value)]
 
 
+_frozen_at: int | None = None     # while a script runs: the time it started
+
+
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    """Unix time in milliseconds, the unit of deadlines. It stands still while a script
+    runs, as Redis's time snapshot does: a key can't expire in the middle of one."""
+    return int(time.time() * 1000) if _frozen_at is None else _frozen_at
+
+
+@contextlib.contextmanager
+def frozen_time():
+    """Stop now_ms() for the duration (one script)."""
+    global _frozen_at
+    _frozen_at = int(time.time() * 1000)
+    try:
+        yield
+    finally:
+        _frozen_at = None
 
 
 class Entry:

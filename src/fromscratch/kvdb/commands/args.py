@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-import time
 
 from ...resp import ErrorReply
+from ..keyspace import now_ms
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -107,10 +107,6 @@ def subcommand_syntax_error(argv: list) -> ErrorReply:
 
 def upper(arg: bytes) -> bytes:
     return arg.upper()
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def expire_time_ms(arg: bytes, unit_ms: int, absolute: bool, command: str) -> int:

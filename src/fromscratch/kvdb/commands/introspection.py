@@ -103,6 +103,9 @@ def _section_memory(kv) -> list:
         ("used_memory_dataset_perc", f"{100 * dataset / max(used, 1):.2f}%"),
         ("total_system_memory", system), ("total_system_memory_human", human_bytes(system)),
         ("used_memory_lua", 0), ("used_memory_scripts", 0),
+        ("number_of_cached_scripts", len(kv.scripting.scripts)),
+        ("number_of_functions", len(kv.functions.registry.functions)),
+        ("number_of_libraries", len(kv.functions.registry.libraries)),
         ("maxmemory", maxmemory), ("maxmemory_human", human_bytes(maxmemory)),
         ("maxmemory_policy", kv.config["maxmemory-policy"]),
         # The interpreter itself is in RSS but not in used_memory: expect a high ratio
@@ -166,7 +169,7 @@ def _section_replication(kv) -> list:
     now = time.time()
     replicas = [(f"slave{number}",
                  f"ip={replica.peer[0]},port={replica.replica_port},state=online,"
-                 f"offset={replica.replica_acked},lag={int(now - replica.replica_since)}")
+                 f"offset={replica.replica_acked},lag={int(now - replica.replica_ack_time)}")
                 for number, replica in enumerate(replication.replicas)]
     return [("role", "master"), ("connected_slaves", len(replicas)), *replicas,
             ("master_failover_state", "no-failover"), ("master_replid", kv.run_id),

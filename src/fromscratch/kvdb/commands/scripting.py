@@ -48,6 +48,7 @@ from ...resp.values import Attributed
 from ...resp.writer import format_double
 from ..acl import Denied
 from ..client import OK, OOM, Client, find_subcommand
+from ..keyspace import frozen_time
 from ..scripting import Interpreter, LuaError, LuaSyntaxError, LuaTable
 from ..scripting import bitop, cjson, cmsgpack
 from ..scripting.values import CHUNK_NAME, tostring
@@ -393,7 +394,8 @@ class ScriptEngine:
         self.read_only = read_only or "no-writes" in declared
         self.allow_oom = "allow-oom" in declared
         try:
-            results = interp.call(function, args)
+            with frozen_time():
+                results = interp.call(function, args)
         except LuaError as error:
             return _error_reply(error, name, interp.chunk_name)
         except RecursionError:
