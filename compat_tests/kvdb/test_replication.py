@@ -1,14 +1,19 @@
-"""The replication stream, read as a replica reads it: SYNC, the dataset's payload, then
-the changes as commands. The payload differs (RDB there, our snapshot here); the stream
-after it must be Redis's."""
+"""The replication stream, read as a replica reads it: SYNC, the dataset's payload (an
+RDB file), then the changes as commands, which must be Redis's byte for byte. Then real
+Redis tools on the other end: a redis-server as the replica, `redis-cli --rdb`."""
 
 import fnmatch
+import shutil
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
+import redis
 
+from compat_tests.servers import missing_reference, start_redis
+from fromscratch.kvdb.persistence.rdb import read_rdb
 from fromscratch.resp import INCOMPLETE, ReplyReader, encode_command
 
 from .conftest import connect
@@ -225,3 +230,273 @@ def test_an_expired_key_deleted_by_a_write_goes_with_it(r, replica):
         ["multi"], ["del", "stale"], ["set", "stale", "new"], ["exec"],
         ["del", "stale2"],
     ]), commands
+
+
+# -- the payload ------------------------------------------------------------------------
+
+def test_the_payload_is_an_rdb_file_that_says_where_the_stream_starts(server, r):
+    r.config_set("repl-ping-replica-period", 3600)
+    r.set("key", "value", ex=100)
+    r.select(2)
+    r.rpush("list", "a", "b")
+    link = ReplicaLink(server, ("REPLCONF", "capa", "psync2"), ("PSYNC", "?", "-1"))
+    try:
+        _, replid, offset = link.first_line.split()
+        contents = read_rdb(link.payload)
+        assert contents.version <= 10 or server.kind == "redis"
+        assert contents.aux[b"repl-id"] == replid
+        assert contents.aux[b"repl-offset"] == offset
+        assert contents.aux[b"repl-stream-db"].isdigit()   # the stream starts with SELECT
+        assert {(record.db, record.key) for record in contents.keys} == \
+            {(0, b"key"), (2, b"list")}
+    finally:
+        link.close()
+
+
+def test_rdb_only_gets_the_payload_then_the_link_closes(server, r):
+    r.set("key", "value")
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        for option in (("capa", "eof"), ("rdb-only", "1")):
+            sock.sendall(encode_command(["REPLCONF", *option]))
+            assert sock.recv(100) == b"+OK\r\n"
+        sock.sendall(encode_command(["SYNC"]))
+        data = b""
+        while chunk := sock.recv(65536):                # until the primary closes
+            data += chunk
+    header, payload = data.lstrip(b"\n").split(b"\r\n", 1)
+    if header.startswith(b"$EOF:"):                    # Redis sends it diskless
+        mark = header[5:]
+        assert payload.endswith(mark)
+        payload = payload[:-len(mark)]
+    else:
+        assert int(header[1:]) == len(payload)
+    assert [record.key for record in read_rdb(payload).keys] == [b"key"]
+    assert r.info("replication")["connected_slaves"] == 0
+
+
+def test_replconf_payload_options_are_checked(r):
+    with pytest.raises(redis.ResponseError,
+                       match="value is out of range, value must between 0 and 1"):
+        r.execute_command("REPLCONF", "rdb-only", "2")
+    with pytest.raises(redis.ResponseError, match="Unsupported rdb-filter-only option: keys"):
+        r.execute_command("REPLCONF", "rdb-filter-only", "functions keys")
+    assert r.execute_command("REPLCONF", "rdb-filter-only", "functions") in (b"OK", "OK", True)
+
+
+# -- a real Redis as the replica --------------------------------------------------------
+
+LIBRARY = ("#!lua name=replicated\n"
+           "redis.register_function('bump', function(keys) "
+           "return redis.call('incr', keys[1]) end)")
+
+
+def fill(primary: redis.Redis) -> None:
+    """Every type, TTLs, a stream with a consumer group, three databases, a library."""
+    primary.set("string", "text")
+    primary.set("number", 12345)
+    primary.set("timed", "v", px=3_600_000)
+    primary.set("binary", bytes(range(256)) * 40)
+    primary.rpush("list", *[f"item{i}" for i in range(300)])
+    primary.rpush("small-list", "a", "1")
+    primary.hset("hash", mapping={"f": "v", "n": "7"})
+    primary.hset("big-hash", mapping={f"field{i}": "x" * 70 for i in range(20)})
+    primary.sadd("set", "a", "b", "c")
+    primary.sadd("intset", 1, 2, -3)
+    primary.zadd("zset", {"a": 1.5, "b": -2, "c": 1e300})
+    primary.zadd("big-zset", {f"m{i}": i / 3 for i in range(200)})
+    primary.expire("hash", 3600)
+    for i in range(120):
+        primary.xadd("stream", {"n": i, "tag": "x" * (i % 5)}, id=f"{1000 + i}-{i % 2}")
+    primary.xdel("stream", "1003-1")
+    primary.xgroup_create("stream", "workers", id="0")
+    primary.xreadgroup("workers", "alice", {"stream": ">"}, count=3)
+    primary.xgroup_create("stream", "idle", id="$")
+    primary.function_load(LIBRARY)
+    for db, key in ((3, "in-three"), (15, "in-fifteen")):
+        other = redis.Redis(port=primary.connection_pool.connection_kwargs["port"], db=db)
+        other.set(key, db, ex=7200)
+        other.close()
+
+
+def read_value(client: redis.Redis, key: bytes):
+    kind = client.type(key)
+    if kind == b"string":
+        value = client.get(key)
+    elif kind == b"list":
+        value = client.lrange(key, 0, -1)
+    elif kind == b"hash":
+        value = client.hgetall(key)
+    elif kind == b"set":
+        value = client.smembers(key)
+    elif kind == b"zset":
+        value = client.zrange(key, 0, -1, withscores=True)
+    else:
+        info = client.xinfo_stream(key, full=True)
+        value = (info["entries"], info["last-generated-id"], info["max-deleted-entry-id"],
+                 info["entries-added"], info["recorded-first-entry-id"],
+                 [(group["name"], group["last-delivered-id"], group["entries-read"],
+                   group["pending"], [consumer[b"name"] for consumer in group["consumers"]])
+                  for group in info["groups"]])
+    return kind, value, client.execute_command("PEXPIRETIME", key)
+
+
+def dataset(port: int) -> dict:
+    """Every key of every database, with its type, value and expiry time."""
+    found = {}
+    for db in range(16):
+        client = redis.Redis(port=port, db=db)
+        for key in client.keys():
+            found[db, key] = read_value(client, key)
+        client.close()
+    return found
+
+
+def libraries(port: int) -> list:
+    client = redis.Redis(port=port)
+    listing = client.execute_command("FUNCTION", "LIST", "WITHCODE")
+    client.close()
+    return sorted(tuple(entry[name] for name in (b"library_name", b"library_code"))
+                  for entry in listing)
+
+
+def wait_until(condition, timeout: float = 15.0, what: str = "the replica") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def primary(server):
+    """A client of the server under test, made ready to have a real replica: nothing
+    stored, and no delay before a diskless sync (Redis waits 5 seconds for others)."""
+    client = connect(server)
+    client.flushall()
+    client.function_flush()
+    delay = client.config_get("repl-diskless-sync-delay")["repl-diskless-sync-delay"]
+    client.config_set("repl-diskless-sync-delay", 0)
+    yield client
+    client.flushall()
+    client.function_flush()
+    client.config_set("repl-diskless-sync-delay", delay)
+    client.close()
+
+
+@pytest.fixture
+def start_replica(server, primary, tmp_path):
+    """Starts a real redis-server replicating from the server under test; returns a
+    client of it once it has loaded the dataset."""
+    replicas = []
+
+    def start() -> redis.Redis:
+        replica = start_redis(str(tmp_path), "--replicaof", server.host, str(server.port))
+        replicas.append(replica)
+        client = redis.Redis(port=replica.port)
+        wait_until(lambda: client.info("replication").get("master_link_status") == "up"
+                   and not client.info("replication").get("master_sync_in_progress"))
+        return client
+
+    yield start
+    for replica in replicas:
+        replica.stop()
+    # The primary forgets it: later tests count the replicas they attach themselves.
+    wait_until(lambda: primary.info("replication")["connected_slaves"] == 0,
+               what="the primary to drop its replica")
+
+
+def test_a_real_redis_replica_copies_everything_then_follows(server, primary, start_replica):
+    fill(primary)
+    replica = start_replica()
+    port = replica.connection_pool.connection_kwargs["port"]
+    expected = dataset(server.port)
+    assert len(expected) == 15
+    assert dataset(port) == expected
+    assert libraries(port) == libraries(server.port)
+
+    # Writes of every kind, then WAIT: once the replica acknowledged them all, it has
+    # exactly what the primary has.
+    primary.set("string", "changed", ex=100)
+    primary.expire("list", 500)
+    primary.persist("hash")
+    primary.incrbyfloat("float", 1.25)
+    primary.spop("set")
+    primary.zincrby("big-zset", 2.5, "m7")
+    with primary.pipeline(transaction=True) as pipe:
+        pipe.lpush("small-list", "first")
+        pipe.hincrby("hash", "n", 5)
+        pipe.execute()
+    primary.eval("redis.call('set', KEYS[1], ARGV[1]); redis.call('del', KEYS[2])",
+                 2, "scripted", "number", "value")
+    primary.fcall("bump", 1, "counter")
+    primary.xadd("stream", {"n": "late"})
+    primary.xreadgroup("workers", "bob", {"stream": ">"}, count=2)
+    primary.xack("stream", "workers", "1000-0")
+    primary.set("short", "v", px=20)
+    time.sleep(0.05)
+    assert primary.get("short") is None                 # expired: the replica gets a DEL
+    other = redis.Redis(port=server.port, db=3)
+    other.flushdb()
+    other.set("after-flush", "v")
+    other.close()
+    primary.execute_command("SELECT", 0)
+    primary.set("back-in-zero", "v")
+    assert primary.execute_command("WAIT", 1, 5000) == 1
+    expected = dataset(server.port)
+    assert (0, b"short") not in expected and (3, b"in-three") not in expected
+    assert dataset(port) == expected
+
+    # The primary lists it, with the port it listens on, at the offset it acknowledged.
+    info = primary.info("replication")
+    assert info["connected_slaves"] == 1
+    assert info["slave0"]["port"] == port and info["slave0"]["state"] == "online"
+    assert 0 < info["slave0"]["offset"] <= info["master_repl_offset"]
+    assert replica.info("replication")["master_repl_offset"] <= info["master_repl_offset"]
+    assert [int(entry[1]) for entry in primary.execute_command("ROLE")[2]] == [port]
+
+
+def test_a_replica_acknowledges_on_its_own(server, primary, start_replica):
+    replica = start_replica()
+    primary.set("key", "value")
+    # Without GETACK: a replica reports its offset every second.
+    wait_until(lambda: primary.info("replication")["slave0"]["offset"]
+               == primary.info("replication")["master_repl_offset"], what="an ACK")
+    assert replica.get("key") == b"value"
+    assert primary.execute_command("WAIT", 1, 0) == 1   # acknowledged: no wait
+
+
+# -- redis-cli --rdb --------------------------------------------------------------------
+
+def redis_cli(*args: str) -> subprocess.CompletedProcess:
+    binary = shutil.which("redis-cli")
+    if binary is None:
+        missing_reference("redis-cli")
+    return subprocess.run([binary, *args], capture_output=True, timeout=30)
+
+
+def test_redis_cli_saves_our_dataset_as_an_rdb_file(server, primary, tmp_path):
+    fill(primary)
+    expected = dataset(server.port)
+    directory = tmp_path / "restored"
+    directory.mkdir()
+    path = directory / "dump.rdb"
+    done = redis_cli("-p", str(server.port), "--rdb", str(path))
+    assert done.returncode == 0, done.stderr
+    assert len(read_rdb(path.read_bytes()).keys) == len(expected)
+    check = shutil.which("redis-check-rdb")
+    if check is not None:
+        checked = subprocess.run([check, str(path)], capture_output=True, timeout=30)
+        assert checked.returncode == 0 and b"RDB looks OK" in checked.stdout, checked.stdout
+    restored = start_redis(str(directory), "--dbfilename", "dump.rdb")
+    try:
+        assert dataset(restored.port) == expected
+        assert libraries(restored.port) == libraries(server.port)
+    finally:
+        restored.stop()
+    # --functions-rdb: the libraries alone.
+    functions = tmp_path / "functions.rdb"
+    done = redis_cli("-p", str(server.port), "--functions-rdb", str(functions))
+    assert done.returncode == 0, done.stderr
+    contents = read_rdb(functions.read_bytes())
+    assert contents.keys == [] and contents.libraries == [LIBRARY.encode()]
+    assert primary.info("replication")["connected_slaves"] == 0

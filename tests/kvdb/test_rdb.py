@@ -1,21 +1,28 @@
-"""The RDB object codec (persistence/rdb.py): payload bodies real Redis wrote, the older
+"""The RDB codec (persistence/rdb.py): payload bodies real Redis wrote, the older
 encodings it still loads, what we write, malformed input, which must raise RdbError and
-nothing else, and the payload envelope around it (commands/serialize.py)."""
+nothing else, and the payload envelope around it (commands/serialize.py); then whole RDB
+files, written and read back, and loaded by a real redis-server."""
 
+import io
 import random
 import struct
 import time
 from collections import deque
 
 import pytest
+import redis
 
+from compat_tests.servers import start_kvdb, start_redis
 from fromscratch.kvdb.commands.serialize import (BAD_PAYLOAD, LEGACY_VERSION, dump_payload,
                                                  restore_payload)
 from fromscratch.kvdb.crc64 import crc64
+from fromscratch.kvdb.keyspace import Keyspace
+from fromscratch.kvdb.memory import minutes_now
 from fromscratch.kvdb.persistence import rdb
-from fromscratch.kvdb.persistence.rdb import (NotAFunction, RdbError, dump_functions,
-                                              dump_object, load_functions, load_object,
-                                              lzf_decompress)
+from fromscratch.kvdb.persistence.rdb import (NotAFunction, RdbError, RdbFile,
+                                              dump_functions, dump_object, load_functions,
+                                              load_object, lzf_decompress, read_rdb,
+                                              write_rdb)
 from fromscratch.kvdb.persistence.snapshot import encode_value
 from fromscratch.kvdb.structures.randomset import RandomSet
 from fromscratch.kvdb.structures.sortedset import SortedSet
@@ -513,3 +520,195 @@ def test_payloads_of_earlier_versions_of_our_server_are_still_read():
     kind, encoded = encode_value(deque([b"a", b"b"]))
     payload = envelope(bytes([kind]) + encoded, LEGACY_VERSION)
     assert restore_payload(payload) == deque([b"a", b"b"])
+
+
+# -- whole files ---------------------------------------------------------------------------
+
+LIBRARY = b"#!lua name=lib\nredis.register_function('one', function() return 1 end)"
+
+
+def filled_keyspace() -> Keyspace:
+    """Every type, in two databases, some keys with a TTL (one already past)."""
+    keyspace = Keyspace(16)
+    first, other = keyspace.dbs[0], keyspace.dbs[5]
+    values = {b"string": b"text", b"12345": b"-300", b"list": deque([b"a", b"1", b"c"]),
+              b"hash": {b"f": b"v", b"n": b"7"}, b"set": RandomSet([b"x", b"y"]),
+              b"intset": RandomSet([b"1", b"2", b"-3"]),
+              b"zset": SortedSet.from_scores({b"a": 1.5, b"b": -2.0}),
+              b"stream": make_stream()}
+    for key, value in values.items():
+        first.add(key, value)
+    first.set_expire(b"string", 4102444800000)              # 2100-01-01
+    first.set_expire(b"list", 1000)                         # long past
+    other.add(b"elsewhere", b"v" * 100)
+    other.set_expire(b"elsewhere", 4102444800123)
+    return keyspace
+
+
+def write_file(keyspace, libraries=(LIBRARY,), aux=(("redis-ver", "7.0.15"),),
+               policy="noeviction") -> bytes:
+    handle = io.BytesIO()
+    write_rdb(handle, keyspace.dbs, libraries, aux, policy)
+    return handle.getvalue()
+
+
+def test_a_file_round_trips():
+    keyspace = filled_keyspace()
+    data = write_file(keyspace, aux=[("redis-ver", "7.0.15"), ("redis-bits", 64),
+                                     ("repl-id", "ab" * 20)])
+    assert data.startswith(b"REDIS0010")
+    assert data[-8:] == crc64(data[:-8]).to_bytes(8, "little")
+    contents = read_rdb(data)
+    assert contents.version == 10
+    assert contents.aux == {b"redis-ver": b"7.0.15", b"redis-bits": b"64",
+                            b"repl-id": b"ab" * 20}
+    assert contents.libraries == [LIBRARY]
+    # Every key, in database order, with its expiry time: an expired one too (a loader
+    # drops it), as Redis writes them.
+    expected = [(db.index, key, plain(entry.value), entry.expires_at, None, None)
+                for db in keyspace.dbs for key, entry in db.data.items()]
+    assert [(record.db, record.key, plain(record.value), record.expires_at, record.idle,
+             record.freq) for record in contents.keys] == expected
+
+
+def test_what_is_written_byte_by_byte():
+    keyspace = Keyspace(16)
+    keyspace.dbs[2].add(b"k", b"v")
+    keyspace.dbs[2].add(b"t", b"12")
+    keyspace.dbs[2].set_expire(b"t", 0x0102030405)
+    data = write_file(keyspace, libraries=(), aux=[("ctime", 1700000000)])
+    assert data[:-8] == (
+        b"REDIS0010"
+        b"\xfa" b"\x05ctime" b"\xc2\x00\xf1\x53\x65"     # AUX: an integer-encoded value
+        b"\xfe\x02" b"\xfb\x02\x01"                      # SELECTDB 2, RESIZEDB 2 keys, 1 TTL
+        b"\x00\x01k\x01v"                                # type 0, key, value
+        b"\xfc\x05\x04\x03\x02\x01\x00\x00\x00"          # EXPIRETIME_MS (little-endian)
+        b"\x00\x01t\xc0\x0c"                             # "12" as an 8-bit integer
+        b"\xff")                                         # EOF
+
+
+def test_an_empty_file():
+    data = write_file(Keyspace(16), libraries=(), aux=())
+    assert data == b"REDIS0010\xff" + crc64(b"REDIS0010\xff").to_bytes(8, "little")
+    assert read_rdb(data) == RdbFile(10)
+
+
+@pytest.mark.parametrize("policy, idle, freq", [
+    ("allkeys-lru", 42, None), ("volatile-lfu", None, 9), ("noeviction", None, None),
+    ("allkeys-random", None, None)])
+def test_access_data_is_saved_for_the_eviction_policy(policy, idle, freq):
+    keyspace = Keyspace(16)
+    keyspace.dbs[0].add(b"k", b"v")
+    entry = keyspace.dbs[0].data[b"k"]
+    entry.access = keyspace.lru_clock - 42
+    if freq is not None:
+        entry.freq, entry.access = freq, minutes_now()
+    (record,) = read_rdb(write_file(keyspace, policy=policy)).keys
+    assert (record.idle, record.freq) == (idle, freq)
+
+
+def test_older_files_are_read():
+    # Version 3: no checksum, an expiry time in seconds, a plain list.
+    data = (b"REDIS0003" b"\xfe\x00" b"\xfd\x10\x27\x00\x00" b"\x01\x01l\x02\x01a\x01b"
+            b"\x00\x01s\x01v" b"\xff")
+    contents = read_rdb(data)
+    assert [(record.key, plain(record.value), record.expires_at)
+            for record in contents.keys] == [(b"l", deque([b"a", b"b"]), 10_000_000),
+                                              (b"s", b"v", 0)]
+    # A zero checksum means none was computed (rdbchecksum no): not checked.
+    file = write_file(filled_keyspace())
+    assert len(read_rdb(file[:-8] + bytes(8)).keys) == 9
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"RDB0010\xff", "no REDIS magic"),
+    (b"REDIS0012\xff" + bytes(8), "RDB version 12"),
+    (b"REDIS0010\xf7\x01", "module data"),
+    (b"REDIS0010\xff" + bytes(7), "8 bytes needed"),
+    (b"REDIS0010\xff\x01" + bytes(7), "wrong checksum"),
+    (b"REDIS0003\xff\x00", "data after the end"),
+    (b"REDIS0010\x07\x01k\x00\xff", "unknown or unsupported object type 7"),
+])
+def test_malformed_files_are_refused(data, message):
+    with pytest.raises(RdbError, match=message):
+        read_rdb(data)
+
+
+def test_every_damage_is_found():
+    data = write_file(filled_keyspace())
+    for cut in range(0, len(data), 17):
+        with pytest.raises(RdbError):
+            read_rdb(data[:cut])
+    for position in range(9, len(data), 29):                 # the checksum catches it
+        damaged = bytearray(data)
+        damaged[position] ^= 0x20
+        with pytest.raises(RdbError):
+            read_rdb(bytes(damaged))
+
+
+def test_redis_loads_our_file_and_we_load_its_own(tmp_path):
+    """A real redis-server starts on our file with every value; what it saves from
+    them reads back the same through our reader."""
+    keyspace = filled_keyspace()
+    (tmp_path / "dump.rdb").write_bytes(write_file(keyspace, aux=[
+        ("redis-ver", "7.0.15"), ("redis-bits", 64), ("aof-base", 0)]))
+    server = start_redis(str(tmp_path), "--dbfilename", "dump.rdb")
+    try:
+        client = redis.Redis(port=server.port)
+        assert client.dbsize() == 7                          # the expired list is gone
+        assert client.get("string") == b"text"
+        assert 0 < client.pttl("string")
+        assert client.hgetall("hash") == {b"f": b"v", b"n": b"7"}
+        assert client.smembers("intset") == {b"1", b"2", b"-3"}
+        assert client.zrange("zset", 0, -1, withscores=True) == [(b"b", -2.0), (b"a", 1.5)]
+        assert client.xlen("stream") == make_stream().length
+        assert client.xpending("stream", "workers")["pending"] == 3
+        assert client.execute_command("FCALL", "one", 0) == 1
+        assert client.execute_command("SELECT", 5) and client.get("elsewhere") == b"v" * 100
+        client.save()
+        client.close()
+    finally:
+        server.stop()
+    contents = read_rdb((tmp_path / "dump.rdb").read_bytes())
+    assert contents.aux[b"redis-ver"].startswith(b"7.")
+    assert contents.libraries == [LIBRARY]
+    ours = {(db.index, key): (plain(entry.value), entry.expires_at)
+            for db in keyspace.dbs for key, entry in db.data.items() if key != b"list"}
+    assert {(record.db, record.key): (plain(record.value), record.expires_at)
+            for record in contents.keys} == ours
+    # And kvdb starts on the file Redis saved.
+    server = start_kvdb(str(tmp_path))
+    try:
+        client = redis.Redis(port=server.port)
+        assert client.dbsize() == 7 and client.hgetall("hash") == {b"f": b"v", b"n": b"7"}
+        assert client.xpending("stream", "workers")["pending"] == 3
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_kvdb_imports_an_rdb_file_at_start_up(tmp_path):
+    """A dump.rdb in place of a snapshot is imported (then saved in our format); a
+    damaged one stops the server, as a damaged snapshot does."""
+    (tmp_path / "dump.rdb").write_bytes(write_file(filled_keyspace()))
+    server = start_kvdb(str(tmp_path))
+    try:
+        client = redis.Redis(port=server.port)
+        assert client.dbsize() == 7                          # the expired list is left out
+        assert client.lrange("list", 0, -1) == []
+        assert client.execute_command("PEXPIRETIME", "string") == 4102444800000
+        assert client.xpending("stream", "workers")["pending"] == 3
+        assert client.fcall("one", 0) == 1
+        assert redis.Redis(port=server.port, db=5).get("elsewhere") == b"v" * 100
+        client.save()
+        client.close()
+    finally:
+        server.stop()
+    assert (tmp_path / "dump.rdb").read_bytes().startswith(b"FSKV")
+    assert b"imported 8 keys" in (tmp_path / "server.log").read_bytes()
+    damaged = bytearray(write_file(filled_keyspace()))
+    damaged[-20] ^= 1
+    (tmp_path / "dump.rdb").write_bytes(damaged)
+    with pytest.raises(RuntimeError, match="server exited"):
+        start_kvdb(str(tmp_path)).stop()
+    assert b"wrong checksum" in (tmp_path / "server.log").read_bytes()

@@ -4,24 +4,36 @@ A replica first gets the whole dataset as one bulk payload (`$<length>\\r\\n` th
 bytes, with no CRLF after them), then, for as long as it stays connected, every change
 as the command that makes it: the same commands the append-only file gets
 (persistence/propagation.py), a SELECT whenever the database changes, and a PING every
-`repl-ping-replica-period` seconds. This is Redis's stream, byte for byte, except the
-payload: it is our snapshot format (persistence/snapshot.py), not RDB, so a real Redis
-cannot be our replica. Tools that read the stream (`redis-cli --replica`, change-data
-capture, Redis's own test suite) can.
+`repl-ping-replica-period` seconds. This is Redis's stream, byte for byte: the payload
+is an RDB file (persistence/rdb.py) with the AUX fields Redis writes for a replica, so a
+real Redis can be our replica, and `redis-cli --rdb` saves our dataset as a dump.rdb.
+
+Redis streams a diskless payload between `$EOF:<40 random bytes>` markers, or sends a
+saved file with its length first; we build the file in memory and send it the second
+way, which every replica (and SYNC without `capa eof`) accepts. A client may ask for
+part of the dataset (REPLCONF rdb-filter-only: the function libraries, or nothing, as
+`redis-cli --replica` does), or for the payload alone (REPLCONF rdb-only 1, as
+`redis-cli --rdb` does): it is then disconnected once the payload is sent.
 
 As in Redis, the stream is encoded once for all replicas, so they share one notion of
 the selected database; a new replica resets it, so that its stream starts with SELECT.
-`offset` counts the bytes of the stream so far (master_repl_offset). Replicas report
-how far they got with REPLCONF ACK; WAIT blocks a client until enough replicas have
-acknowledged its last write, asking them with REPLCONF GETACK in the stream.
+`offset` counts the bytes of the stream so far (master_repl_offset): PSYNC answers
+`+FULLRESYNC <replid> <offset>`, and a replica counts from there every byte it
+processes. Replicas report how far they got with REPLCONF ACK (a real Redis every
+second); WAIT blocks a client until enough replicas have acknowledged its last write,
+asking them with REPLCONF GETACK in the stream. There is no backlog: a replica that
+reconnects gets a full resynchronization again.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import time
 
 from ..resp import encode_command
+from .persistence.rdb import write_rdb
+from .version import REDIS_VERSION
 
 PING = encode_command([b"PING"])
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
@@ -38,20 +50,41 @@ class Replication:
         self.ack_requested = False
 
     def attach(self, client, psync: bool) -> None:
-        """Make `client` a replica: send it the dataset, then the stream from here."""
+        """Make `client` a replica: send it the dataset, then the stream from here (or,
+        if it asked for the payload alone, only the dataset)."""
         kv = self.kv
-        buffer = io.BytesIO()
-        kv.dump_snapshot(buffer)
-        payload = buffer.getvalue()
+        payload = self.payload(client.replica_rdb_filter)
         if psync:
             client.out.append(b"+FULLRESYNC %s %d\r\n" % (kv.run_id.encode(), self.offset))
         client.out.append(b"$%d\r\n" % len(payload))
         client.out.append(payload)
-        client.replica_since = time.time()
+        if client.replica_rdb_only:
+            # The payload is all it asked for: Redis closes the link once it is sent.
+            client.close_after_reply = True
+            kv.flush_soon(client)
+            return
+        client.replica_since = client.replica_ack_time = time.time()
         self.replicas.append(client)
         self.selected_db = -1
         kv.flush_soon(client)
         kv.refresh_lanes()
+
+    def payload(self, parts: frozenset[bytes] | None = None) -> bytes:
+        """The dataset as an RDB file, as Redis writes it for a replica: its AUX fields
+        say where the stream starts (repl-id, repl-offset, and repl-stream-db, the
+        database the stream last selected, or 0: the new replica's stream will start
+        with a SELECT anyway). `parts` is what REPLCONF rdb-filter-only kept
+        ("functions", or nothing), or None for everything."""
+        kv = self.kv
+        aux = [("redis-ver", REDIS_VERSION), ("redis-bits", struct.calcsize("P") * 8),
+               ("ctime", int(time.time())), ("used-mem", kv.used_memory()),
+               ("repl-stream-db", max(self.selected_db, 0)), ("repl-id", kv.run_id),
+               ("repl-offset", self.offset), ("aof-base", 0)]
+        databases = kv.keyspace.dbs if parts is None else ()
+        libraries = kv.functions.codes() if parts is None or b"functions" in parts else ()
+        buffer = io.BytesIO()
+        write_rdb(buffer, databases, libraries, aux, kv.config["maxmemory-policy"])
+        return buffer.getvalue()
 
     def detach(self, client) -> None:
         if client in self.replicas:
@@ -90,6 +123,7 @@ class Replication:
     def acknowledged(self, replica, offset: int) -> None:
         """REPLCONF ACK: `replica` has the stream up to `offset`."""
         replica.replica_acked = max(replica.replica_acked, offset)
+        replica.replica_ack_time = time.time()
         still_waiting = []
         for client, state, wanted, count in self.waiting:
             if client.blocked is not state:

@@ -27,7 +27,9 @@ def sync(client, argv):
          syntax="replicationid offset")
 def psync(client, argv):
     # A partial resynchronization would need a backlog of the stream: every replica
-    # gets a full one, as Redis answers a replica it has no history for.
+    # gets a full one, as Redis answers a replica it has no history for. The offset is
+    # checked all the same, as Redis checks it.
+    parse_int(argv[2])
     return _attach(client, psync=True)
 
 
@@ -61,7 +63,21 @@ def replconf(client, argv):
             return NO_REPLY
         elif option == b"getack":
             return NO_REPLY                   # asked of replicas, and we are none
-        elif option not in (b"capa", b"ip-address", b"rdb-only", b"rdb-filter-only"):
+        elif option == b"rdb-only":
+            if value not in (b"0", b"1"):
+                parse_int(value)
+                raise ErrorReply("ERR value is out of range, value must between 0 and 1")
+            client.replica_rdb_only = value == b"1"
+        elif option == b"rdb-filter-only":
+            # The parts of the dataset the payload should keep: only the function
+            # libraries can be named; an empty list keeps nothing.
+            parts = value.split()
+            for part in parts:
+                if part.lower() != b"functions":
+                    raise ErrorReply(f"ERR Unsupported rdb-filter-only option: "
+                                     f"{part.decode('utf-8', 'replace')}")
+            client.replica_rdb_filter = frozenset(part.lower() for part in parts)
+        elif option not in (b"capa", b"ip-address"):
             raise ErrorReply(f"ERR Unrecognized REPLCONF option: "
                              f"{option.decode('utf-8', 'replace')}")
     return OK

@@ -49,6 +49,10 @@ are larger, and still valid), Redis 7.2's listpack for small sets (type 20, whic
 
 Function libraries travel in FUNCTION DUMP payloads as RDB records of their own: an
 opcode (FUNCTION2) and the code as a string (`dump_functions` / `load_functions`).
+
+Whole files (see "whole files" below) put the same objects between opcodes that say
+which database, key and expiry time each belongs to: `write_rdb` streams one to a file
+object (replication.py sends it to replicas, as Redis does), `read_rdb` parses one.
 """
 
 from __future__ import annotations
@@ -56,7 +60,11 @@ from __future__ import annotations
 import re
 import struct
 from collections import deque
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from ..crc64 import crc64
+from ..memory import lfu_decayed
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..structures.stream import (U64_MAX, Consumer, ConsumerGroup, Nack, Stream,
@@ -747,14 +755,19 @@ def load_object(data: bytes):
     reading where the value ends; bytes after it are refused here, as no DUMP writes
     them.)"""
     reader = _Reader(data)
-    kind = reader.byte()
-    loader = _LOADERS.get(kind)
-    if loader is None:
-        reader.pos = 0
-        reader.fail(f"unknown or unsupported object type {kind}")
-    value = loader(reader, kind)
+    value = _load_value(reader, reader.byte())
     if reader.left():
         reader.fail("data after the value")
+    return value
+
+
+def _load_value(reader: _Reader, kind: int):
+    """The object of type `kind` (its byte just read) at the reader's position."""
+    loader = _LOADERS.get(kind)
+    if loader is None:
+        reader.pos -= 1
+        reader.fail(f"unknown or unsupported object type {kind}")
+    value = loader(reader, kind)
     # Redis never saves an empty container (the last element removed removes the key),
     # and refuses to load one.
     if not value and type(value) not in (bytes, Stream):
@@ -931,14 +944,187 @@ def load_functions(data: bytes) -> list[bytes]:
     codes = []
     while reader.left():
         kind = reader.byte()
-        if kind == FUNCTION2:
-            codes.append(reader.string())
-        elif kind == FUNCTION_RC:
-            name, engine = reader.string(), reader.string()
-            if reader.length():
-                reader.string()                      # a description, which Redis drops
-            codes.append(b"#!%s name=%s\n%s" % (engine, name, reader.string()))
-        else:
+        if kind not in (FUNCTION2, FUNCTION_RC):
             raise NotAFunction(f"record type {kind} at byte {reader.pos - 1} is not a "
                                f"function library")
+        codes.append(_load_function(reader, kind))
     return codes
+
+
+def _load_function(reader: _Reader, kind: int) -> bytes:
+    """The code of the library in a FUNCTION2 or FUNCTION_RC record (its opcode, `kind`,
+    just read)."""
+    if kind == FUNCTION2:
+        return reader.string()
+    name, engine = reader.string(), reader.string()
+    if reader.length():
+        reader.string()                              # a description, which Redis drops
+    return b"#!%s name=%s\n%s" % (engine, name, reader.string())
+
+
+# -- whole files ---------------------------------------------------------------------------
+#
+# A file (what dump.rdb holds, and a replication payload) frames the values with opcodes,
+# as rdbSaveRio writes them:
+#
+#     file    = "REDIS" version:4 digits  record*  EOF  crc:u64    (little-endian; the
+#                                                   CRC-64 of everything before it, or 0
+#                                                   when the writer computed none)
+#     record  = AUX name:string value:string       facts about the file (redis-ver, ...)
+#             | FUNCTION2 code:string              a function library, before the data
+#             | SELECTDB db:length                 the database of the keys that follow
+#             | RESIZEDB keys:length expires:length    how many: a hint for the loader
+#             | [EXPIRETIME_MS unix-ms:i64] [IDLE seconds:length | FREQ counter:u8]
+#               type:u8 key:string object          one key (the object as dump_object)
+#
+# Before version 5 there is no CRC; EXPIRETIME (seconds, i32) is what came before
+# EXPIRETIME_MS. MODULE_AUX records carry module data, which we cannot read.
+
+MAGIC = b"REDIS"
+MODULE_AUX, IDLE, FREQ, AUX, RESIZEDB = 247, 248, 249, 250, 251
+EXPIRETIME_MS, EXPIRETIME, SELECTDB, EOF = 252, 253, 254, 255
+FIRST_CHECKSUMMED_VERSION = 5
+
+
+class _ChecksummedWriter:
+    """Writes to `handle` in large pieces, keeping the CRC-64 of everything written."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.crc = 0
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= 1 << 20:
+            self.flush()
+
+    def flush(self) -> None:
+        data = b"".join(self.parts)
+        self.crc = crc64(data, self.crc)
+        self.handle.write(data)
+        self.parts, self.size = [], 0
+
+
+def _aux_value(value: bytes | str | int) -> bytes:
+    if isinstance(value, int):
+        return b"%d" % value
+    return value.encode() if isinstance(value, str) else value
+
+
+def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction") -> None:
+    """Write a whole RDB file (version 10, Redis 7.0's) to `handle`: the `aux` fields,
+    (name, value) pairs in order, the code of the function `libraries`, then each of
+    `databases` (keyspace.Database) that has keys. Expiry times are written as they are,
+    even those already past, as Redis does: a loader drops them, a replica waits for its
+    primary's DEL. Under an LRU or LFU maxmemory `policy` each key also carries its
+    idle time or its access counter, as Redis saves them."""
+    out = _ChecksummedWriter(handle)
+    out.write(MAGIC + b"%04d" % RDB_VERSION)
+    for name, value in aux:
+        out.write(bytes([AUX]) + _string(_aux_value(name)) + _string(_aux_value(value)))
+    for code in libraries:
+        out.write(bytes([FUNCTION2]) + _string(code))
+    save_idle, save_freq = policy.endswith("-lru"), policy.endswith("-lfu")
+    for db in databases:
+        if not db.data:
+            continue
+        out.write(bytes([SELECTDB]) + _length(db.index) + bytes([RESIZEDB])
+                  + _length(len(db.data)) + _length(len(db.volatile)))
+        keyspace = db.keyspace
+        for key, entry in db.data.items():
+            if entry.expires_at:
+                out.write(bytes([EXPIRETIME_MS]) + _time_ms(entry.expires_at))
+            if save_idle:
+                out.write(bytes([IDLE]) + _length(max(keyspace.lru_clock - entry.access, 0)))
+            elif save_freq:
+                out.write(bytes([FREQ, lfu_decayed(entry, keyspace.lfu_decay_time)]))
+            value = dump_object(entry.value)
+            out.write(value[:1])                            # the type byte
+            out.write(_string(key))
+            out.write(value[1:])
+    out.write(bytes([EOF]))
+    out.flush()
+    handle.write(out.crc.to_bytes(8, "little"))
+
+
+class RdbKey(NamedTuple):
+    db: int
+    key: bytes
+    value: object
+    expires_at: int              # unix ms, 0 without a TTL
+    idle: int | None             # seconds since the last access, if the file has it
+    freq: int | None             # the LFU counter, if the file has it
+
+
+@dataclass
+class RdbFile:
+    """What an RDB file holds, in the order it holds it."""
+    version: int
+    aux: dict[bytes, bytes] = field(default_factory=dict)
+    libraries: list[bytes] = field(default_factory=list)
+    keys: list[RdbKey] = field(default_factory=list)
+
+
+def is_rdb(data: bytes) -> bool:
+    """Does `data` start as an RDB file does?"""
+    return data[:len(MAGIC)] == MAGIC
+
+
+def read_rdb(data: bytes) -> RdbFile:
+    """Parse a whole RDB file, of any version up to NEWEST_READABLE_VERSION. Raises
+    RdbError, with the offset, unless `data` is exactly one well-formed file whose
+    checksum (when it has one) is right; nothing is returned half-read."""
+    reader = _Reader(data, "file")
+    if not is_rdb(data):
+        reader.fail("not an RDB file (no REDIS magic)")
+    reader.pos = len(MAGIC)
+    digits = reader.take(4)
+    if not digits.isdigit():
+        reader.fail("an RDB version that is not a number")
+    version = int(digits)
+    if not 1 <= version <= NEWEST_READABLE_VERSION:
+        reader.fail(f"RDB version {version}, which this server cannot read")
+    result = RdbFile(version)
+    db_index, expires_at, idle, freq = 0, 0, None, None
+    while True:
+        opcode = reader.byte()
+        if opcode == EOF:
+            break
+        if opcode == AUX:
+            name = reader.string()
+            result.aux[name] = reader.string()
+        elif opcode in (FUNCTION2, FUNCTION_RC):
+            result.libraries.append(_load_function(reader, opcode))
+        elif opcode == SELECTDB:
+            db_index = reader.length()
+        elif opcode == RESIZEDB:
+            reader.length()                    # how many keys, and how many with a TTL:
+            reader.length()                    # a hint we have no use for
+        elif opcode == EXPIRETIME_MS:
+            expires_at = reader.time_ms()
+        elif opcode == EXPIRETIME:
+            expires_at = reader.signed(4) * 1000
+        elif opcode == IDLE:
+            idle = reader.length()
+        elif opcode == FREQ:
+            freq = reader.byte()
+        elif opcode == MODULE_AUX:
+            reader.pos -= 1
+            reader.fail("module data, which this server cannot load")
+        else:
+            key = reader.string()
+            value = _load_value(reader, opcode)
+            result.keys.append(RdbKey(db_index, key, value, expires_at, idle, freq))
+            expires_at, idle, freq = 0, None, None
+    if version >= FIRST_CHECKSUMMED_VERSION:
+        end = reader.pos
+        stored = reader.unsigned(8)
+        if stored and stored != crc64(data[:end]):
+            reader.pos = end
+            reader.fail("a wrong checksum (the file is damaged)")
+    if reader.left():
+        reader.fail("data after the end of the file")
+    return result

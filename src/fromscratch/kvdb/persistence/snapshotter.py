@@ -9,6 +9,10 @@ fork (the kernel copies pages only as the parent changes them), writes it and ex
 while the parent goes on serving clients. The server's cron collects the child
 (`poll()`), and only then counts the save as done: changes made while the child was
 writing stay counted as unsaved.
+
+At start-up the file may also be a real Redis's dump.rdb (it starts with "REDIS"): its
+keys and function libraries are imported (`import_rdb`), so data moves from Redis to
+us by copying the file. What we save afterwards, over it, is our own snapshot format.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import os
 import time
 
 from ...durable import write_file_atomically
+from ...resp import ErrorReply
+from ..keyspace import now_ms
+from .rdb import RdbError, is_rdb, read_rdb
 from .snapshot import CorruptSnapshot
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -71,12 +78,56 @@ class Snapshotter:
         with open(self.path, "rb") as handle:
             data = handle.read()
         try:
-            loaded = self.kv.load_snapshot(data, replace)
+            if is_rdb(data):
+                loaded = self.import_rdb(data, replace)
+                log.warning("imported %d keys from %s, an RDB file written by Redis; "
+                            "it will be saved in our own snapshot format", loaded, self.path)
+            else:
+                loaded = self.kv.load_snapshot(data, replace)
+                log.info("loaded %d keys from %s", loaded, self.path)
         except CorruptSnapshot as exc:
             raise CorruptSnapshot(f"{self.path}: {exc}") from None
-        log.info("loaded %d keys from %s", loaded, self.path)
         self.last_save_time = os.path.getmtime(self.path)
         return loaded
+
+    def import_rdb(self, data: bytes, replace: bool = False) -> int:
+        """Load an RDB file's keys and libraries, as load_snapshot loads a snapshot;
+        returns the keys loaded. Keys already expired are left out, as Redis leaves
+        them out when it loads a file as a primary (their LRU and LFU data too: every
+        key starts fresh). Raises CorruptSnapshot, before any key is loaded, if the file
+        does not read or does not fit (a database beyond `databases`, a key already
+        here, a library that does not load)."""
+        try:
+            contents = read_rdb(data)
+        except RdbError as error:
+            raise CorruptSnapshot(str(error)) from None
+        dbs = self.kv.keyspace.dbs
+        now = now_ms()
+        keys = [record for record in contents.keys
+                if not record.expires_at or record.expires_at > now]
+        seen = set()
+        for record in keys:
+            if record.db >= len(dbs):
+                raise CorruptSnapshot(f"database {record.db} is beyond 'databases'")
+            if (record.db, record.key) in seen:
+                raise CorruptSnapshot(f"the key {record.key!r} is in the file twice")
+            seen.add((record.db, record.key))
+            if not replace and record.key in dbs[record.db].data:
+                raise CorruptSnapshot("a key of the file is already in the keyspace")
+        try:
+            self.kv.functions.load_codes(contents.libraries, replace)
+        except ErrorReply as error:
+            raise CorruptSnapshot(f"a function library does not load: "
+                                  f"{error.message}") from None
+        for record in keys:
+            db = dbs[record.db]
+            if replace:
+                db.delete(record.key)
+            db.add(record.key, record.value)
+            if record.expires_at:
+                db.set_expire(record.key, record.expires_at)
+        self.kv.keyspace.dirty = 0
+        return len(keys)
 
     # -- saving -------------------------------------------------------------------------
 
