@@ -1,11 +1,15 @@
 """Generic key commands: existence, expiry, renaming, iteration, databases."""
 
+import socket
 import time
 
 import pytest
 import redis
 
+from fromscratch.resp import encode_command
+
 from .conftest import connect
+from .test_replication import matches, replica  # noqa: F401  (the replica fixture)
 
 
 def test_del_exists_unlink_touch(r):
@@ -205,6 +209,29 @@ def test_select_swapdb_flush(r, server, protocol):
     with pytest.raises(redis.ResponseError, match="syntax error"):
         r.execute_command("FLUSHALL", "NOW")
     other.close()
+
+
+def test_flushall_of_nothing_still_reaches_replicas(r, replica):
+    # Redis forces FLUSHALL into the stream: a replica may hold keys its primary lacks.
+    r.flushall()
+    r.set("after", "1")
+    assert matches(replica.commands(3), [["select", "0"], ["flushall"], ["set", "after", "1"]])
+
+
+def test_swapdb_reaches_replicas_before_the_pops_it_allows(server, protocol, r, replica):
+    waiting = socket.create_connection((server.host, server.port), timeout=5)
+    waiting.sendall(encode_command(["BRPOP", "k", "0"]))
+    while r.info("clients")["blocked_clients"] < 1:
+        time.sleep(0.01)
+    one = connect(server, protocol, db=1)
+    one.rpush("k", "v")
+    r.swapdb(0, 1)                   # k is now in db 0, where the client waits
+    assert waiting.recv(100) == b"*2\r\n$1\r\nk\r\n$1\r\nv\r\n"
+    assert matches(replica.commands(5), [
+        ["select", "1"], ["rpush", "k", "v"], ["select", "0"], ["swapdb", "0", "1"],
+        ["rpop", "k"]])
+    waiting.close()
+    one.close()
 
 
 def test_object_subcommands(r):

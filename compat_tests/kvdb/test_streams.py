@@ -213,6 +213,34 @@ def test_approximate_trims_remove_whole_nodes(r):
     assert r.xlen("s") == 100
 
 
+def test_nodes_hold_stream_node_max_entries(r, server):
+    """Nodes fill up to stream-node-max-entries, read at each XADD; by default a `~` trim
+    removes at most 100 nodes' worth of entries."""
+    if server.kind == "fromscratch-pubsub":
+        pytest.skip("the pub/sub server has no CONFIG")
+    r.config_set("stream-node-max-entries", 10)
+    try:
+        with r.pipeline(transaction=False) as pipe:
+            for seq in range(1, 101):
+                pipe.xadd("s", {"n": seq}, id=f"1-{seq}")
+            pipe.execute()
+        r.xadd("s", {"n": 101}, id="1-101", maxlen=55, approximate=True, limit=30)
+        assert r.xlen("s") == 71                        # three nodes of ten went
+        r.xadd("s", {"n": 102}, id="1-102", maxlen=55, approximate=True, limit=30)
+        assert r.xlen("s") == 62                        # 72, less one node of ten
+        r.config_set("stream-node-max-entries", 2)      # for nodes to come only
+        for seq in range(1, 4):
+            r.xadd("t", {"n": seq}, id=f"1-{seq}")
+        assert r.xtrim("t", maxlen=0, approximate=True, limit=1) == 0
+        assert r.xtrim("t", maxlen=0, approximate=True, limit=2) == 2
+        r.config_set("stream-node-max-entries", 1)
+        for seq in range(1, 203):
+            r.xadd("u", {"n": seq}, id=f"1-{seq}")
+        assert r.xtrim("u", maxlen=1, approximate=True) == 100     # 100 nodes of one
+    finally:
+        r.config_set("stream-node-max-entries", 100)
+
+
 # -- XREAD ------------------------------------------------------------------------------------
 
 def test_xread(r):

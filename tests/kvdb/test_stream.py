@@ -52,6 +52,20 @@ def test_appends_fill_blocks_of_block_size():
     assert idmap.after(BLOCK_SIZE - 2, 3)[0] == [BLOCK_SIZE - 1, BLOCK_SIZE, BLOCK_SIZE + 1]
 
 
+def test_a_stream_fills_blocks_to_the_node_size_of_each_append():
+    stream = Stream()
+    for seq in range(25):
+        stream.add(make_id(1, seq), [b"f", b"v"], node_entries=10)
+    for seq in range(25, 30):
+        stream.add(make_id(1, seq), [b"f", b"v"], node_entries=2)   # the last block is full
+    for seq in range(30, 33):
+        stream.add(make_id(1, seq), [b"f", b"v"], node_entries=0)   # 0: no limit
+    assert [len(block.ids) for block in stream.entries.blocks] == [10, 10, 5, 2, 2, 4]
+    # `~` takes whole blocks while enough remain, within the limit.
+    assert stream.trim(maxlen=10, minid=None, approx=True, limit=25) == 20
+    assert stream.length == 13
+
+
 def filled(count: int) -> Stream:
     stream = Stream()
     for seq in range(count):

@@ -382,8 +382,9 @@ def swapdb(client, argv):
     if not (0 <= first < count and 0 <= second < count):
         raise ErrorReply("ERR DB index is out of range")
     if first != second:
+        # The clients blocked on keys of either database get their try once SWAPDB
+        # has run (and been propagated), as after any other command.
         kv.keyspace.swap(first, second)
-        kv.blocking.serve_ready_keys()
     return OK
 
 
@@ -415,6 +416,9 @@ def flushall(client, argv):
     kv.tracking.flushed()
     if kv.config["save"] and not kv.snapshotter.in_progress:
         kv.snapshotter.save()           # as Redis: an empty dataset replaces the snapshot
+    # FLUSHALL always counts as a change, even of an empty dataset, so that it always
+    # reaches the replicas and the append-only file (Redis: dirty++ after the save).
+    kv.keyspace.dirty += 1
     return OK
 
 

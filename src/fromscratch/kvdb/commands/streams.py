@@ -30,8 +30,7 @@ from ...resp import NULL_ARRAY, Encoded, ErrorReply
 from ..client import BLOCKED, OK
 from ..keyspace import now_ms
 from ..notifications import STREAM
-from ..structures.stream import (BLOCK_SIZE, MAX_ID, U64_MAX, ConsumerGroup, Nack, Stream,
-                                 format_id)
+from ..structures.stream import MAX_ID, U64_MAX, ConsumerGroup, Nack, Stream, format_id
 from ..table import command, container, subcommand
 from .args import INT64_MAX, SYNTAX, parse_int, subcommand_syntax_error, text
 
@@ -180,7 +179,7 @@ class _TrimOptions:
 
     __slots__ = ("maxlen", "minid", "approx", "limit", "nomkstream", "id_at", "explicit_id")
 
-    def __init__(self, argv: list, xadd: bool):
+    def __init__(self, argv: list, xadd: bool, node_entries: int):
         self.maxlen = self.minid = self.explicit_id = None
         self.approx = self.nomkstream = False
         limit = None
@@ -229,8 +228,11 @@ class _TrimOptions:
         if limit is not None and not self.approx:
             raise ErrorReply("ERR syntax error, LIMIT cannot be used without the special ~ "
                              "option")
-        # `~` removes whole blocks, at most 100 blocks' worth unless told otherwise.
-        self.limit = limit if limit is not None else (100 * BLOCK_SIZE if self.approx else 0)
+        if limit is None:
+            # `~` removes whole blocks, at most 100 blocks' worth unless told otherwise
+            # (as Redis caps it: 10000 when blocks have no entry limit, at most 1000000).
+            limit = min(100 * node_entries or 10000, 1_000_000) if self.approx else 0
+        self.limit = limit
 
     @property
     def trims(self) -> bool:
@@ -269,11 +271,12 @@ def _new_id(stream: Stream, explicit: tuple | None) -> int:
                 "threshold [LIMIT count]] (id-selector: * | id) (data: field value)...")
 def xadd(client, argv):
     key = argv[1]
+    node_entries = client.kv.config["stream-node-max-entries"]
     if argv[2] == b"*" and len(argv) % 2:    # XADD key * field value...: kept short, it is hot
         options = explicit = None
         fields = argv[3:]
     else:
-        options = _TrimOptions(argv, xadd=True)
+        options = _TrimOptions(argv, xadd=True, node_entries=node_entries)
         fields = argv[options.id_at + 1:]
         if len(fields) < 2 or len(fields) % 2:
             raise ErrorReply("ERR wrong number of arguments for 'xadd' command")
@@ -290,7 +293,7 @@ def xadd(client, argv):
     if stream.last_id == MAX_ID:
         raise ErrorReply("ERR The stream has exhausted the last possible ID, unable to add "
                          "more items")
-    reply = stream.add(_new_id(stream, explicit), fields)
+    reply = stream.add(_new_id(stream, explicit), fields, node_entries)
     db.modified(key)
     db.notify(STREAM, "xadd", key)
     if options and options.trims and options.apply(stream):
@@ -306,7 +309,8 @@ def xadd(client, argv):
                     "deallocation.",
          syntax="key (strategy: MAXLEN | MINID) [operator: = | ~] threshold [LIMIT count]")
 def xtrim(client, argv):
-    options = _TrimOptions(argv, xadd=False)
+    options = _TrimOptions(argv, xadd=False,
+                           node_entries=client.kv.config["stream-node-max-entries"])
     db, key = client.db, argv[1]
     stream = db.get_for_write(key, Stream)
     if stream is None:

@@ -6,7 +6,7 @@ We hold it as one Python int, `ms << 64 | seq`, so that ids compare, sort and bi
 as plain integers; `format_id` writes it back as text.
 
 Entries live in an `IdMap`: a map from id to value kept sorted as a list of blocks of
-at most BLOCK_SIZE ids each, with the first id of every block in a separate list:
+a bounded number of ids each, with the first id of every block in a separate list:
 
     starts  [ 100-0 ,           250-3 ,           410-0 ]      bisect here first...
     blocks  [ ids    100-0 100-1 ...  , ids 250-3 ...    , ids 410-0 ... ]
@@ -15,8 +15,10 @@ at most BLOCK_SIZE ids each, with the first id of every block in a separate list
 
 Appending goes to the last block (or starts a new one when it is full): O(1). Finding
 an id is two bisects, one over `starts` and one inside a block, so reading k entries
-from any position costs O(log n + k). The blocks are Redis's listpack nodes: BLOCK_SIZE
-is its default `stream-node-max-entries`; a deleted entry stays in its block as a
+from any position costs O(log n + k). The blocks are Redis's listpack nodes: XADD
+fills them up to `stream-node-max-entries` (BLOCK_SIZE, 100, by default; the setting is
+read at each append, as Redis does, so a change applies from the next block on), and
+the pending entries lists use BLOCK_SIZE; a deleted entry stays in its block as a
 tombstone (Redis flags it deleted in its node), still taking a place, until the block's
 last live entry goes and the block with it; trimming with `~` removes whole blocks from
 the front. So for entries small enough that Redis's nodes fill by count, not bytes,
@@ -90,8 +92,8 @@ def entry_fields(entry: bytes) -> list:
 
 
 class _Block:
-    """Up to BLOCK_SIZE ids in order, with their values; a value of None is a deleted
-    entry still holding its place (see IdMap.bury). `live` counts the others."""
+    """A run of ids in order, with their values; a value of None is a deleted entry
+    still holding its place (see IdMap.bury). `live` counts the others."""
 
     __slots__ = ("ids", "values", "live")
 
@@ -107,7 +109,7 @@ class IdMap:
     Entries leave it in one of two ways. `pop` takes the id out of its block, as the
     pending entries lists want. `bury` leaves a tombstone in its place, as Redis marks a
     deleted stream entry inside its listpack node: the block keeps counting it towards
-    its BLOCK_SIZE and its last id, which is what decides how XADD fills blocks and what
+    its size and its last id, which is what decides how XADD fills blocks and what
     approximate trims remove, and the block goes once its last live entry is deleted.
     Readers skip tombstones."""
 
@@ -195,10 +197,12 @@ class IdMap:
 
     # -- adding ----------------------------------------------------------------------------
 
-    def append(self, key: int, value) -> None:
-        """Add `key`, which is greater than every key in the map (tombstones too)."""
+    def append(self, key: int, value, block_size: int = BLOCK_SIZE) -> None:
+        """Add `key`, which is greater than every key in the map (tombstones too), to
+        the last block if it holds fewer than `block_size` ids (0: no limit), else to a
+        new one."""
         blocks = self.blocks
-        if blocks and len(blocks[-1].ids) < BLOCK_SIZE:
+        if blocks and (not block_size or len(blocks[-1].ids) < block_size):
             block = blocks[-1]
             block.ids.append(key)
             block.values.append(value)
@@ -505,12 +509,13 @@ class Stream:
 
     # -- adding and removing entries --------------------------------------------------------
 
-    def add(self, stream_id: int, fields: list) -> bytes:
-        """Append an entry (its id is greater than last_id); returns the id as text."""
+    def add(self, stream_id: int, fields: list, node_entries: int = BLOCK_SIZE) -> bytes:
+        """Append an entry (its id is greater than last_id) in a block of at most
+        `node_entries` entries (stream-node-max-entries); returns the id as text."""
         text = b"%d-%d" % (stream_id >> 64, stream_id & U64_MAX)      # format_id, inline
         if not self.entries.length:
             self.first_id = stream_id
-        self.entries.append(stream_id, encode_entry(text, fields))
+        self.entries.append(stream_id, encode_entry(text, fields), node_entries)
         self.last_id = stream_id
         self.entries_added += 1
         return text
