@@ -87,7 +87,10 @@ def matches(commands, patterns) -> bool:
 
 @pytest.fixture
 def replica(server, r):
+    # No PINGs in the stream, and no wait for other replicas before the sync (Redis
+    # otherwise waits repl-diskless-sync-delay seconds to serve several at once).
     r.config_set("repl-ping-replica-period", 3600)
+    r.config_set("repl-diskless-sync-delay", 0)
     link = ReplicaLink(server)
     yield link
     link.close()
@@ -500,3 +503,24 @@ def test_redis_cli_saves_our_dataset_as_an_rdb_file(server, primary, tmp_path):
     contents = read_rdb(functions.read_bytes())
     assert contents.keys == [] and contents.libraries == [LIBRARY.encode()]
     assert primary.info("replication")["connected_slaves"] == 0
+
+
+def test_pops_and_stream_writes_propagate_as_what_happened(r, replica):
+    r.rpush("list", "a", "b", "c")
+    r.execute_command("LMPOP", 2, "nolist", "list", "RIGHT", "COUNT", 2)
+    r.zadd("zset", {"m": 1, "n": 2})
+    r.execute_command("ZMPOP", 1, "zset", "MAX")
+    r.set("gone", "1")
+    r.getdel("gone")
+    entry_id = r.xadd("stream", {"f": "v"})
+    r.xadd("stream", {"f": "v"}, maxlen=1, approximate=True)
+    commands = replica.commands(9)
+    entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    assert matches(commands, [
+        ["select", "*"], ["rpush", "list", "a", "b", "c"],
+        ["rpop", "list", "2"],
+        ["zadd", "zset", "*", "m", "*", "n"], ["zpopmax", "zset", "1"],
+        ["set", "gone", "1"], ["del", "gone"],
+        ["xadd", "stream", entry_id, "f", "v"],
+        ["xadd", "stream", "MAXLEN", "=", "*", "*-*", "f", "v"],   # `~` made exact
+    ]), commands

@@ -148,9 +148,8 @@ class Blocking:
         tracking = self.kv.tracking
         # The client runs its command again, as if just sent: client-side caching credits
         # it with the writes, and holds back its own invalidations until its reply is
-        # written (see Client._call_carefully). A command that serves clients as it runs
-        # (SWAPDB) gets its own tracking state back afterwards.
-        outer = tracking.executing, tracking.deferred
+        # written (see Client._call_carefully). This runs between commands, when no
+        # other client is executing.
         tracking.executing = client if client.tracking is not None else None
         tracking.deferred = []
         client.retrying = True
@@ -164,13 +163,16 @@ class Blocking:
         finally:
             client.retrying = False
         if result is not BLOCKED:
-            if not isinstance(result, ErrorReply):
+            if isinstance(result, ErrorReply):        # an answer like any other's: counted
+                cmd.failed_calls += 1
+                self.kv.count_error(result)
+            else:
                 self.kv.propagate(client, cmd, state.argv, result)
             self.kv.flush_ops(client)
             self.wake(client, result)
         if tracking.deferred:
             tracking.command_done(client, False, False)
-        tracking.executing, tracking.deferred = outer
+        tracking.executing, tracking.deferred = None, []
 
     def wake(self, client, reply) -> None:
         """Answer a blocked client and let it run what it sent meanwhile."""

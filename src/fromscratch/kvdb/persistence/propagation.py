@@ -9,8 +9,13 @@ are logged as they were sent. The others are rewritten from what they did:
 * floating point is logged as its result, so replay can't round differently:
   INCRBYFLOAT -> SET ... KEEPTTL, HINCRBYFLOAT -> HSET;
 * random picks are logged as what was picked: SPOP -> SREM;
-* blocking pops, which can be served long after they were sent, as the pop that
-  happened: BLPOP -> LPOP, BLMOVE -> LMOVE, BZPOPMIN -> ZREM...
+* blocking pops, which can be served long after they were sent, and pops from the
+  first of several keys, as the pop that happened: BLPOP -> LPOP, BLMOVE -> LMOVE,
+  BZPOPMIN -> ZPOPMIN, LMPOP / BLMPOP -> LPOP key count, ZMPOP / BZMPOP -> ZPOPMIN key
+  count; GETDEL -> DEL;
+* stream ids and trims as they came out: XADD's `*` becomes the id it gave, and an
+  approximate trim (`~`, which depends on how entries sit in nodes) the exact one with
+  the same result (`= <length left>` or `= <first id left>`), as Redis rewrites them.
 
 Each rule gets (argv, reply, db) after the command ran and returns the commands to log.
 Commands that changed nothing are not logged at all (the keyspace's change counter did
@@ -20,6 +25,7 @@ not move).
 from __future__ import annotations
 
 from ...resp import ErrorReply
+from ..structures.stream import format_id
 
 PXAT = b"PXAT"
 
@@ -86,15 +92,75 @@ def _spop(argv, reply, db):
     return [[b"SREM", argv[1], *members]] if members else []
 
 
-def _blocking_list_pop(pop: bytes):
-    def rule(argv, reply, db):                       # reply: [key, value]
+def _getdel(argv, reply, db):
+    return [[b"DEL", argv[1]]]
+
+
+def _blocking_pop(pop: bytes):
+    """BLPOP, BRPOP, BZPOPMIN, BZPOPMAX: the plain pop of the key that was served."""
+    def rule(argv, reply, db):                       # reply: [key, value...]
         return [[pop, reply[0]]]
     return rule
 
 
-def _blmpop(argv, reply, db):                        # reply: [key, [values]]
-    side = b"LPOP" if b"LEFT" in (arg.upper() for arg in argv) else b"RPOP"
-    return [[side, reply[0], b"%d" % len(reply[1])]]
+def _multi_pop(numkeys_at: int, first_side: bytes, pops: tuple[bytes, bytes]):
+    """LMPOP, BLMPOP, ZMPOP, BZMPOP: the pop that happened on the key it hit, with the
+    number of items it took. The side (LEFT/RIGHT, MIN/MAX) is the word after the keys."""
+    def rule(argv, reply, db):                       # reply: [key, [items]]
+        side = argv[numkeys_at + 1 + int(argv[numkeys_at])].upper()
+        pop = pops[0] if side == first_side else pops[1]
+        return [[pop, reply[0], b"%d" % len(reply[1])]]
+    return rule
+
+
+def _trim_positions(argv: list, xadd: bool) -> tuple[int, int, int, int]:
+    """Where XADD's or XTRIM's arguments are: the `~`, the trim threshold and the LIMIT
+    word (each 0 if absent) and, for XADD, the id."""
+    approx_at = threshold_at = limit_at = 0
+    index = 2
+    while index < len(argv):
+        word = argv[index].upper()
+        if word in (b"MAXLEN", b"MINID"):
+            if argv[index + 1] in (b"~", b"="):
+                index += 1
+                approx_at = index if argv[index] == b"~" else 0
+            threshold_at = index + 1
+            index += 2
+        elif word == b"LIMIT":
+            limit_at = index
+            index += 2
+        elif word == b"NOMKSTREAM" and xadd:
+            index += 1
+        else:
+            break                                    # XADD's id
+    return approx_at, threshold_at, limit_at, index
+
+
+def _exact_trim(argv: list, db, approx_at: int, threshold_at: int, limit_at: int) -> list:
+    """An approximate trim is logged as the exact one that gives the same stream: `=`
+    and the length (MAXLEN) or first id (MINID) it left, as Redis rewrites it. Its
+    LIMIT goes (Redis keeps it, which only a replica or AOF load would accept)."""
+    if not approx_at:
+        return argv
+    stream = db.data[argv[1]].value
+    argv[approx_at] = b"="
+    argv[threshold_at] = (b"%d" % stream.length if argv[approx_at - 1].upper() == b"MAXLEN"
+                          else format_id(stream.first_id))
+    if limit_at:
+        del argv[limit_at:limit_at + 2]
+    return argv
+
+
+def _xadd(argv, reply, db):                          # reply: the new entry's id
+    approx_at, threshold_at, limit_at, id_at = _trim_positions(argv, xadd=True)
+    argv = list(argv)
+    argv[id_at] = reply                              # `*` and `ms-*` become the id given
+    return [_exact_trim(argv, db, approx_at, threshold_at, limit_at)]
+
+
+def _xtrim(argv, reply, db):
+    approx_at, threshold_at, limit_at, _ = _trim_positions(argv, xadd=False)
+    return [_exact_trim(list(argv), db, approx_at, threshold_at, limit_at)]
 
 
 def _blmove(argv, reply, db):                        # BLMOVE src dst from to timeout
@@ -105,22 +171,19 @@ def _brpoplpush(argv, reply, db):                    # BRPOPLPUSH src dst timeou
     return [[b"RPOPLPUSH", argv[1], argv[2]]]
 
 
-def _bzpop(argv, reply, db):                         # reply: [key, member, score]
-    return [[b"ZREM", reply[0], reply[1]]]
-
-
-def _bzmpop(argv, reply, db):                        # reply: [key, [[member, score]...]]
-    return [[b"ZREM", reply[0], *(pair[0] for pair in reply[1])]]
-
-
 RULES = {
     "expire": _absolute_expiry, "pexpire": _absolute_expiry, "expireat": _absolute_expiry,
     "pexpireat": _absolute_expiry, "set": _set, "setex": _set_with_ttl,
     "psetex": _set_with_ttl, "getex": _getex, "restore": _restore,
     "incrbyfloat": _incrbyfloat, "hincrbyfloat": _hincrbyfloat, "spop": _spop,
-    "blpop": _blocking_list_pop(b"LPOP"), "brpop": _blocking_list_pop(b"RPOP"),
-    "blmpop": _blmpop, "blmove": _blmove, "brpoplpush": _brpoplpush,
-    "bzpopmin": _bzpop, "bzpopmax": _bzpop, "bzmpop": _bzmpop,
+    "getdel": _getdel, "xadd": _xadd, "xtrim": _xtrim,
+    "blpop": _blocking_pop(b"LPOP"), "brpop": _blocking_pop(b"RPOP"),
+    "bzpopmin": _blocking_pop(b"ZPOPMIN"), "bzpopmax": _blocking_pop(b"ZPOPMAX"),
+    "lmpop": _multi_pop(1, b"LEFT", (b"LPOP", b"RPOP")),
+    "blmpop": _multi_pop(2, b"LEFT", (b"LPOP", b"RPOP")),
+    "zmpop": _multi_pop(1, b"MIN", (b"ZPOPMIN", b"ZPOPMAX")),
+    "bzmpop": _multi_pop(2, b"MIN", (b"ZPOPMIN", b"ZPOPMAX")),
+    "blmove": _blmove, "brpoplpush": _brpoplpush,
 }
 
 
