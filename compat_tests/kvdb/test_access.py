@@ -203,3 +203,131 @@ def test_acl_dryrun(r):
         r.acl_dryrun("dry", "nosuch", "a")
     with pytest.raises(redis.ResponseError, match="wrong number of arguments for 'get'"):
         r.acl_dryrun("dry", "get")
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def test_acl_setuser_validates_names_hashes_and_patterns(r):
+    with pytest.raises(redis.ResponseError, match="Usernames can't contain spaces"):
+        r.execute_command("ACL", "SETUSER", "a b")
+    with pytest.raises(redis.ResponseError, match="password hash must be exactly 64"):
+        r.execute_command("ACL", "SETUSER", "bob", "#" + "A" * 64)
+    with pytest.raises(redis.ResponseError, match="password hash must be exactly 64"):
+        r.execute_command("ACL", "SETUSER", "bob", "!abc")
+    with pytest.raises(redis.ResponseError, match="password you are trying to remove"):
+        r.execute_command("ACL", "SETUSER", "bob", "<never-set")
+    with pytest.raises(redis.ResponseError, match="Try 'resetkeys'"):
+        r.execute_command("ACL", "SETUSER", "bob", "allkeys", "~foo")
+    with pytest.raises(redis.ResponseError, match="Try 'resetchannels'"):
+        r.execute_command("ACL", "SETUSER", "bob", "allchannels", "&foo")
+    with pytest.raises(redis.ResponseError, match="first-arg of a subcommand is not supported"):
+        r.execute_command("ACL", "SETUSER", "bob", "+config|get|appendonly")
+    with pytest.raises(redis.ResponseError, match="Unknown command or category"):
+        r.execute_command("ACL", "SETUSER", "bob", "+get|a|b")
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments for 'CAT'"):
+        r.execute_command("ACL", "CAT", "string", "hash")
+
+
+def test_acl_rules_read_back(r):
+    r.execute_command("ACL", "SETUSER", "bob", "on", "~k1", "&foo", "+get")
+    assert [_text(line) for line in r.acl_list() if b"bob" in _bytes(line)] == [
+        "user bob on ~k1 resetchannels &foo -@all +get"]
+    r.execute_command("ACL", "SETUSER", "carl", "+memory|doctor")
+    assert _commands(r, "carl") == "-@all +memory|doctor"
+    r.execute_command("ACL", "SETUSER", "carl", "+memory")     # engulfs the subcommand
+    assert _commands(r, "carl") == "-@all +memory"
+    r.execute_command("ACL", "SETUSER", "carl", "+@all", "+client|id")
+    assert _commands(r, "carl") == "+@all"
+
+
+def _commands(r, user: str) -> str:
+    """ACL GETUSER's command rules, as the server wrote them (redis-py's reading of the
+    reply rewrites them, so it is read plain)."""
+    conn = r.connection_pool.get_connection()
+    try:
+        conn.send_command("ACL", "GETUSER", user)
+        reply = conn.read_response()
+    finally:
+        r.connection_pool.release(conn)
+    fields = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2]))
+    return _text(fields.get(b"commands", fields.get("commands")))
+
+
+def _bytes(value):
+    return value.encode() if isinstance(value, str) else value
+
+
+def test_acl_first_argument_rule(r):
+    r.execute_command("ACL", "SETUSER", "dbzero", "on", "nopass", "-@all", "+select|0")
+    assert "+select|0" in _commands(r, "dbzero")
+    client = connect_with(r, username="dbzero", password="x")
+    assert client.execute_command("SELECT", "0")
+    with pytest.raises(redis.exceptions.NoPermissionError, match="select"):
+        client.execute_command("SELECT", "1")
+    client.close()
+
+
+def test_shard_channels_are_checked_as_channels(r):
+    r.execute_command("ACL", "SETUSER", "ps", "on", "nopass", "+@pubsub", "resetchannels",
+                      "&allowed:*")
+    client = connect_with(r, username="ps", password="x")
+    assert client.execute_command("SPUBLISH", "allowed:1", "hi") == 0
+    with pytest.raises(redis.exceptions.NoPermissionError, match="channels"):
+        client.execute_command("SPUBLISH", "other", "hi")
+    client.close()
+
+
+def test_subscribers_are_disconnected_when_their_channel_is_revoked(r, server):
+    r.execute_command("ACL", "SETUSER", "sub", "on", ">pw", "+@all", "resetchannels", "&news")
+    payload = b"AUTH sub pw\r\nSUBSCRIBE news\r\n"
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(payload)
+        data = b""
+        while b"news" not in data:
+            data += sock.recv(65536)
+        r.execute_command("ACL", "SETUSER", "sub", "resetchannels", "&sports")
+        while True:                                   # the server closes the connection
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+
+
+def test_exec_checks_rights_again_and_logs_the_multi_context(r, other):
+    r.execute_command("ACL", "LOG", "RESET")
+    r.execute_command("ACL", "SETUSER", "tx", "on", ">pw", "~*", "+multi", "+exec", "+incr",
+                      "+acl")
+    client = connect_with(r, username="tx", password="pw")
+    client_conn = client.connection_pool.get_connection()
+    client_conn.send_command("MULTI")
+    assert _text(client_conn.read_response()) == "OK"
+    client_conn.send_command("INCR", "counter")
+    assert _text(client_conn.read_response()) == "QUEUED"
+    r.execute_command("ACL", "SETUSER", "tx", "-incr")
+    client_conn.send_command("EXEC")
+    replies = client_conn.read_response()
+    assert isinstance(replies[0], redis.ResponseError)
+    assert "ACLs rules changed" in str(replies[0])
+    entry = r.acl_log()[0]
+    assert (_text(entry["context"]), _text(entry["object"])) == ("multi", "incr")
+    client_conn.send_command("MULTI")
+    client_conn.read_response()
+    client_conn.send_command("INCR", "counter")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        client_conn.read_response()
+    assert _text(r.acl_log()[0]["context"]) == "multi"       # refused while queuing
+    client.connection_pool.release(client_conn)
+    client.close()
+
+
+def test_new_connections_need_auth_when_the_default_user_is_off(r, server):
+    r.execute_command("ACL", "SETUSER", "admin", "on", ">pw", "+@all", "~*", "&*")
+    r.execute_command("ACL", "SETUSER", "default", "off")
+    try:
+        reply = raw(server, b"PING\r\n")
+        assert reply.startswith(b"-NOAUTH")
+    finally:
+        admin = connect_with(r, username="admin", password="pw")
+        admin.execute_command("ACL", "SETUSER", "default", "on")
+        admin.close()

@@ -6,6 +6,7 @@ import time
 import pytest
 import redis
 
+from compat_tests.servers import start_kvdb, start_redis
 from fromscratch.resp import ErrorReply, encode_command
 
 from .conftest import call_raw, connect, raw
@@ -376,3 +377,24 @@ def test_command_getkeys_of_lcs_and_latency_histogram_of_a_container(r):
     if isinstance(histogram, list):
         histogram = dict(zip(histogram[::2], histogram[1::2]))
     assert set(histogram) == {b"client|id", b"client|list"}
+
+
+def test_redis_7_parameters_test_suites_set_are_accepted(r):
+    assert r.config_get("maxmemory-clients") == {"maxmemory-clients": "0"}
+    assert "latency-tracking-info-percentiles" in r.config_get("latency-tracking-info-percentiles")
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_pidfile_logfile_and_readiness_line(tmp_path, kind):
+    """What scripts that start a server look at: the pid file while it runs, and the
+    log (appended to `logfile`) saying it is ready."""
+    pidfile, logfile = tmp_path / "server.pid", tmp_path / "logfile.log"
+    start = start_kvdb if kind == "fromscratch" else start_redis
+    server = start(str(tmp_path), "--pidfile", str(pidfile), "--logfile", str(logfile),
+                   "--daemonize", "no")
+    try:
+        assert int(pidfile.read_text()) == server.process.pid
+        assert "Ready to accept connections" in logfile.read_text()
+    finally:
+        server.stop()
+    assert not pidfile.exists()                    # removed on a clean shutdown

@@ -43,6 +43,11 @@ PROTECTED_MODE_DENIED = (
     b"user. NOTE: You only need to do one of the above things in order for the server to start "
     b"accepting connections from the outside.\r\n")
 CHANNEL_COMMANDS = {"subscribe", "ssubscribe", "publish", "spublish", "psubscribe"}
+SHARD_CHANNEL_COMMANDS = {"ssubscribe", "spublish", "sunsubscribe"}
+# Redis's DEBUG is one command taking its operation as first argument, not a container:
+# there `+debug|digest` allows a first argument, and so it does here, though our DEBUG
+# dispatches to subcommands (rules on those still work: they are that first argument).
+FIRST_ARG_COMMANDS = {"debug"}
 
 
 def digest(password: bytes) -> str:
@@ -57,7 +62,8 @@ class User:
         self.nopass = False
         self.passwords: set[str] = set()
         self.allowed: set[str] = set()          # full command names
-        self.command_rules: list[str] = []      # as given, for ACL LIST
+        self.command_rules: list[str] = ["-@all"]   # as given, for ACL LIST
+        self.first_args: dict[str, set[str]] = {}   # command -> the first arguments allowed
         self.key_patterns: list[bytes] = []
         self.all_keys = False
         self.channel_patterns: list[bytes] = []
@@ -73,6 +79,8 @@ class User:
 
     def apply(self, rule: str) -> None:
         lowered = rule.lower()
+        if not rule:
+            return                                  # an empty rule does nothing, as in Redis
         if lowered == "on":
             self.enabled = True
         elif lowered == "off":
@@ -81,71 +89,112 @@ class User:
             self.nopass, self.passwords = True, set()
         elif lowered == "resetpass":
             self.nopass, self.passwords = False, set()
-        elif rule.startswith(">"):
-            self.passwords.add(digest(rule[1:].encode()))
+        elif rule[0] in ">#":
+            self.passwords.add(digest(rule[1:].encode()) if rule[0] == ">"
+                               else _checked_hash(rule))
             self.nopass = False
-        elif rule.startswith("<"):
-            self.passwords.discard(digest(rule[1:].encode()))
-        elif rule.startswith("#") and len(rule) == 65:
-            self.passwords.add(rule[1:].lower())
-            self.nopass = False
-        elif rule.startswith("!") and len(rule) == 65:
-            self.passwords.discard(rule[1:].lower())
+        elif rule[0] in "<!":
+            stored = digest(rule[1:].encode()) if rule[0] == "<" else _checked_hash(rule)
+            if stored not in self.passwords:
+                raise _rule_error(rule, "The password you are trying to remove from the user "
+                                        "does not exist")
+            self.passwords.discard(stored)
         elif lowered == "allkeys" or rule == "~*":
             self.all_keys, self.key_patterns = True, []
         elif lowered == "resetkeys":
             self.all_keys, self.key_patterns = False, []
         elif rule.startswith("~"):
-            if not self.all_keys:
-                self.key_patterns.append(rule[1:].encode())
+            if self.all_keys:
+                raise _rule_error(rule, "Adding a pattern after the * pattern (or the 'allkeys' "
+                                        "flag) is not valid and does not have any effect. Try "
+                                        "'resetkeys' to start with an empty list of patterns")
+            self._add_pattern(self.key_patterns, rule)
         elif lowered == "allchannels" or rule == "&*":
             self.all_channels, self.channel_patterns = True, []
         elif lowered == "resetchannels":
             self.all_channels, self.channel_patterns = False, []
         elif rule.startswith("&"):
-            if not self.all_channels:
-                self.channel_patterns.append(rule[1:].encode())
-        elif lowered in ("allcommands", "+@all"):
-            self._commands("+", self._all_names(), "+@all")
-        elif lowered in ("nocommands", "-@all"):
-            self._commands("-", self._all_names(), "-@all")
+            if self.all_channels:
+                raise _rule_error(rule, "Adding a pattern after the * pattern (or the "
+                                        "'allchannels' flag) is not valid and does not have any "
+                                        "effect. Try 'resetchannels' to start with an empty "
+                                        "list of channels")
+            self._add_pattern(self.channel_patterns, rule)
+        elif lowered in ("allcommands", "+@all", "nocommands", "-@all"):
+            everything = lowered in ("allcommands", "+@all")
+            self.allowed = self._all_names() if everything else set()
+            self.first_args = {}
+            self.command_rules = ["+@all" if everything else "-@all"]
+        elif rule[:2] in ("+@", "-@"):
+            self._commands(rule[0], self._category(lowered[1:], rule), lowered)
         elif rule[:1] in ("+", "-") and len(rule) > 1:
-            self._commands(rule[0], self._names_for(rule[1:].lower(), rule), rule.lower())
+            self._command_rule(rule[0], lowered[1:], rule)
         elif lowered == "reset":
             for step in ("resetpass", "resetkeys", "resetchannels", "off", "-@all"):
                 self.apply(step)
         else:
-            raise ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': Syntax error")
+            raise _rule_error(rule, "Syntax error")
+
+    @staticmethod
+    def _add_pattern(patterns: list[bytes], rule: str) -> None:
+        pattern = rule[1:]
+        if " " in pattern or "\0" in pattern:
+            raise _rule_error(rule, "Syntax error")
+        if pattern.encode() not in patterns:            # once is enough
+            patterns.append(pattern.encode())
 
     def _commands(self, sign: str, names: set[str], rule: str) -> None:
         if sign == "+":
             self.allowed |= names
         else:
             self.allowed -= names
-        if rule in ("+@all", "-@all"):
-            self.command_rules = [rule]
-        else:
-            self.command_rules.append(rule)
+            for name in names:
+                self.first_args.pop(name, None)
+        self.command_rules.append(rule)
+
+    def _command_rule(self, sign: str, name: str, rule: str) -> None:
+        """+command, -command, +command|subcommand, -command|subcommand, and +command|arg
+        for a command without subcommands: the one first argument it may be run with
+        (how Redis lets a user SELECT only database 0)."""
+        head, _, child = name.rpartition("|") if "|" in name else (name, "", "")
+        parent, _, sub = head.partition("|")
+        cmd = self.table.commands.get(parent)
+        if cmd is not None and sub:
+            # command|subcommand|argument: only whole commands take a first argument
+            if sub in cmd.subcommands:
+                raise _rule_error(rule, "Allowing first-arg of a subcommand is not supported")
+            cmd = None
+        if cmd is None or (child == "" and "|" in name):
+            raise _rule_error(rule, "Unknown command or category name in ACL")
+        if child and (not cmd.subcommands or cmd.name in FIRST_ARG_COMMANDS):
+            if sign == "-":
+                raise _rule_error(rule, "Unknown command or category name in ACL")
+            self.first_args.setdefault(cmd.full_name, set()).add(child)
+            self.command_rules.append(rule.lower())
+            return
+        if child and child not in cmd.subcommands:
+            raise _rule_error(rule, "Unknown command or category name in ACL")
+        names = ({cmd.subcommands[child].full_name} if child
+                 else {cmd.full_name, *(each.full_name for each in cmd.subcommands.values())})
+        before = set(self.allowed)
+        # A rule on a whole command replaces the earlier rules on it and its subcommands,
+        # so that the rules read back (ACL GETUSER) stay short and say what they do.
+        if not child:
+            self.command_rules = [r for r in self.command_rules
+                                  if r[1:].split("|")[0] != cmd.full_name]
+        self._commands(sign, names, rule.lower())
+        if self.allowed == before and child:
+            self.command_rules.pop()                    # it changed nothing: not worth saying
 
     def _all_names(self) -> set[str]:
         return {each.full_name for cmd in self.table for each in (cmd, *cmd.subcommands.values())}
 
-    def _names_for(self, name: str, rule: str) -> set[str]:
-        if name.startswith("@"):
-            names = {each.full_name for cmd in self.table
-                     for each in (cmd, *cmd.subcommands.values()) if name in each.acl_categories}
-            if not names and name[1:] not in categories(self.table):
-                raise ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': Unknown command "
-                                 f"or category name in ACL")
-            return names
-        parent, _, child = name.partition("|")
-        cmd = self.table.commands.get(parent)
-        if cmd is None or (child and child not in cmd.subcommands):
-            raise ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': Unknown command or "
-                             f"category name in ACL")
-        if child:
-            return {name}
-        return {cmd.full_name, *(sub.full_name for sub in cmd.subcommands.values())}
+    def _category(self, name: str, rule: str) -> set[str]:
+        names = {each.full_name for cmd in self.table
+                 for each in (cmd, *cmd.subcommands.values()) if name in each.acl_categories}
+        if not names and name[1:] not in categories(self.table):
+            raise _rule_error(rule, "Unknown command or category name in ACL")
+        return names
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -153,6 +202,12 @@ class User:
     def unrestricted(self) -> bool:
         return (self.enabled and self.all_keys and self.all_channels
                 and self.command_rules == ["+@all"])
+
+    @property
+    def needs_no_auth(self) -> bool:
+        """A new connection (or RESET) starts authenticated as this user, the default one,
+        only when it is on and has no password."""
+        return self.enabled and self.nopass
 
     def check_password(self, password: bytes) -> bool:
         if not self.enabled:
@@ -167,9 +222,12 @@ class User:
 
     def check(self, cmd, argv: list) -> None:
         """Raise NOPERM unless this user may run `cmd` with these arguments."""
-        if cmd.full_name not in self.allowed:
+        if cmd.full_name not in self.allowed and not (
+                len(argv) > 1 and argv[1].decode("utf-8", "replace").lower()
+                in self.first_args.get((cmd.parent or cmd).full_name, ())):
             raise Denied(NOPERM_COMMAND.format(cmd.full_name), "command", cmd.full_name)
-        if not self.all_keys:
+        # The "keys" of the shard channel commands are channels, checked as channels.
+        if not self.all_keys and cmd.name not in SHARD_CHANNEL_COMMANDS:
             patterns = [compile_pattern(p) for p in self.key_patterns]
             for index in cmd.key_indexes(argv):
                 if not any(match(argv[index]) for match in patterns):
@@ -177,12 +235,21 @@ class User:
         if not self.all_channels and cmd.name in CHANNEL_COMMANDS:
             channels = argv[1:2] if cmd.name in ("publish", "spublish") else argv[1:]
             for channel in channels:
-                if cmd.name == "psubscribe":
-                    allowed = channel in self.channel_patterns    # patterns match literally
-                else:
-                    allowed = any(compile_pattern(p)(channel) for p in self.channel_patterns)
-                if not allowed:
+                if not self.may_use_channel(channel, cmd.name == "psubscribe"):
                     raise Denied(NOPERM_CHANNEL, "channel", channel)
+
+    def may_use_channel(self, channel: bytes, is_pattern: bool = False) -> bool:
+        if self.all_channels:
+            return True
+        if is_pattern:
+            return channel in self.channel_patterns        # patterns match literally
+        return any(compile_pattern(p)(channel) for p in self.channel_patterns)
+
+    def may_keep(self, channels, patterns) -> bool:
+        """Whether a client subscribed to these may stay so under this user's rights (when
+        ACL SETUSER takes a channel away, its subscribers are disconnected)."""
+        return (all(self.may_use_channel(channel) for channel in channels)
+                and all(self.may_use_channel(pattern, True) for pattern in patterns))
 
     # -- descriptions --------------------------------------------------------------------
 
@@ -191,9 +258,9 @@ class User:
         parts = [f"user {self.name}", "on" if self.enabled else "off"]
         parts += ["nopass"] if self.nopass else [f"#{h}" for h in sorted(self.passwords)]
         parts.append("~*" if self.all_keys else
-                     " ".join(f"~{p.decode()}" for p in self.key_patterns) or "resetkeys")
-        parts.append("&*" if self.all_channels else
-                     " ".join(f"&{p.decode()}" for p in self.channel_patterns) or "resetchannels")
+                     " ".join(f"~{p.decode()}" for p in self.key_patterns))
+        parts.append("&*" if self.all_channels else " ".join(
+            ["resetchannels", *(f"&{p.decode()}" for p in self.channel_patterns)]))
         parts += self.command_rules or ["-@all"]
         return " ".join(part for part in parts if part)
 
@@ -218,6 +285,19 @@ def categories(table) -> list[str]:
     found = {category.lstrip("@") for cmd in table for each in (cmd, *cmd.subcommands.values())
              for category in each.acl_categories}
     return sorted(found | REDIS_CATEGORIES)
+
+
+def _rule_error(rule: str, reason: str) -> ErrorReply:
+    return ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': {reason}")
+
+
+def _checked_hash(rule: str) -> str:
+    """The SHA-256 hex digest of a #hash or !hash rule, which must be one exactly."""
+    text = rule[1:]
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise _rule_error(rule, "The password hash must be exactly 64 characters and contain "
+                                "only lowercase hexadecimal characters")
+    return text
 
 
 class Denied(ErrorReply):

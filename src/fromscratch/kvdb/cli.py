@@ -3,10 +3,15 @@
 Options are redis.conf directives given as `--name value` (as redis-server takes them),
 plus `--config FILE` (or a file name first) for a redis.conf-style file, and `--host`
 as another name for `--bind`.
+
+The process behaves as redis-server does towards whoever runs it: it logs to stdout (or
+appends to `logfile`), at `loglevel`; `daemonize yes` detaches it; `pidfile` names a
+file holding its process id while it runs; and the log says when it is ready.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -16,6 +21,13 @@ from ..net import run_servers
 from .config import Config, ConfigError, parse_command_line
 from .persistence.aof import CorruptAof
 from .persistence.snapshot import CorruptSnapshot
+from .version import REDIS_VERSION
+
+log = logging.getLogger("fromscratch.kvdb")
+
+# redis.conf's log levels; Python has nothing between DEBUG and INFO for "verbose".
+LOG_LEVELS = {"debug": logging.DEBUG, "verbose": logging.DEBUG, "notice": logging.INFO,
+              "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
 
 
 def build_config(argv: list[str], defaults: dict[str, str] | None = None) -> Config:
@@ -33,32 +45,86 @@ def build_config(argv: list[str], defaults: dict[str, str] | None = None) -> Con
 def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, table=None,
           usage: str = __doc__) -> int:
     """Parse the options, then run a key-value style server until SIGINT/SIGTERM."""
-    from .server import KvServer
+    from .server import KvServer, ListenError
 
     if argv[:1] in (["-h"], ["--help"]):
         print(usage.strip())
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         config = build_config(argv, defaults)
     except (ConfigError, OSError) as exc:
         print(f"fromscratch {name}: {exc}", file=sys.stderr)
         return 1
+    if config["daemonize"]:
+        daemonize()
+    start_logging(config)
+    log.info("%s version=%s, pid=%d, just started", name, REDIS_VERSION, os.getpid())
+    if config["always-show-logo"]:
+        log.info("\n  fromscratch %s %s (Redis compatible)\n  Running in standalone mode"
+                 "\n  Port: %d\n  PID: %d\n", name, REDIS_VERSION, config["port"], os.getpid())
+    else:
+        log.info("Running mode=standalone, port=%d.", config["port"])
     os.makedirs(config["dir"], exist_ok=True)
     server = KvServer(config, table=table, name=name)
     try:
         server.load_data()
     except (CorruptSnapshot, CorruptAof) as exc:
-        logging.getLogger("fromscratch.kvdb").error(
-            "refusing to start: %s (the file is left as it is; repair or move it)", exc)
+        log.error("refusing to start: %s (the file is left as it is; repair or move it)", exc)
         return 1
     # A data server makes millions of long-lived objects and few reference cycles:
     # collect the youngest generation less often (measured: random ZADD on a large sorted
     # set is ~20% cheaper), and keep what was loaded out of every future full collection.
     gc.set_threshold(10_000, 10, 10)
     gc.freeze()
-    run_servers([server])
+    # As redis-server: a pid file when asked for one, or by default when detached.
+    pidfile = config["pidfile"] or ("/var/run/redis.pid" if config["daemonize"] else "")
+    if pidfile:
+        write_pidfile(pidfile)
+    try:
+        run_servers([server])
+    except ListenError:
+        return 1
+    finally:
+        if pidfile:
+            with contextlib.suppress(OSError):
+                os.unlink(pidfile)
     return 0
+
+
+def daemonize() -> None:
+    """`daemonize yes`: run on in a child process of a new session, detached from the
+    terminal; the parent returns to the shell at once."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    with open(os.devnull, "r+b") as null:
+        for stream in (sys.stdin, sys.stdout, sys.stderr):
+            os.dup2(null.fileno(), stream.fileno())
+
+
+def start_logging(config: Config) -> None:
+    """Log to stdout, or append to `logfile`, at `loglevel` (CONFIG SET may change it)."""
+    handler = (logging.FileHandler(config["logfile"]) if config["logfile"]
+               else logging.StreamHandler(sys.stdout))
+    handler.setFormatter(logging.Formatter(f"{os.getpid()}:M %(asctime)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    # The level is our servers' own: other libraries (asyncio) keep logging warnings only.
+    ours = logging.getLogger("fromscratch")
+
+    def set_level(level: str) -> None:
+        ours.setLevel(LOG_LEVELS[level])
+
+    set_level(config["loglevel"])
+    config.on_change("loglevel", set_level)
+
+
+def write_pidfile(path: str) -> None:
+    # Not being able to write it is no reason to refuse to serve (Redis only warns).
+    try:
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(f"{os.getpid()}\n")
+    except OSError as exc:
+        log.warning("failed to write PID file %s: %s", path, exc)
 
 
 def main(argv: list[str] | None = None) -> int:

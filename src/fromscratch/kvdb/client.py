@@ -27,7 +27,7 @@ from collections import deque
 from ..net import Connection
 from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, write_resp2,
                     write_resp3)
-from .acl import PROTECTED_MODE_DENIED
+from .acl import PROTECTED_MODE_DENIED, Denied
 from .commands.pubsub import unsubscribe_everything
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -47,6 +47,11 @@ UNTRACKED_READS = frozenset({"eval_ro", "evalsha_ro", "fcall_ro"})
 # its commands), as Redis's call() shows it, but a script as it starts, before the
 # commands it runs: that is why Redis flags scripts skip_monitor and shows them itself.
 SCRIPT_CALLS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+# Why EXEC refuses a queued command the user may no longer run (Redis's words), by the
+# reason a Denied carries.
+_EXEC_DENIALS = {"command": "no permission to execute the command or subcommand",
+                 "key": "no permission to touch the specified keys",
+                 "channel": "no permission to access one of the channels used as arguments"}
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
@@ -87,7 +92,7 @@ class Client(Connection):
         self._user = server.acl.default
         self.last_command = None
         self.careful = False
-        self._authenticated = self._user.nopass
+        self._authenticated = self._user.needs_no_auth
         # MULTI/EXEC: queued commands, or None outside a transaction
         self._multi: list | None = None
         self.multi_failed = False
@@ -332,7 +337,7 @@ class Client(Connection):
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
             if not self._user.unrestricted and not cmd.no_auth:
-                kv.check_acl(self, cmd, argv)
+                kv.check_acl(self, cmd, argv, "toplevel" if self._multi is None else "multi")
             if (cmd.parent or cmd).protected and not kv.allows_protected(self):
                 raise ErrorReply(PROTECTED_REFUSED)
             # Memory and disk errors refuse a command before it can join a transaction,
@@ -433,12 +438,27 @@ class Client(Connection):
         return error
 
     def run_queued(self, commands) -> list:
-        """EXEC: run the queued commands and collect their replies."""
+        """EXEC: run the queued commands and collect their replies. The user's rights are
+        checked again, as Redis does: ACL SETUSER may have taken one away meanwhile."""
         self.in_exec = True
         try:
-            return [self.run_contained(cmd, argv) for cmd, argv in commands]
+            return [self._refused_in_exec(cmd, argv) or self.run_contained(cmd, argv)
+                    for cmd, argv in commands]
         finally:
             self.in_exec = False
+
+    def _refused_in_exec(self, cmd, argv: list) -> ErrorReply | None:
+        if self._user.unrestricted or cmd.no_auth:
+            return None
+        try:
+            self.kv.check_acl(self, cmd, argv, "multi")
+        except Denied as denied:
+            error = ErrorReply("NOPERM ACLs rules changed between the moment the transaction "
+                               "was accumulated and the EXEC call. This command is no longer "
+                               f"allowed for the following reason: {_EXEC_DENIALS[denied.reason]}")
+            self.kv.count_error(error)
+            return error
+        return None
 
     def run_contained(self, cmd, argv: list):
         """Run one command of a transaction or a script, already checked: it never

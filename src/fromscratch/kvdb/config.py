@@ -163,6 +163,10 @@ PARAMETERS = [
     Param("bind", "string", "127.0.0.1 -::1"),
     Param("port", "int", 6380, mutable=False, minimum=0, maximum=65535),
     Param("protected-mode", "bool", True),
+    # There is no unix socket listener here: TCP only.
+    Param("unixsocket", "string", "", mutable=False, effective=False),
+    Param("unixsocketperm", "int", 0, mutable=False, minimum=0, maximum=0o777,
+          effective=False),
     Param("maxclients", "int", 10000, minimum=1, maximum=2**31 - 1),
     Param("timeout", "int", 0, minimum=0, maximum=2**31 - 1),
     Param("tcp-keepalive", "int", 300, minimum=0, maximum=2**31 - 1, effective=False),
@@ -197,6 +201,8 @@ PARAMETERS = [
     # memory
     Param("maxmemory", "memory", 0, minimum=0, maximum=_MAX),
     Param("maxmemory-policy", "enum", "noeviction", choices=_POLICIES),
+    # Client eviction (by the memory clients use) is not implemented.
+    Param("maxmemory-clients", "memory", 0, minimum=0, maximum=_MAX, effective=False),
     Param("maxmemory-samples", "int", 5, minimum=1, maximum=64),
     Param("maxmemory-eviction-tenacity", "int", 10, minimum=0, maximum=100),
     Param("lfu-log-factor", "int", 10, minimum=0, maximum=2**31 - 1),
@@ -209,6 +215,7 @@ PARAMETERS = [
     Param("slowlog-max-len", "int", 128, minimum=0, maximum=2**31 - 1),
     Param("latency-monitor-threshold", "int", 0, minimum=0, maximum=_MAX),
     Param("latency-tracking", "bool", True, effective=False),
+    Param("latency-tracking-info-percentiles", "string", "50 99 99.9", effective=False),
     Param("enable-debug-command", "enum", "no", mutable=False, choices=("no", "yes", "local")),
     # Where files are written is not for any client to change: the classic attack on an
     # open Redis was CONFIG SET dir and dbfilename, then SAVE.
@@ -222,10 +229,10 @@ PARAMETERS = [
           choices=("ignore", "panic", "panic-on-replicas")),
     Param("busy-reply-threshold", "int", 5000, minimum=0, maximum=_MAX,
           aliases=("lua-time-limit",), effective=False),
-    Param("daemonize", "bool", False, mutable=False, effective=False),
-    Param("pidfile", "string", "", mutable=False, effective=False),
+    Param("daemonize", "bool", False, mutable=False),
+    Param("pidfile", "string", "", mutable=False),
     Param("supervised", "string", "no", mutable=False, effective=False),
-    Param("always-show-logo", "bool", False, mutable=False, effective=False),
+    Param("always-show-logo", "bool", False, mutable=False),
     Param("io-threads", "int", 1, mutable=False, minimum=1, maximum=128, effective=False),
     Param("io-threads-do-reads", "bool", False, mutable=False, effective=False),
     Param("appendonly-timestamp", "bool", False, effective=False),

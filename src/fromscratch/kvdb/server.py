@@ -44,6 +44,10 @@ log = logging.getLogger("fromscratch.kvdb")
 
 
 
+class ListenError(Exception):
+    """The server could not listen on its port (taken, or not an address of ours)."""
+
+
 def is_loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
@@ -271,6 +275,12 @@ class KvServer:
             self.pending_ops += [(db.index, change)
                                  for change in effects(cmd, argv, reply, db)]
 
+    def also_propagate(self, db_index: int, argv: list) -> None:
+        """For a command that says itself what it did, op by op (XREADGROUP, XCLAIM...),
+        as Redis's alsoPropagate: `argv` joins the pending ops."""
+        if self.propagating:
+            self.pending_ops.append((db_index, argv))
+
     def propagate_deletion(self, db, key: bytes, lazy: bool = False) -> None:
         """A key that expired or was evicted is gone for good: the log and the replicas
         are told with a DEL (UNLINK if freed lazily), as Redis propagates it; with the
@@ -346,13 +356,20 @@ class KvServer:
 
     async def start(self) -> None:
         try:
-            await self.tcp.start()
-        except OSError:
-            if not self.optional_addresses:
-                raise
-            # An optional address (like -::1 without IPv6) may be missing: go without it.
-            self.tcp.host = [h for h in self.tcp.host if h not in self.optional_addresses]
-            await self.tcp.start()
+            try:
+                await self.tcp.start()
+            except OSError:
+                if not self.optional_addresses:
+                    raise
+                # An optional address (like -::1 without IPv6) may be missing: go without.
+                self.tcp.host = [h for h in self.tcp.host if h not in self.optional_addresses]
+                await self.tcp.start()
+        except OSError as exc:
+            # Redis's words: scripts that start servers look for them to try another port.
+            log.error("Failed listening on port %d (tcp), aborting: %s", self.tcp.port,
+                      exc.strerror or exc)
+            raise ListenError() from exc
+        log.info("Ready to accept connections tcp")
         self.loop = self.tcp.loop
         self.tcp.every(1 / self.config["hz"], self.cron)
         self.tcp.every(1.0, self._enforce_output_limits)

@@ -21,6 +21,8 @@ _FLAGS = "admin noscript loading stale"
             complexity="O(N). Where N is the number of rules provided.", syntax="username [rule...]")
 def acl_setuser(client, argv):
     kv = client.kv
+    if b" " in argv[2] or b"\0" in argv[2]:
+        raise ErrorReply("ERR Usernames can't contain spaces or null characters")
     name = argv[2].decode("utf-8", "replace")
     old = kv.acl.users.get(name)
     user = old.copy() if old is not None else User(name, kv.table)
@@ -29,9 +31,14 @@ def acl_setuser(client, argv):
     kv.acl.users[name] = user
     if name == "default":
         kv.acl.default = user
-    for other in kv.clients.values():
+    for other in list(kv.clients.values()):
         if other.user is old:
             other.user = user                    # logged-in clients get the new rules
+            if not user.may_keep(other.channels | other.shard_channels, other.patterns):
+                if other is client:
+                    other.close_after_reply = True
+                else:
+                    other.close()
     return OK
 
 
@@ -118,6 +125,8 @@ def acl_whoami(client, argv):
             syntax="[category]")
 def acl_cat(client, argv):
     table = client.kv.table
+    if len(argv) > 3:
+        raise subcommand_syntax_error(argv)
     if len(argv) == 2:
         return [name.encode() for name in categories(table)]
     category = "@" + argv[2].decode("utf-8", "replace").lower()

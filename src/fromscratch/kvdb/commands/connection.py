@@ -57,7 +57,7 @@ def reset(client, argv):
     client.no_evict = False
     client.no_touch = False
     client.user = kv.acl.default
-    client.authenticated = kv.acl.default.nopass
+    client.authenticated = kv.acl.default.needs_no_auth
     unsubscribe_everything(client)
     return SimpleString("RESET")
 
