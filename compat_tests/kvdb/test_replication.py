@@ -524,3 +524,25 @@ def test_pops_and_stream_writes_propagate_as_what_happened(r, replica):
         ["xadd", "stream", entry_id, "f", "v"],
         ["xadd", "stream", "MAXLEN", "=", "*", "*-*", "f", "v"],   # `~` made exact
     ]), commands
+
+
+def test_group_reads_propagate_as_the_claims_they_made(r, replica):
+    # A delivery's time must be the primary's: XREADGROUP goes as XCLAIM ... TIME.
+    entry = r.xadd("jobs", {"n": "1"}, id="1-1")
+    r.xgroup_create("jobs", "workers", id="0")
+    r.xreadgroup("workers", "alice", {"jobs": ">"})
+    r.xadd("jobs", {"n": "2"}, id="2-1")
+    r.xreadgroup("workers", "bob", {"jobs": ">"}, noack=True)
+    commands = replica.commands(6)
+    assert entry in (b"1-1", "1-1")
+    assert matches(commands, [
+        ["select", "*"], ["xadd", "jobs", "1-1", "n", "1"],
+        ["xgroup", "create", "jobs", "workers", "0"],
+        ["xclaim", "jobs", "workers", "alice", "0", "1-1", "time", "*", "retrycount", "1",
+         "force", "justid", "lastid", "1-1"],
+        ["xadd", "jobs", "2-1", "n", "2"],
+        ["multi"],               # NOACK: the new consumer, and where the group now is
+    ]), commands
+    assert matches(replica.commands(3), [
+        ["xgroup", "createconsumer", "jobs", "workers", "bob"],
+        ["xgroup", "setid", "jobs", "workers", "2-1", "entriesread", "2"], ["exec"]])

@@ -538,7 +538,8 @@ def _read_new(stream: Stream, after: int, count: int) -> Encoded | None:
     return _entries(stream.entries.after(after, count)[1])
 
 
-def _deliver(stream: Stream, group: ConsumerGroup, consumer, request, now: int) -> Encoded | None:
+def _deliver(client, key: bytes, stream: Stream, group: ConsumerGroup, consumer, request,
+             now: int) -> Encoded | None:
     """XREADGROUP `>`: hand the group's next entries to `consumer`, or None if there are
     none. Each is pending for the consumer until acknowledged, unless NOACK."""
     last = stream.entries.last_id()
@@ -546,10 +547,33 @@ def _deliver(stream: Stream, group: ConsumerGroup, consumer, request, now: int) 
         return None
     ids, entries = stream.entries.after(group.last_id, request.count)
     stream.advance_group(group, ids)
-    if not request.noack:
+    if request.noack:
+        _propagate_group_position(client, key, group)
+    else:
         group.deliver(ids, consumer, now)
         consumer.active_time = now
+        for stream_id in ids:
+            _propagate_claim(client, key, group, stream_id, group.pending.get(stream_id))
     return _entries(entries)
+
+
+# What the group commands did is logged as Redis logs it (see propagation.py): each
+# delivery or claim as the XCLAIM that reproduces it exactly, and a move of the group's
+# position that no XCLAIM carries (NOACK, XCLAIM ... LASTID) as XGROUP SETID.
+
+def _propagate_claim(client, key: bytes, group: ConsumerGroup, stream_id: int,
+                     nack: Nack) -> None:
+    client.kv.also_propagate(client.db.index, [
+        b"XCLAIM", key, group.name, nack.consumer.name, b"0", format_id(stream_id),
+        b"TIME", b"%d" % nack.delivery_time, b"RETRYCOUNT", b"%d" % nack.delivery_count,
+        b"FORCE", b"JUSTID", b"LASTID", format_id(group.last_id)])
+
+
+def _propagate_group_position(client, key: bytes, group: ConsumerGroup) -> None:
+    entries_read = group.entries_read if group.entries_read is not None else -1
+    client.kv.also_propagate(client.db.index, [
+        b"XGROUP", b"SETID", key, group.name, format_id(group.last_id),
+        b"ENTRIESREAD", b"%d" % entries_read])
 
 
 def _history(client, stream: Stream, consumer, after: int, count: int, now: int) -> Encoded:
@@ -592,9 +616,13 @@ def _xread(client, argv, group_read: bool):
         if group is None:
             entries = _read_new(stream, after, request.count)
         else:
+            if request.noack and request.consumer not in group.consumers:
+                # Without a delivery's XCLAIM to make it, the new consumer is logged.
+                client.kv.also_propagate(db.index, [b"XGROUP", b"CREATECONSUMER", key,
+                                                    group.name, request.consumer])
             consumer = _consumer(client, key, group, request.consumer, now)
             if after == NEW_ENTRIES:
-                entries = _deliver(stream, group, consumer, request, now)
+                entries = _deliver(client, key, stream, group, consumer, request, now)
             else:
                 entries = _history(client, stream, consumer, after, request.count, now)
             if entries is not None:
@@ -813,7 +841,8 @@ def xclaim(client, argv):
     min_idle = _min_idle(argv[4], "XCLAIM")
     now = now_ms()
     options = _ClaimOptions(argv, now)
-    if options.last_id > group.last_id:
+    moved = options.last_id > group.last_id
+    if moved:
         group.last_id = options.last_id
         _counted(client, 1)
     consumer = _consumer(client, key, group, argv[3], now)
@@ -823,7 +852,9 @@ def xclaim(client, argv):
         entry = stream.entries.get(stream_id)
         if entry is None:
             if nack is not None:
+                _propagate_claim(client, key, group, stream_id, nack)
                 _forget_deleted(client, group, stream_id)
+                moved = False                       # the XCLAIM carries the position
             continue
         if nack is None:
             if not options.force:
@@ -837,9 +868,13 @@ def xclaim(client, argv):
         else:
             delivery_count = nack.delivery_count + (not options.justid)
         _claim_one(group, stream_id, nack, consumer, options.delivery_time, delivery_count)
+        _propagate_claim(client, key, group, stream_id, nack)
+        moved = False
         claimed.append(format_id(stream_id) if options.justid else entry)
         consumer.active_time = now
         _counted(client, 1)
+    if moved:
+        _propagate_group_position(client, key, group)
     return claimed if options.justid else _entries(claimed)
 
 
@@ -888,6 +923,7 @@ def xautoclaim(client, argv):
         attempts -= 1
         entry = stream.entries.get(stream_id)
         if entry is None:
+            _propagate_claim(client, key, group, stream_id, nack)
             _forget_deleted(client, group, stream_id)
             deleted.append(format_id(stream_id))
             count -= 1
@@ -895,6 +931,7 @@ def xautoclaim(client, argv):
         if min_idle and now - nack.delivery_time < min_idle:
             continue
         _claim_one(group, stream_id, nack, consumer, now, nack.delivery_count + (not justid))
+        _propagate_claim(client, key, group, stream_id, nack)
         claimed.append(format_id(stream_id) if justid else entry)
         consumer.active_time = now
         count -= 1

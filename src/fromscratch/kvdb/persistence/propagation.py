@@ -187,6 +187,16 @@ RULES = {
 }
 
 
+def _logged_by_the_command(argv, reply, db):
+    """XREADGROUP, XCLAIM and XAUTOCLAIM say what they did themselves (as XCLAIMs and
+    XGROUP SETID, through KvServer.also_propagate): a delivery's time must be the one
+    the primary gave it, which only the command knows as it happens."""
+    return []
+
+
+RULES.update(dict.fromkeys(("xreadgroup", "xclaim", "xautoclaim"), _logged_by_the_command))
+
+
 def effects(cmd, argv: list, reply, db) -> list[list[bytes]]:
     """The commands that reproduce what `argv` just did to `db`."""
     if isinstance(reply, ErrorReply):
