@@ -290,3 +290,27 @@ def test_corrupt_snapshot_is_refused_and_left_alone(node):
         node.start()
     with open(path, "rb") as handle:
         assert handle.read() == bytes(data)            # never overwritten
+
+
+def test_turning_the_log_back_on_starts_it_afresh(node):
+    # A log turned off and on again holds the data as it is now, not the old commands.
+    client = node.start()
+    client.config_set("appendonly", "yes")
+    wait_for_rewrite(client)
+    client.set("before", "1")
+    client.config_set("appendonly", "no")
+    client.flushall()
+    client.set("now", "1")
+    client.config_set("appendonly", "yes")
+    wait_for_rewrite(client)
+    client.set("after", "1")
+    node.stop()
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    assert sorted(client.keys()) == [b"after", b"now"]
+
+
+def wait_for_rewrite(client) -> None:
+    deadline = time.time() + 10
+    while client.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:
+        time.sleep(0.05)

@@ -285,7 +285,7 @@ PARAMETERS = [
           aliases=("zset-max-ziplist-value",), effective=False),
     Param("hll-sparse-max-bytes", "memory", 3000, minimum=0, maximum=_MAX, effective=False),
     Param("stream-node-max-bytes", "memory", 4096, minimum=0, maximum=_MAX, effective=False),
-    Param("stream-node-max-entries", "int", 100, minimum=0, maximum=2**63 - 1, effective=False),
+    Param("stream-node-max-entries", "int", 100, minimum=0, maximum=2**63 - 1),
 ]
 
 _BY_NAME: dict[str, Param] = {}

@@ -249,7 +249,9 @@ class AppendOnlyFile:
         base = f"{self.prefix}.{seq}.base.rdb"
         incr = f"{self.prefix}.{seq}.incr.aof"
         write_file_atomically(self._path(base), self.kv.dump_snapshot)
-        open(self._path(incr), "ab").close()
+        # Empty, even if a file of that name is left from when the log was last on:
+        # the new base already holds everything, and old commands must not replay.
+        open(self._path(incr), "wb").close()
         old = self.manifest.files()
         self.manifest = Manifest((base, seq), [(incr, seq)])
         self._write_manifest()
