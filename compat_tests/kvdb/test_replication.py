@@ -23,7 +23,15 @@ class ReplicaLink:
     """A socket that did SYNC: `commands()` returns the stream's commands so far."""
 
     def __init__(self, server, *commands):
-        self.sock = socket.create_connection((server.host, server.port), timeout=10)
+        # Generous: a real Redis first saves the dataset to disk for a plain SYNC.
+        self.sock = socket.create_connection((server.host, server.port), timeout=30)
+        try:
+            self._attach(commands)
+        except BaseException:
+            self.sock.close()       # a replica half attached would linger on the server
+            raise
+
+    def _attach(self, commands) -> None:
         *setup, sync = commands or [("SYNC",)]
         data = b""
         for command in setup:       # one at a time: SYNC is refused while replies wait
@@ -236,6 +244,49 @@ def test_an_expired_key_deleted_by_a_write_goes_with_it(r, replica):
 
 
 # -- the payload ------------------------------------------------------------------------
+
+def test_pops_and_stream_writes_propagate_as_what_happened(r, replica):
+    r.rpush("list", "a", "b", "c")
+    r.execute_command("LMPOP", 2, "nolist", "list", "RIGHT", "COUNT", 2)
+    r.zadd("zset", {"m": 1, "n": 2})
+    r.execute_command("ZMPOP", 1, "zset", "MAX")
+    r.set("gone", "1")
+    r.getdel("gone")
+    entry_id = r.xadd("stream", {"f": "v"})
+    r.xadd("stream", {"f": "v"}, maxlen=1, approximate=True)
+    commands = replica.commands(9)
+    entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    assert matches(commands, [
+        ["select", "*"], ["rpush", "list", "a", "b", "c"],
+        ["rpop", "list", "2"],
+        ["zadd", "zset", "*", "m", "*", "n"], ["zpopmax", "zset", "1"],
+        ["set", "gone", "1"], ["del", "gone"],
+        ["xadd", "stream", entry_id, "f", "v"],
+        ["xadd", "stream", "MAXLEN", "=", "*", "*-*", "f", "v"],   # `~` made exact
+    ]), commands
+
+
+def test_group_reads_propagate_as_the_claims_they_made(r, replica):
+    # A delivery's time must be the primary's: XREADGROUP goes as XCLAIM ... TIME.
+    entry = r.xadd("jobs", {"n": "1"}, id="1-1")
+    r.xgroup_create("jobs", "workers", id="0")
+    r.xreadgroup("workers", "alice", {"jobs": ">"})
+    r.xadd("jobs", {"n": "2"}, id="2-1")
+    r.xreadgroup("workers", "bob", {"jobs": ">"}, noack=True)
+    commands = replica.commands(6)
+    assert entry in (b"1-1", "1-1")
+    assert matches(commands, [
+        ["select", "*"], ["xadd", "jobs", "1-1", "n", "1"],
+        ["xgroup", "create", "jobs", "workers", "0"],
+        ["xclaim", "jobs", "workers", "alice", "0", "1-1", "time", "*", "retrycount", "1",
+         "force", "justid", "lastid", "1-1"],
+        ["xadd", "jobs", "2-1", "n", "2"],
+        ["multi"],               # NOACK: the new consumer, and where the group now is
+    ]), commands
+    assert matches(replica.commands(3), [
+        ["xgroup", "createconsumer", "jobs", "workers", "bob"],
+        ["xgroup", "setid", "jobs", "workers", "2-1", "entriesread", "2"], ["exec"]])
+
 
 def test_the_payload_is_an_rdb_file_that_says_where_the_stream_starts(server, r):
     r.config_set("repl-ping-replica-period", 3600)
@@ -504,45 +555,3 @@ def test_redis_cli_saves_our_dataset_as_an_rdb_file(server, primary, tmp_path):
     assert contents.keys == [] and contents.libraries == [LIBRARY.encode()]
     assert primary.info("replication")["connected_slaves"] == 0
 
-
-def test_pops_and_stream_writes_propagate_as_what_happened(r, replica):
-    r.rpush("list", "a", "b", "c")
-    r.execute_command("LMPOP", 2, "nolist", "list", "RIGHT", "COUNT", 2)
-    r.zadd("zset", {"m": 1, "n": 2})
-    r.execute_command("ZMPOP", 1, "zset", "MAX")
-    r.set("gone", "1")
-    r.getdel("gone")
-    entry_id = r.xadd("stream", {"f": "v"})
-    r.xadd("stream", {"f": "v"}, maxlen=1, approximate=True)
-    commands = replica.commands(9)
-    entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    assert matches(commands, [
-        ["select", "*"], ["rpush", "list", "a", "b", "c"],
-        ["rpop", "list", "2"],
-        ["zadd", "zset", "*", "m", "*", "n"], ["zpopmax", "zset", "1"],
-        ["set", "gone", "1"], ["del", "gone"],
-        ["xadd", "stream", entry_id, "f", "v"],
-        ["xadd", "stream", "MAXLEN", "=", "*", "*-*", "f", "v"],   # `~` made exact
-    ]), commands
-
-
-def test_group_reads_propagate_as_the_claims_they_made(r, replica):
-    # A delivery's time must be the primary's: XREADGROUP goes as XCLAIM ... TIME.
-    entry = r.xadd("jobs", {"n": "1"}, id="1-1")
-    r.xgroup_create("jobs", "workers", id="0")
-    r.xreadgroup("workers", "alice", {"jobs": ">"})
-    r.xadd("jobs", {"n": "2"}, id="2-1")
-    r.xreadgroup("workers", "bob", {"jobs": ">"}, noack=True)
-    commands = replica.commands(6)
-    assert entry in (b"1-1", "1-1")
-    assert matches(commands, [
-        ["select", "*"], ["xadd", "jobs", "1-1", "n", "1"],
-        ["xgroup", "create", "jobs", "workers", "0"],
-        ["xclaim", "jobs", "workers", "alice", "0", "1-1", "time", "*", "retrycount", "1",
-         "force", "justid", "lastid", "1-1"],
-        ["xadd", "jobs", "2-1", "n", "2"],
-        ["multi"],               # NOACK: the new consumer, and where the group now is
-    ]), commands
-    assert matches(replica.commands(3), [
-        ["xgroup", "createconsumer", "jobs", "workers", "bob"],
-        ["xgroup", "setid", "jobs", "workers", "2-1", "entriesread", "2"], ["exec"]])

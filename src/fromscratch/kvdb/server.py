@@ -28,6 +28,7 @@ from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .acl import Acl, Denied
 from .commands.functions import FunctionEngine
+from .commands.migrate import MigrationLinks
 from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
 from .memory import CLIENT_OVERHEAD, Evictor
@@ -97,6 +98,7 @@ class KvServer:
         self.started_at = time.time()
         self.run_id = os.urandom(20).hex()
         self.cursors = Cursors()
+        self.migrate_links = MigrationLinks()    # MIGRATE's cached connections
         self.active_expire_enabled = True
         self.cron_paused = False
         self.snapshotter = Snapshotter(self)
@@ -426,6 +428,7 @@ class KvServer:
             self.unpause()
         self._persistence_cron()
         self.replication.cron()
+        self.migrate_links.close_idle()
         self.keyspace.used_memory()              # keep the pending size updates few
         if self.config["maxmemory"] and self.pause_mode is None:
             self.evictor.make_room()

@@ -156,6 +156,7 @@ def _section_stats(kv) -> list:
         ("pubsub_channels", kv.pubsub_channel_count()),
         ("pubsub_patterns", kv.pubsub_pattern_count()),
         ("latest_fork_usec", 0), ("total_forks", 0),
+        ("migrate_cached_sockets", len(kv.migrate_links)),
         ("tracking_total_keys", len(kv.tracking.readers)),
         ("tracking_total_items", kv.tracking.total_items),
         ("tracking_total_prefixes", len(kv.tracking.prefixes)),

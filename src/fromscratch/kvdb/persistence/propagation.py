@@ -188,13 +188,16 @@ RULES = {
 
 
 def _logged_by_the_command(argv, reply, db):
-    """XREADGROUP, XCLAIM and XAUTOCLAIM say what they did themselves (as XCLAIMs and
-    XGROUP SETID, through KvServer.also_propagate): a delivery's time must be the one
-    the primary gave it, which only the command knows as it happens."""
+    """These commands say what they did themselves, through KvServer.also_propagate:
+    XREADGROUP, XCLAIM and XAUTOCLAIM as XCLAIMs and XGROUP SETID (a delivery's time
+    must be the one the primary gave it, which only the command knows as it happens);
+    MIGRATE as the DEL of the keys the target accepted (gone even when a later key was
+    refused and the reply is an error)."""
     return []
 
 
-RULES.update(dict.fromkeys(("xreadgroup", "xclaim", "xautoclaim"), _logged_by_the_command))
+RULES.update(dict.fromkeys(("xreadgroup", "xclaim", "xautoclaim", "migrate"),
+                           _logged_by_the_command))
 
 
 def effects(cmd, argv: list, reply, db) -> list[list[bytes]]:
