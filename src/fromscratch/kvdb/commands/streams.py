@@ -547,13 +547,16 @@ def _deliver(client, key: bytes, stream: Stream, group: ConsumerGroup, consumer,
         return None
     ids, entries = stream.entries.after(group.last_id, request.count)
     stream.advance_group(group, ids)
+    propagating = client.kv.propagating        # else no need to build what is logged
     if request.noack:
-        _propagate_group_position(client, key, group)
+        if propagating:
+            _propagate_group_position(client, key, group)
     else:
         group.deliver(ids, consumer, now)
         consumer.active_time = now
-        for stream_id in ids:
-            _propagate_claim(client, key, group, stream_id, group.pending.get(stream_id))
+        if propagating:
+            for stream_id in ids:
+                _propagate_claim(client, key, group, stream_id, group.pending.get(stream_id))
     return _entries(entries)
 
 
