@@ -51,6 +51,19 @@ def test_requirepass(r, server, password):
     client.close()
 
 
+def test_strangers_may_send_only_small_commands(r, server, password):
+    # Before AUTH, at most 10 arguments of at most 16 KB each: a guard against memory
+    # use by whoever can connect. The connection is closed after the error.
+    assert raw(server, b"*100\r\n") == b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    assert raw(server, b"*1\r\n$100000000\r\n") == (
+        b"-ERR Protocol error: unauthenticated bulk length\r\n")
+    # AUTH lifts the limits at once, even for what came in the same read.
+    value = b"v" * 20000
+    request = (b"*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n"
+               b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$20000\r\n" + value + b"\r\n")
+    assert raw(server, request, read_until=b"+OK\r\n+OK\r\n") == b"+OK\r\n+OK\r\n"
+
+
 def test_acl_user_rights(r):
     assert r.acl_setuser("alice", enabled=True, passwords=["+pw"], keys=["app:*"],
                          commands=["+@read", "+set", "-@dangerous", "+acl|whoami"]) is True

@@ -132,6 +132,7 @@ class Client(Connection):
     # -- the states that send commands down the careful lane ---------------------------
 
     def _refresh(self) -> None:
+        self.parser.unauthenticated = not self._authenticated
         self.careful = (not self._authenticated or self._multi is not None
                         or self._reply_off or self._skip_next_reply or self._no_touch
                         or not self._user.unrestricted or self._tracking is not None
@@ -206,10 +207,15 @@ class Client(Connection):
         parser = self.parser
         self.reading = data                 # while its commands run (query_buffer_size)
         commands = parser.feed(data)
-        if self.blocked is not None or self.pending:
-            self.pending.extend(commands)
-        elif commands:
-            self.run_commands(commands)
+        while True:
+            if self.blocked is not None or self.pending:
+                self.pending.extend(commands)
+            elif commands:
+                self.run_commands(commands)
+            # Before authenticating, commands are parsed one by one (see RequestParser).
+            if not parser.held_back or self.closed or self.close_after_reply:
+                break
+            commands = parser.feed(b"")
         self.reading = b""
         if parser.error is not None:
             self.out.append(b"-ERR " + parser.error.encode() + b"\r\n")

@@ -122,14 +122,21 @@ class RequestParser:
     `max_buffer` bytes, `overflow` is set: Redis closes such a client without a word.
     """
 
-    __slots__ = ("max_bulk_len", "max_buffer", "error", "overflow", "_buf", "_args",
-                 "_missing", "_need", "_chunks", "_chunks_len", "_partial_bytes")
+    __slots__ = ("max_bulk_len", "max_buffer", "error", "overflow", "unauthenticated",
+                 "held_back", "_buf", "_args", "_missing", "_need", "_chunks", "_chunks_len",
+                 "_partial_bytes")
 
     def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK, max_buffer: int = 1024**3):
         self.max_bulk_len = max_bulk_len
         self.max_buffer = max_buffer    # client-query-buffer-limit: held bytes allowed
         self.error: str | None = None
         self.overflow = False           # set when a half-received command holds too much
+        # A client that has yet to authenticate may send only small commands (Redis's
+        # guard against memory use by strangers: 10 arguments, 16 KB each), and they are
+        # parsed one at a time, each after the one before has run (an AUTH among them
+        # lifts the limits for the rest). `held_back` says a command waits to be parsed.
+        self.unauthenticated = False
+        self.held_back = False
         self._buf = b""            # bytes received but not parsed yet
         self._args = None          # a command whose arguments are still arriving
         self._missing = 0          # how many arguments it still needs
@@ -161,7 +168,9 @@ class RequestParser:
         data = bytes(data)
         commands: list[list[bytes]] = []
         position = 0
-        if self._args is None and data[:1] == b"*" and len(data) <= self.max_bulk_len:
+        self.held_back = False
+        if (self._args is None and data[:1] == b"*" and len(data) <= self.max_bulk_len
+                and not self.unauthenticated):
             position = _split_commands(data, commands)
             if position == len(data):               # the usual case: nothing left over
                 return commands
@@ -184,6 +193,9 @@ class RequestParser:
             if args is None:
                 if pos >= n:
                     break
+                if commands and self.unauthenticated:
+                    self.held_back = True                           # see __init__
+                    break
                 if buf[pos] == 42:                                  # '*': multibulk
                     end = find(b"\r\n", pos)
                     if end < 0:
@@ -193,6 +205,8 @@ class RequestParser:
                     field = buf[pos + 1:end]
                     if not _is_count(field) or int(field) > MULTIBULK_MAX:
                         raise ProtocolError("Protocol error: invalid multibulk length")
+                    if self.unauthenticated and int(field) > 10:
+                        raise ProtocolError("Protocol error: unauthenticated multibulk length")
                     pos = end + 2
                     missing = int(field)
                     if missing <= 0:
@@ -225,6 +239,8 @@ class RequestParser:
                 field = buf[pos + 1:end]
                 if not field.isdigit() or len(field) > 19 or int(field) > self.max_bulk_len:
                     raise ProtocolError("Protocol error: invalid bulk length")
+                if self.unauthenticated and int(field) > 16384:
+                    raise ProtocolError("Protocol error: unauthenticated bulk length")
                 start = end + 2
                 stop = start + int(field)
                 if stop + 2 > n:
