@@ -222,3 +222,21 @@ def test_three_thousand_connections_at_once(r, server):
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_swapdb_of_expired_keys_leaves_watch_alone(r, server, protocol):
+    # A key that has expired is no value: swapping it in or out changes nothing WATCH sees.
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    client = connect(server, protocol, db=1)
+    try:
+        r.set("x", "foo", px=1)                      # db 0
+        time.sleep(0.01)
+        with client.pipeline(transaction=True) as pipe:
+            pipe.watch("x")                          # db 1, where x never was
+            r.swapdb(0, 1)
+            pipe.multi()
+            pipe.ping()
+            assert pipe.execute() == [True]
+    finally:
+        client.close()
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")

@@ -475,9 +475,15 @@ class Keyspace:
     def swap(self, a: int, b: int) -> None:
         self.used_memory()             # settle sizes while keys are where they were marked
         first, second = self.dbs[a], self.dbs[b]
+        now = now_ms()
+
+        def live(db, key) -> bool:            # an expired key is no value to swap
+            entry = db.data.get(key)
+            return entry is not None and not (entry.expires_at and entry.expires_at <= now)
+
         for db, other in ((first, second), (second, first)):
             for key, clients in db.watched.items():
-                if key in db.data or key in other.data:
+                if live(db, key) or live(other, key):
                     for client in clients:
                         client.watch_broken = True
         first.data, second.data = second.data, first.data
