@@ -398,3 +398,38 @@ def test_pidfile_logfile_and_readiness_line(tmp_path, kind):
     finally:
         server.stop()
     assert not pidfile.exists()                    # removed on a clean shutdown
+
+
+def test_slowlog_never_shows_secrets(r, server):
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        r.slowlog_reset()
+        # Refused or not, a secret is never shown (a bare socket: no client retries).
+        raw(server, encode_command(["AUTH", "secretpw"]))
+        raw(server, encode_command(["HELLO", "2", "AUTH", "default", "secretpw"]))
+        r.acl_setuser("slowlog-user", enabled=True, passwords=["+secretpw"])
+        r.config_set("masterauth", "secretpw")
+        logged = [[arg.decode() if isinstance(arg, bytes) else arg for arg in entry["command"]]
+                  if isinstance(entry["command"], list) else entry["command"]
+                  for entry in r.slowlog_get(10)]
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+        r.acl_deluser("slowlog-user")
+        r.config_set("masterauth", "")
+    text = " ".join(str(entry) for entry in logged)
+    assert "secretpw" not in text and "(redacted)" in text
+
+
+def test_slowlog_shows_a_transactions_commands_not_exec(r):
+    r.config_set("slowlog-log-slower-than", 100000)
+    try:
+        r.slowlog_reset()
+        with r.pipeline(transaction=True) as pipe:
+            pipe.execute_command("DEBUG", "SLEEP", "0.2")
+            pipe.execute()
+        entries = r.slowlog_get(10)
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+    assert len(entries) == 1
+    command = entries[0]["command"]
+    assert (command.decode() if isinstance(command, bytes) else command) == "DEBUG SLEEP 0.2"

@@ -448,7 +448,8 @@ class Client(Connection):
         checked again, as Redis does: ACL SETUSER may have taken one away meanwhile."""
         self.in_exec = True
         try:
-            return [self._refused_in_exec(cmd, argv) or self.run_contained(cmd, argv)
+            return [self._refused_in_exec(cmd, argv)
+                    or self.run_contained(cmd, argv, in_transaction=True)
                     for cmd, argv in commands]
         finally:
             self.in_exec = False
@@ -466,11 +467,13 @@ class Client(Connection):
             return error
         return None
 
-    def run_contained(self, cmd, argv: list):
+    def run_contained(self, cmd, argv: list, in_transaction: bool = False):
         """Run one command of a transaction or a script, already checked: it never
         blocks (in_exec), its statistics are kept, its reply is returned (an error
         too), and what it changed joins the ops of the EXEC or script (which go as one
-        MULTI ... EXEC: see KvServer.flush_ops)."""
+        MULTI ... EXEC: see KvServer.flush_ops). A transaction's commands may enter the
+        slow log (EXEC itself does not), a script's do not (the script does), as in
+        Redis."""
         kv = self.kv
         keyspace = kv.keyspace
         changes_before = keyspace.dirty
@@ -478,9 +481,12 @@ class Client(Connection):
             kv.feed_monitors(self, argv)
         started = _perf_ns()
         result = self._invoke(cmd, argv)
-        micros = (_perf_ns() - started) // 1000
+        elapsed = _perf_ns() - started
+        micros = elapsed // 1000
         cmd.usec += micros
         cmd.histogram[micros.bit_length()] += 1
+        if in_transaction and elapsed > kv.slow_ns:
+            kv.note_slow(self, cmd, argv, elapsed)
         if kv.monitors and _shown_after_running(cmd):
             kv.feed_monitors(self, argv)
         if cmd.is_write and keyspace.dirty != changes_before:

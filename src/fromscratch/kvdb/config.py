@@ -104,6 +104,7 @@ class Param:
     aliases: tuple = ()
     effective: bool = True         # False: accepted and reported, changes nothing here
     protected: bool = False        # CONFIG SET needs enable-protected-configs
+    sensitive: bool = False        # a secret: CONFIG SET hides its value from SLOWLOG
 
     def parse(self, text: str, current=None):
         kind = self.kind
@@ -172,7 +173,7 @@ PARAMETERS = [
     Param("tcp-keepalive", "int", 300, minimum=0, maximum=2**31 - 1, effective=False),
     Param("tcp-backlog", "int", 511, mutable=False, minimum=0, maximum=2**31 - 1,
           effective=False),
-    Param("requirepass", "string", ""),
+    Param("requirepass", "string", "", sensitive=True),
     Param("proto-max-bulk-len", "memory", 512 * 1024**2, minimum=1024 * 1024, maximum=_MAX),
     Param("client-query-buffer-limit", "memory", 1024**3, minimum=1024 * 1024, maximum=_MAX),
     Param("client-output-buffer-limit", "limits",
@@ -251,8 +252,8 @@ PARAMETERS = [
     Param("replica-serve-stale-data", "bool", True, aliases=("slave-serve-stale-data",),
           effective=False),
     Param("repl-backlog-size", "memory", 1024**2, minimum=1, maximum=_MAX, effective=False),
-    Param("masterauth", "string", "", effective=False),
-    Param("masteruser", "string", "", effective=False),
+    Param("masterauth", "string", "", effective=False, sensitive=True),
+    Param("masteruser", "string", "", effective=False, sensitive=True),
     Param("replica-priority", "int", 100, minimum=0, maximum=2**31 - 1,
           aliases=("slave-priority",), effective=False),
     Param("replica-announced", "bool", True, aliases=("slave-announced",), effective=False),

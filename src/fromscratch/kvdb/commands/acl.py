@@ -8,7 +8,7 @@ from ...resp import ErrorReply
 from ..acl import Denied, User, categories
 from ..client import OK
 from ..table import container, subcommand
-from .args import parse_int, subcommand_syntax_error
+from .args import parse_int, redact, subcommand_syntax_error
 
 container("acl", group="server", since="6.0.0",
           summary="A container for Access List Control commands.")
@@ -21,12 +21,13 @@ _FLAGS = "admin noscript loading stale"
             complexity="O(N). Where N is the number of rules provided.", syntax="username [rule...]")
 def acl_setuser(client, argv):
     kv = client.kv
-    if b" " in argv[2] or b"\0" in argv[2]:
+    name_arg, *rules = redact(argv, 2)           # the rules may hold passwords
+    if b" " in name_arg or b"\0" in name_arg:
         raise ErrorReply("ERR Usernames can't contain spaces or null characters")
-    name = argv[2].decode("utf-8", "replace")
+    name = name_arg.decode("utf-8", "replace")
     old = kv.acl.users.get(name)
     user = old.copy() if old is not None else User(name, kv.table)
-    for rule in argv[3:]:                        # a bad rule raises: nothing changes
+    for rule in rules:                           # a bad rule raises: nothing changes
         user.apply(rule.decode("utf-8", "replace"))
     kv.acl.users[name] = user
     if name == "default":

@@ -179,3 +179,17 @@ class Options:
 
     def remaining(self) -> int:
         return len(self.argv) - self.pos
+
+
+# -- secrets -------------------------------------------------------------------------------
+
+REDACTED = b"(redacted)"
+
+
+def redact(argv: list, start: int, stop: int | None = None) -> list:
+    """Replace the secrets argv[start:stop] (passwords, ACL rules) by "(redacted)" and
+    return them: SLOWLOG and MONITOR show a command's arguments after it ran, and must
+    not show those, as Redis's redactClientCommandArgument ensures."""
+    secrets = argv[start:stop]
+    argv[start:stop] = [REDACTED] * len(secrets)
+    return secrets

@@ -7,6 +7,7 @@ from ...resp import ErrorReply
 from ..client import OK
 from ..config import ConfigError, find
 from ..table import container, subcommand
+from .args import redact
 
 container("config", group="server", since="2.0.0",
           summary="A container for server configuration commands.")
@@ -37,9 +38,12 @@ def config_set(client, argv):
         raise ErrorReply("ERR wrong number of arguments for 'config|set' command")
     pairs = []
     seen = set()
-    for name_arg, value_arg in zip(argv[2::2], argv[3::2]):
+    for at in range(2, len(argv), 2):
+        name_arg, value_arg = argv[at], argv[at + 1]
         name = name_arg.decode("utf-8", "replace")
         param = find(name)
+        if param is not None and param.sensitive:
+            redact(argv, at + 1, at + 2)
         if param is None:
             raise ErrorReply(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
         if param.protected and not client.kv.allows_protected_config(client):

@@ -9,7 +9,7 @@ from ..client import NO_REPLY, OK
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
 from .pubsub import unsubscribe_everything
-from .args import SYNTAX, Options, parse_int
+from .args import SYNTAX, Options, parse_int, redact
 
 PONG = SimpleString("PONG")
 WRONGPASS = ErrorReply("WRONGPASS invalid username-password pair or user is disabled.")
@@ -70,11 +70,12 @@ def reset(client, argv):
 def auth(client, argv):
     if len(argv) > 3:
         raise SYNTAX
+    secrets = redact(argv, 1)
     acl = client.kv.acl
     if len(argv) == 2 and acl.default.nopass:
         raise ErrorReply("ERR AUTH <password> called without any password configured for "
                          "the default user. Are you sure your configuration is correct?")
-    username, password = (argv[1], argv[2]) if len(argv) == 3 else (b"default", argv[1])
+    username, password = secrets if len(secrets) == 2 else (b"default", secrets[0])
     log_in(client, username, password, "AUTH")
     return OK
 
@@ -109,7 +110,7 @@ def hello(client, argv):
         word = argv[i].upper()
         remaining = len(argv) - i - 1
         if word == b"AUTH" and remaining >= 2:
-            credentials = (argv[i + 1], argv[i + 2])
+            credentials = tuple(redact(argv, i + 1, i + 3))
             i += 3
         elif word == b"SETNAME" and remaining >= 1:
             name = argv[i + 1]

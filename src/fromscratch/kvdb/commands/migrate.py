@@ -37,7 +37,7 @@ from ...resp import ErrorReply, SimpleString, encode_command
 from ..client import OK
 from ..notifications import GENERIC
 from ..table import command
-from .args import SYNTAX, now_ms, parse_int
+from .args import SYNTAX, now_ms, parse_int, redact
 from .serialize import dump_payload
 
 NOKEY = SimpleString("NOKEY")
@@ -45,7 +45,6 @@ IOERR_CONNECTING = ErrorReply("IOERR error or timeout connecting to the client")
 MUST_BE_EMPTY = ErrorReply("ERR When using MIGRATE KEYS option, the key argument must be "
                            "set to the empty string")
 # What MONITOR and the slow log show instead of a password, as in Redis.
-REDACTED = b"(redacted)"
 
 CACHE_SIZE = 64            # at most this many cached connections; a new one evicts one
 IDLE_SECONDS = 10          # a cached connection unused this long is closed
@@ -169,12 +168,11 @@ def _parse(argv: list) -> Request:
             if remaining < 1:
                 raise SYNTAX
             index += 1
-            request.password, argv[index] = argv[index], REDACTED
+            request.password, = redact(argv, index, index + 1)
         elif word == b"AUTH2":
             if remaining < 2:
                 raise SYNTAX
-            request.username, argv[index + 1] = argv[index + 1], REDACTED
-            request.password, argv[index + 2] = argv[index + 2], REDACTED
+            request.username, request.password = redact(argv, index + 1, index + 3)
             index += 2
         elif word == b"KEYS":
             if argv[3]:
