@@ -34,3 +34,28 @@ def write_file_atomically(path: str, write) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+class ChecksummedWriter:
+    """Writes to `handle` in large pieces, keeping the running checksum of everything
+    written: `checksum(data, running)` is zlib.crc32's form (our snapshots use CRC32,
+    RDB files CRC-64)."""
+
+    def __init__(self, handle, checksum):
+        self.handle = handle
+        self.checksum = checksum
+        self.crc = 0
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= 1 << 20:
+            self.flush()
+
+    def flush(self) -> None:
+        data = b"".join(self.parts)
+        self.crc = self.checksum(data, self.crc)
+        self.handle.write(data)
+        self.parts, self.size = [], 0

@@ -63,6 +63,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ...durable import ChecksummedWriter
 from ..crc64 import crc64
 from ..memory import lfu_decayed
 from ..structures.randomset import RandomSet
@@ -986,28 +987,6 @@ EXPIRETIME_MS, EXPIRETIME, SELECTDB, EOF = 252, 253, 254, 255
 FIRST_CHECKSUMMED_VERSION = 5
 
 
-class _ChecksummedWriter:
-    """Writes to `handle` in large pieces, keeping the CRC-64 of everything written."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.crc = 0
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.parts.append(data)
-        self.size += len(data)
-        if self.size >= 1 << 20:
-            self.flush()
-
-    def flush(self) -> None:
-        data = b"".join(self.parts)
-        self.crc = crc64(data, self.crc)
-        self.handle.write(data)
-        self.parts, self.size = [], 0
-
-
 def _aux_value(value: bytes | str | int) -> bytes:
     if isinstance(value, int):
         return b"%d" % value
@@ -1021,7 +1000,7 @@ def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction
     even those already past, as Redis does: a loader drops them, a replica waits for its
     primary's DEL. Under an LRU or LFU maxmemory `policy` each key also carries its
     idle time or its access counter, as Redis saves them."""
-    out = _ChecksummedWriter(handle)
+    out = ChecksummedWriter(handle, crc64)
     out.write(MAGIC + b"%04d" % RDB_VERSION)
     for name, value in aux:
         out.write(bytes([AUX]) + _string(_aux_value(name)) + _string(_aux_value(value)))

@@ -48,6 +48,7 @@ import struct
 import zlib
 from collections import deque
 
+from ...durable import ChecksummedWriter
 from ..keyspace import Keyspace, now_ms, type_name
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
@@ -82,28 +83,6 @@ def _varint(value: int) -> bytes:
 
 def _blob(data: bytes) -> bytes:
     return _varint(len(data)) + data
-
-
-class _ChecksummedWriter:
-    """Buffers output into large writes and keeps the running CRC32."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.crc = 0
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.parts.append(data)
-        self.size += len(data)
-        if self.size >= 1 << 20:
-            self.flush()
-
-    def flush(self) -> None:
-        data = b"".join(self.parts)
-        self.crc = zlib.crc32(data, self.crc)
-        self.handle.write(data)
-        self.parts, self.size = [], 0
 
 
 def _id(stream_id: int) -> bytes:
@@ -158,7 +137,7 @@ def encode_value(value) -> tuple[int, bytes]:
 
 def write_snapshot(keyspace: Keyspace, handle, libraries=()) -> None:
     """Write `keyspace`, and the code of the function `libraries`, to `handle`."""
-    out = _ChecksummedWriter(handle)
+    out = ChecksummedWriter(handle, zlib.crc32)
     out.write(MAGIC + bytes([VERSION]))
     out.write(serialize_libraries(libraries))
     now = now_ms()
