@@ -41,12 +41,11 @@ _perf_ns = time.perf_counter_ns
 _OK_BYTES = b"+OK\r\n"
 ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
-# Read-only scripts: client-side caching tracks the keys of the commands they run.
-UNTRACKED_READS = frozenset({"eval_ro", "evalsha_ro", "fcall_ro"})
 # MONITOR sees a command once it has run (a SELECT in its new database, an EXEC after
-# its commands), as Redis's call() shows it, but a script as it starts, before the
-# commands it runs: that is why Redis flags scripts skip_monitor and shows them itself.
-SCRIPT_CALLS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+# its commands), as Redis's call() shows it, but a script (Command.runs_script) as it
+# starts, before the commands it runs: that is why Redis flags scripts skip_monitor and
+# shows them itself. Client-side caching tracks the keys of the commands a read-only
+# script runs, not the script's.
 # Why EXEC refuses a queued command the user may no longer run (Redis's words), by the
 # reason a Denied carries.
 _EXEC_DENIALS = {"command": "no permission to execute the command or subcommand",
@@ -378,7 +377,7 @@ class Client(Connection):
             kv.count_error(error)
             self.reply(error)
             return
-        if kv.monitors and cmd.name in SCRIPT_CALLS:
+        if kv.monitors and cmd.runs_script:
             kv.feed_monitors(self, argv)
         self.last_command = cmd
         keyspace = kv.keyspace
@@ -413,7 +412,7 @@ class Client(Connection):
             self.reply(result)
         if self._tracking is not None:
             # Read-only scripts are not tracked themselves: the commands they run are.
-            if cmd.is_readonly and cmd.name not in UNTRACKED_READS:
+            if cmd.is_readonly and not cmd.runs_script:
                 tracking.remember(self, cmd, argv)
         if self._tracking is not None or tracking.deferred:
             # Also after a command that turned tracking off (an EXEC of SET and CLIENT
@@ -477,7 +476,7 @@ class Client(Connection):
         kv = self.kv
         keyspace = kv.keyspace
         changes_before = keyspace.dirty
-        if kv.monitors and cmd.name in SCRIPT_CALLS:
+        if kv.monitors and cmd.runs_script:
             kv.feed_monitors(self, argv)
         started = _perf_ns()
         result = self._invoke(cmd, argv)

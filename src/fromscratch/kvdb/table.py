@@ -157,6 +157,11 @@ class Command:
         return self.flags if self.call_flags is None else self.call_flags(kv, argv)
 
     @property
+    def runs_script(self) -> bool:
+        """EVAL, FCALL and their variants: what they run declares its own flags."""
+        return self.call_flags is not None
+
+    @property
     def has_keys(self) -> bool:
         """Whether any argument of this command can be a key (it has a key spec)."""
         return bool(self.first_key or self.numkeys_at or self.keyword or self.option_keys)
