@@ -224,10 +224,14 @@ class KvServer:
             (self.aof or AppendOnlyFile(self)).load()
         self.keyspace.dirty = 0
 
-    def _empty_data(self) -> None:
+    def flush_databases(self) -> None:
+        """Empty every database (FLUSHALL); tracking clients drop their caches."""
         for db in self.keyspace.dbs:
             self.keyspace.flush(db)
         self.tracking.flushed()
+
+    def _empty_data(self) -> None:
+        self.flush_databases()
         self.functions.clear()
 
     @contextlib.contextmanager

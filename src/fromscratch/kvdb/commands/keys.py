@@ -411,9 +411,7 @@ def flushdb(client, argv):
 def flushall(client, argv):
     _flush_mode(argv)
     kv = client.kv
-    for db in kv.keyspace.dbs:
-        kv.keyspace.flush(db)
-    kv.tracking.flushed()
+    kv.flush_databases()
     if kv.config["save"] and not kv.snapshotter.in_progress:
         kv.snapshotter.save()           # as Redis: an empty dataset replaces the snapshot
     # FLUSHALL always counts as a change, even of an empty dataset, so that it always
