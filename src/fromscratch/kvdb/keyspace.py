@@ -206,7 +206,10 @@ class Database:
             else:
                 keyspace.touch(entry)
         if type(value) is bytes:                  # a string: its size is known at once
-            self.resize_string(key, entry, changes)
+            size = string_entry_size(key, value)
+            self.keyspace.used += size - entry.size
+            entry.size = size
+            self._changed(key, changes)
         else:
             self.modified(key, changes)
 
@@ -221,12 +224,6 @@ class Database:
             entry.size += growth
             self.keyspace.used += growth
         self._changed(key, 1)
-
-    def resize_string(self, key: bytes, entry: Entry, changes: int) -> None:
-        size = string_entry_size(key, entry.value)
-        self.keyspace.used += size - entry.size
-        entry.size = size
-        self._changed(key, changes)
 
     def add(self, key: bytes, value) -> None:
         """Create `key`, which the caller knows is absent (not counted as a change yet:
