@@ -206,6 +206,45 @@ def test_latency_histogram(r, server_version):
     assert b"set" in histogram
 
 
+
+def _histogram_calls(r, command: str) -> int:
+    histogram = call_raw(r, "LATENCY", "HISTOGRAM", command)
+    if isinstance(histogram, list):
+        histogram = dict(zip(histogram[::2], histogram[1::2]))
+    details = histogram.get(command.encode(), [b"calls", 0])
+    if isinstance(details, list):
+        details = dict(zip(details[::2], details[1::2]))
+    return details[b"calls"]
+
+
+def test_pipelined_commands_each_count_in_the_stats_and_the_slow_log(r):
+    # A pipeline's commands arrive together and may be timed together: each must still
+    # count as one call, in INFO commandstats, LATENCY HISTOGRAM and the slow log.
+    r.config_resetstat()
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        r.slowlog_reset()
+        pipe = r.pipeline(transaction=False)
+        for _ in range(100):
+            pipe.incr("pipelined-counter")                # INCRBY, as redis-py sends it
+        for number in range(100):
+            pipe.get(f"pipelined-{number}")
+        pipe.execute()
+        logged = [entry["command"].split()[0].lower() for entry in r.slowlog_get(128)]
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+    assert logged.count(b"incrby") == 28 and logged.count(b"get") == 100    # the newest 128
+    stats = r.info("commandstats")
+    assert stats["cmdstat_incrby"]["calls"] == 100 and stats["cmdstat_get"]["calls"] == 100
+    assert _histogram_calls(r, "incrby") == 100 and _histogram_calls(r, "get") == 100
+
+    pipe = r.pipeline(transaction=False)
+    for _ in range(50):
+        pipe.incr("pipelined-counter")
+    pipe.execute()
+    assert r.info("commandstats")["cmdstat_incrby"]["calls"] == 150
+    assert _histogram_calls(r, "incrby") == 150
+
 def test_monitor_sees_other_clients(r, server, protocol):
     seen = []
     ready = threading.Event()

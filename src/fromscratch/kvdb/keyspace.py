@@ -232,10 +232,11 @@ class Database:
 
     def get_or_create(self, key: bytes, kind: type, factory=None):
         """The `kind` value of `key`, creating an empty one if missing."""
-        value = self.get_for_write(key, kind)
-        if value is None:
-            value = (factory or kind)()
-            self._insert(key, value)
+        entry = self.entry_for_write(key, kind)
+        if entry is not None:
+            return entry.value
+        value = (factory or kind)()
+        self._insert(key, value)
         return value
 
     def delete(self, key: bytes) -> bool:

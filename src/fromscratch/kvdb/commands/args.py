@@ -57,6 +57,8 @@ _ZERO_OR_INFINITE = (0.0, math.inf, -math.inf)
 def parse_float(arg: bytes, error: ErrorReply = NOT_FLOAT) -> float:
     """A double as Redis's string2d accepts it: strtod over the whole argument, with
     inf allowed; nan, spaces, and overflow or underflow of a finite number refused."""
+    if arg.isdigit() and len(arg) < 300:     # a whole number (most scores): fits at once
+        return float(arg)
     try:
         value = strtod(arg)
     except (ValueError, OverflowError):

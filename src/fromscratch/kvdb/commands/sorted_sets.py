@@ -206,10 +206,7 @@ def zadd(client, argv):
 def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     """The plain ZADD key score member, kept short: it is hot."""
     db = client.db
-    zset = db.get_for_write(key, SortedSet)
-    if zset is None:
-        zset = SortedSet()
-        db.add(key, zset)
+    zset = db.get_or_create(key, SortedSet)
     current = zset.scores.get(member)
     if current is None:
         zset.insert(member, score)
