@@ -472,3 +472,51 @@ def test_slowlog_shows_a_transactions_commands_not_exec(r):
     assert len(entries) == 1
     command = entries[0]["command"]
     assert (command.decode() if isinstance(command, bytes) else command) == "DEBUG SLEEP 0.2"
+
+
+def test_a_blocked_command_enters_the_histogram_and_slow_log_once_answered(r, server):
+    # Redis counts the call at once, and times it (histogram, slow log) when it is served.
+    r.config_resetstat()
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        waiter = connect(server, 2)
+        thread = threading.Thread(target=lambda: waiter.blpop("counted-list", 10), daemon=True)
+        thread.start()
+        deadline = time.time() + 5
+        while r.info("clients")["blocked_clients"] < 1 and time.time() < deadline:
+            time.sleep(0.01)
+        assert r.info("commandstats")["cmdstat_blpop"]["calls"] == 1
+        assert _histogram_calls(r, "blpop") == 0
+        r.slowlog_reset()
+        r.rpush("counted-list", "x")
+        thread.join(5)
+        newest = r.slowlog_get(1)[0]
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+        waiter.close()
+    assert newest["command"].split()[0].lower() == b"blpop"
+    assert r.info("commandstats")["cmdstat_blpop"]["calls"] == 1
+    assert _histogram_calls(r, "blpop") == 1
+
+
+def test_latency_tracking_and_its_percentiles(r):
+    try:
+        r.config_resetstat()
+        r.config_set("latency-tracking", "no")
+        r.set("tracked", "v")
+        assert "latency_percentiles_usec_set" not in r.info("latencystats")
+        r.config_set("latency-tracking", "yes")
+        r.config_set("latency-tracking-info-percentiles", "0.0 50.0 99.90")
+        assert r.config_get("latency-tracking-info-percentiles") == {
+            "latency-tracking-info-percentiles": "0 50 99.9"}
+        r.set("tracked", "v")
+        percentiles = r.info("latencystats")["latency_percentiles_usec_set"]    # parsed
+        assert list(percentiles) == ["p0", "p50", "p99.9"]
+        for bad in ("10 50 a", "10 101"):
+            with pytest.raises(redis.ResponseError, match="CONFIG SET failed"):
+                r.config_set("latency-tracking-info-percentiles", bad)
+        assert r.config_get("latency-tracking-info-percentiles") == {
+            "latency-tracking-info-percentiles": "0 50 99.9"}
+    finally:
+        r.config_set("latency-tracking", "yes")
+        r.config_set("latency-tracking-info-percentiles", "50 99 99.9")

@@ -153,10 +153,9 @@ class Blocking:
         tracking.executing = client if client.tracking is not None else None
         tracking.deferred = []
         client.retrying = True
+        cmd = self._command_of(state)
+        started = time.perf_counter_ns()
         try:
-            cmd = client.kv.table.lookup(state.argv[0])
-            if cmd.subcommands:
-                cmd = cmd.subcommands[state.argv[1].decode().lower()]
             result = cmd.handler(client, state.argv)
         except ErrorReply as error:
             result = error
@@ -169,16 +168,29 @@ class Blocking:
             else:
                 self.kv.propagate(client, cmd, state.argv, result)
             self.kv.flush_ops(client)
-            self.wake(client, result)
+            self.wake(client, result, time.perf_counter_ns() - started)
         if tracking.deferred:
             tracking.command_done(client, False, False)
         tracking.executing, tracking.deferred = None, []
 
-    def wake(self, client, reply) -> None:
-        """Answer a blocked client and let it run what it sent meanwhile."""
+    def wake(self, client, reply, elapsed_ns: int = 0) -> None:
+        """Answer a blocked client and let it run what it sent meanwhile. Its command,
+        counted as a call when it blocked, is timed now by the try that answered (see
+        Client.count_calls)."""
+        state = client.blocked
         self.remove(client)
+        if state is not None and state is not PAUSED:
+            cmd = self._command_of(state)
+            cmd.usec += elapsed_ns // 1000
+            client.time_calls(cmd, (state.argv,), elapsed_ns)
         client.reply(reply)
         self.kv.loop.call_soon(client.resume)
+
+    def _command_of(self, state):
+        cmd = self.kv.table.lookup(state.argv[0])
+        if cmd.subcommands:
+            cmd = cmd.subcommands[state.argv[1].decode().lower()]
+        return cmd
 
     def _timed_out(self, client, state) -> None:
         if client.blocked is state:

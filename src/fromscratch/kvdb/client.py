@@ -335,20 +335,33 @@ class Client(Connection):
                 break
         if cmd is not None:
             self.last_command = cmd
-            self._count_run(cmd, commands, first, index, _perf_ns() - started)
+            self.count_calls(cmd, commands[first:index], _perf_ns() - started,
+                             last_blocked=self.blocked is not None)
             if keyspace.ready_keys:
                 kv.blocking.serve_ready_keys()
         return index
 
-    def _count_run(self, cmd, commands, first: int, end: int, elapsed_ns: int) -> None:
-        """Count the run commands[first:end] of `cmd`, which took elapsed_ns in all."""
-        calls = end - first
-        share = elapsed_ns // calls
+    def count_calls(self, cmd, calls, elapsed_ns: int, slow_log: bool = True,
+                    last_blocked: bool = False) -> None:
+        """Count `calls` (their argument lists) of `cmd`, which took elapsed_ns in all,
+        in INFO commandstats, and time them (see time_calls). As in Redis 7.0, a call
+        that blocked (the last, if last_blocked) is counted at once and timed once
+        answered (Blocking.wake)."""
+        cmd.calls += len(calls)
         cmd.usec += elapsed_ns // 1000
-        cmd.histogram[(share // 1000).bit_length()] += calls
-        if share > self.kv.slow_ns:
-            for argv in commands[first:end]:
-                self.kv.note_slow(self, cmd, argv, share)
+        answered = calls[:-1] if last_blocked else calls
+        if answered:
+            self.time_calls(cmd, answered, elapsed_ns // len(calls), slow_log)
+
+    def time_calls(self, cmd, calls, each_ns: int, slow_log: bool = True) -> None:
+        """Enter `calls` of `cmd`, each_ns each, in the latency histogram (unless
+        latency-tracking is off) and, with slow_log, the slow log and latency monitor."""
+        kv = self.kv
+        if kv.latency_tracking:
+            cmd.histogram[(each_ns // 1000).bit_length()] += len(calls)
+        if slow_log and each_ns > kv.slow_ns:
+            for argv in calls:
+                kv.note_slow(self, cmd, argv, each_ns)
 
     def _call_carefully(self, argv: list) -> None:
         """Every check, in Redis's order: the lane for everything unusual."""
@@ -424,11 +437,7 @@ class Client(Connection):
             kv.propagate(self, cmd, argv, result)
         if kv.pending_ops:
             kv.flush_ops(self, wrap="touches_arbitrary_keys" not in cmd.flags)
-        micros = elapsed // 1000
-        cmd.usec += micros
-        cmd.histogram[micros.bit_length()] += 1
-        if elapsed > kv.slow_ns:
-            kv.note_slow(self, cmd, argv, elapsed)
+        self.count_calls(cmd, (argv,), elapsed, last_blocked=result is BLOCKED)
         if kv.monitors and _shown_after_running(cmd):
             kv.feed_monitors(self, argv)
         if result is not BLOCKED and result is not NO_REPLY:
@@ -503,12 +512,7 @@ class Client(Connection):
             kv.feed_monitors(self, argv)
         started = _perf_ns()
         result = self._invoke(cmd, argv)
-        elapsed = _perf_ns() - started
-        micros = elapsed // 1000
-        cmd.usec += micros
-        cmd.histogram[micros.bit_length()] += 1
-        if in_transaction and elapsed > kv.slow_ns:
-            kv.note_slow(self, cmd, argv, elapsed)
+        self.count_calls(cmd, (argv,), _perf_ns() - started, slow_log=in_transaction)
         if kv.monitors and _shown_after_running(cmd):
             kv.feed_monitors(self, argv)
         if cmd.is_write and keyspace.dirty != changes_before:

@@ -63,6 +63,21 @@ def _render_save(rules) -> str:
     return " ".join(f"{seconds} {changes}" for seconds, changes in rules)
 
 
+def _parse_percentiles(text: str) -> list[float]:
+    try:
+        values = [float(word) for word in text.split()]
+    except ValueError:
+        values = None
+    if values is None or not all(0.0 <= value <= 100.0 for value in values):
+        raise ConfigError("Invalid latency-tracking-info-percentiles parameters")
+    return values
+
+
+def format_percentile(value: float) -> str:
+    """A percentile as Redis prints it: %f less its trailing zeros (99.9, 50)."""
+    return f"{value:f}".rstrip("0").rstrip(".")
+
+
 _BUFFER_CLASSES = ("normal", "slave", "replica", "pubsub")
 
 
@@ -95,7 +110,7 @@ def _render_output_limits(limits: dict) -> str:
 @dataclass
 class Param:
     name: str
-    kind: str                      # bool int memory enum string save limits events
+    kind: str                      # bool int memory enum string save limits events percentiles
     default: object
     mutable: bool = True
     choices: tuple = ()
@@ -133,6 +148,8 @@ class Param:
                 return parse_flags(text)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+        if kind == "percentiles":
+            return _parse_percentiles(text)
         return text
 
     def _bounded(self, value: int) -> int:
@@ -151,6 +168,8 @@ class Param:
             return _render_output_limits(value)
         if self.kind == "events":
             return render_flags(value)
+        if self.kind == "percentiles":
+            return " ".join(map(format_percentile, value))
         return str(value)
 
 
@@ -215,8 +234,8 @@ PARAMETERS = [
     Param("slowlog-log-slower-than", "int", 10000, minimum=-1, maximum=_MAX),
     Param("slowlog-max-len", "int", 128, minimum=0, maximum=2**31 - 1),
     Param("latency-monitor-threshold", "int", 0, minimum=0, maximum=_MAX),
-    Param("latency-tracking", "bool", True, effective=False),
-    Param("latency-tracking-info-percentiles", "string", "50 99 99.9", effective=False),
+    Param("latency-tracking", "bool", True),
+    Param("latency-tracking-info-percentiles", "percentiles", [50.0, 99.0, 99.9]),
     Param("enable-debug-command", "enum", "no", mutable=False, choices=("no", "yes", "local")),
     # Where files are written is not for any client to change: the classic attack on an
     # open Redis was CONFIG SET dir and dbfilename, then SAVE.

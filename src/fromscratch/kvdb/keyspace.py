@@ -54,10 +54,13 @@ def type_name(value) -> str:
 _frozen_at: int | None = None     # while a script runs: the time it started
 
 
+_time_ns = time.time_ns
+
+
 def now_ms() -> int:
     """Unix time in milliseconds, the unit of deadlines. It stands still while a script
     runs, as Redis's time snapshot does: a key can't expire in the middle of one."""
-    return int(time.time() * 1000) if _frozen_at is None else _frozen_at
+    return _time_ns() // 1_000_000 if _frozen_at is None else _frozen_at
 
 
 @contextlib.contextmanager

@@ -133,6 +133,9 @@ class KvServer:
         config.on_change("slowlog-log-slower-than", thresholds)
         config.on_change("latency-monitor-threshold", thresholds)
         config.on_change("slowlog-max-len", self.slowlog.resize)
+        self.latency_tracking = config["latency-tracking"]
+        config.on_change("latency-tracking",
+                         lambda value: setattr(self, "latency_tracking", value))
 
         def notifications(flags):
             self.keyspace.notify_flags = effective_flags(flags)

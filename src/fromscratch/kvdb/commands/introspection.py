@@ -12,7 +12,7 @@ import time
 from ...glob import compile_pattern
 from ...resp import Attributed, BigNumber, ErrorReply, OrderedSet, Push, SimpleString, Verbatim
 from ..client import OK
-from ..config import ConfigError, parse_memory
+from ..config import ConfigError, format_percentile, parse_memory
 from ..diagnostics import percentile
 from ..digest import EMPTY as EMPTY_DIGEST, dataset_digest, value_digest
 from ..memory import human_bytes
@@ -206,10 +206,12 @@ def _section_commandstats(kv) -> list:
 
 
 def _section_latencystats(kv) -> list:
+    wanted = kv.config["latency-tracking-info-percentiles"]
     return [(f"latency_percentiles_usec_{cmd.full_name}",
-             ",".join(f"p{label}={percentile(cmd.histogram, fraction):.3f}"
-                      for label, fraction in (("50", 0.5), ("99", 0.99), ("99.9", 0.999))))
-            for cmd in _all_commands(kv.table) if cmd.calls]
+             ",".join(f"p{format_percentile(wanted_percentile)}="
+                      f"{percentile(cmd.histogram, wanted_percentile / 100):.3f}"
+                      for wanted_percentile in wanted))
+            for cmd in _all_commands(kv.table) if any(cmd.histogram)]
 
 
 def _section_errorstats(kv) -> list:
@@ -455,14 +457,15 @@ def latency_histogram(client, argv):
         chosen = list(_all_commands(client.kv.table))
     result = {}
     for cmd in chosen:
-        if not cmd.calls:
+        calls = sum(cmd.histogram)
+        if not calls:
             continue
         cumulative, buckets = 0, {}
         for bucket, count in enumerate(cmd.histogram):
             if count:
                 cumulative += count
                 buckets[1 << bucket] = cumulative
-        result[cmd.full_name.encode()] = {"calls": cmd.calls, "histogram_usec": buckets}
+        result[cmd.full_name.encode()] = {"calls": calls, "histogram_usec": buckets}
     return result
 
 

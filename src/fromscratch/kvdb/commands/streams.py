@@ -284,10 +284,12 @@ def xadd(client, argv):
         if explicit == (0, 0):
             raise ErrorReply("ERR The ID specified in XADD must be greater than 0-0")
     db = client.db
-    stream = db.get_for_write(key, Stream)
-    if stream is None:
-        if options and options.nomkstream:
-            return None
+    entry = db.entry_for_write(key, Stream)
+    if entry is not None:
+        stream = entry.value
+    elif options and options.nomkstream:
+        return None
+    else:
         stream = Stream()
         db.add(key, stream)
     if stream.last_id == MAX_ID:
