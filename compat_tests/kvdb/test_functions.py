@@ -700,3 +700,9 @@ def test_info_counts_cached_scripts_functions_and_libraries(r):
     assert (memory["number_of_cached_scripts"], memory["number_of_functions"],
             memory["number_of_libraries"]) == (1, 2, 1)
     r.function_flush()
+
+
+def test_a_library_whose_code_runs_too_long_is_refused(r):
+    with pytest.raises(redis.ResponseError, match="FUNCTION LOAD timeout"):
+        r.function_load("#!lua name=endless\nlocal a = 1\nwhile 1 do a = a + 1 end")
+    assert r.function_list() == [] and r.ping()

@@ -620,3 +620,51 @@ def test_time_stands_still_while_a_script_runs(r):
         r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", 0)
     time.sleep(0.01)
     assert r.exists("frozen") == 0
+
+
+def _stats(r):
+    errors = {key.removeprefix("errorstat_"): value["count"]
+              for key, value in r.info("errorstats").items()}
+    commands = {key.removeprefix("cmdstat_"): (value["calls"], value["rejected_calls"],
+                                               value["failed_calls"])
+                for key, value in r.info("commandstats").items()}
+    return errors, commands, r.info("stats")["total_error_replies"]
+
+
+def test_script_errors_are_counted_once_where_they_arise(r):
+    # A command's error inside a script counts (errorstats, its failed or rejected
+    # calls) once; the script answering it fails without counting the error again.
+    try:
+        r.config_resetstat()
+        r.config_set("maxmemory", 1)
+        with pytest.raises(ResponseError, match="command not allowed when used memory"):
+            r.eval("return redis.call('set','x','y')", 1, "x")
+        errors, commands, total = _stats(r)
+        assert errors == {"OOM": 1} and total == 1
+        assert commands["set"][1:] == (1, 0) and commands["eval"] == (1, 0, 1)
+
+        r.config_resetstat()
+        assert r.eval("return redis.pcall('set','x','y')['err'] ~= nil", 1, "x") == 1
+        errors, commands, total = _stats(r)
+        assert errors == {"OOM": 1} and total == 1 and commands["eval"] == (1, 0, 0)
+
+        r.config_resetstat()
+        with pytest.raises(ResponseError, match="command not allowed when used memory"):
+            r.eval("return redis.pcall('set','x','y')", 1, "x")     # the error, returned
+        errors, commands, total = _stats(r)
+        assert errors == {"OOM": 1} and total == 1 and commands["eval"] == (1, 0, 1)
+    finally:
+        r.config_set("maxmemory", 0)
+
+    r.config_resetstat()
+    with pytest.raises(ResponseError, match="DB index is out of range"):
+        r.eval("return redis.call('select',99)", 0)
+    errors, commands, total = _stats(r)
+    assert errors == {"ERR": 1} and total == 1
+    assert commands["select"] == (1, 0, 1) and commands["eval"] == (1, 0, 1)
+
+    r.config_resetstat()
+    with pytest.raises(ResponseError, match="custom msg"):
+        r.eval("return redis.error_reply('MY_ERR_CODE custom msg')", 0)
+    errors, commands, total = _stats(r)
+    assert errors == {"MY_ERR_CODE": 1} and total == 1 and commands["eval"] == (1, 0, 1)

@@ -80,6 +80,7 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
     pidfile = config["pidfile"] or ("/var/run/redis.pid" if config["daemonize"] else "")
     if pidfile:
         write_pidfile(pidfile)
+        server.pidfile = pidfile
     try:
         run_servers([server])
     except ListenError:

@@ -52,6 +52,12 @@ _EXEC_DENIALS = {"command": "no permission to execute the command or subcommand"
                  "key": "no permission to touch the specified keys",
                  "channel": "no permission to access one of the channels used as arguments"}
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
+
+
+class CountedError(ErrorReply):
+    """An error reply already counted in INFO errorstats where it arose (a command a
+    script ran): the script that answers it fails, but the error is not counted twice."""
+
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
@@ -394,6 +400,8 @@ class Client(Connection):
                 raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "
                                  f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
                                  f"context")
+            if kv.busy_reply is not None and "allow_busy" not in flags:
+                raise kv.busy_reply
             if self._multi is not None and cmd.no_multi and cmd.queued_in_multi:
                 raise ErrorReply("ERR Command not allowed inside a transaction")
             # Before queuing, as in Redis: CLIENT PAUSE holds a write even on its way

@@ -21,7 +21,7 @@ from ..pubsub import Broker
 from ..resp import ErrorReply
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import Blocking
-from .client import Client
+from .client import Client, CountedError
 from .commands.connection import client_info_line
 from .config import Config
 from .cursors import Cursors
@@ -95,6 +95,12 @@ class KvServer:
         self.careful = False
         self.pause_mode: str | None = None      # "all" or "write" during CLIENT PAUSE
         self.pause_until = 0.0
+        # While a script runs past busy-reply-threshold: what other clients' commands
+        # get (-BUSY ...), and the script's caller, whose socket is not read meanwhile.
+        self.busy_reply = None
+        self._busy_caller = None
+        self._busy_caller_paused = False
+        self.pidfile = ""           # the one the command line wrote, if any
         self.started_at = time.time()
         self.run_id = os.urandom(20).hex()
         self.cursors = Cursors()
@@ -395,6 +401,48 @@ class KvServer:
         await self.tcp.shutdown()
         return True
 
+    # -- a busy script -------------------------------------------------------------------
+
+    @property
+    def serving(self) -> bool:
+        """Whether clients are being served (not loading data before the start)."""
+        return self.tcp.loop is not None and not self.tcp.stopped.is_set()
+
+    def begin_busy(self, reply, caller) -> None:
+        """A script has run too long: from now until end_busy, other clients' commands
+        get `reply` (a -BUSY error) unless they are allowed (see Client._call_carefully),
+        and the caller's socket is left unread, as Redis protects the client."""
+        self.busy_reply = reply
+        self._busy_caller = caller
+        transport = caller.transport
+        self._busy_caller_paused = transport is not None and transport.is_reading()
+        if self._busy_caller_paused:
+            transport.pause_reading()
+        self.refresh_lanes()
+
+    def end_busy(self) -> None:
+        self.busy_reply = None
+        if self._busy_caller_paused and not self._busy_caller.closed:
+            self._busy_caller.transport.resume_reading()
+        self._busy_caller = None
+        self.refresh_lanes()
+
+    def exit_now(self) -> None:
+        """SHUTDOWN NOSAVE while a script is busy: exit there and then, leaving the
+        script unfinished, as Redis does (its changes so far were never logged)."""
+        self.prepare_shutdown(save=False, force=True)
+        log.warning("Redis is now ready to exit, bye bye...")
+        if self.pidfile:
+            with contextlib.suppress(OSError):
+                os.unlink(self.pidfile)
+        logging.shutdown()
+        os._exit(0)
+
+    def serve_while_busy(self) -> None:
+        """Called now and then while busy: take connections, read and answer commands."""
+        self.tcp.serve_ready_sockets()
+        self._flush_clients()
+
     # -- sending replies ----------------------------------------------------------------
 
     def flush_soon(self, client) -> None:
@@ -510,7 +558,8 @@ class KvServer:
 
     def refresh_lanes(self) -> None:
         # The careful lane is also where writes are logged and MISCONF refuses them.
-        self.careful = (self.pause_mode is not None or bool(self.monitors)
+        self.careful = (self.pause_mode is not None or self.busy_reply is not None
+                        or bool(self.monitors)
                         or self.aof is not None or bool(self.replication.replicas)
                         or self.refuse_writes is not None
                         or bool(self.config["maxmemory"]))
@@ -606,6 +655,8 @@ class KvServer:
                             client_info_line(client), self.config["acllog-max-len"])
 
     def count_error(self, error) -> None:
+        if isinstance(error, CountedError):
+            return
         code = error.code
         self.error_counts[code] = self.error_counts.get(code, 0) + 1
 

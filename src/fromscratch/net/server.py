@@ -27,7 +27,7 @@ import signal
 import time
 from typing import Callable
 
-from .transport import open_listeners
+from .transport import Multiplexer, open_listeners
 
 log = logging.getLogger("fromscratch")
 
@@ -174,6 +174,16 @@ class TcpServer:
         self.every(1.0, self._sweep_idle)
         hosts = self.host if isinstance(self.host, str) else ", ".join(self.host)
         log.info("%s ready to accept connections on %s port %d", self.name, hosts, self.port)
+
+    def serve_ready_sockets(self) -> None:
+        """Accept waiting connections and read what clients sent, now, without the
+        event loop: for a command that holds the loop up for long (a busy script), as
+        Redis's processEventsWhileBlocked. Timers and callbacks wait for the loop."""
+        for listener in self._listeners:
+            listener.accept()
+        mux = Multiplexer.of(self.loop)
+        if mux.epoll is not None:
+            mux.dispatch()
 
     def on_shutdown(self, hook: Callable[[], object]) -> None:
         """Run `hook` (a function or a coroutine function) when the server stops."""

@@ -64,7 +64,7 @@ class Multiplexer:
         self.callbacks: dict[int, list] = {}        # fd -> [reader, writer]
         self.epoll = select.epoll() if hasattr(select, "epoll") else None
         if self.epoll is not None:
-            loop.add_reader(self.epoll.fileno(), self._dispatch)
+            loop.add_reader(self.epoll.fileno(), self.dispatch)
 
     def set_reader(self, fd: int, callback) -> None:
         if self.epoll is not None:
@@ -115,7 +115,8 @@ class Multiplexer:
         except FileNotFoundError:
             self.epoll.register(fd, mask)
 
-    def _dispatch(self) -> None:
+    def dispatch(self) -> None:
+        """Serve the sockets that are ready now (the loop calls this when any is)."""
         callbacks = self.callbacks
         # Up to 512 at a time: if more are ready, the loop calls us again next turn.
         for fd, events in self.epoll.poll(0, 512):
@@ -311,9 +312,10 @@ class Listener:
         self.protocol_factory = protocol_factory
         sock.listen(backlog)
         sock.setblocking(False)
-        loop.add_reader(sock.fileno(), self._accept)
+        loop.add_reader(sock.fileno(), self.accept)
 
-    def _accept(self) -> None:
+    def accept(self) -> None:
+        """Take the connections waiting (the loop calls this when any is)."""
         for _ in range(128):             # take a burst, then let other work run
             try:
                 conn, _ = self.sock.accept()

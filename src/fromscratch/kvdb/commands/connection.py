@@ -40,7 +40,7 @@ def quit_(client, argv):
     return OK
 
 
-@command("reset", arity=1, flags="no_auth noscript loading stale fast",
+@command("reset", arity=1, flags="no_auth noscript loading stale fast allow_busy",
          group="connection", since="6.2.0",
          summary="Resets the connection.", complexity="O(1)")
 def reset(client, argv):

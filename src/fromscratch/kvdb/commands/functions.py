@@ -35,16 +35,17 @@ so FUNCTION STATS never shows a running function and FUNCTION KILL finds none.
 from __future__ import annotations
 
 import re
+import time
 
 from ...glob import glob_match
 from ...resp import ErrorReply, OrderedSet, ProtocolError, SimpleString, split_inline
 from ..client import OK
 from ..persistence.rdb import NotAFunction, RdbError, dump_functions, load_functions
 from ..persistence.snapshot import CorruptSnapshot, deserialize_libraries
-from ..scripting import LuaError, LuaSyntaxError, LuaTable
+from ..scripting import LuaError, LuaInterrupt, LuaSyntaxError, LuaTable
 from ..scripting.values import tostring, type_name
 from ..table import command, container, subcommand
-from .scripting import (EVAL_FLAGS, MAY_WRITE, NOTBUSY, SCRIPT_FLAGS, basic_redis_api,
+from .scripting import (BUSY, EVAL_FLAGS, MAY_WRITE, SCRIPT_FLAGS, basic_redis_api,
                         declared_call_flags, error_message, lua_array, protect_globals,
                         script_error, script_numkeys, set_error_metatable)
 from .args import subcommand_syntax_error, text
@@ -52,6 +53,7 @@ from .serialize import LEGACY_VERSION, seal, unseal
 
 CHUNK_NAME = "user_function"        # how Redis names a library's code in errors
 ENGINE = "LUA"
+LOAD_TIMEOUT = 0.5                  # seconds a library's code may run at FUNCTION LOAD
 VALID_NAME = re.compile(r"[A-Za-z0-9_]+")
 # Redis 7.0 words a bad function name this way too.
 BAD_NUMKEYS = ErrorReply("ERR Bad number of keys provided")
@@ -273,13 +275,15 @@ class FunctionEngine:
         # As Redis does, the code runs with other globals than the functions will.
         runtime_globals, interp.globals = interp.globals, self.load_globals
         self.loading = library
+        deadline = time.monotonic() + LOAD_TIMEOUT
+        interp.hook = lambda: _check_load_time(deadline)
         try:
             interp.call(main, [])
         except LuaError as error:
             message = f"ERR Error registering functions: {error_message(error)}"
             raise ErrorReply(message) from None
         finally:
-            interp.globals, self.loading = runtime_globals, None
+            interp.globals, self.loading, interp.hook = runtime_globals, None, None
         if not library.functions:
             raise ErrorReply("ERR No functions registered")
         return library
@@ -344,6 +348,11 @@ def read_payload(payload: bytes) -> list[bytes]:
         raise ErrorReply("ERR Failed loading library payload") from None
 
 
+def _check_load_time(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise LuaInterrupt("FUNCTION LOAD timeout")
+
+
 # -- FCALL --------------------------------------------------------------------------------
 
 def _fcall(client, argv, read_only: bool):
@@ -354,7 +363,7 @@ def _fcall(client, argv, read_only: bool):
     numkeys = script_numkeys(argv, BAD_NUMKEYS)
     keys, args = lua_array(argv[3:3 + numkeys]), lua_array(argv[3 + numkeys:])
     return client.kv.scripting.run(client, functions.interp, function.callback, [keys, args],
-                                   function.name, function.flags, read_only)
+                                   function.name, function.flags, read_only, argv)
 
 
 def _fcall_call_flags(kv, argv: list) -> frozenset:
@@ -457,7 +466,13 @@ def _library_info(library: Library, with_code: bool) -> dict:
             complexity="O(1)")
 def function_stats(client, argv):
     registry = client.kv.functions.registry
-    return {"running_script": None,
+    run = client.kv.scripting.running
+    if run is not None and run.kind == "script":
+        raise BUSY["script"]             # EVAL's script is not FUNCTION's business
+    running = None if run is None else {
+        "name": run.name, "command": run.command,
+        "duration_ms": int((time.monotonic() - run.started) * 1000)}
+    return {"running_script": running,
             "engines": {ENGINE: {"libraries_count": len(registry.libraries),
                                  "functions_count": len(registry.functions)}}}
 
@@ -465,7 +480,8 @@ def function_stats(client, argv):
 @subcommand("function", "kill", arity=2, flags="noscript allow_busy", since="7.0.0",
             summary="Terminates a function during execution.", complexity="O(1)")
 def function_kill(client, argv):
-    raise NOTBUSY
+    client.kv.scripting.kill("function")
+    return OK
 
 
 @subcommand("function", "flush", arity=-2, flags="write noscript", since="7.0.0",

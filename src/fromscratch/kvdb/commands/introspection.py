@@ -662,7 +662,8 @@ def debug_protocol(client, argv):
 @subcommand("debug", "object", arity=3, flags="admin noscript loading stale",
             summary="Shows low-level information about a key.", syntax="key")
 def debug_object(client, argv):
-    entry = client.db.entry(argv[2], touch=False)
+    # As Redis's, a look at the dictionary itself: an expired key not yet removed is shown.
+    entry = client.db.data.get(argv[2])
     if entry is None:
         raise ErrorReply("ERR no such key")
     encoding = encoding_of(entry.value, client.kv.config)

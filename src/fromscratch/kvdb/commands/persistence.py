@@ -90,6 +90,10 @@ def shutdown(client, argv):
         raise ErrorReply("ERR No shutdown in progress.")
     save = True if b"SAVE" in words else False if b"NOSAVE" in words else None
     kv = client.kv
+    if kv.busy_reply is not None:
+        if save is not False:            # a busy script stops only for SHUTDOWN NOSAVE
+            raise kv.busy_reply
+        kv.exit_now()
     if not kv.prepare_shutdown(save=save, force=b"FORCE" in words):
         raise ErrorReply("ERR Errors trying to SHUTDOWN. Check logs.")
     kv.stop_requested.set()

@@ -32,24 +32,31 @@ against their flags before they start (a script that may write is refused by EVA
 when out of memory or when writes are refused); a script without a shebang runs in
 Redis's compatibility mode, where only the commands it calls are checked.
 
-Left out: a time limit and SCRIPT KILL (a script runs to its end: the server has one
-thread, and nothing else runs meanwhile to kill it), SCRIPT DEBUG, and the struct
-library.
+A script that runs longer than busy-reply-threshold (lua-time-limit) makes the server
+busy, as in Redis: between two of the interpreter's hook calls it serves the other
+clients, refusing their commands with -BUSY but for the few that may run (SCRIPT KILL,
+FUNCTION KILL, FUNCTION STATS, SHUTDOWN NOSAVE, AUTH, MULTI...: the allow_busy
+flag). SCRIPT KILL (FUNCTION KILL for a function) stops a script that has not written
+yet, with an error pcall cannot catch; one that has written can only be stopped by
+SHUTDOWN NOSAVE.
+
+Left out: SCRIPT DEBUG, and the struct library.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 from ...resp import (NULL_ARRAY, BigNumber, Encoded, ErrorReply, OrderedSet, ReplyReader,
                      SimpleString, Verbatim)
 from ...resp.values import Attributed
 from ...resp.writer import format_double
 from ..acl import Denied
-from ..client import OK, OOM, Client, find_subcommand
+from ..client import OK, OOM, Client, CountedError, find_subcommand
 from ..keyspace import frozen_time
-from ..scripting import Interpreter, LuaError, LuaSyntaxError, LuaTable
+from ..scripting import Interpreter, LuaError, LuaInterrupt, LuaSyntaxError, LuaTable
 from ..scripting import bitop, cjson, cmsgpack
 from ..scripting.values import CHUNK_NAME, tostring
 from ..table import command, container, subcommand
@@ -75,6 +82,14 @@ NOSCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
 MAX_REPLY_DEPTH = 1000
 STACK_LIMIT = ErrorReply("ERR reached lua stack limit")
 NOTBUSY = ErrorReply("NOTBUSY No scripts in execution right now.")   # SCRIPT / FUNCTION KILL
+# What other clients' commands get while a script is busy, by what runs.
+BUSY = {"script": ErrorReply("BUSY Redis is busy running a script. You can only call "
+                             "SCRIPT KILL or SHUTDOWN NOSAVE."),
+        "function": ErrorReply("BUSY Redis is busy running a script. You can only call "
+                               "FUNCTION KILL or SHUTDOWN NOSAVE.")}
+UNKILLABLE = ErrorReply("UNKILLABLE Sorry the script already executed write commands "
+                        "against the dataset. You can either wait the script termination "
+                        "or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
 LOG_LEVELS = {"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3}
 PYTHON_LOG_LEVELS = [logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING]
 # The flags a script or function may declare, in the order Redis lists them.
@@ -178,6 +193,9 @@ def lua_to_reply(value, resp: int, caller_resp: int, depth: int = 0):
         depth += 1
         err = value.get("err")
         if type(err) is str:
+            # A redis.pcall error returned as it came: counted when the command failed.
+            if value.get("ignore_error_stats_update") is True:
+                return CountedError(err)
             return ErrorReply(err)
         ok = value.get("ok")
         if type(ok) is str:
@@ -305,6 +323,20 @@ class Script:
         self.flags = flags                         # None: no shebang
 
 
+class _Run:
+    """A script or function being run: what SCRIPT KILL, FUNCTION KILL and FUNCTION
+    STATS look at."""
+
+    def __init__(self, kind: str, name: str, command: list):
+        self.kind = kind                     # "script" (EVAL...) or "function" (FCALL...)
+        self.name = name
+        self.command = command
+        self.started = time.monotonic()
+        self.wrote = False                   # it ran a write command: it can't be killed
+        self.busy = False                    # past busy-reply-threshold
+        self.killed = False                  # SCRIPT KILL or FUNCTION KILL asked
+
+
 class ScriptEngine:
     """Runs Lua against the keyspace: makes the Lua states, and runs scripts and
     functions on the client their redis.call commands go through. Also EVAL's script
@@ -319,6 +351,7 @@ class ScriptEngine:
         self.caller = None
         self.read_only = False
         self.allow_oom = False
+        self.running: _Run | None = None
         # DEBUG SET-DISABLE-DENY-SCRIPTS 1 lets scripts run `noscript` commands (tests do).
         self.deny_noscript = True
 
@@ -376,14 +409,16 @@ class ScriptEngine:
         globals_ = self.interp.globals
         globals_.rawset("KEYS", lua_array(argv[3:3 + numkeys]))
         globals_.rawset("ARGV", lua_array(argv[3 + numkeys:]))
-        return self.run(client, self.interp, script.function, [], sha, script.flags, read_only)
+        return self.run(client, self.interp, script.function, [], sha, script.flags, read_only,
+                        argv)
 
     def run(self, client, interp: Interpreter, function, args: list, name: str,
-            flags: frozenset | None, read_only: bool):
+            flags: frozenset | None, read_only: bool, command: list):
         """Call `function`, made in the Lua state `interp`, with `args` for `client`;
         returns the reply. `name` is what errors call it (the SHA1 of a script, the
         name of a function), `flags` what it declared (None: a script without a
-        shebang), and `read_only` says it was called by EVAL_RO, FCALL_RO..."""
+        shebang), `read_only` says it was called by EVAL_RO, FCALL_RO..., and
+        `command` is the caller's command (FUNCTION STATS shows it)."""
         self._check_flags(flags, read_only)
         declared = flags or frozenset()
         script_client = self.client
@@ -393,17 +428,58 @@ class ScriptEngine:
         self.caller = client
         self.read_only = read_only or "no-writes" in declared
         self.allow_oom = "allow-oom" in declared
+        self.running = _Run("script" if interp is self.interp else "function", name, command)
+        interp.hook = self._check_running
+        # An error answer is raised, so that the command counts as failed.
         try:
             with frozen_time():
                 results = interp.call(function, args)
         except LuaError as error:
-            return _error_reply(error, name, interp.chunk_name)
+            raise _error_reply(error, name, interp.chunk_name) from None
         except RecursionError:
-            return ErrorReply(f"ERR stack overflow script: {name}, on @{interp.chunk_name}:0.")
+            raise ErrorReply(f"ERR stack overflow script: {name}, on "
+                             f"@{interp.chunk_name}:0.") from None
         finally:
-            self.caller = None
-        return lua_to_reply(results[0] if results else None, script_client.resp,
-                            client.resp)
+            interp.hook = None
+            if self.running.busy:
+                log.warning("Slow script finished in %d milliseconds",
+                            (time.monotonic() - self.running.started) * 1000)
+                self.kv.end_busy()
+            self.caller = self.running = None
+        reply = lua_to_reply(results[0] if results else None, script_client.resp, client.resp)
+        if isinstance(reply, ErrorReply):
+            raise reply
+        return reply
+
+    def _check_running(self) -> None:
+        """The interpreter's hook: once the run has lasted busy-reply-threshold, the
+        server is busy and serves the other clients from here, and a kill stops it."""
+        run = self.running
+        if not run.busy:
+            elapsed_ms = (time.monotonic() - run.started) * 1000
+            if elapsed_ms < self.kv.config["busy-reply-threshold"] or not self.kv.serving:
+                return
+            run.busy = True
+            log.warning("Slow script detected: still in execution after %d milliseconds. "
+                        "You can try killing the script using the %s command. Script name "
+                        "is: %s.", elapsed_ms, "SCRIPT KILL" if run.kind == "script"
+                        else "FUNCTION KILL", run.name)
+            self.kv.begin_busy(BUSY[run.kind], self.caller)
+        self.kv.serve_while_busy()
+        if run.killed:
+            log.warning("Lua script killed by user with SCRIPT KILL.")
+            raise LuaInterrupt("Script killed by user with SCRIPT KILL...")
+
+    def kill(self, kind: str) -> None:
+        """SCRIPT KILL (kind "script") or FUNCTION KILL ("function")."""
+        run = self.running
+        if run is None:
+            raise NOTBUSY
+        if run.wrote:
+            raise UNKILLABLE
+        if run.kind != kind:
+            raise BUSY[run.kind]         # the other KILL is the one for what runs
+        run.killed = True
 
     def _check_flags(self, flags: frozenset | None, read_only: bool) -> None:
         """Redis's checks before a run, for code that declared its flags: unless it
@@ -427,9 +503,11 @@ class ScriptEngine:
         except ErrorReply as error:
             reply = error
         if isinstance(reply, ErrorReply):
+            # As Redis marks it: this error was counted (errorstats) when it arose.
+            error = _table(err=_lua_string(reply.message), ignore_error_stats_update=True)
             if raise_errors:
-                raise script_error(reply.message)
-            return [_table(err=_lua_string(reply.message))]
+                raise LuaError(error, level=0)
+            return [error]
         return [reply_to_lua(reply, self.client.resp)]
 
     def acl_check(self, args) -> list:
@@ -450,12 +528,26 @@ class ScriptEngine:
     def _run_command(self, argv: list):
         kv = self.kv
         cmd = kv.table.lookup(argv[0])
-        if cmd is None:
-            raise ErrorReply("ERR Unknown Redis command called from script")
-        if (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
-            raise ErrorReply("ERR Wrong number of args calling Redis command from script")
-        if cmd.subcommands and len(argv) > 1:
-            cmd = find_subcommand(cmd, argv)
+        try:
+            if cmd is None:
+                raise ErrorReply("ERR Unknown Redis command called from script")
+            if (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
+                raise ErrorReply("ERR Wrong number of args calling Redis command from script")
+            if cmd.subcommands and len(argv) > 1:
+                cmd = find_subcommand(cmd, argv)
+            self._check_allowed(cmd, argv)
+        except ErrorReply as error:            # refused: counted as Redis counts it
+            if cmd is not None:
+                cmd.rejected_calls += 1
+            kv.count_error(error)
+            raise
+        if cmd.is_write:
+            self.running.wrote = True
+        return self.client.run_contained(cmd, argv)
+
+    def _check_allowed(self, cmd, argv: list) -> None:
+        """Whether the script may run `cmd` (ErrorReply if not)."""
+        kv = self.kv
         if self.deny_noscript and ("noscript" in cmd.flags
                                    or "noscript" in (cmd.parent or cmd).flags):
             raise ErrorReply("ERR This Redis command is not allowed from script")
@@ -472,7 +564,6 @@ class ScriptEngine:
             raise ErrorReply(kv.refuse_writes)
         if cmd.denyoom and not self.allow_oom and kv.out_of_memory():
             raise OOM
-        return self.client.run_contained(cmd, argv)
 
     # -- the redis library ---------------------------------------------------------------
 
@@ -557,8 +648,10 @@ def error_message(error: LuaError) -> str:
 
 
 def _error_reply(error: LuaError, name: str, chunk_name: str) -> ErrorReply:
-    return ErrorReply(f"{error_message(error)} script: {name}, on @{chunk_name}:"
-                      f"{error.line or 0}.")
+    value = error.value
+    counted = type(value) is LuaTable and value.get("ignore_error_stats_update") is True
+    return (CountedError if counted else ErrorReply)(
+        f"{error_message(error)} script: {name}, on @{chunk_name}:{error.line or 0}.")
 
 
 def script_numkeys(argv: list, not_a_number: ErrorReply = NOT_INTEGER) -> int:
@@ -703,9 +796,8 @@ def script_flush(client, argv):
             summary="Terminates a server-side Lua script during execution.",
             complexity="O(1)")
 def script_kill(client, argv):
-    # A script holds the server's only thread until it ends: none is ever running
-    # when another client's command is read.
-    raise NOTBUSY
+    client.kv.scripting.kill("script")
+    return OK
 
 
 @subcommand("debug", "set-disable-deny-scripts", arity=3,

@@ -15,6 +15,7 @@ Nothing here knows about the key-value server: `commands/scripting.py` adds the
 
 from .interpreter import Interpreter
 from .lexer import LuaSyntaxError
-from .values import LuaError, LuaFunction, LuaTable
+from .values import LuaError, LuaFunction, LuaInterrupt, LuaTable
 
-__all__ = ["Interpreter", "LuaError", "LuaFunction", "LuaSyntaxError", "LuaTable"]
+__all__ = ["Interpreter", "LuaError", "LuaFunction", "LuaInterrupt", "LuaSyntaxError",
+           "LuaTable"]

@@ -44,6 +44,7 @@ from .values import (CHUNK_NAME, LuaError, LuaFunction, LuaTable, is_function, l
 
 BREAK = object()                # what `break` sends up to its loop
 MAX_DEPTH = 200                 # nested Lua function calls before "stack overflow"
+HOOK_EVERY = 1000               # blocks run (loop turns, calls...) between two hook calls
 MAX_TAG_LOOP = 100              # Lua's bound on a chain of __index or __newindex tables
 
 # Each nested Lua call costs a handful of Python frames: make room for MAX_DEPTH of
@@ -114,6 +115,10 @@ class Interpreter:
         self.globals = globals_ if globals_ is not None else LuaTable()
         self.chunk_name = chunk_name
         self.depth = 0
+        # Called every HOOK_EVERY blocks, as Lua's count hook: the host's chance to look
+        # at a long-running script (serve other clients, stop it by raising LuaInterrupt).
+        self.hook = None
+        self._until_hook = HOOK_EVERY
         # The metatable all strings share: its __index makes "s:upper()" string.upper.
         self.string_metatable = LuaTable({"__index": install(self)})
         self.execute = {
@@ -203,6 +208,11 @@ class Interpreter:
     # -- statements ------------------------------------------------------------------
 
     def exec_block(self, block: list, scope: Scope):
+        self._until_hook -= 1
+        if self._until_hook <= 0:
+            self._until_hook = HOOK_EVERY
+            if self.hook is not None:
+                self.hook()
         execute = self.execute
         for statement in block:
             try:

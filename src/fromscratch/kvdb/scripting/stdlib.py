@@ -17,8 +17,8 @@ import math
 import random
 
 from . import patterns
-from .values import (LuaError, LuaFunction, LuaTable, lua_equals, number_to_str, tonumber,
-                     tostring, truthy, type_name)
+from .values import (LuaError, LuaFunction, LuaInterrupt, LuaTable, lua_equals, number_to_str,
+                     tonumber, tostring, truthy, type_name)
 
 MAX_UNPACK = 8000               # Lua's C stack limit: "too many results to unpack"
 
@@ -100,6 +100,8 @@ def base_library(interp) -> dict:
         function = check_any(args, 0, "pcall")
         try:
             return [True, *call(function, list(args[1:]))]
+        except LuaInterrupt:
+            raise
         except LuaError as error:
             return [False, error.value]
 
@@ -107,6 +109,8 @@ def base_library(interp) -> dict:
         function, handler = check_any(args, 0, "xpcall"), check_any(args, 1, "xpcall")
         try:
             return [True, *call(function, [])]
+        except LuaInterrupt:
+            raise
         except LuaError as error:
             return [False, *call(handler, [error.value])[:1]]
 

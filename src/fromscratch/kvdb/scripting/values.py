@@ -44,6 +44,14 @@ class LuaError(Exception):
                 self.value = f"{chunk_name}:{line}: {tostring(self.value)}"
 
 
+class LuaInterrupt(LuaError):
+    """An error the host raises to stop a script (SCRIPT KILL): pcall and xpcall do not
+    catch it, so the script can't go on."""
+
+    def __init__(self, message: str):
+        super().__init__(message, level=0)
+
+
 # -- tables ---------------------------------------------------------------------------
 
 # Python thinks True == 1 == 1.0, Lua does not: booleans are stored under these keys.
