@@ -520,3 +520,17 @@ def test_latency_tracking_and_its_percentiles(r):
     finally:
         r.config_set("latency-tracking", "yes")
         r.config_set("latency-tracking-info-percentiles", "50 99 99.9")
+
+
+def test_debug_object_shows_an_expired_key_not_yet_removed(r):
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        r.set("short-lived", "v", px=1)
+        time.sleep(0.01)
+        details = r.execute_command("DEBUG", "OBJECT", "short-lived")   # no error: still there
+        assert "refcount" in (details if isinstance(details, dict) else str(details))
+        assert r.eval("return redis.call('EXISTS', KEYS[1])", 1, "short-lived") == 0
+        with pytest.raises(redis.ResponseError, match="no such key"):
+            r.execute_command("DEBUG", "OBJECT", "short-lived")     # now gone
+    finally:
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
