@@ -171,3 +171,28 @@ def test_only_shutdown_nosave_stops_a_busy_script_that_wrote(own_server):
     assert isinstance(running.join(), redis.ConnectionError)    # never answered
     own_server.process.wait(10)
     assert own_server.process.returncode == 0
+
+
+def test_clients_blocked_on_a_busy_scripts_keys_wait_for_its_end(busy_ready, server):
+    # A command allowed while busy (HELLO) must not serve the clients the script's
+    # first push woke: the script is not done, its last push comes first in the list.
+    r = busy_ready
+    r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1")
+    try:
+        blocked = Background(server, "BLPOP", "busy-list", 0)
+        deadline = time.time() + 5
+        while r.info("clients")["blocked_clients"] < 1 and time.time() < deadline:
+            time.sleep(0.01)
+        script = """
+            redis.call('lpush', KEYS[1], 'y')
+            while not string.find(redis.call('client', 'list'), 'abortscript') do end
+            redis.call('lpush', KEYS[1], 'z')"""
+        running = Background(server, "EVAL", script, 1, "busy-list")
+        wait_until_busy(r)
+        helper = connect(server)
+        helper.execute_command("HELLO", "2", "SETNAME", "abortscript")
+        assert running.join() is None
+        assert list(blocked.join()) == [b"busy-list", b"z"]
+        helper.close()
+    finally:
+        r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")

@@ -125,6 +125,8 @@ class Blocking:
                     del state.db.blocked[key]
 
     def serve_ready_keys(self) -> None:
+        if self.kv.busy_reply is not None:
+            return          # a busy script is still running: its changes are not done
         keyspace = self.kv.keyspace
         while keyspace.ready_keys:
             ready, keyspace.ready_keys = keyspace.ready_keys, []
