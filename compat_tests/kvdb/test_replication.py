@@ -555,3 +555,31 @@ def test_redis_cli_saves_our_dataset_as_an_rdb_file(server, primary, tmp_path):
     assert contents.keys == [] and contents.libraries == [LIBRARY.encode()]
     assert primary.info("replication")["connected_slaves"] == 0
 
+
+
+def test_min_replicas_to_write_refuses_writes_until_a_replica_is_there(server, primary,
+                                                                        start_replica):
+    primary.set("x", "some value")
+    primary.config_set("min-replicas-to-write", 1)
+    try:
+        with pytest.raises(redis.ResponseError, match="Not enough good replicas to write"):
+            primary.set("x", "other")
+        assert primary.get("x") == b"some value"                   # reads go on
+        assert primary.eval("#!lua flags=no-writes\nreturn redis.call('get','x')", 1, "x") \
+            == b"some value"
+        assert primary.eval("return redis.call('get','x')", 1, "x") == b"some value"
+        for script in ("#!lua\nreturn redis.call('get','x')", "return redis.call('set','x',1)"):
+            with pytest.raises(redis.ResponseError, match="Not enough good replicas"):
+                primary.eval(script, 1, "x")
+        start_replica()
+        wait_until(lambda: _set_allowed(primary), what="writes to be allowed")
+        assert primary.get("x") == b"after"
+    finally:
+        primary.config_set("min-replicas-to-write", 0)
+
+
+def _set_allowed(primary) -> bool:
+    try:
+        return primary.set("x", "after")
+    except redis.ResponseError:
+        return False

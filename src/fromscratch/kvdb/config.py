@@ -283,9 +283,9 @@ PARAMETERS = [
     Param("repl-diskless-sync", "bool", True, effective=False),
     Param("repl-diskless-sync-delay", "int", 5, minimum=0, maximum=2**31 - 1, effective=False),
     Param("min-replicas-to-write", "int", 0, minimum=0, maximum=2**31 - 1,
-          aliases=("min-slaves-to-write",), effective=False),
+          aliases=("min-slaves-to-write",)),
     Param("min-replicas-max-lag", "int", 10, minimum=0, maximum=2**31 - 1,
-          aliases=("min-slaves-max-lag",), effective=False),
+          aliases=("min-slaves-max-lag",)),
     Param("cluster-enabled", "bool", False, mutable=False, effective=False),
     Param("acllog-max-len", "int", 128, minimum=0, maximum=2**31 - 1, effective=False),
     # encodings: Redis switches representations at these sizes; we have one each

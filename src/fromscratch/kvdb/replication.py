@@ -67,7 +67,7 @@ class Replication:
         self.replicas.append(client)
         self.selected_db = -1
         kv.flush_soon(client)
-        kv.refresh_lanes()
+        kv.refresh_write_state()
 
     def payload(self, parts: frozenset[bytes] | None = None) -> bytes:
         """The dataset as an RDB file, as Redis writes it for a replica: its AUX fields
@@ -89,7 +89,7 @@ class Replication:
     def detach(self, client) -> None:
         if client in self.replicas:
             self.replicas.remove(client)
-            self.kv.refresh_lanes()
+            self.kv.refresh_write_state()
 
     def feed(self, ops: list[tuple[int, list[bytes]]]) -> None:
         """Send changes, each (database index, command), to every replica."""
@@ -100,6 +100,17 @@ class Replication:
                 self.selected_db = db_index
             parts.append(encode_command(argv))
         self._send(b"".join(parts))
+
+    def good_replicas_missing(self) -> bool:
+        """Whether fewer replicas than min-replicas-to-write have acknowledged the
+        stream within min-replicas-max-lag seconds (then writes are refused)."""
+        config = self.kv.config
+        wanted, max_lag = config["min-replicas-to-write"], config["min-replicas-max-lag"]
+        if not wanted or not max_lag:
+            return False
+        now = time.time()
+        good = sum(1 for replica in self.replicas if now - replica.replica_ack_time <= max_lag)
+        return good < wanted
 
     # -- acknowledgements and WAIT ---------------------------------------------------------
 

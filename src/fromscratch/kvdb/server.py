@@ -139,6 +139,8 @@ class KvServer:
         config.on_change("slowlog-log-slower-than", thresholds)
         config.on_change("latency-monitor-threshold", thresholds)
         config.on_change("slowlog-max-len", self.slowlog.resize)
+        for name in ("min-replicas-to-write", "min-replicas-max-lag"):
+            config.on_change(name, lambda _value: self.refresh_write_state())
         self.latency_tracking = config["latency-tracking"]
         config.on_change("latency-tracking",
                          lambda value: setattr(self, "latency_tracking", value))
@@ -327,7 +329,8 @@ class KvServer:
 
     def refresh_write_state(self) -> None:
         """MISCONF: refuse writes while the last save or AOF write failed, as Redis does
-        with stop-writes-on-bgsave-error."""
+        with stop-writes-on-bgsave-error; NOREPLICAS: while fewer replicas than
+        min-replicas-to-write have acknowledged within min-replicas-max-lag seconds."""
         if self.aof is not None and not self.aof.last_write_ok:
             self.refuse_writes = ("MISCONF Errors writing to the AOF file: the disk may be "
                                   "full or read-only")
@@ -339,6 +342,8 @@ class KvServer:
                 "because this instance is configured to report errors during writes if RDB "
                 "snapshotting fails (stop-writes-on-bgsave-error option). Please check the "
                 "Redis logs for details about the RDB error.")
+        elif self.replication.good_replicas_missing():
+            self.refuse_writes = "NOREPLICAS Not enough good replicas to write."
         else:
             self.refuse_writes = None
         self.refresh_lanes()
@@ -483,6 +488,8 @@ class KvServer:
             self.unpause()
         self._persistence_cron()
         self.replication.cron()
+        if self.config["min-replicas-to-write"]:
+            self.refresh_write_state()          # replicas fall behind as time passes
         self.migrate_links.close_idle()
         self.keyspace.used_memory()              # keep the pending size updates few
         if self.config["maxmemory"] and self.pause_mode is None:
