@@ -81,7 +81,10 @@ def _push(client, argv, end: bytes, only_if_exists: bool = False) -> int:
             return 0
     else:
         items = db.get_or_create(key, deque)
-    (items.extend if end == RIGHT else items.extendleft)(islice(argv, 2, None))
+    if len(argv) == 3:                   # one element, the usual case: no iterator
+        _PUSH[end](items, argv[2])
+    else:
+        (items.extend if end == RIGHT else items.extendleft)(islice(argv, 2, None))
     db.modified(key, len(argv) - 2)
     db.notify(LIST, _PUSHED[end], key)
     return len(items)
