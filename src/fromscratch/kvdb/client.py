@@ -52,16 +52,15 @@ _EXEC_DENIALS = {"command": "no permission to execute the command or subcommand"
                  "key": "no permission to touch the specified keys",
                  "channel": "no permission to access one of the channels used as arguments"}
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
+PROTECTED_REFUSED = (
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")
 
 
 class CountedError(ErrorReply):
     """An error reply already counted in INFO errorstats where it arose (a command a
     script ran): the script that answers it fails, but the error is not counted twice."""
-
-PROTECTED_REFUSED = (
-    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
-    "you can run it from a local connection, otherwise you need to set this option in the "
-    "configuration file, and then restart the server.")
 
 
 def refreshing(name: str) -> property:
