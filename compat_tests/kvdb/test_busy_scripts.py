@@ -196,3 +196,20 @@ def test_clients_blocked_on_a_busy_scripts_keys_wait_for_its_end(busy_ready, ser
         helper.close()
     finally:
         r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
+
+
+def test_an_exec_that_arrives_while_busy_aborts_its_transaction(busy_ready, server):
+    r = busy_ready
+    r.set("xx", 1)
+    queuer = connect(server)
+    queuer.execute_command("MULTI")
+    queuer.execute_command("INCR", "xx")
+    running = Background(server, "EVAL", SPIN, 0)
+    wait_until_busy(r)
+    with pytest.raises(redis.ResponseError, match="Transaction discarded because of: BUSY"):
+        queuer.execute_command("EXEC")
+    r.script_kill()
+    running.join()
+    assert r.get("xx") == b"1"
+    assert queuer.get("xx") == b"1"                 # answered, not QUEUED: out of MULTI
+    queuer.close()

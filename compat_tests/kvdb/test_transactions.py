@@ -240,3 +240,20 @@ def test_swapdb_of_expired_keys_leaves_watch_alone(r, server, protocol):
     finally:
         client.close()
         r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_exec_is_refused_by_what_it_would_run_and_ends_the_transaction(r, other):
+    r.set("xx", 1)
+    r.execute_command("MULTI")
+    r.execute_command("INCR", "xx")                 # queued while writes were allowed
+    other.config_set("min-replicas-to-write", 2)
+    try:
+        with pytest.raises(redis.ResponseError,
+                           match="Transaction discarded because of: NOREPLICAS"):
+            r.execute_command("EXEC")
+    finally:
+        other.config_set("min-replicas-to-write", 0)
+    assert r.get("xx") == b"1"
+    assert r.ping()                                 # no longer in MULTI
+    with pytest.raises(redis.ResponseError, match="EXEC without MULTI"):
+        r.execute_command("EXEC")

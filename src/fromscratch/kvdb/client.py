@@ -388,8 +388,10 @@ class Client(Connection):
                 raise ErrorReply(PROTECTED_REFUSED)
             # Memory and disk errors refuse a command before it can join a transaction,
             # which then fails at EXEC (EXECABORT), as in Redis. A script is judged by
-            # the flags it declared.
-            flags = cmd.flags if cmd.call_flags is None else cmd.call_flags(kv, argv)
+            # the flags it declared, an EXEC by the commands it would run.
+            flags = cmd.flags_of_call(kv, argv)
+            if cmd.name == "exec" and self._multi:
+                flags = flags.union(*(c.flags_of_call(kv, a) for c, a in self._multi))
             if "denyoom" in flags and kv.out_of_memory():
                 raise OOM
             if kv.refuse_writes is not None and "write" in flags:
@@ -399,13 +401,13 @@ class Client(Connection):
                 raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "
                                  f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
                                  f"context")
-            if kv.busy_reply is not None and "allow_busy" not in flags:
+            if kv.busy_reply is not None and "allow_busy" not in cmd.flags:
                 raise kv.busy_reply
             if self._multi is not None and cmd.no_multi and cmd.queued_in_multi:
                 raise ErrorReply("ERR Command not allowed inside a transaction")
             # Before queuing, as in Redis: CLIENT PAUSE holds a write even on its way
             # into a transaction, and an EXEC by the commands it would run.
-            if kv.pause_mode is not None and kv.pause_applies(cmd, flags, self._multi):
+            if kv.pause_mode is not None and kv.pause_applies(flags):
                 kv.blocking.pause(self, argv)
                 return
             if self._multi is not None and cmd.queued_in_multi:
@@ -417,6 +419,11 @@ class Client(Connection):
                 cmd.rejected_calls += 1
             if self._multi is not None:
                 self.multi_failed = True
+            if cmd is not None and cmd.name == "exec":
+                # A refused EXEC ends the transaction, as Redis's execCommandAbort.
+                self.discard_transaction()
+                error = ErrorReply("EXECABORT Transaction discarded because of: "
+                                   + error.message)
             kv.count_error(error)
             self.reply(error)
             return
@@ -460,6 +467,12 @@ class Client(Connection):
                                   (cmd.parent or cmd).name == "client")
         if kv.keyspace.ready_keys:
             kv.blocking.serve_ready_keys()
+
+    def discard_transaction(self) -> None:
+        """Leave MULTI, forgetting the queued commands and the watched keys."""
+        self.multi = None
+        self.multi_failed = False
+        self.kv.unwatch_all(self)
 
     def _invoke(self, cmd, argv: list):
         """Run a command's handler: its result, or the error it raised (counted) as the

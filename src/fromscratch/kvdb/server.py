@@ -527,18 +527,11 @@ class KvServer:
     def paused(self) -> bool:
         return self.pause_mode is not None
 
-    def pause_applies(self, cmd, flags: frozenset, queued: list | None) -> bool:
-        """Whether CLIENT PAUSE holds back `cmd`, called with these `flags` (a script's
-        as it declared them): everything under ALL; under WRITE, what may change the
-        data or feed the replicas, and so an EXEC whose `queued` commands include such
-        a one."""
-        if self.pause_mode == "all":
-            return True
-        if cmd.name == "exec" and queued:
-            judged = [c.flags_of_call(self, argv) for c, argv in queued]
-        else:
-            judged = [flags]
-        return any("write" in f or "may_replicate" in f for f in judged)
+    def pause_applies(self, flags: frozenset) -> bool:
+        """Whether CLIENT PAUSE holds back a call with these `flags` (a script's as it
+        declared them, an EXEC's with its queued commands'): everything under ALL;
+        under WRITE, what may change the data or feed the replicas."""
+        return self.pause_mode == "all" or "write" in flags or "may_replicate" in flags
 
     def pause(self, seconds: float, mode: str) -> None:
         until = time.monotonic() + seconds

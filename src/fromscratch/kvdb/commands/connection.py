@@ -45,9 +45,7 @@ def quit_(client, argv):
          summary="Resets the connection.", complexity="O(1)")
 def reset(client, argv):
     kv = client.kv
-    client.multi = None
-    client.multi_failed = False
-    kv.unwatch_all(client)
+    client.discard_transaction()
     kv.remove_monitor(client)
     kv.tracking.disable(client)
     client.db = kv.keyspace.dbs[0]

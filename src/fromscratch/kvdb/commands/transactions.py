@@ -34,9 +34,7 @@ def multi(client, argv):
 def discard(client, argv):
     if client.multi is None:
         raise ErrorReply("ERR DISCARD without MULTI")
-    client.multi = None
-    client.multi_failed = False
-    client.kv.unwatch_all(client)
+    client.discard_transaction()
     return OK
 
 
@@ -59,9 +57,7 @@ def exec_(client, argv):
         raise ErrorReply("ERR EXEC without MULTI")
     queued, failed = client.multi, client.multi_failed
     aborted = client.watch_broken or watched_key_expired(client)
-    client.multi = None
-    client.multi_failed = False
-    client.kv.unwatch_all(client)
+    client.discard_transaction()
     if failed:
         raise EXECABORT
     if aborted:
