@@ -1,12 +1,13 @@
 """Server commands: INFO, CONFIG, COMMAND, SLOWLOG, LATENCY, MONITOR, TIME, DEBUG."""
 
+import socket
 import threading
 import time
 
 import pytest
 import redis
 
-from compat_tests.servers import start_kvdb, start_redis
+from compat_tests.servers import free_port, start_kvdb, start_redis
 from fromscratch.resp import ErrorReply, encode_command
 
 from .conftest import call_raw, connect, raw
@@ -534,3 +535,38 @@ def test_debug_object_shows_an_expired_key_not_yet_removed(r):
             r.execute_command("DEBUG", "OBJECT", "short-lived")     # now gone
     finally:
         r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+@pytest.fixture(params=["fromscratch", "redis"])
+def own_server(request, tmp_path):
+    start = start_kvdb if request.param == "fromscratch" else start_redis
+    server = start(str(tmp_path))
+    yield server
+    server.stop()
+
+
+def test_config_set_port_moves_the_listener_and_keeps_the_connections(own_server):
+    client = redis.Redis(port=own_server.port, single_connection_client=True)
+    client.set("k", "v")
+    new_port = free_port()
+    assert client.config_set("port", new_port)
+    assert client.get("k") == b"v"                          # this connection stays
+    assert redis.Redis(port=new_port).get("k") == b"v"
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", own_server.port), timeout=2)
+
+    # A port in use: an error, and every parameter of the call as it was.
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    try:
+        with pytest.raises(redis.ResponseError, match="argument 'port'.*Unable to listen"):
+            client.execute_command("CONFIG", "SET", "maxmemory", 10000001,
+                                   "port", blocker.getsockname()[1])
+    finally:
+        blocker.close()
+    assert client.config_get("port")["port"] == str(new_port)
+    assert client.config_get("maxmemory")["maxmemory"] == "0"
+    assert redis.Redis(port=new_port).ping()
+    client.close()

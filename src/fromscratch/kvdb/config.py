@@ -181,7 +181,7 @@ _MAX = 2**63 - 1
 PARAMETERS = [
     # networking and clients
     Param("bind", "string", "127.0.0.1 -::1"),
-    Param("port", "int", 6380, mutable=False, minimum=0, maximum=65535),
+    Param("port", "int", 6380, minimum=0, maximum=65535),
     Param("protected-mode", "bool", True),
     # There is no unix socket listener here: TCP only.
     Param("unixsocket", "string", "", mutable=False, effective=False),
@@ -340,9 +340,13 @@ class Config:
         if not param.mutable and not at_startup:
             raise ConfigError("can't set immutable config")
         value = param.parse(text, self.values[param.name])
-        self.values[param.name] = value
-        for listener in self._listeners.get(param.name, ()):
-            listener(value)
+        previous, self.values[param.name] = self.values[param.name], value
+        try:
+            for listener in self._listeners.get(param.name, ()):
+                listener(value)
+        except ConfigError:                  # it could not take effect: as it was
+            self.values[param.name] = previous
+            raise
 
     def rendered(self) -> dict[str, str]:
         """Every parameter and alias with its value as CONFIG GET shows it."""

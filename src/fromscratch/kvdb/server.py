@@ -23,7 +23,7 @@ from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import Blocking
 from .client import Client, CountedError
 from .commands.connection import client_info_line
-from .config import Config
+from .config import Config, ConfigError
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .acl import Acl, Denied
@@ -384,6 +384,8 @@ class KvServer:
                 # An optional address (like -::1 without IPv6) may be missing: go without.
                 self.tcp.host = [h for h in self.tcp.host if h not in self.optional_addresses]
                 await self.tcp.start()
+            for name in ("bind", "port"):
+                self.config.on_change(name, lambda _value: self._listen_again())
         except OSError as exc:
             # Redis's words: scripts that start servers look for them to try another port.
             log.error("Failed listening on port %d (tcp), aborting: %s", self.tcp.port,
@@ -431,6 +433,23 @@ class KvServer:
             self._busy_caller.transport.resume_reading()
         self._busy_caller = None
         self.refresh_lanes()
+
+    def _listen_again(self) -> None:
+        """CONFIG SET bind or port: listen where they now say (ConfigError if we can't,
+        and then nowhere else than before)."""
+        required, optional = _listen_addresses(self.config["bind"])
+        try:
+            try:
+                self.tcp.listen(required + optional, self.config["port"])
+            except OSError:
+                if not optional:
+                    raise
+                self.tcp.listen(required, self.config["port"])
+        except OSError as exc:
+            log.warning("Failed listening on port %d (tcp): %s", self.config["port"],
+                        exc.strerror or exc)
+            raise ConfigError("Unable to listen on this port. Check server logs.") from None
+        self.optional_addresses = optional
 
     def exit_now(self) -> None:
         """SHUTDOWN NOSAVE while a script is busy: exit there and then, leaving the

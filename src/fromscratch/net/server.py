@@ -167,13 +167,30 @@ class TcpServer:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         _raise_descriptor_limit(self.max_connections + 64)
-        self._listeners = open_listeners(self.loop, self.host, self.port,
-                                         lambda: self.connection_class(self))
-        self.port = self._listeners[0].sock.getsockname()[1]
+        self.listen(self.host, self.port)
         self.every(0.1, self._tick)
         self.every(1.0, self._sweep_idle)
         hosts = self.host if isinstance(self.host, str) else ", ".join(self.host)
         log.info("%s ready to accept connections on %s port %d", self.name, hosts, self.port)
+
+    def listen(self, host, port: int) -> None:
+        """Listen on `host` (one address or a list) and `port` instead of where we
+        listen now (CONFIG SET port or bind too), keeping the connections. If that
+        fails (OSError), we listen where we did before."""
+        previous = (self.host, self.port) if self._listeners else None
+        for listener in self._listeners:
+            listener.close()            # first: the new address may be the same one
+        self._listeners = []
+        try:
+            self._listeners = open_listeners(self.loop, host, port,
+                                             lambda: self.connection_class(self))
+        except OSError:
+            if previous is not None:
+                self._listeners = open_listeners(self.loop, *previous,
+                                                 lambda: self.connection_class(self))
+            raise
+        self.host = host
+        self.port = self._listeners[0].sock.getsockname()[1]
 
     def serve_ready_sockets(self) -> None:
         """Accept waiting connections and read what clients sent, now, without the

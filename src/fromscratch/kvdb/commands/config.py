@@ -62,8 +62,8 @@ def config_set(client, argv):
             config.set(name, text)
             applied.append(name)
     except ConfigError as exc:
-        for name in applied:
-            config.set(name, previous[name])
+        for done in applied:
+            config.set(done, previous[done])
         raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
                          f"- {exc}") from None
     return OK
