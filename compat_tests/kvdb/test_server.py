@@ -570,3 +570,24 @@ def test_config_set_port_moves_the_listener_and_keeps_the_connections(own_server
     assert client.config_get("maxmemory")["maxmemory"] == "0"
     assert redis.Redis(port=new_port).ping()
     client.close()
+
+
+def test_config_get_patterns_skip_hidden_parameters_and_show_aliases(r):
+    assert "key-load-delay" not in r.config_get("*")
+    assert r.config_get("key-load-delay") == {"key-load-delay": "0"}     # named: shown
+    found = r.config_get("*of")
+    assert found["replicaof"] == found["slaveof"] == ""
+
+
+def test_maxmemory_clients_takes_a_size_or_a_percentage(r):
+    try:
+        for given, shown in (("10%", "10%"), ("0%", "0"), ("10kb", "10240"), ("", "0")):
+            assert r.config_set("maxmemory-clients", given)
+            assert r.config_get("maxmemory-clients")["maxmemory-clients"] == shown
+        with pytest.raises(redis.ResponseError, match="less or equal to 100"):
+            r.config_set("maxmemory-clients", "101%")
+        for bad in ("-1", "10%x", "0.5%"):
+            with pytest.raises(redis.ResponseError, match="memory or percent value"):
+                r.config_set("maxmemory-clients", bad)
+    finally:
+        r.config_set("maxmemory-clients", 0)

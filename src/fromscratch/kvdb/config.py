@@ -63,6 +63,24 @@ def _render_save(rules) -> str:
     return " ".join(f"{seconds} {changes}" for seconds, changes in rules)
 
 
+def _parse_memory_or_percent(text: str) -> int | str:
+    """A size ("64mb") or a share of maxmemory ("10%", kept as text), as
+    maxmemory-clients takes it; an empty text is 0."""
+    if text.endswith("%"):
+        if not text[:-1].isdigit():
+            raise ConfigError("argument must be a memory or percent value")
+        if int(text[:-1]) > 100:
+            raise ConfigError("percentage argument must be less or equal to 100")
+        return f"{int(text[:-1])}%" if int(text[:-1]) else 0
+    try:
+        value = parse_memory(text) if text else 0
+    except ConfigError:
+        value = -1
+    if value < 0:
+        raise ConfigError("argument must be a memory or percent value")
+    return value
+
+
 def _parse_percentiles(text: str) -> list[float]:
     try:
         values = [float(word) for word in text.split()]
@@ -110,7 +128,8 @@ def _render_output_limits(limits: dict) -> str:
 @dataclass
 class Param:
     name: str
-    kind: str                      # bool int memory enum string save limits events percentiles
+    kind: str                      # bool int memory enum string save limits events
+                                   # percentiles replicaof memory-or-percent
     default: object
     mutable: bool = True
     choices: tuple = ()
@@ -120,6 +139,7 @@ class Param:
     effective: bool = True         # False: accepted and reported, changes nothing here
     protected: bool = False        # CONFIG SET needs enable-protected-configs
     sensitive: bool = False        # a secret: CONFIG SET hides its value from SLOWLOG
+    hidden: bool = False           # a test knob: CONFIG GET shows it only when named
 
     def parse(self, text: str, current=None):
         kind = self.kind
@@ -150,6 +170,11 @@ class Param:
                 raise ConfigError(str(exc)) from None
         if kind == "percentiles":
             return _parse_percentiles(text)
+        if kind == "memory-or-percent":
+            return _parse_memory_or_percent(text)
+        if kind == "replicaof" and text.strip():
+            raise ConfigError("replication is not supported by this server: it is always a "
+                              "primary")
         return text
 
     def _bounded(self, value: int) -> int:
@@ -222,7 +247,7 @@ PARAMETERS = [
     Param("maxmemory", "memory", 0, minimum=0, maximum=_MAX),
     Param("maxmemory-policy", "enum", "noeviction", choices=_POLICIES),
     # Client eviction (by the memory clients use) is not implemented.
-    Param("maxmemory-clients", "memory", 0, minimum=0, maximum=_MAX, effective=False),
+    Param("maxmemory-clients", "memory-or-percent", 0, effective=False),
     Param("maxmemory-samples", "int", 5, minimum=1, maximum=64),
     Param("maxmemory-eviction-tenacity", "int", 10, minimum=0, maximum=100),
     Param("lfu-log-factor", "int", 10, minimum=0, maximum=2**31 - 1),
@@ -258,8 +283,10 @@ PARAMETERS = [
     Param("appendonly-timestamp", "bool", False, effective=False),
     # the AOF's base file is always a snapshot (our format): the "preamble" is always on
     Param("aof-use-rdb-preamble", "bool", True, effective=False),
-    Param("rdb-key-save-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False),
-    Param("key-load-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False),
+    Param("rdb-key-save-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False,
+          hidden=True),
+    Param("key-load-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False,
+          hidden=True),
     Param("lazyfree-lazy-eviction", "bool", False, effective=False),
     Param("lazyfree-lazy-expire", "bool", False, effective=False),
     Param("lazyfree-lazy-server-del", "bool", False, effective=False),
@@ -271,6 +298,8 @@ PARAMETERS = [
     Param("replica-serve-stale-data", "bool", True, aliases=("slave-serve-stale-data",),
           effective=False),
     Param("repl-backlog-size", "memory", 1024**2, minimum=1, maximum=_MAX, effective=False),
+    # Always empty: this server is always a primary (see replication.py).
+    Param("replicaof", "replicaof", "", mutable=False, aliases=("slaveof",)),
     Param("masterauth", "string", "", effective=False, sensitive=True),
     Param("masteruser", "string", "", effective=False, sensitive=True),
     Param("replica-priority", "int", 100, minimum=0, maximum=2**31 - 1,
@@ -348,9 +377,11 @@ class Config:
             self.values[param.name] = previous
             raise
 
-    def rendered(self) -> dict[str, str]:
-        """Every parameter and alias with its value as CONFIG GET shows it."""
-        return {name: param.render(self.values[param.name]) for name, param in _BY_NAME.items()}
+    def rendered(self, hidden: bool = True) -> dict[str, str]:
+        """Every parameter and alias (the hidden ones too, unless told not) with its
+        value as CONFIG GET shows it."""
+        return {name: param.render(self.values[param.name]) for name, param in _BY_NAME.items()
+                if hidden or not param.hidden}
 
     def load_file(self, path: str) -> None:
         with open(path, encoding="utf-8") as handle:

@@ -21,8 +21,13 @@ def config_get(client, argv):
     config = client.kv.config
     found = {}
     for pattern in argv[2:]:
-        match = compile_pattern(pattern.lower())
-        for name, value in config.rendered().items():
+        pattern = pattern.lower()
+        param = find(pattern.decode("utf-8", "replace"))
+        if param is not None:                # a name: even a hidden parameter
+            found[pattern] = config.render(pattern.decode()).encode()
+            continue
+        match = compile_pattern(pattern)
+        for name, value in config.rendered(hidden=False).items():
             if match(name.encode()) is not None:
                 found[name.encode()] = value.encode()
     return found
