@@ -46,7 +46,7 @@ def subscriber():
     config = Config()
     config.set("client-output-buffer-limit", "pubsub 1000 400 1")
     server = KvServer(config)
-    server.loop = asyncio.new_event_loop()
+    server.loop = server.tcp.loop = asyncio.new_event_loop()
     client = server.tcp.connection_class(server.tcp)
     client.connection_made(Backlog())
     client.channels.add(b"news")        # a subscriber: the pub/sub limits are its own

@@ -2,8 +2,8 @@
 
 Bytes arrive in `data_received`; the RESP parser turns them into commands; each command
 is looked up in the table, checked (arity, authentication, MULTI queuing), run, and its
-reply encoded into `self.out`. The replies go out in one write per client at the end of
-the event loop's turn (KvServer.flush_soon).
+reply encoded into `self.out`. The replies go out in one write per client once every
+ready socket has been served (KvServer.flush_soon).
 
 `run_commands` is the hot path of the whole server, so it has two lanes. The fast lane
 is for the usual case: a known top-level command, from an unrestricted, authenticated

@@ -192,6 +192,15 @@ class TcpServer:
         self.host = host
         self.port = self._listeners[0].sock.getsockname()[1]
 
+    def call_after_io(self, callback) -> None:
+        """Call `callback` once the sockets being served now are served (replies are
+        then written in one burst), or soon if this is not socket work."""
+        mux = Multiplexer.of(self.loop)
+        if mux.epoll is not None:
+            mux.call_after_dispatch(callback)
+        else:
+            self.loop.call_soon(callback)
+
     def serve_ready_sockets(self) -> None:
         """Accept waiting connections and read what clients sent, now, without the
         event loop: for a command that holds the loop up for long (a busy script), as
