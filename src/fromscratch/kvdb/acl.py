@@ -10,7 +10,11 @@ the pub/sub channels it may use. Rules are applied in order, as `ACL SETUSER` gi
 
 Command rules are turned at once into the set of command names the user may run
 (subcommands as `parent|sub`), so checking a command costs one set lookup. The `default`
-user is on, nopass, ~* &* +@all; `requirepass` sets its password, as in Redis.
+user is on, nopass, ~* &* +@all; `requirepass` sets its password, as in Redis. A new
+user, and `reset`, get the channels `acl-pubsub-default` says (none, by default).
+
+Users can also come from `user` lines (redis.conf, or an ACL file that ACL LOAD reads
+and ACL SAVE writes), in ACL LIST's format: `user <name> <rule> <rule>...`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import hmac
 import time
 from collections import deque
 
+from ..durable import write_file_atomically
 from ..glob import compile_pattern
 from ..resp import ErrorReply
 
@@ -55,9 +60,10 @@ def digest(password: bytes) -> str:
 
 
 class User:
-    def __init__(self, name: str, table):
+    def __init__(self, name: str, acl: "Acl"):
         self.name = name
-        self.table = table
+        self.acl = acl
+        self.table = acl.table
         self.enabled = False
         self.nopass = False
         self.passwords: set[str] = set()
@@ -67,10 +73,10 @@ class User:
         self.key_patterns: list[bytes] = []
         self.all_keys = False
         self.channel_patterns: list[bytes] = []
-        self.all_channels = False
+        self.all_channels = acl.pubsub_default_all
 
     def copy(self) -> "User":
-        clone = User(self.name, self.table)
+        clone = User(self.name, self.acl)
         clone.__dict__.update({key: (value.copy() if isinstance(value, (set, list)) else value)
                                for key, value in self.__dict__.items()})
         return clone
@@ -130,7 +136,8 @@ class User:
         elif rule[:1] in ("+", "-") and len(rule) > 1:
             self._command_rule(rule[0], lowered[1:], rule)
         elif lowered == "reset":
-            for step in ("resetpass", "resetkeys", "resetchannels", "off", "-@all"):
+            channels = "allchannels" if self.acl.pubsub_default_all else "resetchannels"
+            for step in ("resetpass", "resetkeys", channels, "off", "-@all"):
                 self.apply(step)
         else:
             raise _rule_error(rule, "Syntax error")
@@ -354,20 +361,83 @@ class AclLog:
         self.entries.clear()
 
 
+class AclFileError(Exception):
+    """Users that can't be loaded: the message says where and why, in Redis's words."""
+
+
 class Acl:
     def __init__(self, table):
         self.table = table
         self.log = AclLog()
+        self.pubsub_default_all = False          # acl-pubsub-default: resetchannels
         self.users: dict[str, User] = {}
-        self.default = self.user("default")
+        self.default = self.users["default"] = self._new_default()
+
+    def _new_default(self) -> User:
+        user = User("default", self)
         for rule in ("on", "nopass", "~*", "&*", "+@all"):
-            self.default.apply(rule)
+            user.apply(rule)
+        return user
 
     def user(self, name: str) -> User:
         """The user called `name`, created (off, no rights) if new."""
         if name not in self.users:
-            self.users[name] = User(name, self.table)
+            self.users[name] = User(name, self)
         return self.users[name]
+
+    # -- user lines: redis.conf's `user` directives and ACL files -------------------------
+
+    def load_lines(self, lines: list[str], source: str) -> None:
+        """Make the users `user <name> <rule>...` lines describe (blank lines skipped),
+        with a default user if none is given, the only users; or (AclFileError, with
+        every problem found) change nothing."""
+        users: dict[str, User] = {}
+        errors = []
+        for number, line in enumerate(lines, 1):
+            line = line.strip(" \t\r\n")
+            if not line:
+                continue
+            words = line.split(" ")
+            if words[0] != "user" or len(words) < 2:
+                errors.append(f"{source}:{number} should start with user keyword followed "
+                              f"by the username. ")
+                continue
+            name = words[1]
+            if name in users:
+                errors.append(f"WARNING: Duplicate user '{name}' found on line {number}. ")
+                continue
+            user = users[name] = User(name, self)
+            for rule in words[2:]:
+                try:
+                    user.apply(rule.strip("\t\r\n"))
+                except ErrorReply as error:
+                    reason = error.message.split(": ", 1)[-1]
+                    errors.append(f"{source}:{number}: {reason}. ")
+                    break
+        if errors:
+            raise AclFileError("".join(errors))
+        if "default" not in users:
+            users["default"] = self._new_default()
+        self.users, self.default = users, users["default"]
+
+    def load_file(self, path: str) -> None:
+        """ACL LOAD: every user from the file, or (AclFileError) no change at all."""
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+                lines = handle.read().split("\n")
+        except OSError as exc:
+            raise AclFileError(f"Error loading ACLs, opening file '{path}': "
+                               f"{exc.strerror}") from None
+        try:
+            self.load_lines(lines, path)
+        except AclFileError as exc:
+            raise AclFileError(f"{exc}WARNING: ACL errors detected, no change to the "
+                               f"previously active ACL rules was performed") from None
+
+    def save_file(self, path: str) -> None:
+        """ACL SAVE: the users in ACL LIST's format, replacing the file in one rename."""
+        text = "".join(user.describe() + "\n" for user in self.users.values()).encode()
+        write_file_atomically(path, lambda handle: handle.write(text))
 
     def set_default_password(self, password: str) -> None:
         """requirepass: the default user's only password, or nopass when empty."""

@@ -18,6 +18,7 @@ import os
 import sys
 
 from ..net import run_servers
+from .acl import AclFileError
 from .config import Config, ConfigError, parse_command_line
 from .persistence.aof import CorruptAof
 from .persistence.snapshot import CorruptSnapshot
@@ -65,7 +66,11 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
     else:
         log.info("Running mode=standalone, port=%d.", config["port"])
     os.makedirs(config["dir"], exist_ok=True)
-    server = KvServer(config, table=table, name=name)
+    try:
+        server = KvServer(config, table=table, name=name)
+    except AclFileError as exc:
+        log.error("Aborting Redis startup because of ACL errors: %s", exc)
+        return 1
     try:
         server.load_data()
     except (CorruptSnapshot, CorruptAof) as exc:

@@ -317,6 +317,9 @@ PARAMETERS = [
           aliases=("min-slaves-max-lag",)),
     Param("cluster-enabled", "bool", False, mutable=False, effective=False),
     Param("acllog-max-len", "int", 128, minimum=0, maximum=2**31 - 1, effective=False),
+    Param("aclfile", "string", "", mutable=False),
+    Param("acl-pubsub-default", "enum", "resetchannels", choices=("allchannels",
+                                                                  "resetchannels")),
     # encodings: Redis switches representations at these sizes; we have one each
     Param("hash-max-listpack-entries", "memory", 512, minimum=0, maximum=_MAX,
           aliases=("hash-max-ziplist-entries",), effective=False),
@@ -353,6 +356,8 @@ class Config:
     def __init__(self, file: str | None = None):
         self.values = {param.name: _copy(param.default) for param in PARAMETERS}
         self.file = file            # the config file, for CONFIG REWRITE
+        # `user` directives, in ACL LIST's format: users to create at start-up (acl.py)
+        self.user_lines: list[str] = []
         self._listeners: dict[str, list] = {}
 
     def __getitem__(self, name: str):
@@ -405,6 +410,9 @@ class Config:
             self.apply_directive(name, args, f"{source}:{number}")
 
     def apply_directive(self, name: str, args: list[str], where: str) -> None:
+        if name == "user":
+            self.user_lines.append(" ".join(["user", *args]))
+            return
         param = find(name)
         if param is None:
             raise ConfigError(f"{where}: Bad directive or wrong number of arguments: {name}")
@@ -426,8 +434,9 @@ class Config:
     def render(self, name: str) -> str:
         return find(name).render(self.values[find(name).name])
 
-    def rewrite(self) -> None:
-        """CONFIG REWRITE: write the current values back to the config file."""
+    def rewrite(self, user_lines: list[str]) -> None:
+        """CONFIG REWRITE: write the current values back to the config file, and the
+        users as `user_lines` (ACL LIST's lines; none when they live in an aclfile)."""
         if not self.file:
             raise ErrorReply("ERR The server is running without a config file")
         lines = ["# Rewritten by fromscratch kvdb (CONFIG REWRITE)"]
@@ -435,6 +444,7 @@ class Config:
             value = self.values[param.name]
             if value != param.default:
                 lines.append(f"{param.name} {_quote(param.render(value))}")
+        lines += user_lines
         text = ("\n".join(lines) + "\n").encode("utf-8")
         write_file_atomically(self.file, lambda handle: handle.write(text))
 

@@ -26,7 +26,7 @@ from .commands.connection import client_info_line
 from .config import Config, ConfigError
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
-from .acl import Acl, Denied
+from .acl import Acl, AclFileError, Denied
 from .commands.functions import FunctionEngine
 from .commands.migrate import MigrationLinks
 from .commands.scripting import ScriptEngine
@@ -171,6 +171,10 @@ class KvServer:
 
         self.acl.set_default_password(config["requirepass"])
         config.on_change("requirepass", self.acl.set_default_password)
+        self.acl.pubsub_default_all = config["acl-pubsub-default"] == "allchannels"
+        config.on_change("acl-pubsub-default", lambda value: setattr(
+            self.acl, "pubsub_default_all", value == "allchannels"))
+        self._load_users()
 
         memory_settings()
         for name in ("maxmemory", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
@@ -185,6 +189,25 @@ class KvServer:
         config.on_change("client-query-buffer-limit", parser_limits)
 
     # -- data on disk ---------------------------------------------------------------------
+
+    def _load_users(self) -> None:
+        """The users of redis.conf's `user` lines or of the aclfile (not both): as Redis,
+        AclFileError stops the start."""
+        config = self.config
+        if config.user_lines and config["aclfile"]:
+            raise AclFileError(
+                "Configuring Redis with users defined in redis.conf and at the same setting "
+                "an ACL file path is invalid. This setup is very likely to lead to "
+                "configuration errors and security holes, please define either an ACL file "
+                "or declare users directly in your redis.conf, but not both.")
+        if config["aclfile"]:
+            self.acl.load_file(self.acl_file_path())
+        elif config.user_lines:
+            self.acl.load_lines(config.user_lines, "redis.conf")
+
+    def acl_file_path(self) -> str:
+        """The aclfile, found from `dir` as Redis finds it (it works in that directory)."""
+        return os.path.join(self.config["dir"], self.config["aclfile"])
 
     def load_data(self) -> None:
         """At start-up: the append-only file when enabled, else the snapshot. A damaged

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from ...resp import ErrorReply
-from ..acl import Denied, User, categories
+from ..acl import AclFileError, Denied, User, categories
 from ..client import OK
 from ..table import container, subcommand
 from .args import parse_int, redact, subcommand_syntax_error
@@ -26,7 +26,7 @@ def acl_setuser(client, argv):
         raise ErrorReply("ERR Usernames can't contain spaces or null characters")
     name = name_arg.decode("utf-8", "replace")
     old = kv.acl.users.get(name)
-    user = old.copy() if old is not None else User(name, kv.table)
+    user = old.copy() if old is not None else User(name, kv.acl)
     for rule in rules:                           # a bad rule raises: nothing changes
         user.apply(rule.decode("utf-8", "replace"))
     kv.acl.users[name] = user
@@ -73,6 +73,49 @@ def acl_deluser(client, argv):
                     else:
                         other.close()
     return removed
+
+
+def _acl_file(client) -> str:
+    if not client.kv.config["aclfile"]:
+        raise ErrorReply("ERR This Redis instance is not configured to use an ACL file. You "
+                         "may want to specify users via the ACL SETUSER command and then "
+                         "issue a CONFIG REWRITE (assuming you have a Redis configuration "
+                         "file set) in order to store users in the Redis configuration.")
+    return client.kv.acl_file_path()
+
+
+@subcommand("acl", "load", arity=2, flags=_FLAGS, since="6.0.0",
+            summary="Reloads the rules from the configured ACL file.",
+            complexity="O(N). Where N is the number of configured users.")
+def acl_load(client, argv):
+    kv = client.kv
+    old_default = kv.acl.default
+    try:
+        kv.acl.load_file(_acl_file(client))
+    except AclFileError as exc:
+        raise ErrorReply(f"ERR {exc}") from None
+    # As in Redis, every other user is made anew, so the clients logged in as one are
+    # disconnected (this one too); those of the default user keep it, with its new rules.
+    for other in list(kv.clients.values()):
+        if other.user is old_default:
+            other.user = kv.acl.default
+        elif other is client:
+            other.close_after_reply = True
+        else:
+            other.close()
+    return OK
+
+
+@subcommand("acl", "save", arity=2, flags=_FLAGS, since="6.0.0",
+            summary="Saves the effective ACL rules in the configured ACL file.",
+            complexity="O(N). Where N is the number of configured users.")
+def acl_save(client, argv):
+    try:
+        client.kv.acl.save_file(_acl_file(client))
+    except OSError:
+        raise ErrorReply("ERR There was an error trying to save the ACLs. Please check the "
+                         "server logs for more information") from None
+    return OK
 
 
 @subcommand("acl", "list", arity=2, flags=_FLAGS, since="6.0.0",

@@ -86,7 +86,9 @@ def config_resetstat(client, argv):
             complexity="O(1)")
 def config_rewrite(client, argv):
     try:
-        client.kv.config.rewrite()
+        kv = client.kv
+        users = [] if kv.config["aclfile"] else [user.describe() for user in kv.acl.users.values()]
+        kv.config.rewrite(users)
     except OSError as exc:
         raise ErrorReply(f"ERR Rewriting config file: {exc}") from None
     return OK
