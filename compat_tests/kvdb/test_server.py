@@ -591,3 +591,41 @@ def test_maxmemory_clients_takes_a_size_or_a_percentage(r):
                 r.config_set("maxmemory-clients", bad)
     finally:
         r.config_set("maxmemory-clients", 0)
+
+
+def test_debug_counts_as_one_command(r):
+    r.config_resetstat()
+    r.execute_command("DEBUG", "SLEEP", "0")
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+    assert r.info("commandstats")["cmdstat_debug"]["calls"] == 2
+    assert "latency_percentiles_usec_debug" in r.info("latencystats")
+    clients = r.client_list()
+    assert any(each["cmd"] in ("debug", "client|list") for each in clients)
+
+
+def test_an_unblocked_blocking_command_counts_its_error(r, server):
+    waiter = connect(server, 2)
+    waiter_id = waiter.client_id()
+    r.config_resetstat()
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(_blpop_error(waiter)), daemon=True)
+    thread.start()
+    deadline = time.time() + 5
+    while r.info("clients")["blocked_clients"] < 1 and time.time() < deadline:
+        time.sleep(0.01)
+    assert r.client_unblock(waiter_id, error=True)
+    thread.join(5)
+    assert "client unblocked via CLIENT UNBLOCK" in outcome[0]
+    assert r.info("errorstats")["errorstat_UNBLOCKED"]["count"] == 1
+    stats = r.info("commandstats")["cmdstat_blpop"]
+    assert stats["calls"] == 1 and stats["failed_calls"] == 1
+    assert r.info("stats")["total_error_replies"] == 1
+    waiter.close()
+
+
+def _blpop_error(client) -> str:
+    try:
+        client.blpop("unblocked-list", 0)
+    except redis.ResponseError as error:
+        return str(error)
+    return ""

@@ -164,10 +164,7 @@ class Blocking:
         finally:
             client.retrying = False
         if result is not BLOCKED:
-            if isinstance(result, ErrorReply):        # an answer like any other's: counted
-                cmd.failed_calls += 1
-                self.kv.count_error(result)
-            else:
+            if not isinstance(result, ErrorReply):
                 self.kv.propagate(client, cmd, state.argv, result)
             self.kv.flush_ops(client)
             self.wake(client, result, time.perf_counter_ns() - started)
@@ -185,6 +182,9 @@ class Blocking:
             cmd = self._command_of(state)
             cmd.usec += elapsed_ns // 1000
             client.time_calls(cmd, (state.argv,), elapsed_ns)
+            if isinstance(reply, ErrorReply):     # an answer like any other's: counted
+                cmd.failed_calls += 1
+                self.kv.count_error(reply)
         client.reply(reply)
         self.kv.loop.call_soon(client.resume)
 

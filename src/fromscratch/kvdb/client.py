@@ -352,6 +352,7 @@ class Client(Connection):
         in INFO commandstats, and time them (see time_calls). As in Redis 7.0, a call
         that blocked (the last, if last_blocked) is counted at once and timed once
         answered (Blocking.wake)."""
+        cmd = cmd.counted_as
         cmd.calls += len(calls)
         cmd.usec += elapsed_ns // 1000
         answered = calls[:-1] if last_blocked else calls
@@ -361,6 +362,7 @@ class Client(Connection):
     def time_calls(self, cmd, calls, each_ns: int, slow_log: bool = True) -> None:
         """Enter `calls` of `cmd`, each_ns each, in the latency histogram (unless
         latency-tracking is off) and, with slow_log, the slow log and latency monitor."""
+        cmd = cmd.counted_as
         kv = self.kv
         if kv.latency_tracking:
             cmd.histogram[(each_ns // 1000).bit_length()] += len(calls)
@@ -416,7 +418,7 @@ class Client(Connection):
                 return
         except ErrorReply as error:
             if cmd is not None:
-                cmd.rejected_calls += 1
+                cmd.counted_as.rejected_calls += 1
             if self._multi is not None:
                 self.multi_failed = True
             if cmd is not None and cmd.name == "exec":
@@ -429,7 +431,7 @@ class Client(Connection):
             return
         if kv.monitors and cmd.runs_script:
             kv.feed_monitors(self, argv)
-        self.last_command = cmd
+        self.last_command = cmd.counted_as
         keyspace = kv.keyspace
         changes_before = keyspace.dirty
         touch_mode = keyspace.touch_mode
@@ -480,7 +482,7 @@ class Client(Connection):
         try:
             return cmd.handler(self, argv)
         except ErrorReply as error:
-            cmd.failed_calls += 1
+            cmd.counted_as.failed_calls += 1
             self.kv.count_error(error)
             return error
         except Exception:
@@ -489,7 +491,7 @@ class Client(Connection):
     def _internal_error(self, cmd, argv) -> ErrorReply:
         # A bug of ours must not take the server down: log it, answer an error.
         log.exception("command %r failed", argv[:1])
-        cmd.failed_calls += 1
+        cmd.counted_as.failed_calls += 1
         error = ErrorReply(f"ERR internal error while running '{cmd.full_name}'")
         self.kv.count_error(error)
         return error

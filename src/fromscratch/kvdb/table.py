@@ -110,6 +110,10 @@ class Command:
         # other count is an arity error, for the careful lane to word.
         self.fast_min_argc = abs(self.arity)
         self.fast_max_argc = self.arity if self.arity > 0 else 1 << 62
+        # The command whose statistics a call counts in: itself, but for the
+        # subcommands of what Redis has as one command (DEBUG), that command.
+        self.counted_as = self
+        self.one_command = False
 
     def take_careful_lane(self) -> None:
         """Always run this command in the careful lane: a container, whose subcommand
@@ -329,11 +333,15 @@ def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
 
 
 def container(name: str, *, flags: str = "", group: str = "server", since: str = "1.0.0",
-              summary: str = "", acl: str = "", handler=None, arity: int = -2) -> None:
+              summary: str = "", acl: str = "", handler=None, arity: int = -2,
+              one_command: bool = False) -> None:
     """Declare a command made of subcommands (CLIENT, CONFIG...), with a HELP subcommand.
-    `handler` runs when it is called alone (COMMAND does that; arity -1 allows it)."""
-    TABLE.add(Command(name, handler, arity, _parse_flags(flags), group=group, since=since,
-                      summary=summary, acl=frozenset(acl.split())))
+    `handler` runs when it is called alone (COMMAND does that; arity -1 allows it).
+    `one_command`: Redis has it as one command (DEBUG), and counts its calls as such."""
+    container_cmd = Command(name, handler, arity, _parse_flags(flags), group=group,
+                            since=since, summary=summary, acl=frozenset(acl.split()))
+    container_cmd.one_command = one_command
+    TABLE.add(container_cmd)
 
     def help_reply(client, argv):
         lines = [f"{name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
@@ -356,6 +364,8 @@ def subcommand(parent: str, name: str, *, arity: int, flags: str = "", keys: tup
                       since=since, summary=summary, complexity=complexity, syntax=syntax,
                       acl=frozenset(acl.split()), parent=owner)
         owner.subcommands[name] = sub
+        if owner.one_command:
+            sub.counted_as = owner
         owner.take_careful_lane()
         return handler
     return register

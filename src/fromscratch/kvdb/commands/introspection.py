@@ -191,8 +191,9 @@ def _section_cpu(kv) -> list:
 
 
 def _all_commands(table):
+    """The commands that keep statistics: a container only if it counts as one."""
     for cmd in table:
-        if cmd.handler is not None:
+        if cmd.handler is not None or cmd.one_command:
             yield cmd
         yield from cmd.subcommands.values()
 
@@ -525,7 +526,7 @@ for _name, _arity, _syntax, _summary in (
 
 
 container("debug", flags="admin noscript loading stale protected", group="server", since="1.0.0",
-          summary="A container for debugging commands.")
+          summary="A container for debugging commands.", one_command=True)
 
 
 @subcommand("debug", "sleep", arity=3, flags="admin noscript loading stale",

@@ -538,7 +538,7 @@ class ScriptEngine:
             self._check_allowed(cmd, argv)
         except ErrorReply as error:            # refused: counted as Redis counts it
             if cmd is not None:
-                cmd.rejected_calls += 1
+                cmd.counted_as.rejected_calls += 1
             kv.count_error(error)
             raise
         if cmd.is_write:
