@@ -314,3 +314,18 @@ def wait_for_rewrite(client) -> None:
     deadline = time.time() + 10
     while client.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:
         time.sleep(0.05)
+
+
+def test_flushall_resets_the_changes_count_when_saving_is_on(r):
+    saved = r.config_get("save")["save"]
+    try:
+        r.config_set("save", "")
+        r.set("key", "value")
+        r.flushall()
+        assert r.info("persistence")["rdb_changes_since_last_save"] > 0
+        r.config_set("save", "3600 1 300 100 60 10000")
+        r.set("key", "value")
+        r.flushall()                          # saves the empty dataset: nothing unsaved
+        assert r.info("persistence")["rdb_changes_since_last_save"] == 0
+    finally:
+        r.config_set("save", saved)

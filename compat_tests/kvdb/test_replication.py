@@ -583,3 +583,12 @@ def _set_allowed(primary) -> bool:
         return primary.set("x", "after")
     except redis.ResponseError:
         return False
+
+
+def test_flushes_of_nothing_still_reach_the_replica(r, replica):
+    r.flushall()                                 # nothing to flush: still propagated
+    r.flushdb()
+    r.set("after", "v")
+    commands = replica.commands(4)
+    assert matches(commands, [["select", "0"], ["flushall"], ["flushdb"],
+                              ["set", "after", "v"]]), commands

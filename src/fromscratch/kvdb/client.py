@@ -442,6 +442,7 @@ class Client(Connection):
             tracking.executing = self
         started = _perf_ns()
         kv.in_command = True
+        kv.force_propagation = False
         try:
             result = self._invoke(cmd, argv)
         finally:
@@ -449,7 +450,7 @@ class Client(Connection):
             tracking.executing = None
             kv.in_command = False
         elapsed = _perf_ns() - started
-        if cmd.is_write and keyspace.dirty != changes_before and result is not BLOCKED:
+        if cmd.is_write and kv.changed_since(changes_before) and result is not BLOCKED:
             kv.propagate(self, cmd, argv, result)
         if kv.pending_ops:
             kv.flush_ops(self, wrap="touches_arbitrary_keys" not in cmd.flags)
@@ -533,11 +534,12 @@ class Client(Connection):
         if kv.monitors and cmd.runs_script:
             kv.feed_monitors(self, argv)
         started = _perf_ns()
+        kv.force_propagation = False
         result = self._invoke(cmd, argv)
         self.count_calls(cmd, (argv,), _perf_ns() - started, slow_log=in_transaction)
         if kv.monitors and _shown_after_running(cmd):
             kv.feed_monitors(self, argv)
-        if cmd.is_write and keyspace.dirty != changes_before:
+        if cmd.is_write and kv.changed_since(changes_before):
             kv.propagate(self, cmd, argv, result)
         tracker = kv.tracking.executing     # the tracking client of the EXEC or the script
         if tracker is not None and cmd.is_readonly:

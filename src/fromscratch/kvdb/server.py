@@ -101,6 +101,7 @@ class KvServer:
         self._busy_caller = None
         self._busy_caller_paused = False
         self.pidfile = ""           # the one the command line wrote, if any
+        self.force_propagation = False
         self.started_at = time.time()
         self.run_id = os.urandom(20).hex()
         self.cursors = Cursors()
@@ -307,6 +308,14 @@ class KvServer:
     # script ran, and the deletions of keys found expired on the way -- wait in
     # `pending_ops` until it has run, then go together (flush_ops), as Redis's
     # also_propagate array does.
+
+    def changed_since(self, dirty_before: int) -> bool:
+        """Whether the command that ran since keyspace.dirty was `dirty_before` is to be
+        propagated: it changed something, or it said it must go anyway (force_propagation,
+        as Redis's forceCommandPropagation: a FLUSHALL of nothing still reaches the
+        replicas)."""
+        forced, self.force_propagation = self.force_propagation, False
+        return forced or self.keyspace.dirty != dirty_before
 
     def propagate(self, client, cmd, argv: list, reply) -> None:
         """A write command changed the keyspace: what it did joins the pending ops."""

@@ -401,6 +401,7 @@ def flushdb(client, argv):
     _flush_mode(argv)
     client.kv.keyspace.flush(client.db)
     client.kv.tracking.flushed()
+    client.kv.force_propagation = True   # even of an empty database, as in Redis
     return OK
 
 
@@ -414,9 +415,8 @@ def flushall(client, argv):
     kv.flush_databases()
     if kv.config["save"] and not kv.snapshotter.in_progress:
         kv.snapshotter.save()           # as Redis: an empty dataset replaces the snapshot
-    # FLUSHALL always counts as a change, even of an empty dataset, so that it always
-    # reaches the replicas and the append-only file (Redis: dirty++ after the save).
-    kv.keyspace.dirty += 1
+    # Even of an empty dataset, it reaches the replicas and the append-only file.
+    kv.force_propagation = True
     return OK
 
 
