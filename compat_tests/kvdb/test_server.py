@@ -629,3 +629,11 @@ def _blpop_error(client) -> str:
     except redis.ResponseError as error:
         return str(error)
     return ""
+
+
+def test_config_set_bind_to_an_impossible_address_fails_and_keeps_listening(own_server):
+    client = redis.Redis(port=own_server.port, single_connection_client=True)
+    with pytest.raises(redis.ResponseError, match="Failed to bind to specified addresses"):
+        client.config_set("bind", "999.999.999.999")
+    assert redis.Redis(port=own_server.port).ping()
+    client.close()

@@ -416,9 +416,9 @@ class Config:
         param = find(name)
         if param is None:
             raise ConfigError(f"{where}: Bad directive or wrong number of arguments: {name}")
-        if param.kind == "save" and args == [""]:
-            args = []
-        if param.kind == "save" and self._saw_save:
+        # The first `save` replaces the default rules, the next ones add theirs, and an
+        # empty one (`save ""`) removes them all, as in Redis.
+        if param.kind == "save" and self._saw_save and args not in ([], [""]):
             text = self.render(param.name) + " " + " ".join(args)
         else:
             text = " ".join(args)

@@ -416,8 +416,10 @@ class KvServer:
                 # An optional address (like -::1 without IPv6) may be missing: go without.
                 self.tcp.host = [h for h in self.tcp.host if h not in self.optional_addresses]
                 await self.tcp.start()
-            for name in ("bind", "port"):
-                self.config.on_change(name, lambda _value: self._listen_again())
+            self.config.on_change("bind", lambda _value: self._listen_again(
+                "Failed to bind to specified addresses."))
+            self.config.on_change("port", lambda _value: self._listen_again(
+                "Unable to listen on this port. Check server logs."))
         except OSError as exc:
             # Redis's words: scripts that start servers look for them to try another port.
             log.error("Failed listening on port %d (tcp), aborting: %s", self.tcp.port,
@@ -466,9 +468,9 @@ class KvServer:
         self._busy_caller = None
         self.refresh_lanes()
 
-    def _listen_again(self) -> None:
-        """CONFIG SET bind or port: listen where they now say (ConfigError if we can't,
-        and then nowhere else than before)."""
+    def _listen_again(self, failure: str) -> None:
+        """CONFIG SET bind or port: listen where they now say (ConfigError `failure` if
+        we can't, and then where we did before)."""
         required, optional = _listen_addresses(self.config["bind"])
         try:
             try:
@@ -480,7 +482,7 @@ class KvServer:
         except OSError as exc:
             log.warning("Failed listening on port %d (tcp): %s", self.config["port"],
                         exc.strerror or exc)
-            raise ConfigError("Unable to listen on this port. Check server logs.") from None
+            raise ConfigError(failure) from None
         self.optional_addresses = optional
 
     def exit_now(self) -> None:
