@@ -180,3 +180,20 @@ def test_idle_clients_are_disconnected_after_timeout(tmp_path, kind):
         idle.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_a_reply_over_the_hard_output_limit_is_never_sent(tmp_path, kind):
+    start = start_kvdb if kind == "fromscratch" else start_redis
+    server = start(str(tmp_path), "--client-output-buffer-limit", "normal 100000 0 0")
+    try:
+        control = redis.Redis(host=server.host, port=server.port)
+        control.rpush("big-list", *(["x" * 1000] * 150))      # a 150 KB reply
+        reader = socket.create_connection((server.host, server.port))
+        reader.sendall(b"LRANGE big-list 0 -1\r\n")
+        reader.settimeout(5)
+        assert reader.recv(65536) == b""                       # closed, nothing sent
+        reader.close()
+        assert len(control.client_list()) == 1
+    finally:
+        server.stop()

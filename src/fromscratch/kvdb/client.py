@@ -243,14 +243,13 @@ class Client(Connection):
         if out and not self.closed:
             data = b"".join(out) if len(out) > 1 else out[0]
             out.clear()
-            # A subscriber's output is checked against the pub/sub limits here, once per
-            # turn rather than per message: its backlog can pass a limit by one turn's
-            # messages at most before it is dropped, and those are never sent.
-            if (len(data) + self.buffered > self.kv.pubsub_output_limit
-                    and self.subscriptions_count()
-                    and self._over_output_limit("pubsub", len(data))):
-                log.warning("closing client %s: over the pubsub client-output-buffer-limit",
-                            self.id)
+            # What this turn's replies add to the client's backlog is checked against its
+            # client-output-buffer-limit before any is written, as Redis checks its output
+            # buffer: a reply over the hard limit is never sent, the client is dropped.
+            # (A replica's dataset payload is not output in Redis's sense: not checked.)
+            if (len(data) + self.buffered > self.kv.output_limit_floor
+                    and self.replica_since is None and self._over_output_limit(None, len(data))):
+                log.warning("closing client %s: over its client-output-buffer-limit", self.id)
                 self.abort()
                 return
             self.server.stats.bytes_sent += len(data)

@@ -154,10 +154,11 @@ class KvServer:
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
 
         def output_limit(limits):
-            # The smallest pub/sub output buffer limit set: below it no client needs a look.
-            hard, soft, _ = limits["pubsub"]
-            self.pubsub_output_limit = min((limit for limit in (hard, soft) if limit),
-                                           default=float("inf"))
+            # The smallest output buffer limit set (normal and pub/sub clients): below it
+            # no client's replies need a look.
+            self.output_limit_floor = min((limit for klass in ("normal", "pubsub")
+                                           for limit in limits[klass][:2] if limit),
+                                          default=float("inf"))
 
         output_limit(config["client-output-buffer-limit"])
         config.on_change("client-output-buffer-limit", output_limit)
