@@ -592,3 +592,16 @@ def test_flushes_of_nothing_still_reach_the_replica(r, replica):
     commands = replica.commands(4)
     assert matches(commands, [["select", "0"], ["flushall"], ["flushdb"],
                               ["set", "after", "v"]]), commands
+
+
+def test_info_counts_full_syncs_and_refused_partial_ones(server, r):
+    r.config_set("repl-diskless-sync-delay", 0)
+    before = r.info("stats")
+    link = ReplicaLink(server, ("PSYNC", "?", "-1"))
+    link.close()
+    other = ReplicaLink(server, ("PSYNC", "0123456789012345678901234567890123456789", "5"))
+    other.close()
+    after = r.info("stats")
+    assert after["sync_full"] == before["sync_full"] + 2
+    assert after["sync_partial_err"] == before["sync_partial_err"] + 1
+    assert after["total_net_repl_output_bytes"] > before["total_net_repl_output_bytes"]

@@ -637,3 +637,29 @@ def test_config_set_bind_to_an_impossible_address_fails_and_keeps_listening(own_
         client.config_set("bind", "999.999.999.999")
     assert redis.Redis(port=own_server.port).ping()
     client.close()
+
+
+def test_info_counts_reads_writes_forks_and_traffic(r):
+    stats = r.info("stats")
+    for field in ("total_net_repl_input_bytes", "total_net_repl_output_bytes",
+                  "instantaneous_input_kbps", "instantaneous_output_kbps",
+                  "instantaneous_input_repl_kbps", "instantaneous_output_repl_kbps",
+                  "sync_full", "sync_partial_ok", "sync_partial_err", "evicted_clients",
+                  "pubsubshard_channels", "io_threaded_reads_processed",
+                  "io_threaded_writes_processed"):
+        assert field in stats, field
+    assert stats["total_reads_processed"] > 0 and stats["total_writes_processed"] > 0
+    forks = stats["total_forks"]
+    r.set("k", "v")
+    r.bgsave()
+    deadline = time.time() + 10
+    while r.info("persistence")["rdb_bgsave_in_progress"] and time.time() < deadline:
+        time.sleep(0.05)
+    stats = r.info("stats")
+    assert stats["total_forks"] == forks + 1 and stats["latest_fork_usec"] > 0
+    memory = r.info("memory")
+    for field in ("mem_fragmentation_bytes", "mem_not_counted_for_evict",
+                  "mem_replication_backlog", "mem_total_replication_buffers",
+                  "mem_clients_slaves", "mem_clients_normal", "mem_aof_buffer"):
+        assert field in memory, field
+    assert memory["mem_clients_normal"] > 0

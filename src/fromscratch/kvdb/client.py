@@ -207,7 +207,9 @@ class Client(Connection):
 
     def data_received(self, data: bytes):
         self.last_active = self.server.clock
-        self.server.stats.bytes_received += len(data)
+        stats = self.server.stats
+        stats.bytes_received += len(data)
+        stats.reads += 1
         parser = self.parser
         self.reading = data                 # while its commands run (query_buffer_size)
         commands = parser.feed(data)
@@ -252,7 +254,11 @@ class Client(Connection):
                 log.warning("closing client %s: over its client-output-buffer-limit", self.id)
                 self.abort()
                 return
-            self.server.stats.bytes_sent += len(data)
+            if self.replica_since is None:
+                self.server.stats.bytes_sent += len(data)
+            else:                               # Redis counts replicas' traffic apart
+                self.kv.replication.bytes_sent += len(data)
+            self.server.stats.writes += 1
             self.transport.write(data)
             self.buffered = self.transport.get_write_buffer_size()
             if self.over_soft_limit_since is not None:

@@ -48,11 +48,15 @@ class Replication:
         self.last_ping = time.monotonic()
         self.waiting: list = []         # WAIT: (client, its block state, offset, count)
         self.ack_requested = False
+        self.bytes_sent = 0             # to the replicas, payloads included
+        self.full_syncs = 0
+        self.failed_partial_syncs = 0   # PSYNCs that named a history: we have none
 
     def attach(self, client, psync: bool) -> None:
         """Make `client` a replica: send it the dataset, then the stream from here (or,
         if it asked for the payload alone, only the dataset)."""
         kv = self.kv
+        self.full_syncs += 1
         payload = self.payload(client.replica_rdb_filter)
         if psync:
             client.out.append(b"+FULLRESYNC %s %d\r\n" % (kv.run_id.encode(), self.offset))

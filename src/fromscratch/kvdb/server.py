@@ -102,6 +102,8 @@ class KvServer:
         self._busy_caller_paused = False
         self.pidfile = ""           # the one the command line wrote, if any
         self.force_propagation = False
+        self.forks = 0                  # BGSAVE and BGREWRITEAOF children made
+        self.latest_fork_usec = 0
         self.started_at = time.time()
         self.run_id = os.urandom(20).hex()
         self.cursors = Cursors()
@@ -121,7 +123,8 @@ class KvServer:
         self.functions = FunctionEngine(self)
         self.peak_memory = 0
         self.ops_per_sec = 0
-        self._ops_sample = (time.monotonic(), 0)
+        self.traffic_kbps = (0.0, 0.0, 0.0)     # input, output, output to replicas
+        self._ops_sample = (time.monotonic(), 0, 0, 0, 0)
         self._apply_config()
 
     def _apply_config(self) -> None:
@@ -562,11 +565,17 @@ class KvServer:
             aof.start_rewrite()
 
     def _sample_ops(self) -> None:
-        """instantaneous_ops_per_sec: commands processed over the last second."""
-        now, processed = time.monotonic(), self.commands_processed
-        then, before = self._ops_sample
-        self.ops_per_sec = int((processed - before) / max(now - then, 1e-9))
-        self._ops_sample = (now, processed)
+        """instantaneous_ops_per_sec and _kbps: commands and traffic over the last
+        second."""
+        stats = self.tcp.stats
+        sample = (time.monotonic(), self.commands_processed, stats.bytes_received,
+                  stats.bytes_sent, self.replication.bytes_sent)
+        elapsed = max(sample[0] - self._ops_sample[0], 1e-9)
+        processed, *traffic = (now - before for now, before in zip(sample[1:],
+                                                                   self._ops_sample[1:]))
+        self.ops_per_sec = int(processed / elapsed)
+        self.traffic_kbps = tuple(count / elapsed / 1024 for count in traffic)
+        self._ops_sample = sample
 
     def _enforce_output_limits(self) -> None:
         """Soft output buffer limits are about time: check the clients with a backlog."""

@@ -36,7 +36,7 @@ class ServerStats:
     """Counters about connections, kept by the skeleton for every server."""
 
     __slots__ = ("started_at", "connections_received", "connections_rejected",
-                 "connections_timed_out", "bytes_received", "bytes_sent")
+                 "connections_timed_out", "bytes_received", "bytes_sent", "reads", "writes")
 
     def __init__(self):
         self.started_at = time.time()
@@ -45,6 +45,8 @@ class ServerStats:
         self.connections_timed_out = 0
         self.bytes_received = 0
         self.bytes_sent = 0
+        self.reads = 0                  # reads from client sockets (data_received calls)
+        self.writes = 0                 # writes to them
 
 
 class Connection(asyncio.Protocol):

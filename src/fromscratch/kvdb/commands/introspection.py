@@ -15,7 +15,7 @@ from ..client import OK
 from ..config import ConfigError, format_percentile, parse_memory
 from ..diagnostics import percentile
 from ..digest import EMPTY as EMPTY_DIGEST, dataset_digest, value_digest
-from ..memory import human_bytes
+from ..memory import CLIENT_OVERHEAD, human_bytes
 from ..persistence.aof import CorruptAof
 from ..persistence.snapshot import CorruptSnapshot
 from ..table import command, container, subcommand
@@ -93,6 +93,16 @@ def _section_memory(kv) -> list:
     kv.peak_memory = max(kv.peak_memory, used)
     maxmemory = kv.config["maxmemory"]
     system = _system_memory()
+    aof_buffer = sum(map(len, kv.aof.buffer)) if kv.aof is not None else 0
+    replica_memory = client_memory = 0      # each connection's cost and its buffers
+    replica_buffers = 0
+    for client in kv.clients.values():
+        size = CLIENT_OVERHEAD + client.parser.pending_bytes + client.output_buffer_size
+        if client.replica_since is None:
+            client_memory += size
+        else:
+            replica_memory += size
+            replica_buffers += client.output_buffer_size
     return [
         ("used_memory", used), ("used_memory_human", human_bytes(used)),
         ("used_memory_rss", rss), ("used_memory_rss_human", human_bytes(rss)),
@@ -111,6 +121,12 @@ def _section_memory(kv) -> list:
         # The interpreter itself is in RSS but not in used_memory: expect a high ratio
         # on a small dataset.
         ("mem_fragmentation_ratio", f"{rss / max(used, 1):.2f}"),
+        ("mem_fragmentation_bytes", rss - used),
+        ("mem_not_counted_for_evict", aof_buffer + replica_buffers),
+        ("mem_replication_backlog", 0),     # no backlog is kept
+        ("mem_total_replication_buffers", replica_buffers),
+        ("mem_clients_slaves", replica_memory), ("mem_clients_normal", client_memory),
+        ("mem_cluster_links", 0), ("mem_aof_buffer", aof_buffer),
         ("mem_allocator", "pymalloc"), ("lazyfree_pending_objects", 0),
     ]
 
@@ -144,24 +160,40 @@ def _section_persistence(kv) -> list:
 def _section_stats(kv) -> list:
     stats = kv.tcp.stats
     keyspace = kv.keyspace
+    replication = kv.replication
+    input_kbps, output_kbps, replicas_kbps = kv.traffic_kbps
+    # Never a replica, never evicting clients, no I/O threads: those counts are zero.
     return [
         ("total_connections_received", stats.connections_received),
         ("total_commands_processed", kv.commands_processed),
         ("instantaneous_ops_per_sec", kv.ops_per_sec),
         ("total_net_input_bytes", stats.bytes_received),
         ("total_net_output_bytes", stats.bytes_sent),
+        ("total_net_repl_input_bytes", 0),
+        ("total_net_repl_output_bytes", replication.bytes_sent),
+        ("instantaneous_input_kbps", f"{input_kbps:.2f}"),
+        ("instantaneous_output_kbps", f"{output_kbps:.2f}"),
+        ("instantaneous_input_repl_kbps", "0.00"),
+        ("instantaneous_output_repl_kbps", f"{replicas_kbps:.2f}"),
         ("rejected_connections", stats.connections_rejected),
+        ("sync_full", replication.full_syncs), ("sync_partial_ok", 0),
+        ("sync_partial_err", replication.failed_partial_syncs),
         ("expired_keys", keyspace.expired_keys), ("evicted_keys", keyspace.evicted_keys),
+        ("evicted_clients", 0),
         ("keyspace_hits", keyspace.hits), ("keyspace_misses", keyspace.misses),
         ("pubsub_channels", kv.pubsub_channel_count()),
         ("pubsub_patterns", kv.pubsub_pattern_count()),
-        ("latest_fork_usec", 0), ("total_forks", 0),
+        ("pubsubshard_channels", len(kv.broker.shard_channels)),
+        ("latest_fork_usec", kv.latest_fork_usec), ("total_forks", kv.forks),
         ("migrate_cached_sockets", len(kv.migrate_links)),
+        ("slave_expires_tracked_keys", 0),
         ("tracking_total_keys", len(kv.tracking.readers)),
         ("tracking_total_items", kv.tracking.total_items),
         ("tracking_total_prefixes", len(kv.tracking.prefixes)),
-        ("total_error_replies", sum(kv.error_counts.values())),
         ("unexpected_error_replies", 0),
+        ("total_error_replies", sum(kv.error_counts.values())),
+        ("total_reads_processed", stats.reads), ("total_writes_processed", stats.writes),
+        ("io_threaded_reads_processed", 0), ("io_threaded_writes_processed", 0),
     ]
 
 

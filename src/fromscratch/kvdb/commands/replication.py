@@ -30,6 +30,8 @@ def psync(client, argv):
     # gets a full one, as Redis answers a replica it has no history for. The offset is
     # checked all the same, as Redis checks it.
     parse_int(argv[2])
+    if argv[1] != b"?":                         # it asked to continue: not possible here
+        client.kv.replication.failed_partial_syncs += 1
     return _attach(client, psync=True)
 
 

@@ -34,8 +34,13 @@ RETRY_DELAY = 5.0     # seconds before a save rule tries again after a failed BG
 
 def save_in_child(kv, path: str) -> int:
     """Fork; the child writes the data as it is now to `path` and exits (0 on
-    success). Returns the child's pid."""
+    success). Returns the child's pid. The fork is counted, and timed, in kv.forks and
+    kv.latest_fork_usec (INFO stats)."""
+    started = time.perf_counter()
     pid = os.fork()
+    if pid != 0:
+        kv.forks += 1
+        kv.latest_fork_usec = int((time.perf_counter() - started) * 1e6)
     if pid == 0:
         status = 1
         try:
