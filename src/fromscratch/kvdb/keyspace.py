@@ -219,11 +219,12 @@ class Database:
     def replace_string(self, key: bytes, entry: Entry, value: bytes) -> None:
         """Give the live string `entry` of `key` (from entry_for_write) a new value,
         keeping its TTL."""
-        # Only the value's own size changes, by whole 8-byte words (see memory.py).
-        growth = (((BYTES_HEADER + len(value) + 7) & ~7)
-                  - ((BYTES_HEADER + len(entry.value) + 7) & ~7))
+        # Only the value's own size changes, by whole 8-byte words (see memory.py); a
+        # counter's mostly keeps its length.
+        old = entry.value
         entry.value = value
-        if growth:
+        if len(value) != len(old):
+            growth = ((BYTES_HEADER + len(value) + 7) & ~7) - ((BYTES_HEADER + len(old) + 7) & ~7)
             entry.size += growth
             self.keyspace.used += growth
         self._changed(key, 1)
