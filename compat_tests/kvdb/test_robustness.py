@@ -151,10 +151,16 @@ def test_a_client_that_never_reads_is_cut_off_at_its_output_limit(tmp_path, kind
     try:
         control = redis.Redis(host=server.host, port=server.port)
         control.set("big", "x" * 100_000)
+        connections = control.info("stats")["total_connections_received"]
         greedy = socket.create_connection((server.host, server.port))
         greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         greedy.sendall(b"GET big\r\n" * 2000)              # 200 MB of replies, never read
         deadline = time.time() + 10
+        # First the server takes the connection (it may serve the control client
+        # before), then it must drop it.
+        while (time.time() < deadline
+               and control.info("stats")["total_connections_received"] == connections):
+            time.sleep(0.05)
         while time.time() < deadline and len(control.client_list()) > 1:
             time.sleep(0.1)
         assert len(control.client_list()) == 1             # only the control client left

@@ -446,6 +446,23 @@ class KvServer:
         await self.tcp.shutdown()
         return True
 
+    def _listen_again(self, failure: str) -> None:
+        """CONFIG SET bind or port: listen where they now say (ConfigError `failure` if
+        we can't, and then where we did before)."""
+        required, optional = _listen_addresses(self.config["bind"])
+        try:
+            try:
+                self.tcp.listen(required + optional, self.config["port"])
+            except OSError:
+                if not optional:
+                    raise
+                self.tcp.listen(required, self.config["port"])
+        except OSError as exc:
+            log.warning("Failed listening on port %d (tcp): %s", self.config["port"],
+                        exc.strerror or exc)
+            raise ConfigError(failure) from None
+        self.optional_addresses = optional
+
     # -- a busy script -------------------------------------------------------------------
 
     @property
@@ -471,23 +488,6 @@ class KvServer:
             self._busy_caller.transport.resume_reading()
         self._busy_caller = None
         self.refresh_lanes()
-
-    def _listen_again(self, failure: str) -> None:
-        """CONFIG SET bind or port: listen where they now say (ConfigError `failure` if
-        we can't, and then where we did before)."""
-        required, optional = _listen_addresses(self.config["bind"])
-        try:
-            try:
-                self.tcp.listen(required + optional, self.config["port"])
-            except OSError:
-                if not optional:
-                    raise
-                self.tcp.listen(required, self.config["port"])
-        except OSError as exc:
-            log.warning("Failed listening on port %d (tcp): %s", self.config["port"],
-                        exc.strerror or exc)
-            raise ConfigError(failure) from None
-        self.optional_addresses = optional
 
     def exit_now(self) -> None:
         """SHUTDOWN NOSAVE while a script is busy: exit there and then, leaving the

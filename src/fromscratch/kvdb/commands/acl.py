@@ -36,11 +36,17 @@ def acl_setuser(client, argv):
         if other.user is old:
             other.user = user                    # logged-in clients get the new rules
             if not user.may_keep(other.channels | other.shard_channels, other.patterns):
-                if other is client:
-                    other.close_after_reply = True
-                else:
-                    other.close()
+                _disconnect(other, client)
     return OK
+
+
+def _disconnect(other, caller) -> None:
+    """Close `other`'s connection: at once, or once its reply is written if it is the
+    caller's."""
+    if other is caller:
+        other.close_after_reply = True
+    else:
+        other.close()
 
 
 @subcommand("acl", "getuser", arity=3, flags=_FLAGS, since="6.0.0",
@@ -68,10 +74,7 @@ def acl_deluser(client, argv):
             removed += 1
             for other in list(kv.clients.values()):
                 if other.user is user:
-                    if other is client:
-                        other.close_after_reply = True
-                    else:
-                        other.close()
+                    _disconnect(other, client)
     return removed
 
 
@@ -99,10 +102,8 @@ def acl_load(client, argv):
     for other in list(kv.clients.values()):
         if other.user is old_default:
             other.user = kv.acl.default
-        elif other is client:
-            other.close_after_reply = True
         else:
-            other.close()
+            _disconnect(other, client)
     return OK
 
 
