@@ -378,3 +378,31 @@ def test_a_served_blocked_command_is_answered_before_its_invalidation(conn):
     writer("RPUSH", "src", "x")                 # serves the BLMOVE, which writes dst
     assert tracker._next(5) == b"x"
     assert tracker.push() == invalidate(b"dst")
+
+
+def test_a_key_that_expires_under_the_trackers_own_read_is_invalidated_after_the_reply(conn):
+    tracker = conn()
+    tracker("CLIENT", "TRACKING", "ON")
+    tracker("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        tracker("SET", "x", "1")
+        tracker("SET", "y", "2", "PX", "100")
+        assert tracker("MGET", "x", "y") == [b"1", b"2"]
+        time.sleep(0.15)
+        assert tracker("MGET", "x", "y") == [b"1", None]    # y expires: the reply first
+        assert tracker.pushes == []
+        assert tracker.push() == invalidate(b"y")
+    finally:
+        tracker("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_the_tracking_table_forgets_keys_past_its_limit(conn):
+    tracker, admin = conn(), conn(2)
+    tracker("CLIENT", "TRACKING", "ON")
+    assert tracker("MGET", "k1", "k2", "k3") == [None, None, None]
+    try:
+        admin("CONFIG", "SET", "tracking-table-max-keys", "1")
+        forgotten = {tracker.push(3)[1][0] for _ in range(2)}  # told, as if they changed
+        assert len(forgotten) == 2 and forgotten < {b"k1", b"k2", b"k3"}
+    finally:
+        admin("CONFIG", "SET", "tracking-table-max-keys", "1000000")

@@ -378,6 +378,8 @@ class Client(Connection):
     def _call_carefully(self, argv: list) -> None:
         """Every check, in Redis's order: the lane for everything unusual."""
         kv = self.kv
+        if kv.tracking.readers:      # as Redis, before any command: not only in the cron
+            kv.tracking.limit_keys(kv.config["tracking-table-max-keys"])
         cmd = kv.table.lookup(argv[0])
         try:
             if cmd is None:
@@ -399,7 +401,11 @@ class Client(Connection):
             flags = cmd.flags_of_call(kv, argv)
             if cmd.name == "exec" and self._multi:
                 flags = flags.union(*(c.flags_of_call(kv, a) for c, a in self._multi))
-            if "denyoom" in flags and kv.out_of_memory():
+            # As Redis: evict (if over maxmemory) before any command, so that the
+            # evicted keys' invalidations come before its reply; refuse only a command
+            # that may grow the data when nothing is left to evict.
+            if (kv.config["maxmemory"] and kv.pause_mode is None and kv.busy_reply is None
+                    and not kv.evictor.make_room() and "denyoom" in flags):
                 raise OOM
             if kv.refuse_writes is not None and "write" in flags:
                 raise ErrorReply(kv.refuse_writes)

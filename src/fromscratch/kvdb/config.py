@@ -214,6 +214,7 @@ PARAMETERS = [
           effective=False),
     Param("maxclients", "int", 10000, minimum=1, maximum=2**31 - 1),
     Param("timeout", "int", 0, minimum=0, maximum=2**31 - 1),
+    Param("tracking-table-max-keys", "int", 1_000_000, minimum=0, maximum=2**63 - 1),
     Param("tcp-keepalive", "int", 300, minimum=0, maximum=2**31 - 1, effective=False),
     Param("tcp-backlog", "int", 511, mutable=False, minimum=0, maximum=2**31 - 1,
           effective=False),

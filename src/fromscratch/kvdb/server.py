@@ -546,6 +546,7 @@ class KvServer:
             self.unpause()
         self._persistence_cron()
         self.replication.cron()
+        self.tracking.limit_keys(self.config["tracking-table-max-keys"])
         if self.config["min-replicas-to-write"]:
             self.refresh_write_state()          # replicas fall behind as time passes
         self.migrate_links.close_idle()

@@ -165,11 +165,19 @@ class Tracking:
         if mode is not None and not in_multi and not was_client_command:
             mode.caching = False
 
-    def invalidate(self, key: bytes, by_client: bool = True) -> None:
+    def limit_keys(self, max_keys: int) -> None:
+        """tracking-table-max-keys (0: no limit): forget the oldest keys remembered
+        beyond it, their readers told they changed, as Redis evicts from its table."""
+        while max_keys and len(self.readers) > max_keys:
+            self.invalidate(next(iter(self.readers)), by_client=False, broadcast=False)
+
+    def invalidate(self, key: bytes, by_client: bool = True, broadcast: bool = True) -> None:
         """`key` changed (the keyspace calls this on every change while we track). A
-        change that no client made (an expiry) is news to every client, NOLOOP or not."""
+        change that no client made (an expiry) is news to every client, NOLOOP or not.
+        The client whose command is running hears it after that command's reply, as in
+        Redis 7 (tracking_pending_keys), so as not to split the reply."""
         executing = self.executing if by_client else None
-        for prefix, state in self.prefixes.items():
+        for prefix, state in self.prefixes.items() if broadcast else ():
             if key.startswith(prefix):
                 state.changed[key] = executing
                 if not self.broadcast_scheduled:
@@ -184,8 +192,8 @@ class Tracking:
             client = clients.get(client_id)
             if client is None or client.tracking is None or client.tracking.bcast:
                 continue
-            if client is executing:
-                if not client.tracking.noloop:
+            if client is self.executing:
+                if executing is None or not client.tracking.noloop:
                     self.deferred.append([key])
             else:
                 self._send(client, [key])
