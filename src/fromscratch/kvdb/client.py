@@ -404,9 +404,10 @@ class Client(Connection):
             # As Redis: evict (if over maxmemory) before any command, so that the
             # evicted keys' invalidations come before its reply; refuse only a command
             # that may grow the data when nothing is left to evict.
-            if (kv.config["maxmemory"] and kv.pause_mode is None and kv.busy_reply is None
-                    and not kv.evictor.make_room() and "denyoom" in flags):
-                raise OOM
+            if kv.config["maxmemory"] and kv.pause_mode is None and kv.busy_reply is None:
+                may_grow = "denyoom" in flags
+                if not kv.evictor.make_room(quick=not may_grow) and may_grow:
+                    raise OOM
             if kv.refuse_writes is not None and "write" in flags:
                 raise ErrorReply(kv.refuse_writes)
             if (self.resp == 2 and self.subscriptions_count()

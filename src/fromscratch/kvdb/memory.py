@@ -149,8 +149,10 @@ class Evictor:
         self.pool: list[tuple[float, int, bytes]] = []   # (score, db index, key), best last
         self.next_db = 0                                  # round robin for random policies
 
-    def make_room(self) -> bool:
-        """Evict until under maxmemory. False if over it with nothing left to evict."""
+    def make_room(self, quick: bool = False) -> bool:
+        """Evict until under maxmemory. False if over it with nothing left to evict.
+        `quick` (before a command that can't grow the data) trusts the sizes counted
+        so far, without recounting the values changed since (the cron does that)."""
         kv = self.kv
         limit = kv.config["maxmemory"]
         if not limit:
@@ -159,7 +161,7 @@ class Evictor:
         # Redis limits all it uses but replication and AOF buffers; the connections'
         # own cost is counted here, their buffers (which come and go within a turn) not.
         connections = len(kv.clients) * CLIENT_OVERHEAD
-        if keyspace.used_memory() + connections <= limit:
+        if (keyspace.used if quick else keyspace.used_memory()) + connections <= limit:
             return True
         policy = kv.config["maxmemory-policy"]
         if policy == "noeviction":
