@@ -27,7 +27,7 @@ from collections import deque
 
 from ..resp import ErrorReply
 from . import longdouble
-from .client import BLOCKED
+from .client import BLOCKED, find_subcommand
 
 INT64_MAX = 2**63 - 1
 
@@ -56,12 +56,13 @@ def parse_timeout(arg: bytes) -> float:
 
 
 class BlockState:
-    __slots__ = ("db", "keys", "argv", "timeout_reply", "timer", "wake_on_delete")
+    __slots__ = ("db", "keys", "argv", "cmd", "timeout_reply", "timer", "wake_on_delete")
 
-    def __init__(self, db, keys, argv, timeout_reply, wake_on_delete):
+    def __init__(self, db, keys, argv, cmd, timeout_reply, wake_on_delete):
         self.db = db
         self.keys = keys
         self.argv = argv
+        self.cmd = cmd                  # the command argv names, run again when woken
         self.timeout_reply = timeout_reply
         self.timer = None
         self.wake_on_delete = wake_on_delete
@@ -93,7 +94,11 @@ class Blocking:
         if client.retrying:
             return BLOCKED                # still waiting, already queued
         db = client.db
-        state = BlockState(db, list(dict.fromkeys(keys)), argv, timeout_reply, wake_on_delete)
+        cmd = self.kv.table.lookup(argv[0])
+        if cmd.subcommands:
+            cmd = find_subcommand(cmd, argv)
+        state = BlockState(db, list(dict.fromkeys(keys)), argv, cmd, timeout_reply,
+                           wake_on_delete)
         for key in state.keys:
             db.blocked.setdefault(key, deque()).append(client)
         if timeout > 0:
@@ -155,7 +160,7 @@ class Blocking:
         tracking.executing = client if client.tracking is not None else None
         tracking.deferred = []
         client.retrying = True
-        cmd = self._command_of(state)
+        cmd = state.cmd
         started = time.perf_counter_ns()
         try:
             result = cmd.handler(client, state.argv)
@@ -179,20 +184,9 @@ class Blocking:
         state = client.blocked
         self.remove(client)
         if state is not None and state is not PAUSED:
-            cmd = self._command_of(state)
-            cmd.usec += elapsed_ns // 1000
-            client.time_calls(cmd, (state.argv,), elapsed_ns)
-            if isinstance(reply, ErrorReply):     # an answer like any other's: counted
-                cmd.failed_calls += 1
-                self.kv.count_error(reply)
+            client.count_answer(state.cmd, state.argv, reply, elapsed_ns)
         client.reply(reply)
         self.kv.loop.call_soon(client.resume)
-
-    def _command_of(self, state):
-        cmd = self.kv.table.lookup(state.argv[0])
-        if cmd.subcommands:
-            cmd = cmd.subcommands[state.argv[1].decode().lower()]
-        return cmd
 
     def _timed_out(self, client, state) -> None:
         if client.blocked is state:

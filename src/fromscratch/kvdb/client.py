@@ -364,6 +364,17 @@ class Client(Connection):
         if answered:
             self.time_calls(cmd, answered, elapsed_ns // len(calls), slow_log)
 
+    def count_answer(self, cmd, argv: list, reply, elapsed_ns: int) -> None:
+        """A call of `cmd` that blocked is answered, by a try that took elapsed_ns
+        (0 for a timeout): it was counted when it blocked, now it is timed, and an
+        error answer counts as Redis counts it."""
+        cmd = cmd.counted_as
+        cmd.usec += elapsed_ns // 1000
+        self.time_calls(cmd, (argv,), elapsed_ns)
+        if isinstance(reply, ErrorReply):
+            cmd.failed_calls += 1
+            self.kv.count_error(reply)
+
     def time_calls(self, cmd, calls, each_ns: int, slow_log: bool = True) -> None:
         """Enter `calls` of `cmd`, each_ns each, in the latency histogram (unless
         latency-tracking is off) and, with slow_log, the slow log and latency monitor."""

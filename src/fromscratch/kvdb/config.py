@@ -69,9 +69,10 @@ def _parse_memory_or_percent(text: str) -> int | str:
     if text.endswith("%"):
         if not text[:-1].isdigit():
             raise ConfigError("argument must be a memory or percent value")
-        if int(text[:-1]) > 100:
+        percent = int(text[:-1])
+        if percent > 100:
             raise ConfigError("percentage argument must be less or equal to 100")
-        return f"{int(text[:-1])}%" if int(text[:-1]) else 0
+        return f"{percent}%" if percent else 0
     try:
         value = parse_memory(text) if text else 0
     except ConfigError:
@@ -383,11 +384,11 @@ class Config:
             self.values[param.name] = previous
             raise
 
-    def rendered(self, hidden: bool = True) -> dict[str, str]:
-        """Every parameter and alias (the hidden ones too, unless told not) with its
-        value as CONFIG GET shows it."""
+    def rendered(self) -> dict[str, str]:
+        """Every parameter and alias but the hidden ones, with its value as CONFIG GET
+        shows it (a hidden one only when named: see render)."""
         return {name: param.render(self.values[param.name]) for name, param in _BY_NAME.items()
-                if hidden or not param.hidden}
+                if not param.hidden}
 
     def load_file(self, path: str) -> None:
         with open(path, encoding="utf-8") as handle:

@@ -27,7 +27,7 @@ def config_get(client, argv):
             found[pattern] = config.render(pattern.decode()).encode()
             continue
         match = compile_pattern(pattern)
-        for name, value in config.rendered(hidden=False).items():
+        for name, value in config.rendered().items():
             if match(name.encode()) is not None:
                 found[name.encode()] = value.encode()
     return found
