@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from itertools import islice
 from collections import deque
 
 from ..net import Connection
@@ -307,23 +308,24 @@ class Client(Connection):
         (INFO commandstats, LATENCY HISTOGRAM, the slow log): one clock reading per
         command cost about a tenth of a pipelined command's time."""
         kv = self.kv
+        argv = commands[index]
+        cmd = self.lookup_exact(argv[0])
+        if (cmd is None or self.careful or kv.careful
+                or not cmd.fast_min_argc <= len(argv) <= cmd.fast_max_argc):
+            return index
+        # What the run's calls share is looked up once; each call is checked for its
+        # name, its argument count and the flags a call before it may have raised.
+        name, handler = argv[0], cmd.handler
+        low, high = cmd.fast_min_argc, cmd.fast_max_argc
         keyspace = kv.keyspace
-        lookup = self.lookup_exact
-        out = self.out
-        append = out.append
-        first, count = index, len(commands)
-        cmd = None
+        append = self.out.append
+        first = index
         started = _perf_ns()
-        while index < count:
-            argv = commands[index]
-            found = lookup(argv[0])
-            if (found is None or (found is not cmd and cmd is not None)
-                    or self.careful or kv.careful
-                    or not found.fast_min_argc <= len(argv) <= found.fast_max_argc):
+        for argv in islice(commands, index, None):
+            if not low <= len(argv) <= high or argv[0] != name:
                 break
-            cmd = found
             try:                                        # _invoke, inlined
-                result = cmd.handler(self, argv)
+                result = handler(self, argv)
             except ErrorReply as error:
                 cmd.failed_calls += 1
                 kv.count_error(error)
@@ -338,17 +340,17 @@ class Client(Connection):
             elif kind is int:
                 append(b":%d\r\n" % result)
             elif result is not BLOCKED and result is not NO_REPLY:
-                self.write(result, out)
+                self.write(result, self.out)
             index += 1
             # Blocked clients woken by this command are served before the next one.
-            if keyspace.ready_keys or self.blocked is not None or self.close_after_reply:
+            if (keyspace.ready_keys or self.blocked is not None or self.close_after_reply
+                    or self.careful or kv.careful):
                 break
-        if cmd is not None:
-            self.last_command = cmd
-            self.count_calls(cmd, commands[first:index], _perf_ns() - started,
-                             last_blocked=self.blocked is not None)
-            if keyspace.ready_keys:
-                kv.blocking.serve_ready_keys()
+        self.last_command = cmd
+        self.count_calls(cmd, commands[first:index], _perf_ns() - started,
+                         last_blocked=self.blocked is not None)
+        if keyspace.ready_keys:
+            kv.blocking.serve_ready_keys()
         return index
 
     def count_calls(self, cmd, calls, elapsed_ns: int, slow_log: bool = True,

@@ -17,6 +17,8 @@ Both are fed bytes as they arrive (`feed`) and hand back whole values.
 
 from __future__ import annotations
 
+import re
+
 from .values import Attributed, BigNumber, ErrorReply, Push, SimpleString, Verbatim
 
 INLINE_MAX = 64 * 1024          # Redis's PROTO_INLINE_MAX_SIZE
@@ -124,7 +126,7 @@ class RequestParser:
 
     __slots__ = ("max_bulk_len", "max_buffer", "error", "overflow", "unauthenticated",
                  "held_back", "_buf", "_args", "_missing", "_need", "_chunks", "_chunks_len",
-                 "_partial_bytes")
+                 "_partial_bytes", "_layout", "_missed_size")
 
     def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK, max_buffer: int = 1024**3):
         self.max_bulk_len = max_bulk_len
@@ -144,6 +146,8 @@ class RequestParser:
         self._chunks: list[bytes] = []
         self._chunks_len = 0
         self._partial_bytes = 0    # bytes held by the arguments already parsed
+        self._layout: Layout | None = None   # tried first (see Layout)
+        self._missed_size = 0      # the size of the last read it did not fit
 
     @property
     def pending_bytes(self) -> int:
@@ -171,7 +175,17 @@ class RequestParser:
         self.held_back = False
         if (self._args is None and data[:1] == b"*" and len(data) <= self.max_bulk_len
                 and not self.unauthenticated):
+            layout = self._layout
+            if layout is not None and not len(data) % layout.size:
+                cut = layout.cut(data)
+                if cut is not None:                 # commands laid out as the last one
+                    return cut
             position = _split_commands(data, commands)
+            # A layout is learnt from a read the size of the one before (both missed):
+            # likely the same commands again. Reads that differ each time cost no more.
+            if len(data) == self._missed_size and commands:
+                self._layout = layout_of(commands[-1])
+            self._missed_size = len(data)
             if position == len(data):               # the usual case: nothing left over
                 return commands
         try:
@@ -263,6 +277,59 @@ class RequestParser:
             self._buf = b""
         if args is None:
             self._partial_bytes = 0
+
+
+class Layout:
+    """The layout of a command: how many arguments, and each one's length. A client
+    mostly sends commands laid out alike (the same command, keys and values of one
+    width: counters, ids, benchmarks), so the parser remembers the last command's
+    layout and first tries to read the next bytes as a run of commands laid out the
+    same. A regular expression with the exact lengths reads such a run in one C-level
+    pass: about twice as fast as splitting on CRLF and checking every `$len` header.
+
+    It is exact, not a guess: each match is one whole command of `size` bytes whose
+    arguments have the lengths their headers say (they may hold CRLF), and the run is
+    taken only if the matches tile the bytes from the first to the last."""
+
+    __slots__ = ("size", "_pattern", "_single")
+
+    def __init__(self, lengths: tuple):
+        pattern = b"\\*%d\r\n" % len(lengths) + b"".join(
+            b"\\$%d\r\n(.{%d})\r\n" % (length, length) for length in lengths)
+        self._pattern = re.compile(pattern, re.DOTALL)
+        self._single = len(lengths) == 1     # findall then gives strings, not tuples
+        self.size = len(b"*%d\r\n" % len(lengths)) + sum(
+            len(b"$%d\r\n" % length) + length + 2 for length in lengths)
+
+    def cut(self, data: bytes) -> list[list[bytes]] | None:
+        """The commands `data` holds if it is a run of commands of this layout (its
+        length a multiple of `size`), else None."""
+        if len(data) == self.size:                  # one command: no list of matches
+            match = self._pattern.fullmatch(data)
+            return [list(match.groups())] if match is not None else None
+        found = self._pattern.findall(data)
+        if len(found) * self.size != len(data):     # they do not tile it: not a run
+            return None
+        if self._single:
+            return [[argument] for argument in found]
+        return list(map(list, found))
+
+
+_LAYOUTS: dict[tuple, Layout] = {}
+
+
+def layout_of(argv: list[bytes]) -> Layout | None:
+    """The layout of the command `argv`, made once and shared by every parser; None
+    for a command too big to be worth it."""
+    lengths = tuple(map(len, argv))
+    layout = _LAYOUTS.get(lengths)
+    if layout is None:
+        if len(lengths) > 32 or sum(lengths) > 16384:
+            return None
+        if len(_LAYOUTS) >= 4096:           # many shapes come and go: start afresh
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[lengths] = Layout(lengths)
+    return layout
 
 
 # `$len` headers, premade: the fast path compares whole commands' headers at once.

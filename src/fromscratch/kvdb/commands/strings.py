@@ -314,7 +314,12 @@ def _add(client, key: bytes, delta: int) -> int:
         db.set(key, b"%d" % delta)
         result = delta
     else:
-        result = parse_int(entry.value) + delta
+        current = entry.value
+        # parse_int's usual case, inline: every INCR reads its counter
+        if current.isdigit() and len(current) < 19 and (current[0] != 48 or len(current) == 1):
+            result = int(current) + delta
+        else:
+            result = parse_int(current) + delta
         if not INT64_MIN <= result <= INT64_MAX:
             raise ErrorReply("ERR increment or decrement would overflow")
         db.replace_string(key, entry, b"%d" % result)
