@@ -255,11 +255,12 @@ class Client(Connection):
                 log.warning("closing client %s: over its client-output-buffer-limit", self.id)
                 self.abort()
                 return
+            stats = self.server.stats
             if self.replica_since is None:
-                self.server.stats.bytes_sent += len(data)
+                stats.bytes_sent += len(data)
             else:                               # Redis counts replicas' traffic apart
                 self.kv.replication.bytes_sent += len(data)
-            self.server.stats.writes += 1
+            stats.writes += 1
             self.transport.write(data)
             self.buffered = self.transport.get_write_buffer_size()
             if self.over_soft_limit_since is not None:
@@ -356,7 +357,7 @@ class Client(Connection):
     def count_calls(self, cmd, calls, elapsed_ns: int, slow_log: bool = True,
                     last_blocked: bool = False) -> None:
         """Count `calls` (their argument lists) of `cmd`, which took elapsed_ns in all,
-        in INFO commandstats, and time them (see time_calls). As in Redis 7.0, a call
+        in INFO commandstats, and time them (see _time_calls). As in Redis 7.0, a call
         that blocked (the last, if last_blocked) is counted at once and timed once
         answered (Blocking.wake)."""
         cmd = cmd.counted_as
@@ -364,7 +365,7 @@ class Client(Connection):
         cmd.usec += elapsed_ns // 1000
         answered = calls[:-1] if last_blocked else calls
         if answered:
-            self.time_calls(cmd, answered, elapsed_ns // len(calls), slow_log)
+            self._time_calls(cmd, answered, elapsed_ns // len(calls), slow_log)
 
     def count_answer(self, cmd, argv: list, reply, elapsed_ns: int) -> None:
         """A call of `cmd` that blocked is answered, by a try that took elapsed_ns
@@ -372,15 +373,15 @@ class Client(Connection):
         error answer counts as Redis counts it."""
         cmd = cmd.counted_as
         cmd.usec += elapsed_ns // 1000
-        self.time_calls(cmd, (argv,), elapsed_ns)
+        self._time_calls(cmd, (argv,), elapsed_ns)
         if isinstance(reply, ErrorReply):
             cmd.failed_calls += 1
             self.kv.count_error(reply)
 
-    def time_calls(self, cmd, calls, each_ns: int, slow_log: bool = True) -> None:
-        """Enter `calls` of `cmd`, each_ns each, in the latency histogram (unless
-        latency-tracking is off) and, with slow_log, the slow log and latency monitor."""
-        cmd = cmd.counted_as
+    def _time_calls(self, cmd, calls, each_ns: int, slow_log: bool = True) -> None:
+        """Enter `calls` of `cmd` (as counted: counted_as), each_ns each, in the latency
+        histogram (unless latency-tracking is off) and, with slow_log, the slow log and
+        latency monitor."""
         kv = self.kv
         if kv.latency_tracking:
             cmd.histogram[(each_ns // 1000).bit_length()] += len(calls)

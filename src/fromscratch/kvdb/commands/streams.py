@@ -242,13 +242,10 @@ class _TrimOptions:
         return stream.trim(self.maxlen, self.minid, self.approx, self.limit)
 
 
-def _new_id(stream: Stream, explicit: tuple | None) -> int:
-    """The id XADD gives its entry: the next one for `*` (the clock's millisecond, or one
-    more than the last id if the clock is behind), or the one asked for."""
+def _explicit_id(stream: Stream, explicit: tuple) -> int:
+    """The id XADD gives its entry when asked for `ms-seq` or `ms-*` (explicit: (ms, seq)
+    or (ms, None))."""
     last = stream.last_id
-    if explicit is None:
-        ms = now_ms()
-        return ms << 64 if ms > last >> 64 else last + 1
     ms, seq = explicit
     if seq is None:                                  # `ms-*`
         if ms == last >> 64:
@@ -295,7 +292,12 @@ def xadd(client, argv):
     if stream.last_id == MAX_ID:
         raise ErrorReply("ERR The stream has exhausted the last possible ID, unable to add "
                          "more items")
-    reply = stream.add(_new_id(stream, explicit), fields, node_entries)
+    if explicit is None:        # `*`: the clock's millisecond, or the last id's next if behind
+        ms, last = now_ms(), stream.last_id
+        stream_id = ms << 64 if ms > last >> 64 else last + 1
+    else:
+        stream_id = _explicit_id(stream, explicit)
+    reply = stream.add(stream_id, fields, node_entries)
     db.modified(key)
     db.notify(STREAM, "xadd", key)
     if options and options.trims and options.apply(stream):
