@@ -326,7 +326,7 @@ def layout_of(argv: list[bytes]) -> Layout | None:
     if layout is None:
         if len(lengths) > 32 or sum(lengths) > 16384:
             return None
-        if len(_LAYOUTS) >= 4096:           # many shapes come and go: start afresh
+        if len(_LAYOUTS) >= 1024:           # many layouts come and go: start afresh
             _LAYOUTS.clear()
         layout = _LAYOUTS[lengths] = Layout(lengths)
     return layout
