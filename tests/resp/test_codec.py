@@ -41,6 +41,40 @@ def test_encode_each_type(value, resp2, resp3):
     assert encode(value, 3) == resp3
 
 
+def _element_by_element(value, protocol: int) -> bytes:
+    """An aggregate written one element at a time: what the joined fast paths must equal."""
+    headers = {dict: b"*" if protocol == 2 else b"%", set: b"*" if protocol == 2 else b"~",
+               Push: b"*" if protocol == 2 else b">", list: b"*"}
+    kind = type(value)
+    if kind in headers:
+        count = 2 * len(value) if kind is dict and protocol == 2 else len(value)
+        elements = [part for pair in value.items() for part in pair] if kind is dict else value
+        return headers[kind] + b"%d\r\n" % count + b"".join(
+            _element_by_element(element, protocol) for element in elements)
+    return encode(value, protocol)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_aggregates_of_bulk_strings_equal_their_elements_one_by_one(seed):
+    rng = random.Random(seed)
+
+    def element():
+        roll = rng.random()
+        if roll < 0.8:                 # lengths alike, or not
+            return b"x" * rng.choice((3, 3, 3, rng.randrange(0, 12)))
+        return rng.choice((None, 7, b"y" * 9000, "text"))
+
+    for _ in range(100):
+        size = rng.randrange(0, 12)
+        values = [[element() for _ in range(size)],
+                  {b"k%d" % i: element() for i in range(size)},
+                  {b"m%d" % rng.randrange(1000) for _ in range(size)},
+                  Push([element() for _ in range(size)])]
+        for value in values:
+            for protocol in (2, 3):
+                assert encode(value, protocol) == _element_by_element(value, protocol)
+
+
 def test_encode_set_and_nan():
     assert encode({b"x"}, 3) == b"~1\r\n$1\r\nx\r\n"
     assert encode({b"x"}, 2) == b"*1\r\n$1\r\nx\r\n"

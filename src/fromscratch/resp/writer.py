@@ -49,10 +49,15 @@ def _bulk_strings(items) -> bytes:
     lengths = list(map(len, items))
     if lengths.count(lengths[0]) == len(lengths):
         # Items of one length (counters, ids, benchmark values) share one header, so
-        # the reply is a plain join: about three times faster than pairing headers.
+        # the reply is a plain join: about twice as fast as pairing headers.
         header = b"$%d\r\n" % lengths[0]
         return header + (b"\r\n" + header).join(items) + CRLF
-    return b"\r\n".join(chain.from_iterable(zip(map(_BULK_HEADER, lengths), items))) + CRLF
+    # Headers and items interleaved by slice assignment, all in C: it takes about half
+    # the time of zipping them.
+    parts = [b""] * (2 * len(items))
+    parts[0::2] = map(_BULK_HEADER, lengths)
+    parts[1::2] = items
+    return b"\r\n".join(parts) + CRLF
 
 
 def _line(text: str) -> bytes:
@@ -85,11 +90,7 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     elif kind is list or kind is tuple:
         out.append(b"*%d\r\n" % len(value))
-        try:
-            out.append(_bulk_strings(value))
-        except (TypeError, IndexError):
-            for item in value:
-                encode_item(item, out)
+        _write_items(value, out, encode_item)
     elif kind is Encoded:
         out.append(value.data)
     elif issubclass(kind, ErrorReply):
@@ -100,6 +101,16 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
     else:
         return False
     return True
+
+
+def _write_items(items, out: list, encode_item) -> None:
+    """The elements of an aggregate (a list, tuple or set), after its header: in one join when
+    they are all short bulk strings, as they mostly are, else one by one."""
+    try:
+        out.append(_bulk_strings(items))
+    except (TypeError, IndexError):
+        for item in items:
+            encode_item(item, out)
 
 
 def write_resp2(value, out: list) -> None:
@@ -124,13 +135,10 @@ def write_resp2(value, out: list) -> None:
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     elif kind is dict:
         out.append(b"*%d\r\n" % (2 * len(value)))
-        for key, item in value.items():
-            write_resp2(key, out)
-            write_resp2(item, out)
+        _write_items(list(chain.from_iterable(value.items())), out, write_resp2)
     elif kind is set or kind is frozenset or kind is OrderedSet or kind is Push:
         out.append(b"*%d\r\n" % len(value))
-        for item in value:
-            write_resp2(item, out)
+        _write_items(value, out, write_resp2)
     elif kind is Attributed:
         write_resp2(value.value, out)
     else:
@@ -155,17 +163,13 @@ def write_resp3(value, out: list) -> None:
         out.append(b"=%d\r\n%s\r\n" % (len(data), data))
     elif kind is dict:
         out.append(b"%%%d\r\n" % len(value))
-        for key, item in value.items():
-            write_resp3(key, out)
-            write_resp3(item, out)
+        _write_items(list(chain.from_iterable(value.items())), out, write_resp3)
     elif kind is set or kind is frozenset or kind is OrderedSet:
         out.append(b"~%d\r\n" % len(value))
-        for item in value:
-            write_resp3(item, out)
+        _write_items(value, out, write_resp3)
     elif kind is Push:
         out.append(b">%d\r\n" % len(value))
-        for item in value:
-            write_resp3(item, out)
+        _write_items(value, out, write_resp3)
     elif kind is Attributed:
         out.append(b"|%d\r\n" % len(value.attributes))
         for key, item in value.attributes.items():
