@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import logging
 import time
-from itertools import islice
 from collections import deque
+from itertools import islice
 
 from ..net import Connection
 from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, write_resp2,

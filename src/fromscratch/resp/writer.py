@@ -104,8 +104,8 @@ def _encode_common(value, out: list, kind: type, encode_item) -> bool:
 
 
 def _write_items(items, out: list, encode_item) -> None:
-    """The elements of an aggregate (a list, tuple or set), after its header: in one join when
-    they are all short bulk strings, as they mostly are, else one by one."""
+    """The elements of an aggregate (a list, tuple or set), after its header: in one join
+    when they are all short bulk strings, as they mostly are, else one by one."""
     try:
         out.append(_bulk_strings(items))
     except (TypeError, IndexError):
