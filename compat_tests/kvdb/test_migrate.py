@@ -187,6 +187,9 @@ def test_getkeys(r):
     assert call_raw(r, "COMMAND", "GETKEYS", "MIGRATE", "h", "1", "k", "0", "5") == [b"k"]
     assert call_raw(r, "COMMAND", "GETKEYS", "MIGRATE", "h", "1", "k", "0", "5",
                     "AUTH2", "keys", "pw") == [b"k"]
+    # the empty key of the KEYS form is no key
+    assert call_raw(r, "COMMAND", "GETKEYS", "MIGRATE", "h", "1", "", "0", "5",
+                    "KEYS", "a", "b") == [b"a", b"b"]
 
 
 def test_cached_connections_are_closed_when_idle(server, target):

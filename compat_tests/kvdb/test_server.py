@@ -126,6 +126,56 @@ def test_command_flags_in_redis_order(r):
     assert keys[0][0] == b"k" and list(keys[0][1])[0] == b"RW"
 
 
+@pytest.mark.parametrize("call, expected", [
+    (["LMOVE", "mylist1", "mylist2", "left", "left"],        # redis-py's own test
+     [[b"mylist1", [b"RW", b"access", b"delete"]], [b"mylist2", [b"RW", b"insert"]]]),
+    (["SET", "k", "v"], [[b"k", [b"OW", b"update"]]]),
+    (["SET", "k", "v", "GET"], [[b"k", [b"RW", b"access", b"update"]]]),
+    (["BITFIELD", "k", "GET", "u8", "0"], [[b"k", [b"RO", b"access"]]]),
+    (["BITFIELD", "k", "INCRBY", "u8", "0", "1"], [[b"k", [b"RW", b"access", b"update"]]]),
+    (["SORT", "s", "BY", "w", "STORE", "d"], [[b"s", [b"RO", b"access"]], [b"d", [b"OW", b"update"]]]),
+    (["ZUNIONSTORE", "d", "2", "a", "b"], [[b"d", [b"OW", b"update"]], [b"a", [b"RO", b"access"]],
+                                          [b"b", [b"RO", b"access"]]]),
+    (["BITOP", "AND", "d", "a"], [[b"d", [b"OW", b"update"]], [b"a", [b"RO", b"access"]]]),
+    (["DEL", "a", "b"], [[b"a", [b"RM", b"delete"]], [b"b", [b"RM", b"delete"]]]),
+    (["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s1", "s2", "0", "0"],
+     [[b"s1", [b"RO", b"access"]], [b"s2", [b"RO", b"access"]]]),
+    (["MIGRATE", "h", "1", "", "0", "5", "KEYS", "a", "b"],
+     [[b"a", [b"RW", b"access", b"delete"]], [b"b", [b"RW", b"access", b"delete"]]]),
+])
+def test_command_getkeysandflags(r, call, expected):
+    """Each key with what the command does to it, from Redis 7's key specs (and, where
+    the arguments decide, as Redis's key-finding functions decide)."""
+    got = call_raw(r, "COMMAND", "GETKEYSANDFLAGS", *call)
+    assert [[key, list(flags)] for key, flags in got] == expected
+
+
+def test_shard_channels_are_not_keys(r):
+    with pytest.raises(redis.ResponseError, match="has no key arguments"):
+        call_raw(r, "COMMAND", "GETKEYS", "SPUBLISH", "channel", "message")
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_command_info_key_specs(server, protocol):
+    """COMMAND INFO's key specs, in Redis's order: several per command where its keys
+    play different parts (RESP3 writes them as a set, in that order)."""
+    client = connect(server, protocol)
+    info = call_raw(client, "COMMAND", "INFO", "lmove", "xreadgroup", "eval", "zunionstore")
+    specs = [list(entry[8]) for entry in info]
+    if protocol == 2:                               # each spec is a flat list of pairs
+        specs = [[dict(zip(spec[::2], spec[1::2])) for spec in entry] for entry in specs]
+    lmove, xreadgroup, evaluate, zunionstore = specs
+    assert [list(spec[b"flags"]) for spec in lmove] == [[b"RW", b"access", b"delete"],
+                                                        [b"RW", b"insert"]]
+    begin = xreadgroup[0][b"begin_search"]
+    begin = begin if protocol == 3 else dict(zip(begin[::2], begin[1::2]))
+    assert begin[b"type"] == b"keyword"
+    assert b"notes" in evaluate[0]
+    assert [list(spec[b"flags"]) for spec in zunionstore] == [[b"OW", b"update"],
+                                                              [b"RO", b"access"]]
+    client.close()
+
+
 def test_command_docs_shape_for_redis_cli(server):
     # redis-cli builds its hints from COMMAND DOCS: a map of name -> doc map with
     # summary, since, group and arguments (each with name and type).

@@ -39,6 +39,7 @@ from typing import Callable
 
 from ..resp import ErrorReply, OrderedSet, SimpleString
 from .diagnostics import new_histogram
+from .key_specs import specs_of
 
 # Groups as Redis names them in COMMAND DOCS, and the ACL category each implies.
 GROUP_CATEGORIES = {
@@ -76,7 +77,8 @@ class Command:
     # for `... STREAMS key... id...`: the keyword and where its search starts; the keys
     # are the first half of the arguments after it
     keyword: tuple = ()
-    # for keys only the options reveal (SORT ... STORE dest): argv -> their positions
+    # for keys only the options reveal (SORT ... STORE dest): (argv, the positions
+    # found so far) -> all the positions
     option_keys: Callable | None = None
     # for commands whose flags depend on what they run (a script declares its own):
     # (server, argv) -> the flags of that call
@@ -149,7 +151,7 @@ class Command:
                     indexes += range(index + 1, index + 1 + (len(argv) - index - 1) // 2)
                     break
         if self.option_keys is not None:
-            indexes += self.option_keys(argv)
+            indexes = self.option_keys(argv, indexes)
         return indexes
 
     def flags_of_call(self, kv, argv: list) -> frozenset:
@@ -186,20 +188,35 @@ class Command:
 
     # -- COMMAND replies -------------------------------------------------------------
 
-    def key_flags(self) -> OrderedSet:
-        """The flags of this command's keys, in Redis's order. Coarse: RW and update for
-        a write, RO and access for a read, where Redis tells apart, key by key, an
-        overwrite (OW), a delete (RM), an insert and so on."""
-        if self.is_write:
-            return OrderedSet([_status("RW"), _status("update")])
-        return OrderedSet([_status("RO"), _status("access")])
+    def key_flags(self) -> tuple:
+        """The flags of this command's keys where Redis's key specs do not say (a command
+        Redis 7.0 lacks): RW and update for a write, RO and access for a read."""
+        return ("RW", "update") if self.is_write else ("RO", "access")
 
     def info(self) -> list:
         """This command's entry in COMMAND / COMMAND INFO (Redis 7's ten fields)."""
+        return [
+            self.full_name, self.arity,
+            OrderedSet(_status(f) for f in sorted(self.flags - _UNREPORTED, key=_flag_rank)),
+            self.first_key, self.last_key, self.key_step,
+            OrderedSet(_status(c) for c in self.acl_categories), [], self._key_specs(),
+            [sub.info() for sub in self.subcommands.values()],
+        ]
+
+    def _key_specs(self) -> OrderedSet:
+        """Redis's key specs of this command, in Redis's order (RESP3 shows a set)."""
+        specs = [spec.info() for spec in specs_of(self.full_name)]
+        for spec in specs:
+            spec["flags"] = OrderedSet(map(_status, spec["flags"]))
+        return OrderedSet(specs or self._key_specs_of_positions())
+
+    def _key_specs_of_positions(self) -> list[dict]:
+        """Key specs made from the key positions, for a command Redis 7.0 lacks."""
+        flags = OrderedSet(map(_status, self.key_flags()))
         key_specs = []
         if self.first_key:
             key_specs.append({
-                "flags": self.key_flags(),
+                "flags": flags,
                 "begin_search": {"type": "index", "spec": {"index": self.first_key}},
                 "find_keys": {"type": "range", "spec": {
                     "lastkey": self.last_key - self.first_key if self.last_key >= 0 else self.last_key,
@@ -207,7 +224,7 @@ class Command:
             })
         if self.numkeys_at:
             key_specs.append({
-                "flags": self.key_flags(),
+                "flags": flags,
                 "begin_search": {"type": "index", "spec": {"index": self.numkeys_at}},
                 "find_keys": {"type": "keynum", "spec": {"keynumidx": 0, "firstkey": 1,
                                                          "keystep": 1}},
@@ -215,19 +232,13 @@ class Command:
         if self.keyword:
             word, start = self.keyword
             key_specs.append({
-                "flags": self.key_flags(),
+                "flags": flags,
                 "begin_search": {"type": "keyword", "spec": {"keyword": word.decode(),
                                                              "startfrom": start}},
                 "find_keys": {"type": "range", "spec": {"lastkey": -1, "keystep": 1,
                                                         "limit": 2}},
             })
-        return [
-            self.full_name, self.arity,
-            OrderedSet(_status(f) for f in sorted(self.flags - _UNREPORTED, key=_flag_rank)),
-            self.first_key, self.last_key, self.key_step,
-            OrderedSet(_status(c) for c in self.acl_categories), [], key_specs,
-            [sub.info() for sub in self.subcommands.values()],
-        ]
+        return key_specs
 
     def docs(self) -> dict:
         """This command's entry in COMMAND DOCS."""

@@ -401,13 +401,13 @@ _SEARCH_COMPLEXITY = ("O(N+log(M)) where N is the number of elements in the grid
 def _store_key(first_option: int):
     """The positions of GEORADIUS's STORE and STOREDIST keys, each the last given, as
     Redis's key specs find them."""
-    def find(argv: list) -> list[int]:
+    def find(argv: list, fixed: list[int]) -> list[int]:
         found = {}
         for index in range(first_option, len(argv) - 1):
             word = argv[index].upper()
             if word in (b"STORE", b"STOREDIST"):
                 found[word] = index + 1
-        return [found[word] for word in (b"STORE", b"STOREDIST") if word in found]
+        return fixed + [found[word] for word in (b"STORE", b"STOREDIST") if word in found]
     return find
 
 

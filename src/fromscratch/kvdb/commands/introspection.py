@@ -13,6 +13,7 @@ from ...glob import compile_pattern
 from ...resp import Attributed, BigNumber, ErrorReply, OrderedSet, Push, SimpleString, Verbatim
 from ..client import OK
 from ..config import ConfigError, format_percentile, parse_memory
+from .. import key_specs
 from ..diagnostics import percentile
 from ..digest import EMPTY as EMPTY_DIGEST, dataset_digest, value_digest
 from ..memory import CLIENT_OVERHEAD, human_bytes
@@ -373,14 +374,14 @@ def _getkeys(client, argv):
     cmd = client.kv.table.resolve(target)
     if cmd is None:
         raise ErrorReply("ERR Invalid command specified")
-    if not cmd.has_keys:
+    if not cmd.has_keys or key_specs.only_channels(cmd.full_name):
         raise ErrorReply("ERR The command has no key arguments")
     if (cmd.arity > 0 and len(target) != cmd.arity) or len(target) < -cmd.arity:
         raise ErrorReply("ERR Invalid number of arguments specified for command")
-    keys = [target[i] for i in cmd.key_indexes(target) if i < len(target)]
-    if not keys and "no_mandatory_keys" not in cmd.flags:
+    indexes = [i for i in cmd.key_indexes(target) if i < len(target)]
+    if not indexes and "no_mandatory_keys" not in cmd.flags:
         raise ErrorReply("ERR Invalid arguments specified for command")
-    return cmd, keys
+    return cmd, target, indexes
 
 
 @subcommand("command", "getkeys", arity=-3, flags="loading stale", since="2.8.13",
@@ -388,7 +389,8 @@ def _getkeys(client, argv):
             complexity="O(N) where N is the number of arguments to the command",
             syntax="command arg...")
 def command_getkeys(client, argv):
-    return _getkeys(client, argv)[1]
+    _, target, indexes = _getkeys(client, argv)
+    return [target[i] for i in indexes]
 
 
 @subcommand("command", "getkeysandflags", arity=-3, flags="loading stale", since="7.0.0",
@@ -396,9 +398,10 @@ def command_getkeys(client, argv):
             complexity="O(N) where N is the number of arguments to the command",
             syntax="command arg...")
 def command_getkeysandflags(client, argv):
-    cmd, keys = _getkeys(client, argv)
-    flags = cmd.key_flags()
-    return [[key, flags] for key in keys]
+    cmd, target, indexes = _getkeys(client, argv)
+    flags = key_specs.flags_by_index(cmd.full_name, target)
+    return [[target[i], OrderedSet(map(SimpleString, flags.get(i) or cmd.key_flags()))]
+            for i in indexes]
 
 
 # -- SLOWLOG and LATENCY --------------------------------------------------------------------

@@ -185,18 +185,20 @@ def _parse(argv: list) -> Request:
     return request
 
 
-def _keys_option(argv: list) -> list[int]:
-    """Where the keys after KEYS are, for COMMAND GETKEYS and ACL checks, found as
-    Redis finds them: skipping the arguments of AUTH and AUTH2. (The `key` argument at
-    3 is declared as a fixed position; in this form it is the empty string.)"""
+def _keys_option(argv: list, fixed: list[int]) -> list[int]:
+    """The keys, for COMMAND GETKEYS and ACL checks, found as Redis finds them: the
+    `key` argument at 3 (the fixed position), or, when it is the empty string, the keys
+    after KEYS (skipping the arguments of AUTH and AUTH2)."""
+    if argv[3]:
+        return fixed
     skip = {b"AUTH": 1, b"AUTH2": 2}
     index = 6
     while index < len(argv):
         word = argv[index].upper()
         if word == b"KEYS":
-            return [] if argv[3] else list(range(index + 1, len(argv)))
+            return list(range(index + 1, len(argv)))
         index += 1 + skip.get(word, 0)
-    return []
+    return fixed
 
 
 @command("migrate", arity=-6, flags="write movablekeys", keys=(3, 3, 1),

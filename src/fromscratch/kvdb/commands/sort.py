@@ -251,9 +251,9 @@ _COMPLEXITY = ("O(N+M*log(M)) where N is the number of elements in the list or s
                "sorted, complexity is O(N).")
 
 
-def _store_key(argv: list) -> list[int]:
-    """Where SORT's STORE destination is, found as Redis finds it: skipping LIMIT's two
-    arguments and GET's and BY's one, the last STORE counting."""
+def _store_key(argv: list, fixed: list[int]) -> list[int]:
+    """The key, then where SORT's STORE destination is, found as Redis finds it:
+    skipping LIMIT's two arguments and GET's and BY's one, the last STORE counting."""
     skip = {b"LIMIT": 2, b"GET": 1, b"BY": 1}
     found = []
     index = 2
@@ -262,7 +262,7 @@ def _store_key(argv: list) -> list[int]:
         if word == b"STORE" and index + 1 < len(argv):
             found = [index + 1]
         index += 1 + (1 if word == b"STORE" else skip.get(word, 0))
-    return found
+    return fixed + found
 
 
 @command("sort", arity=-2, flags="write denyoom movablekeys", keys=(1, 1, 1),
