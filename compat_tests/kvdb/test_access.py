@@ -344,3 +344,55 @@ def test_new_connections_need_auth_when_the_default_user_is_off(r, server):
         admin = connect_with(r, username="admin", password="pw")
         admin.execute_command("ACL", "SETUSER", "default", "on")
         admin.close()
+
+
+def test_read_and_write_key_permissions(r):
+    """%R~ and %W~ patterns: a key is allowed when a pattern grants what the command
+    does to it (read for an access, write for an insert, delete or update)."""
+    r.acl_setuser("rw", enabled=True, nopass=True, commands=["+@all"],
+                  keys=["%R~read*", "%W~write*", "~both*"])
+    allowed = b"OK", "OK", True
+    assert r.acl_dryrun("rw", "get", "read1") in allowed
+    assert _text(r.acl_dryrun("rw", "get", "write1")) == (
+        "This user has no permissions to access the 'write1' key")
+    assert r.acl_dryrun("rw", "lpush", "write1", "v") in allowed    # RW insert: no read
+    assert _text(r.acl_dryrun("rw", "incr", "write1")) == (
+        "This user has no permissions to access the 'write1' key")  # RW access update
+    assert r.acl_dryrun("rw", "copy", "read1", "write1") in allowed
+    assert r.acl_dryrun("rw", "incr", "both1") in allowed
+    assert r.acl_dryrun("rw", "exists", "write1") in allowed        # RO, no access
+    keys = r.acl_getuser("rw")["keys"]                  # redis-py may split it in a list
+    assert (keys if isinstance(keys, str) else " ".join(map(_text, keys))) == (
+        "%R~read* %W~write* ~both*")
+
+
+def test_selectors(r):
+    """Rules in parentheses add a selector: a call is allowed when one selector allows
+    all of it; the refusal told is the most relevant of all the selectors'."""
+    r.execute_command("ACL", "SETUSER", "sel", "on", "nopass", "+get", "~app*",
+                      "(+set %W~app* &chan)", "(+lpush", "~list*)")
+    allowed = b"OK", "OK", True
+    assert r.acl_dryrun("sel", "get", "app1") in allowed
+    assert r.acl_dryrun("sel", "set", "app1", "v") in allowed
+    assert r.acl_dryrun("sel", "lpush", "list1", "v") in allowed
+    assert _text(r.acl_dryrun("sel", "set", "other", "v")) == (
+        "This user has no permissions to access the 'other' key")
+    assert _text(r.acl_dryrun("sel", "del", "app1")) == (
+        "This user has no permissions to run the 'del' command")
+    line = next(_text(line) for line in r.acl_list() if _text(line).startswith("user sel "))
+    assert line == ("user sel on nopass ~app* resetchannels -@all +get "
+                    "(%W~app* resetchannels &chan -@all +set) "
+                    "(~list* resetchannels -@all +lpush)")
+    raw_user = r.execute_command("ACL", "GETUSER", "sel")
+    details = raw_user if isinstance(raw_user, dict) else dict(zip(raw_user[::2], raw_user[1::2]))
+    selectors = details.get("selectors", details.get(b"selectors"))
+    assert len(selectors) == 2
+    r.execute_command("ACL", "SETUSER", "sel", "clearselectors")
+    assert _text(r.acl_dryrun("sel", "set", "app1", "v")) == (
+        "This user has no permissions to run the 'set' command")
+    with pytest.raises(redis.ResponseError, match="Unmatched parenthesis in acl selector"):
+        r.execute_command("ACL", "SETUSER", "sel", "(+get ~x")
+    with pytest.raises(redis.ResponseError, match=r"modifier '\(nonsense\)': Syntax error"):
+        r.execute_command("ACL", "SETUSER", "sel", "(nonsense)")
+    with pytest.raises(redis.ResponseError, match="Syntax error"):
+        r.execute_command("ACL", "SETUSER", "sel", "%X~app*")

@@ -1,12 +1,16 @@
 """Users and what they may do: AUTH, requirepass and the basics of Redis ACLs.
 
 A user has a state (on/off), passwords (kept as SHA-256 hex digests, compared in
-constant time) or `nopass`, the commands it may run, the key patterns it may touch and
-the pub/sub channels it may use. Rules are applied in order, as `ACL SETUSER` gives them:
+constant time) or `nopass`, and selectors (Redis 7): each says the commands that may
+be run, the key patterns that may be read and written and the pub/sub channels that
+may be used. The root selector takes the rules given outside parentheses; each
+`(rule rule...)` adds another; a call is allowed when one selector allows all of it.
+Rules are applied in order, as `ACL SETUSER` gives them:
 
     on  off  >password  <password  #sha256  !sha256  nopass  resetpass
     +command  -command  +command|sub  +@category  -@category  allcommands  nocommands
-    ~pattern  allkeys  resetkeys      &pattern  allchannels  resetchannels      reset
+    ~pattern  %R~pattern  %W~pattern  allkeys  resetkeys
+    &pattern  allchannels  resetchannels      (selector rules)  clearselectors   reset
 
 Command rules are turned at once into the set of command names the user may run
 (subcommands as `parent|sub`), so checking a command costs one set lookup. The `default`
@@ -19,6 +23,7 @@ and ACL SAVE writes), in ACL LIST's format: `user <name> <rule> <rule>...`.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import time
@@ -27,6 +32,7 @@ from collections import deque
 from ..durable import write_file_atomically
 from ..glob import compile_pattern
 from ..resp import ErrorReply
+from . import key_specs
 
 NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
 NOPERM_KEY = ("NOPERM this user has no permissions to access one of the keys used as "
@@ -59,62 +65,48 @@ def digest(password: bytes) -> str:
     return hashlib.sha256(password).hexdigest()
 
 
-class User:
-    def __init__(self, name: str, acl: "Acl"):
-        self.name = name
-        self.acl = acl
+READ, WRITE = 1, 2                      # a key pattern's permissions (%R~, %W~, ~)
+# How relevant a refusal is, when no selector allows a call: the answer names the most
+# relevant refusal of all the selectors' (then the one about the latest argument).
+_RELEVANCE = {"command": 1, "key": 2, "channel": 4}
+
+
+class Selector:
+    """What may be run and touched: commands, key patterns (each readable, writable or
+    both: %R~, %W~, ~) and pub/sub channels. A user's rights are its root selector's
+    (the rules given outside parentheses) and those of any other selectors it has
+    (`(rule rule...)`): a call is allowed when one selector allows all of it."""
+
+    def __init__(self, acl: "Acl"):
         self.table = acl.table
-        self.enabled = False
-        self.nopass = False
-        self.passwords: set[str] = set()
         self.allowed: set[str] = set()          # full command names
         self.command_rules: list[str] = ["-@all"]   # as given, for ACL LIST
         self.first_args: dict[str, set[str]] = {}   # command -> the first arguments allowed
-        self.key_patterns: list[bytes] = []
+        self.key_patterns: dict[bytes, int] = {}    # pattern -> READ | WRITE
         self.all_keys = False
         self.channel_patterns: list[bytes] = []
         self.all_channels = acl.pubsub_default_all
 
-    def copy(self) -> "User":
-        clone = User(self.name, self.acl)
-        clone.__dict__.update({key: (value.copy() if isinstance(value, (set, list)) else value)
-                               for key, value in self.__dict__.items()})
+    def copy(self) -> "Selector":
+        clone = copy.copy(self)
+        for name in ("allowed", "command_rules", "key_patterns", "channel_patterns"):
+            setattr(clone, name, copy.copy(getattr(self, name)))
+        clone.first_args = {name: set(args) for name, args in self.first_args.items()}
         return clone
-
-    # -- rules ---------------------------------------------------------------------------
 
     def apply(self, rule: str) -> None:
         lowered = rule.lower()
-        if not rule:
-            return                                  # an empty rule does nothing, as in Redis
-        if lowered == "on":
-            self.enabled = True
-        elif lowered == "off":
-            self.enabled = False
-        elif lowered == "nopass":
-            self.nopass, self.passwords = True, set()
-        elif lowered == "resetpass":
-            self.nopass, self.passwords = False, set()
-        elif rule[0] in ">#":
-            self.passwords.add(digest(rule[1:].encode()) if rule[0] == ">"
-                               else _checked_hash(rule))
-            self.nopass = False
-        elif rule[0] in "<!":
-            stored = digest(rule[1:].encode()) if rule[0] == "<" else _checked_hash(rule)
-            if stored not in self.passwords:
-                raise _rule_error(rule, "The password you are trying to remove from the user "
-                                        "does not exist")
-            self.passwords.discard(stored)
-        elif lowered == "allkeys" or rule == "~*":
-            self.all_keys, self.key_patterns = True, []
+        if lowered == "allkeys" or rule == "~*":
+            self.all_keys, self.key_patterns = True, {}
         elif lowered == "resetkeys":
-            self.all_keys, self.key_patterns = False, []
-        elif rule.startswith("~"):
+            self.all_keys, self.key_patterns = False, {}
+        elif rule[0] in "~%":
             if self.all_keys:
                 raise _rule_error(rule, "Adding a pattern after the * pattern (or the 'allkeys' "
                                         "flag) is not valid and does not have any effect. Try "
                                         "'resetkeys' to start with an empty list of patterns")
-            self._add_pattern(self.key_patterns, rule)
+            permissions, pattern = _key_rule(rule)
+            self.key_patterns[pattern] = self.key_patterns.get(pattern, 0) | permissions
         elif lowered == "allchannels" or rule == "&*":
             self.all_channels, self.channel_patterns = True, []
         elif lowered == "resetchannels":
@@ -125,7 +117,11 @@ class User:
                                         "'allchannels' flag) is not valid and does not have any "
                                         "effect. Try 'resetchannels' to start with an empty "
                                         "list of channels")
-            self._add_pattern(self.channel_patterns, rule)
+            pattern = rule[1:]
+            if " " in pattern or "\0" in pattern:
+                raise _rule_error(rule, "Syntax error")
+            if pattern.encode() not in self.channel_patterns:       # once is enough
+                self.channel_patterns.append(pattern.encode())
         elif lowered in ("allcommands", "+@all", "nocommands", "-@all"):
             everything = lowered in ("allcommands", "+@all")
             self.allowed = self._all_names() if everything else set()
@@ -135,20 +131,8 @@ class User:
             self._commands(rule[0], self._category(lowered[1:], rule), lowered)
         elif rule[:1] in ("+", "-") and len(rule) > 1:
             self._command_rule(rule[0], lowered[1:], rule)
-        elif lowered == "reset":
-            channels = "allchannels" if self.acl.pubsub_default_all else "resetchannels"
-            for step in ("resetpass", "resetkeys", channels, "off", "-@all"):
-                self.apply(step)
         else:
             raise _rule_error(rule, "Syntax error")
-
-    @staticmethod
-    def _add_pattern(patterns: list[bytes], rule: str) -> None:
-        pattern = rule[1:]
-        if " " in pattern or "\0" in pattern:
-            raise _rule_error(rule, "Syntax error")
-        if pattern.encode() not in patterns:            # once is enough
-            patterns.append(pattern.encode())
 
     def _commands(self, sign: str, names: set[str], rule: str) -> None:
         if sign == "+":
@@ -207,8 +191,175 @@ class User:
 
     @property
     def unrestricted(self) -> bool:
-        return (self.enabled and self.all_keys and self.all_channels
-                and self.command_rules == ["+@all"])
+        return self.all_keys and self.all_channels and self.command_rules == ["+@all"]
+
+    def refusal(self, cmd, argv: list) -> tuple[int, Denied] | None:
+        """Why this selector does not allow `cmd` with these arguments, as (the index of
+        the argument refused, the refusal), or None when it allows it."""
+        if cmd.full_name not in self.allowed and not (
+                len(argv) > 1 and argv[1].decode("utf-8", "replace").lower()
+                in self.first_args.get((cmd.parent or cmd).full_name, ())):
+            return 0, Denied(NOPERM_COMMAND.format(cmd.full_name), "command", cmd.full_name)
+        # The "keys" of the shard channel commands are channels, checked as channels.
+        if not self.all_keys and cmd.name not in SHARD_CHANNEL_COMMANDS:
+            patterns = [(compile_pattern(pattern), permissions)
+                        for pattern, permissions in self.key_patterns.items()]
+            flags_of_key = key_specs.flags_by_index(cmd.full_name, argv)
+            for index in cmd.key_indexes(argv):
+                needed = _permissions(flags_of_key.get(index) or cmd.key_flags())
+                if not any(permissions & needed == needed and match(argv[index])
+                           for match, permissions in patterns):
+                    return index, Denied(NOPERM_KEY, "key", argv[index])
+        if not self.all_channels and cmd.name in CHANNEL_COMMANDS:
+            first = 1
+            channels = argv[1:2] if cmd.name in ("publish", "spublish") else argv[1:]
+            for index, channel in enumerate(channels, first):
+                if not self.may_use_channel(channel, cmd.name == "psubscribe"):
+                    return index, Denied(NOPERM_CHANNEL, "channel", channel)
+        return None
+
+    def may_use_channel(self, channel: bytes, is_pattern: bool = False) -> bool:
+        if self.all_channels:
+            return True
+        if is_pattern:
+            return channel in self.channel_patterns        # patterns match literally
+        return any(compile_pattern(p)(channel) for p in self.channel_patterns)
+
+    # -- descriptions --------------------------------------------------------------------
+
+    def keys_text(self) -> str:
+        if self.all_keys:
+            return "~*"
+        return " ".join(("~" if permissions == READ | WRITE else
+                         "%R~" if permissions == READ else "%W~") + pattern.decode()
+                        for pattern, permissions in self.key_patterns.items())
+
+    def channels_text(self, listed: bool = False) -> str:
+        """The channel rules; `listed` for ACL LIST, which starts a list with resetchannels."""
+        if self.all_channels:
+            return "&*"
+        patterns = [f"&{p.decode()}" for p in self.channel_patterns]
+        return " ".join(["resetchannels", *patterns] if listed else patterns)
+
+    def describe(self) -> str:
+        """The rules that make this selector, as ACL LIST shows them."""
+        parts = [self.keys_text(), self.channels_text(listed=True),
+                 *(self.command_rules or ["-@all"])]
+        return " ".join(part for part in parts if part)
+
+    def details(self) -> dict:
+        return {"commands": " ".join(self.command_rules or ["-@all"]), "keys": self.keys_text(),
+                "channels": self.channels_text()}
+
+
+def _key_rule(rule: str) -> tuple[int, bytes]:
+    """(permissions, pattern) of `~pattern` (read and write) or `%R~pattern`, `%W~...`,
+    `%RW~...`."""
+    if rule[0] == "~":
+        permissions, offset = READ | WRITE, 1
+    else:
+        permissions, offset = 0, 1
+        while offset < len(rule):
+            letter = rule[offset].upper()
+            if letter == "R" and not permissions & READ:
+                permissions |= READ
+            elif letter == "W" and not permissions & WRITE:
+                permissions |= WRITE
+            elif rule[offset] == "~":
+                offset += 1
+                break
+            else:
+                raise _rule_error(rule, "Syntax error")
+            offset += 1
+    pattern = rule[offset:]
+    if not permissions or " " in pattern or "\0" in pattern:
+        raise _rule_error(rule, "Syntax error")
+    return permissions, pattern.encode()
+
+
+def _permissions(key_flags) -> int:
+    """What a key's flags (its key spec's) ask of a key pattern: read for `access`, write
+    for an insert, a delete or an update."""
+    needed = READ if "access" in key_flags else 0
+    if {"insert", "delete", "update"} & set(key_flags):
+        needed |= WRITE
+    return needed
+
+
+class User:
+    """A user: on or off, its passwords, its root selector and other selectors."""
+
+    def __init__(self, name: str, acl: "Acl"):
+        self.name = name
+        self.acl = acl
+        self.enabled = False
+        self.nopass = False
+        self.passwords: set[str] = set()
+        self.root = Selector(acl)
+        self.selectors: list[Selector] = []
+
+    def copy(self) -> "User":
+        clone = User(self.name, self.acl)
+        clone.enabled, clone.nopass = self.enabled, self.nopass
+        clone.passwords = set(self.passwords)
+        clone.root = self.root.copy()
+        clone.selectors = [selector.copy() for selector in self.selectors]
+        return clone
+
+    # -- rules ---------------------------------------------------------------------------
+
+    def apply(self, rule: str) -> None:
+        lowered = rule.lower()
+        if not rule:
+            return                                  # an empty rule does nothing, as in Redis
+        if lowered == "on":
+            self.enabled = True
+        elif lowered == "off":
+            self.enabled = False
+        elif lowered == "nopass":
+            self.nopass, self.passwords = True, set()
+        elif lowered == "resetpass":
+            self.nopass, self.passwords = False, set()
+        elif rule[0] in ">#":
+            self.passwords.add(digest(rule[1:].encode()) if rule[0] == ">"
+                               else _checked_hash(rule))
+            self.nopass = False
+        elif rule[0] in "<!":
+            stored = digest(rule[1:].encode()) if rule[0] == "<" else _checked_hash(rule)
+            if stored not in self.passwords:
+                raise _rule_error(rule, "The password you are trying to remove from the user "
+                                        "does not exist")
+            self.passwords.discard(stored)
+        elif rule[0] == "(" and rule[-1] == ")":
+            selector = Selector(self.acl)
+            try:
+                for inner in rule[1:-1].split(" "):
+                    if inner:
+                        selector.apply(inner)
+            except ErrorReply as error:            # told about as the whole selector
+                raise _rule_error(rule, error.message.split("': ", 1)[-1]) from None
+            self.selectors.append(selector)
+        elif lowered == "clearselectors":
+            self.selectors = []
+        elif lowered == "reset":
+            channels = "allchannels" if self.acl.pubsub_default_all else "resetchannels"
+            for step in ("resetpass", "resetkeys", channels, "off", "clearselectors", "-@all"):
+                self.apply(step)
+        else:
+            self.root.apply(rule)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.enabled and self.root.unrestricted
+
+    def may_read_any_key(self, cmd, argv: list) -> bool:
+        """Whether a selector that allows this call may also read every key (SORT's BY
+        and GET patterns name keys ACL can't check before the command runs)."""
+        return any((selector.all_keys or selector.key_patterns.get(b"*", 0) & READ)
+                   and selector.refusal(cmd, argv) is None
+                   for selector in (self.root, *self.selectors))
 
     @property
     def needs_no_auth(self) -> bool:
@@ -228,29 +379,22 @@ class User:
         return found
 
     def check(self, cmd, argv: list) -> None:
-        """Raise NOPERM unless this user may run `cmd` with these arguments."""
-        if cmd.full_name not in self.allowed and not (
-                len(argv) > 1 and argv[1].decode("utf-8", "replace").lower()
-                in self.first_args.get((cmd.parent or cmd).full_name, ())):
-            raise Denied(NOPERM_COMMAND.format(cmd.full_name), "command", cmd.full_name)
-        # The "keys" of the shard channel commands are channels, checked as channels.
-        if not self.all_keys and cmd.name not in SHARD_CHANNEL_COMMANDS:
-            patterns = [compile_pattern(p) for p in self.key_patterns]
-            for index in cmd.key_indexes(argv):
-                if not any(match(argv[index]) for match in patterns):
-                    raise Denied(NOPERM_KEY, "key", argv[index])
-        if not self.all_channels and cmd.name in CHANNEL_COMMANDS:
-            channels = argv[1:2] if cmd.name in ("publish", "spublish") else argv[1:]
-            for channel in channels:
-                if not self.may_use_channel(channel, cmd.name == "psubscribe"):
-                    raise Denied(NOPERM_CHANNEL, "channel", channel)
+        """Raise NOPERM unless one of this user's selectors allows `cmd` with these
+        arguments; the refusal raised is the most relevant of theirs, as in Redis."""
+        worst = None
+        for selector in (self.root, *self.selectors):
+            refusal = selector.refusal(cmd, argv)
+            if refusal is None:
+                return
+            index, denied = refusal
+            rank = (_RELEVANCE[denied.reason], index)
+            if worst is None or rank > worst[0]:
+                worst = rank, denied
+        raise worst[1]
 
     def may_use_channel(self, channel: bytes, is_pattern: bool = False) -> bool:
-        if self.all_channels:
-            return True
-        if is_pattern:
-            return channel in self.channel_patterns        # patterns match literally
-        return any(compile_pattern(p)(channel) for p in self.channel_patterns)
+        return any(selector.may_use_channel(channel, is_pattern)
+                   for selector in (self.root, *self.selectors))
 
     def may_keep(self, channels, patterns) -> bool:
         """Whether a client subscribed to these may stay so under this user's rights (when
@@ -264,22 +408,35 @@ class User:
         """This user as ACL LIST shows it."""
         parts = [f"user {self.name}", "on" if self.enabled else "off"]
         parts += ["nopass"] if self.nopass else [f"#{h}" for h in sorted(self.passwords)]
-        parts.append("~*" if self.all_keys else
-                     " ".join(f"~{p.decode()}" for p in self.key_patterns))
-        parts.append("&*" if self.all_channels else " ".join(
-            ["resetchannels", *(f"&{p.decode()}" for p in self.channel_patterns)]))
-        parts += self.command_rules or ["-@all"]
+        parts.append(self.root.describe())
+        parts += [f"({selector.describe()})" for selector in self.selectors]
         return " ".join(part for part in parts if part)
 
     def details(self) -> dict:
         """ACL GETUSER's reply."""
         flags = ["on" if self.enabled else "off"] + (["nopass"] if self.nopass else [])
-        return {"flags": flags, "passwords": sorted(self.passwords),
-                "commands": " ".join(self.command_rules or ["-@all"]),
-                "keys": "~*" if self.all_keys else " ".join(f"~{p.decode()}" for p in self.key_patterns),
-                "channels": "&*" if self.all_channels else " ".join(
-                    f"&{p.decode()}" for p in self.channel_patterns),
-                "selectors": []}
+        return {"flags": flags, "passwords": sorted(self.passwords), **self.root.details(),
+                "selectors": [selector.details() for selector in self.selectors]}
+
+
+def merge_selectors(rules: list[str]) -> list[str]:
+    """Rules as given, with a selector split over several (`(+get`, `~x)`) joined back
+    into one, as Redis joins them."""
+    merged: list[str] = []
+    opened = None
+    for rule in rules:
+        if opened is not None:
+            opened += " " + rule
+            if rule.endswith(")"):
+                merged.append(opened)
+                opened = None
+        elif rule.startswith("(") and not rule.endswith(")"):
+            opened = rule
+        else:
+            merged.append(rule)
+    if opened is not None:
+        raise ErrorReply(f"ERR Unmatched parenthesis in acl selector starting at '{opened}'.")
+    return merged
 
 
 # Redis 7's categories: all of them are valid in rules, even those whose commands we lack
@@ -407,13 +564,12 @@ class Acl:
                 errors.append(f"WARNING: Duplicate user '{name}' found on line {number}. ")
                 continue
             user = users[name] = User(name, self)
-            for rule in words[2:]:
-                try:
-                    user.apply(rule.strip("\t\r\n"))
-                except ErrorReply as error:
-                    reason = error.message.split(": ", 1)[-1]
-                    errors.append(f"{source}:{number}: {reason}. ")
-                    break
+            try:
+                for rule in merge_selectors([word.strip("\t\r\n") for word in words[2:]]):
+                    user.apply(rule)
+            except ErrorReply as error:
+                reason = error.message.split(": ", 1)[-1]
+                errors.append(f"{source}:{number}: {reason}. ")
         if errors:
             raise AclFileError("".join(errors))
         if "default" not in users:

@@ -142,8 +142,10 @@ class Command:
             last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
             indexes += range(self.first_key, last + 1, self.key_step or 1)
         if self.numkeys_at and self.numkeys_at < len(argv) and argv[self.numkeys_at].isdigit():
+            # More keys counted than there are arguments: none (the call is an error).
             first = self.numkeys_at + 1
-            indexes += range(first, min(first + int(argv[self.numkeys_at]), len(argv)))
+            if first + int(argv[self.numkeys_at]) <= len(argv):
+                indexes += range(first, first + int(argv[self.numkeys_at]))
         if self.keyword:
             word, start = self.keyword
             for index in range(start, len(argv)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from ...resp import ErrorReply
-from ..acl import AclFileError, Denied, User, categories
+from ..acl import AclFileError, Denied, User, categories, merge_selectors
 from ..client import OK
 from ..table import container, subcommand
 from .args import parse_int, redact, subcommand_syntax_error
@@ -27,8 +27,9 @@ def acl_setuser(client, argv):
     name = name_arg.decode("utf-8", "replace")
     old = kv.acl.users.get(name)
     user = old.copy() if old is not None else User(name, kv.acl)
-    for rule in rules:                           # a bad rule raises: nothing changes
-        user.apply(rule.decode("utf-8", "replace"))
+    # a bad rule raises: nothing changes
+    for rule in merge_selectors([rule.decode("utf-8", "replace") for rule in rules]):
+        user.apply(rule)
     kv.acl.users[name] = user
     if name == "default":
         kv.acl.default = user

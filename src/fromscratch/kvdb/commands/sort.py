@@ -94,12 +94,12 @@ def _parse(client, argv: list, readonly: bool) -> _Request:
             pattern = argv[pos + 1]
             if b"*" not in pattern:
                 request.dont_sort = True         # and stays so, even if a later BY has a `*`
-            elif not _full_key_access(client):
+            elif not _full_key_access(client, argv):
                 raise BY_DENIED
             request.by = pattern
             pos += 1
         elif word == b"GET" and left >= 1:
-            if not _full_key_access(client):
+            if not _full_key_access(client, argv):
                 raise GET_DENIED
             request.gets.append(argv[pos + 1])
             pos += 1
@@ -109,11 +109,11 @@ def _parse(client, argv: list, readonly: bool) -> _Request:
     return request
 
 
-def _full_key_access(client) -> bool:
+def _full_key_access(client, argv: list) -> bool:
     """Whether the user may read every key: BY and GET read keys that ACL can't check
     before the command runs, as they are named by the data. (A script's client has its
     caller's user.)"""
-    return client.user.all_keys
+    return client.user.may_read_any_key(client.kv.table.resolve(argv), argv)
 
 
 def _lookup(db, pattern: bytes, element: bytes) -> bytes | None:
