@@ -232,3 +232,7 @@ def test_pfdebug_shows_and_converts_the_encoding(r):
     r.set("text", "not an hll")
     with pytest.raises(redis.ResponseError, match="Key is not a valid HyperLogLog"):
         r.execute_command("PFDEBUG", "ENCODING", "text")
+
+
+def test_pfselftest(r):
+    assert r.execute_command("PFSELFTEST") in (b"OK", "OK", True)

@@ -1,4 +1,4 @@
-"""HyperLogLog commands: PFADD, PFCOUNT and PFMERGE.
+"""HyperLogLog commands: PFADD, PFCOUNT and PFMERGE (and PFDEBUG, PFSELFTEST).
 
 A HyperLogLog estimates how many distinct elements it was given (within about 0.81%)
 in 12 KB, however many there are. As in Redis, it is stored as a string in Redis's own
@@ -28,6 +28,7 @@ in the header until the next change.
 from __future__ import annotations
 
 import math
+import random
 import struct
 
 from ...resp import ErrorReply, SimpleString
@@ -404,3 +405,40 @@ def pfdebug(client, argv):
         return " ".join(f"{name}:{register},{length}" if name == "v" else f"{name}:{length}"
                         for name, register, length in _sparse_runs(value[HEADER_SIZE:])).encode()
     raise ErrorReply(f"ERR Unknown PFDEBUG subcommand '{argv[1].decode('utf-8', 'replace')}'")
+
+
+@command("pfselftest", arity=1, flags="admin", group="hyperloglog", since="2.8.9",
+         summary="An internal command for testing HyperLogLog values.", complexity="N/A",
+         syntax="")
+def pfselftest(client, argv):
+    """Redis's two checks, at a Python pace: the dense registers keep what is written in
+    them (one at a time or all at once), and counts of 1 to 10000 distinct elements stay
+    within six standard errors (one, for ten elements)."""
+    rng = random.Random()
+    for _ in range(3):
+        registers = bytes(rng.randrange(64) for _ in range(REGISTERS))
+        hll = bytearray(EMPTY)
+        for index, value in enumerate(registers):
+            _set_register(hll, index, value)
+        for index, value in enumerate(registers):
+            if _get_register(hll, index) != value:
+                raise ErrorReply(f"TESTFAILED Register {index} should be {value} but is "
+                                 f"{_get_register(hll, index)}")
+        if (_pack_dense(registers) != hll[HEADER_SIZE:]
+                or _dense_registers(bytes(hll[HEADER_SIZE:])) != registers):
+            raise ErrorReply("TESTFAILED packed and unpacked registers disagree")
+    hll = bytearray(EMPTY)
+    relative_error = 1.04 / math.sqrt(REGISTERS)
+    seed = rng.getrandbits(64)
+    checkpoint = 1
+    for count in range(1, 10001):
+        index, run = _register_and_run((count ^ seed).to_bytes(8, "little"))
+        if run > _get_register(hll, index):
+            _set_register(hll, index, run)
+        if count == checkpoint:
+            error = abs(count - _estimate(_registers(bytes(hll))))
+            allowed = 1 if count == 10 else math.ceil(relative_error * 6 * count)
+            if error > allowed:
+                raise ErrorReply(f"TESTFAILED Too big error. card:{count} abserr:{error}")
+            checkpoint *= 10
+    return OK
