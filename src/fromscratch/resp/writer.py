@@ -44,8 +44,8 @@ def _bulk_strings(items) -> bytes:
     join whose loop runs in C: `$len CRLF item CRLF` for each. Anything else in the
     array raises TypeError (or IndexError for a long item) and the caller writes the
     items one by one."""
-    if not items:
-        return b""
+    if len(items) <= 4:             # a few: written one by one, the least work for them
+        return b"".join([b"$%d\r\n%s\r\n" % (len(item), item) for item in items])
     lengths = list(map(len, items))
     if lengths.count(lengths[0]) == len(lengths):
         # Items of one length (counters, ids, benchmark values) share one header, so
