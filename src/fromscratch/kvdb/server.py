@@ -21,7 +21,7 @@ from ..pubsub import Broker
 from ..resp import ErrorReply
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import Blocking
-from .client import Client, CountedError
+from .client import Client, CountedError, deliver_to_clients
 from .commands.connection import client_info_line
 from .config import Config, ConfigError
 from .cursors import Cursors
@@ -81,7 +81,7 @@ class KvServer:
         self.flush_queue: list[Client] = []      # clients with replies to send
         self.blocking = Blocking(self)
         self.monitors: set = set()
-        self.broker = broker or Broker()
+        self.broker = broker or Broker(deliver_to_clients)
         self.acl = Acl(self.table)
         self.keyspace.notifier = Notifier(self.broker)
         self.keyspace.on_expired = self._propagate_expiry
