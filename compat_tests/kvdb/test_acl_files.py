@@ -116,3 +116,23 @@ def test_a_duplicate_user_directive_stops_the_start(kind, tmp_path):
                           capture_output=True, text=True, timeout=30, env=env)
     assert done.returncode != 0
     assert "Duplicate user" in done.stdout + done.stderr
+
+
+def test_selectors_and_key_permissions_survive_acl_save_and_load(start, tmp_path):
+    (tmp_path / "users.acl").write_text("user default on nopass ~* &* +@all\n")
+    server = start("--aclfile", "users.acl")
+    admin = client(server)
+    admin.execute_command("ACL", "SETUSER", "sel", "on", "nopass", "+get", "%R~app*",
+                          "(+set %W~app* &chan)", "(+lpush ~list*)")
+    def sel_line():
+        lines = [line if isinstance(line, str) else line.decode() for line in admin.acl_list()]
+        return [line for line in lines if " sel " in line]
+
+    listed = sel_line()
+    assert admin.acl_save()
+    assert "(%W~app* resetchannels &chan -@all +set)" in (tmp_path / "users.acl").read_text()
+    assert admin.acl_load()
+    assert sel_line() == listed
+    for call in (("set", "app1", "v"), ("get", "app1"), ("lpush", "list1", "v")):
+        assert admin.acl_dryrun("sel", *call) in (b"OK", "OK", True)
+    admin.close()
