@@ -65,8 +65,8 @@ def _listen_addresses(bind: str) -> tuple[list[str], list[str]]:
 
 
 class KvServer:
-    def __init__(self, config: Config | None = None, broker: Broker | None = None,
-                 table: CommandTable | None = None, name: str = "kvdb"):
+    def __init__(self, config: Config | None = None, table: CommandTable | None = None,
+                 name: str = "kvdb"):
         self.config = config or Config()
         self.table = table or TABLE
         self.keyspace = Keyspace(self.config["databases"])
@@ -81,7 +81,7 @@ class KvServer:
         self.flush_queue: list[Client] = []      # clients with replies to send
         self.blocking = Blocking(self)
         self.monitors: set = set()
-        self.broker = broker or Broker(deliver_to_clients)
+        self.broker = Broker(deliver_to_clients)
         self.acl = Acl(self.table)
         self.keyspace.notifier = Notifier(self.broker)
         self.keyspace.on_expired = self._propagate_expiry

@@ -7,13 +7,13 @@ it is published and is not kept. Three kinds of subscription:
 * patterns (PSUBSCRIBE): Redis glob patterns, matched against each published channel;
 * shard channels (SSUBSCRIBE / SPUBLISH): separate names, as in Redis cluster.
 
-The broker knows nothing of sockets. A subscriber is any object with `resp` (2 or 3)
-and `deliver(frame: bytes)`; the broker encodes each message once per protocol version
-and hands every subscriber the ready bytes, in publish order. Subscribers of a channel
-are kept in insertion order (a dict used as an ordered set), so delivery order among
-them is stable. A server may hand the broker its own `deliver_all(subscribers, frames)`
-that does what calling each one's `deliver` would, with less work per subscriber: a
-message to fifty subscribers is fifty deliveries.
+The broker knows nothing of sockets: the server that mounts it gives it
+`deliver_all(subscribers, frames)`, which hands one message to a list of subscribers
+(any objects the server knows), in publish order; `frames.for_protocol(resp)` is the
+message encoded for RESP2 or RESP3, once for all who speak it. One call for all the
+subscribers, not one each: a message to fifty subscribers is fifty deliveries.
+Subscribers of a channel are kept in insertion order (a dict used as an ordered set),
+so delivery order among them is stable.
 """
 
 from __future__ import annotations
@@ -22,14 +22,8 @@ from ..glob import compile_pattern
 from ..resp import Push, encode
 
 
-def deliver_each(subscribers, frames: "Frames") -> None:
-    """Give each subscriber the message, encoded for its protocol."""
-    for subscriber in subscribers:
-        subscriber.deliver(frames.for_protocol(subscriber.resp))
-
-
 class Broker:
-    def __init__(self, deliver_all=deliver_each):
+    def __init__(self, deliver_all):
         self.deliver_all = deliver_all
         self.channels: dict[bytes, dict] = {}         # channel -> {subscriber: None}
         self.patterns: dict[bytes, dict] = {}         # pattern -> {subscriber: None}
@@ -80,26 +74,22 @@ class Broker:
         """Deliver to the channel's subscribers and to every matching pattern's; returns
         how many deliveries were made (what PUBLISH answers)."""
         self.messages_published += 1
-        receivers = 0
-        subscribers = self.channels.get(channel)
-        if subscribers:
-            # a copy: a delivery may end a subscription (a client over its limits)
-            self.deliver_all(list(subscribers), Frames([b"message", channel, message]))
-            receivers += len(subscribers)
+        receivers = self._deliver(self.channels.get(channel), [b"message", channel, message])
         for pattern, subscribers in list(self.patterns.items()):
-            if compile_pattern(pattern)(channel) is None:
-                continue
-            self.deliver_all(list(subscribers), Frames([b"pmessage", pattern, channel, message]))
-            receivers += len(subscribers)
+            if compile_pattern(pattern)(channel) is not None:
+                receivers += self._deliver(subscribers, [b"pmessage", pattern, channel, message])
         return receivers
 
     def spublish(self, channel: bytes, message: bytes) -> int:
         self.messages_published += 1
-        subscribers = self.shard_channels.get(channel)
+        return self._deliver(self.shard_channels.get(channel), [b"smessage", channel, message])
+
+    def _deliver(self, subscribers: dict | None, parts: list) -> int:
         if not subscribers:
             return 0
-        self.deliver_all(list(subscribers), Frames([b"smessage", channel, message]))
-        return len(subscribers)
+        receivers = list(subscribers)   # a copy: a delivery may end a subscription
+        self.deliver_all(receivers, Frames(parts))
+        return len(receivers)
 
     # -- PUBSUB introspection ----------------------------------------------------------------
 
