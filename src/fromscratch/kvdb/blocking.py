@@ -27,7 +27,7 @@ from collections import deque
 
 from ..resp import ErrorReply
 from . import longdouble
-from .client import BLOCKED, find_subcommand
+from .client import BLOCKED
 
 INT64_MAX = 2**63 - 1
 
@@ -94,11 +94,8 @@ class Blocking:
         if client.retrying:
             return BLOCKED                # still waiting, already queued
         db = client.db
-        cmd = self.kv.table.lookup(argv[0])
-        if cmd.subcommands:
-            cmd = find_subcommand(cmd, argv)
-        state = BlockState(db, list(dict.fromkeys(keys)), argv, cmd, timeout_reply,
-                           wake_on_delete)
+        state = BlockState(db, list(dict.fromkeys(keys)), argv, self.kv.table.resolve(argv),
+                           timeout_reply, wake_on_delete)
         for key in state.keys:
             db.blocked.setdefault(key, deque()).append(client)
         if timeout > 0:

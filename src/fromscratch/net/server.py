@@ -197,11 +197,7 @@ class TcpServer:
     def call_after_io(self, callback) -> None:
         """Call `callback` once the sockets being served now are served (replies are
         then written in one burst), or soon if this is not socket work."""
-        mux = Multiplexer.of(self.loop)
-        if mux.epoll is not None:
-            mux.call_after_dispatch(callback)
-        else:
-            self.loop.call_soon(callback)
+        Multiplexer.of(self.loop).call_after_dispatch(callback)
 
     def serve_ready_sockets(self) -> None:
         """Accept waiting connections and read what clients sent, now, without the
