@@ -32,7 +32,6 @@ from collections import deque
 from ..durable import write_file_atomically
 from ..glob import compile_pattern
 from ..resp import ErrorReply
-from . import key_specs
 
 NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
 NOPERM_KEY = ("NOPERM this user has no permissions to access one of the keys used as "
@@ -54,7 +53,6 @@ PROTECTED_MODE_DENIED = (
     b"user. NOTE: You only need to do one of the above things in order for the server to start "
     b"accepting connections from the outside.\r\n")
 CHANNEL_COMMANDS = {"subscribe", "ssubscribe", "publish", "spublish", "psubscribe"}
-SHARD_CHANNEL_COMMANDS = {"ssubscribe", "spublish", "sunsubscribe"}
 # Redis's DEBUG is one command taking its operation as first argument, not a container:
 # there `+debug|digest` allows a first argument, and so it does here, though our DEBUG
 # dispatches to subcommands (rules on those still work: they are that first argument).
@@ -102,9 +100,9 @@ class Selector:
             self.all_keys, self.key_patterns = False, {}
         elif rule[0] in "~%":
             if self.all_keys:
-                raise _rule_error(rule, "Adding a pattern after the * pattern (or the 'allkeys' "
-                                        "flag) is not valid and does not have any effect. Try "
-                                        "'resetkeys' to start with an empty list of patterns")
+                raise RuleError(rule, "Adding a pattern after the * pattern (or the 'allkeys' "
+                                      "flag) is not valid and does not have any effect. Try "
+                                      "'resetkeys' to start with an empty list of patterns")
             permissions, pattern = _key_rule(rule)
             self.key_patterns[pattern] = self.key_patterns.get(pattern, 0) | permissions
         elif lowered == "allchannels" or rule == "&*":
@@ -113,15 +111,13 @@ class Selector:
             self.all_channels, self.channel_patterns = False, []
         elif rule.startswith("&"):
             if self.all_channels:
-                raise _rule_error(rule, "Adding a pattern after the * pattern (or the "
-                                        "'allchannels' flag) is not valid and does not have any "
-                                        "effect. Try 'resetchannels' to start with an empty "
-                                        "list of channels")
-            pattern = rule[1:]
-            if " " in pattern or "\0" in pattern:
-                raise _rule_error(rule, "Syntax error")
-            if pattern.encode() not in self.channel_patterns:       # once is enough
-                self.channel_patterns.append(pattern.encode())
+                raise RuleError(rule, "Adding a pattern after the * pattern (or the "
+                                      "'allchannels' flag) is not valid and does not have any "
+                                      "effect. Try 'resetchannels' to start with an empty "
+                                      "list of channels")
+            pattern = _checked_pattern(rule, rule[1:])
+            if pattern not in self.channel_patterns:                # once is enough
+                self.channel_patterns.append(pattern)
         elif lowered in ("allcommands", "+@all", "nocommands", "-@all"):
             everything = lowered in ("allcommands", "+@all")
             self.allowed = self._all_names() if everything else set()
@@ -132,7 +128,7 @@ class Selector:
         elif rule[:1] in ("+", "-") and len(rule) > 1:
             self._command_rule(rule[0], lowered[1:], rule)
         else:
-            raise _rule_error(rule, "Syntax error")
+            raise RuleError(rule, "Syntax error")
 
     def _commands(self, sign: str, names: set[str], rule: str) -> None:
         if sign == "+":
@@ -153,18 +149,18 @@ class Selector:
         if cmd is not None and sub:
             # command|subcommand|argument: only whole commands take a first argument
             if sub in cmd.subcommands:
-                raise _rule_error(rule, "Allowing first-arg of a subcommand is not supported")
+                raise RuleError(rule, "Allowing first-arg of a subcommand is not supported")
             cmd = None
         if cmd is None or (child == "" and "|" in name):
-            raise _rule_error(rule, "Unknown command or category name in ACL")
+            raise RuleError(rule, "Unknown command or category name in ACL")
         if child and (not cmd.subcommands or cmd.name in FIRST_ARG_COMMANDS):
             if sign == "-":
-                raise _rule_error(rule, "Unknown command or category name in ACL")
+                raise RuleError(rule, "Unknown command or category name in ACL")
             self.first_args.setdefault(cmd.full_name, set()).add(child)
             self.command_rules.append(rule.lower())
             return
         if child and child not in cmd.subcommands:
-            raise _rule_error(rule, "Unknown command or category name in ACL")
+            raise RuleError(rule, "Unknown command or category name in ACL")
         names = ({cmd.subcommands[child].full_name} if child
                  else {cmd.full_name, *(each.full_name for each in cmd.subcommands.values())})
         before = set(self.allowed)
@@ -184,7 +180,7 @@ class Selector:
         names = {each.full_name for cmd in self.table
                  for each in (cmd, *cmd.subcommands.values()) if name in each.acl_categories}
         if not names and name[1:] not in categories(self.table):
-            raise _rule_error(rule, "Unknown command or category name in ACL")
+            raise RuleError(rule, "Unknown command or category name in ACL")
         return names
 
     # -- checks ------------------------------------------------------------------------------
@@ -200,20 +196,19 @@ class Selector:
                 len(argv) > 1 and argv[1].decode("utf-8", "replace").lower()
                 in self.first_args.get((cmd.parent or cmd).full_name, ())):
             return 0, Denied(NOPERM_COMMAND.format(cmd.full_name), "command", cmd.full_name)
-        # The "keys" of the shard channel commands are channels, checked as channels.
-        if not self.all_keys and cmd.name not in SHARD_CHANNEL_COMMANDS:
+        if not self.all_keys:
             patterns = [(compile_pattern(pattern), permissions)
                         for pattern, permissions in self.key_patterns.items()]
-            flags_of_key = key_specs.flags_by_index(cmd.full_name, argv)
-            for index in cmd.key_indexes(argv):
-                needed = _permissions(flags_of_key.get(index) or cmd.key_flags())
+            for index, flags in cmd.keys_and_flags(argv):
+                if "not_key" in flags:          # a shard channel: checked as a channel
+                    continue
+                needed = _permissions(flags)
                 if not any(permissions & needed == needed and match(argv[index])
                            for match, permissions in patterns):
                     return index, Denied(NOPERM_KEY, "key", argv[index])
         if not self.all_channels and cmd.name in CHANNEL_COMMANDS:
-            first = 1
             channels = argv[1:2] if cmd.name in ("publish", "spublish") else argv[1:]
-            for index, channel in enumerate(channels, first):
+            for index, channel in enumerate(channels, 1):
                 if not self.may_use_channel(channel, cmd.name == "psubscribe"):
                     return index, Denied(NOPERM_CHANNEL, "channel", channel)
         return None
@@ -269,12 +264,18 @@ def _key_rule(rule: str) -> tuple[int, bytes]:
                 offset += 1
                 break
             else:
-                raise _rule_error(rule, "Syntax error")
+                raise RuleError(rule, "Syntax error")
             offset += 1
-    pattern = rule[offset:]
-    if not permissions or " " in pattern or "\0" in pattern:
-        raise _rule_error(rule, "Syntax error")
-    return permissions, pattern.encode()
+    if not permissions:
+        raise RuleError(rule, "Syntax error")
+    return permissions, _checked_pattern(rule, rule[offset:])
+
+
+def _checked_pattern(rule: str, pattern: str) -> bytes:
+    """A key or channel pattern, which can't hold a space or a NUL."""
+    if " " in pattern or "\0" in pattern:
+        raise RuleError(rule, "Syntax error")
+    return pattern.encode()
 
 
 def _permissions(key_flags) -> int:
@@ -327,8 +328,8 @@ class User:
         elif rule[0] in "<!":
             stored = digest(rule[1:].encode()) if rule[0] == "<" else _checked_hash(rule)
             if stored not in self.passwords:
-                raise _rule_error(rule, "The password you are trying to remove from the user "
-                                        "does not exist")
+                raise RuleError(rule, "The password you are trying to remove from the user "
+                                      "does not exist")
             self.passwords.discard(stored)
         elif rule[0] == "(" and rule[-1] == ")":
             selector = Selector(self.acl)
@@ -336,8 +337,8 @@ class User:
                 for inner in rule[1:-1].split(" "):
                     if inner:
                         selector.apply(inner)
-            except ErrorReply as error:            # told about as the whole selector
-                raise _rule_error(rule, error.message.split("': ", 1)[-1]) from None
+            except RuleError as error:             # told about as the whole selector
+                raise RuleError(rule, error.reason) from None
             self.selectors.append(selector)
         elif lowered == "clearselectors":
             self.selectors = []
@@ -451,16 +452,20 @@ def categories(table) -> list[str]:
     return sorted(found | REDIS_CATEGORIES)
 
 
-def _rule_error(rule: str, reason: str) -> ErrorReply:
-    return ErrorReply(f"ERR Error in ACL SETUSER modifier '{rule}': {reason}")
+class RuleError(ErrorReply):
+    """A rule ACL SETUSER refuses, and why (`reason`: what an ACL file's error says)."""
+
+    def __init__(self, rule: str, reason: str):
+        super().__init__(f"ERR Error in ACL SETUSER modifier '{rule}': {reason}")
+        self.reason = reason
 
 
 def _checked_hash(rule: str) -> str:
     """The SHA-256 hex digest of a #hash or !hash rule, which must be one exactly."""
     text = rule[1:]
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
-        raise _rule_error(rule, "The password hash must be exactly 64 characters and contain "
-                                "only lowercase hexadecimal characters")
+        raise RuleError(rule, "The password hash must be exactly 64 characters and contain "
+                              "only lowercase hexadecimal characters")
     return text
 
 
@@ -568,7 +573,7 @@ class Acl:
                 for rule in merge_selectors([word.strip("\t\r\n") for word in words[2:]]):
                     user.apply(rule)
             except ErrorReply as error:
-                reason = error.message.split(": ", 1)[-1]
+                reason = error.reason if isinstance(error, RuleError) else error.message
                 errors.append(f"{source}:{number}: {reason}. ")
         if errors:
             raise AclFileError("".join(errors))

@@ -39,7 +39,7 @@ from typing import Callable
 
 from ..resp import ErrorReply, OrderedSet, SimpleString
 from .diagnostics import new_histogram
-from .key_specs import specs_of
+from .key_specs import flags_by_index, only_channels, specs_of
 
 # Groups as Redis names them in COMMAND DOCS, and the ACL category each implies.
 GROUP_CATEGORIES = {
@@ -167,8 +167,17 @@ class Command:
 
     @property
     def has_keys(self) -> bool:
-        """Whether any argument of this command can be a key (it has a key spec)."""
-        return bool(self.first_key or self.numkeys_at or self.keyword or self.option_keys)
+        """Whether any argument of this command can be a key: it has key positions, and
+        they are not all shard channels (SPUBLISH's are `not_key` in its key specs)."""
+        return (bool(self.first_key or self.numkeys_at or self.keyword or self.option_keys)
+                and not only_channels(self.full_name))
+
+    def keys_and_flags(self, argv: list) -> list[tuple[int, tuple]]:
+        """The keys of a call, each as (its index in argv, its key-spec flags: what the
+        call does to it), as COMMAND GETKEYSANDFLAGS shows them and ACL checks them."""
+        flags = flags_by_index(self.full_name, argv)
+        return [(index, flags.get(index) or self.key_flags())
+                for index in self.key_indexes(argv) if index < len(argv)]
 
     @property
     def acl_categories(self) -> list[str]:

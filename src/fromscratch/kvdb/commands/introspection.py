@@ -13,7 +13,6 @@ from ...glob import compile_pattern
 from ...resp import Attributed, BigNumber, ErrorReply, OrderedSet, Push, SimpleString, Verbatim
 from ..client import OK
 from ..config import ConfigError, format_percentile, parse_memory
-from .. import key_specs
 from ..diagnostics import percentile
 from ..digest import EMPTY as EMPTY_DIGEST, dataset_digest, value_digest
 from ..memory import CLIENT_OVERHEAD, human_bytes
@@ -374,14 +373,14 @@ def _getkeys(client, argv):
     cmd = client.kv.table.resolve(target)
     if cmd is None:
         raise ErrorReply("ERR Invalid command specified")
-    if not cmd.has_keys or key_specs.only_channels(cmd.full_name):
+    if not cmd.has_keys:
         raise ErrorReply("ERR The command has no key arguments")
     if (cmd.arity > 0 and len(target) != cmd.arity) or len(target) < -cmd.arity:
         raise ErrorReply("ERR Invalid number of arguments specified for command")
-    indexes = [i for i in cmd.key_indexes(target) if i < len(target)]
-    if not indexes and "no_mandatory_keys" not in cmd.flags:
+    keys = [(target[index], flags) for index, flags in cmd.keys_and_flags(target)]
+    if not keys and "no_mandatory_keys" not in cmd.flags:
         raise ErrorReply("ERR Invalid arguments specified for command")
-    return cmd, target, indexes
+    return keys
 
 
 @subcommand("command", "getkeys", arity=-3, flags="loading stale", since="2.8.13",
@@ -389,8 +388,7 @@ def _getkeys(client, argv):
             complexity="O(N) where N is the number of arguments to the command",
             syntax="command arg...")
 def command_getkeys(client, argv):
-    _, target, indexes = _getkeys(client, argv)
-    return [target[i] for i in indexes]
+    return [key for key, _ in _getkeys(client, argv)]
 
 
 @subcommand("command", "getkeysandflags", arity=-3, flags="loading stale", since="7.0.0",
@@ -398,10 +396,7 @@ def command_getkeys(client, argv):
             complexity="O(N) where N is the number of arguments to the command",
             syntax="command arg...")
 def command_getkeysandflags(client, argv):
-    cmd, target, indexes = _getkeys(client, argv)
-    flags = key_specs.flags_by_index(cmd.full_name, target)
-    return [[target[i], OrderedSet(map(SimpleString, flags.get(i) or cmd.key_flags()))]
-            for i in indexes]
+    return [[key, OrderedSet(map(SimpleString, flags))] for key, flags in _getkeys(client, argv)]
 
 
 # -- SLOWLOG and LATENCY --------------------------------------------------------------------
