@@ -44,6 +44,24 @@ def server(request):
     return request.getfixturevalue("kvdb_server" if request.param == "fromscratch" else "redis_server")
 
 
+@pytest.fixture(params=TARGETS)
+def start(request, tmp_path):
+    """A function that starts a server of this test's kind (ours, or the reference
+    redis-server) in tmp_path with the command-line options it is given; every server
+    started is stopped after the test."""
+    servers = []
+
+    def start_server(*options):
+        launch = start_kvdb if request.param == "fromscratch" else start_redis
+        server = launch(str(tmp_path), *options)
+        servers.append(server)
+        return server
+
+    yield start_server
+    for server in servers:
+        server.stop()
+
+
 def connect(server, protocol: int = 2, **options) -> redis.Redis:
     return redis.Redis(host=server.host, port=server.port, protocol=protocol, **options)
 

@@ -8,9 +8,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from compat_tests.servers import start_kvdb, start_redis
-
-from .conftest import connect, raw
+from .conftest import raw
 
 
 @pytest.fixture(autouse=True)
@@ -128,26 +126,21 @@ def outside_address() -> str | None:
     return next((w for w in words if ":" not in w and not w.startswith("127.")), None)
 
 
-@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
-def test_protected_mode_refuses_outside_clients_without_a_password(tmp_path, kind):
+def test_protected_mode_refuses_outside_clients_without_a_password(start):
     address = outside_address()
     if address is None:
         pytest.skip("this machine has no non-loopback IPv4 address")
-    start = start_kvdb if kind == "fromscratch" else start_redis
-    server = start(str(tmp_path), "--bind", f"127.0.0.1 {address}")
-    try:
-        with socket.create_connection((address, server.port), timeout=5) as sock:
-            sock.sendall(b"PING\r\n")
-            reply = sock.recv(4096)
-        assert reply.startswith(b"-DENIED Redis is running in protected mode")
-        local = redis.Redis(host="127.0.0.1", port=server.port)
-        assert local.ping()
-        local.config_set("requirepass", "pw")             # with a password: allowed in
-        with socket.create_connection((address, server.port), timeout=5) as sock:
-            sock.sendall(b"PING\r\n")
-            assert sock.recv(4096) == b"-NOAUTH Authentication required.\r\n"
-    finally:
-        server.stop()
+    server = start("--bind", f"127.0.0.1 {address}")
+    with socket.create_connection((address, server.port), timeout=5) as sock:
+        sock.sendall(b"PING\r\n")
+        reply = sock.recv(4096)
+    assert reply.startswith(b"-DENIED Redis is running in protected mode")
+    local = redis.Redis(host="127.0.0.1", port=server.port)
+    assert local.ping()
+    local.config_set("requirepass", "pw")                 # with a password: allowed in
+    with socket.create_connection((address, server.port), timeout=5) as sock:
+        sock.sendall(b"PING\r\n")
+        assert sock.recv(4096) == b"-NOAUTH Authentication required.\r\n"
 
 
 def test_acl_log_records_refusals(r):

@@ -9,7 +9,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from compat_tests.servers import SOURCE, free_port, start_kvdb, start_redis
+from compat_tests.servers import SOURCE, free_port
 
 USERS = """user alice on allcommands allkeys &* >alice
 user bob on -@all +@set +acl ~set* &* >bob
@@ -20,21 +20,6 @@ user default on nopass ~* &* +@all
 def client(server, **options) -> redis.Redis:
     return redis.Redis(port=server.port, retry=Retry(NoBackoff(), 0),
                        single_connection_client=True, **options)
-
-
-@pytest.fixture(params=["fromscratch", "redis"])
-def start(request, tmp_path):
-    servers = []
-
-    def start_server(*options):
-        launch = start_kvdb if request.param == "fromscratch" else start_redis
-        server = launch(str(tmp_path), *options)
-        servers.append(server)
-        return server
-
-    yield start_server
-    for server in servers:
-        server.stop()
 
 
 def test_users_come_from_the_acl_file_and_go_back_to_it(start, tmp_path):

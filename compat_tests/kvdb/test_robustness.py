@@ -8,9 +8,7 @@ import time
 import pytest
 import redis
 
-from compat_tests.servers import start_kvdb, start_redis
-
-from .conftest import connect, raw
+from .conftest import connect
 
 
 def closed_after(sock: socket.socket) -> bytes:
@@ -109,97 +107,77 @@ def wait_for_clients(control, count: int) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
-def test_maxclients_and_query_buffer_limit(tmp_path, kind):
-    start = start_kvdb if kind == "fromscratch" else start_redis
-    server = start(str(tmp_path), "--maxclients", "5", "--client-query-buffer-limit", "1mb")
-    try:
-        control = redis.Redis(host=server.host, port=server.port)
-        wait_for_clients(control, 1)                     # the start-up probe may linger
-        keep = [socket.create_connection((server.host, server.port)) for _ in range(4)]
-        wait_for_clients(control, 5)
-        with socket.create_connection((server.host, server.port)) as extra:
-            assert closed_after(extra) == b"-ERR max number of clients reached\r\n"
-        assert control.info("stats")["rejected_connections"] >= 1
-        for sock in keep:
-            sock.close()
-        time.sleep(0.2)
-        with socket.create_connection((server.host, server.port)) as greedy:
-            greedy.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4000000\r\n")
-            try:
-                for _ in range(20):
-                    greedy.sendall(b"x" * 100_000)
-            except OSError:
-                pass                                    # closed on us: that is the point
-            greedy.settimeout(5)
-            try:
-                while greedy.recv(65536):
-                    pass
-            except OSError:
+def test_maxclients_and_query_buffer_limit(start):
+    server = start("--maxclients", "5", "--client-query-buffer-limit", "1mb")
+    control = redis.Redis(host=server.host, port=server.port)
+    wait_for_clients(control, 1)                     # the start-up probe may linger
+    keep = [socket.create_connection((server.host, server.port)) for _ in range(4)]
+    wait_for_clients(control, 5)
+    with socket.create_connection((server.host, server.port)) as extra:
+        assert closed_after(extra) == b"-ERR max number of clients reached\r\n"
+    assert control.info("stats")["rejected_connections"] >= 1
+    for sock in keep:
+        sock.close()
+    time.sleep(0.2)
+    with socket.create_connection((server.host, server.port)) as greedy:
+        greedy.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4000000\r\n")
+        try:
+            for _ in range(20):
+                greedy.sendall(b"x" * 100_000)
+        except OSError:
+            pass                                    # closed on us: that is the point
+        greedy.settimeout(5)
+        try:
+            while greedy.recv(65536):
                 pass
-        assert control.set("after", "ok")                # the server is fine
-        wait_for_clients(control, 1)                     # Redis frees clients lazily
-        control.close()
-    finally:
-        server.stop()
+        except OSError:
+            pass
+    assert control.set("after", "ok")                # the server is fine
+    wait_for_clients(control, 1)                     # Redis frees clients lazily
+    control.close()
 
 
-@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
-def test_a_client_that_never_reads_is_cut_off_at_its_output_limit(tmp_path, kind):
-    start = start_kvdb if kind == "fromscratch" else start_redis
-    server = start(str(tmp_path), "--client-output-buffer-limit", "normal 1mb 256kb 1")
-    try:
-        control = redis.Redis(host=server.host, port=server.port)
-        control.set("big", "x" * 100_000)
-        connections = control.info("stats")["total_connections_received"]
-        greedy = socket.create_connection((server.host, server.port))
-        greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        greedy.sendall(b"GET big\r\n" * 2000)              # 200 MB of replies, never read
-        deadline = time.time() + 10
-        # First the server takes the connection (it may serve the control client
-        # before), then it must drop it.
-        while (time.time() < deadline
-               and control.info("stats")["total_connections_received"] == connections):
-            time.sleep(0.05)
-        while time.time() < deadline and len(control.client_list()) > 1:
-            time.sleep(0.1)
-        assert len(control.client_list()) == 1             # only the control client left
-        assert control.get("big") == b"x" * 100_000
-        greedy.close()
-    finally:
-        server.stop()
+def test_a_client_that_never_reads_is_cut_off_at_its_output_limit(start):
+    server = start("--client-output-buffer-limit", "normal 1mb 256kb 1")
+    control = redis.Redis(host=server.host, port=server.port)
+    control.set("big", "x" * 100_000)
+    connections = control.info("stats")["total_connections_received"]
+    greedy = socket.create_connection((server.host, server.port))
+    greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    greedy.sendall(b"GET big\r\n" * 2000)              # 200 MB of replies, never read
+    deadline = time.time() + 10
+    # First the server takes the connection (it may serve the control client
+    # before), then it must drop it.
+    while (time.time() < deadline
+           and control.info("stats")["total_connections_received"] == connections):
+        time.sleep(0.05)
+    while time.time() < deadline and len(control.client_list()) > 1:
+        time.sleep(0.1)
+    assert len(control.client_list()) == 1             # only the control client left
+    assert control.get("big") == b"x" * 100_000
+    greedy.close()
 
 
-@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
-def test_idle_clients_are_disconnected_after_timeout(tmp_path, kind):
-    start = start_kvdb if kind == "fromscratch" else start_redis
-    server = start(str(tmp_path), "--timeout", "1")
-    try:
-        idle = socket.create_connection((server.host, server.port))
-        busy = redis.Redis(host=server.host, port=server.port)
-        deadline = time.time() + 4
-        while time.time() < deadline:
-            busy.ping()                                   # this one keeps talking
-            time.sleep(0.2)
-        assert closed_after(idle) == b""                   # closed by the server, silently
-        assert busy.ping()
-        idle.close()
-    finally:
-        server.stop()
+def test_idle_clients_are_disconnected_after_timeout(start):
+    server = start("--timeout", "1")
+    idle = socket.create_connection((server.host, server.port))
+    busy = redis.Redis(host=server.host, port=server.port)
+    deadline = time.time() + 4
+    while time.time() < deadline:
+        busy.ping()                                   # this one keeps talking
+        time.sleep(0.2)
+    assert closed_after(idle) == b""                   # closed by the server, silently
+    assert busy.ping()
+    idle.close()
 
 
-@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
-def test_a_reply_over_the_hard_output_limit_is_never_sent(tmp_path, kind):
-    start = start_kvdb if kind == "fromscratch" else start_redis
-    server = start(str(tmp_path), "--client-output-buffer-limit", "normal 100000 0 0")
-    try:
-        control = redis.Redis(host=server.host, port=server.port)
-        control.rpush("big-list", *(["x" * 1000] * 150))      # a 150 KB reply
-        reader = socket.create_connection((server.host, server.port))
-        reader.sendall(b"LRANGE big-list 0 -1\r\n")
-        reader.settimeout(5)
-        assert reader.recv(65536) == b""                       # closed, nothing sent
-        reader.close()
-        assert len(control.client_list()) == 1
-    finally:
-        server.stop()
+def test_a_reply_over_the_hard_output_limit_is_never_sent(start):
+    server = start("--client-output-buffer-limit", "normal 100000 0 0")
+    control = redis.Redis(host=server.host, port=server.port)
+    control.rpush("big-list", *(["x" * 1000] * 150))      # a 150 KB reply
+    reader = socket.create_connection((server.host, server.port))
+    reader.sendall(b"LRANGE big-list 0 -1\r\n")
+    reader.settimeout(5)
+    assert reader.recv(65536) == b""                       # closed, nothing sent
+    reader.close()
+    assert len(control.client_list()) == 1
