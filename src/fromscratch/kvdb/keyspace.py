@@ -263,6 +263,16 @@ class Database:
             self.notify(GENERIC, "del", key)
         self.modified(key, changes)
 
+    def updated(self, key: bytes, kind: int, event: str, changes: int = 1) -> None:
+        """The value at `key` was changed in place by `event` (lpush, hset...): as
+        modified(), with the keyspace notification. One call for the pair: every write
+        to a container ends here."""
+        self.resized.add(key)
+        self._changed(key, changes)
+        flags = self.keyspace.notify_flags
+        if flags & kind:
+            self.keyspace.notifier(flags, self.index, event, key)
+
     def modified(self, key: bytes, changes: int = 1) -> None:
         """Record that `key` changed: its size is recounted, WATCHers abort, blocked
         clients get another try."""

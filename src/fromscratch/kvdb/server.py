@@ -148,6 +148,10 @@ class KvServer:
         self.latency_tracking = config["latency-tracking"]
         config.on_change("latency-tracking",
                          lambda value: setattr(self, "latency_tracking", value))
+        # Read by every XADD: an attribute costs less than a lookup in the config.
+        self.stream_node_entries = config["stream-node-max-entries"]
+        config.on_change("stream-node-max-entries",
+                         lambda value: setattr(self, "stream_node_entries", value))
 
         def notifications(flags):
             self.keyspace.notify_flags = effective_flags(flags)

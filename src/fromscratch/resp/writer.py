@@ -36,7 +36,7 @@ def format_double(value: float) -> bytes:
 
 
 # `$len` for lengths below 8192, premade: most arrays are of short bulk strings.
-_BULK_HEADER = [b"$%d" % length for length in range(8192)].__getitem__
+BULK_HEADERS = [b"$%d" % length for length in range(8192)]
 
 
 def _bulk_strings(items) -> bytes:
@@ -55,7 +55,7 @@ def _bulk_strings(items) -> bytes:
     # Headers and items interleaved by slice assignment, all in C: it takes about half
     # the time of zipping them.
     parts = [b""] * (2 * len(items))
-    parts[0::2] = map(_BULK_HEADER, lengths)
+    parts[0::2] = map(BULK_HEADERS.__getitem__, lengths)
     parts[1::2] = items
     return b"\r\n".join(parts) + CRLF
 

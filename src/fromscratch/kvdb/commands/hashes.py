@@ -40,8 +40,7 @@ def _set_fields(client, argv, name: str) -> int:
     else:
         for index in range(2, len(argv), 2):
             fields[argv[index]] = argv[index + 1]
-    db.modified(key, (len(argv) - 2) // 2)
-    db.notify(HASH, "hset", key)
+    db.updated(key, HASH, "hset", (len(argv) - 2) // 2)
     return len(fields) - before
 
 
@@ -72,8 +71,7 @@ def hsetnx(client, argv):
     if field in fields:
         return 0
     fields[field] = argv[3]
-    db.modified(key)
-    db.notify(HASH, "hset", key)
+    db.updated(key, HASH, "hset")
     return 1
 
 
@@ -179,8 +177,7 @@ def hincrby(client, argv):
     if not INT64_MIN <= result <= INT64_MAX:
         raise ErrorReply("ERR increment or decrement would overflow")
     fields[field] = b"%d" % result
-    db.modified(key)
-    db.notify(HASH, "hincrby", key)
+    db.updated(key, HASH, "hincrby")
     return result
 
 
@@ -202,8 +199,7 @@ def hincrbyfloat(client, argv):
             raise ErrorReply("ERR hash value is not a float") from None
     value = add_long_double(current, increment)
     fields[field] = value
-    db.modified(key)
-    db.notify(HASH, "hincrbyfloat", key)
+    db.updated(key, HASH, "hincrbyfloat")
     return value
 
 

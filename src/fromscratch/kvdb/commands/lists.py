@@ -85,8 +85,7 @@ def _push(client, argv, end: bytes, only_if_exists: bool = False) -> int:
         _PUSH[end](items, argv[2])
     else:
         (items.extend if end == RIGHT else items.extendleft)(islice(argv, 2, None))
-    db.modified(key, len(argv) - 2)
-    db.notify(LIST, _PUSHED[end], key)
+    db.updated(key, LIST, _PUSHED[end], len(argv) - 2)
     return len(items)
 
 
@@ -285,8 +284,7 @@ def lset(client, argv):
     if index is None:
         raise ErrorReply("ERR index out of range")
     items[index] = argv[3]
-    db.modified(key)
-    db.notify(LIST, "lset", key)
+    db.updated(key, LIST, "lset")
     return OK
 
 
@@ -311,8 +309,7 @@ def linsert(client, argv):
     except ValueError:
         return -1
     items.insert(index + 1 if where == b"AFTER" else index, argv[4])
-    db.modified(key)
-    db.notify(LIST, "linsert", key)
+    db.updated(key, LIST, "linsert")
     return len(items)
 
 
@@ -382,8 +379,7 @@ def _move(client, source: bytes, destination: bytes, wherefrom: bytes, whereto: 
     target = db.get_or_create(destination, deque)
     element = _POP[wherefrom](items)
     _PUSH[whereto](target, element)
-    db.modified(destination)
-    db.notify(LIST, _PUSHED[whereto], destination)
+    db.updated(destination, LIST, _PUSHED[whereto])
     db.removed(source, items, LIST, _POPPED[wherefrom])
     return element
 

@@ -61,8 +61,7 @@ def sadd(client, argv):
     for member in argv[2:]:
         added += members.add(member)
     if added:
-        db.modified(key, added)
-        db.notify(SET, "sadd", key)
+        db.updated(key, SET, "sadd", added)
     return added
 
 
@@ -133,8 +132,7 @@ def smove(client, argv):
     if target is None:
         target = db.get_or_create(target_key, RandomSet)
     if target.add(member):
-        db.modified(target_key)
-        db.notify(SET, "sadd", target_key)
+        db.updated(target_key, SET, "sadd")
     return 1
 
 

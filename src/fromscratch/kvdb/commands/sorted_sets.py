@@ -183,8 +183,7 @@ def zadd_generic(client, argv, incr: bool = False):
                 updated += 1
         processed = True
     if added or updated:
-        db.modified(key, added + updated)
-        db.notify(ZSET, "zincr" if incr else "zadd", key)
+        db.updated(key, ZSET, "zincr" if incr else "zadd", added + updated)
     if incr:
         return score if processed else None
     return added + updated if b"CH" in options else added
@@ -214,8 +213,7 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
         zset.update(member, score)
     else:
         return 0
-    db.modified(key)
-    db.notify(ZSET, "zadd", key)
+    db.updated(key, ZSET, "zadd")
     return 1 if current is None else 0
 
 

@@ -268,7 +268,7 @@ def _explicit_id(stream: Stream, explicit: tuple) -> int:
                 "threshold [LIMIT count]] (id-selector: * | id) (data: field value)...")
 def xadd(client, argv):
     key = argv[1]
-    node_entries = client.kv.config["stream-node-max-entries"]
+    node_entries = client.kv.stream_node_entries
     if argv[2] == b"*" and len(argv) % 2:    # XADD key * field value...: kept short, it is hot
         options = explicit = None
         fields = argv[3:]
@@ -298,8 +298,7 @@ def xadd(client, argv):
     else:
         stream_id = _explicit_id(stream, explicit)
     reply = stream.add(stream_id, fields, node_entries)
-    db.modified(key)
-    db.notify(STREAM, "xadd", key)
+    db.updated(key, STREAM, "xadd")
     if options and options.trims and options.apply(stream):
         db.notify(STREAM, "xtrim", key)
     return reply
@@ -314,15 +313,14 @@ def xadd(client, argv):
          syntax="key (strategy: MAXLEN | MINID) [operator: = | ~] threshold [LIMIT count]")
 def xtrim(client, argv):
     options = _TrimOptions(argv, xadd=False,
-                           node_entries=client.kv.config["stream-node-max-entries"])
+                           node_entries=client.kv.stream_node_entries)
     db, key = client.db, argv[1]
     stream = db.get_for_write(key, Stream)
     if stream is None:
         return 0
     removed = options.apply(stream)
     if removed:
-        db.modified(key, removed)
-        db.notify(STREAM, "xtrim", key)
+        db.updated(key, STREAM, "xtrim", removed)
     return removed
 
 
@@ -340,8 +338,7 @@ def xdel(client, argv):
     ids = [parse_id(arg) for arg in argv[2:]]         # all or nothing
     deleted = sum(stream.delete(stream_id) for stream_id in ids)
     if deleted:
-        db.modified(key, deleted)
-        db.notify(STREAM, "xdel", key)
+        db.updated(key, STREAM, "xdel", deleted)
     return deleted
 
 
