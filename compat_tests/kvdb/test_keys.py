@@ -211,6 +211,70 @@ def test_select_swapdb_flush(r, server, protocol):
     other.close()
 
 
+def _lazyfreed(r) -> int:
+    """INFO's lazyfreed_objects once Redis's background thread is done (ours is at once)."""
+    deadline = time.monotonic() + 5
+    while r.info("memory")["lazyfree_pending_objects"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return r.info("memory")["lazyfreed_objects"]
+
+
+def test_unlink_and_async_flush_count_lazily_freed_values(r):
+    """What Redis frees in the background is counted: big values by UNLINK (or DEL with
+    lazyfree-lazy-user-del), every key by FLUSHDB/FLUSHALL ASYNC."""
+    r.config_resetstat()
+    r.sadd("small", *range(10))
+    r.sadd("big", *(f"m{i}" for i in range(200)))        # a hash table of 200
+    r.rpush("list", *range(200))                           # one quicklist node
+    r.zadd("zset", {f"m{i}": i for i in range(200)})       # a skip list of 200
+    r.hset("hash", mapping={f"f{i}": i for i in range(200)})
+    assert r.unlink("small", "big", "list", "zset") == 4
+    assert _lazyfreed(r) == 2
+    assert r.delete("hash") == 1                          # DEL frees at once
+    assert _lazyfreed(r) == 2
+    r.config_set("lazyfree-lazy-user-del", "yes")
+    try:
+        r.sadd("big", *(f"m{i}" for i in range(200)))
+        r.delete("big")
+        assert _lazyfreed(r) == 3
+    finally:
+        r.config_set("lazyfree-lazy-user-del", "no")
+    r.mset({"a": 1, "b": 2, "c": 3})
+    r.flushdb(asynchronous=True)
+    assert _lazyfreed(r) == 6
+    r.mset({"a": 1, "b": 2})
+    r.flushall()                                           # SYNC by default
+    assert _lazyfreed(r) == 6
+    r.config_resetstat()
+    assert r.info("memory")["lazyfreed_objects"] == 0
+
+
+def test_lazily_freed_streams_count_their_nodes_and_groups(r):
+    r.config_resetstat()
+    r.config_set("stream-node-max-entries", 5)
+    try:
+        for i in range(400):                               # 80 nodes
+            r.xadd("stream", {"foo": i})
+        r.xgroup_create("stream", "group", 0)
+        r.xreadgroup("group", "alice", {"stream": ">"}, count=2)
+        r.unlink("stream")
+        assert _lazyfreed(r) == 1
+        for i in range(40):                                # 8 nodes ...
+            r.xadd("stream", {"foo": i})
+        for name in ("g1", "g2"):                          # ... and 2 x (1 + 40 pending)
+            r.xgroup_create("stream", name, 0)
+        r.xreadgroup("g1", "alice", {"stream": ">"})
+        r.unlink("stream")
+        assert _lazyfreed(r) == 2
+        r.xadd("s", {"a": "b"})
+        r.xgroup_create("s", "gone", "$")
+        r.xgroup_destroy("s", "gone")
+        r.unlink("s")
+        assert _lazyfreed(r) == 2
+    finally:
+        r.config_set("stream-node-max-entries", 100)
+
+
 def test_flushall_of_nothing_still_reaches_replicas(r, replica):
     # Redis forces FLUSHALL into the stream: a replica may hold keys its primary lacks.
     r.flushall()

@@ -426,6 +426,7 @@ class Keyspace:
         self.dirty = 0                 # changes since the last snapshot
         self.expired_keys = 0
         self.evicted_keys = 0
+        self.lazyfreed_objects = 0         # values Redis would have freed in the background
         self.hits = 0                  # lookups that found a key (keyspace_hits)
         self.misses = 0
         self.ready_keys: list = []     # (db, key) pairs that blocked clients wait on

@@ -750,6 +750,7 @@ class KvServer:
         self.error_counts.clear()
         keyspace = self.keyspace
         keyspace.expired_keys = keyspace.evicted_keys = keyspace.hits = keyspace.misses = 0
+        keyspace.lazyfreed_objects = 0
         stats = self.tcp.stats
         stats.connections_received = stats.connections_rejected = 0
         stats.bytes_received = stats.bytes_sent = 0

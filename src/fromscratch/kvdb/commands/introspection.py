@@ -128,6 +128,7 @@ def _section_memory(kv) -> list:
         ("mem_clients_slaves", replica_memory), ("mem_clients_normal", client_memory),
         ("mem_cluster_links", 0), ("mem_aof_buffer", aof_buffer),
         ("mem_allocator", "pymalloc"), ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", kv.keyspace.lazyfreed_objects),
     ]
 
 

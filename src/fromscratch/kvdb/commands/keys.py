@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from ...glob import compile_pattern
 from ...resp import ErrorReply, SimpleString
 from ..client import OK
@@ -19,21 +21,31 @@ SAME_OBJECT = ErrorReply("ERR source and destination objects are the same")
          summary="Deletes one or more keys.",
          complexity="O(N) where N is the number of keys that will be removed.", syntax="key...")
 def del_(client, argv):
-    db = client.db
-    deleted = 0
-    for key in argv[1:]:
-        if db.delete(key):
-            db.notify(GENERIC, "del", key)
-            deleted += 1
-    return deleted
+    return _delete(client, argv, lazy=client.kv.config["lazyfree-lazy-user-del"])
 
 
 @command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic",
          since="4.0.0", summary="Asynchronously deletes one or more keys.",
          complexity="O(1) for each key removed regardless of its size.", syntax="key...")
 def unlink(client, argv):
-    # Freeing memory in the background buys nothing in CPython: delete at once.
-    return del_(client, argv)
+    return _delete(client, argv, lazy=True)
+
+
+def _delete(client, argv, lazy: bool) -> int:
+    """DEL and UNLINK. A lazy delete (UNLINK, or DEL with lazyfree-lazy-user-del) of a
+    value that takes many allocations to free is what Redis hands to a background
+    thread, and counts in INFO's lazyfreed_objects. CPython has no background free, so
+    we free at once, but count as Redis does."""
+    db, config = client.db, client.kv.config
+    deleted = 0
+    for key in argv[1:]:
+        entry = db.data.get(key) if lazy else None
+        if db.delete(key):
+            if entry is not None and free_effort(entry.value, config) > LAZYFREE_THRESHOLD:
+                client.kv.keyspace.lazyfreed_objects += 1
+            db.notify(GENERIC, "del", key)
+            deleted += 1
+    return deleted
 
 
 @command("exists", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic",
@@ -388,9 +400,16 @@ def swapdb(client, argv):
     return OK
 
 
-def _flush_mode(argv: list) -> None:
+def _flush_mode(client, argv: list, databases: list) -> None:
+    """Check FLUSHDB's and FLUSHALL's argument. An asynchronous flush (ASYNC, or by
+    default with lazyfree-lazy-user-flush) counts every key of `databases` in
+    lazyfreed_objects, as Redis's background flush does (we free at once)."""
     if len(argv) > 2 or (len(argv) == 2 and argv[1].upper() not in (b"ASYNC", b"SYNC")):
         raise SYNTAX
+    lazy = (argv[1].upper() == b"ASYNC" if len(argv) == 2
+            else client.kv.config["lazyfree-lazy-user-flush"])
+    if lazy:
+        client.kv.keyspace.lazyfreed_objects += sum(len(db.data) for db in databases)
 
 
 @command("flushdb", arity=-1, flags="write", group="server", since="1.0.0",
@@ -398,7 +417,7 @@ def _flush_mode(argv: list) -> None:
          complexity="O(N) where N is the number of keys in the selected database",
          syntax="[flush-type: ASYNC | SYNC]", acl="@keyspace @dangerous")
 def flushdb(client, argv):
-    _flush_mode(argv)
+    _flush_mode(client, argv, [client.db])
     client.kv.keyspace.flush(client.db)
     client.kv.tracking.flushed()
     client.kv.force_propagation = True   # even of an empty database, as in Redis
@@ -410,7 +429,7 @@ def flushdb(client, argv):
          complexity="O(N) where N is the total number of keys in all databases",
          syntax="[flush-type: ASYNC | SYNC]", acl="@keyspace @dangerous")
 def flushall(client, argv):
-    _flush_mode(argv)
+    _flush_mode(client, argv, client.kv.keyspace.dbs)
     kv = client.kv
     kv.flush_databases()
     if kv.config["save"] and not kv.snapshotter.in_progress:
@@ -467,6 +486,40 @@ def encoding_of(value, config) -> str:
                          for member in value.members()))
         return "listpack" if small else "skiplist"
     return "stream"
+
+
+# lazyfree.c: a value that takes more allocations than this to free is freed in the
+# background by UNLINK, FLUSHALL ASYNC and the lazyfree-lazy-* settings.
+LAZYFREE_THRESHOLD = 64
+
+# list-max-listpack-size below zero: the bytes a quicklist node may hold
+_NODE_BYTES = {-1: 4096, -2: 8192, -3: 16384, -4: 32768, -5: 65536}
+
+
+def free_effort(value, config) -> int:
+    """The allocations Redis frees with `value` (lazyfree.c's lazyfreeGetFreeEffort):
+    the elements of a hash table or skip list, a list's quicklist nodes, a stream's
+    nodes and its groups' pending entries (as many per group as the first group has);
+    1 for anything in one compact allocation."""
+    encoding = encoding_of(value, config)
+    if encoding in ("hashtable", "skiplist"):
+        return len(value)
+    if encoding == "quicklist":
+        node_size = config["list-max-listpack-size"]
+        if node_size > 0:
+            return -(-len(value) // node_size)
+        # Nodes hold up to so many bytes: estimated from a sample of the items (each
+        # with its listpack header and back-length, two bytes for short items).
+        sample = list(islice(value, 8))
+        average = sum(len(item) + 2 for item in sample) / len(sample)
+        return int(len(value) * average // _NODE_BYTES.get(node_size, 65536)) + 1
+    if encoding == "stream":
+        effort = value.entries.block_count()
+        if value.groups:
+            first = value.groups[min(value.groups)]     # Redis's first: in name order
+            effort += len(value.groups) * (1 + len(first.pending))
+        return effort
+    return 1
 
 
 def _object_entry(client, key: bytes):
