@@ -2,10 +2,9 @@
 real Redis alike.
 
 The counts are estimates, but deterministic ones: the same elements give the same
-registers and the same estimate on both servers. The numbers below were read once from
-Redis 7.0 and are asserted on both. Our HLLs are always in the dense encoding, where
-Redis keeps small ones sparse, so the bytes of a small HLL are only compared once Redis
-has switched it to dense too.
+registers and the same estimate on both servers. The numbers and digests below were
+read once from Redis 7.0 and are asserted on both: the strings are Redis's byte for
+byte, sparse and dense.
 """
 
 import hashlib
@@ -236,3 +235,51 @@ def test_pfdebug_shows_and_converts_the_encoding(r):
 
 def test_pfselftest(r):
     assert r.execute_command("PFSELFTEST") in (b"OK", "OK", True)
+
+
+def test_small_hlls_are_sparse_as_redis_writes_them(r):
+    assert r.pfadd("h") == 1
+    # sparse, the count stale (a change), one XZERO over all 16384 registers
+    assert r.get("h") == b"HYLL\x01" + bytes(10) + b"\x80" + b"\x7f\xff"
+    assert r.pfadd("h", "a", "b", "c") == 1
+    value = r.get("h")
+    assert value[:16] == b"HYLL\x01" + bytes(10) + b"\x80"    # sparse, count stale
+    assert r.execute_command("PFDEBUG", "DECODE", "h") in (
+        b"Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603",
+        "Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603")
+    add(r, "h", elements(1, 500))
+    assert r.execute_command("PFDEBUG", "ENCODING", "h") in (b"sparse", "sparse")
+    assert hashlib.sha256(r.get("h")).hexdigest() == SPARSE_500
+
+
+SPARSE_500 = "8069177981feca77c85740995fcb28161859f14f7030f8ae9bbf4276695fd921"
+
+
+def test_sparse_merges_stay_sparse_and_the_bytes_follow_redis(r):
+    add(r, "a", elements(1, 200))
+    add(r, "b", elements(150, 400))
+    assert r.pfmerge("m", "a", "b") is True
+    assert r.execute_command("PFDEBUG", "ENCODING", "m") in (b"sparse", "sparse")
+    assert r.pfcount("m") == r.pfcount("a", "b")
+    assert hashlib.sha256(r.get("m")).hexdigest() == SPARSE_MERGED
+    r.execute_command("PFDEBUG", "TODENSE", "b")
+    assert r.pfmerge("m2", "a", "b") is True                  # a dense source: dense
+    assert r.execute_command("PFDEBUG", "ENCODING", "m2") in (b"dense", "dense")
+    assert r.pfcount("m2") == r.pfcount("m")
+
+
+SPARSE_MERGED = "ecea41a63f20ee539a5fe6a2e90b8beac0bb62938eabd31d2b455a60d3a008a3"
+
+
+def test_a_sparse_hll_turns_dense_past_hll_sparse_max_bytes(r):
+    r.config_set("hll-sparse-max-bytes", 100)
+    try:
+        add(r, "h", elements(1, 20))
+        assert r.execute_command("PFDEBUG", "ENCODING", "h") in (b"sparse", "sparse")
+        assert len(r.get("h")) <= 100
+        add(r, "h", elements(21, 60))
+        assert r.execute_command("PFDEBUG", "ENCODING", "h") in (b"dense", "dense")
+        assert len(r.get("h")) == 12304
+        assert r.pfcount("h") == 60
+    finally:
+        r.config_set("hll-sparse-max-bytes", 3000)

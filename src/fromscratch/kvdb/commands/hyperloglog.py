@@ -11,11 +11,11 @@ Dense registers are 16384 counters of 6 bits, 12288 bytes, packed as a little-en
 bit string: register i is bits 6i to 6i+5, counting from the least significant bit of
 the first byte. So every 3 bytes hold 4 whole registers, which is how they are read here.
 
-Redis starts small HLLs in a sparse encoding: run-length opcodes over the registers
-(see `_sparse_registers`), switched to dense once it grows. Here every HLL we write is
-dense, so GET of a small one shows 12304 bytes where Redis shows a short string; both
-hold the same registers, hence the same counts. A sparse HLL made by Redis (restored or
-SET) is read as it is, and becomes dense the first time it changes.
+As Redis, a new HLL starts in the sparse encoding: run-length opcodes over the
+registers (see `_sparse_runs`), a few bytes while few registers are set. It is changed
+opcode by opcode exactly as Redis's hllSparseSet changes it, so its bytes are Redis's
+bytes, and it turns dense once it would grow past `hll-sparse-max-bytes` or a register
+needs a value above 32.
 
 Adding an element hashes it with MurmurHash64A: the low 14 bits of the hash choose a
 register, and the register keeps the largest "run" seen, the position of the lowest set
@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import struct
+from bisect import bisect_right
+from itertools import accumulate
 
 from ...resp import ErrorReply, SimpleString
 from ..client import OK
@@ -52,6 +55,8 @@ NOT_HLL = ErrorReply("WRONGTYPE Key is not a valid HyperLogLog string value.")
 CORRUPT = ErrorReply("INVALIDOBJ Corrupted HLL object detected")
 
 EMPTY = MAGIC + bytes(DENSE_SIZE - len(MAGIC))    # dense, cached count 0, no registers set
+# A new HLL: sparse, cached count 0, one XZERO opcode for all 16384 registers
+EMPTY_SPARSE = MAGIC + bytes((SPARSE,)) + bytes(11) + b"\x7f\xff"
 
 
 # -- hashing -----------------------------------------------------------------------------
@@ -207,6 +212,130 @@ def _sparse_registers(opcodes: bytes) -> bytes:
     return bytes(registers)
 
 
+# Changing the sparse encoding, as Redis's hllSparseSet changes it: byte for byte, for
+# the opcodes it leaves depend on the order registers were set in.
+ZERO_MAX_LEN = 64
+VAL_MAX_VALUE, VAL_MAX_LEN = 32, 4
+
+# XZERO opcodes (01xxxxxx yyyyyyyy), found from the start: every byte before the first
+# is an opcode of its own, and so on after each.
+_XZERO = re.compile(rb"[\x40-\x7f].", re.DOTALL)
+# The registers a VAL or ZERO opcode covers, by its byte
+_SPAN_OF_BYTE = bytes((byte & 3) + 1 if byte & 0x80 else (byte & 0x3f) + 1
+                      for byte in range(256))
+
+
+def _val(value: int, length: int) -> list:
+    return [0x80 | (value - 1) << 2 | (length - 1)]
+
+
+def _zeros(length: int) -> list:
+    """A run of zero registers: ZERO up to 64, XZERO beyond."""
+    if length <= ZERO_MAX_LEN:
+        return [length - 1]
+    return [0x40 | (length - 1) >> 8, (length - 1) & 0xFF]
+
+
+class _Promoted(Exception):
+    """The sparse HLL must turn dense to take this change."""
+
+
+class _SparseOpcodes:
+    """The opcodes of a sparse HLL being changed, a byte per item, with the first
+    register each byte's opcode covers (an XZERO's second byte covers none): the
+    opcode of a register is found by bisection, and a split or a merge is a list
+    operation (Redis scans and moves the bytes, which is cheap in C only)."""
+
+    def __init__(self, opcodes: bytes):
+        self.data = list(opcodes)
+        spans = list(opcodes.translate(_SPAN_OF_BYTE))
+        end = 0
+        for xzero in _XZERO.finditer(opcodes):
+            at, end = xzero.span()
+            spans[at] = ((opcodes[at] & 0x3f) << 8 | opcodes[at + 1]) + 1
+            spans[at + 1] = 0
+        if end < len(opcodes) and opcodes[-1] & 0xc0 == 0x40:    # a cut XZERO: reads 0
+            spans[-1] = ((opcodes[-1] & 0x3f) << 8) + 1
+        # firsts[i]: the first register of the opcode at byte i (of the next opcode for an
+        # XZERO's second byte); one more at the end: the registers covered in all
+        self.firsts = [0, *accumulate(spans)]
+
+    def encode(self) -> bytes:
+        return bytes(self.data)
+
+    def _opcode_before(self, at: int) -> int:
+        """Where the opcode before the one at byte `at` starts."""
+        firsts = self.firsts
+        return at - 2 if at >= 2 and firsts[at - 1] == firsts[at] else at - 1
+
+    def set(self, index: int, count: int, max_bytes: int) -> bool:
+        """Raise register `index` to `count`; whether it changed. Raises _Promoted when
+        only the dense encoding can take it (`count` over 32, or the string would grow
+        past `max_bytes`), CORRUPT if no opcode covers `index`."""
+        if count > VAL_MAX_VALUE:
+            raise _Promoted
+        data, firsts = self.data, self.firsts
+        # The zero-span entry of an XZERO's second byte shares its value with the next
+        # opcode's first byte: bisect_right lands on an opcode's first byte.
+        at = bisect_right(firsts, index) - 1
+        if at >= len(data):
+            raise CORRUPT
+        code, first = data[at], firsts[at]
+        span = firsts[at + 1] - first
+        oplen = 2 if code & 0xc0 == 0x40 and at + 1 < len(data) else 1
+        is_val = code & 0x80
+        if is_val:
+            old = (code >> 2 & 0x1f) + 1
+            if old >= count:
+                return False
+        if span == 1 and (is_val or not code & 0x40):       # the register's own opcode
+            data[at] = _val(count, 1)[0]
+        else:       # split: what is before it, the new value, what is after it
+            def unchanged(length: int) -> list:       # the rest of the old run
+                return _val(old, length) if is_val else _zeros(length)
+
+            last = first + span - 1
+            parts = []                          # (opcode bytes, its first register)
+            if index != first:
+                parts.append((unchanged(index - first), first))
+            parts.append((_val(count, 1), index))
+            if index != last:
+                parts.append((unchanged(last - index), index + 1))
+            new, new_firsts = [], []
+            for opcode, opcode_first in parts:
+                new += opcode
+                new_firsts.append(opcode_first)
+                if len(opcode) == 2:                        # XZERO's second byte
+                    new_firsts.append(opcode_first + (opcode[0] & 0x3f) * 256 + opcode[1] + 1)
+            if (len(new) > oplen
+                    and HEADER_SIZE + len(data) + len(new) - oplen > max_bytes):
+                raise _Promoted
+            data[at:at + oplen] = new
+            firsts[at:at + oplen] = new_firsts
+        self._merge(self._opcode_before(at) if at else 0)
+        return True
+
+    def _merge(self, at: int) -> None:
+        """Merge neighbouring VALs of one value while they fit one opcode, looking at up
+        to five opcodes from byte `at` (the opcode before the change)."""
+        data, firsts = self.data, self.firsts
+        looks = 5
+        while at < len(data) and looks:
+            looks -= 1
+            code = data[at]
+            if not code & 0x80:
+                at += 2 if code & 0x40 else 1
+                continue
+            if at + 1 < len(data) and data[at + 1] & 0x80:
+                following = data[at + 1]
+                length = (code & 3) + (following & 3) + 2
+                if (code ^ following) & 0x7c == 0 and length <= VAL_MAX_LEN:
+                    data[at] = _val((code >> 2 & 0x1f) + 1, length)[0]
+                    del data[at + 1], firsts[at + 1]
+                    continue                   # and try the merged one with the next
+            at += 1
+
+
 # -- the string value ---------------------------------------------------------------------
 
 def _is_hll(value: bytes) -> bool:
@@ -305,6 +434,35 @@ def _round_half_away(x: float) -> int:
 
 # -- commands -----------------------------------------------------------------------------
 
+def _with_elements(value: bytes, elements, max_bytes: int) -> tuple[bytearray, bool]:
+    """The HLL `value` with `elements` added, and whether that changed a register. A
+    sparse HLL stays sparse as long as it can (see _SparseOpcodes), then turns dense."""
+    elements = iter(elements)
+    changed = False
+    header = bytearray(value[:HEADER_SIZE])
+    if value[ENCODING_AT] == SPARSE:
+        sparse = _SparseOpcodes(value[HEADER_SIZE:])
+        for element in elements:
+            index, run = _register_and_run(element)
+            try:
+                changed = sparse.set(index, run, max_bytes) or changed
+            except _Promoted:        # dense from here on, this element included
+                hll = _as_dense(header + sparse.encode())
+                _set_register(hll, index, run)
+                changed = True
+                break
+        else:
+            return header + sparse.encode(), changed
+    else:
+        hll = bytearray(value)
+    for element in elements:
+        index, run = _register_and_run(element)
+        if run > _get_register(hll, index):
+            _set_register(hll, index, run)
+            changed = True
+    return hll, changed
+
+
 @command("pfadd", arity=-2, flags="write denyoom fast", keys=(1, 1, 1), group="hyperloglog",
          since="2.8.9", summary="Adds elements to a HyperLogLog key. Creates the key if it "
                                 "doesn't exist.",
@@ -313,13 +471,8 @@ def pfadd(client, argv):
     db, key = client.db, argv[1]
     value = _load(db, key, for_write=True)
     created = value is None
-    hll = bytearray(EMPTY) if created else _as_dense(value)
-    changed = False
-    for element in argv[2:]:
-        index, run = _register_and_run(element)
-        if run > _get_register(hll, index):
-            _set_register(hll, index, run)
-            changed = True
+    hll, changed = _with_elements(EMPTY_SPARSE if created else value, argv[2:],
+                                  client.kv.config["hll-sparse-max-bytes"])
     if not (created or changed):
         return 0
     hll[HEADER_SIZE - 1] |= STALE
@@ -338,7 +491,7 @@ def pfadd(client, argv):
 def pfcount(client, argv):
     db = client.db
     if len(argv) > 2:                        # the count of the union, not cached anywhere
-        return _estimate(_union(db, argv[1:]))
+        return _estimate(_union(db, argv[1:])[0])
     key = argv[1]
     value = _load(db, key)
     if value is None:
@@ -352,15 +505,16 @@ def pfcount(client, argv):
     return count
 
 
-def _union(db, keys: list) -> bytes:
+def _union(db, keys: list) -> tuple[bytes, bool]:
     """The registers of the union of the HLLs at `keys` (missing ones are empty): the
-    largest value of each register."""
-    union = bytes(REGISTERS)
+    largest value of each register; and whether any of them is dense."""
+    union, any_dense = bytes(REGISTERS), False
     for key in keys:
         value = _load(db, key)
         if value is not None:
             union = _bytewise_max(union, _registers(value))
-    return union
+            any_dense = any_dense or value[ENCODING_AT] == DENSE
+    return union, any_dense
 
 
 @command("pfmerge", arity=-2, flags="write denyoom", keys=(1, -1, 1), group="hyperloglog",
@@ -368,13 +522,28 @@ def _union(db, keys: list) -> bytes:
          complexity="O(N) to merge N HyperLogLogs, but with high constant times.",
          syntax="destkey [sourcekey]...")
 def pfmerge(client, argv):
+    """As Redis: the result is dense if any HLL involved is; otherwise the union's
+    registers are set one by one, in order, into the sparse destination."""
     db, destination = client.db, argv[1]
-    union = _union(db, argv[1:])             # the destination's own registers included
+    # the destination's own registers included
+    union, any_dense = _union(db, argv[1:])
     old = _load(db, destination, for_write=True)
-    header = bytearray(old[:HEADER_SIZE] if old is not None else EMPTY[:HEADER_SIZE])
-    header[ENCODING_AT] = DENSE
-    header[HEADER_SIZE - 1] |= STALE
-    db.set(destination, bytes(header) + _pack_dense(union), keep_ttl=True)
+    hll = bytearray(EMPTY_SPARSE if old is None else old)
+    if not any_dense:
+        sparse = _SparseOpcodes(hll[HEADER_SIZE:])
+        max_bytes = client.kv.config["hll-sparse-max-bytes"]
+        try:
+            for index, register in enumerate(union):
+                if register:
+                    sparse.set(index, register, max_bytes)
+            hll[HEADER_SIZE:] = sparse.encode()
+        except _Promoted:
+            any_dense = True
+    if any_dense:
+        hll[ENCODING_AT] = DENSE
+        hll[HEADER_SIZE:] = _pack_dense(union)
+    hll[HEADER_SIZE - 1] |= STALE
+    db.set(destination, bytes(hll), keep_ttl=True)
     # Redis reports a merge as a PFADD: in effect it adds the sources' elements.
     db.notify(STRING, "pfadd", destination)
     return OK
@@ -413,7 +582,8 @@ def pfdebug(client, argv):
 def pfselftest(client, argv):
     """Redis's two checks, at a Python pace: the dense registers keep what is written in
     them (one at a time or all at once), and counts of 1 to 10000 distinct elements stay
-    within six standard errors (one, for ten elements)."""
+    within six standard errors (one, for ten elements), the same from an HLL that
+    started sparse (and still is, while small)."""
     rng = random.Random()
     for _ in range(3):
         registers = bytes(rng.randrange(64) for _ in range(REGISTERS))
@@ -427,7 +597,9 @@ def pfselftest(client, argv):
         if (_pack_dense(registers) != hll[HEADER_SIZE:]
                 or _dense_registers(bytes(hll[HEADER_SIZE:])) != registers):
             raise ErrorReply("TESTFAILED packed and unpacked registers disagree")
-    hll = bytearray(EMPTY)
+    # The same elements go to a dense HLL and to one that starts sparse.
+    hll, sparse = bytearray(EMPTY), EMPTY_SPARSE
+    max_bytes = client.kv.config["hll-sparse-max-bytes"]
     relative_error = 1.04 / math.sqrt(REGISTERS)
     seed = rng.getrandbits(64)
     checkpoint = 1
@@ -436,7 +608,15 @@ def pfselftest(client, argv):
         if run > _get_register(hll, index):
             _set_register(hll, index, run)
         if count == checkpoint:
-            error = abs(count - _estimate(_registers(bytes(hll))))
+            sparse, _ = _with_elements(sparse, ((n ^ seed).to_bytes(8, "little") for n in
+                                                range(checkpoint // 10 + 1, count + 1)),
+                                       max_bytes)
+            if count < max_bytes / 2 and sparse[ENCODING_AT] != SPARSE:
+                raise ErrorReply("TESTFAILED sparse encoding not used")
+            estimate = _estimate(_registers(bytes(hll)))
+            if _estimate(_registers(sparse)) != estimate:
+                raise ErrorReply("TESTFAILED dense/sparse disagree")
+            error = abs(count - estimate)
             allowed = 1 if count == 10 else math.ceil(relative_error * 6 * count)
             if error > allowed:
                 raise ErrorReply(f"TESTFAILED Too big error. card:{count} abserr:{error}")
