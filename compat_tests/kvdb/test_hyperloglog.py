@@ -8,10 +8,12 @@ byte, sparse and dense.
 """
 
 import hashlib
+import random
 
 import pytest
 import redis
 
+from .conftest import connect
 from .test_notifications import both, events  # noqa: F401  (the events fixture)
 
 NOT_HLL = "^WRONGTYPE Key is not a valid HyperLogLog string value.$"
@@ -271,6 +273,16 @@ def test_sparse_merges_stay_sparse_and_the_bytes_follow_redis(r):
 SPARSE_MERGED = "ecea41a63f20ee539a5fe6a2e90b8beac0bb62938eabd31d2b455a60d3a008a3"
 
 
+def test_merged_neighbours_fill_val_opcodes_up_to_four_registers(r):
+    # Registers 0 to 5 at 1: VAL(1, 4 registers), VAL(1, 2), XZERO(16378)
+    sparse_header = b"HYLL\x01" + bytes(10) + b"\x80"
+    r.set("src", sparse_header + b"\x83\x81\x7f\xf9")
+    assert r.execute_command("PFDEBUG", "DECODE", "src") in (
+        b"v:1,4 v:1,2 Z:16378", "v:1,4 v:1,2 Z:16378")
+    assert r.pfmerge("dest", "src") is True      # sets 0 to 5 one by one, merging
+    assert r.get("dest") == sparse_header + b"\x83\x81\x7f\xf9"
+
+
 def test_a_sparse_hll_turns_dense_past_hll_sparse_max_bytes(r):
     r.config_set("hll-sparse-max-bytes", 100)
     try:
@@ -283,3 +295,35 @@ def test_a_sparse_hll_turns_dense_past_hll_sparse_max_bytes(r):
         assert r.pfcount("h") == 60
     finally:
         r.config_set("hll-sparse-max-bytes", 3000)
+
+
+def test_random_changes_leave_the_same_bytes_as_redis(kvdb_server, redis_server):
+    """Differential: random PFADD, PFMERGE and PFCOUNT sequences on both servers at
+    once, with several hll-sparse-max-bytes; every HLL's string must match Redis's after
+    every step (sparse opcodes depend on the order of changes, so this checks them)."""
+    ours, reference = connect(kvdb_server), connect(redis_server)
+    rng = random.Random(20261126)
+    keys = ["a", "b", "c"]
+    try:
+        for _ in range(40):
+            max_bytes = rng.choice([3000, 1000, 200, 40])
+            for client in (ours, reference):
+                client.flushall()
+                client.config_set("hll-sparse-max-bytes", max_bytes)
+            for _ in range(rng.randint(1, 15)):
+                roll = rng.random()
+                if roll < 0.7:
+                    count = rng.choice([0, 1, 2, 5, 20, 100, 400])
+                    call = ("PFADD", rng.choice(keys),
+                            *(f"e{rng.randrange(100000)}" for _ in range(count)))
+                elif roll < 0.9:
+                    call = ("PFMERGE", *rng.sample(keys, rng.randint(1, 3)))
+                else:
+                    call = ("PFCOUNT", rng.choice(keys))
+                assert ours.execute_command(*call) == reference.execute_command(*call), call
+                for key in keys:
+                    assert ours.get(key) == reference.get(key), (call[:2], key, max_bytes)
+    finally:
+        for client in (ours, reference):
+            client.config_set("hll-sparse-max-bytes", 3000)
+            client.close()
