@@ -10,7 +10,7 @@ import redis
 from compat_tests.servers import free_port, start_kvdb, start_redis
 from fromscratch.resp import ErrorReply, encode_command
 
-from .conftest import call_raw, connect, raw
+from .conftest import Wire, call_raw, connect, raw
 
 
 def test_info_fields_clients_read(r):
@@ -713,3 +713,32 @@ def test_info_counts_reads_writes_forks_and_traffic(r):
                   "mem_clients_slaves", "mem_clients_normal", "mem_aof_buffer"):
         assert field in memory, field
     assert memory["mem_clients_normal"] > 0
+
+
+def test_debug_error_answers_the_error_it_is_given(r):
+    """redis-py's own tests fake server errors this way."""
+    with pytest.raises(redis.exceptions.BusyLoadingError):
+        r.execute_command("DEBUG", "ERROR", "LOADING Redis is loading the dataset in memory")
+    with pytest.raises(redis.exceptions.ReadOnlyError):
+        r.execute_command("DEBUG", "ERROR", "READONLY You can't write against a read only replica.")
+    with pytest.raises(redis.ResponseError, match="^no ERR prefix,  one line$"):
+        r.execute_command("DEBUG", "ERROR", "no ERR prefix,\r\none line")
+    r.config_resetstat()
+    for call in (("NOSUCH",), ("SLEEP",), ("ERROR", "a", "b")):
+        with pytest.raises(redis.ResponseError,
+                           match=rf"^unknown subcommand or wrong number of arguments for "
+                                 rf"'{call[0]}'. Try DEBUG HELP.$"):
+            r.execute_command("DEBUG", *call)
+    with pytest.raises(redis.ResponseError, match="^not counted$"):
+        r.execute_command("DEBUG", "ERROR", "not counted")
+    # Replies of DEBUG itself: calls that failed (DEBUG ERROR's reply is not a failure)
+    stats = r.info("commandstats")["cmdstat_debug"]
+    assert (stats["calls"], stats["failed_calls"], stats["rejected_calls"]) == (4, 3, 0)
+
+
+def test_debug_is_refused_before_authentication_when_not_enabled(start):
+    wire = Wire(start("--requirepass", "secret"), protocol=2)
+    for call in (("DEBUG", "SLEEP", "0"), ("DEBUG", "NOSUCH")):
+        assert str(wire(*call)).startswith("ERR DEBUG command not allowed")
+    assert str(wire("GET", "k")).startswith("NOAUTH")
+    wire.close()

@@ -401,14 +401,18 @@ class Client(Connection):
             argc = len(argv)
             if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
                 cmd.check_arity(argc)
+            # As Redis: a protected command (DEBUG, MODULE) is refused before anything
+            # but its existence is checked (DEBUG's subcommands are its arguments there).
+            if cmd.protected and cmd.one_command and not kv.allows_protected(self):
+                raise ErrorReply(PROTECTED_REFUSED)
             if cmd.subcommands and argc > 1:
                 cmd = find_subcommand(cmd, argv)
+            if cmd.parent and cmd.parent.protected and not kv.allows_protected(self):
+                raise ErrorReply(PROTECTED_REFUSED)
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
             if not self._user.unrestricted and not cmd.no_auth:
                 kv.check_acl(self, cmd, argv, "toplevel" if self._multi is None else "multi")
-            if (cmd.parent or cmd).protected and not kv.allows_protected(self):
-                raise ErrorReply(PROTECTED_REFUSED)
             # Memory and disk errors refuse a command before it can join a transaction,
             # which then fails at EXEC (EXECABORT), as in Redis. A script is judged by
             # the flags it declared, an EXEC by the commands it would run.
@@ -675,6 +679,8 @@ def find_subcommand(cmd, argv: list):
     """The subcommand argv names (CLIENT SETNAME...), arity checked."""
     name = argv[1].decode("utf-8", "replace")
     sub = cmd.subcommands.get(name.lower())
+    if cmd.one_command and (sub is None or not sub.arity_allows(len(argv))):
+        return cmd          # DEBUG's subcommands are its arguments: it answers the error
     if sub is None:
         raise ErrorReply(f"ERR unknown subcommand '{name[:128]}'. Try {cmd.name.upper()} HELP.")
     sub.check_arity(len(argv))

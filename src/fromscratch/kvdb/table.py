@@ -130,8 +130,11 @@ class Command:
     def full_name(self) -> str:
         return f"{self.parent.name}|{self.name}" if self.parent else self.name
 
+    def arity_allows(self, argc: int) -> bool:
+        return argc == self.arity if self.arity > 0 else argc >= -self.arity
+
     def check_arity(self, argc: int) -> None:
-        if (self.arity > 0 and argc != self.arity) or argc < -self.arity:
+        if not self.arity_allows(argc):
             raise ErrorReply(f"ERR wrong number of arguments for '{self.full_name}' command")
 
     def key_indexes(self, argv: list) -> list[int]:
@@ -360,6 +363,13 @@ def container(name: str, *, flags: str = "", group: str = "server", since: str =
     """Declare a command made of subcommands (CLIENT, CONFIG...), with a HELP subcommand.
     `handler` runs when it is called alone (COMMAND does that; arity -1 allows it).
     `one_command`: Redis has it as one command (DEBUG), and counts its calls as such."""
+    if one_command:
+        # Redis answers an unknown subcommand, or a wrong count of arguments, as a
+        # reply of the command (counted as a failed call, not a rejected one).
+        def handler(client, argv):
+            raise ErrorReply(f"ERR unknown subcommand or wrong number of arguments for "
+                             f"'{argv[1].decode('utf-8', 'replace')[:128]}'. "
+                             f"Try {name.upper()} HELP.")
     container_cmd = Command(name, handler, arity, _parse_flags(flags), group=group,
                             since=since, summary=summary, acl=frozenset(acl.split()))
     container_cmd.one_command = one_command

@@ -10,7 +10,8 @@ import sys
 import time
 
 from ...glob import compile_pattern
-from ...resp import Attributed, BigNumber, ErrorReply, OrderedSet, Push, SimpleString, Verbatim
+from ...resp import (Attributed, BigNumber, Encoded, ErrorReply, OrderedSet, Push, SimpleString,
+                     Verbatim)
 from ..client import OK
 from ..config import ConfigError, format_percentile, parse_memory
 from ..diagnostics import percentile
@@ -570,6 +571,15 @@ def debug_sleep(client, argv):
         raise ErrorReply("ERR value is not a valid float") from None
     time.sleep(max(seconds, 0))
     return OK
+
+
+@subcommand("debug", "error", arity=3, flags="admin noscript loading stale",
+            summary="Answers with the given error (redis-py's tests use it).",
+            syntax="message")
+def debug_error(client, argv):
+    # Written as it is, as Redis does: no ERR prefix, and not counted as a failed call.
+    message = argv[2].replace(b"\r", b" ").replace(b"\n", b" ")
+    return Encoded(b"-" + message + b"\r\n")
 
 
 @subcommand("debug", "set-active-expire", arity=3, flags="admin noscript loading stale",
