@@ -407,7 +407,7 @@ class Client(Connection):
                 raise ErrorReply(PROTECTED_REFUSED)
             if cmd.subcommands and argc > 1:
                 cmd = find_subcommand(cmd, argv)
-            if cmd.parent and cmd.parent.protected and not kv.allows_protected(self):
+            if (cmd.parent or cmd).protected and not kv.allows_protected(self):
                 raise ErrorReply(PROTECTED_REFUSED)
             if not self._authenticated and not cmd.no_auth:
                 raise ErrorReply("NOAUTH Authentication required.")
