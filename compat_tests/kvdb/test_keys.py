@@ -239,12 +239,15 @@ def test_unlink_and_async_flush_count_lazily_freed_values(r):
         assert _lazyfreed(r) == 3
     finally:
         r.config_set("lazyfree-lazy-user-del", "no")
+    r.rpush("long", *(b"x" * 100 for _ in range(10000)))  # about 125 quicklist nodes
+    r.unlink("long")
+    assert _lazyfreed(r) == 4
     r.mset({"a": 1, "b": 2, "c": 3})
     r.flushdb(asynchronous=True)
-    assert _lazyfreed(r) == 6
+    assert _lazyfreed(r) == 7
     r.mset({"a": 1, "b": 2})
     r.flushall()                                           # SYNC by default
-    assert _lazyfreed(r) == 6
+    assert _lazyfreed(r) == 7
     r.config_resetstat()
     assert r.info("memory")["lazyfreed_objects"] == 0
 
