@@ -114,3 +114,47 @@ def test_memory_usage_and_stats(r):
     assert r.memory_usage("missing") is None
     stats = r.memory_stats()
     assert stats["keys.count"] == 2 and stats["dataset.bytes"] > 100_000
+
+
+def test_time_over_maxmemory_is_counted(r):
+    r.config_resetstat()
+    r.set("k", "x" * 1000)
+    r.config_set("maxmemory", 1)            # far below what is used; no eviction
+    try:
+        with pytest.raises(redis.ResponseError, match="command not allowed when used memory"):
+            r.set("j", "y")
+        time.sleep(0.2)
+        with pytest.raises(redis.ResponseError, match="command not allowed when used memory"):
+            r.set("j", "y")
+        stats = r.info("stats")
+        assert stats["current_eviction_exceeded_time"] >= 200
+        assert stats["total_eviction_exceeded_time"] >= stats["current_eviction_exceeded_time"]
+    finally:
+        r.config_set("maxmemory", 0)
+
+
+def test_info_has_every_field_of_redis_7_0(r):
+    """Monitoring tools index INFO by name: every field Redis 7.0 shows is there (zero
+    where nothing is behind it here, as protocol_specs/resp.md says)."""
+    fields = {
+        "memory": "allocator_allocated allocator_active allocator_resident used_memory_vm_eval "
+                  "used_memory_lua_human used_memory_scripts_eval used_memory_vm_functions "
+                  "used_memory_vm_total used_memory_vm_total_human used_memory_functions "
+                  "used_memory_scripts_human allocator_frag_ratio allocator_frag_bytes "
+                  "allocator_rss_ratio allocator_rss_bytes rss_overhead_ratio "
+                  "rss_overhead_bytes active_defrag_running lazyfreed_objects",
+        "persistence": "current_cow_size current_cow_size_age current_fork_perc "
+                       "current_save_keys_processed current_save_keys_total "
+                       "rdb_last_cow_size rdb_last_load_keys_expired "
+                       "rdb_last_load_keys_loaded aof_rewrites_consecutive_failures "
+                       "aof_last_cow_size module_fork_in_progress module_fork_last_cow_size",
+        "stats": "expired_stale_perc expired_time_cap_reached_count "
+                 "expire_cycle_cpu_milliseconds total_eviction_exceeded_time "
+                 "current_eviction_exceeded_time active_defrag_hits active_defrag_misses "
+                 "active_defrag_key_hits active_defrag_key_misses total_active_defrag_time "
+                 "current_active_defrag_time dump_payload_sanitizations "
+                 "reply_buffer_shrinks reply_buffer_expands",
+    }
+    for section, names in fields.items():
+        missing = set(names.split()) - set(r.info(section))
+        assert not missing, (section, missing)

@@ -7,7 +7,7 @@ from collections import deque
 
 import pytest
 
-from fromscratch.kvdb.keyspace import Entry, Keyspace
+from fromscratch.kvdb.keyspace import Entry, Keyspace, now_ms
 from fromscratch.kvdb.memory import entry_size, lfu_decayed, lfu_touch, minutes_now
 from fromscratch.kvdb.structures.randomset import RandomSet
 from fromscratch.kvdb.structures.sortedset import SortedSet
@@ -86,3 +86,18 @@ def test_lfu_counter_grows_logarithmically_and_decays():
     assert 15 <= entry.freq <= 22
     entry.access -= 3                                 # three minutes without access
     assert lfu_decayed(entry, decay_time=1) == entry.freq - 3
+
+
+def test_the_active_expiry_cycle_keeps_redis_s_statistics():
+    keyspace = Keyspace()
+    db = keyspace.dbs[0]
+    for number in range(2000):
+        key = b"k%d" % number
+        db.set(key, b"v")
+        db.set_expire(key, now_ms() - 1 if number % 2 else now_ms() + 60_000)
+    removed = keyspace.active_expire_cycle(time_budget=0)   # one sample, then the cap
+    assert 0 < removed <= 20
+    assert keyspace.expire_time_cap_reached == 1
+    assert keyspace.expire_cycle_seconds > 0
+    # a running average: a twentieth of this cycle's share of expired keys in its sample
+    assert 0 < keyspace.expired_stale_share <= 0.05

@@ -3,6 +3,7 @@
 import io
 import random
 import struct
+import time
 import zlib
 from collections import deque
 
@@ -90,7 +91,7 @@ def contents(keyspace):
 def test_round_trip_every_type_and_ttl():
     original = sample_keyspace()
     restored = Keyspace()
-    assert read_snapshot(dump(original), restored) == 10
+    assert read_snapshot(dump(original), restored) == (10, 0)
     assert contents(restored) == contents(original)
     assert restored.dbs[0].volatile == [b"ttl"]
 
@@ -108,7 +109,19 @@ def test_expired_keys_are_not_saved():
     keyspace.dbs[0].set(b"gone", b"x")
     keyspace.dbs[0].set_expire(b"gone", now_ms() - 1)
     restored = Keyspace()
-    assert read_snapshot(dump(keyspace), restored) == 0
+    assert read_snapshot(dump(keyspace), restored) == (0, 0)
+
+
+def test_keys_expired_by_load_time_are_left_out_and_counted():
+    keyspace = Keyspace()
+    keyspace.dbs[0].set(b"brief", b"x")
+    keyspace.dbs[0].set_expire(b"brief", now_ms() + 20)
+    keyspace.dbs[0].set(b"kept", b"y")
+    data = dump(keyspace)
+    time.sleep(0.03)
+    restored = Keyspace()
+    assert read_snapshot(data, restored) == (1, 1)          # loaded, expired
+    assert list(restored.dbs[0].data) == [b"kept"]
 
 
 def test_every_damaged_byte_is_refused_whole():
@@ -138,7 +151,7 @@ def test_function_libraries_round_trip():
     write_snapshot(original, handle, codes)
     libraries = []
     restored = Keyspace()
-    assert read_snapshot(handle.getvalue(), restored, libraries) == 10
+    assert read_snapshot(handle.getvalue(), restored, libraries) == (10, 0)
     assert libraries == codes
     assert contents(restored) == contents(original)
 
@@ -149,4 +162,4 @@ def test_version_1_files_still_load():
     data[4] = 1
     body = bytes(data[:-4])
     restored = Keyspace()
-    assert read_snapshot(body + struct.pack(">I", zlib.crc32(body)), restored) == 10
+    assert read_snapshot(body + struct.pack(">I", zlib.crc32(body)), restored) == (10, 0)

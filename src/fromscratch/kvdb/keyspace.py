@@ -427,6 +427,9 @@ class Keyspace:
         self.expired_keys = 0
         self.evicted_keys = 0
         self.lazyfreed_objects = 0         # values Redis would have freed in the background
+        self.expire_cycle_seconds = 0.0    # spent in active_expire_cycle
+        self.expire_time_cap_reached = 0   # cycles stopped by their time budget
+        self.expired_stale_share = 0.0     # of keys with a TTL, expired and still there
         self.hits = 0                  # lookups that found a key (keyspace_hits)
         self.misses = 0
         self.ready_keys: list = []     # (db, key) pairs that blocked clients wait on
@@ -511,8 +514,9 @@ class Keyspace:
         """Remove expired keys by sampling, as Redis's activeExpireCycle does: take 20
         keys with a TTL, delete the expired ones, and go again while more than a tenth
         of a sample had expired and the time budget lasts."""
-        deadline = time.perf_counter() + time_budget
-        removed = 0
+        started = time.perf_counter()
+        deadline = started + time_budget
+        removed = sampled = 0
         for db in self.dbs:
             while db.volatile:
                 now = now_ms()
@@ -524,6 +528,15 @@ class Keyspace:
                         db._expire(key)
                         expired += 1
                 removed += expired
-                if expired * 10 <= len(sample) or time.perf_counter() > deadline:
+                sampled += len(sample)
+                if expired * 10 <= len(sample):
                     break
+                if time.perf_counter() > deadline:
+                    self.expire_time_cap_reached += 1
+                    break
+        # INFO stats, as Redis keeps them: the cycle's time, and a running estimate of
+        # the share of keys with a TTL that have expired but are still there.
+        self.expire_cycle_seconds += time.perf_counter() - started
+        share = removed / sampled if sampled else 0.0
+        self.expired_stale_share = share * 0.05 + self.expired_stale_share * 0.95
         return removed

@@ -148,6 +148,10 @@ class Evictor:
         self.kv = kv
         self.pool: list[tuple[float, int, bytes]] = []   # (score, db index, key), best last
         self.next_db = 0                                  # round robin for random policies
+        # Time spent over maxmemory (INFO's eviction_exceeded_time): past spells in all,
+        # and when the current one began (None while under).
+        self.exceeded_seconds = 0.0
+        self.exceeded_since: float | None = None
 
     def make_room(self, quick: bool = False) -> bool:
         """Evict until under maxmemory. False if over it with nothing left to evict.
@@ -155,25 +159,47 @@ class Evictor:
         so far, without recounting the values changed since (the cron does that)."""
         kv = self.kv
         limit = kv.config["maxmemory"]
-        if not limit:
-            return True
         keyspace = kv.keyspace
         # Redis limits all it uses but replication and AOF buffers; the connections'
         # own cost is counted here, their buffers (which come and go within a turn) not.
         connections = len(kv.clients) * CLIENT_OVERHEAD
-        if (keyspace.used if quick else keyspace.used_memory()) + connections <= limit:
-            return True
+        if not limit or (keyspace.used if quick else keyspace.used_memory()) + connections <= limit:
+            return self._under_limit()
         policy = kv.config["maxmemory-policy"]
         if policy == "noeviction":
-            return False
+            return self._over_limit()
         while keyspace.used_memory() + connections > limit:
             victim = self._choose(policy)
             if victim is None:
-                return False
+                return self._over_limit()
             db, key = victim
             db.evict(key)
             kv.propagate_deletion(db, key, kv.config["lazyfree-lazy-eviction"])
+        return self._under_limit()
+
+    # A spell over maxmemory begins when eviction can't get under it, and ends when
+    # memory is found under it again, as Redis counts it.
+
+    def _over_limit(self) -> bool:
+        if self.exceeded_since is None:
+            self.exceeded_since = time.monotonic()
+        return False
+
+    def _under_limit(self) -> bool:
+        if self.exceeded_since is not None:
+            self.exceeded_seconds += time.monotonic() - self.exceeded_since
+            self.exceeded_since = None
         return True
+
+    def exceeded_ms(self) -> tuple[int, int]:
+        """Milliseconds over maxmemory: in all, and in the current spell (0 if under)."""
+        current = time.monotonic() - self.exceeded_since if self.exceeded_since else 0.0
+        return int((self.exceeded_seconds + current) * 1000), int(current * 1000)
+
+    def reset_stats(self) -> None:
+        self.exceeded_seconds = 0.0
+        if self.exceeded_since is not None:
+            self.exceeded_since = time.monotonic()
 
     def _choose(self, policy: str):
         volatile = policy.startswith("volatile")

@@ -103,6 +103,7 @@ class KvServer:
         self.pidfile = ""           # the one the command line wrote, if any
         self.force_propagation = False
         self.forks = 0                  # BGSAVE and BGREWRITEAOF children made
+        self.last_load_keys = (0, 0)    # the last snapshot loaded: keys loaded, expired
         self.latest_fork_usec = 0
         self.started_at = time.time()
         self.run_id = os.urandom(20).hex()
@@ -239,7 +240,8 @@ class KvServer:
         """Load a snapshot into the keyspace and libraries; returns the keys loaded.
         What is already there is an error unless `replace`. Raises CorruptSnapshot."""
         codes: list[bytes] = []
-        loaded = read_snapshot(data, self.keyspace, codes, replace)
+        loaded, expired = read_snapshot(data, self.keyspace, codes, replace)
+        self.last_load_keys = (loaded, expired)          # INFO persistence
         try:
             self.functions.load_codes(codes, replace)
         except ErrorReply as error:
@@ -750,7 +752,9 @@ class KvServer:
         self.error_counts.clear()
         keyspace = self.keyspace
         keyspace.expired_keys = keyspace.evicted_keys = keyspace.hits = keyspace.misses = 0
-        keyspace.lazyfreed_objects = 0
+        keyspace.lazyfreed_objects = keyspace.expire_time_cap_reached = 0
+        keyspace.expire_cycle_seconds = keyspace.expired_stale_share = 0.0
+        self.evictor.reset_stats()
         stats = self.tcp.stats
         stats.connections_received = stats.connections_rejected = 0
         stats.bytes_received = stats.bytes_sent = 0

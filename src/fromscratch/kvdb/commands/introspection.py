@@ -112,13 +112,24 @@ def _section_memory(kv) -> list:
         ("used_memory_overhead", used - dataset), ("used_memory_startup", 0),
         ("used_memory_dataset", dataset),
         ("used_memory_dataset_perc", f"{100 * dataset / max(used, 1):.2f}%"),
+        # No allocator of our own to look into: what it holds is what we count, and the
+        # rest of RSS (the interpreter's own) shows as the allocator's RSS overhead.
+        ("allocator_allocated", used), ("allocator_active", used), ("allocator_resident", rss),
         ("total_system_memory", system), ("total_system_memory_human", human_bytes(system)),
-        ("used_memory_lua", 0), ("used_memory_scripts", 0),
+        # Scripts run in our own interpreter, whose memory is not measured apart.
+        ("used_memory_lua", 0), ("used_memory_vm_eval", 0), ("used_memory_lua_human", "0B"),
+        ("used_memory_scripts_eval", 0),
         ("number_of_cached_scripts", len(kv.scripting.scripts)),
         ("number_of_functions", len(kv.functions.registry.functions)),
         ("number_of_libraries", len(kv.functions.registry.libraries)),
+        ("used_memory_vm_functions", 0), ("used_memory_vm_total", 0),
+        ("used_memory_vm_total_human", "0B"), ("used_memory_functions", 0),
+        ("used_memory_scripts", 0), ("used_memory_scripts_human", "0B"),
         ("maxmemory", maxmemory), ("maxmemory_human", human_bytes(maxmemory)),
         ("maxmemory_policy", kv.config["maxmemory-policy"]),
+        ("allocator_frag_ratio", "1.00"), ("allocator_frag_bytes", 0),
+        ("allocator_rss_ratio", f"{rss / max(used, 1):.2f}"), ("allocator_rss_bytes", rss - used),
+        ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
         # The interpreter itself is in RSS but not in used_memory: expect a high ratio
         # on a small dataset.
         ("mem_fragmentation_ratio", f"{rss / max(used, 1):.2f}"),
@@ -128,8 +139,8 @@ def _section_memory(kv) -> list:
         ("mem_total_replication_buffers", replica_buffers),
         ("mem_clients_slaves", replica_memory), ("mem_clients_normal", client_memory),
         ("mem_cluster_links", 0), ("mem_aof_buffer", aof_buffer),
-        ("mem_allocator", "pymalloc"), ("lazyfree_pending_objects", 0),
-        ("lazyfreed_objects", kv.keyspace.lazyfreed_objects),
+        ("mem_allocator", "pymalloc"), ("active_defrag_running", 0),
+        ("lazyfree_pending_objects", 0), ("lazyfreed_objects", kv.keyspace.lazyfreed_objects),
     ]
 
 
@@ -137,7 +148,10 @@ def _section_persistence(kv) -> list:
     snapshots, aof = kv.snapshotter, kv.aof
     now = time.time()
     return [
+        # Copy-on-write in children is not measured: those fields are zero.
         ("loading", 1 if kv.loading else 0), ("async_loading", 0), ("current_cow_peak", 0),
+        ("current_cow_size", 0), ("current_cow_size_age", 0), ("current_fork_perc", "0.00"),
+        ("current_save_keys_processed", 0), ("current_save_keys_total", 0),
         ("rdb_changes_since_last_save", kv.keyspace.dirty),
         ("rdb_bgsave_in_progress", 1 if snapshots.in_progress else 0),
         ("rdb_last_save_time", int(snapshots.last_save_time)),
@@ -145,7 +159,9 @@ def _section_persistence(kv) -> list:
         ("rdb_last_bgsave_time_sec", snapshots.last_duration),
         ("rdb_current_bgsave_time_sec",
          int(now - snapshots.child_started) if snapshots.in_progress else -1),
-        ("rdb_saves", snapshots.saves),
+        ("rdb_saves", snapshots.saves), ("rdb_last_cow_size", 0),
+        ("rdb_last_load_keys_expired", kv.last_load_keys[1]),
+        ("rdb_last_load_keys_loaded", kv.last_load_keys[0]),
         ("aof_enabled", 1 if aof is not None else 0),
         ("aof_rewrite_in_progress", 1 if aof is not None and aof.rewriting else 0),
         ("aof_rewrite_scheduled", 0),
@@ -154,7 +170,10 @@ def _section_persistence(kv) -> list:
          int(now - aof.rewrite_started) if aof is not None and aof.rewriting else -1),
         ("aof_last_bgrewrite_status", "ok" if aof is None or aof.last_rewrite_ok else "err"),
         ("aof_rewrites", aof.rewrites if aof else 0),
+        ("aof_rewrites_consecutive_failures", aof.rewrite_failures if aof else 0),
         ("aof_last_write_status", "ok" if aof is None or aof.last_write_ok else "err"),
+        ("aof_last_cow_size", 0), ("module_fork_in_progress", 0),
+        ("module_fork_last_cow_size", 0),
     ] + ([("aof_current_size", aof.current_size()), ("aof_base_size", aof.base_size),
           ("aof_buffer_length", sum(map(len, aof.buffer)))] if aof is not None else [])
 
@@ -164,7 +183,9 @@ def _section_stats(kv) -> list:
     keyspace = kv.keyspace
     replication = kv.replication
     input_kbps, output_kbps, replicas_kbps = kv.traffic_kbps
-    # Never a replica, never evicting clients, no I/O threads: those counts are zero.
+    exceeded_total_ms, exceeded_current_ms = kv.evictor.exceeded_ms()
+    # Never a replica, never evicting clients, no I/O threads, no defragmentation, no
+    # reply buffers that grow and shrink: those counts are zero.
     return [
         ("total_connections_received", stats.connections_received),
         ("total_commands_processed", kv.commands_processed),
@@ -180,8 +201,13 @@ def _section_stats(kv) -> list:
         ("rejected_connections", stats.connections_rejected),
         ("sync_full", replication.full_syncs), ("sync_partial_ok", 0),
         ("sync_partial_err", replication.failed_partial_syncs),
-        ("expired_keys", keyspace.expired_keys), ("evicted_keys", keyspace.evicted_keys),
-        ("evicted_clients", 0),
+        ("expired_keys", keyspace.expired_keys),
+        ("expired_stale_perc", f"{keyspace.expired_stale_share * 100:.2f}"),
+        ("expired_time_cap_reached_count", keyspace.expire_time_cap_reached),
+        ("expire_cycle_cpu_milliseconds", int(keyspace.expire_cycle_seconds * 1000)),
+        ("evicted_keys", keyspace.evicted_keys), ("evicted_clients", 0),
+        ("total_eviction_exceeded_time", exceeded_total_ms),
+        ("current_eviction_exceeded_time", exceeded_current_ms),
         ("keyspace_hits", keyspace.hits), ("keyspace_misses", keyspace.misses),
         ("pubsub_channels", kv.pubsub_channel_count()),
         ("pubsub_patterns", kv.pubsub_pattern_count()),
@@ -189,13 +215,18 @@ def _section_stats(kv) -> list:
         ("latest_fork_usec", kv.latest_fork_usec), ("total_forks", kv.forks),
         ("migrate_cached_sockets", len(kv.migrate_links)),
         ("slave_expires_tracked_keys", 0),
+        ("active_defrag_hits", 0), ("active_defrag_misses", 0), ("active_defrag_key_hits", 0),
+        ("active_defrag_key_misses", 0), ("total_active_defrag_time", 0),
+        ("current_active_defrag_time", 0),
         ("tracking_total_keys", len(kv.tracking.readers)),
         ("tracking_total_items", kv.tracking.total_items),
         ("tracking_total_prefixes", len(kv.tracking.prefixes)),
         ("unexpected_error_replies", 0),
         ("total_error_replies", sum(kv.error_counts.values())),
+        ("dump_payload_sanitizations", 0),
         ("total_reads_processed", stats.reads), ("total_writes_processed", stats.writes),
         ("io_threaded_reads_processed", 0), ("io_threaded_writes_processed", 0),
+        ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),
     ]
 
 

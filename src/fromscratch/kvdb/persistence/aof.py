@@ -150,6 +150,7 @@ class AppendOnlyFile:
         self.rewrite_started = 0.0
         self.rewrites = 0
         self.last_rewrite_ok = True
+        self.rewrite_failures = 0       # in a row, since the last success
         self.last_rewrite_duration = -1
         self._unsynced = False
         self._fsync_stop = threading.Event()
@@ -377,6 +378,7 @@ class AppendOnlyFile:
         seq = self._rewrite_seq
         if os.waitstatus_to_exitcode(status) != 0:
             self.last_rewrite_ok = False
+            self.rewrite_failures += 1
             log.error("background append-only file rewriting failed")
             return
         old = self.manifest.files()
@@ -386,6 +388,7 @@ class AppendOnlyFile:
         self._remove_files(old)
         self.rewrites += 1
         self.last_rewrite_ok = True
+        self.rewrite_failures = 0
         self.base_size = self.current_size()
         log.info("background append-only file rewriting terminated with success")
 

@@ -310,9 +310,9 @@ def deserialize_libraries(data: bytes) -> list[bytes]:
 
 
 def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None,
-                  replace: bool = False) -> int:
+                  replace: bool = False) -> tuple[int, int]:
     """Load `data` into `keyspace`, and the code of its function libraries into
-    `libraries`; returns keys loaded. A key already in the keyspace is an error unless
+    `libraries`; returns the keys loaded, and those left out as expired. A key already in the keyspace is an error unless
     `replace` (DEBUG RELOAD MERGE). Raises CorruptSnapshot, leaving both untouched, if
     anything is wrong."""
     if len(data) < len(MAGIC) + 1 + 1 + 4 or not data.startswith(MAGIC):
@@ -328,6 +328,7 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
     loaded: list[tuple[int, bytes, object, int]] = []
     codes: list[bytes] = []
     db_index = 0
+    expired = 0
     now = now_ms()
     while True:
         tag = reader.byte()
@@ -347,6 +348,8 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
         value = decode_value(kind, reader)
         if not expires_at or expires_at > now:
             loaded.append((db_index, key, value, expires_at))
+        else:
+            expired += 1
     if reader.pos != len(body):
         reader.fail("data after the end marker")
     if not replace and any(key in keyspace.dbs[db_index].data for db_index, key, _, _ in loaded):
@@ -361,4 +364,4 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
     if libraries is not None:
         libraries.extend(codes)
     keyspace.dirty = 0
-    return len(loaded)
+    return len(loaded), expired
