@@ -668,3 +668,64 @@ def test_script_errors_are_counted_once_where_they_arise(r):
         r.eval("return redis.error_reply('MY_ERR_CODE custom msg')", 0)
     errors, commands, total = _stats(r)
     assert errors == {"MY_ERR_CODE": 1} and total == 1 and commands["eval"] == (1, 0, 1)
+
+
+@pytest.mark.parametrize("script, expected", [
+    # struct (lua_struct, as Redis bundles it)
+    ("return struct.pack('>I', 1)", b"\x00\x00\x00\x01"),
+    ("return struct.pack('<i2', -2)", b"\xfe\xff"),
+    ("return struct.pack('bBhH', -1, 255, -300, 65000)", b"\xff\xff\xd4\xfe\xe8\xfd"),
+    ("return struct.pack('lLT', -5, 7, 9)",
+     b"\xfb" + b"\xff" * 7 + b"\x07" + bytes(7) + b"\x09" + bytes(7)),
+    ("return struct.pack('!4 b i', 1, 2)", b"\x01\x00\x00\x00\x02\x00\x00\x00"),
+    ("return struct.pack('!bd', 1, 1.5)", b"\x01" + bytes(7) + b"\x00" * 6 + b"\xf8?"),
+    ("return struct.pack('s c3 c0', 'ab', 'xyz', 'hello')", b"ab\x00xyzhello"),
+    ("return struct.pack('>i9', -1)", b"\x00" + b"\xff" * 8),
+    ("return {struct.unpack('>I', struct.pack('>I', 4000000000))}", [4000000000, 5]),
+    ("return {struct.unpack('HH', struct.pack('HH', 1, 2))}", [1, 2, 5]),
+    ("return {struct.unpack('i', struct.pack('i', -7))}", [-7, 5]),
+    ("return {struct.unpack('b c0', struct.pack('b', 3) .. 'abcdef')}", [b"abc", 5]),
+    ("return {struct.unpack('s s', 'ab\\0cd\\0')}", [b"ab", b"cd", 7]),
+    ("return {struct.unpack('I2', 'abcd', 3)}", [25699, 5]),
+    ("return tostring(struct.unpack('f', struct.pack('f', 0.1)))", b"0.10000000149012"),
+    ("return struct.size('!8 b d i3 c5')", 26),
+    ("local ok, e = pcall(struct.pack, 'z', 1) return e",
+     b"bad argument #1 to '?' (invalid format option 'z')"),
+    ("local ok, e = pcall(struct.size, 's') return e",
+     b"bad argument #1 to '?' (option 's' has no fixed size)"),
+    ("local ok, e = pcall(struct.unpack, 'I', 'ab') return e",
+     b"bad argument #2 to '?' (data string too short)"),
+    ("local ok, e = pcall(struct.pack, 'c5', 'ab') return e",
+     b"bad argument #3 to '?' (string too short)"),
+    ("local ok, e = pcall(struct.unpack, 's', 'ab') return e", b"unfinished string in data"),
+    ("local ok, e = pcall(struct.pack, 'i33', 1) return e",
+     b"integral size 33 is larger than limit of 32"),
+    ("local ok, e = pcall(struct.unpack, 'c0', 'ab') return e",
+     b"format 'c0' needs a previous size"),
+    # loadstring, and its chunk names in syntax errors
+    ("return loadstring('return 1 + 2')()", 3),
+    ("local f, e = loadstring('return +') return e",
+     b"[string \"return +\"]:1: unexpected symbol near '+'"),
+    ("local f, e = loadstring('local a = 1\\nreturn +') return e",
+     b"[string \"local a = 1...\"]:2: unexpected symbol near '+'"),
+    ("local f, e = loadstring('x = ', '=named') return e",
+     b"named:1: unexpected symbol near '<eof>'"),
+    ("local f, e = loadstring(string.rep('x', 70)) return e",
+     b"[string \"" + b"x" * 63 + b"...\"]:1: '=' expected near '<eof>'"),
+    # the rest of Lua 5.1's library, and the redis debugger's calls outside a session
+    ("return tostring(redis.breakpoint())", b"false"),
+    ("redis.debug('x') return 1", 1),
+    ("return {math.frexp(8)}", [0, 4]),                  # 0.5 becomes 0 as an integer
+    ("return math.ldexp(0.5, 4)", 8),
+    ("return math.mod(7, 3)", 1),
+    ("local t = {} for w in string.gfind('a b', '%a') do t[#t+1] = w end return t",
+     [b"a", b"b"]),
+    ("return table.foreachi({5, 6}, function(i, v) if v == 6 then return i end end)", 2),
+    ("local t = {} table.foreach({a=1}, function(k, v) t[#t+1] = k .. v end) return t",
+     [b"a1"]),
+    ("local ok, e = pcall(table.setn, {}, 1) return e", b"'setn' is obsolete"),
+    ("local ok, e = pcall(string.rep) return e",
+     b"bad argument #1 to '?' (string expected, got no value)"),
+])
+def test_lua_libraries_redis_gives_scripts(r, script, expected):
+    assert r.eval(script, 0) == expected

@@ -57,7 +57,7 @@ from ..acl import Denied
 from ..client import OK, OOM, Client, CountedError, find_subcommand
 from ..keyspace import frozen_time
 from ..scripting import Interpreter, LuaError, LuaInterrupt, LuaSyntaxError, LuaTable
-from ..scripting import bitop, cjson, cmsgpack
+from ..scripting import bitop, cjson, cmsgpack, structlib
 from ..scripting.values import CHUNK_NAME, tostring
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
@@ -364,6 +364,7 @@ class ScriptEngine:
         globals_.rawset("cjson", cjson.library())
         globals_.rawset("bit", bitop.library())
         globals_.rawset("cmsgpack", cmsgpack.library())
+        globals_.rawset("struct", structlib.library())
         globals_.rawset("pcall", self._pcall(globals_.get("pcall")))
         protect_globals(globals_)
         interp.string_metatable.readonly = True    # Redis locks it too
@@ -607,12 +608,19 @@ class ScriptEngine:
         def acl_check_cmd(*args):
             return self.acl_check(args)
 
+        def breakpoint_(*args):
+            return [False]          # no debugging session (SCRIPT DEBUG) to stop in
+
+        def debug(*args):
+            return []               # only shown in a debugging session
+
         library = basic_redis_api()
         library.update({
             "call": call, "pcall": pcall, "status_reply": status_reply,
             "error_reply": error_reply, "sha1hex": sha1hex_,
             "setresp": setresp, "set_repl": set_repl,
             "replicate_commands": replicate_commands, "acl_check_cmd": acl_check_cmd,
+            "breakpoint": breakpoint_, "debug": debug,
             "REPL_NONE": 0.0, "REPL_AOF": 1.0, "REPL_REPLICA": 2.0, "REPL_SLAVE": 2.0,
             "REPL_ALL": 3.0,
         })

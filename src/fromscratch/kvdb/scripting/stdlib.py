@@ -4,7 +4,8 @@ table and math (reference manual, chapter 5).
 A library function is a Python function that takes the Lua arguments and returns the
 list of its results. Argument errors read as Lua's: "bad argument #1 to 'rep' (string
 expected, got no value)". Left out, as in Redis or for want of use: io, os, debug,
-coroutine, module/require, load/loadstring/dofile, string.dump.
+coroutine, module/require, load/dofile, collectgarbage/gcinfo, string.dump (there is no
+bytecode here).
 
 Library functions honour metatables where Lua's do (tostring's __tostring, gsub's
 table lookups, table.sort's comparisons) and are raw where Lua's are (rawget, next,
@@ -17,6 +18,8 @@ import math
 import random
 
 from . import patterns
+from .lexer import LuaSyntaxError
+from .parser import parse
 from .values import (LuaError, LuaFunction, LuaInterrupt, LuaTable, lua_equals, number_to_str,
                      tonumber, tostring, truthy, type_name)
 
@@ -96,10 +99,21 @@ def base_library(interp) -> dict:
         level = opt_int(args, 1, "error", 1)
         raise LuaError(value, level=min(level, 1))
 
+    def protected_call(function, args: list):
+        """Call `function` for pcall or xpcall: its results, or raises LuaError."""
+        try:
+            return call(function, args)
+        except LuaError as error:
+            if type(function) is not LuaFunction and not isinstance(error, LuaInterrupt):
+                # A library function called by pcall itself has no name Lua can find
+                # (it names functions by how they were called): "to '?'".
+                error.value = _unnamed(error.value)
+            raise
+
     def lua_pcall(*args):
         function = check_any(args, 0, "pcall")
         try:
-            return [True, *call(function, list(args[1:]))]
+            return [True, *protected_call(function, list(args[1:]))]
         except LuaInterrupt:
             raise
         except LuaError as error:
@@ -108,7 +122,7 @@ def base_library(interp) -> dict:
     def lua_xpcall(*args):
         function, handler = check_any(args, 0, "xpcall"), check_any(args, 1, "xpcall")
         try:
-            return [True, *call(function, [])]
+            return [True, *protected_call(function, [])]
         except LuaInterrupt:
             raise
         except LuaError as error:
@@ -213,14 +227,44 @@ def base_library(interp) -> dict:
         table.metatable = metatable
         return [table]
 
+    def lua_loadstring(*args):
+        source = check_string(args, 0, "loadstring")
+        name = check_string(args, 1, "loadstring") if len(args) > 1 else source
+        try:
+            return [LuaFunction(parse(source, _chunk_id(name)), None)]
+        except LuaSyntaxError as error:
+            return [None, str(error)]
+
     return {
         "assert": lua_assert, "error": lua_error, "pcall": lua_pcall, "xpcall": lua_xpcall,
+        "loadstring": lua_loadstring,
         "select": lua_select, "type": lua_type, "tostring": lua_tostring,
         "tonumber": lua_tonumber, "pairs": lua_pairs, "ipairs": lua_ipairs,
         "next": lua_next, "unpack": lua_unpack, "rawget": lua_rawget, "rawset": lua_rawset,
         "rawequal": lua_rawequal, "getmetatable": lua_getmetatable,
         "setmetatable": lua_setmetatable, "_VERSION": "Lua 5.1",
     }
+
+
+def _unnamed(message):
+    """An argument error's message with the function's name as '?'."""
+    if type(message) is str and message.startswith("bad argument #"):
+        head, quote, rest = message.partition(" to '")
+        if quote and "'" in rest:
+            return f"{head} to '?'{rest[rest.index(chr(39)) + 1:]}"
+    return message
+
+
+def _chunk_id(name: str) -> str:
+    """How Lua 5.1 names a chunk loaded from a string in its syntax errors
+    (luaO_chunkid, with the lexer's 80 bytes): `=name` and `@file` as they are, else
+    [string "its first line"], cut to 63 characters and "..." if there is more."""
+    if name[:1] in ("=", "@"):
+        return name[1:]
+    line_end = min((at for at in (name.find("\n"), name.find("\r")) if at >= 0),
+                   default=len(name))
+    shown = name[:min(line_end, 63)]
+    return f'[string "{shown}"]' if shown == name else f'[string "{shown}..."]'
 
 
 # -- string -------------------------------------------------------------------------------
@@ -394,6 +438,7 @@ def string_library(interp) -> dict:
         "len": lua_len, "sub": lua_sub, "upper": lua_upper, "lower": lua_lower,
         "rep": lua_rep, "reverse": lua_reverse, "byte": lua_byte, "char": lua_char,
         "format": lua_format, "find": lua_find, "match": lua_match, "gmatch": lua_gmatch,
+        "gfind": lua_gmatch,                  # Lua 5.0's name, kept by 5.1's compat mode
         "gsub": lua_gsub,
     }
 
@@ -533,8 +578,31 @@ def table_library(interp) -> dict:
         numbers = [key for key, _ in table.items() if type(key) is float and key > 0]
         return [max(numbers, default=0.0)]
 
+    def lua_foreach(*args):
+        table = check_table(args, 0, "foreach")
+        function = check_any(args, 1, "foreach")
+        for key, value in list(table.items()):
+            results = call(function, [key, value])
+            if results and results[0] is not None:
+                return [results[0]]
+        return []
+
+    def lua_foreachi(*args):
+        table = check_table(args, 0, "foreachi")
+        function = check_any(args, 1, "foreachi")
+        for index in range(1, table.length() + 1):
+            results = call(function, [float(index), table.get(float(index))])
+            if results and results[0] is not None:
+                return [results[0]]
+        return []
+
+    def lua_setn(*args):
+        check_table(args, 0, "setn")
+        raise LuaError("'setn' is obsolete")
+
     return {"insert": lua_insert, "remove": lua_remove, "concat": lua_concat,
-            "sort": lua_sort, "getn": lua_getn, "maxn": lua_maxn}
+            "sort": lua_sort, "getn": lua_getn, "maxn": lua_maxn,
+            "foreach": lua_foreach, "foreachi": lua_foreachi, "setn": lua_setn}
 
 
 class _SortKey:
@@ -592,6 +660,16 @@ def math_library(interp) -> dict:
         fraction, whole = math.modf(number)
         return [whole, fraction]
 
+    def lua_frexp(*args):
+        mantissa, exponent = math.frexp(check_number(args, 0, "frexp"))
+        return [mantissa, float(exponent)]
+
+    def lua_ldexp(*args):
+        try:
+            return [math.ldexp(check_number(args, 0, "ldexp"), check_int(args, 1, "ldexp"))]
+        except OverflowError:
+            return [math.copysign(math.inf, check_number(args, 0, "ldexp"))]
+
     def lua_random(*args):
         # Redis 7 no longer reseeds before each script: the numbers are random.
         if not args:
@@ -619,6 +697,8 @@ def math_library(interp) -> dict:
         "cosh": unary(math.cosh, "cosh"), "tanh": unary(math.tanh, "tanh"),
         "deg": unary(math.degrees, "deg"), "rad": unary(math.radians, "rad"),
         "pow": binary(math.pow, "pow"), "fmod": binary(math.fmod, "fmod"),
+        "mod": binary(math.fmod, "mod"),      # Lua 5.0's name, kept by 5.1's compat mode
+        "frexp": lua_frexp, "ldexp": lua_ldexp,
         "atan2": binary(math.atan2, "atan2"),
         "max": extreme(max, "max"), "min": extreme(min, "min"), "modf": lua_modf,
         "random": lua_random, "randomseed": lua_randomseed,
