@@ -21,3 +21,19 @@ def test_user_directives_are_kept_for_the_acl():
     config.load_text("user alice on >pw ~* +@all\n")
     config.apply_directive("user", ["bob", "on", "nopass"], "--user")
     assert config.user_lines == ["user alice on >pw ~* +@all", "user bob on nopass"]
+
+
+def test_a_forced_rewrite_of_every_parameter_reads_back_the_same(tmp_path):
+    """DEBUG CONFIG-REWRITE-FORCE-ALL: every parameter written, defaults included, and
+    the file read back gives every value as it was."""
+    path = str(tmp_path / "redis.conf")
+    config = Config(path)
+    config.set("maxmemory", "10mb")
+    config.set("save", "900 1 300 10")
+    config.set("notify-keyspace-events", "KEA")
+    config.rewrite([], force_all=True)
+    written = open(path).read().splitlines()
+    assert len(written) > 100                          # defaults too, not only changes
+    again = Config(path)
+    again.load_file(path)
+    assert again.rendered() == config.rendered()

@@ -436,15 +436,17 @@ class Config:
     def render(self, name: str) -> str:
         return find(name).render(self.values[find(name).name])
 
-    def rewrite(self, user_lines: list[str]) -> None:
+    def rewrite(self, user_lines: list[str], force_all: bool = False) -> None:
         """CONFIG REWRITE: write the current values back to the config file, and the
-        users as `user_lines` (ACL LIST's lines; none when they live in an aclfile)."""
+        users as `user_lines` (ACL LIST's lines; none when they live in an aclfile).
+        Only values that differ from the default are written, unless `force_all`
+        (DEBUG CONFIG-REWRITE-FORCE-ALL, which tests that every value reads back)."""
         if not self.file:
             raise ErrorReply("ERR The server is running without a config file")
         lines = ["# Rewritten by fromscratch kvdb (CONFIG REWRITE)"]
         for param in PARAMETERS:
             value = self.values[param.name]
-            if value != param.default:
+            if force_all or value != param.default:
                 lines.append(f"{param.name} {_quote(param.render(value))}")
         lines += user_lines
         text = ("\n".join(lines) + "\n").encode("utf-8")

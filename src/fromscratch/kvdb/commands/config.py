@@ -86,9 +86,14 @@ def config_resetstat(client, argv):
             complexity="O(1)")
 def config_rewrite(client, argv):
     try:
-        kv = client.kv
-        users = [] if kv.config["aclfile"] else [user.describe() for user in kv.acl.users.values()]
-        kv.config.rewrite(users)
+        rewrite_config_file(client.kv)
     except OSError as exc:
         raise ErrorReply(f"ERR Rewriting config file: {exc}") from None
     return OK
+
+
+def rewrite_config_file(kv, force_all: bool = False) -> None:
+    """Write the configuration back to its file, with the users unless they live in an
+    aclfile (see Config.rewrite). Raises OSError."""
+    users = [] if kv.config["aclfile"] else [user.describe() for user in kv.acl.users.values()]
+    kv.config.rewrite(users, force_all)

@@ -22,6 +22,7 @@ from ..persistence.snapshot import CorruptSnapshot
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
 from .args import SYNTAX, parse_int
+from .config import rewrite_config_file
 from .keys import encoding_of
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -611,6 +612,16 @@ def debug_error(client, argv):
     # Written as it is, as Redis does: no ERR prefix, and not counted as a failed call.
     message = argv[2].replace(b"\r", b" ").replace(b"\n", b" ")
     return Encoded(b"-" + message + b"\r\n")
+
+
+@subcommand("debug", "config-rewrite-force-all", arity=2, flags="admin noscript loading stale",
+            summary="Rewrites the config file with every parameter, defaults included.")
+def debug_config_rewrite_force_all(client, argv):
+    try:
+        rewrite_config_file(client.kv, force_all=True)
+    except OSError as exc:
+        raise ErrorReply(f"ERR CONFIG-REWRITE-FORCE-ALL failed: {exc}") from None
+    return OK
 
 
 @subcommand("debug", "set-active-expire", arity=3, flags="admin noscript loading stale",
