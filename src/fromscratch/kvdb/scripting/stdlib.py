@@ -249,9 +249,10 @@ def base_library(interp) -> dict:
 def _unnamed(message):
     """An argument error's message with the function's name as '?'."""
     if type(message) is str and message.startswith("bad argument #"):
-        head, quote, rest = message.partition(" to '")
-        if quote and "'" in rest:
-            return f"{head} to '?'{rest[rest.index(chr(39)) + 1:]}"
+        head, opening, rest = message.partition(" to '")
+        _name, closing, tail = rest.partition("'")
+        if opening and closing:
+            return f"{head} to '?'{tail}"
     return message
 
 
