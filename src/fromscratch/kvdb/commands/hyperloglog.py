@@ -225,8 +225,9 @@ _SPAN_OF_BYTE = bytes((byte & 3) + 1 if byte & 0x80 else (byte & 0x3f) + 1
                       for byte in range(256))
 
 
-def _val(value: int, length: int) -> list:
-    return [0x80 | (value - 1) << 2 | (length - 1)]
+def _val(value: int, length: int) -> int:
+    """A VAL opcode: `length` registers (1 to 4) holding `value` (1 to 32)."""
+    return 0x80 | (value - 1) << 2 | (length - 1)
 
 
 def _zeros(length: int) -> list:
@@ -289,16 +290,16 @@ class _SparseOpcodes:
             if old >= count:
                 return False
         if span == 1 and (is_val or not code & 0x40):       # the register's own opcode
-            data[at] = _val(count, 1)[0]
+            data[at] = _val(count, 1)
         else:       # split: what is before it, the new value, what is after it
             def unchanged(length: int) -> list:       # the rest of the old run
-                return _val(old, length) if is_val else _zeros(length)
+                return [_val(old, length)] if is_val else _zeros(length)
 
             last = first + span - 1
             parts = []                          # (opcode bytes, its first register)
             if index != first:
                 parts.append((unchanged(index - first), first))
-            parts.append((_val(count, 1), index))
+            parts.append(([_val(count, 1)], index))
             if index != last:
                 parts.append((unchanged(last - index), index + 1))
             new, new_firsts = [], []
@@ -330,7 +331,7 @@ class _SparseOpcodes:
                 following = data[at + 1]
                 length = (code & 3) + (following & 3) + 2
                 if (code ^ following) & 0x7c == 0 and length <= VAL_MAX_LEN:
-                    data[at] = _val((code >> 2 & 0x1f) + 1, length)[0]
+                    data[at] = _val((code >> 2 & 0x1f) + 1, length)
                     del data[at + 1], firsts[at + 1]
                     continue                   # and try the merged one with the next
             at += 1

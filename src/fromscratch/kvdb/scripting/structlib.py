@@ -19,9 +19,10 @@ per byte.
 
 from __future__ import annotations
 
+import math
 import struct
 
-from .stdlib import arg_error, check_int, check_number, check_string, make_table
+from .stdlib import arg_error, check_number, check_string, make_table, opt_int
 from .values import LuaError, LuaTable
 
 _MAX_INT_SIZE = 32
@@ -93,17 +94,17 @@ class _Format:
 
 
 def _pack_integer(number: float, size: int, big_endian: bool) -> bytes:
-    value = int(number) & _U64 if number == number and abs(number) != float("inf") else 0
+    value = int(number) & _U64 if math.isfinite(number) else 0
     little = bytes((value >> 8 * i) & 0xFF if i < 8 else 0 for i in range(size))
     return little[::-1] if big_endian else little
 
 
 def _unpack_integer(data: bytes, signed: bool, big_endian: bool) -> float:
+    # Read into 64 bits, as C does: of a longer integer only its low 8 bytes count.
     value = int.from_bytes(data, "big" if big_endian else "little") & _U64
-    if signed and len(data) <= 8 and value >> (len(data) * 8 - 1):
-        value -= 1 << (len(data) * 8)
-    elif signed and value >> 63:
-        value -= 1 << 64
+    bits = min(len(data), 8) * 8
+    if signed and value >> (bits - 1):
+        value -= 1 << bits
     return float(value)
 
 
@@ -141,8 +142,7 @@ def pack(*args) -> list:
 def unpack(*args) -> list:
     form = _Format(check_string(args, 0, "unpack"), "unpack")
     data = check_string(args, 1, "unpack").encode("latin-1")
-    position = (check_int(args, 2, "unpack") if len(args) > 2 and args[2] is not None
-                else 1) - 1
+    position = opt_int(args, 2, "unpack", 1) - 1
     if not 0 <= position <= len(data):
         raise arg_error(2, "unpack", "offset must be 1 or greater")
     results: list = []
