@@ -76,29 +76,31 @@ class Server:
         return f"<{self.kind} on port {self.port}>"
 
 
-def start_kvdb(directory: str, *options: str, command: str = "kvdb") -> Server:
+def start_kvdb(directory: str, *options: str, command: str = "kvdb",
+               config_file: str | None = None) -> Server:
     """Our key-value server (or, with command="pubsub", the standalone pub/sub server),
-    run as a user runs it: `python -m fromscratch kvdb`."""
+    run as a user runs it: `python -m fromscratch kvdb [config_file] --options...`."""
     port = free_port()
     env = dict(os.environ, PYTHONPATH=SOURCE)
     log = open(os.path.join(directory, "server.log"), "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "fromscratch", command, "--port", str(port), "--dir", directory,
-         "--save", "", *options], env=env, stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "fromscratch", command, *filter(None, [config_file]),
+         "--port", str(port), "--dir", directory, "--save", "", *options],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_for_port(port, process)
     return Server("fromscratch" if command == "kvdb" else f"fromscratch-{command}", port,
                   process, directory)
 
 
-def start_redis(directory: str, *options: str) -> Server:
+def start_redis(directory: str, *options: str, config_file: str | None = None) -> Server:
     """The reference redis-server with persistence off unless asked."""
     binary = shutil.which("redis-server")
     if binary is None:
         missing_reference("redis-server")
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--dir", directory, "--save", "", "--appendonly", "no",
-         "--bind", "127.0.0.1", *options],
+        [binary, *filter(None, [config_file]), "--port", str(port), "--dir", directory,
+         "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, process)
     return Server("redis", port, process, directory)

@@ -47,13 +47,13 @@ def server(request):
 @pytest.fixture(params=TARGETS)
 def start(request, tmp_path):
     """A function that starts a server of this test's kind (ours, or the reference
-    redis-server) in tmp_path with the command-line options it is given; every server
-    started is stopped after the test."""
+    redis-server) in tmp_path with the command-line options (and config file) it is
+    given; every server started is stopped after the test."""
     servers = []
 
-    def start_server(*options):
+    def start_server(*options, config_file=None):
         launch = start_kvdb if request.param == "fromscratch" else start_redis
-        server = launch(str(tmp_path), *options)
+        server = launch(str(tmp_path), *options, config_file=config_file)
         servers.append(server)
         return server
 

@@ -105,6 +105,35 @@ def test_sigterm_saves_when_save_rules_exist(node):
     check_every_type(client)
 
 
+def test_shutdown_on_sigterm_and_sigint_say_whether_to_save(node):
+    node.options = ("--save", "3600 1", "--shutdown-on-sigterm", "nosave",
+                    "--shutdown-on-sigint", "save")
+    client = node.start()
+    client.set("k", "v")
+    node.server.process.send_signal(signal.SIGINT)
+    assert node.server.process.wait(20) == 0
+    client = node.start()
+    assert client.get("k") == b"v"
+    client.set("k", "changed")
+    node.stop()                                     # SIGTERM: nosave, despite the rules
+    client = node.start()
+    assert client.get("k") == b"v"
+
+
+def test_a_signal_does_not_stop_a_server_that_cannot_save_unless_forced(node):
+    node.options = ("--save", "3600 1")
+    client = node.start()
+    client.set("k", "v")
+    os.mkdir(os.path.join(node.directory, "dump.rdb"))  # the snapshot can't replace it
+    node.server.process.send_signal(signal.SIGTERM)
+    time.sleep(1)
+    assert node.server.process.poll() is None
+    assert client.get("k") == b"v"
+    client.config_set("shutdown-on-sigterm", "force")
+    node.stop()
+    assert node.server.process.returncode == 0
+
+
 def test_shutdown_save_and_nosave(node):
     client = node.start()
     client.set("k", "v")

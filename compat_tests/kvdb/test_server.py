@@ -1,5 +1,6 @@
 """Server commands: INFO, CONFIG, COMMAND, SLOWLOG, LATENCY, MONITOR, TIME, DEBUG."""
 
+import os
 import socket
 import threading
 import time
@@ -7,7 +8,7 @@ import time
 import pytest
 import redis
 
-from compat_tests.servers import free_port, start_kvdb, start_redis
+from compat_tests.servers import free_port, missing_reference, start_kvdb, start_redis
 from fromscratch.resp import ErrorReply, encode_command
 
 from .conftest import Wire, call_raw, connect, raw
@@ -620,6 +621,65 @@ def test_config_set_port_moves_the_listener_and_keeps_the_connections(own_server
     assert client.config_get("maxmemory")["maxmemory"] == "0"
     assert redis.Redis(port=new_port).ping()
     client.close()
+
+
+# Redis's stock config file, as the redis-server package installs it.
+PACKAGED_REDIS_CONF = "/etc/redis/redis.conf"
+
+
+def test_a_packaged_redis_conf_gives_the_same_config_as_redis(tmp_path):
+    """Differential: both servers started with the redis.conf that comes with
+    redis-server (and the options a test needs after it) load it, and CONFIG GET *
+    then names the same parameters with the same values. Only TLS is missing here (as
+    from a Redis built without it), and Redis 7.2's set-max-listpack-* is extra."""
+    if not os.path.exists(PACKAGED_REDIS_CONF):
+        missing_reference(PACKAGED_REDIS_CONF)
+    after_the_file = ("--daemonize", "no", "--pidfile", "", "--logfile", "",
+                      "--bind", "127.0.0.1")
+    configs = {}
+    for start in (start_kvdb, start_redis):
+        directory = tmp_path / start.__name__
+        directory.mkdir()
+        server = start(str(directory), *after_the_file, config_file=PACKAGED_REDIS_CONF)
+        try:
+            configs[start] = connect(server).config_get("*")
+        finally:
+            server.stop()
+    ours, reference = configs[start_kvdb], configs[start_redis]
+    for config in (ours, reference):
+        del config["port"], config["dir"]
+    tls = {name for name in reference if name.startswith("tls-")}
+    assert set(ours) - set(reference) == {"set-max-listpack-entries", "set-max-listpack-value"}
+    assert set(reference) - set(ours) == tls
+    assert {name: value for name, value in ours.items() if name in reference} == \
+        {name: value for name, value in reference.items() if name not in tls}
+
+
+def test_rename_command_survives_config_rewrite(start, tmp_path):
+    config_file = tmp_path / "server.conf"
+    config_file.write_text('rename-command flushdb badger\nrename-command "DEBUG" ""\n')
+    server = start(config_file=str(config_file))
+    client = connect(server)
+    client.set("k", "v")
+    with pytest.raises(redis.ResponseError, match="unknown command"):
+        client.flushdb()
+    with pytest.raises(redis.ResponseError, match="unknown command"):
+        client.execute_command("DEBUG", "SLEEP", "0")
+    assert client.execute_command("BADGER") in (True, b"OK")
+    assert client.dbsize() == 0
+    assert client.config_rewrite()
+    assert "rename-command" in config_file.read_text()
+
+
+def test_shutdown_on_signal_parameters(r):
+    for given, shown in (("save now", "save now"), ("FORCE nosave", "nosave force"),
+                         ("default force", "force"), ("default", "default")):
+        r.config_set("shutdown-on-sigterm", given)
+        assert r.config_get("shutdown-on-sigterm") == {"shutdown-on-sigterm": shown}
+    with pytest.raises(redis.ResponseError, match="SAVE and NOSAVE"):
+        r.config_set("shutdown-on-sigint", "save nosave")
+    with pytest.raises(redis.ResponseError, match="must be one of the following"):
+        r.config_set("shutdown-on-sigint", "later")
 
 
 def test_config_get_patterns_skip_hidden_parameters_and_show_aliases(r):

@@ -1,8 +1,9 @@
 """`python -m fromscratch kvdb [--port 6380] [--dir ./data/kvdb] [--name value ...]`
 
-Options are redis.conf directives given as `--name value` (as redis-server takes them),
-plus `--config FILE` (or a file name first) for a redis.conf-style file, and `--host`
-as another name for `--bind`.
+The command line is redis-server's: a redis.conf-style file first (or `--config FILE`),
+then directives as `--name value [value...]`, which override the file's (see
+config.parse_command_line), and `-` to read more directives from stdin. `--host` is
+another name for `--bind`, as every fromscratch server takes it.
 
 The process behaves as redis-server does towards whoever runs it: it logs to stdout (or
 appends to `logfile`), at `loglevel`; `daemonize yes` detaches it; `pidfile` names a
@@ -22,6 +23,7 @@ from .acl import AclFileError
 from .config import Config, ConfigError, parse_command_line
 from .persistence.aof import CorruptAof
 from .persistence.snapshot import CorruptSnapshot
+from .table import TABLE
 from .version import REDIS_VERSION
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -32,14 +34,22 @@ LOG_LEVELS = {"debug": logging.DEBUG, "verbose": logging.DEBUG, "notice": loggin
 
 
 def build_config(argv: list[str], defaults: dict[str, str] | None = None) -> Config:
-    config_file, directives = parse_command_line(argv)
+    """The configuration redis-server would build from this command line: `defaults`,
+    then the config file, then stdin's lines if asked, then the options."""
+    config_file, from_stdin, options = parse_command_line(argv)
     config = Config()
     for name, value in (defaults or {}).items():
         config.set(name, value, at_startup=True)
+    text = ""
     if config_file:
-        config.load_file(config_file)
-    for name, values in directives:
-        config.apply_directive("bind" if name == "host" else name, values, f"--{name}")
+        with open(config_file, encoding="utf-8", errors="surrogateescape") as handle:
+            text = handle.read()
+    if from_stdin:
+        text += "\n" + sys.stdin.read()
+    # As Redis, one text: a bad option is reported at its line after the file's.
+    config.load_text(text + "\n" + options)
+    if config_file:
+        config.file = os.path.abspath(config_file)
     return config
 
 
@@ -53,8 +63,14 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         return 0
     try:
         config = build_config(argv, defaults)
-    except (ConfigError, OSError) as exc:
-        print(f"fromscratch {name}: {exc}", file=sys.stderr)
+        table = (table or TABLE).renamed(config.renamed_commands)
+    except (ConfigError, ValueError) as exc:     # ValueError: a bad rename-command
+        print(f"\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_VERSION}) ***\n{exc}",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"Fatal error, can't open config file '{exc.filename}': {exc.strerror}",
+              file=sys.stderr)
         return 1
     if config["daemonize"]:
         daemonize()

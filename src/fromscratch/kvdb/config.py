@@ -5,16 +5,16 @@ SET may change it at run time. The same declarations parse a redis.conf-style fi
 command line and CONFIG SET, and render CONFIG GET, so the three always agree.
 
 Some parameters tune internals that Redis has and we don't (listpack sizes, defrag,
-TLS, replication). They are accepted and reported so that tools and test harnesses
-that set them keep working, and documented as having no effect in
-protocol_specs/resp.md; `Param.effective` says which ones do something here.
+replication, cluster mode). They are accepted and reported so that a redis.conf loads
+and tools and test harnesses that set them keep working, and documented as having no
+effect in protocol_specs/resp.md; `Param.effective` says which ones do something here.
+TLS's are unknown: a config asking for TLS must not load into a server without it.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass
 
 from ..durable import write_file_atomically
@@ -24,6 +24,10 @@ from .notifications import parse_flags, render_flags
 
 class ConfigError(ValueError):
     """A bad parameter value; the message is Redis's wording of the reason."""
+
+
+class ConfigFileError(ConfigError):
+    """A bad line in the configuration (file or command line): which, and why."""
 
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2,
@@ -126,11 +130,81 @@ def _render_output_limits(limits: dict) -> str:
                     for klass, (hard, soft, seconds) in limits.items())
 
 
+def _parse_replicaof(text: str) -> str:
+    """`replicaof host port` is checked as Redis checks it, then refused: this server is
+    always a primary. `replicaof no one` (or nothing) is what it is."""
+    words = text.split()
+    if not words or [word.lower() for word in words] == ["no", "one"]:
+        return ""
+    if len(words) != 2:
+        raise ConfigError("wrong number of arguments")
+    if not words[1].isdigit() or int(words[1]) > 65535:
+        raise ConfigError("Invalid master port")
+    raise ConfigError("replication is not supported by this server: it is always a primary")
+
+
+# What SIGTERM or SIGINT does (shutdown-on-sigterm, -sigint): SHUTDOWN's own flags, in
+# the order Redis lists them; none ("default") saves when there are save rules.
+SHUTDOWN_FLAGS = ("save", "nosave", "now", "force")
+
+
+def _parse_shutdown_flags(text: str) -> tuple[str, ...]:
+    words = {word.lower() for word in text.split()}
+    if not words or not words <= {"default", *SHUTDOWN_FLAGS}:
+        raise ConfigError("argument(s) must be one of the following: default, save, nosave, "
+                          "now, force")
+    if {"save", "nosave"} <= words:
+        raise ConfigError("shutdown options SAVE and NOSAVE can't be used simultaneously")
+    return tuple(flag for flag in SHUTDOWN_FLAGS if flag in words)
+
+
+def _parse_oom_values(text: str) -> list[int]:
+    words = text.split()
+    if len(words) != 3:
+        raise ConfigError("wrong number of arguments")
+    try:
+        values = [int(word) for word in words]
+    except ValueError:
+        values = []
+    if len(values) != 3 or not all(-2000 <= value <= 2000 for value in values):
+        raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 "
+                          "and 2000.")
+    return values
+
+
+# proc-title-template's variables, and whether each can expand to nothing here (an
+# empty title as Redis validates with, no cluster or sentinel mode, no unix socket).
+_TITLE_VARIABLE_MAY_BE_EMPTY = {"title": True, "server-mode": True, "unixsocket": True,
+                                "listen-addr": False, "port": False, "tls-port": False,
+                                "config-file": False}
+
+
+def _valid_title_template(text: str) -> bool:
+    """Whether Redis accepts `text` as proc-title-template: `{{` and `}}` stand for
+    braces, other braces enclose known variables, and the title must not come out
+    blank when the title itself is empty."""
+    shown = []
+    for piece in re.split(r"(\{\{|\}\}|\{[^{}]*\})", text):
+        if piece in ("{{", "}}"):
+            shown.append(piece[0])
+        elif piece.startswith("{") and piece.endswith("}"):
+            may_be_empty = _TITLE_VARIABLE_MAY_BE_EMPTY.get(piece[1:-1])
+            if may_be_empty is None:
+                return False
+            shown.append("" if may_be_empty else "x")
+        elif "{" in piece:                # an unclosed variable (a lone } is text)
+            return False
+        else:
+            shown.append(piece)
+    return "".join(shown).strip(" ") != ""
+
+
 @dataclass
 class Param:
     name: str
     kind: str                      # bool int memory enum string save limits events
                                    # percentiles replicaof memory-or-percent
+                                   # shutdown-flags oom-values title-template
     default: object
     mutable: bool = True
     choices: tuple = ()
@@ -173,9 +247,14 @@ class Param:
             return _parse_percentiles(text)
         if kind == "memory-or-percent":
             return _parse_memory_or_percent(text)
-        if kind == "replicaof" and text.strip():
-            raise ConfigError("replication is not supported by this server: it is always a "
-                              "primary")
+        if kind == "shutdown-flags":
+            return _parse_shutdown_flags(text)
+        if kind == "oom-values":
+            return _parse_oom_values(text)
+        if kind == "title-template" and not _valid_title_template(text):
+            raise ConfigError("template format is invalid or contains unknown variables")
+        if kind == "replicaof":
+            return _parse_replicaof(text)
         return text
 
     def _bounded(self, value: int) -> int:
@@ -196,6 +275,10 @@ class Param:
             return render_flags(value)
         if self.kind == "percentiles":
             return " ".join(map(format_percentile, value))
+        if self.kind == "shutdown-flags":
+            return " ".join(value) or "default"
+        if self.kind == "oom-values":
+            return " ".join(map(str, value))
         return str(value)
 
 
@@ -206,7 +289,7 @@ _MAX = 2**63 - 1
 
 PARAMETERS = [
     # networking and clients
-    Param("bind", "string", "127.0.0.1 -::1"),
+    Param("bind", "bind", "127.0.0.1 -::1"),
     Param("port", "int", 6380, minimum=0, maximum=65535),
     Param("protected-mode", "bool", True),
     # There is no unix socket listener here: TCP only.
@@ -282,7 +365,6 @@ PARAMETERS = [
     Param("always-show-logo", "bool", False, mutable=False),
     Param("io-threads", "int", 1, mutable=False, minimum=1, maximum=128, effective=False),
     Param("io-threads-do-reads", "bool", False, mutable=False, effective=False),
-    Param("appendonly-timestamp", "bool", False, effective=False),
     # the AOF's base file is always a snapshot (our format): the "preamble" is always on
     Param("aof-use-rdb-preamble", "bool", True, effective=False),
     Param("rdb-key-save-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False,
@@ -306,7 +388,7 @@ PARAMETERS = [
     Param("masteruser", "string", "", effective=False, sensitive=True),
     Param("replica-priority", "int", 100, minimum=0, maximum=2**31 - 1,
           aliases=("slave-priority",), effective=False),
-    Param("replica-announced", "bool", True, aliases=("slave-announced",), effective=False),
+    Param("replica-announced", "bool", True, effective=False),
     Param("repl-backlog-ttl", "int", 3600, minimum=0, maximum=2**31 - 1, effective=False),
     Param("repl-ping-replica-period", "int", 10, minimum=1, maximum=2**31 - 1,
           aliases=("repl-ping-slave-period",), effective=False),
@@ -340,7 +422,100 @@ PARAMETERS = [
     Param("hll-sparse-max-bytes", "memory", 3000, minimum=0, maximum=_MAX, effective=False),
     Param("stream-node-max-bytes", "memory", 4096, minimum=0, maximum=_MAX, effective=False),
     Param("stream-node-max-entries", "int", 100, minimum=0, maximum=2**63 - 1),
+    # shutting down on a signal
+    Param("shutdown-on-sigint", "shutdown-flags", ()),
+    Param("shutdown-on-sigterm", "shutdown-flags", ()),
+    # There are no replicas to wait for: SHUTDOWN never waits.
+    Param("shutdown-timeout", "int", 10, minimum=0, maximum=2**31 - 1, effective=False),
+    # The rest are Redis's knobs for what this server does not have: the process (title,
+    # OOM score, huge pages, crash log, syslog), the allocator and defragmentation,
+    # incremental fsync, replicas and cluster mode. They are accepted, so that a
+    # redis.conf loads, and shown, and change nothing.
+    Param("set-proc-title", "bool", True, mutable=False, effective=False),
+    Param("proc-title-template", "title-template", "{title} {listen-addr} {server-mode}",
+          effective=False),
+    Param("oom-score-adj", "enum", "no", choices=("no", "yes", "relative", "absolute"),
+          effective=False),
+    Param("oom-score-adj-values", "oom-values", [0, 200, 800], effective=False),
+    Param("disable-thp", "bool", True, mutable=False, effective=False),
+    Param("crash-log-enabled", "bool", True, effective=False),
+    Param("crash-memcheck-enabled", "bool", True, effective=False),
+    Param("use-exit-on-panic", "bool", False, effective=False, hidden=True),
+    Param("watchdog-period", "int", 0, minimum=0, maximum=2**31 - 1, effective=False,
+          hidden=True),
+    Param("ignore-warnings", "string", "", effective=False),
+    Param("syslog-enabled", "bool", False, mutable=False, effective=False),
+    Param("syslog-ident", "string", "redis", mutable=False, effective=False),
+    Param("syslog-facility", "enum", "local0", mutable=False, effective=False,
+          choices=("user", *(f"local{n}" for n in range(8)))),
+    Param("socket-mark-id", "int", 0, mutable=False, minimum=0, maximum=2**32 - 1,
+          effective=False),
+    Param("bind-source-addr", "string", "", effective=False),
+    *(Param(f"{thread}_cpulist", "string", "", mutable=False, effective=False)
+      for thread in ("server", "bio", "aof_rewrite", "bgsave")),
+    Param("jemalloc-bg-thread", "bool", True, effective=False),
+    Param("active-defrag-ignore-bytes", "memory", 100 * 1024**2, minimum=1, maximum=_MAX,
+          effective=False),
+    Param("active-defrag-threshold-lower", "int", 10, minimum=0, maximum=1000,
+          effective=False),
+    Param("active-defrag-threshold-upper", "int", 100, minimum=0, maximum=1000,
+          effective=False),
+    Param("active-defrag-cycle-min", "int", 1, minimum=1, maximum=99, effective=False),
+    Param("active-defrag-cycle-max", "int", 25, minimum=1, maximum=99, effective=False),
+    Param("active-defrag-max-scan-fields", "int", 1000, minimum=1, maximum=_MAX,
+          effective=False),
+    Param("sanitize-dump-payload", "enum", "no", choices=("no", "yes", "clients"),
+          effective=False),
+    Param("rdb-del-sync-files", "bool", False, effective=False),
+    Param("rdb-save-incremental-fsync", "bool", True, effective=False),
+    Param("aof-rewrite-incremental-fsync", "bool", True, effective=False),
+    Param("aof-timestamp-enabled", "bool", False, effective=False),
+    Param("aof-disable-auto-gc", "bool", False, effective=False),
+    Param("repl-disable-tcp-nodelay", "bool", False, effective=False),
+    Param("repl-diskless-load", "enum", "disabled", effective=False,
+          choices=("disabled", "on-empty-db", "swapdb")),
+    Param("repl-diskless-sync-max-replicas", "int", 0, minimum=0, maximum=2**31 - 1,
+          effective=False),
+    Param("replica-announce-ip", "string", "", aliases=("slave-announce-ip",),
+          effective=False),
+    Param("replica-announce-port", "int", 0, minimum=0, maximum=65535,
+          aliases=("slave-announce-port",), effective=False),
+    Param("replica-ignore-maxmemory", "bool", True, aliases=("slave-ignore-maxmemory",),
+          effective=False),
+    Param("replica-lazy-flush", "bool", False, aliases=("slave-lazy-flush",),
+          effective=False),
+    Param("replica-ignore-disk-write-errors", "bool", False, effective=False),
+    Param("cluster-config-file", "string", "nodes.conf", mutable=False, effective=False),
+    Param("cluster-port", "int", 0, mutable=False, minimum=0, maximum=65535, effective=False),
+    Param("cluster-node-timeout", "int", 15000, minimum=0, maximum=_MAX, effective=False),
+    Param("cluster-require-full-coverage", "bool", True, effective=False),
+    Param("cluster-replica-no-failover", "bool", False, aliases=("cluster-slave-no-failover",),
+          effective=False),
+    Param("cluster-replica-validity-factor", "int", 10, minimum=0, maximum=2**31 - 1,
+          aliases=("cluster-slave-validity-factor",), effective=False),
+    Param("cluster-migration-barrier", "int", 1, minimum=0, maximum=2**31 - 1,
+          effective=False),
+    Param("cluster-allow-replica-migration", "bool", True, effective=False),
+    Param("cluster-allow-reads-when-down", "bool", False, effective=False),
+    Param("cluster-allow-pubsubshard-when-down", "bool", True, effective=False),
+    Param("cluster-announce-ip", "string", "", effective=False),
+    Param("cluster-announce-hostname", "string", "", effective=False),
+    Param("cluster-announce-port", "int", 0, minimum=0, maximum=65535, effective=False),
+    Param("cluster-announce-bus-port", "int", 0, minimum=0, maximum=65535, effective=False),
+    Param("cluster-announce-tls-port", "int", 0, minimum=0, maximum=65535, effective=False),
+    Param("cluster-preferred-endpoint-type", "enum", "ip", effective=False,
+          choices=("ip", "hostname", "unknown-endpoint")),
+    Param("cluster-link-sendbuf-limit", "memory", 0, minimum=0, maximum=2**64 - 1,
+          effective=False),
 ]
+
+# Kinds of parameters that take several arguments in a config line (Redis's
+# MULTI_ARG_CONFIG); the others take exactly one.
+_MULTI_ARG_KINDS = {"save", "limits", "shutdown-flags", "oom-values", "replicaof",
+                    "percentiles", "bind"}
+
+# Directives Redis still accepts (with one value) and ignores.
+_DEPRECATED = {"list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"}
 
 _BY_NAME: dict[str, Param] = {}
 for _param in PARAMETERS:
@@ -360,6 +535,9 @@ class Config:
         self.file = file            # the config file, for CONFIG REWRITE
         # `user` directives, in ACL LIST's format: users to create at start-up (acl.py)
         self.user_lines: list[str] = []
+        # `rename-command old new` directives (new "" removes the command): the server
+        # applies them to its command table
+        self.renamed_commands: list[tuple[str, str]] = []
         self._listeners: dict[str, list] = {}
 
     def __getitem__(self, name: str):
@@ -372,7 +550,7 @@ class Config:
     def set(self, name: str, text: str, at_startup: bool = False) -> None:
         param = find(name)
         if param is None:
-            raise ConfigError(f"Bad directive or wrong number of arguments")
+            raise ConfigError("Bad directive or wrong number of arguments")
         if not param.mutable and not at_startup:
             raise ConfigError("can't set immutable config")
         value = param.parse(text, self.values[param.name])
@@ -391,33 +569,51 @@ class Config:
                 if not param.hidden}
 
     def load_file(self, path: str) -> None:
-        with open(path, encoding="utf-8") as handle:
-            self.load_text(handle.read(), source=path)
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            self.load_text(handle.read())
         self.file = os.path.abspath(path)
 
-    def load_text(self, text: str, source: str = "config") -> None:
-        for number, line in enumerate(text.splitlines(), 1):
-            line = line.strip()
+    def load_text(self, text: str) -> None:
+        """Apply config lines, as redis.conf holds them. A bad one raises
+        ConfigFileError saying, as Redis does, which line and why."""
+        for number, line in enumerate(text.split("\n"), 1):
+            line = line.strip(" \t\r\n")
             if not line or line.startswith("#"):
                 continue
             try:
-                words = shlex.split(line)
-            except ValueError as exc:
-                raise ConfigError(f"{source}:{number}: {exc}") from None
-            name, args = words[0].lower(), words[1:]
-            if name == "include":
-                for path in args:
-                    self.load_file(path)
-                continue
-            self.apply_directive(name, args, f"{source}:{number}")
+                try:
+                    words = split_args(line)
+                except ValueError:
+                    raise ConfigError("Unbalanced quotes in configuration line") from None
+                if words:
+                    self.apply_directive(words[0].lower(), words[1:])
+            except ConfigFileError:
+                raise                            # from an included file: its own line
+            except ConfigError as exc:
+                raise ConfigFileError(f"Reading the configuration file, at line {number}\n"
+                                      f">>> '{line}'\n{exc}") from None
 
-    def apply_directive(self, name: str, args: list[str], where: str) -> None:
-        if name == "user":
+    def apply_directive(self, name: str, args: list[str]) -> None:
+        """One config line: `name` (lower case) and its arguments."""
+        if name == "include" and len(args) == 1:
+            self.load_file(args[0])
+            return
+        if name == "user" and args:
             self.user_lines.append(" ".join(["user", *args]))
+            return
+        if name == "rename-command" and len(args) == 2:
+            self.renamed_commands.append((args[0], args[1]))
+            return
+        if name in _DEPRECATED and len(args) == 1:
             return
         param = find(name)
         if param is None:
-            raise ConfigError(f"{where}: Bad directive or wrong number of arguments: {name}")
+            raise ConfigError("Bad directive or wrong number of arguments")
+        if param.kind not in _MULTI_ARG_KINDS:
+            if len(args) != 1:
+                raise ConfigError("wrong number of arguments")
+        elif len(args) == 1 and args[0]:
+            args = split_args(args[0])       # `--save "60 1 300 10"`: one word, several
         # The first `save` replaces the default rules, the next ones add theirs, and an
         # empty one (`save ""`) removes them all, as in Redis.
         if param.kind == "save" and self._saw_save and args not in ([], [""]):
@@ -426,10 +622,7 @@ class Config:
             text = " ".join(args)
         if param.kind == "save":
             self._saw_save = True
-        try:
-            self.set(param.name, text.strip(), at_startup=True)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {name}: {exc}") from None
+        self.set(param.name, text.strip(), at_startup=True)
 
     _saw_save = False
 
@@ -448,6 +641,8 @@ class Config:
             value = self.values[param.name]
             if force_all or value != param.default:
                 lines.append(f"{param.name} {_quote(param.render(value))}")
+        lines += [f"rename-command {_quote(old)} {_quote(new)}"
+                  for old, new in self.renamed_commands]
         lines += user_lines
         text = ("\n".join(lines) + "\n").encode("utf-8")
         write_file_atomically(self.file, lambda handle: handle.write(text))
@@ -458,32 +653,131 @@ def _copy(value):
 
 
 def _quote(text: str) -> str:
-    return f'"{text}"' if (not text or " " in text) else text
+    """`text` as one argument of a config line: bare if it can be, else in quotes."""
+    return text if text and not re.search(r"[\s\"'\\]", text) else quote_arg(text)
 
 
-def parse_command_line(argv: list[str]) -> tuple[str | None, list[tuple[str, list[str]]]]:
-    """`[--config FILE] --name value [value ...] ...` -> (file, [(name, values)])."""
-    config_file = None
-    directives: list[tuple[str, list[str]]] = []
-    i = 0
-    while i < len(argv):
-        word = argv[i]
-        if not word.startswith("--"):
-            if i == 0 and config_file is None:
-                config_file = word            # `redis-server /path/redis.conf` form
-                i += 1
-                continue
-            raise ConfigError(f"unexpected argument {word!r}: options are --name value")
-        name = word[2:]
-        values = []
-        i += 1
-        while i < len(argv) and not argv[i].startswith("--"):
-            values.append(argv[i])
-            i += 1
-        if name == "config":
-            if len(values) != 1:
-                raise ConfigError("--config takes one file name")
-            config_file = values[0]
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
+            "\a": "\\a", "\b": "\\b"}
+_UNESCAPES = {"n": b"\n", "r": b"\r", "t": b"\t", "b": b"\b", "a": b"\a"}
+
+
+def quote_arg(text: str) -> str:
+    """`text` in double quotes with Redis's escapes (sdscatrepr): what split_args reads
+    back as that one argument."""
+    out = ['"']
+    for byte in text.encode("utf-8", "surrogateescape"):
+        char = chr(byte)
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif 32 <= byte < 127:
+            out.append(char)
         else:
-            directives.append((name, values))
-    return config_file, directives
+            out.append("\\x%02x" % byte)
+    out.append('"')
+    return "".join(out)
+
+
+def split_args(line: str) -> list[str]:
+    """A config line's words as Redis splits them (sdssplitargs): spaces separate words;
+    "double quotes" take \\n, \\t, \\xHH... escapes, 'single quotes' only \\'; a closing
+    quote must end its word. ValueError for unbalanced quotes."""
+    data = line.encode("utf-8", "surrogateescape")
+    words, i, end = [], 0, len(data)
+    while True:
+        while i < end and data[i] in b" \t\r\n\v\f":
+            i += 1
+        if i == end:
+            return words
+        word = bytearray()
+        quote = None
+        while True:
+            byte = data[i:i + 1]
+            if quote == b'"':
+                hex_digits = data[i + 2:i + 4]
+                if byte == b"\\" and data[i + 1:i + 2] == b"x" and len(hex_digits) == 2 \
+                        and all(d in b"0123456789abcdefABCDEF" for d in hex_digits):
+                    word.append(int(hex_digits, 16))
+                    i += 3
+                elif byte == b"\\" and i + 1 < end:
+                    i += 1
+                    escaped = data[i:i + 1]
+                    word += _UNESCAPES.get(escaped.decode("latin-1"), escaped)
+                elif byte == b'"':
+                    if i + 1 < end and data[i + 1] not in b" \t\r\n\v\f":
+                        raise ValueError("closing quote must be followed by a space")
+                    quote = b"done"
+                elif not byte:
+                    raise ValueError("unterminated quotes")
+                else:
+                    word += byte
+            elif quote == b"'":
+                if byte == b"\\" and data[i + 1:i + 2] == b"'":
+                    i += 1
+                    word += b"'"
+                elif byte == b"'":
+                    if i + 1 < end and data[i + 1] not in b" \t\r\n\v\f":
+                        raise ValueError("closing quote must be followed by a space")
+                    quote = b"done"
+                elif not byte:
+                    raise ValueError("unterminated quotes")
+                else:
+                    word += byte
+            elif not byte or byte in b" \t\r\n":
+                quote = b"done"
+            elif byte in b"\"'":
+                quote = byte
+            else:
+                word += byte
+            if i < end:
+                i += 1
+            if quote == b"done":
+                break
+        words.append(word.decode("utf-8", "surrogateescape"))
+
+
+def parse_command_line(argv: list[str]) -> tuple[str | None, bool, str]:
+    """redis-server's command line, read as redis-server reads it, into (the config file
+    or None, whether to read more config from stdin, the options as config lines).
+
+    A first word not starting with `-` names the config file (`--config FILE` too,
+    ours, as is `--host` for `--bind`); `-` first or last reads stdin. Each `--name` starts a line; the word after a
+    bare `--name` is always its value, even one starting with `--`; further words are
+    more values until the next `--name`. `--name value` in one word is a whole line.
+    Values are quoted, so the lines split back into the same words (`--save` with no
+    value means `save ""`). The lines are read after the file, so they override it."""
+    config_file, from_stdin = None, False
+    if argv and not argv[0].startswith("-"):
+        config_file, argv = argv[0], argv[1:]
+    stdin_may_be_first = config_file is None
+    lines: list[str] = []
+    value_due = False            # a bare `--name` just seen: the next word is its value
+    j = 0
+    while j < len(argv):
+        word = argv[j]
+        following = argv[j + 1] if j + 1 < len(argv) else None
+        if word == "-" and ((j == 0 and stdin_may_be_first) or following is None):
+            from_stdin = True
+        elif word == "--config" and following is not None and not value_due:
+            config_file = following
+            j += 1
+        elif not value_due and word.startswith("--"):
+            name = word[2:]
+            if name.split(" ", 1)[0].lower() == "host":     # ours: every server has --host
+                name = "bind" + name[4:]
+            lines.append(name + " ")
+            try:
+                value_due = len(split_args(word)) == 1
+            except ValueError:
+                value_due = False
+            if value_due and word.lower() == "--save" and \
+                    (following is None or following.startswith("--")):
+                lines[-1] += '""'                 # `--save` alone: no save rules
+                value_due = following is None
+        else:
+            if not lines:
+                lines.append("")
+            lines[-1] += quote_arg(word) + " "
+            value_due = False
+        j += 1
+    return config_file, from_stdin, "\n".join(lines)

@@ -43,6 +43,8 @@ from .tracking import Tracking
 
 log = logging.getLogger("fromscratch.kvdb")
 
+# The parameter saying how each stopping signal shuts us down.
+_SHUTDOWN_CONFIGS = {signal.SIGTERM: "shutdown-on-sigterm", signal.SIGINT: "shutdown-on-sigint"}
 
 
 class ListenError(Exception):
@@ -393,9 +395,11 @@ class KvServer:
     def prepare_shutdown(self, save: bool | None = None, force: bool = False) -> bool:
         """Persist what must be before exiting: the AOF is synced and closed, and a
         snapshot is saved if `save` (default: when save rules exist). Returns False if
-        saving failed (the server then keeps running, as Redis does, unless `force`)."""
+        saving failed (the server then keeps running, as Redis does, unless `force`).
+        The log says what Redis's says."""
         if self.shutdown_done:
             return True
+        log.warning("User requested shutdown...")
         for child in (self.snapshotter.child_pid, self.aof.rewrite_child if self.aof else 0):
             if child:
                 os.kill(child, signal.SIGKILL)
@@ -407,12 +411,17 @@ class KvServer:
         if save is None:
             save = bool(self.config["save"])
         if save:
+            log.info("Saving the final RDB snapshot before exiting.")
             try:
                 self.snapshotter.save()
             except OSError:
                 if not force:
-                    log.error("error trying to save the DB, can't exit")
+                    log.warning("Error trying to save the DB, can't exit.")
+                    log.warning("Errors trying to shut down the server. Check the logs "
+                                "for more information.")
                     return False
+                log.warning("Error trying to save the DB. Exit anyway.")
+        log.warning("Redis is now ready to exit, bye bye...")
         self.shutdown_done = True
         return True
 
@@ -445,9 +454,16 @@ class KvServer:
     def stop_requested(self):
         return self.tcp.stop_requested
 
-    async def shutdown(self) -> bool:
-        """SIGTERM/SIGINT or SHUTDOWN: persist, then close every connection."""
-        if not self.prepare_shutdown():
+    async def shutdown(self, signum: int | None = None) -> bool:
+        """SIGTERM/SIGINT or SHUTDOWN: persist, then close every connection. On a
+        signal, shutdown-on-sigterm or -sigint says whether to save and whether a
+        failure to save keeps us running, as SHUTDOWN's flags do."""
+        flags = ()
+        if signum in _SHUTDOWN_CONFIGS:
+            log.warning("Received %s scheduling shutdown...", signal.Signals(signum).name)
+            flags = self.config[_SHUTDOWN_CONFIGS[signum]]
+        save = True if "save" in flags else False if "nosave" in flags else None
+        if not self.prepare_shutdown(save=save, force="force" in flags):
             return False
         await self.tcp.shutdown()
         return True
@@ -499,7 +515,6 @@ class KvServer:
         """SHUTDOWN NOSAVE while a script is busy: exit there and then, leaving the
         script unfinished, as Redis does (its changes so far were never logged)."""
         self.prepare_shutdown(save=False, force=True)
-        log.warning("Redis is now ready to exit, bye bye...")
         if self.pidfile:
             with contextlib.suppress(OSError):
                 os.unlink(self.pidfile)

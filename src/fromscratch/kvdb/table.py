@@ -295,12 +295,14 @@ class CommandTable:
         # The request loop's first try: the name exactly as sent, in lower or upper case.
         self.lookup_exact = self._by_bytes.get
 
-    def add(self, cmd: Command) -> None:
-        if cmd.name in self.commands:
-            raise ValueError(f"command {cmd.name} declared twice")
-        self.commands[cmd.name] = cmd
-        self._by_bytes[cmd.name.encode()] = cmd
-        self._by_bytes[cmd.name.upper().encode()] = cmd
+    def add(self, cmd: Command, name: str | None = None) -> None:
+        """Add `cmd` under its own name, or under `name` (rename-command)."""
+        name = name or cmd.name
+        if name in self.commands:
+            raise ValueError(f"command {name} declared twice")
+        self.commands[name] = cmd
+        self._by_bytes[name.encode()] = cmd
+        self._by_bytes[name.upper().encode()] = cmd
 
     def lookup(self, name: bytes) -> Command | None:
         cmd = self._by_bytes.get(name)
@@ -322,6 +324,25 @@ class CommandTable:
         for cmd in self.commands.values():
             if keep(cmd):
                 table.add(cmd)
+        return table
+
+    def renamed(self, renames: list[tuple[str, str]]) -> "CommandTable":
+        """A copy where redis.conf's `rename-command old new` lines took effect: the
+        command is found as `new` only, or not at all when `new` is empty (a way to turn
+        off CONFIG, FLUSHALL...). ValueError, in Redis's words, for an unknown `old` or
+        a `new` already taken."""
+        by_name = dict(self.commands)
+        for old, new in renames:
+            cmd = by_name.pop(old.lower(), None)
+            if cmd is None:
+                raise ValueError("No such command in rename-command")
+            if new:
+                if new.lower() in by_name:
+                    raise ValueError("Target command name already exists")
+                by_name[new.lower()] = cmd
+        table = CommandTable()
+        for name, cmd in by_name.items():
+            table.add(cmd, name)
         return table
 
     def __iter__(self):

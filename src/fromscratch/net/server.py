@@ -213,7 +213,9 @@ class TcpServer:
         """Run `hook` (a function or a coroutine function) when the server stops."""
         self._shutdown_hooks.append(hook)
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, signum: int | None = None) -> None:
+        """Stop listening and close every connection (`signum`: the signal that
+        stopped us, if one did)."""
         if self.stopped.is_set():
             return
         self.stopped.set()
@@ -279,14 +281,21 @@ class TcpServer:
 def run_servers(servers: list, setup: Callable[[], object] | None = None) -> None:
     """Start `servers` on one event loop and serve until SIGINT or SIGTERM (or until one
     of them asks to stop). A server is a TcpServer or anything with the same `start()`,
-    `shutdown()` and `stop_requested`. A server's shutdown() may return False to refuse
-    (the key-value server does when it cannot save): then everything keeps running."""
+    `shutdown(signum)` and `stop_requested`; `signum` is the signal that stops it, or
+    None when it asked. A server's shutdown() may return False to refuse (the
+    key-value server does when it cannot save): then everything keeps running."""
 
     async def main():
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
+        received: list[int] = []
+
+        def on_signal(signum: int) -> None:
+            received.append(signum)
+            stop.set()
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, on_signal, signum)
         if setup is not None:
             setup()
         for server in servers:
@@ -297,11 +306,13 @@ def run_servers(servers: list, setup: Callable[[], object] | None = None) -> Non
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for task in waiters:
                 task.cancel()
-            results = [await server.shutdown() for server in servers]
+            signum = received[-1] if stop.is_set() else None
+            results = [await server.shutdown(signum) for server in servers]
             if all(result is not False for result in results):
                 return
             log.error("shutdown refused; still serving")
             stop.clear()
+            received.clear()
             for server in servers:
                 server.stop_requested.clear()
 
