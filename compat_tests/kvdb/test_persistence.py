@@ -134,6 +134,23 @@ def test_a_signal_does_not_stop_a_server_that_cannot_save_unless_forced(node):
     assert node.server.process.returncode == 0
 
 
+def test_shutdown_stops_a_background_save_and_removes_its_unfinished_file(node):
+    client = node.start()
+    client.mset({f"key{i}": i for i in range(20)})
+    client.config_set("rdb-key-save-delay", 100_000)      # 0.1 s a key: 2 s for the save
+    client.bgsave()
+    unfinished = os.path.join(node.directory, "temp-*.rdb")
+    deadline = time.monotonic() + 5
+    while not glob.glob(unfinished) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(glob.glob(unfinished)) == 1
+    assert client.info("persistence")["rdb_bgsave_in_progress"] == 1
+    client.shutdown(nosave=True)
+    node.server.process.wait(20)
+    assert glob.glob(unfinished) == []
+    assert not os.path.exists(os.path.join(node.directory, "dump.rdb"))
+
+
 def test_shutdown_save_and_nosave(node):
     client = node.start()
     client.set("k", "v")

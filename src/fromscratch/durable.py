@@ -19,10 +19,12 @@ def sync_directory(path: str) -> None:
         os.close(descriptor)
 
 
-def write_file_atomically(path: str, write) -> None:
-    """Call `write(handle)` on a temporary file, then make it `path` in one rename."""
+def write_file_atomically(path: str, write, temporary: str | None = None) -> None:
+    """Call `write(handle)` on a temporary file (`temporary`, or one named after our
+    pid next to `path`), then make it `path` in one rename."""
     directory = os.path.dirname(path) or "."
-    temporary = os.path.join(directory, f"temp-{os.getpid()}-{os.path.basename(path)}")
+    temporary = temporary or os.path.join(directory,
+                                          f"temp-{os.getpid()}-{os.path.basename(path)}")
     try:
         with open(temporary, "wb") as handle:
             write(handle)

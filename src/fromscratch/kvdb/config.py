@@ -367,8 +367,9 @@ PARAMETERS = [
     Param("io-threads-do-reads", "bool", False, mutable=False, effective=False),
     # the AOF's base file is always a snapshot (our format): the "preamble" is always on
     Param("aof-use-rdb-preamble", "bool", True, effective=False),
-    Param("rdb-key-save-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False,
-          hidden=True),
+    # Test knobs: a sleep after each key a snapshot writes (microseconds; negative: one
+    # microsecond once in that many keys), to keep a save in progress for a while.
+    Param("rdb-key-save-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, hidden=True),
     Param("key-load-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False,
           hidden=True),
     Param("lazyfree-lazy-eviction", "bool", False, effective=False),

@@ -236,7 +236,8 @@ class KvServer:
 
     def dump_snapshot(self, handle) -> None:
         """Write the data as a snapshot: the keyspace and the function libraries."""
-        write_snapshot(self.keyspace, handle, self.functions.codes())
+        write_snapshot(self.keyspace, handle, self.functions.codes(),
+                       self.config["rdb-key-save-delay"])
 
     def load_snapshot(self, data: bytes, replace: bool = False) -> int:
         """Load a snapshot into the keyspace and libraries; returns the keys loaded.
@@ -400,11 +401,10 @@ class KvServer:
         if self.shutdown_done:
             return True
         log.warning("User requested shutdown...")
-        for child in (self.snapshotter.child_pid, self.aof.rewrite_child if self.aof else 0):
-            if child:
-                os.kill(child, signal.SIGKILL)
-        self.snapshotter.wait()
+        self.snapshotter.kill_child()
         if self.aof is not None:
+            if self.aof.rewrite_child:
+                os.kill(self.aof.rewrite_child, signal.SIGKILL)
             self.aof.wait()
             self.aof.close()
             self.aof = None

@@ -44,7 +44,9 @@ append-only files keep RESTORE commands with their payloads.
 
 from __future__ import annotations
 
+import random
 import struct
+import time
 import zlib
 from collections import deque
 
@@ -135,8 +137,11 @@ def encode_value(value) -> tuple[int, bytes]:
         _blob(member) + struct.pack(">d", score) for member, score in value.items())
 
 
-def write_snapshot(keyspace: Keyspace, handle, libraries=()) -> None:
-    """Write `keyspace`, and the code of the function `libraries`, to `handle`."""
+def write_snapshot(keyspace: Keyspace, handle, libraries=(), key_delay: int = 0) -> None:
+    """Write `keyspace`, and the code of the function `libraries`, to `handle`.
+    `key_delay` (rdb-key-save-delay, a test knob) slows the writing down: that many
+    microseconds' sleep after each key, or if negative, a 1 µs sleep once in
+    -key_delay keys."""
     out = ChecksummedWriter(handle, zlib.crc32)
     out.write(MAGIC + bytes([VERSION]))
     out.write(serialize_libraries(libraries))
@@ -155,9 +160,18 @@ def write_snapshot(keyspace: Keyspace, handle, libraries=()) -> None:
                 out.write(bytes([kind]))
             out.write(_blob(key))
             out.write(payload)
+            if key_delay:
+                _pause(key_delay)
     out.write(bytes([END]))
     out.flush()
     handle.write(struct.pack(">I", out.crc))
+
+
+def _pause(usec: int) -> None:
+    if usec < 0:
+        usec = 1 if random.randrange(-usec) == 0 else 0
+    if usec:
+        time.sleep(usec / 1e6)
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -17,8 +17,10 @@ us by copying the file. What we save afterwards, over it, is our own snapshot fo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import time
 
 from ...durable import write_file_atomically
@@ -30,6 +32,17 @@ from .snapshot import CorruptSnapshot
 log = logging.getLogger("fromscratch.kvdb")
 
 RETRY_DELAY = 5.0     # seconds before a save rule tries again after a failed BGSAVE
+
+
+def temporary_path(directory: str, pid: int) -> str:
+    """Where process `pid` writes a snapshot before renaming it: Redis's name for it,
+    which tools (and Redis's tests) look for."""
+    return os.path.join(directory, f"temp-{pid}.rdb")
+
+
+def write_snapshot_file(kv, path: str) -> None:
+    write_file_atomically(path, kv.dump_snapshot,
+                          temporary_path(os.path.dirname(path) or ".", os.getpid()))
 
 
 def save_in_child(kv, path: str) -> int:
@@ -44,7 +57,7 @@ def save_in_child(kv, path: str) -> int:
     if pid == 0:
         status = 1
         try:
-            write_file_atomically(path, kv.dump_snapshot)
+            write_snapshot_file(kv, path)
             status = 0
         finally:
             os._exit(status)
@@ -141,7 +154,7 @@ class Snapshotter:
         started = time.time()
         dirty = self.kv.keyspace.dirty
         try:
-            write_file_atomically(self.path, self.kv.dump_snapshot)
+            write_snapshot_file(self.kv, self.path)
         except OSError as exc:
             self._finished(False, started)
             log.error("failed saving the snapshot: %s", exc)
@@ -174,11 +187,16 @@ class Snapshotter:
             log.error("background saving error")
         self._finished(ok, self.child_started)
 
-    def wait(self) -> None:
-        """Wait for a running BGSAVE child to finish (at shutdown)."""
-        if self.child_pid:
-            os.waitpid(self.child_pid, 0)
-            self.child_pid = 0
+    def kill_child(self) -> None:
+        """Stop a running BGSAVE child (at shutdown) and remove its unfinished file."""
+        if not self.child_pid:
+            return
+        log.warning("There is a child saving an .rdb. Killing it!")
+        os.kill(self.child_pid, signal.SIGKILL)
+        os.waitpid(self.child_pid, 0)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary_path(self.kv.config["dir"], self.child_pid))
+        self.child_pid = 0
 
     def _finished(self, ok: bool, started: float) -> None:
         self.last_status_ok = ok
