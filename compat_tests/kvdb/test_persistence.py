@@ -248,6 +248,21 @@ def test_appendfsync_everysec_loses_no_acknowledged_write_on_process_kill(node):
     acknowledged_writes_survive_kill(node, "everysec")
 
 
+def test_the_append_only_file_replays_when_a_password_is_required(node):
+    """The log is replayed by the server itself: requirepass (and the default user's
+    rules) must not stop it, or a restart would silently lose every write."""
+    node.options = ("--appendonly", "yes", "--requirepass", "secret")
+    node.start()
+    client = redis.Redis(port=node.server.port, password="secret")
+    client.set("k", "v")
+    client.rpush("list", "a", "b")
+    node.kill()
+    node.start()
+    client = redis.Redis(port=node.server.port, password="secret")
+    assert client.get("k") == b"v"
+    assert client.lrange("list", 0, -1) == [b"a", b"b"]
+
+
 def test_truncated_aof_tail_is_dropped_and_the_server_starts(node):
     node.options = ("--appendonly", "yes")
     client = node.start()

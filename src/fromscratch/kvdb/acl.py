@@ -536,7 +536,13 @@ class Acl:
         self.default = self.users["default"] = self._new_default()
 
     def _new_default(self) -> User:
-        user = User("default", self)
+        return self.unrestricted_user("default")
+
+    def unrestricted_user(self, name: str) -> User:
+        """A user allowed everything, with no password: the default user as Redis
+        starts it, and the one the server's own clients act as (replaying the
+        append-only file, following a primary), as Redis's have no user to check."""
+        user = User(name, self)
         for rule in ("on", "nopass", "~*", "&*", "+@all"):
             user.apply(rule)
         return user
