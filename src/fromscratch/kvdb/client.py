@@ -132,6 +132,10 @@ class Client(Connection):
         self.replica_rdb_only = False   # REPLCONF rdb-only 1: the payload, not the stream
         self.replica_rdb_filter = None  # REPLCONF rdb-filter-only: the parts it wants
         self.write_offset = 0      # the replication stream's offset after its last write
+        # The server's own client (replaying the append-only file, or applying a
+        # primary's stream): it applies changes already made, so nothing may refuse or
+        # hold them (no maxmemory, MISCONF, READONLY or CLIENT PAUSE), as in Redis.
+        self.trusted = False
         self._refresh()
 
     # -- the states that send commands down the careful lane ---------------------------
@@ -422,11 +426,12 @@ class Client(Connection):
             # As Redis: evict (if over maxmemory) before any command, so that the
             # evicted keys' invalidations come before its reply; refuse only a command
             # that may grow the data when nothing is left to evict.
-            if kv.config["maxmemory"] and kv.pause_mode is None and kv.busy_reply is None:
+            if (kv.config["maxmemory"] and kv.pause_mode is None and kv.busy_reply is None
+                    and not self.trusted):
                 may_grow = "denyoom" in flags
                 if not kv.evictor.make_room(quick=not may_grow) and may_grow:
                     raise OOM
-            if kv.refuse_writes is not None and "write" in flags:
+            if kv.refuse_writes is not None and "write" in flags and not self.trusted:
                 raise ErrorReply(kv.refuse_writes)
             if (self.resp == 2 and self.subscriptions_count()
                     and cmd.name not in ALLOWED_WHILE_SUBSCRIBED):
@@ -439,7 +444,7 @@ class Client(Connection):
                 raise ErrorReply("ERR Command not allowed inside a transaction")
             # Before queuing, as in Redis: CLIENT PAUSE holds a write even on its way
             # into a transaction, and an EXEC by the commands it would run.
-            if kv.pause_mode is not None and kv.pause_applies(flags):
+            if kv.pause_mode is not None and kv.pause_applies(flags) and not self.trusted:
                 kv.blocking.pause(self, argv)
                 return
             if self._multi is not None and cmd.queued_in_multi:

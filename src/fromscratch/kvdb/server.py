@@ -306,10 +306,11 @@ class KvServer:
 
     def loading_client(self):
         """A client with no connection, to replay the append-only file: it never
-        blocks, and is not held back by `requirepass` or the default user's ACL rules
-        (the log holds what was already allowed)."""
+        blocks, and nothing refuses it (`requirepass`, the default user's ACL rules,
+        maxmemory: see Client.trusted), as the log holds what was already allowed."""
         client = Client(self)
         client.in_exec = True
+        client.trusted = True
         client.user = self.acl.unrestricted_user("(server)")
         client.authenticated = True
         return client
