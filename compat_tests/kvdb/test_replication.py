@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from compat_tests.servers import missing_reference, start_redis
+from compat_tests.servers import missing_reference, start_kvdb, start_redis
 from fromscratch.kvdb.persistence.rdb import read_rdb
 from fromscratch.resp import INCOMPLETE, ReplyReader, encode_command
 
@@ -337,7 +337,7 @@ def test_replconf_payload_options_are_checked(r):
     assert r.execute_command("REPLCONF", "rdb-filter-only", "functions") in (b"OK", "OK", True)
 
 
-# -- a real Redis as the replica --------------------------------------------------------
+# -- a real Redis, or ours, as the replica --------------------------------------------------------
 
 LIBRARY = ("#!lua name=replicated\n"
            "redis.register_function('bump', function(keys) "
@@ -437,14 +437,16 @@ def primary(server):
     client.close()
 
 
-@pytest.fixture
-def start_replica(server, primary, tmp_path):
-    """Starts a real redis-server replicating from the server under test; returns a
-    client of it once it has loaded the dataset."""
+@pytest.fixture(params=["redis-replica", "fromscratch-replica"])
+def start_replica(request, server, primary, tmp_path):
+    """Starts a replica of the server under test, a real redis-server or ours (with
+    `--replicaof`, as in redis.conf); returns a client of it once it has loaded the
+    dataset."""
     replicas = []
+    launch = start_redis if request.param == "redis-replica" else start_kvdb
 
     def start() -> redis.Redis:
-        replica = start_redis(str(tmp_path), "--replicaof", server.host, str(server.port))
+        replica = launch(str(tmp_path), "--replicaof", server.host, str(server.port))
         replicas.append(replica)
         client = redis.Redis(port=replica.port)
         wait_until(lambda: client.info("replication").get("master_link_status") == "up"
@@ -605,3 +607,40 @@ def test_info_counts_full_syncs_and_refused_partial_ones(server, r):
     assert after["sync_full"] == before["sync_full"] + 2
     assert after["sync_partial_err"] == before["sync_partial_err"] + 1
     assert after["total_net_repl_output_bytes"] > before["total_net_repl_output_bytes"]
+
+
+def test_a_replica_is_read_only_until_replicaof_no_one(server, primary, start_replica):
+    primary.set("k", "v")
+    replica = start_replica()
+    assert replica.get("k") == b"v"
+    with pytest.raises(redis.ReadOnlyError):
+        replica.set("k", "mine")
+    role = replica.execute_command("ROLE")
+    assert role[:4] == [b"slave", server.host.encode(), server.port, b"connected"]
+    assert replica.execute_command("REPLICAOF", server.host, server.port) in (
+        b"OK Already connected to specified master", "OK Already connected to specified master")
+    info = replica.info("replication")
+    assert (info["role"], info["master_port"], info["slave_read_only"]) == ("slave", server.port, 1)
+    replica.config_set("replica-read-only", "no")
+    replica.set("written-on-the-replica", "x")
+    replica.config_set("replica-read-only", "yes")
+    assert replica.execute_command("REPLICAOF", "NO", "ONE")
+    assert replica.execute_command("ROLE")[0] == b"master"
+    replica.set("k", "mine")                            # a primary now: writable
+    primary.set("k", "theirs")
+    time.sleep(0.2)
+    assert replica.get("k") == b"mine"                  # and no longer following
+    assert replica.config_get("replicaof") == {"replicaof": ""}
+
+
+def test_a_script_chooses_where_its_writes_go(server, primary, start_replica):
+    replica = start_replica()
+    primary.eval("redis.call('set', 'a', '1'); redis.set_repl(redis.REPL_NONE); "
+                 "redis.call('set', 'b', '2'); redis.set_repl(redis.REPL_AOF); "
+                 "redis.call('set', 'c', '3'); redis.set_repl(redis.REPL_ALL); "
+                 "redis.call('set', 'd', '4')", 0)
+    assert primary.execute_command("WAIT", 1, 5000) == 1
+    assert primary.mget("a", "b", "c", "d") == [b"1", b"2", b"3", b"4"]
+    assert replica.mget("a", "b", "c", "d") == [b"1", None, None, b"4"]
+    with pytest.raises(redis.ResponseError, match="Invalid replication flags"):
+        primary.eval("redis.set_repl(12345)", 0)

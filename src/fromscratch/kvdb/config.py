@@ -131,8 +131,7 @@ def _render_output_limits(limits: dict) -> str:
 
 
 def _parse_replicaof(text: str) -> str:
-    """`replicaof host port` is checked as Redis checks it, then refused: this server is
-    always a primary. `replicaof no one` (or nothing) is what it is."""
+    """`replicaof host port` (kept as "host port"), or `no one` or nothing: ""."""
     words = text.split()
     if not words or [word.lower() for word in words] == ["no", "one"]:
         return ""
@@ -140,7 +139,7 @@ def _parse_replicaof(text: str) -> str:
         raise ConfigError("wrong number of arguments")
     if not words[1].isdigit() or int(words[1]) > 65535:
         raise ConfigError("Invalid master port")
-    raise ConfigError("replication is not supported by this server: it is always a primary")
+    return f"{words[0]} {int(words[1])}"
 
 
 # What SIGTERM or SIGINT does (shutdown-on-sigterm, -sigint): SHUTDOWN's own flags, in
@@ -379,12 +378,13 @@ PARAMETERS = [
     Param("lazyfree-lazy-user-flush", "bool", False),
     Param("activerehashing", "bool", True, effective=False),
     Param("activedefrag", "bool", False, effective=False),
-    Param("replica-read-only", "bool", True, aliases=("slave-read-only",), effective=False),
+    Param("replica-read-only", "bool", True, aliases=("slave-read-only",)),
     Param("replica-serve-stale-data", "bool", True, aliases=("slave-serve-stale-data",),
           effective=False),
     Param("repl-backlog-size", "memory", 1024**2, minimum=1, maximum=_MAX, effective=False),
-    # Always empty: this server is always a primary (see replication.py).
+    # "host port" while following a primary (set at start-up, or by REPLICAOF), else "".
     Param("replicaof", "replicaof", "", mutable=False, aliases=("slaveof",)),
+    Param("bind-source-addr", "string", ""),     # where a replica connects from
     Param("masterauth", "string", "", effective=False, sensitive=True),
     Param("masteruser", "string", "", effective=False, sensitive=True),
     Param("replica-priority", "int", 100, minimum=0, maximum=2**31 - 1,
@@ -451,7 +451,6 @@ PARAMETERS = [
           choices=("user", *(f"local{n}" for n in range(8)))),
     Param("socket-mark-id", "int", 0, mutable=False, minimum=0, maximum=2**32 - 1,
           effective=False),
-    Param("bind-source-addr", "string", "", effective=False),
     *(Param(f"{thread}_cpulist", "string", "", mutable=False, effective=False)
       for thread in ("server", "bio", "aof_rewrite", "bgsave")),
     Param("jemalloc-bg-thread", "bool", True, effective=False),

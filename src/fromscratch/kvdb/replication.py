@@ -90,6 +90,12 @@ class Replication:
         write_rdb(buffer, databases, libraries, aux, kv.config["maxmemory-policy"])
         return buffer.getvalue()
 
+    def drop_replicas(self) -> None:
+        """Disconnect every replica (our data is about to be replaced): each will
+        reconnect and get a full synchronization again."""
+        for replica in list(self.replicas):
+            replica.close()
+
     def detach(self, client) -> None:
         if client in self.replicas:
             self.replicas.remove(client)

@@ -26,6 +26,7 @@ from .commands.connection import client_info_line
 from .config import Config, ConfigError
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
+from .following import PrimaryLink
 from .acl import Acl, AclFileError, Denied
 from .commands.functions import FunctionEngine
 from .commands.migrate import MigrationLinks
@@ -33,7 +34,9 @@ from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
 from .memory import CLIENT_OVERHEAD, Evictor
 from .persistence.aof import AppendOnlyFile
-from .persistence.propagation import effects
+from .persistence.propagation import (PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_REPLICAS,
+                                      effects)
+from .persistence.rdb import is_rdb
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from .persistence.snapshotter import Snapshotter
 from .replication import Replication
@@ -109,6 +112,7 @@ class KvServer:
         self.latest_fork_usec = 0
         self.started_at = time.time()
         self.run_id = os.urandom(20).hex()
+        self.primary_link: PrimaryLink | None = None   # REPLICAOF: the primary we follow
         self.cursors = Cursors()
         self.migrate_links = MigrationLinks()    # MIGRATE's cached connections
         self.active_expire_enabled = True
@@ -117,6 +121,11 @@ class KvServer:
         self.aof: AppendOnlyFile | None = None
         self.replication = Replication(self)
         self.pending_ops: list[tuple[int, list[bytes]]] = []    # see flush_ops
+        # A script's redis.set_repl(): where its next changes go (PROPAGATE_AOF,
+        # PROPAGATE_REPLICAS, both or neither), and, for the pending ops it narrowed,
+        # id(command) -> where that one goes.
+        self.propagate_to = PROPAGATE_ALL
+        self.narrowed_ops: dict[int, int] = {}
         self.in_command = False
         self.loading = False
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
@@ -146,7 +155,7 @@ class KvServer:
         config.on_change("slowlog-log-slower-than", thresholds)
         config.on_change("latency-monitor-threshold", thresholds)
         config.on_change("slowlog-max-len", self.slowlog.resize)
-        for name in ("min-replicas-to-write", "min-replicas-max-lag"):
+        for name in ("min-replicas-to-write", "min-replicas-max-lag", "replica-read-only"):
             config.on_change(name, lambda _value: self.refresh_write_state())
         self.latency_tracking = config["latency-tracking"]
         config.on_change("latency-tracking",
@@ -272,6 +281,53 @@ class KvServer:
             (self.aof or AppendOnlyFile(self)).load()
         self.keyspace.dirty = 0
 
+    # -- following a primary (following.py) ----------------------------------------------
+
+    def follow(self, host: str, port: int) -> None:
+        """REPLICAOF host port: become a replica of that server (from the next full
+        synchronization on, our data is its data). Our own replicas are dropped: they
+        will sync again, from the new data."""
+        if self.primary_link is not None:
+            self.primary_link.stop()
+        self.replication.drop_replicas()
+        self.primary_link = PrimaryLink(self, host, port)
+        self.config.values["replicaof"] = f"{host} {port}"
+        self.refresh_write_state()
+
+    def stop_following(self) -> None:
+        """REPLICAOF NO ONE: a primary again, keeping the data we have."""
+        if self.primary_link is None:
+            return
+        self.primary_link.stop()
+        self.primary_link = None
+        self.config.values["replicaof"] = ""
+        log.info("MASTER MODE enabled (user request from a client)")
+        self.refresh_write_state()
+
+    def load_from_primary(self, data: bytes) -> None:
+        """A full synchronization: drop every key and library and load the primary's
+        dataset (an RDB file, or one of our snapshots). The append-only file, if on,
+        starts again from the new data."""
+        self.replication.drop_replicas()
+        aof_on = self.aof is not None
+        if aof_on:
+            self._switch_aof(False)
+        self._empty_data()
+        with self._loading():
+            if is_rdb(data):
+                self.snapshotter.import_rdb(data, replace=True)
+            else:
+                self.load_snapshot(data, replace=True)
+        self.keyspace.dirty = 0
+        if aof_on:
+            self._switch_aof(True)
+
+    def changes_applied(self) -> None:
+        """After a batch of the primary's stream: what it changed goes to the log (and
+        any client it woke or told about is written to) at the loop's next turn."""
+        if self.aof is not None and self.aof.buffer and not self.flush_queue:
+            self.loop.call_soon(self._flush_clients)
+
     def flush_databases(self) -> None:
         """Empty every database (FLUSHALL); tracking clients drop their caches."""
         for db in self.keyspace.dbs:
@@ -339,14 +395,22 @@ class KvServer:
         """A write command changed the keyspace: what it did joins the pending ops."""
         if self.propagating:
             db = client.db
-            self.pending_ops += [(db.index, change)
-                                 for change in effects(cmd, argv, reply, db)]
+            changes = effects(cmd, argv, reply, db)
+            self.pending_ops += [(db.index, change) for change in changes]
+            if self.propagate_to != PROPAGATE_ALL:
+                self._narrow(changes)
 
     def also_propagate(self, db_index: int, argv: list) -> None:
         """For a command that says itself what it did, op by op (XREADGROUP, XCLAIM...),
         as Redis's alsoPropagate: `argv` joins the pending ops."""
         if self.propagating:
             self.pending_ops.append((db_index, argv))
+            if self.propagate_to != PROPAGATE_ALL:
+                self._narrow([argv])
+
+    def _narrow(self, changes: list) -> None:
+        for argv in changes:
+            self.narrowed_ops[id(argv)] = self.propagate_to
 
     def propagate_deletion(self, db, key: bytes, lazy: bool = False) -> None:
         """A key that expired or was evicted is gone for good: the log and the replicas
@@ -367,10 +431,16 @@ class KvServer:
             return
         if wrap and len(ops) > 1:
             ops = [(ops[0][0], [b"MULTI"]), *ops, (ops[-1][0], [b"EXEC"])]
-        if self.aof is not None:
-            self.aof.append(ops)
-        if self.replication.replicas:
-            self.replication.feed(ops)
+        to_log = to_replicas = ops
+        if self.narrowed_ops:                # some went only one way, or nowhere
+            narrowed, self.narrowed_ops = self.narrowed_ops, {}
+            to_log = [op for op in ops if narrowed.get(id(op[1]), PROPAGATE_ALL) & PROPAGATE_AOF]
+            to_replicas = [op for op in ops
+                           if narrowed.get(id(op[1]), PROPAGATE_ALL) & PROPAGATE_REPLICAS]
+        if self.aof is not None and to_log:
+            self.aof.append(to_log)
+        if self.replication.replicas and to_replicas:
+            self.replication.feed(to_replicas)
         if client is not None:
             client.write_offset = self.replication.offset
 
@@ -392,6 +462,8 @@ class KvServer:
                 "because this instance is configured to report errors during writes if RDB "
                 "snapshotting fails (stop-writes-on-bgsave-error option). Please check the "
                 "Redis logs for details about the RDB error.")
+        elif self.primary_link is not None and self.config["replica-read-only"]:
+            self.refuse_writes = "READONLY You can't write against a read only replica."
         elif self.replication.good_replicas_missing():
             self.refuse_writes = "NOREPLICAS Not enough good replicas to write."
         else:
@@ -451,6 +523,9 @@ class KvServer:
             raise ListenError() from exc
         log.info("Ready to accept connections tcp")
         self.loop = self.tcp.loop
+        if self.config["replicaof"]:                  # redis.conf's `replicaof host port`
+            host, port = self.config["replicaof"].split()
+            self.follow(host, int(port))
         self.tcp.every(1 / self.config["hz"], self.cron)
         self.tcp.every(1.0, self._enforce_output_limits)
         self.tcp.every(1.0, self._sample_ops)
@@ -561,7 +636,8 @@ class KvServer:
         if self.cron_paused:                    # DEBUG PAUSE-CRON
             return
         self.keyspace.tick()
-        if self.active_expire_enabled and self.pause_mode is None:
+        # A replica leaves expiring to its primary, whose DELs it applies.
+        if self.active_expire_enabled and self.pause_mode is None and self.primary_link is None:
             effort = self.config["active-expire-effort"]
             started = time.monotonic()
             self.keyspace.active_expire_cycle(time_budget=0.002 * effort + 0.003)

@@ -238,12 +238,37 @@ def _section_replication(kv) -> list:
                  f"ip={replica.peer[0]},port={replica.replica_port},state=online,"
                  f"offset={replica.replica_acked},lag={int(now - replica.replica_ack_time)}")
                 for number, replica in enumerate(replication.replicas)]
-    return [("role", "master"), ("connected_slaves", len(replicas)), *replicas,
+    link = kv.primary_link
+    offset = replication.offset if link is None else link.offset
+    return [*(_following(kv, link) if link else [("role", "master")]),
+            ("connected_slaves", len(replicas)), *replicas,
             ("master_failover_state", "no-failover"), ("master_replid", kv.run_id),
-            ("master_replid2", "0" * 40), ("master_repl_offset", replication.offset),
+            ("master_replid2", "0" * 40), ("master_repl_offset", offset),
             ("second_repl_offset", -1), ("repl_backlog_active", 0),
             ("repl_backlog_size", kv.config["repl-backlog-size"]),
             ("repl_backlog_first_byte_offset", 0), ("repl_backlog_histlen", 0)]
+
+
+def _following(kv, link) -> list:
+    """INFO replication's fields of a replica: the primary, the link, the sync."""
+    now = time.monotonic()
+    offset = link.offset if link.synced_once else 1
+    fields = [("role", "slave"), ("master_host", link.host), ("master_port", link.port),
+              ("master_link_status", "up" if link.link_up else "down"),
+              ("master_last_io_seconds_ago", int(now - link.last_io) if link.link_up else -1),
+              ("master_sync_in_progress", int(link.state == "sync")),
+              ("slave_read_repl_offset", offset), ("slave_repl_offset", offset)]
+    if link.state == "sync":
+        total, read = link.sync_bytes_expected, link.sync_bytes_read
+        fields += [("master_sync_total_bytes", total), ("master_sync_read_bytes", read),
+                   ("master_sync_left_bytes", total - read),
+                   ("master_sync_perc", f"{100 * read / total if total > 0 else 0:.2f}"),
+                   ("master_sync_last_io_seconds_ago", int(now - link.last_io))]
+    if not link.link_up:
+        fields.append(("master_link_down_since_seconds", int(now - link.down_since)))
+    return fields + [("slave_priority", kv.config["replica-priority"]),
+                     ("slave_read_only", int(kv.config["replica-read-only"])),
+                     ("replica_announced", int(kv.config["replica-announced"]))]
 
 
 def _section_cpu(kv) -> list:

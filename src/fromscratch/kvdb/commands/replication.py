@@ -1,14 +1,12 @@
-"""The replication commands of a primary: SYNC, PSYNC and REPLCONF, which turn a client
-into a replica receiving the replication stream (see kvdb/replication.py), and ROLE,
-REPLICAOF and SLAVEOF.
-
-This server is always a primary: it serves the stream but never follows another server,
-so REPLICAOF accepts only NO ONE.
+"""The replication commands: SYNC, PSYNC and REPLCONF, which turn a client into a
+replica receiving the replication stream (see kvdb/replication.py); REPLICAOF and
+SLAVEOF, which make this server follow another (kvdb/following.py) or stop; ROLE and
+WAIT.
 """
 
 from __future__ import annotations
 
-from ...resp import ErrorReply
+from ...resp import ErrorReply, SimpleString
 from ..client import NO_REPLY, OK
 from ..table import command
 from .args import parse_int
@@ -105,10 +103,19 @@ def wait(client, argv):
 
 
 def _replicaof(client, argv):
+    kv = client.kv
     if argv[1].upper() == b"NO" and argv[2].upper() == b"ONE":
+        kv.stop_following()
         return OK
-    raise ErrorReply("ERR replication is not supported by this server: it is always a "
-                     "primary")
+    if client.replica_since is not None:
+        raise ErrorReply("ERR Command is not valid when client is a replica.")
+    port = parse_int(argv[2])
+    host = argv[1].decode("utf-8", "replace")
+    link = kv.primary_link
+    if link is not None and (link.host, link.port) == (host, port):
+        return SimpleString("OK Already connected to specified master")
+    kv.follow(host, port)
+    return OK
 
 
 for _name, _since, _summary in (
@@ -124,7 +131,12 @@ for _name, _since, _summary in (
 @command("role", arity=1, flags="admin noscript loading stale fast", group="server",
          since="2.8.12", summary="Returns the replication role.", complexity="O(1)")
 def role(client, argv):
-    replication = client.kv.replication
+    kv = client.kv
+    link = kv.primary_link
+    if link is not None:
+        return [b"slave", link.host.encode(), link.port, link.state.encode(),
+                link.offset if link.synced_once else -1]
+    replication = kv.replication
     return [b"master", replication.offset,
             [[replica.peer[0].encode(), b"%d" % replica.replica_port,
               b"%d" % replica.replica_acked] for replica in replication.replicas]]

@@ -56,6 +56,7 @@ from ...resp.writer import format_double
 from ..acl import Denied
 from ..client import OK, OOM, Client, CountedError, find_subcommand
 from ..keyspace import frozen_time
+from ..persistence.propagation import PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_REPLICAS
 from ..scripting import Interpreter, LuaError, LuaInterrupt, LuaSyntaxError, LuaTable
 from ..scripting import bitop, cjson, cmsgpack, structlib
 from ..scripting.values import CHUNK_NAME, tostring
@@ -442,6 +443,7 @@ class ScriptEngine:
                              f"@{interp.chunk_name}:0.") from None
         finally:
             interp.hook = None
+            self.kv.propagate_to = PROPAGATE_ALL
             if self.running.busy:
                 log.warning("Slow script finished in %d milliseconds",
                             (time.monotonic() - self.running.started) * 1000)
@@ -599,7 +601,15 @@ class ScriptEngine:
             return []
 
         def set_repl(*args):
-            # Effects replication is all Redis 7 does; the flags change nothing.
+            # Where the script's next writes go: the log, the replicas, both or neither.
+            if len(args) != 1:
+                raise script_error("ERR redis.set_repl() requires two arguments.")
+            number = args[0]
+            targets = int(number) if type(number) in (int, float) else -1
+            if targets & ~PROPAGATE_ALL:
+                raise script_error("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+                                   "REPL_ALL or REPL_NONE.")
+            self.kv.propagate_to = targets
             return []
 
         def replicate_commands(*args):
@@ -621,8 +631,9 @@ class ScriptEngine:
             "setresp": setresp, "set_repl": set_repl,
             "replicate_commands": replicate_commands, "acl_check_cmd": acl_check_cmd,
             "breakpoint": breakpoint_, "debug": debug,
-            "REPL_NONE": 0.0, "REPL_AOF": 1.0, "REPL_REPLICA": 2.0, "REPL_SLAVE": 2.0,
-            "REPL_ALL": 3.0,
+            "REPL_NONE": 0.0, "REPL_AOF": float(PROPAGATE_AOF),
+            "REPL_REPLICA": float(PROPAGATE_REPLICAS), "REPL_SLAVE": float(PROPAGATE_REPLICAS),
+            "REPL_ALL": float(PROPAGATE_ALL),
         })
         return LuaTable(library)
 

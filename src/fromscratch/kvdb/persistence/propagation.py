@@ -27,6 +27,11 @@ from __future__ import annotations
 from ...resp import ErrorReply
 from ..structures.stream import format_id
 
+# Where changes go: the append-only file, the replicas, or both (a script chooses with
+# redis.set_repl(): REPL_AOF, REPL_REPLICA, REPL_ALL, REPL_NONE).
+PROPAGATE_AOF, PROPAGATE_REPLICAS = 1, 2
+PROPAGATE_ALL = PROPAGATE_AOF | PROPAGATE_REPLICAS
+
 PXAT = b"PXAT"
 
 

@@ -1,0 +1,222 @@
+"""Following a primary: this server as a replica (REPLICAOF host port).
+
+The link does what a Redis replica does, over one connection to the primary:
+
+1. the handshake: PING, AUTH when `masterauth` is set, REPLCONF listening-port and
+   capa (eof, psync2), then PSYNC ? -1, which a primary answers `+FULLRESYNC <replid>
+   <offset>`. There is no partial resynchronization: every (re)connection asks for the
+   whole dataset, as a replica with no history does.
+2. the dataset: `$<length>` and that many bytes, or `$EOF:<40 bytes>` and the bytes up to
+   that mark (diskless), after any newlines the primary sends while it prepares it. It is
+   an RDB file (a real Redis's, or ours: replication.py writes RDB): everything here is
+   dropped and the file loaded in its place.
+3. the stream: every command the primary propagates, run by a trusted client of ours
+   (replies dropped; nothing refuses it: see Client.trusted). `offset` counts the bytes
+   of stream processed; it is reported with REPLCONF ACK every second and when the
+   primary asks (REPLCONF GETACK).
+
+If the connection fails or drops, the link tries again a second later, as Redis's cron
+does. While following, the server refuses writes from its own clients with -READONLY
+(`replica-read-only`), does not expire keys itself (the primary's DELs do), and
+passes the changes it applies on to its append-only file and its own replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from ..resp import RequestParser, encode_command
+from .persistence.snapshot import CorruptSnapshot
+
+log = logging.getLogger("fromscratch.kvdb")
+
+RETRY_SECONDS = 1.0
+ACK_SECONDS = 1.0
+EOF_MARK_LENGTH = 40
+
+
+class LinkError(Exception):
+    """The primary answered the handshake with something we cannot go on from."""
+
+
+class PrimaryLink:
+    def __init__(self, kv, host: str, port: int):
+        self.kv = kv
+        self.host = host
+        self.port = port
+        # Redis's names for the link's states (ROLE shows them): connect (waiting to
+        # try), connecting (handshake), sync (receiving the dataset), connected.
+        self.state = "connect"
+        self.replid = "?"
+        self.offset = 0               # of the primary's stream, processed so far
+        self.synced_once = False
+        self.last_io = time.monotonic()
+        self.down_since = time.monotonic()
+        self.sync_started = 0.0
+        self.sync_bytes_expected = -1
+        self.sync_bytes_read = 0
+        self._stream_start = 0        # the offset the stream started from (FULLRESYNC's)
+        self._writer: asyncio.StreamWriter | None = None
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """REPLICAOF NO ONE or another primary: drop the link and stop trying."""
+        self._task.cancel()
+        self._close()
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except LinkError as exc:                  # its message is Redis's log line
+                log.warning("%s", exc)
+            except CorruptSnapshot as exc:
+                log.warning("Failed trying to load the MASTER synchronization DB from "
+                            "socket: %s", exc)
+            except (OSError, EOFError, asyncio.IncompleteReadError) as exc:
+                if self.state == "connect":
+                    log.warning("Unable to connect to MASTER: %s", exc)
+                elif self.state == "connected":
+                    log.warning("Connection with master lost.")
+                else:
+                    log.warning("Error condition on socket for SYNC: %s",
+                                exc or "Connection closed")
+            except Exception:                 # never let the link die silently
+                log.exception("replication link failed")
+            self._close()
+            if self.state == "connected":
+                self.down_since = time.monotonic()
+            self.state = "connect"
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def _follow(self) -> None:
+        log.info("Connecting to MASTER %s:%d", self.host, self.port)
+        source = self.kv.config["bind-source-addr"]
+        reader, self._writer = await asyncio.open_connection(
+            self.host, self.port, local_addr=(source, 0) if source else None)
+        self.state = "connecting"
+        log.info("MASTER <-> REPLICA sync started")
+        await self._handshake(reader)
+        self.state = "sync"
+        self.sync_started = time.time()
+        data = await self._read_dataset(reader)
+        self.kv.load_from_primary(data)
+        self.state = "connected"
+        self.synced_once = True
+        log.info("MASTER <-> REPLICA sync: Finished with success")
+        await self._apply_stream(reader)
+
+    # -- the handshake -------------------------------------------------------------------
+
+    async def _handshake(self, reader) -> None:
+        reply = await self._ask(reader, b"PING")
+        if reply.startswith(b"-") and not reply.startswith((b"-NOAUTH", b"-NOPERM",
+                                                             b"-ERR operation not permitted")):
+            raise LinkError(f"Error reply to PING from master: '{reply.decode(errors='replace')}'")
+        config = self.kv.config
+        if config["masterauth"]:
+            words = [b"AUTH"] + ([config["masteruser"].encode()] if config["masteruser"] else [])
+            reply = await self._ask(reader, *words, config["masterauth"].encode())
+            if reply.startswith(b"-"):
+                raise LinkError(f"Unable to AUTH to MASTER: {reply.decode(errors='replace')}")
+        # Optional: a primary that does not know these answers an error, and we go on.
+        await self._ask(reader, b"REPLCONF", b"listening-port", b"%d" % self.kv.tcp.port)
+        await self._ask(reader, b"REPLCONF", b"capa", b"eof", b"capa", b"psync2")
+        reply = await self._ask(reader, b"PSYNC", b"?", b"-1")
+        words = reply.split()
+        if len(words) != 3 or words[0] != b"+FULLRESYNC" or not words[2].isdigit():
+            raise LinkError(f"unexpected reply to PSYNC: {reply.decode(errors='replace')}")
+        self.replid, self.offset = words[1].decode(), int(words[2])
+        self._stream_start = self.offset
+        log.info("Full resync from master: %s:%d", self.replid, self.offset)
+
+    async def _ask(self, reader, *words: bytes) -> bytes:
+        self._writer.write(encode_command(list(words)))
+        return await self._read_line(reader)
+
+    async def _read_line(self, reader) -> bytes:
+        line = await reader.readuntil(b"\r\n")
+        self.last_io = time.monotonic()
+        return line[:-2]
+
+    # -- the dataset ---------------------------------------------------------------------
+
+    async def _read_dataset(self, reader) -> bytes:
+        # While it prepares the payload, the primary keeps the link alive with newlines.
+        line = b""
+        while not line:
+            line = (await reader.readuntil(b"\n")).strip()
+        self.last_io = time.monotonic()
+        if not line.startswith(b"$"):
+            raise LinkError(f"bad protocol from MASTER, the first byte is not '$' "
+                            f"(we received '{line.decode(errors='replace')}')")
+        if line.startswith(b"$EOF:"):
+            mark = line[5:]
+            if len(mark) != EOF_MARK_LENGTH:
+                raise LinkError("bad EOF mark from MASTER")
+            data = await reader.readuntil(mark)
+            self.sync_bytes_read = len(data)
+            return data[:-EOF_MARK_LENGTH]
+        if not line[1:].isdigit():
+            raise LinkError("bad payload length from MASTER")
+        self.sync_bytes_expected = int(line[1:])
+        data = await reader.readexactly(self.sync_bytes_expected)
+        self.sync_bytes_read = len(data)
+        return data
+
+    # -- the stream ----------------------------------------------------------------------
+
+    async def _apply_stream(self, reader) -> None:
+        kv = self.kv
+        client = kv.loading_client()
+        parser = RequestParser(kv.config["proto-max-bulk-len"])
+        received = 0
+        ack_timer = asyncio.get_running_loop().call_later(ACK_SECONDS, self._ack_every_second)
+        try:
+            while True:
+                data = await reader.read(1 << 16)
+                if not data:
+                    raise EOFError("connection closed by the primary")
+                self.last_io = time.monotonic()
+                asked_for_ack = False
+                for argv in parser.feed(data):
+                    if (len(argv) >= 2 and argv[0].lower() == b"replconf"
+                            and argv[1].lower() == b"getack"):
+                        asked_for_ack = True
+                    elif argv[0].lower() != b"ping":
+                        client.call(argv)
+                        client.out.clear()
+                if parser.error is not None:
+                    raise LinkError(f"protocol error in the replication stream: {parser.error}")
+                received += len(data)
+                self.offset = self._stream_start + received - parser.pending_bytes
+                kv.changes_applied()
+                if asked_for_ack:
+                    self._send_ack()
+        finally:
+            ack_timer.cancel()
+
+    def _ack_every_second(self) -> None:
+        if self.state == "connected" and self._writer is not None:
+            self._send_ack()
+            asyncio.get_running_loop().call_later(ACK_SECONDS, self._ack_every_second)
+
+    def _send_ack(self) -> None:
+        self._writer.write(encode_command([b"REPLCONF", b"ACK", b"%d" % self.offset]))
+
+    # -- what INFO and ROLE show ---------------------------------------------------------
+
+    @property
+    def link_up(self) -> bool:
+        return self.state == "connected"
