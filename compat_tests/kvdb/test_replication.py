@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from compat_tests.servers import missing_reference, start_kvdb, start_redis
+from compat_tests.servers import free_port, missing_reference, start_kvdb, start_redis
 from fromscratch.kvdb.persistence.rdb import read_rdb
 from fromscratch.resp import INCOMPLETE, ReplyReader, encode_command
 
@@ -644,3 +644,23 @@ def test_a_script_chooses_where_its_writes_go(server, primary, start_replica):
     assert replica.mget("a", "b", "c", "d") == [b"1", None, None, b"4"]
     with pytest.raises(redis.ResponseError, match="Invalid replication flags"):
         primary.eval("redis.set_repl(12345)", 0)
+
+
+def test_a_replica_without_its_primary_serves_stale_data_only_if_allowed(start):
+    replica = connect(start())
+    replica.set("k", "v")
+    replica.config_set("replica-serve-stale-data", "no")
+    replica.execute_command("REPLICAOF", "127.0.0.1", free_port())   # nobody there
+    try:
+        with pytest.raises(redis.ResponseError, match="Link with MASTER is down"):
+            replica.get("k")
+        # INFO, CONFIG, REPLICAOF... are flagged `stale`: allowed (PING, GET are not)
+        assert replica.info("replication")["master_link_status"] == "down"
+        with replica.pipeline(transaction=True) as pipe:
+            pipe.ping().get("k")
+            with pytest.raises(redis.ResponseError, match="Link with MASTER is down"):
+                pipe.execute()
+        replica.config_set("replica-serve-stale-data", "yes")
+        assert replica.get("k") == b"v"
+    finally:
+        replica.execute_command("REPLICAOF", "NO", "ONE")

@@ -433,6 +433,10 @@ class Client(Connection):
                     raise OOM
             if kv.refuse_writes is not None and "write" in flags and not self.trusted:
                 raise ErrorReply(kv.refuse_writes)
+            if kv.stale_reply is not None and not self.trusted and (
+                    any("stale" not in c.flags_of_call(kv, a) for c, a in self._multi or ())
+                    if cmd.name == "exec" else "stale" not in flags):
+                raise ErrorReply(kv.stale_reply)
             if (self.resp == 2 and self.subscriptions_count()
                     and cmd.name not in ALLOWED_WHILE_SUBSCRIBED):
                 raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "

@@ -97,7 +97,7 @@ class PrimaryLink:
             self._close()
             if self.state == "connected":
                 self.down_since = time.monotonic()
-            self.state = "connect"
+            self._set_state("connect")
             await asyncio.sleep(RETRY_SECONDS)
 
     async def _follow(self) -> None:
@@ -105,17 +105,22 @@ class PrimaryLink:
         source = self.kv.config["bind-source-addr"]
         reader, self._writer = await asyncio.open_connection(
             self.host, self.port, local_addr=(source, 0) if source else None)
-        self.state = "connecting"
+        self._set_state("connecting")
         log.info("MASTER <-> REPLICA sync started")
         await self._handshake(reader)
-        self.state = "sync"
+        self._set_state("sync")
         self.sync_started = time.time()
         data = await self._read_dataset(reader)
         self.kv.load_from_primary(data)
-        self.state = "connected"
+        self._set_state("connected")
         self.synced_once = True
         log.info("MASTER <-> REPLICA sync: Finished with success")
         await self._apply_stream(reader)
+
+    def _set_state(self, state: str) -> None:
+        was_up, self.state = self.link_up, state
+        if self.link_up != was_up:
+            self.kv.refresh_write_state()        # MASTERDOWN depends on the link
 
     # -- the handshake -------------------------------------------------------------------
 

@@ -46,6 +46,8 @@ from .tracking import Tracking
 
 log = logging.getLogger("fromscratch.kvdb")
 
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+
 # The parameter saying how each stopping signal shuts us down.
 _SHUTDOWN_CONFIGS = {signal.SIGTERM: "shutdown-on-sigterm", signal.SIGINT: "shutdown-on-sigint"}
 
@@ -129,6 +131,7 @@ class KvServer:
         self.in_command = False
         self.loading = False
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
+        self.stale_reply: str | None = None     # MASTERDOWN, while it refuses commands
         self.shutdown_done = False
         self.evictor = Evictor(self)
         self.scripting = ScriptEngine(self)
@@ -155,7 +158,8 @@ class KvServer:
         config.on_change("slowlog-log-slower-than", thresholds)
         config.on_change("latency-monitor-threshold", thresholds)
         config.on_change("slowlog-max-len", self.slowlog.resize)
-        for name in ("min-replicas-to-write", "min-replicas-max-lag", "replica-read-only"):
+        for name in ("min-replicas-to-write", "min-replicas-max-lag", "replica-read-only",
+                     "replica-serve-stale-data"):
             config.on_change(name, lambda _value: self.refresh_write_state())
         self.latency_tracking = config["latency-tracking"]
         config.on_change("latency-tracking",
@@ -449,8 +453,11 @@ class KvServer:
 
     def refresh_write_state(self) -> None:
         """MISCONF: refuse writes while the last save or AOF write failed, as Redis does
-        with stop-writes-on-bgsave-error; NOREPLICAS: while fewer replicas than
-        min-replicas-to-write have acknowledged within min-replicas-max-lag seconds."""
+        with stop-writes-on-bgsave-error; READONLY: while following a primary;
+        NOREPLICAS: while fewer replicas than min-replicas-to-write have acknowledged
+        within min-replicas-max-lag seconds. And MASTERDOWN: refuse the commands not
+        flagged `stale` while the link to our primary is down, with
+        replica-serve-stale-data off."""
         if self.aof is not None and not self.aof.last_write_ok:
             self.refuse_writes = ("MISCONF Errors writing to the AOF file: the disk may be "
                                   "full or read-only")
@@ -468,6 +475,9 @@ class KvServer:
             self.refuse_writes = "NOREPLICAS Not enough good replicas to write."
         else:
             self.refuse_writes = None
+        link = self.primary_link
+        self.stale_reply = (MASTERDOWN if link is not None and not link.link_up
+                            and not self.config["replica-serve-stale-data"] else None)
         self.refresh_lanes()
 
     def prepare_shutdown(self, save: bool | None = None, force: bool = False) -> bool:
@@ -728,7 +738,7 @@ class KvServer:
         self.careful = (self.pause_mode is not None or self.busy_reply is not None
                         or bool(self.monitors)
                         or self.aof is not None or bool(self.replication.replicas)
-                        or self.refuse_writes is not None
+                        or self.refuse_writes is not None or self.stale_reply is not None
                         or bool(self.config["maxmemory"]))
 
     def protected_mode_refuses(self, address: str) -> bool:
