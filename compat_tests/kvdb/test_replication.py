@@ -124,6 +124,30 @@ def test_writes_reach_the_replica_as_redis_propagates_them(r, replica):
     assert matches(replica.commands(1), [["set", "elsewhere", "x"]])
 
 
+def test_published_messages_reach_the_replicas(r, replica):
+    r.publish("news", "hello")
+    with r.pipeline(transaction=True) as pipe:
+        pipe.set("k", "v")
+        pipe.publish("news", "inside")
+        pipe.execute()
+    assert matches(replica.commands(6), [
+        ["select", "0"], ["publish", "news", "hello"],
+        ["multi"], ["set", "k", "v"], ["publish", "news", "inside"], ["exec"],
+    ])
+
+
+def test_a_replica_passes_published_messages_to_its_subscribers(server, primary,
+                                                                start_replica):
+    replica = start_replica()
+    subscriber = replica.pubsub()
+    subscriber.subscribe("news")
+    assert subscriber.get_message(timeout=5)["type"] == "subscribe"
+    primary.publish("news", "from the primary")
+    message = subscriber.get_message(timeout=5)
+    assert (message["channel"], message["data"]) == (b"news", b"from the primary")
+    subscriber.close()
+
+
 def test_transactions_and_expired_keys(server, r, replica):
     with r.pipeline(transaction=True) as pipe:
         pipe.set("a", "1")

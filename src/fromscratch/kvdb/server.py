@@ -404,13 +404,15 @@ class KvServer:
             if self.propagate_to != PROPAGATE_ALL:
                 self._narrow(changes)
 
-    def also_propagate(self, db_index: int, argv: list) -> None:
+    def also_propagate(self, db_index: int, argv: list, targets: int = PROPAGATE_ALL) -> None:
         """For a command that says itself what it did, op by op (XREADGROUP, XCLAIM...),
-        as Redis's alsoPropagate: `argv` joins the pending ops."""
+        as Redis's alsoPropagate: `argv` joins the pending ops, going to `targets`
+        (PUBLISH: to the replicas only)."""
         if self.propagating:
             self.pending_ops.append((db_index, argv))
-            if self.propagate_to != PROPAGATE_ALL:
-                self._narrow([argv])
+            targets &= self.propagate_to
+            if targets != PROPAGATE_ALL:
+                self.narrowed_ops[id(argv)] = targets
 
     def _narrow(self, changes: list) -> None:
         for argv in changes:

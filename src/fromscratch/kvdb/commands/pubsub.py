@@ -11,6 +11,7 @@ loop enforces that (see Client._call_carefully).
 from __future__ import annotations
 
 from ...resp import Push, Replies
+from ..persistence.propagation import PROPAGATE_REPLICAS
 from ..table import command, container, subcommand
 
 
@@ -129,7 +130,16 @@ def unsubscribe_everything(client) -> None:
                     "channel and M is the total number of subscribed patterns (by any client).",
          syntax="channel message")
 def publish(client, argv):
+    _to_replicas(client, argv)
     return client.kv.broker.publish(argv[1], argv[2])
+
+
+def _to_replicas(client, argv) -> None:
+    """As Redis (outside cluster mode), a message is passed on to the replicas, whose
+    own subscribers get it too; the append-only file does not keep it."""
+    kv = client.kv
+    if kv.replication.replicas:
+        kv.also_propagate(client.db.index, argv, PROPAGATE_REPLICAS)
 
 
 @command("spublish", arity=3, flags="pubsub loading stale fast may_replicate", keys=(1, 1, 1),
@@ -137,6 +147,7 @@ def publish(client, argv):
          complexity="O(N) where N is the number of clients subscribed to the receiving "
                     "shard channel.", syntax="shardchannel message")
 def spublish(client, argv):
+    _to_replicas(client, argv)
     return client.kv.broker.spublish(argv[1], argv[2])
 
 

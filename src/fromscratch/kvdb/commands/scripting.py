@@ -554,6 +554,8 @@ class ScriptEngine:
         if self.deny_noscript and ("noscript" in cmd.flags
                                    or "noscript" in (cmd.parent or cmd).flags):
             raise ErrorReply("ERR This Redis command is not allowed from script")
+        if kv.stale_reply is not None and "stale" not in cmd.flags:
+            raise ErrorReply("ERR Can not execute the command on a stale replica")
         caller = self.caller
         if not caller.user.unrestricted:
             try:
