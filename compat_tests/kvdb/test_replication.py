@@ -688,3 +688,21 @@ def test_a_replica_without_its_primary_serves_stale_data_only_if_allowed(start):
         assert replica.get("k") == b"v"
     finally:
         replica.execute_command("REPLICAOF", "NO", "ONE")
+
+
+def test_a_replica_that_lost_its_link_continues_from_the_backlog(server, primary,
+                                                                start_replica):
+    replica = start_replica()
+    primary.set("before", "1")
+    assert primary.execute_command("WAIT", 1, 5000) == 1
+    stats = primary.info("stats")
+    primary.client_kill_filter(_type="replica")
+    primary.set("while-away", "2")                   # kept in the backlog for it
+    wait_until(lambda: primary.info("stats")["sync_partial_ok"] == stats["sync_partial_ok"] + 1,
+               what="a partial resynchronization")
+    assert primary.info("stats")["sync_full"] == stats["sync_full"]
+    info = primary.info("replication")
+    assert info["repl_backlog_active"] == 1 and info["repl_backlog_histlen"] > 0
+    primary.set("after", "3")
+    assert primary.execute_command("WAIT", 1, 5000) == 1
+    assert replica.mget("before", "while-away", "after") == [b"1", b"2", b"3"]

@@ -381,7 +381,7 @@ PARAMETERS = [
     Param("replica-read-only", "bool", True, aliases=("slave-read-only",)),
     Param("replica-serve-stale-data", "bool", True, aliases=("slave-serve-stale-data",),
           effective=False),
-    Param("repl-backlog-size", "memory", 1024**2, minimum=1, maximum=_MAX, effective=False),
+    Param("repl-backlog-size", "memory", 1024**2, minimum=1, maximum=_MAX),
     # "host port" while following a primary (set at start-up, or by REPLICAOF), else "".
     Param("replicaof", "replicaof", "", mutable=False, aliases=("slaveof",)),
     Param("bind-source-addr", "string", ""),     # where a replica connects from
@@ -390,7 +390,7 @@ PARAMETERS = [
     Param("replica-priority", "int", 100, minimum=0, maximum=2**31 - 1,
           aliases=("slave-priority",), effective=False),
     Param("replica-announced", "bool", True, effective=False),
-    Param("repl-backlog-ttl", "int", 3600, minimum=0, maximum=2**31 - 1, effective=False),
+    Param("repl-backlog-ttl", "int", 3600, minimum=0, maximum=2**31 - 1),
     Param("repl-ping-replica-period", "int", 10, minimum=1, maximum=2**31 - 1,
           aliases=("repl-ping-slave-period",), effective=False),
     Param("repl-timeout", "int", 60, minimum=1, maximum=2**31 - 1, effective=False),

@@ -3,9 +3,10 @@
 The link does what a Redis replica does, over one connection to the primary:
 
 1. the handshake: PING, AUTH when `masterauth` is set, REPLCONF listening-port and
-   capa (eof, psync2), then PSYNC ? -1, which a primary answers `+FULLRESYNC <replid>
-   <offset>`. There is no partial resynchronization: every (re)connection asks for the
-   whole dataset, as a replica with no history does.
+   capa (eof, psync2), then PSYNC: `? -1` the first time, which a primary answers
+   `+FULLRESYNC <replid> <offset>`; after a lost link, `<replid> <offset + 1>`, which a
+   primary that still has those bytes in its backlog answers `+CONTINUE`, and the
+   stream goes on from there (step 3), else with a full resynchronization.
 2. the dataset: `$<length>` and that many bytes, or `$EOF:<40 bytes>` and the bytes up to
    that mark (diskless), after any newlines the primary sends while it prepares it. It is
    an RDB file (a real Redis's, or ours: replication.py writes RDB): everything here is
@@ -57,7 +58,8 @@ class PrimaryLink:
         self.sync_started = 0.0
         self.sync_bytes_expected = -1
         self.sync_bytes_read = 0
-        self._stream_start = 0        # the offset the stream started from (FULLRESYNC's)
+        self._resumable = False       # whether the next link may ask to continue (PSYNC)
+        self._client = None           # applies the stream; kept across partial resyncs
         self._writer: asyncio.StreamWriter | None = None
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -107,14 +109,19 @@ class PrimaryLink:
             self.host, self.port, local_addr=(source, 0) if source else None)
         self._set_state("connecting")
         log.info("MASTER <-> REPLICA sync started")
-        await self._handshake(reader)
-        self._set_state("sync")
-        self.sync_started = time.time()
-        data = await self._read_dataset(reader)
-        self.kv.load_from_primary(data)
+        if await self._handshake(reader):
+            log.info("Successful partial resynchronization with master.")
+        else:
+            self._set_state("sync")
+            self._resumable = False              # our data is about to be replaced
+            self.sync_started = time.time()
+            data = await self._read_dataset(reader)
+            self.kv.load_from_primary(data)
+            # The stream starts afresh (with a SELECT): a new client, in database 0.
+            self._client = self.kv.loading_client()
+            log.info("MASTER <-> REPLICA sync: Finished with success")
         self._set_state("connected")
         self.synced_once = True
-        log.info("MASTER <-> REPLICA sync: Finished with success")
         await self._apply_stream(reader)
 
     def _set_state(self, state: str) -> None:
@@ -124,7 +131,9 @@ class PrimaryLink:
 
     # -- the handshake -------------------------------------------------------------------
 
-    async def _handshake(self, reader) -> None:
+    async def _handshake(self, reader) -> bool:
+        """PING, AUTH, REPLCONF, then PSYNC: True if the primary continues the stream
+        where we were (+CONTINUE), False if it sends the whole dataset (+FULLRESYNC)."""
         reply = await self._ask(reader, b"PING")
         if reply.startswith(b"-") and not reply.startswith((b"-NOAUTH", b"-NOPERM",
                                                              b"-ERR operation not permitted")):
@@ -138,13 +147,23 @@ class PrimaryLink:
         # Optional: a primary that does not know these answers an error, and we go on.
         await self._ask(reader, b"REPLCONF", b"listening-port", b"%d" % self.kv.tcp.port)
         await self._ask(reader, b"REPLCONF", b"capa", b"eof", b"capa", b"psync2")
-        reply = await self._ask(reader, b"PSYNC", b"?", b"-1")
+        if self._resumable:
+            log.info("Trying a partial resynchronization (request %s:%d).", self.replid,
+                     self.offset + 1)
+            reply = await self._ask(reader, b"PSYNC", self.replid.encode(),
+                                    b"%d" % (self.offset + 1))
+        else:
+            reply = await self._ask(reader, b"PSYNC", b"?", b"-1")
         words = reply.split()
+        if words[:1] == [b"+CONTINUE"]:
+            if len(words) > 1:                      # the primary's history has a new id
+                self.replid = words[1].decode()
+            return True
         if len(words) != 3 or words[0] != b"+FULLRESYNC" or not words[2].isdigit():
             raise LinkError(f"unexpected reply to PSYNC: {reply.decode(errors='replace')}")
         self.replid, self.offset = words[1].decode(), int(words[2])
-        self._stream_start = self.offset
         log.info("Full resync from master: %s:%d", self.replid, self.offset)
+        return False
 
     async def _ask(self, reader, *words: bytes) -> bytes:
         self._writer.write(encode_command(list(words)))
@@ -184,10 +203,11 @@ class PrimaryLink:
 
     async def _apply_stream(self, reader) -> None:
         kv = self.kv
-        client = kv.loading_client()
+        client = self._client
         parser = RequestParser(kv.config["proto-max-bulk-len"])
-        received = 0
+        start, received = self.offset, 0
         ack_timer = asyncio.get_running_loop().call_later(ACK_SECONDS, self._ack_every_second)
+        self._resumable = True
         try:
             while True:
                 data = await reader.read(1 << 16)
@@ -205,12 +225,18 @@ class PrimaryLink:
                 if parser.error is not None:
                     raise LinkError(f"protocol error in the replication stream: {parser.error}")
                 received += len(data)
-                self.offset = self._stream_start + received - parser.pending_bytes
+                # The offset moves on only at a command's end: what we acknowledge, and
+                # where a partial resynchronization would continue, must be exact.
+                if not parser.mid_command:
+                    self.offset = start + received
                 kv.changes_applied()
                 if asked_for_ack:
                     self._send_ack()
         finally:
             ack_timer.cancel()
+            # Half a command received: where it started is not known exactly, so the
+            # next link asks for the whole dataset.
+            self._resumable = not parser.mid_command
 
     def _ack_every_second(self) -> None:
         if self.state == "connected" and self._writer is not None:

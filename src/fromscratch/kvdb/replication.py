@@ -21,8 +21,10 @@ the selected database; a new replica resets it, so that its stream starts with S
 `+FULLRESYNC <replid> <offset>`, and a replica counts from there every byte it
 processes. Replicas report how far they got with REPLCONF ACK (a real Redis every
 second); WAIT blocks a client until enough replicas have acknowledged its last write,
-asking them with REPLCONF GETACK in the stream. There is no backlog: a replica that
-reconnects gets a full resynchronization again.
+asking them with REPLCONF GETACK in the stream. The last `repl-backlog-size` bytes of
+the stream are kept in a backlog: a replica that lost its link asks to continue (PSYNC
+<our replid> <the next byte it needs>) and, if the backlog still holds that byte, gets
+`+CONTINUE` and the stream from there, instead of the whole dataset again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .persistence.rdb import write_rdb
 from .version import REDIS_VERSION
 
 PING = encode_command([b"PING"])
+BACKLOG_MIN_SIZE = 16 * 1024        # as Redis: a smaller repl-backlog-size is raised to it
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 
@@ -50,7 +53,36 @@ class Replication:
         self.ack_requested = False
         self.bytes_sent = 0             # to the replicas, payloads included
         self.full_syncs = 0
-        self.failed_partial_syncs = 0   # PSYNCs that named a history: we have none
+        self.partial_syncs = 0          # PSYNCs continued from the backlog
+        self.failed_partial_syncs = 0   # PSYNCs that named a history we do not have
+        # The backlog: the stream's last repl-backlog-size bytes, kept from the first
+        # replica on (and for repl-backlog-ttl seconds after the last one leaves), so
+        # that a replica that reconnects can continue where it was (PSYNC).
+        self.backlog: bytearray | None = None
+        self.alone_since = 0.0          # when the last replica left
+
+    @property
+    def streaming(self) -> bool:
+        """Whether changes are encoded into the stream: for replicas, or the backlog."""
+        return self.backlog is not None
+
+    def backlog_first_offset(self) -> int:
+        """The offset of the backlog's first byte (Redis counts from 1)."""
+        return self.offset - len(self.backlog) + 1 if self.backlog is not None else 0
+
+    def can_continue(self, replid: bytes, wanted: int) -> bool:
+        """Whether PSYNC <replid> <wanted> can continue from the backlog: it names our
+        history and the backlog still holds everything from byte `wanted` on."""
+        return (self.backlog is not None and replid == self.kv.run_id.encode()
+                and self.backlog_first_offset() <= wanted <= self.offset + 1)
+
+    def continue_from(self, client, wanted: int) -> None:
+        """A partial resynchronization: +CONTINUE, then the stream from byte `wanted`."""
+        self.partial_syncs += 1
+        start = wanted - self.backlog_first_offset()
+        client.out.append(b"+CONTINUE %s\r\n" % self.kv.run_id.encode())
+        client.out.append(bytes(self.backlog[start:]))
+        self._add(client)
 
     def attach(self, client, psync: bool) -> None:
         """Make `client` a replica: send it the dataset, then the stream from here (or,
@@ -67,11 +99,16 @@ class Replication:
             client.close_after_reply = True
             kv.flush_soon(client)
             return
+        self.selected_db = -1
+        self._add(client)
+
+    def _add(self, client) -> None:
         client.replica_since = client.replica_ack_time = time.time()
         self.replicas.append(client)
-        self.selected_db = -1
-        kv.flush_soon(client)
-        kv.refresh_write_state()
+        if self.backlog is None:
+            self.backlog = bytearray()
+        self.kv.flush_soon(client)
+        self.kv.refresh_write_state()
 
     def payload(self, parts: frozenset[bytes] | None = None) -> bytes:
         """The dataset as an RDB file, as Redis writes it for a replica: its AUX fields
@@ -99,6 +136,7 @@ class Replication:
     def detach(self, client) -> None:
         if client in self.replicas:
             self.replicas.remove(client)
+            self.alone_since = time.monotonic()
             self.kv.refresh_write_state()
 
     def feed(self, ops: list[tuple[int, list[bytes]]]) -> None:
@@ -158,15 +196,26 @@ class Replication:
         self.waiting = still_waiting
 
     def cron(self) -> None:
-        """Keep the replicas' links alive: a PING in the stream now and then."""
+        """Keep the replicas' links alive: a PING in the stream now and then. Drop the
+        backlog when no replica has been there for repl-backlog-ttl seconds."""
         now = time.monotonic()
-        if now - self.last_ping >= self.kv.config["repl-ping-replica-period"]:
+        config = self.kv.config
+        if now - self.last_ping >= config["repl-ping-replica-period"]:
             self.last_ping = now
             if self.replicas:
                 self._send(PING)
+        if (self.backlog is not None and not self.replicas and config["repl-backlog-ttl"]
+                and now - self.alone_since >= config["repl-backlog-ttl"]):
+            self.backlog = None
+            self.kv.refresh_lanes()
 
     def _send(self, data: bytes) -> None:
         self.offset += len(data)
+        backlog = self.backlog
+        backlog += data
+        excess = len(backlog) - max(self.kv.config["repl-backlog-size"], BACKLOG_MIN_SIZE)
+        if excess > 0:
+            del backlog[:excess]            # cheap: a bytearray drops its head in place
         flush_soon = self.kv.flush_soon
         for client in self.replicas:
             client.out.append(data)

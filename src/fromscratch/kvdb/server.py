@@ -379,7 +379,7 @@ class KvServer:
 
     @property
     def propagating(self) -> bool:
-        return (self.aof is not None or bool(self.replication.replicas)) and not self.loading
+        return (self.aof is not None or self.replication.streaming) and not self.loading
 
     # A change travels as an op: (database index, the command that makes it). The ops of
     # one top-level command -- its own effects, those of the commands a transaction or a
@@ -445,7 +445,7 @@ class KvServer:
                            if narrowed.get(id(op[1]), PROPAGATE_ALL) & PROPAGATE_REPLICAS]
         if self.aof is not None and to_log:
             self.aof.append(to_log)
-        if self.replication.replicas and to_replicas:
+        if self.replication.streaming and to_replicas:
             self.replication.feed(to_replicas)
         if client is not None:
             client.write_offset = self.replication.offset
@@ -739,7 +739,7 @@ class KvServer:
         # The careful lane is also where writes are logged and MISCONF refuses them.
         self.careful = (self.pause_mode is not None or self.busy_reply is not None
                         or bool(self.monitors)
-                        or self.aof is not None or bool(self.replication.replicas)
+                        or self.aof is not None or self.replication.streaming
                         or self.refuse_writes is not None or self.stale_reply is not None
                         or bool(self.config["maxmemory"]))
 

@@ -154,6 +154,12 @@ class RequestParser:
         """How much memory a half-received command holds (the query buffer size)."""
         return len(self._buf) + self._chunks_len + self._partial_bytes
 
+    @property
+    def mid_command(self) -> bool:
+        """Whether part of a command has been received: everything fed so far is not
+        whole commands."""
+        return bool(self._buf) or self._args is not None or self._need > 0
+
     def feed(self, data: bytes) -> list[list[bytes]]:
         if self.error is not None:
             return []

@@ -200,7 +200,7 @@ def _section_stats(kv) -> list:
         ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", f"{replicas_kbps:.2f}"),
         ("rejected_connections", stats.connections_rejected),
-        ("sync_full", replication.full_syncs), ("sync_partial_ok", 0),
+        ("sync_full", replication.full_syncs), ("sync_partial_ok", replication.partial_syncs),
         ("sync_partial_err", replication.failed_partial_syncs),
         ("expired_keys", keyspace.expired_keys),
         ("expired_stale_perc", f"{keyspace.expired_stale_share * 100:.2f}"),
@@ -244,9 +244,11 @@ def _section_replication(kv) -> list:
             ("connected_slaves", len(replicas)), *replicas,
             ("master_failover_state", "no-failover"), ("master_replid", kv.run_id),
             ("master_replid2", "0" * 40), ("master_repl_offset", offset),
-            ("second_repl_offset", -1), ("repl_backlog_active", 0),
+            ("second_repl_offset", -1),
+            ("repl_backlog_active", int(replication.backlog is not None)),
             ("repl_backlog_size", kv.config["repl-backlog-size"]),
-            ("repl_backlog_first_byte_offset", 0), ("repl_backlog_histlen", 0)]
+            ("repl_backlog_first_byte_offset", replication.backlog_first_offset()),
+            ("repl_backlog_histlen", len(replication.backlog or b""))]
 
 
 def _following(kv, link) -> list:

@@ -138,7 +138,7 @@ def _to_replicas(client, argv) -> None:
     """As Redis (outside cluster mode), a message is passed on to the replicas, whose
     own subscribers get it too; the append-only file does not keep it."""
     kv = client.kv
-    if kv.replication.replicas:
+    if kv.replication.streaming:
         kv.also_propagate(client.db.index, argv, PROPAGATE_REPLICAS)
 
 

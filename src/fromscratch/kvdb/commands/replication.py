@@ -24,12 +24,14 @@ def sync(client, argv):
          summary="An internal command used in replication.",
          syntax="replicationid offset")
 def psync(client, argv):
-    # A partial resynchronization would need a backlog of the stream: every replica
-    # gets a full one, as Redis answers a replica it has no history for. The offset is
-    # checked all the same, as Redis checks it.
-    parse_int(argv[2])
-    if argv[1] != b"?":                         # it asked to continue: not possible here
-        client.kv.replication.failed_partial_syncs += 1
+    wanted = parse_int(argv[2])
+    replication = client.kv.replication
+    if client.replica_since is None and not client.out and not client.replica_rdb_only \
+            and replication.can_continue(argv[1], wanted):
+        replication.continue_from(client, wanted)
+        return NO_REPLY
+    if argv[1] != b"?":                         # it asked to continue: not possible
+        replication.failed_partial_syncs += 1
     return _attach(client, psync=True)
 
 
