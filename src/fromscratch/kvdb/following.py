@@ -55,7 +55,6 @@ class PrimaryLink:
         self.synced_once = False
         self.last_io = time.monotonic()
         self.down_since = time.monotonic()
-        self.sync_started = 0.0
         self.sync_bytes_expected = -1
         self.sync_bytes_read = 0
         self._resumable = False       # whether the next link may ask to continue (PSYNC)
@@ -114,7 +113,6 @@ class PrimaryLink:
         else:
             self._set_state("sync")
             self._resumable = False              # our data is about to be replaced
-            self.sync_started = time.time()
             data = await self._read_dataset(reader)
             self.kv.load_from_primary(data)
             # The stream starts afresh (with a SELECT): a new client, in database 0.
@@ -221,6 +219,7 @@ class PrimaryLink:
                         asked_for_ack = True
                     elif argv[0].lower() != b"ping":
                         client.call(argv)
+                        self._check_reply(client.out, argv)
                         client.out.clear()
                 if parser.error is not None:
                     raise LinkError(f"protocol error in the replication stream: {parser.error}")
@@ -237,6 +236,16 @@ class PrimaryLink:
             # Half a command received: where it started is not known exactly, so the
             # next link asks for the whole dataset.
             self._resumable = not parser.mid_command
+
+    @staticmethod
+    def _check_reply(out: list, argv: list) -> None:
+        """The primary's commands should never fail here: say so, as Redis does, if
+        one did (its data and ours may now differ)."""
+        if out and out[0][:1] == b"-":
+            log.warning("== CRITICAL == This replica is sending an error to its master: "
+                        "'%s' after processing the command '%s'",
+                        out[0].strip().decode(errors="replace"),
+                        argv[0].decode(errors="replace"))
 
     def _ack_every_second(self) -> None:
         if self.state == "connected" and self._writer is not None:
