@@ -706,3 +706,14 @@ def test_a_replica_that_lost_its_link_continues_from_the_backlog(server, primary
     primary.set("after", "3")
     assert primary.execute_command("WAIT", 1, 5000) == 1
     assert replica.mget("before", "while-away", "after") == [b"1", b"2", b"3"]
+
+
+def test_a_replica_announces_the_address_it_is_told_to(server, primary, start):
+    replica = connect(start("--replica-announce-ip", "10.1.2.3", "--replica-announce-port",
+                            "4567", "--replicaof", server.host, str(server.port)))
+    wait_until(lambda: primary.info("replication").get("slave0", {}).get("ip") == "10.1.2.3")
+    assert primary.info("replication")["slave0"]["port"] == 4567
+    with pytest.raises(redis.ResponseError, match="WAIT cannot be used with replica"):
+        replica.execute_command("WAIT", 1, 0)
+    replica.execute_command("REPLICAOF", "NO", "ONE")
+    wait_until(lambda: primary.info("replication")["connected_slaves"] == 0)

@@ -127,6 +127,7 @@ class Client(Connection):
         self._tracking = None      # CLIENT TRACKING: its mode (tracking.Mode), or None
         self.replica_since = None  # when SYNC made it a replica (replication.py), or None
         self.replica_port = 0      # the port it says it listens on (REPLCONF)
+        self.replica_ip = ""       # the address it says it has (REPLCONF ip-address)
         self.replica_acked = 0     # the stream offset it last said it has (REPLCONF ACK)
         self.replica_ack_time = 0.0  # when it last said so (INFO's lag)
         self.replica_rdb_only = False   # REPLCONF rdb-only 1: the payload, not the stream
@@ -186,6 +187,11 @@ class Client(Connection):
         if self.replica_since is not None:
             kv.replication.detach(self)
         self.pending.clear()
+
+    @property
+    def replica_address(self) -> str:
+        """Where a replica says it is (replica-announce-ip), or where it connects from."""
+        return self.replica_ip or self.peer[0]
 
     def refuse(self):
         self.transport.write(b"-ERR max number of clients reached\r\n")

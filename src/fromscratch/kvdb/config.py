@@ -384,7 +384,11 @@ PARAMETERS = [
     Param("repl-backlog-size", "memory", 1024**2, minimum=1, maximum=_MAX),
     # "host port" while following a primary (set at start-up, or by REPLICAOF), else "".
     Param("replicaof", "replicaof", "", mutable=False, aliases=("slaveof",)),
-    Param("bind-source-addr", "string", ""),     # where a replica connects from
+    # Following a primary: where we connect from, and what we tell it about us.
+    Param("bind-source-addr", "string", ""),
+    Param("replica-announce-ip", "string", "", aliases=("slave-announce-ip",)),
+    Param("replica-announce-port", "int", 0, minimum=0, maximum=65535,
+          aliases=("slave-announce-port",)),
     Param("masterauth", "string", "", effective=False, sensitive=True),
     Param("masteruser", "string", "", effective=False, sensitive=True),
     Param("replica-priority", "int", 100, minimum=0, maximum=2**31 - 1,
@@ -476,10 +480,6 @@ PARAMETERS = [
           choices=("disabled", "on-empty-db", "swapdb")),
     Param("repl-diskless-sync-max-replicas", "int", 0, minimum=0, maximum=2**31 - 1,
           effective=False),
-    Param("replica-announce-ip", "string", "", aliases=("slave-announce-ip",),
-          effective=False),
-    Param("replica-announce-port", "int", 0, minimum=0, maximum=65535,
-          aliases=("slave-announce-port",), effective=False),
     Param("replica-ignore-maxmemory", "bool", True, aliases=("slave-ignore-maxmemory",),
           effective=False),
     Param("replica-lazy-flush", "bool", False, aliases=("slave-lazy-flush",),

@@ -143,7 +143,11 @@ class PrimaryLink:
             if reply.startswith(b"-"):
                 raise LinkError(f"Unable to AUTH to MASTER: {reply.decode(errors='replace')}")
         # Optional: a primary that does not know these answers an error, and we go on.
-        await self._ask(reader, b"REPLCONF", b"listening-port", b"%d" % self.kv.tcp.port)
+        port = config["replica-announce-port"] or self.kv.tcp.port
+        await self._ask(reader, b"REPLCONF", b"listening-port", b"%d" % port)
+        if config["replica-announce-ip"]:
+            await self._ask(reader, b"REPLCONF", b"ip-address",
+                            config["replica-announce-ip"].encode())
         await self._ask(reader, b"REPLCONF", b"capa", b"eof", b"capa", b"psync2")
         if self._resumable:
             log.info("Trying a partial resynchronization (request %s:%d).", self.replid,

@@ -235,7 +235,7 @@ def _section_replication(kv) -> list:
     replication = kv.replication
     now = time.time()
     replicas = [(f"slave{number}",
-                 f"ip={replica.peer[0]},port={replica.replica_port},state=online,"
+                 f"ip={replica.replica_address},port={replica.replica_port},state=online,"
                  f"offset={replica.replica_acked},lag={int(now - replica.replica_ack_time)}")
                 for number, replica in enumerate(replication.replicas)]
     link = kv.primary_link

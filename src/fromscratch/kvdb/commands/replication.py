@@ -79,7 +79,9 @@ def replconf(client, argv):
                     raise ErrorReply(f"ERR Unsupported rdb-filter-only option: "
                                      f"{part.decode('utf-8', 'replace')}")
             client.replica_rdb_filter = frozenset(part.lower() for part in parts)
-        elif option not in (b"capa", b"ip-address"):
+        elif option == b"ip-address":
+            client.replica_ip = value.decode("utf-8", "replace")   # replica-announce-ip
+        elif option != b"capa":
             raise ErrorReply(f"ERR Unrecognized REPLCONF option: "
                              f"{option.decode('utf-8', 'replace')}")
     return OK
@@ -90,6 +92,11 @@ def replconf(client, argv):
                  "commands sent by the connection is completed.",
          complexity="O(1)", syntax="numreplicas timeout")
 def wait(client, argv):
+    if client.kv.primary_link is not None:
+        raise ErrorReply("ERR WAIT cannot be used with replica instances. Please also note "
+                         "that since Redis 4.0 if a replica is configured to be writable "
+                         "(which is not the default) writes to replicas are just local and "
+                         "are not propagated.")
     count = parse_int(argv[1])
     timeout = parse_int(argv[2], ErrorReply("ERR timeout is not an integer or out of range"))
     if timeout < 0:
@@ -140,5 +147,5 @@ def role(client, argv):
                 link.offset if link.synced_once else -1]
     replication = kv.replication
     return [b"master", replication.offset,
-            [[replica.peer[0].encode(), b"%d" % replica.replica_port,
+            [[replica.replica_address.encode(), b"%d" % replica.replica_port,
               b"%d" % replica.replica_acked] for replica in replication.replicas]]
