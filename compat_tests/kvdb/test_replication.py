@@ -4,6 +4,7 @@ Redis tools on the other end: a redis-server as the replica, `redis-cli --rdb`."
 
 import fnmatch
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -717,3 +718,58 @@ def test_a_replica_announces_the_address_it_is_told_to(server, primary, start):
         replica.execute_command("WAIT", 1, 0)
     replica.execute_command("REPLICAOF", "NO", "ONE")
     wait_until(lambda: primary.info("replication")["connected_slaves"] == 0)
+
+
+def test_shutdown_waits_for_a_lagging_replica_and_can_be_aborted(start):
+    primary_server = start()
+    primary = connect(primary_server)
+    replica_server = start("--replicaof", primary_server.host, str(primary_server.port))
+    replica = connect(replica_server)
+    wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+    primary.set("k", "v")
+    assert primary.execute_command("WAIT", 1, 5000) == 1
+    replica_server.process.send_signal(signal.SIGSTOP)     # from now on it lags
+    try:
+        primary.set("k", "changed")
+        primary.config_set("shutdown-timeout", 60)
+        outcome = {}
+
+        def shut_down():
+            try:
+                connect(primary_server).shutdown(nosave=True)
+            except redis.ResponseError as error:
+                outcome["error"] = str(error)
+
+        waiting = threading.Thread(target=shut_down)
+        waiting.start()
+        time.sleep(0.5)
+        assert waiting.is_alive()                          # waits for the replica
+        assert primary.execute_command("SHUTDOWN", "ABORT") in (True, b"OK")
+        waiting.join(5)
+        assert "Errors trying to SHUTDOWN" in outcome["error"]
+        assert primary.set("after", "1")                   # writes go on
+        with pytest.raises(redis.ResponseError, match="No shutdown in progress"):
+            primary.execute_command("SHUTDOWN", "ABORT")
+    finally:
+        replica_server.process.send_signal(signal.SIGCONT)
+
+
+def test_shutdown_lets_a_lagging_replica_catch_up_first(start):
+    primary_server = start()
+    primary = connect(primary_server)
+    replica_server = start("--replicaof", primary_server.host, str(primary_server.port))
+    replica = connect(replica_server)
+    wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+    replica_server.process.send_signal(signal.SIGSTOP)
+    try:
+        primary.set("last-write", "v")
+        primary.config_set("shutdown-timeout", 60)
+        waiting = threading.Thread(target=lambda: connect(primary_server).shutdown(nosave=True))
+        waiting.start()
+        time.sleep(0.5)
+        assert primary_server.process.poll() is None       # still there, waiting
+    finally:
+        replica_server.process.send_signal(signal.SIGCONT)
+    assert primary_server.process.wait(15) == 0            # exits once the replica caught up
+    waiting.join(5)
+    assert replica.get("last-write") == b"v"

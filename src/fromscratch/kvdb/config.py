@@ -430,8 +430,8 @@ PARAMETERS = [
     # shutting down on a signal
     Param("shutdown-on-sigint", "shutdown-flags", ()),
     Param("shutdown-on-sigterm", "shutdown-flags", ()),
-    # There are no replicas to wait for: SHUTDOWN never waits.
-    Param("shutdown-timeout", "int", 10, minimum=0, maximum=2**31 - 1, effective=False),
+    # How long a shutdown waits for lagging replicas (0: it does not).
+    Param("shutdown-timeout", "int", 10, minimum=0, maximum=2**31 - 1),
     # The rest are Redis's knobs for what this server does not have: the process (title,
     # OOM score, huge pages, crash log, syslog), the allocator and defragmentation,
     # incremental fsync, replicas and cluster mode. They are accepted, so that a

@@ -169,12 +169,16 @@ class Replication:
     def wait(self, client, state, offset: int, count: int) -> None:
         """`client` (blocked as `state`) waits for `count` replicas to reach `offset`."""
         self.waiting.append((client, state, offset, count))
-        if not self.ack_requested:
-            # Ask once per event loop turn, however many clients wait.
-            self.ack_requested = True
-            self.kv.loop.call_soon(self._request_acks)
+        self.request_acks()
 
-    def _request_acks(self) -> None:
+    def request_acks(self) -> None:
+        """Ask every replica where it is (REPLCONF GETACK), once per event loop turn
+        however many ask."""
+        if not self.ack_requested:
+            self.ack_requested = True
+            self.kv.loop.call_soon(self._send_getack)
+
+    def _send_getack(self) -> None:
         self.ack_requested = False
         if self.replicas:
             self._send(GETACK)
@@ -194,6 +198,8 @@ class Replication:
                 state.timeout_reply = acked       # what a timeout answers now
                 still_waiting.append((client, state, wanted, count))
         self.waiting = still_waiting
+        if self.kv.shutdown_wait is not None:
+            self.kv.check_shutdown_wait()
 
     def cron(self) -> None:
         """Keep the replicas' links alive: a PING in the stream now and then. Drop the

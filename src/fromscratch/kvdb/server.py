@@ -133,6 +133,8 @@ class KvServer:
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.stale_reply: str | None = None     # MASTERDOWN, while it refuses commands
         self.shutdown_done = False
+        # Waiting for replicas before a shutdown: (deadline, what to call when over)
+        self.shutdown_wait = None
         self.evictor = Evictor(self)
         self.scripting = ScriptEngine(self)
         self.functions = FunctionEngine(self)
@@ -548,16 +550,58 @@ class KvServer:
 
     async def shutdown(self, signum: int | None = None) -> bool:
         """SIGTERM/SIGINT or SHUTDOWN: persist, then close every connection. On a
-        signal, shutdown-on-sigterm or -sigint says whether to save and whether a
-        failure to save keeps us running, as SHUTDOWN's flags do."""
+        signal, shutdown-on-sigterm or -sigint says whether to save, whether a failure
+        to save keeps us running, and whether to first wait for lagging replicas, as
+        SHUTDOWN's flags do (SHUTDOWN did all that itself before asking us to stop)."""
         flags = ()
         if signum in _SHUTDOWN_CONFIGS:
             log.warning("Received %s scheduling shutdown...", signal.Signals(signum).name)
             flags = self.config[_SHUTDOWN_CONFIGS[signum]]
+            if "now" not in flags and self.must_wait_for_replicas():
+                caught_up = self.loop.create_future()
+                self.wait_for_replicas(caught_up.set_result)
+                if not await caught_up:              # SHUTDOWN ABORT
+                    return False
         save = True if "save" in flags else False if "nosave" in flags else None
         if not self.prepare_shutdown(save=save, force="force" in flags):
             return False
         await self.tcp.shutdown()
+        return True
+
+    # -- before shutting down: lagging replicas catch up (Redis 7) -----------------------
+
+    def must_wait_for_replicas(self) -> bool:
+        replication = self.replication
+        return bool(self.config["shutdown-timeout"]) and any(
+            replica.replica_acked < replication.offset for replica in replication.replicas)
+
+    def wait_for_replicas(self, done) -> None:
+        """Writes are paused and the replicas asked how far they are; `done(True)` is
+        called once every one has caught up or shutdown-timeout seconds have passed,
+        `done(False)` if SHUTDOWN ABORT comes first."""
+        log.info("Waiting for replicas before shutting down.")
+        timeout = self.config["shutdown-timeout"]
+        self.shutdown_wait = (time.monotonic() + timeout, done)
+        self.pause(timeout, "write")
+        self.replication.request_acks()
+
+    def check_shutdown_wait(self) -> None:
+        """From the cron and after each acknowledgement: is the wait over?"""
+        deadline, done = self.shutdown_wait
+        if self.must_wait_for_replicas() and time.monotonic() < deadline:
+            return
+        self.shutdown_wait = None
+        done(True)
+
+    def abort_shutdown(self) -> bool:
+        """SHUTDOWN ABORT: stop waiting for the replicas, and serve on."""
+        if self.shutdown_wait is None:
+            return False
+        _deadline, done = self.shutdown_wait
+        self.shutdown_wait = None
+        self.unpause()
+        log.info("Shutdown manually aborted.")
+        done(False)
         return True
 
     def _listen_again(self, failure: str) -> None:
@@ -660,6 +704,8 @@ class KvServer:
             self.unpause()
         self._persistence_cron()
         self.replication.cron()
+        if self.shutdown_wait is not None:
+            self.check_shutdown_wait()
         self.tracking.limit_keys(self.config["tracking-table-max-keys"])
         if self.config["min-replicas-to-write"]:
             self.refresh_write_state()          # replicas fall behind as time passes

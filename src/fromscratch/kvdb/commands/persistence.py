@@ -86,16 +86,38 @@ def shutdown(client, argv):
     if not words <= {b"NOSAVE", b"SAVE", b"NOW", b"FORCE", b"ABORT"} or \
             {b"NOSAVE", b"SAVE"} <= words or (b"ABORT" in words and len(words) > 1):
         raise SYNTAX
-    if b"ABORT" in words:
-        raise ErrorReply("ERR No shutdown in progress.")
-    save = True if b"SAVE" in words else False if b"NOSAVE" in words else None
     kv = client.kv
+    if b"ABORT" in words:
+        if not kv.abort_shutdown():
+            raise ErrorReply("ERR No shutdown in progress.")
+        return OK
+    save = True if b"SAVE" in words else False if b"NOSAVE" in words else None
+    force = b"FORCE" in words
     if kv.busy_reply is not None:
         if save is not False:            # a busy script stops only for SHUTDOWN NOSAVE
             raise kv.busy_reply
         kv.exit_now()
-    if not kv.prepare_shutdown(save=save, force=b"FORCE" in words):
-        raise ErrorReply("ERR Errors trying to SHUTDOWN. Check logs.")
+    if b"NOW" not in words and kv.must_wait_for_replicas():
+        # As Redis 7: first let lagging replicas catch up (writes paused meanwhile);
+        # this client waits, unanswered unless the shutdown fails or is aborted.
+        kv.wait_for_replicas(lambda caught_up: _finish(client, caught_up, save, force))
+        return kv.blocking.block(client, argv, (), 0, None)
+    if not kv.prepare_shutdown(save=save, force=force):
+        raise ErrorReply(SHUTDOWN_FAILED)
     kv.stop_requested.set()
     client.close_after_reply = True
     return NO_REPLY
+
+
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+
+
+def _finish(client, caught_up: bool, save: bool | None, force: bool) -> None:
+    """After waiting for the replicas: shut down, or tell the client why not."""
+    kv = client.kv
+    if caught_up and kv.prepare_shutdown(save=save, force=force):
+        kv.stop_requested.set()
+        return
+    kv.unpause()
+    if client.blocked is not None:
+        kv.blocking.wake(client, ErrorReply(SHUTDOWN_FAILED))
