@@ -251,7 +251,7 @@ def test_appendfsync_everysec_loses_no_acknowledged_write_on_process_kill(node):
 def test_the_append_only_file_replays_when_a_password_is_required(node):
     """The log is replayed by the server itself: requirepass (and the default user's
     rules) must not stop it, or a restart would silently lose every write."""
-    node.options = ("--appendonly", "yes", "--requirepass", "secret")
+    node.options = ("--appendonly", "yes", "--appendfsync", "always", "--requirepass", "secret")
     node.start()
     client = redis.Redis(port=node.server.port, password="secret")
     client.set("k", "v")
