@@ -773,3 +773,33 @@ def test_shutdown_lets_a_lagging_replica_catch_up_first(start):
     assert primary_server.process.wait(15) == 0            # exits once the replica caught up
     waiting.join(5)
     assert replica.get("last-write") == b"v"
+
+
+def test_a_replica_leaves_expiring_to_its_primary(server, primary, start_replica):
+    replica = start_replica()
+    primary.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
+    try:
+        primary.set("short", "v", px=100)
+        assert primary.execute_command("WAIT", 1, 5000) == 1
+        time.sleep(0.2)
+        assert replica.get("short") is None                 # past its time: not shown...
+        assert replica.dbsize() == 1                        # ...but not deleted either
+    finally:
+        primary.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
+    assert primary.get("short") is None                     # the primary deletes it...
+    assert primary.execute_command("WAIT", 1, 5000) == 1
+    assert replica.dbsize() == 0                            # ...and the replica follows
+
+
+def test_killing_a_replicas_master_link_makes_it_continue(server, primary, start_replica):
+    replica = start_replica()
+    primary.set("before", "1")
+    assert primary.execute_command("WAIT", 1, 5000) == 1
+    assert "flags=M" in replica.execute_command("CLIENT", "LIST", "TYPE", "master").decode()
+    partial = primary.info("stats")["sync_partial_ok"]
+    assert replica.client_kill_filter(_type="master") == 1
+    wait_until(lambda: primary.info("stats")["sync_partial_ok"] == partial + 1,
+               what="a partial resynchronization")
+    primary.set("after", "2")
+    assert primary.execute_command("WAIT", 1, 5000) == 1
+    assert replica.mget("before", "after") == [b"1", b"2"]

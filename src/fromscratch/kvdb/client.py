@@ -137,6 +137,7 @@ class Client(Connection):
         # primary's stream): it applies changes already made, so nothing may refuse or
         # hold them (no maxmemory, MISCONF, READONLY or CLIENT PAUSE), as in Redis.
         self.trusted = False
+        self.is_primary_link = False   # it applies our primary's stream (following.py)
         self._refresh()
 
     # -- the states that send commands down the careful lane ---------------------------

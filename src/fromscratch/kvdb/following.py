@@ -120,7 +120,22 @@ class PrimaryLink:
             log.info("MASTER <-> REPLICA sync: Finished with success")
         self._set_state("connected")
         self.synced_once = True
-        await self._apply_stream(reader)
+        self._show_client(self._writer.transport)
+        try:
+            await self._apply_stream(reader)
+        finally:
+            self.kv.clients.pop(self._client.id, None)
+
+    def _show_client(self, transport) -> None:
+        """The client applying the stream is one of the server's clients while the
+        link is up, as Redis's master client: CLIENT LIST shows it (flags M), and CLIENT
+        KILL of it (or of TYPE master) closes the link, which then reconnects."""
+        client = self._client
+        client.transport, client.closed = transport, False
+        client.peer = (self.host, self.port)
+        client.local = transport.get_extra_info("sockname")[:2]
+        client.is_primary_link = True
+        self.kv.clients[client.id] = client
 
     def _set_state(self, state: str) -> None:
         was_up, self.state = self.link_up, state
@@ -205,7 +220,7 @@ class PrimaryLink:
 
     async def _apply_stream(self, reader) -> None:
         kv = self.kv
-        client = self._client
+        client, keyspace = self._client, kv.keyspace
         parser = RequestParser(kv.config["proto-max-bulk-len"])
         start, received = self.offset, 0
         ack_timer = asyncio.get_running_loop().call_later(ACK_SECONDS, self._ack_every_second)
@@ -222,7 +237,11 @@ class PrimaryLink:
                             and argv[1].lower() == b"getack"):
                         asked_for_ack = True
                     elif argv[0].lower() != b"ping":
-                        client.call(argv)
+                        keyspace.ttl_ignored = True     # keys expire when the primary says
+                        try:
+                            client.call(argv)
+                        finally:
+                            keyspace.ttl_ignored = False
                         self._check_reply(client.out, argv)
                         client.out.clear()
                 if parser.error is not None:

@@ -113,8 +113,7 @@ class Database:
         entry = self.data.get(key)
         if entry is None:
             return None
-        if entry.expires_at and entry.expires_at <= now_ms():
-            self._expire(key)
+        if entry.expires_at and entry.expires_at <= now_ms() and self._expire(key):
             return None
         if touch:
             self.keyspace.touch(entry)
@@ -126,8 +125,7 @@ class Database:
         if entry is None:
             self._missed(key)
             return None
-        if entry.expires_at and entry.expires_at <= now_ms():
-            self._expire(key)
+        if entry.expires_at and entry.expires_at <= now_ms() and self._expire(key):
             self._missed(key)
             return None
         keyspace = self.keyspace
@@ -166,8 +164,7 @@ class Database:
         entry = self.data.get(key)
         if entry is None:
             return None
-        if entry.expires_at and entry.expires_at <= now_ms():
-            self._expire(key)
+        if entry.expires_at and entry.expires_at <= now_ms() and self._expire(key):
             return None
         keyspace = self.keyspace
         if keyspace.touch_mode == 1:              # LRU, inline: this is the hot path
@@ -192,7 +189,9 @@ class Database:
         counted as `changes` changes (BITFIELD counts each write that changed a field)."""
         entry = self.data.get(key)
         if entry is not None and entry.expires_at:
-            if entry.expires_at <= now_ms() and not self.keyspace.expiry_paused:
+            keyspace = self.keyspace
+            if (entry.expires_at <= now_ms() and not keyspace.expiry_paused
+                    and not keyspace.ttl_ignored):
                 # Expired: gone first, and said so (an "expired" event, a DEL to
                 # propagate), as Redis's lookup for a write does; no TTL to keep.
                 self._expire(key)
@@ -337,17 +336,24 @@ class Database:
         self.modified(key)
         return True
 
-    def _expire(self, key: bytes) -> None:
-        if self.keyspace.expiry_paused:      # CLIENT PAUSE: the key only looks gone
-            return
-        self._remove(key, self.data[key])
+    def _expire(self, key: bytes) -> bool:
+        """`key` was found past its time: remove it, and say whether it is gone for
+        the command looking. During CLIENT PAUSE, and on a replica, it only looks gone
+        (it stays until unpaused, or until the primary deletes it); for the primary's
+        own commands on a replica, it is still there."""
         keyspace = self.keyspace
+        if keyspace.ttl_ignored:
+            return False
+        if keyspace.expiry_paused:
+            return True
+        self._remove(key, self.data[key])
         keyspace.expired_keys += 1
         if keyspace.on_expired is not None:
             keyspace.on_expired(self, key)
         self.notify(EXPIRED, "expired", key)
         self.resized.add(key)
         self._changed(key, 0, by_client=False)
+        return True
 
     def evict(self, key: bytes) -> None:
         """Remove `key` to make room under maxmemory."""
@@ -446,7 +452,9 @@ class Keyspace:
         self.notifier = None
         # called with (db, key) when a key expires, to propagate its deletion
         self.on_expired = None
-        self.expiry_paused = False      # during CLIENT PAUSE, expired keys stay (unseen)
+        self.expiry_paused = False      # during CLIENT PAUSE or on a replica, expired keys
+                                        # stay (unseen)
+        self.ttl_ignored = False        # applying a primary's stream: keys never expire
         # client-side caching (tracking.py): set only while some key or prefix is
         # tracked, so that changes cost nothing otherwise
         self.tracking = None

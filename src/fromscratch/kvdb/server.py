@@ -765,9 +765,6 @@ class KvServer:
             self.pause_until = until
         if self.pause_mode != "all":
             self.pause_mode = mode
-        # A pause freezes the data: nothing expires (keys past their time only look
-        # gone) and nothing is evicted, so that no deletion reaches the replicas.
-        self.keyspace.expiry_paused = True
         self.refresh_lanes()
         self.loop.call_later(seconds, self._pause_timer)
 
@@ -777,11 +774,14 @@ class KvServer:
 
     def unpause(self) -> None:
         self.pause_mode = None
-        self.keyspace.expiry_paused = False
         self.refresh_lanes()
         self.blocking.release_paused()
 
     def refresh_lanes(self) -> None:
+        # A pause freezes the data: nothing expires (keys past their time only look
+        # gone) and nothing is evicted, so that no deletion reaches the replicas. A
+        # replica likewise leaves deleting them to its primary.
+        self.keyspace.expiry_paused = self.pause_mode is not None or self.primary_link is not None
         # The careful lane is also where writes are logged and MISCONF refuses them.
         self.careful = (self.pause_mode is not None or self.busy_reply is not None
                         or bool(self.monitors)

@@ -185,6 +185,8 @@ def client_flags(client) -> str:
         flags += "O"
     elif client.replica_since is not None:
         flags += "S"
+    if client.is_primary_link:
+        flags += "M"
     if client.subscriptions_count():
         flags += "P"
     if client.multi is not None:
@@ -242,6 +244,8 @@ def client_type(client) -> str:
     """The class CLIENT LIST TYPE and CLIENT KILL TYPE select by."""
     if client.replica_since is not None:
         return "replica"
+    if client.is_primary_link:
+        return "master"
     return "pubsub" if client.subscriptions_count() else "normal"
 
 
