@@ -803,3 +803,16 @@ def test_killing_a_replicas_master_link_makes_it_continue(server, primary, start
     primary.set("after", "2")
     assert primary.execute_command("WAIT", 1, 5000) == 1
     assert replica.mget("before", "after") == [b"1", b"2"]
+
+
+def test_a_writable_replica_expires_the_keys_its_clients_wrote(server, primary, start_replica):
+    replica = start_replica()
+    replica.config_set("replica-read-only", "no")
+    try:
+        replica.set("local", "v", px=100)
+        replica.set("kept", "v")
+        time.sleep(0.5)
+        wait_until(lambda: replica.dbsize() == 1, what="the replica's own key to expire")
+        assert replica.get("kept") == b"v"
+    finally:
+        replica.config_set("replica-read-only", "yes")

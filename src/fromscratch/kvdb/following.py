@@ -25,10 +25,13 @@ passes the changes it applies on to its append-only file and its own replicas.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 
 from ..resp import RequestParser, encode_command
+from .client import Client
 from .persistence.snapshot import CorruptSnapshot
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -40,6 +43,17 @@ EOF_MARK_LENGTH = 40
 
 class LinkError(Exception):
     """The primary answered the handshake with something we cannot go on from."""
+
+
+class _StreamClient(Client):
+    """The client that applies the primary's stream (the master client): closing it
+    (CLIENT KILL) drops the link."""
+
+    link: "PrimaryLink"
+
+    def close(self) -> None:
+        self.closed = True
+        self.link.drop_connection()
 
 
 class PrimaryLink:
@@ -73,6 +87,15 @@ class PrimaryLink:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+    def drop_connection(self) -> None:
+        """CLIENT KILL of the master client: the primary must see the link go now,
+        even if a command (DEBUG SLEEP...) then holds the event loop up; the link then
+        reconnects."""
+        if self._writer is not None:
+            with contextlib.suppress(OSError):
+                self._writer.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+            self._close()
 
     async def _run(self) -> None:
         while True:
@@ -116,7 +139,8 @@ class PrimaryLink:
             data = await self._read_dataset(reader)
             self.kv.load_from_primary(data)
             # The stream starts afresh (with a SELECT): a new client, in database 0.
-            self._client = self.kv.loading_client()
+            self._client = self.kv.loading_client(_StreamClient)
+            self._client.link = self
             log.info("MASTER <-> REPLICA sync: Finished with success")
         self._set_state("connected")
         self.synced_once = True

@@ -323,6 +323,9 @@ class Database:
             self.volatile.append(key)
         entry.expires_at = when_ms
         self.modified(key)
+        keyspace = self.keyspace
+        if keyspace.local_expires is not None and not keyspace.ttl_ignored:
+            keyspace.local_expires.add((self.index, key))
 
     def get_expire(self, key: bytes) -> int:
         """The absolute expiry of `key` in ms, 0 for none (the key must be live)."""
@@ -336,15 +339,15 @@ class Database:
         self.modified(key)
         return True
 
-    def _expire(self, key: bytes) -> bool:
+    def _expire(self, key: bytes, force: bool = False) -> bool:
         """`key` was found past its time: remove it, and say whether it is gone for
         the command looking. During CLIENT PAUSE, and on a replica, it only looks gone
-        (it stays until unpaused, or until the primary deletes it); for the primary's
-        own commands on a replica, it is still there."""
+        (it stays until unpaused, or until the primary deletes it) unless `force`; for
+        the primary's own commands on a replica, it is still there."""
         keyspace = self.keyspace
         if keyspace.ttl_ignored:
             return False
-        if keyspace.expiry_paused:
+        if keyspace.expiry_paused and not force:
             return True
         self._remove(key, self.data[key])
         keyspace.expired_keys += 1
@@ -455,6 +458,9 @@ class Keyspace:
         self.expiry_paused = False      # during CLIENT PAUSE or on a replica, expired keys
                                         # stay (unseen)
         self.ttl_ignored = False        # applying a primary's stream: keys never expire
+        # On a writable replica: the keys its own clients gave a TTL, as (db, key): they
+        # expire here, as the primary never hears of them (None on a primary).
+        self.local_expires: set | None = None
         # client-side caching (tracking.py): set only while some key or prefix is
         # tracked, so that changes cost nothing otherwise
         self.tracking = None
@@ -517,6 +523,18 @@ class Keyspace:
         for db in (first, second):
             self.ready_keys += [(db, key) for key in db.blocked]
         self.dirty += 1
+
+    def expire_local_keys(self) -> None:
+        """On a replica, remove its own clients' keys that are past their time."""
+        now = now_ms()
+        for index, key in list(self.local_expires):
+            db = self.dbs[index]
+            entry = db.data.get(key)
+            if entry is None or not entry.expires_at:
+                self.local_expires.discard((index, key))
+            elif entry.expires_at <= now:
+                db._expire(key, force=True)
+                self.local_expires.discard((index, key))
 
     def active_expire_cycle(self, time_budget: float = 0.005) -> int:
         """Remove expired keys by sampling, as Redis's activeExpireCycle does: take 20

@@ -297,6 +297,7 @@ class KvServer:
             self.primary_link.stop()
         self.replication.drop_replicas()
         self.primary_link = PrimaryLink(self, host, port)
+        self.keyspace.local_expires = set()
         self.config.values["replicaof"] = f"{host} {port}"
         self.refresh_write_state()
 
@@ -306,6 +307,7 @@ class KvServer:
             return
         self.primary_link.stop()
         self.primary_link = None
+        self.keyspace.local_expires = None
         self.config.values["replicaof"] = ""
         log.info("MASTER MODE enabled (user request from a client)")
         self.refresh_write_state()
@@ -319,6 +321,7 @@ class KvServer:
         if aof_on:
             self._switch_aof(False)
         self._empty_data()
+        self.keyspace.local_expires = set()
         with self._loading():
             if is_rdb(data):
                 self.snapshotter.import_rdb(data, replace=True)
@@ -366,11 +369,12 @@ class KvServer:
             self.aof = None
         self.refresh_lanes()
 
-    def loading_client(self):
-        """A client with no connection, to replay the append-only file: it never
-        blocks, and nothing refuses it (`requirepass`, the default user's ACL rules,
-        maxmemory: see Client.trusted), as the log holds what was already allowed."""
-        client = Client(self)
+    def loading_client(self, kind: type = Client):
+        """A client (of class `kind`) with no connection, to replay the append-only file
+        or a primary's stream: it never blocks, and nothing refuses it (`requirepass`,
+        the default user's ACL rules, maxmemory: see Client.trusted), as what it replays
+        was already allowed."""
+        client = kind(self)
         client.in_exec = True
         client.trusted = True
         client.user = self.acl.unrestricted_user("(server)")
@@ -692,7 +696,10 @@ class KvServer:
         if self.cron_paused:                    # DEBUG PAUSE-CRON
             return
         self.keyspace.tick()
-        # A replica leaves expiring to its primary, whose DELs it applies.
+        # A replica leaves expiring to its primary, whose DELs it applies, but for the
+        # keys its own clients wrote (a writable replica's).
+        if self.primary_link is not None and self.active_expire_enabled:
+            self.keyspace.expire_local_keys()
         if self.active_expire_enabled and self.pause_mode is None and self.primary_link is None:
             effort = self.config["active-expire-effort"]
             started = time.monotonic()

@@ -658,6 +658,16 @@ def debug_set_active_expire(client, argv):
     return OK
 
 
+@subcommand("debug", "replicate", arity=-3, flags="admin noscript loading stale",
+            summary="Sends a command to the replicas, as if it had run here (a test tool).",
+            syntax="command [arg...]")
+def debug_replicate(client, argv):
+    replication = client.kv.replication
+    if replication.streaming:
+        replication.feed([(client.db.index, argv[2:])])
+    return OK
+
+
 @subcommand("debug", "reload", arity=-2, flags="admin noscript loading stale",
             summary="Saves the snapshot, empties the data and loads the snapshot back.",
             syntax="[MERGE] [NOFLUSH] [NOSAVE]")
