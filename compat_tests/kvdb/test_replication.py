@@ -125,6 +125,12 @@ def test_writes_reach_the_replica_as_redis_propagates_them(r, replica):
     assert matches(replica.commands(1), [["set", "elsewhere", "x"]])
 
 
+def test_getset_reaches_the_replica_as_a_set(r, replica):
+    r.set("k", "1")
+    assert r.getset("k", "2") == b"1"
+    assert matches(replica.commands(3), [["select", "0"], ["set", "k", "1"], ["set", "k", "2"]])
+
+
 def test_published_messages_reach_the_replicas(r, replica):
     r.publish("news", "hello")
     with r.pipeline(transaction=True) as pipe:
@@ -816,3 +822,24 @@ def test_a_writable_replica_expires_the_keys_its_clients_wrote(server, primary, 
         assert replica.get("kept") == b"v"
     finally:
         replica.config_set("replica-read-only", "yes")
+
+
+def test_clients_blocked_on_a_new_replica_are_released(server, start):
+    instance = start()
+    blocked = connect(instance)
+    outcome = {}
+
+    def pop():
+        try:
+            outcome["reply"] = blocked.blpop("queue", 0)
+        except redis.RedisError as error:
+            outcome["error"] = str(error)
+
+    waiting = threading.Thread(target=pop)
+    waiting.start()
+    client = connect(instance)
+    wait_until(lambda: client.info("clients")["blocked_clients"] == 1, what="BLPOP to block")
+    client.execute_command("REPLICAOF", server.host, server.port)
+    waiting.join(5)
+    assert "force unblock from blocking operation" in outcome["error"]
+    client.execute_command("REPLICAOF", "NO", "ONE")

@@ -20,7 +20,7 @@ from ..net import TcpServer
 from ..pubsub import Broker
 from ..resp import ErrorReply
 from . import commands  # noqa: F401  (registers every command in the table)
-from .blocking import Blocking
+from .blocking import PAUSED, Blocking
 from .client import Client, CountedError, deliver_to_clients
 from .commands.connection import client_info_line
 from .config import Config, ConfigError
@@ -46,6 +46,8 @@ from .tracking import Tracking
 
 log = logging.getLogger("fromscratch.kvdb")
 
+UNBLOCKED = ErrorReply("UNBLOCKED force unblock from blocking operation, instance state "
+                       "changed (master -> replica?)")
 MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 
 # The parameter saying how each stopping signal shuts us down.
@@ -296,6 +298,12 @@ class KvServer:
         if self.primary_link is not None:
             self.primary_link.stop()
         self.replication.drop_replicas()
+        # Clients blocked here as on a primary must not be served by the primary's
+        # writes: they are answered and disconnected, as Redis does.
+        for client in list(self.clients.values()):
+            if client.blocked is not None and client.blocked is not PAUSED:
+                client.close_after_reply = True
+                self.blocking.wake(client, UNBLOCKED)
         self.primary_link = PrimaryLink(self, host, port)
         self.keyspace.local_expires = set()
         self.config.values["replicaof"] = f"{host} {port}"

@@ -9,6 +9,7 @@ are logged as they were sent. The others are rewritten from what they did:
 * floating point is logged as its result, so replay can't round differently:
   INCRBYFLOAT -> SET ... KEEPTTL, HINCRBYFLOAT -> HSET;
 * random picks are logged as what was picked: SPOP -> SREM;
+* GETSET as the SET it is (as Redis 7 propagates it);
 * blocking pops, which can be served long after they were sent, and pops from the
   first of several keys, as the pop that happened: BLPOP -> LPOP, BLMOVE -> LMOVE,
   BZPOPMIN -> ZPOPMIN, LMPOP / BLMPOP -> LPOP key count, ZMPOP / BZMPOP -> ZPOPMIN key
@@ -56,6 +57,10 @@ def _set(argv, reply, db):
     if b"KEEPTTL" in words:
         return [[b"SET", key, value, b"KEEPTTL"]]
     return [[b"SET", key, value]]
+
+
+def _getset(argv, reply, db):                       # GETSET key value
+    return [[b"SET", argv[1], argv[2]]]
 
 
 def _set_with_ttl(argv, reply, db):                 # SETEX / PSETEX key ttl value
@@ -178,7 +183,7 @@ def _brpoplpush(argv, reply, db):                    # BRPOPLPUSH src dst timeou
 
 RULES = {
     "expire": _absolute_expiry, "pexpire": _absolute_expiry, "expireat": _absolute_expiry,
-    "pexpireat": _absolute_expiry, "set": _set, "setex": _set_with_ttl,
+    "pexpireat": _absolute_expiry, "set": _set, "getset": _getset, "setex": _set_with_ttl,
     "psetex": _set_with_ttl, "getex": _getex, "restore": _restore,
     "incrbyfloat": _incrbyfloat, "hincrbyfloat": _hincrbyfloat, "spop": _spop,
     "getdel": _getdel, "xadd": _xadd, "xtrim": _xtrim,
