@@ -843,3 +843,34 @@ def test_clients_blocked_on_a_new_replica_are_released(server, start):
     waiting.join(5)
     assert "force unblock from blocking operation" in outcome["error"]
     client.execute_command("REPLICAOF", "NO", "ONE")
+
+
+def test_our_replica_of_a_redis_replica_follows_the_database_its_stream_is_in(
+        server, primary, tmp_path):
+    """A replica passes its primary's stream on as it came, with no SELECT for a new
+    replica of its own: the database the stream is in comes in the payload's
+    repl-stream-db field."""
+    (tmp_path / "middle").mkdir()
+    (tmp_path / "last").mkdir()
+    in_nine = redis.Redis(port=server.port, db=9)
+    in_nine.set("before", "1")
+    middle = start_redis(str(tmp_path / "middle"), "--replicaof", server.host, str(server.port))
+    last = None
+    try:
+        middle_client = redis.Redis(port=middle.port)
+        wait_until(lambda: middle_client.info("replication")["master_link_status"] == "up")
+        in_nine.set("between", "x")      # the stream is in database 9 from here on
+        wait_until(lambda: redis.Redis(port=middle.port, db=9).get("between") == b"x")
+        last = start_kvdb(str(tmp_path / "last"), "--replicaof", middle.host, str(middle.port))
+        last_client = redis.Redis(port=last.port, db=9)
+        wait_until(lambda: last_client.info("replication")["master_link_status"] == "up")
+        in_nine.set("after", "2")
+        wait_until(lambda: last_client.get("after") == b"2", what="the write in database 9")
+        assert last_client.get("before") == b"1"
+        assert redis.Redis(port=last.port, db=0).dbsize() == 0
+    finally:
+        for instance in (last, middle):
+            if instance is not None:
+                instance.stop()
+        in_nine.flushdb()
+        wait_until(lambda: primary.info("replication")["connected_slaves"] == 0)

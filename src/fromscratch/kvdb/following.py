@@ -137,10 +137,12 @@ class PrimaryLink:
             self._set_state("sync")
             self._resumable = False              # our data is about to be replaced
             data = await self._read_dataset(reader)
-            self.kv.load_from_primary(data)
-            # The stream starts afresh (with a SELECT): a new client, in database 0.
+            stream_db = self.kv.load_from_primary(data)
+            # The stream starts afresh: a new client, in the database the file says the
+            # stream is in (a Redis primary's starts with a SELECT anyway).
             self._client = self.kv.loading_client(_StreamClient)
             self._client.link = self
+            self._client.db = self.kv.keyspace.dbs[stream_db]
             log.info("MASTER <-> REPLICA sync: Finished with success")
         self._set_state("connected")
         self.synced_once = True

@@ -38,7 +38,7 @@ from .persistence.propagation import (PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_RE
                                       effects)
 from .persistence.rdb import is_rdb
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
-from .persistence.snapshotter import Snapshotter
+from .persistence.snapshotter import Snapshotter, parse_rdb
 from .replication import Replication
 from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
@@ -320,24 +320,31 @@ class KvServer:
         log.info("MASTER MODE enabled (user request from a client)")
         self.refresh_write_state()
 
-    def load_from_primary(self, data: bytes) -> None:
+    def load_from_primary(self, data: bytes) -> int:
         """A full synchronization: drop every key and library and load the primary's
         dataset (an RDB file, or one of our snapshots). The append-only file, if on,
-        starts again from the new data."""
+        starts again from the new data. Returns the database the primary's stream is in
+        (the file's repl-stream-db: a stream passed on by a replica starts without a
+        SELECT)."""
         self.replication.drop_replicas()
         aof_on = self.aof is not None
         if aof_on:
             self._switch_aof(False)
         self._empty_data()
         self.keyspace.local_expires = set()
+        stream_db = 0
         with self._loading():
             if is_rdb(data):
-                self.snapshotter.import_rdb(data, replace=True)
+                contents = parse_rdb(data)
+                self.snapshotter.import_contents(contents, replace=True)
+                stream_db = contents.aux.get(b"repl-stream-db", b"0")
+                stream_db = int(stream_db) if stream_db.isdigit() else 0
             else:
                 self.load_snapshot(data, replace=True)
         self.keyspace.dirty = 0
         if aof_on:
             self._switch_aof(True)
+        return stream_db if 0 <= stream_db < len(self.keyspace.dbs) else 0
 
     def changes_applied(self) -> None:
         """After a batch of the primary's stream: what it changed goes to the log (and

@@ -64,6 +64,14 @@ def save_in_child(kv, path: str) -> int:
     return pid
 
 
+def parse_rdb(data: bytes):
+    """An RDB file's contents (rdb.RdbFile); CorruptSnapshot if it does not read."""
+    try:
+        return read_rdb(data)
+    except RdbError as error:
+        raise CorruptSnapshot(str(error)) from None
+
+
 class Snapshotter:
     def __init__(self, kv):
         self.kv = kv
@@ -115,10 +123,10 @@ class Snapshotter:
         key starts fresh). Raises CorruptSnapshot, before any key is loaded, if the file
         does not read or does not fit (a database beyond `databases`, a key already
         here, a library that does not load)."""
-        try:
-            contents = read_rdb(data)
-        except RdbError as error:
-            raise CorruptSnapshot(str(error)) from None
+        return self.import_contents(parse_rdb(data), replace)
+
+    def import_contents(self, contents, replace: bool = False) -> int:
+        """import_rdb, for a file already read (parse_rdb)."""
         dbs = self.kv.keyspace.dbs
         now = now_ms()
         keys = [record for record in contents.keys
