@@ -3,6 +3,7 @@ RDB file), then the changes as commands, which must be Redis's byte for byte. Th
 Redis tools on the other end: a redis-server as the replica, `redis-cli --rdb`."""
 
 import fnmatch
+import random
 import shutil
 import signal
 import socket
@@ -874,3 +875,15 @@ def test_our_replica_of_a_redis_replica_follows_the_database_its_stream_is_in(
                 instance.stop()
         in_nine.flushdb()
         wait_until(lambda: primary.info("replication")["connected_slaves"] == 0)
+
+
+def test_a_replica_loads_a_payload_of_megabytes(server, primary, start_replica):
+    """Bigger than any read: a real Redis sends it diskless (up to a 40-byte mark)."""
+    values = random.Random(7).randbytes(3_000_000)       # random: nothing to compress
+    with primary.pipeline(transaction=False) as pipe:
+        for i in range(300):
+            pipe.set(f"big:{i}", values[i * 10_000:(i + 1) * 10_000])
+        pipe.execute()
+    replica = start_replica()
+    assert replica.dbsize() == 300
+    assert replica.get("big:299") == values[2_990_000:]

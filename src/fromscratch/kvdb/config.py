@@ -397,7 +397,7 @@ PARAMETERS = [
     Param("repl-backlog-ttl", "int", 3600, minimum=0, maximum=2**31 - 1),
     Param("repl-ping-replica-period", "int", 10, minimum=1, maximum=2**31 - 1,
           aliases=("repl-ping-slave-period",), effective=False),
-    Param("repl-timeout", "int", 60, minimum=1, maximum=2**31 - 1, effective=False),
+    Param("repl-timeout", "int", 60, minimum=1, maximum=2**31 - 1),
     Param("repl-diskless-sync", "bool", True, effective=False),
     Param("repl-diskless-sync-delay", "int", 5, minimum=0, maximum=2**31 - 1, effective=False),
     Param("min-replicas-to-write", "int", 0, minimum=0, maximum=2**31 - 1,

@@ -41,6 +41,16 @@ ACK_SECONDS = 1.0
 EOF_MARK_LENGTH = 40
 
 
+# What Redis logs when its primary says nothing for repl-timeout seconds, by link state.
+_TIMEOUTS = {
+    "connecting": "Timeout connecting to the MASTER...",
+    "handshake": "Timeout connecting to the MASTER...",
+    "sync": "Timeout receiving bulk data from MASTER... If the problem persists try to "
+            "set the 'repl-timeout' parameter in redis.conf to a larger value.",
+    "connected": "MASTER timeout: no data nor PING received...",
+}
+
+
 class LinkError(Exception):
     """The primary answered the handshake with something we cannot go on from."""
 
@@ -62,7 +72,8 @@ class PrimaryLink:
         self.host = host
         self.port = port
         # Redis's names for the link's states (ROLE shows them): connect (waiting to
-        # try), connecting (handshake), sync (receiving the dataset), connected.
+        # try), connecting (to the primary's port), handshake, sync (receiving the
+        # dataset), connected.
         self.state = "connect"
         self.replid = "?"
         self.offset = 0               # of the primary's stream, processed so far
@@ -108,8 +119,10 @@ class PrimaryLink:
             except CorruptSnapshot as exc:
                 log.warning("Failed trying to load the MASTER synchronization DB from "
                             "socket: %s", exc)
+            except asyncio.TimeoutError:              # nothing for repl-timeout seconds
+                log.warning("%s", _TIMEOUTS[self.state])
             except (OSError, EOFError, asyncio.IncompleteReadError) as exc:
-                if self.state == "connect":
+                if self.state == "connecting":
                     log.warning("Unable to connect to MASTER: %s", exc)
                 elif self.state == "connected":
                     log.warning("Connection with master lost.")
@@ -126,17 +139,19 @@ class PrimaryLink:
 
     async def _follow(self) -> None:
         log.info("Connecting to MASTER %s:%d", self.host, self.port)
-        source = self.kv.config["bind-source-addr"]
-        reader, self._writer = await asyncio.open_connection(
-            self.host, self.port, local_addr=(source, 0) if source else None)
         self._set_state("connecting")
+        source = self.kv.config["bind-source-addr"]
+        reader, self._writer = await self._within_timeout(asyncio.open_connection(
+            self.host, self.port, local_addr=(source, 0) if source else None))
+        self._set_state("handshake")
         log.info("MASTER <-> REPLICA sync started")
+        after_payload = b""
         if await self._handshake(reader):
             log.info("Successful partial resynchronization with master.")
         else:
             self._set_state("sync")
             self._resumable = False              # our data is about to be replaced
-            data = await self._read_dataset(reader)
+            data, after_payload = await self._read_dataset(reader)
             stream_db = self.kv.load_from_primary(data)
             # The stream starts afresh: a new client, in the database the file says the
             # stream is in (a Redis primary's starts with a SELECT anyway).
@@ -146,9 +161,12 @@ class PrimaryLink:
             log.info("MASTER <-> REPLICA sync: Finished with success")
         self._set_state("connected")
         self.synced_once = True
+        # At once: a primary that sent the dataset diskless starts the stream on our
+        # first acknowledgement.
+        self._send_ack()
         self._show_client(self._writer.transport)
         try:
-            await self._apply_stream(reader)
+            await self._apply_stream(reader, after_payload)
         finally:
             self.kv.clients.pop(self._client.id, None)
 
@@ -213,38 +231,63 @@ class PrimaryLink:
         return await self._read_line(reader)
 
     async def _read_line(self, reader) -> bytes:
-        line = await reader.readuntil(b"\r\n")
+        line = await self._within_timeout(reader.readuntil(b"\r\n"))
         self.last_io = time.monotonic()
         return line[:-2]
 
+    async def _within_timeout(self, waiting):
+        """`waiting`'s result, or asyncio.TimeoutError after repl-timeout seconds
+        without it, as Redis gives up on a silent primary."""
+        return await asyncio.wait_for(waiting, self.kv.config["repl-timeout"])
+
     # -- the dataset ---------------------------------------------------------------------
 
-    async def _read_dataset(self, reader) -> bytes:
+    async def _read_dataset(self, reader) -> tuple[bytes, bytes]:
+        """The payload, and any bytes of the stream that came right after it."""
+        self.sync_bytes_expected, self.sync_bytes_read = -1, 0
         # While it prepares the payload, the primary keeps the link alive with newlines.
         line = b""
         while not line:
-            line = (await reader.readuntil(b"\n")).strip()
+            line = (await self._within_timeout(reader.readuntil(b"\n"))).strip()
         self.last_io = time.monotonic()
         if not line.startswith(b"$"):
-            raise LinkError(f"bad protocol from MASTER, the first byte is not '$' "
-                            f"(we received '{line.decode(errors='replace')}')")
+            raise LinkError(f"Bad protocol from MASTER, the first byte is not '$' (we "
+                            f"received '{line.decode(errors='replace')}'), are you sure "
+                            f"the host and port are right?")
         if line.startswith(b"$EOF:"):
             mark = line[5:]
             if len(mark) != EOF_MARK_LENGTH:
-                raise LinkError("bad EOF mark from MASTER")
-            data = await reader.readuntil(mark)
-            self.sync_bytes_read = len(data)
-            return data[:-EOF_MARK_LENGTH]
+                raise LinkError("Bad EOF mark from MASTER")
+            return await self._read_until_mark(reader, mark)
         if not line[1:].isdigit():
-            raise LinkError("bad payload length from MASTER")
+            raise LinkError("Bad payload length from MASTER")
         self.sync_bytes_expected = int(line[1:])
-        data = await reader.readexactly(self.sync_bytes_expected)
-        self.sync_bytes_read = len(data)
-        return data
+        data = bytearray()
+        while len(data) < self.sync_bytes_expected:
+            data += await self._read_some(reader, self.sync_bytes_expected - len(data))
+        return bytes(data), b""
+
+    async def _read_until_mark(self, reader, mark: bytes) -> tuple[bytes, bytes]:
+        """A diskless payload: everything up to the 40-byte mark that ends it."""
+        data = bytearray()
+        while True:
+            searched_from = max(len(data) - len(mark), 0)
+            data += await self._read_some(reader, 1 << 20)
+            at = data.find(mark, searched_from)
+            if at >= 0:
+                return bytes(data[:at]), bytes(data[at + len(mark):])
+
+    async def _read_some(self, reader, most: int) -> bytes:
+        chunk = await self._within_timeout(reader.read(min(most, 1 << 20)))
+        if not chunk:
+            raise EOFError("connection closed by the primary during the sync")
+        self.last_io = time.monotonic()
+        self.sync_bytes_read += len(chunk)
+        return chunk
 
     # -- the stream ----------------------------------------------------------------------
 
-    async def _apply_stream(self, reader) -> None:
+    async def _apply_stream(self, reader, first: bytes = b"") -> None:
         kv = self.kv
         client, keyspace = self._client, kv.keyspace
         parser = RequestParser(kv.config["proto-max-bulk-len"])
@@ -252,8 +295,10 @@ class PrimaryLink:
         ack_timer = asyncio.get_running_loop().call_later(ACK_SECONDS, self._ack_every_second)
         self._resumable = True
         try:
+            data = first
             while True:
-                data = await reader.read(1 << 16)
+                if not data:
+                    data = await self._within_timeout(reader.read(1 << 16))
                 if not data:
                     raise EOFError("connection closed by the primary")
                 self.last_io = time.monotonic()
@@ -280,6 +325,7 @@ class PrimaryLink:
                 kv.changes_applied()
                 if asked_for_ack:
                     self._send_ack()
+                data = b""
         finally:
             ack_timer.cancel()
             # Half a command received: where it started is not known exactly, so the
