@@ -423,7 +423,7 @@ class KvServer:
             changes = effects(cmd, argv, reply, db)
             self.pending_ops += [(db.index, change) for change in changes]
             if self.propagate_to != PROPAGATE_ALL:
-                self._narrow(changes)
+                self._narrow(changes, self.propagate_to)
 
     def also_propagate(self, db_index: int, argv: list, targets: int = PROPAGATE_ALL) -> None:
         """For a command that says itself what it did, op by op (XREADGROUP, XCLAIM...),
@@ -433,11 +433,12 @@ class KvServer:
             self.pending_ops.append((db_index, argv))
             targets &= self.propagate_to
             if targets != PROPAGATE_ALL:
-                self.narrowed_ops[id(argv)] = targets
+                self._narrow([argv], targets)
 
-    def _narrow(self, changes: list) -> None:
+    def _narrow(self, changes: list, targets: int) -> None:
+        """These pending ops go only to `targets` (see flush_ops)."""
         for argv in changes:
-            self.narrowed_ops[id(argv)] = self.propagate_to
+            self.narrowed_ops[id(argv)] = targets
 
     def propagate_deletion(self, db, key: bytes, lazy: bool = False) -> None:
         """A key that expired or was evicted is gone for good: the log and the replicas
