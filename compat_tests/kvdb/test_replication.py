@@ -887,3 +887,25 @@ def test_a_replica_loads_a_payload_of_megabytes(server, primary, start_replica):
     replica = start_replica()
     assert replica.dbsize() == 300
     assert replica.get("big:299") == values[2_990_000:]
+
+
+def test_after_a_failover_the_old_primary_continues_from_the_new_one(start):
+    """Redis's psync2: a replica takes its primary's replication id and offsets, and
+    once promoted keeps them as its previous history, so the old primary, now its
+    replica, continues (+CONTINUE) instead of loading everything again."""
+    old_server = start()
+    old = connect(old_server)
+    new_server = start("--replicaof", old_server.host, str(old_server.port))
+    new = connect(new_server)
+    wait_until(lambda: new.info("replication")["master_link_status"] == "up")
+    old.set("k", "1")
+    assert old.execute_command("WAIT", 1, 5000) == 1
+    assert new.info("replication")["master_replid"] == old.info("replication")["master_replid"]
+    new.execute_command("REPLICAOF", "NO", "ONE")
+    old.execute_command("REPLICAOF", new_server.host, new_server.port)
+    wait_until(lambda: old.info("replication")["master_link_status"] == "up")
+    stats = new.info("stats")
+    assert (stats["sync_partial_ok"], stats["sync_full"]) == (1, 0)
+    new.set("k", "2")
+    assert new.execute_command("WAIT", 1, 5000) == 1
+    assert old.get("k") == b"2"

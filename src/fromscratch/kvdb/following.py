@@ -3,10 +3,11 @@
 The link does what a Redis replica does, over one connection to the primary:
 
 1. the handshake: PING, AUTH when `masterauth` is set, REPLCONF listening-port and
-   capa (eof, psync2), then PSYNC: `? -1` the first time, which a primary answers
-   `+FULLRESYNC <replid> <offset>`; after a lost link, `<replid> <offset + 1>`, which a
-   primary that still has those bytes in its backlog answers `+CONTINUE`, and the
-   stream goes on from there (step 3), else with a full resynchronization.
+   capa (eof, psync2), then PSYNC <replid> <offset + 1>, asking to continue a history:
+   our own the first time (the new primary may have been our replica, and continued
+   it), the primary's after a lost link. A primary that has those bytes in its backlog
+   answers `+CONTINUE`, and the stream goes on from there (step 3); otherwise it
+   answers `+FULLRESYNC <replid> <offset>` and sends the whole dataset.
 2. the dataset: `$<length>` and that many bytes, or `$EOF:<40 bytes>` and the bytes up to
    that mark (diskless), after any newlines the primary sends while it prepares it. It is
    an RDB file (a real Redis's, or ours: replication.py writes RDB): everything here is
@@ -14,12 +15,14 @@ The link does what a Redis replica does, over one connection to the primary:
 3. the stream: every command the primary propagates, run by a trusted client of ours
    (replies dropped; nothing refuses it: see Client.trusted). `offset` counts the bytes
    of stream processed; it is reported with REPLCONF ACK every second and when the
-   primary asks (REPLCONF GETACK).
+   primary asks (REPLCONF GETACK). Once applied, the bytes go on, as they came, to our
+   own replicas and backlog: after a full sync our stream is the primary's, with its
+   id and offsets (Replication.take_history), as in Redis.
 
 If the connection fails or drops, the link tries again a second later, as Redis's cron
 does. While following, the server refuses writes from its own clients with -READONLY
 (`replica-read-only`), does not expire keys itself (the primary's DELs do), and
-passes the changes it applies on to its append-only file and its own replicas.
+logs the changes it applies in its append-only file.
 """
 
 from __future__ import annotations
@@ -67,7 +70,9 @@ class _StreamClient(Client):
 
 
 class PrimaryLink:
-    def __init__(self, kv, host: str, port: int):
+    def __init__(self, kv, host: str, port: int, replid: str, offset: int):
+        """Follow host:port, first asking to continue the history `replid` from
+        `offset` (ours: see KvServer.follow)."""
         self.kv = kv
         self.host = host
         self.port = port
@@ -75,15 +80,15 @@ class PrimaryLink:
         # try), connecting (to the primary's port), handshake, sync (receiving the
         # dataset), connected.
         self.state = "connect"
-        self.replid = "?"
-        self.offset = 0               # of the primary's stream, processed so far
+        self.replid = replid
+        self.offset = offset          # of the primary's stream, processed so far
         self.synced_once = False
         self.last_io = time.monotonic()
         self.down_since = time.monotonic()
         self.sync_bytes_expected = -1
         self.sync_bytes_read = 0
-        self._resumable = False       # whether the next link may ask to continue (PSYNC)
-        self._client = None           # applies the stream; kept across partial resyncs
+        self._resumable = True        # whether the next link may ask to continue (PSYNC)
+        self._client = self._new_client()   # applies the stream; kept across PSYNCs
         self._writer: asyncio.StreamWriter | None = None
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -153,10 +158,10 @@ class PrimaryLink:
             self._resumable = False              # our data is about to be replaced
             data, after_payload = await self._read_dataset(reader)
             stream_db = self.kv.load_from_primary(data)
+            self.kv.replication.take_history(self.replid, self.offset)
             # The stream starts afresh: a new client, in the database the file says the
             # stream is in (a Redis primary's starts with a SELECT anyway).
-            self._client = self.kv.loading_client(_StreamClient)
-            self._client.link = self
+            self._client = self._new_client()
             self._client.db = self.kv.keyspace.dbs[stream_db]
             log.info("MASTER <-> REPLICA sync: Finished with success")
         self._set_state("connected")
@@ -180,6 +185,16 @@ class PrimaryLink:
         client.local = transport.get_extra_info("sockname")[:2]
         client.is_primary_link = True
         self.kv.clients[client.id] = client
+
+    def _new_client(self) -> "_StreamClient":
+        client = self.kv.loading_client(_StreamClient)
+        client.link = self
+        return client
+
+    @property
+    def stream_client(self) -> "_StreamClient":
+        """The client applying the stream: its database is the one the stream is in."""
+        return self._client
 
     def _set_state(self, state: str) -> None:
         was_up, self.state = self.link_up, state
@@ -219,6 +234,7 @@ class PrimaryLink:
         if words[:1] == [b"+CONTINUE"]:
             if len(words) > 1:                      # the primary's history has a new id
                 self.replid = words[1].decode()
+                self.kv.replication.continued_as(self.replid)
             return True
         if len(words) != 3 or words[0] != b"+FULLRESYNC" or not words[2].isdigit():
             raise LinkError(f"unexpected reply to PSYNC: {reply.decode(errors='replace')}")
@@ -292,6 +308,7 @@ class PrimaryLink:
         client, keyspace = self._client, kv.keyspace
         parser = RequestParser(kv.config["proto-max-bulk-len"])
         start, received = self.offset, 0
+        unsent = bytearray()                  # received, not yet passed on: half a command
         ack_timer = asyncio.get_running_loop().call_later(ACK_SECONDS, self._ack_every_second)
         self._resumable = True
         try:
@@ -318,10 +335,14 @@ class PrimaryLink:
                 if parser.error is not None:
                     raise LinkError(f"protocol error in the replication stream: {parser.error}")
                 received += len(data)
+                unsent += data
                 # The offset moves on only at a command's end: what we acknowledge, and
-                # where a partial resynchronization would continue, must be exact.
+                # where a partial resynchronization would continue, must be exact. What
+                # was applied goes on to our replicas then too.
                 if not parser.mid_command:
                     self.offset = start + received
+                    kv.replication.pass_on(bytes(unsent))
+                    unsent.clear()
                 kv.changes_applied()
                 if asked_for_ack:
                     self._send_ack()

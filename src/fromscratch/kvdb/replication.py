@@ -30,6 +30,7 @@ the stream are kept in a backlog: a replica that lost its link asks to continue 
 from __future__ import annotations
 
 import io
+import os
 import struct
 import time
 
@@ -46,6 +47,11 @@ class Replication:
     def __init__(self, kv):
         self.kv = kv
         self.replicas: list = []        # clients that receive the stream
+        # The history the stream belongs to: its id (a replica takes its primary's),
+        # and the one before with where it ended (for replicas that followed us then).
+        self.replid = kv.run_id
+        self.replid2 = "0" * 40
+        self.second_offset = -1
         self.offset = 0                 # bytes of stream sent so far
         self.selected_db = -1           # the database the stream last SELECTed
         self.last_ping = time.monotonic()
@@ -73,14 +79,16 @@ class Replication:
     def can_continue(self, replid: bytes, wanted: int) -> bool:
         """Whether PSYNC <replid> <wanted> can continue from the backlog: it names our
         history and the backlog still holds everything from byte `wanted` on."""
-        return (self.backlog is not None and replid == self.kv.run_id.encode()
+        in_history = (replid == self.replid.encode()
+                      or (replid == self.replid2.encode() and wanted <= self.second_offset))
+        return (self.backlog is not None and in_history
                 and self.backlog_first_offset() <= wanted <= self.offset + 1)
 
     def continue_from(self, client, wanted: int) -> None:
         """A partial resynchronization: +CONTINUE, then the stream from byte `wanted`."""
         self.partial_syncs += 1
         start = wanted - self.backlog_first_offset()
-        client.out.append(b"+CONTINUE %s\r\n" % self.kv.run_id.encode())
+        client.out.append(b"+CONTINUE %s\r\n" % self.replid.encode())
         client.out.append(bytes(self.backlog[start:]))
         self._add(client)
 
@@ -91,7 +99,7 @@ class Replication:
         self.full_syncs += 1
         payload = self.payload(client.replica_rdb_filter)
         if psync:
-            client.out.append(b"+FULLRESYNC %s %d\r\n" % (kv.run_id.encode(), self.offset))
+            client.out.append(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset))
         client.out.append(b"$%d\r\n" % len(payload))
         client.out.append(payload)
         if client.replica_rdb_only:
@@ -119,13 +127,52 @@ class Replication:
         kv = self.kv
         aux = [("redis-ver", REDIS_VERSION), ("redis-bits", struct.calcsize("P") * 8),
                ("ctime", int(time.time())), ("used-mem", kv.used_memory()),
-               ("repl-stream-db", max(self.selected_db, 0)), ("repl-id", kv.run_id),
+               ("repl-stream-db", self.stream_db()), ("repl-id", self.replid),
                ("repl-offset", self.offset), ("aof-base", 0)]
         databases = kv.keyspace.dbs if parts is None else ()
         libraries = kv.functions.codes() if parts is None or b"functions" in parts else ()
         buffer = io.BytesIO()
         write_rdb(buffer, databases, libraries, aux, kv.config["maxmemory-policy"])
         return buffer.getvalue()
+
+    def stream_db(self) -> int:
+        """The database the stream is in now: ours, or while we follow a primary whose
+        stream we pass on, the one its stream is in."""
+        link = self.kv.primary_link
+        if link is not None and link.stream_client is not None:
+            return link.stream_client.db.index
+        return max(self.selected_db, 0)
+
+    def take_history(self, replid: str, offset: int) -> None:
+        """A full sync from a primary: from now on our stream is its stream, passed on
+        as it comes (pass_on), with its id and offsets, so that our replicas can
+        continue from either of us."""
+        self.replid, self.offset = replid, offset
+        self.replid2, self.second_offset = "0" * 40, -1
+        self.backlog = bytearray()
+        self.kv.refresh_lanes()
+
+    def continued_as(self, replid: str) -> None:
+        """Our primary continued our history under a new id (it was promoted): the
+        old one is kept as the one before, as Redis keeps it."""
+        if replid != self.replid:
+            self.replid2, self.second_offset = self.replid, self.offset + 1
+            self.replid = replid
+
+    def pass_on(self, data: bytes) -> None:
+        """Bytes of our primary's stream (whole commands), for our replicas."""
+        if self.backlog is None:
+            self.backlog = bytearray()
+            self.kv.refresh_lanes()
+        self._send(data)
+
+    def new_history(self) -> None:
+        """REPLICAOF NO ONE: a primary of our own from here, with a new id; a replica
+        that followed the old history up to here can still continue (PSYNC with the
+        old id), and our own stream starts with a SELECT."""
+        self.replid2, self.second_offset = self.replid, self.offset + 1
+        self.replid = os.urandom(20).hex()
+        self.selected_db = -1
 
     def drop_replicas(self) -> None:
         """Disconnect every replica (our data is about to be replaced): each will
@@ -208,8 +255,8 @@ class Replication:
         config = self.kv.config
         if now - self.last_ping >= config["repl-ping-replica-period"]:
             self.last_ping = now
-            if self.replicas:
-                self._send(PING)
+            if self.replicas and self.kv.primary_link is None:    # a replica passes its
+                self._send(PING)                                   # primary's PINGs on
         if (self.backlog is not None and not self.replicas and config["repl-backlog-ttl"]
                 and now - self.alone_since >= config["repl-backlog-ttl"]):
             self.backlog = None

@@ -304,7 +304,11 @@ class KvServer:
             if client.blocked is not None and client.blocked is not PAUSED:
                 client.close_after_reply = True
                 self.blocking.wake(client, UNBLOCKED)
-        self.primary_link = PrimaryLink(self, host, port)
+        # The first link asks to continue our own history: the new primary may have
+        # followed us (a failover), and then holds what we have.
+        replication = self.replication
+        self.primary_link = PrimaryLink(self, host, port, replication.replid,
+                                        replication.offset)
         self.keyspace.local_expires = set()
         self.config.values["replicaof"] = f"{host} {port}"
         self.refresh_write_state()
@@ -315,6 +319,7 @@ class KvServer:
             return
         self.primary_link.stop()
         self.primary_link = None
+        self.replication.new_history()
         self.keyspace.local_expires = None
         self.config.values["replicaof"] = ""
         log.info("MASTER MODE enabled (user request from a client)")
@@ -467,7 +472,9 @@ class KvServer:
                            if narrowed.get(id(op[1]), PROPAGATE_ALL) & PROPAGATE_REPLICAS]
         if self.aof is not None and to_log:
             self.aof.append(to_log)
-        if self.replication.streaming and to_replicas:
+        # A replica passes its primary's stream on as it came (following.py), and its
+        # own clients' writes reach no replica, as in Redis.
+        if self.replication.streaming and to_replicas and self.primary_link is None:
             self.replication.feed(to_replicas)
         if client is not None:
             client.write_offset = self.replication.offset

@@ -239,12 +239,12 @@ def _section_replication(kv) -> list:
                  f"offset={replica.replica_acked},lag={int(now - replica.replica_ack_time)}")
                 for number, replica in enumerate(replication.replicas)]
     link = kv.primary_link
-    offset = replication.offset if link is None else link.offset
     return [*(_following(kv, link) if link else [("role", "master")]),
             ("connected_slaves", len(replicas)), *replicas,
-            ("master_failover_state", "no-failover"), ("master_replid", kv.run_id),
-            ("master_replid2", "0" * 40), ("master_repl_offset", offset),
-            ("second_repl_offset", -1),
+            ("master_failover_state", "no-failover"), ("master_replid", replication.replid),
+            ("master_replid2", replication.replid2),
+            ("master_repl_offset", replication.offset),
+            ("second_repl_offset", replication.second_offset),
             ("repl_backlog_active", int(replication.backlog is not None)),
             ("repl_backlog_size", kv.config["repl-backlog-size"]),
             ("repl_backlog_first_byte_offset", replication.backlog_first_offset()),
