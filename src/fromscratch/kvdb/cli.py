@@ -17,6 +17,7 @@ import gc
 import logging
 import os
 import sys
+import time
 
 from ..net import run_servers
 from .acl import AclFileError
@@ -87,6 +88,7 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
     except AclFileError as exc:
         log.error("Aborting Redis startup because of ACL errors: %s", exc)
         return 1
+    RedisLogFormat.role = staticmethod(lambda: "S" if server.primary_link else "M")
     try:
         server.load_data()
     except (CorruptSnapshot, CorruptAof) as exc:
@@ -124,11 +126,28 @@ def daemonize() -> None:
             os.dup2(null.fileno(), stream.fileno())
 
 
+class RedisLogFormat(logging.Formatter):
+    """Redis's log line, which tools and test suites read: `pid:role day month year
+    time.ms level message`. The role is M, or S while following a primary (`role`, set
+    once the server exists); the level mark is `.` debug, `*` notice, `#` warning."""
+
+    MARKS = {logging.DEBUG: ".", logging.INFO: "*"}
+    role = staticmethod(lambda: "M")
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(record.created))
+        line = (f"{os.getpid()}:{self.role()} {stamp}.{int(record.msecs):03d} "
+                f"{self.MARKS.get(record.levelno, '#')} {record.getMessage()}")
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def start_logging(config: Config) -> None:
     """Log to stdout, or append to `logfile`, at `loglevel` (CONFIG SET may change it)."""
     handler = (logging.FileHandler(config["logfile"]) if config["logfile"]
                else logging.StreamHandler(sys.stdout))
-    handler.setFormatter(logging.Formatter(f"{os.getpid()}:M %(asctime)s %(message)s"))
+    handler.setFormatter(RedisLogFormat())
     logging.getLogger().addHandler(handler)
     # The level is our servers' own: other libraries (asyncio) keep logging warnings only.
     ours = logging.getLogger("fromscratch")
