@@ -727,12 +727,18 @@ def test_a_replica_announces_the_address_it_is_told_to(server, primary, start):
     wait_until(lambda: primary.info("replication")["connected_slaves"] == 0)
 
 
-def test_shutdown_waits_for_a_lagging_replica_and_can_be_aborted(start):
+def start_primary_and_replica(start):
+    """A fresh primary and a replica of it, both of the test's kind, once the link is up:
+    (primary server, its client, replica server, its client)."""
     primary_server = start()
-    primary = connect(primary_server)
     replica_server = start("--replicaof", primary_server.host, str(primary_server.port))
     replica = connect(replica_server)
     wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+    return primary_server, connect(primary_server), replica_server, replica
+
+
+def test_shutdown_waits_for_a_lagging_replica_and_can_be_aborted(start):
+    primary_server, primary, replica_server, replica = start_primary_and_replica(start)
     primary.set("k", "v")
     assert primary.execute_command("WAIT", 1, 5000) == 1
     replica_server.process.send_signal(signal.SIGSTOP)     # from now on it lags
@@ -762,11 +768,7 @@ def test_shutdown_waits_for_a_lagging_replica_and_can_be_aborted(start):
 
 
 def test_shutdown_lets_a_lagging_replica_catch_up_first(start):
-    primary_server = start()
-    primary = connect(primary_server)
-    replica_server = start("--replicaof", primary_server.host, str(primary_server.port))
-    replica = connect(replica_server)
-    wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+    primary_server, primary, replica_server, replica = start_primary_and_replica(start)
     replica_server.process.send_signal(signal.SIGSTOP)
     try:
         primary.set("last-write", "v")
@@ -893,11 +895,7 @@ def test_after_a_failover_the_old_primary_continues_from_the_new_one(start):
     """Redis's psync2: a replica takes its primary's replication id and offsets, and
     once promoted keeps them as its previous history, so the old primary, now its
     replica, continues (+CONTINUE) instead of loading everything again."""
-    old_server = start()
-    old = connect(old_server)
-    new_server = start("--replicaof", old_server.host, str(old_server.port))
-    new = connect(new_server)
-    wait_until(lambda: new.info("replication")["master_link_status"] == "up")
+    _old_server, old, new_server, new = start_primary_and_replica(start)
     old.set("k", "1")
     assert old.execute_command("WAIT", 1, 5000) == 1
     assert new.info("replication")["master_replid"] == old.info("replication")["master_replid"]

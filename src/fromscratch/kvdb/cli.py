@@ -75,7 +75,7 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         return 1
     if config["daemonize"]:
         daemonize()
-    start_logging(config)
+    log_format = start_logging(config)
     log.info("%s version=%s, pid=%d, just started", name, REDIS_VERSION, os.getpid())
     if config["always-show-logo"]:
         log.info("\n  fromscratch %s %s (Redis compatible)\n  Running in standalone mode"
@@ -88,7 +88,7 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
     except AclFileError as exc:
         log.error("Aborting Redis startup because of ACL errors: %s", exc)
         return 1
-    RedisLogFormat.role = staticmethod(lambda: "S" if server.primary_link else "M")
+    log_format.server = server
     try:
         server.load_data()
     except (CorruptSnapshot, CorruptAof) as exc:
@@ -128,26 +128,29 @@ def daemonize() -> None:
 
 class RedisLogFormat(logging.Formatter):
     """Redis's log line, which tools and test suites read: `pid:role day month year
-    time.ms level message`. The role is M, or S while following a primary (`role`, set
-    once the server exists); the level mark is `.` debug, `*` notice, `#` warning."""
+    time.ms level message`. The role is M, or S while the server (set once it exists)
+    follows a primary; the level mark is `.` debug, `*` notice, `#` warning."""
 
     MARKS = {logging.DEBUG: ".", logging.INFO: "*"}
-    role = staticmethod(lambda: "M")
+    server = None
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(record.created))
-        line = (f"{os.getpid()}:{self.role()} {stamp}.{int(record.msecs):03d} "
+        role = "S" if self.server is not None and self.server.primary_link else "M"
+        line = (f"{os.getpid()}:{role} {stamp}.{int(record.msecs):03d} "
                 f"{self.MARKS.get(record.levelno, '#')} {record.getMessage()}")
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
 
 
-def start_logging(config: Config) -> None:
-    """Log to stdout, or append to `logfile`, at `loglevel` (CONFIG SET may change it)."""
+def start_logging(config: Config) -> RedisLogFormat:
+    """Log to stdout, or append to `logfile`, at `loglevel` (CONFIG SET may change it).
+    Returns the line format, to be told of the server once it exists."""
     handler = (logging.FileHandler(config["logfile"]) if config["logfile"]
                else logging.StreamHandler(sys.stdout))
-    handler.setFormatter(RedisLogFormat())
+    log_format = RedisLogFormat()
+    handler.setFormatter(log_format)
     logging.getLogger().addHandler(handler)
     # The level is our servers' own: other libraries (asyncio) keep logging warnings only.
     ours = logging.getLogger("fromscratch")
@@ -157,6 +160,7 @@ def start_logging(config: Config) -> None:
 
     set_level(config["loglevel"])
     config.on_change("loglevel", set_level)
+    return log_format
 
 
 def write_pidfile(path: str) -> None:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from ..durable import write_file_atomically
-from ..resp import ErrorReply
+from ..resp import ErrorReply, ProtocolError, quote_repr, split_inline
 from .notifications import parse_flags, render_flags
 
 
@@ -657,83 +657,19 @@ def _quote(text: str) -> str:
     return text if text and not re.search(r"[\s\"'\\]", text) else quote_arg(text)
 
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
-            "\a": "\\a", "\b": "\\b"}
-_UNESCAPES = {"n": b"\n", "r": b"\r", "t": b"\t", "b": b"\b", "a": b"\a"}
-
-
 def quote_arg(text: str) -> str:
-    """`text` in double quotes with Redis's escapes (sdscatrepr): what split_args reads
-    back as that one argument."""
-    out = ['"']
-    for byte in text.encode("utf-8", "surrogateescape"):
-        char = chr(byte)
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif 32 <= byte < 127:
-            out.append(char)
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)
+    """`text` as one quoted argument of a config line (split_args reads it back)."""
+    return quote_repr(text.encode("utf-8", "surrogateescape"))
 
 
 def split_args(line: str) -> list[str]:
-    """A config line's words as Redis splits them (sdssplitargs): spaces separate words;
-    "double quotes" take \\n, \\t, \\xHH... escapes, 'single quotes' only \\'; a closing
-    quote must end its word. ValueError for unbalanced quotes."""
-    data = line.encode("utf-8", "surrogateescape")
-    words, i, end = [], 0, len(data)
-    while True:
-        while i < end and data[i] in b" \t\r\n\v\f":
-            i += 1
-        if i == end:
-            return words
-        word = bytearray()
-        quote = None
-        while True:
-            byte = data[i:i + 1]
-            if quote == b'"':
-                hex_digits = data[i + 2:i + 4]
-                if byte == b"\\" and data[i + 1:i + 2] == b"x" and len(hex_digits) == 2 \
-                        and all(d in b"0123456789abcdefABCDEF" for d in hex_digits):
-                    word.append(int(hex_digits, 16))
-                    i += 3
-                elif byte == b"\\" and i + 1 < end:
-                    i += 1
-                    escaped = data[i:i + 1]
-                    word += _UNESCAPES.get(escaped.decode("latin-1"), escaped)
-                elif byte == b'"':
-                    if i + 1 < end and data[i + 1] not in b" \t\r\n\v\f":
-                        raise ValueError("closing quote must be followed by a space")
-                    quote = b"done"
-                elif not byte:
-                    raise ValueError("unterminated quotes")
-                else:
-                    word += byte
-            elif quote == b"'":
-                if byte == b"\\" and data[i + 1:i + 2] == b"'":
-                    i += 1
-                    word += b"'"
-                elif byte == b"'":
-                    if i + 1 < end and data[i + 1] not in b" \t\r\n\v\f":
-                        raise ValueError("closing quote must be followed by a space")
-                    quote = b"done"
-                elif not byte:
-                    raise ValueError("unterminated quotes")
-                else:
-                    word += byte
-            elif not byte or byte in b" \t\r\n":
-                quote = b"done"
-            elif byte in b"\"'":
-                quote = byte
-            else:
-                word += byte
-            if i < end:
-                i += 1
-            if quote == b"done":
-                break
-        words.append(word.decode("utf-8", "surrogateescape"))
+    """A config line's words as Redis splits them (sdssplitargs, as for an inline
+    command). ValueError for unbalanced quotes."""
+    try:
+        words = split_inline(line.encode("utf-8", "surrogateescape"))
+    except ProtocolError:
+        raise ValueError("unbalanced quotes") from None
+    return [word.decode("utf-8", "surrogateescape") for word in words]
 
 
 def parse_command_line(argv: list[str]) -> tuple[str | None, bool, str]:

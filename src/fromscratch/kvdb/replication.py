@@ -113,10 +113,14 @@ class Replication:
     def _add(self, client) -> None:
         client.replica_since = client.replica_ack_time = time.time()
         self.replicas.append(client)
-        if self.backlog is None:
-            self.backlog = bytearray()
+        self._keep_backlog()
         self.kv.flush_soon(client)
         self.kv.refresh_write_state()
+
+    def _keep_backlog(self) -> None:
+        if self.backlog is None:
+            self.backlog = bytearray()
+            self.kv.refresh_lanes()           # changes are encoded into the stream now
 
     def payload(self, parts: frozenset[bytes] | None = None) -> bytes:
         """The dataset as an RDB file, as Redis writes it for a replica: its AUX fields
@@ -149,8 +153,8 @@ class Replication:
         continue from either of us."""
         self.replid, self.offset = replid, offset
         self.replid2, self.second_offset = "0" * 40, -1
-        self.backlog = bytearray()
-        self.kv.refresh_lanes()
+        self.backlog = None                   # what it held was another history
+        self._keep_backlog()
 
     def continued_as(self, replid: str) -> None:
         """Our primary continued our history under a new id (it was promoted): the
@@ -161,9 +165,7 @@ class Replication:
 
     def pass_on(self, data: bytes) -> None:
         """Bytes of our primary's stream (whole commands), for our replicas."""
-        if self.backlog is None:
-            self.backlog = bytearray()
-            self.kv.refresh_lanes()
+        self._keep_backlog()
         self._send(data)
 
     def new_history(self) -> None:

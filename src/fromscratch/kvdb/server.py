@@ -18,7 +18,7 @@ import signal
 import time
 from ..net import TcpServer
 from ..pubsub import Broker
-from ..resp import ErrorReply
+from ..resp import ErrorReply, quote_repr
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import PAUSED, Blocking
 from .client import Client, CountedError, deliver_to_clients
@@ -952,28 +952,3 @@ class KvServer:
             for sub in cmd.subcommands.values():
                 total += sub.calls
         return total
-
-
-def quote_repr(data: bytes) -> str:
-    """An argument as Redis shows it in MONITOR and CLIENT LIST: C-style quoted."""
-    out = ['"']
-    for byte in data:
-        char = chr(byte)
-        if char in '\\"':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\a":
-            out.append("\\a")
-        elif char == "\b":
-            out.append("\\b")
-        elif 32 <= byte < 127:
-            out.append(char)
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)

@@ -3,7 +3,8 @@
     from fromscratch.resp import RequestParser, ReplyReader, encode, encode_command
 """
 
-from .reader import INCOMPLETE, ProtocolError, ReplyReader, RequestParser, split_inline
+from .reader import (INCOMPLETE, ProtocolError, ReplyReader, RequestParser, quote_repr,
+                     split_inline)
 from .values import (NULL_ARRAY, Attributed, BigNumber, Encoded, ErrorReply, OrderedSet, Push,
                      Replies, SimpleString, Verbatim)
 from .writer import encode, encode_command, format_double, write_resp2, write_resp3
@@ -11,6 +12,6 @@ from .writer import encode, encode_command, format_double, write_resp2, write_re
 __all__ = [
     "INCOMPLETE", "NULL_ARRAY", "Attributed", "BigNumber", "Encoded", "ErrorReply",
     "OrderedSet", "ProtocolError", "Push", "Replies", "ReplyReader", "RequestParser", "SimpleString",
-    "Verbatim", "encode", "encode_command", "format_double", "split_inline", "write_resp2",
+    "Verbatim", "encode", "encode_command", "format_double", "quote_repr", "split_inline", "write_resp2",
     "write_resp3",
 ]

@@ -114,6 +114,33 @@ def split_inline(line: bytes) -> list[bytes]:
         args.append(bytes(word))
 
 
+def quote_repr(data: bytes) -> str:
+    """An argument as Redis shows it (MONITOR, CLIENT LIST, its command lines and
+    config files): in double quotes with C-style escapes (sdscatrepr); split_inline
+    reads it back as that one argument."""
+    out = ['"']
+    for byte in data:
+        char = chr(byte)
+        if char in '\\"':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\a":
+            out.append("\\a")
+        elif char == "\b":
+            out.append("\\b")
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append("\\x%02x" % byte)
+    out.append('"')
+    return "".join(out)
+
+
 class RequestParser:
     """Incremental parser of client requests.
 
