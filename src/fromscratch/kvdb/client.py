@@ -26,8 +26,8 @@ from collections import deque
 from itertools import islice
 
 from ..net import Connection
-from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, write_resp2,
-                    write_resp3)
+from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, write_items,
+                    write_resp2, write_resp3)
 from .acl import PROTECTED_MODE_DENIED, Denied
 from .commands.pubsub import unsubscribe_everything
 
@@ -330,7 +330,8 @@ class Client(Connection):
         name, handler = argv[0], cmd.handler
         low, high = cmd.fast_min_argc, cmd.fast_max_argc
         keyspace = kv.keyspace
-        append = self.out.append
+        out = self.out
+        append = out.append
         first = index
         started = _perf_ns()
         for argv in islice(commands, index, None):
@@ -351,6 +352,9 @@ class Client(Connection):
                 append(_OK_BYTES)
             elif kind is int:
                 append(b":%d\r\n" % result)
+            elif kind is list:                          # the same in RESP2 and RESP3
+                append(b"*%d\r\n" % len(result))
+                write_items(result, out, self.write)
             elif result is not BLOCKED and result is not NO_REPLY:
                 self.write(result, self.out)
             index += 1
