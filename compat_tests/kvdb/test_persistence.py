@@ -371,6 +371,85 @@ def test_turning_the_log_back_on_starts_it_afresh(node):
     assert sorted(client.keys()) == [b"after", b"now"]
 
 
+def wait_for_persistence(client, done, timeout: float = 20) -> None:
+    """Until done(INFO persistence) holds."""
+    deadline = time.time() + timeout
+    while not done(client.info("persistence")):
+        assert time.time() < deadline, "the background work did not finish"
+        time.sleep(0.05)
+
+
+def test_bgrewriteaof_inside_a_transaction_waits_for_its_end(node):
+    # A child forked in the middle of EXEC would write half the transaction into the
+    # new base, and the whole transaction would then replay on top of it.
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    client.set_response_callback("BGREWRITEAOF", lambda reply, **options: reply)
+    with client.pipeline() as pipe:
+        replies = pipe.incr("counter").bgrewriteaof().incr("counter").execute()
+    assert replies[1] == b"Background append only file rewriting scheduled"
+    wait_for_persistence(client, lambda info: info["aof_rewrites"] >= 1)
+    wait_for_persistence(client, lambda info: not info["aof_rewrite_in_progress"])
+    node.kill()
+    client = node.start()
+    assert client.get("counter") == b"2"
+
+
+def test_a_rewrite_asked_for_during_a_background_save_starts_after_it(node):
+    node.options = ("--appendonly", "yes", "--rdb-key-save-delay", "10000")
+    client = node.start()
+    client.mset({f"key:{n}": n for n in range(50)})          # half a second to save
+    client.set_response_callback("BGREWRITEAOF", lambda reply, **options: reply)
+    client.bgsave()
+    assert client.bgrewriteaof() == b"Background append only file rewriting scheduled"
+    assert client.info("persistence")["aof_rewrite_scheduled"] == 1
+    wait_for_persistence(client, lambda info: info["aof_rewrites"] >= 1
+                         and not info["aof_rewrite_in_progress"])
+    assert client.info("persistence")["aof_rewrite_scheduled"] == 0
+
+
+def test_bgsave_inside_a_transaction_saves_the_whole_of_it(node):
+    client = node.start()
+    client.set_response_callback("BGSAVE", lambda reply, **options: reply)
+    with client.pipeline() as pipe:
+        replies = pipe.incr("counter").bgsave().incr("counter").execute()
+    assert replies[1] == b"Background saving scheduled"
+    wait_for_persistence(client, lambda info: info["rdb_changes_since_last_save"] == 0)
+    node.kill()
+    client = node.start()
+    assert client.get("counter") == b"2"
+
+
+def test_the_log_turned_on_inside_a_transaction_starts_after_it(node, tmp_path):
+    # Here a replica makes every change of the transaction wait to be propagated, so a
+    # log started in its middle would replay the first INCR twice.
+    directory = tmp_path / "replica"
+    directory.mkdir()
+    replica = (start_redis if node.kind == "redis" else start_kvdb)(str(directory))
+    try:
+        client = node.start()
+        redis.Redis(port=replica.port).replicaof(node.server.host, node.server.port)
+        wait_for_replica(client)
+        with client.pipeline() as pipe:
+            pipe.incr("counter").config_set("appendonly", "yes").incr("counter").execute()
+        wait_for_persistence(client, lambda info: not info["aof_rewrite_scheduled"]
+                             and not info["aof_rewrite_in_progress"])
+        node.kill()
+        node.options = ("--appendonly", "yes")
+        client = node.start()
+        assert client.get("counter") == b"2"
+    finally:
+        replica.stop()
+
+
+def wait_for_replica(client) -> None:
+    deadline = time.time() + 20
+    while client.info("replication")["connected_slaves"] < 1 or \
+            client.info("replication")["slave0"]["state"] != "online":
+        assert time.time() < deadline, "the replica did not connect"
+        time.sleep(0.05)
+
+
 def wait_for_rewrite(client) -> None:
     deadline = time.time() + 10
     while client.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:

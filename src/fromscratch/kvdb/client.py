@@ -550,13 +550,15 @@ class Client(Connection):
     def run_queued(self, commands) -> list:
         """EXEC: run the queued commands and collect their replies. The user's rights are
         checked again, as Redis does: ACL SETUSER may have taken one away meanwhile."""
-        self.in_exec = True
+        # (The server's own loading client is always in_exec: it never blocks.)
+        was_in_exec, self.in_exec = self.in_exec, True
+        self.kv.in_exec = True
         try:
             return [self._refused_in_exec(cmd, argv)
                     or self.run_contained(cmd, argv, in_transaction=True)
                     for cmd, argv in commands]
         finally:
-            self.in_exec = False
+            self.in_exec, self.kv.in_exec = was_in_exec, False
 
     def _refused_in_exec(self, cmd, argv: list) -> ErrorReply | None:
         if self._user.unrestricted or cmd.no_auth:

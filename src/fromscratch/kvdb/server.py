@@ -123,6 +123,12 @@ class KvServer:
         self.cron_paused = False
         self.snapshotter = Snapshotter(self)
         self.aof: AppendOnlyFile | None = None
+        # A log rewrite asked for when it could not start (inside EXEC, or during a
+        # BGSAVE): the cron starts it when it can.
+        self.aof_rewrite_scheduled = False
+        # EXEC is running its queue. Nothing forks meanwhile: a child's snapshot would
+        # hold half a transaction (BGSAVE and BGREWRITEAOF are scheduled instead).
+        self.in_exec = False
         self.replication = Replication(self)
         self.pending_ops: list[tuple[int, list[bytes]]] = []    # see flush_ops
         # A script's redis.set_repl(): where its next changes go (PROPAGATE_AOF,
@@ -382,12 +388,31 @@ class KvServer:
 
     def _switch_aof(self, enabled: bool) -> None:
         if enabled and self.aof is None:
+            if self.in_exec:
+                self.aof_rewrite_scheduled = True
+                log.warning("AOF was enabled during a transaction. An AOF background was "
+                            "scheduled to start when possible.")
+                return
             self.aof = AppendOnlyFile(self)
             self.aof.start()                 # writes the current data as its base
-        elif not enabled and self.aof is not None:
-            self.aof.close()
-            self.aof = None
+        elif not enabled:
+            self.aof_rewrite_scheduled = False
+            if self.aof is not None:
+                self.aof.close()
+                self.aof = None
         self.refresh_lanes()
+
+    def rewrite_aof(self) -> None:
+        """BGREWRITEAOF, or the rewrite scheduled for when it could start: a new base
+        for the log, written by a child; with appendonly off, the files written once; if
+        appendonly was turned on inside EXEC, the log started now."""
+        self.aof_rewrite_scheduled = False
+        if self.aof is not None:
+            self.aof.start_rewrite()
+        elif self.config["appendonly"]:
+            self._switch_aof(True)
+        else:
+            AppendOnlyFile(self).write_once()
 
     def loading_client(self, kind: type = Client):
         """A client (of class `kind`) with no connection, to replay the append-only file
@@ -750,9 +775,13 @@ class KvServer:
         if aof is not None:
             aof.poll()
         busy = snapshotter.in_progress or (aof is not None and aof.rewriting)
-        if not busy and snapshotter.rules_due():
+        if busy:
+            return
+        if self.aof_rewrite_scheduled:
+            self.rewrite_aof()
+        elif snapshotter.rules_due() or (snapshotter.scheduled and snapshotter.may_try()):
             snapshotter.start_background()
-        elif not busy and aof is not None and aof.rewrite_due():
+        elif aof is not None and aof.rewrite_due():
             aof.start_rewrite()
 
     def _sample_ops(self) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ...resp import ErrorReply, SimpleString
 from ..client import NO_REPLY, OK
-from ..persistence.aof import AppendOnlyFile
 from ..table import command
 from .args import SYNTAX
 
@@ -39,9 +38,9 @@ def bgsave(client, argv):
         raise SYNTAX
     if kv.snapshotter.in_progress:
         raise SAVE_RUNNING
-    if kv.aof is not None and kv.aof.rewriting:
-        if schedule:
-            kv.snapshotter.last_attempt = 0          # the cron starts it when it can
+    if (kv.aof is not None and kv.aof.rewriting) or kv.in_exec:
+        if schedule or kv.in_exec:
+            kv.snapshotter.scheduled = True         # the cron starts it when it can
             return SimpleString("Background saving scheduled")
         raise ErrorReply("ERR Another child process is active (AOF?): can't BGSAVE right "
                          "now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever "
@@ -62,16 +61,12 @@ def lastsave(client, argv):
          complexity="O(1)")
 def bgrewriteaof(client, argv):
     kv = client.kv
-    if kv.aof is None:
-        # With appendonly off Redis still writes the files once: base + empty log.
-        AppendOnlyFile(kv).start()
-        return SimpleString("Background append only file rewriting started")
-    if kv.aof.rewriting:
+    if kv.aof is not None and kv.aof.rewriting:
         raise ErrorReply("ERR Background append only file rewriting already in progress")
-    if kv.snapshotter.in_progress:
-        kv.aof.base_size = 0                          # due at once: the cron starts it
+    if kv.snapshotter.in_progress or kv.in_exec:
+        kv.aof_rewrite_scheduled = True               # the cron starts it when it can
         return SimpleString("Background append only file rewriting scheduled")
-    kv.aof.start_rewrite()
+    kv.rewrite_aof()
     return SimpleString("Background append only file rewriting started")
 
 

@@ -245,6 +245,12 @@ class AppendOnlyFile:
         if self.kv.config["appendfsync"] == "everysec":
             self._start_fsync_thread()
 
+    def write_once(self) -> None:
+        """BGREWRITEAOF with appendonly off: Redis still writes the files, from the
+        current data (a base and an empty log), and keeps nothing open."""
+        os.makedirs(self.directory, exist_ok=True)
+        self._create_from_current_data()
+
     def _create_from_current_data(self) -> None:
         seq = (self.manifest.base[1] if self.manifest.base else 0) + 1
         base = f"{self.prefix}.{seq}.base.rdb"

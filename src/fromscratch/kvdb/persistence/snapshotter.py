@@ -78,6 +78,9 @@ class Snapshotter:
         self.last_save_time = time.time()
         self.last_status_ok = True
         self.last_attempt = 0.0
+        # A BGSAVE asked for when it could not start (inside EXEC, or with BGSAVE
+        # SCHEDULE while the log is rewritten): the cron starts it when it can.
+        self.scheduled = False
         self.last_duration = -1
         self.saves = 0
         self.child_pid = 0
@@ -173,6 +176,7 @@ class Snapshotter:
     def start_background(self) -> None:
         """BGSAVE: fork a child that writes the snapshot; returns at once."""
         self.last_attempt = time.time()
+        self.scheduled = False
         pid = save_in_child(self.kv, self.path)
         self.child_pid = pid
         self.child_started = time.time()
@@ -216,11 +220,13 @@ class Snapshotter:
 
     def rules_due(self) -> bool:
         """Has a `save <seconds> <changes>` rule come due?"""
-        if self.in_progress:
+        if self.in_progress or not self.may_try():
             return False
         now = time.time()
-        if not self.last_status_ok and now - self.last_attempt < RETRY_DELAY:
-            return False
         dirty = self.kv.keyspace.dirty
         return any(dirty >= changes and now - self.last_save_time >= seconds
                    for seconds, changes in self.kv.config["save"])
+
+    def may_try(self) -> bool:
+        """After a failed save, the cron waits RETRY_DELAY before it tries again."""
+        return self.last_status_ok or time.time() - self.last_attempt >= RETRY_DELAY
