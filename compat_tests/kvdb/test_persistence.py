@@ -442,6 +442,62 @@ def test_the_log_turned_on_inside_a_transaction_starts_after_it(node, tmp_path):
         replica.stop()
 
 
+def test_the_log_turned_on_is_written_by_a_child_while_clients_are_served(node):
+    node.options = ("--rdb-key-save-delay", "20000")
+    client = node.start()
+    client.mset({f"key:{n}": n for n in range(50)})          # a second to write
+    forks = client.info("stats")["total_forks"]
+    client.config_set("appendonly", "yes")
+    assert client.info("persistence")["aof_rewrite_in_progress"] == 1
+    client.set("meanwhile", "1")                             # served, and logged
+    assert client.info("stats")["total_forks"] == forks + 1
+    wait_for_persistence(client, lambda info: not info["aof_rewrite_in_progress"])
+    node.kill()
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    assert client.dbsize() == 51 and client.get("meanwhile") == b"1"
+
+
+def test_no_shutdown_while_the_first_log_is_written_unless_forced(node):
+    # Until its base is written there is no log to start from.
+    node.options = ("--rdb-key-save-delay", "100000")
+    client = node.start()
+    client.mset({f"key:{n}": n for n in range(100)})        # ten seconds to write
+    client.config_set("appendonly", "yes")
+    with pytest.raises(redis.ResponseError, match="Errors trying to SHUTDOWN"):
+        client.shutdown(nosave=True)
+    assert client.ping()
+    client.shutdown(nosave=True, force=True)
+    assert node.server.process.wait(20) == 0
+
+
+def test_the_log_turned_on_during_a_background_save_starts_after_it(node):
+    node.options = ("--rdb-key-save-delay", "10000")
+    client = node.start()
+    client.mset({f"key:{n}": n for n in range(50)})          # half a second to save
+    client.bgsave()
+    client.config_set("appendonly", "yes")
+    assert client.info("persistence")["aof_rewrite_scheduled"] == 1
+    wait_for_persistence(client, lambda info: not info["aof_rewrite_scheduled"]
+                         and not info["aof_rewrite_in_progress"])
+    node.kill()
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    assert client.dbsize() == 50
+
+
+def test_bgrewriteaof_with_the_log_off_writes_its_files_from_a_child(node):
+    client = node.start()
+    client.set("k", "v")
+    forks = client.info("stats")["total_forks"]
+    client.bgrewriteaof()
+    assert client.info("stats")["total_forks"] == forks + 1
+    wait_for_persistence(client, lambda info: not info["aof_rewrite_in_progress"])
+    assert client.info("persistence")["aof_rewrites"] == 1
+    assert node.aof_files("*.manifest") and node.aof_files("*.base.*")
+    assert not glob.glob(os.path.join(node.directory, "appendonlydir", "temp-*"))
+
+
 def wait_for_replica(client) -> None:
     deadline = time.time() + 20
     while client.info("replication")["connected_slaves"] < 1 or \

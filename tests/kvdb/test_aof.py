@@ -2,7 +2,8 @@
 
 import pytest
 
-from fromscratch.kvdb.persistence.aof import CorruptAof, Manifest, parse_log
+from fromscratch.kvdb.persistence import aof
+from fromscratch.kvdb.persistence.aof import CorruptAof, Manifest, RewriteHistory, parse_log
 from fromscratch.resp import encode_command
 
 
@@ -51,3 +52,29 @@ def test_manifest_round_trip(tmp_path):
     path.write_text("file x seq 1 type q\n")
     with pytest.raises(CorruptAof, match="unknown file type"):
         Manifest.read(str(path))
+
+
+def test_rewrites_failing_again_and_again_wait_longer_each_time(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(aof.time, "time", lambda: clock[0])
+    history = RewriteHistory()
+    history.failures = 2
+    assert not history.limited()                    # two failures: try at once
+    history.failures = 3
+    assert history.limited()                        # three: a minute's wait starts
+    clock[0] += 59
+    assert history.limited()
+    clock[0] += 1
+    assert not history.limited()                    # the minute is over: one try
+    history.failures = 4
+    assert history.limited()                        # failed again: two minutes
+    clock[0] += 119
+    assert history.limited()
+    clock[0] += 1
+    assert not history.limited()
+    history.failures = 0
+    assert not history.limited()                    # a success ends the waits
+    history.failures = 3
+    assert history.limited()
+    clock[0] += 60
+    assert not history.limited()                    # one minute again

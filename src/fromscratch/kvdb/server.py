@@ -33,7 +33,7 @@ from .commands.migrate import MigrationLinks
 from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
 from .memory import CLIENT_OVERHEAD, Evictor
-from .persistence.aof import AppendOnlyFile
+from .persistence.aof import AppendOnlyFile, RewriteHistory
 from .persistence.propagation import (PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_REPLICAS,
                                       effects)
 from .persistence.rdb import is_rdb
@@ -126,6 +126,9 @@ class KvServer:
         # A log rewrite asked for when it could not start (inside EXEC, or during a
         # BGSAVE): the cron starts it when it can.
         self.aof_rewrite_scheduled = False
+        # BGREWRITEAOF with appendonly off: Redis still writes the files, from a child.
+        self.offline_aof: AppendOnlyFile | None = None
+        self.aof_history = RewriteHistory()
         # EXEC is running its queue. Nothing forks meanwhile: a child's snapshot would
         # hold half a transaction (BGSAVE and BGREWRITEAOF are scheduled instead).
         self.in_exec = False
@@ -387,32 +390,50 @@ class KvServer:
             keyspace.notify_flags = notify_flags
 
     def _switch_aof(self, enabled: bool) -> None:
+        """CONFIG SET appendonly. Turned on, the log starts with a base written by a
+        child (a rewrite), as in Redis; turned off, a rewrite in progress is stopped."""
         if enabled and self.aof is None:
-            if self.in_exec:
+            if self.in_exec or self.snapshotter.in_progress:
                 self.aof_rewrite_scheduled = True
-                log.warning("AOF was enabled during a transaction. An AOF background was "
-                            "scheduled to start when possible.")
+                log.warning("AOF was enabled %s. An AOF background was scheduled to start "
+                            "when possible.", "during a transaction" if self.in_exec else
+                            "but there is already another background operation")
                 return
+            if self.offline_aof is not None:
+                log.warning("AOF was enabled but there is already an AOF rewriting in "
+                            "background. Stopping background AOF and starting a rewrite now.")
+                self.offline_aof.stop_rewrite()
+                self.offline_aof = None
             self.aof = AppendOnlyFile(self)
-            self.aof.start()                 # writes the current data as its base
+            self.aof.start_rewrite()
         elif not enabled:
             self.aof_rewrite_scheduled = False
             if self.aof is not None:
+                self.aof.stop_rewrite()
                 self.aof.close()
                 self.aof = None
         self.refresh_lanes()
 
+    @property
+    def aof_rewriting(self) -> AppendOnlyFile | None:
+        """The log whose rewrite child is running, if one is."""
+        for aof in (self.aof, self.offline_aof):
+            if aof is not None and aof.rewriting:
+                return aof
+        return None
+
     def rewrite_aof(self) -> None:
         """BGREWRITEAOF, or the rewrite scheduled for when it could start: a new base
-        for the log, written by a child; with appendonly off, the files written once; if
-        appendonly was turned on inside EXEC, the log started now."""
+        for the log, written by a child; if appendonly is off, the files are written
+        all the same but not kept open."""
         self.aof_rewrite_scheduled = False
         if self.aof is not None:
             self.aof.start_rewrite()
         elif self.config["appendonly"]:
             self._switch_aof(True)
         else:
-            AppendOnlyFile(self).write_once()
+            self.offline_aof = AppendOnlyFile(self)
+            self.offline_aof.start_rewrite()
 
     def loading_client(self, kind: type = Client):
         """A client (of class `kind`) with no connection, to replay the append-only file
@@ -544,13 +565,17 @@ class KvServer:
         if self.shutdown_done:
             return True
         log.warning("User requested shutdown...")
+        if self.aof is not None and self.aof.writing_initial:
+            if not force:
+                log.warning("Writing initial AOF, can't exit.")
+                return self._shutdown_failed()
+            log.warning("Writing initial AOF. Exit anyway.")
         self.snapshotter.kill_child()
-        if self.aof is not None:
-            if self.aof.rewrite_child:
-                os.kill(self.aof.rewrite_child, signal.SIGKILL)
-            self.aof.wait()
-            self.aof.close()
-            self.aof = None
+        for aof in (self.aof, self.offline_aof):
+            if aof is not None:
+                aof.stop_rewrite()
+                aof.close()
+        self.aof = self.offline_aof = None
         if save is None:
             save = bool(self.config["save"])
         if save:
@@ -560,13 +585,17 @@ class KvServer:
             except OSError:
                 if not force:
                     log.warning("Error trying to save the DB, can't exit.")
-                    log.warning("Errors trying to shut down the server. Check the logs "
-                                "for more information.")
-                    return False
+                    return self._shutdown_failed()
                 log.warning("Error trying to save the DB. Exit anyway.")
         log.warning("Redis is now ready to exit, bye bye...")
         self.shutdown_done = True
         return True
+
+    @staticmethod
+    def _shutdown_failed() -> bool:
+        log.warning("Errors trying to shut down the server. Check the logs for more "
+                    "information.")
+        return False
 
     async def start(self) -> None:
         try:
@@ -770,18 +799,22 @@ class KvServer:
             self.evictor.make_room()
 
     def _persistence_cron(self) -> None:
-        snapshotter, aof = self.snapshotter, self.aof
+        snapshotter, aof, offline = self.snapshotter, self.aof, self.offline_aof
         snapshotter.poll()
         if aof is not None:
             aof.poll()
-        busy = snapshotter.in_progress or (aof is not None and aof.rewriting)
-        if busy:
+        if offline is not None:
+            offline.poll()
+            if not offline.rewriting:
+                offline.close()
+                self.offline_aof = None
+        if snapshotter.in_progress or self.aof_rewriting:
             return
-        if self.aof_rewrite_scheduled:
+        if self.aof_rewrite_scheduled and not self.aof_history.limited():
             self.rewrite_aof()
         elif snapshotter.rules_due() or (snapshotter.scheduled and snapshotter.may_try()):
             snapshotter.start_background()
-        elif aof is not None and aof.rewrite_due():
+        elif aof is not None and aof.rewrite_due() and not self.aof_history.limited():
             aof.start_rewrite()
 
     def _sample_ops(self) -> None:

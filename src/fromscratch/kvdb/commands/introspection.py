@@ -147,6 +147,7 @@ def _section_memory(kv) -> list:
 
 def _section_persistence(kv) -> list:
     snapshots, aof = kv.snapshotter, kv.aof
+    rewriting, rewrites = kv.aof_rewriting, kv.aof_history
     now = time.time()
     return [
         # Copy-on-write in children is not measured: those fields are zero.
@@ -164,14 +165,13 @@ def _section_persistence(kv) -> list:
         ("rdb_last_load_keys_expired", kv.last_load_keys[1]),
         ("rdb_last_load_keys_loaded", kv.last_load_keys[0]),
         ("aof_enabled", 1 if aof is not None or kv.config["appendonly"] else 0),
-        ("aof_rewrite_in_progress", 1 if aof is not None and aof.rewriting else 0),
+        ("aof_rewrite_in_progress", 1 if rewriting else 0),
         ("aof_rewrite_scheduled", int(kv.aof_rewrite_scheduled)),
-        ("aof_last_rewrite_time_sec", aof.last_rewrite_duration if aof else -1),
-        ("aof_current_rewrite_time_sec",
-         int(now - aof.rewrite_started) if aof is not None and aof.rewriting else -1),
-        ("aof_last_bgrewrite_status", "ok" if aof is None or aof.last_rewrite_ok else "err"),
-        ("aof_rewrites", aof.rewrites if aof else 0),
-        ("aof_rewrites_consecutive_failures", aof.rewrite_failures if aof else 0),
+        ("aof_last_rewrite_time_sec", rewrites.last_duration),
+        ("aof_current_rewrite_time_sec", int(now - rewriting.rewrite_started) if rewriting else -1),
+        ("aof_last_bgrewrite_status", "ok" if rewrites.last_ok else "err"),
+        ("aof_rewrites", rewrites.rewrites),
+        ("aof_rewrites_consecutive_failures", rewrites.failures),
         ("aof_last_write_status", "ok" if aof is None or aof.last_write_ok else "err"),
         ("aof_last_cow_size", 0), ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),

@@ -38,7 +38,7 @@ def bgsave(client, argv):
         raise SYNTAX
     if kv.snapshotter.in_progress:
         raise SAVE_RUNNING
-    if (kv.aof is not None and kv.aof.rewriting) or kv.in_exec:
+    if kv.aof_rewriting or kv.in_exec:
         if schedule or kv.in_exec:
             kv.snapshotter.scheduled = True         # the cron starts it when it can
             return SimpleString("Background saving scheduled")
@@ -61,10 +61,11 @@ def lastsave(client, argv):
          complexity="O(1)")
 def bgrewriteaof(client, argv):
     kv = client.kv
-    if kv.aof is not None and kv.aof.rewriting:
+    if kv.aof_rewriting:
         raise ErrorReply("ERR Background append only file rewriting already in progress")
     if kv.snapshotter.in_progress or kv.in_exec:
         kv.aof_rewrite_scheduled = True               # the cron starts it when it can
+        kv.aof_history.failures = 0                   # asked for: no waiting after failures
         return SimpleString("Background append only file rewriting scheduled")
     kv.rewrite_aof()
     return SimpleString("Background append only file rewriting started")

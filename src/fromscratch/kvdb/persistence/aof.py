@@ -35,15 +35,17 @@ not RESP anywhere else stop start-up with a message naming the file and offset.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import threading
 import time
 
 from ...resp import encode_command
 from .snapshot import CorruptSnapshot
 from ...durable import sync_directory, write_file_atomically
-from .snapshotter import save_in_child
+from .snapshotter import save_in_child, temporary_path
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -135,6 +137,36 @@ class Manifest:
 
 # -- the log itself -----------------------------------------------------------------------------
 
+class RewriteHistory:
+    """How the log's rewrites went, server-wide (whichever log did them, on or off):
+    INFO persistence's aof_rewrites and the rest."""
+
+    def __init__(self):
+        self.rewrites = 0
+        self.last_ok = True
+        self.failures = 0               # in a row, since the last success
+        self.last_duration = -1
+        self._retry_delay = 0           # minutes (see limited)
+        self._retry_at = 0.0
+
+    def limited(self) -> bool:
+        """After three failed rewrites in a row, the cron waits before it tries again:
+        a minute, then twice as long each time, up to an hour (as Redis)."""
+        if self.failures < 3:
+            self._retry_delay, self._retry_at = 0, 0.0
+            return False
+        if self._retry_at:
+            if time.time() < self._retry_at:
+                return True
+            self._retry_at = 0.0
+            return False
+        self._retry_delay = min(2 * self._retry_delay or 1, 60)
+        self._retry_at = time.time() + 60 * self._retry_delay
+        log.warning("Background AOF rewrite has repeatedly failed and triggered the limit, "
+                    "will retry in %d minutes", self._retry_delay)
+        return True
+
+
 class AppendOnlyFile:
     def __init__(self, kv):
         self.kv = kv
@@ -148,10 +180,7 @@ class AppendOnlyFile:
         self.base_size = 0                      # size of the log after the last rewrite
         self.rewrite_child = 0
         self.rewrite_started = 0.0
-        self.rewrites = 0
-        self.last_rewrite_ok = True
-        self.rewrite_failures = 0       # in a row, since the last success
-        self.last_rewrite_duration = -1
+        self.history: RewriteHistory = kv.aof_history
         self._unsynced = False
         self._fsync_stop = threading.Event()
         self._fsync_thread: threading.Thread | None = None
@@ -244,12 +273,6 @@ class AppendOnlyFile:
         self.db_index = -1
         if self.kv.config["appendfsync"] == "everysec":
             self._start_fsync_thread()
-
-    def write_once(self) -> None:
-        """BGREWRITEAOF with appendonly off: Redis still writes the files, from the
-        current data (a base and an empty log), and keeps nothing open."""
-        os.makedirs(self.directory, exist_ok=True)
-        self._create_from_current_data()
 
     def _create_from_current_data(self) -> None:
         seq = (self.manifest.base[1] if self.manifest.base else 0) + 1
@@ -352,20 +375,36 @@ class AppendOnlyFile:
     def rewriting(self) -> bool:
         return self.rewrite_child != 0
 
+    @property
+    def writing_initial(self) -> bool:
+        """The first base is being written: until it is, there is no log to load."""
+        return self.rewriting and not self.manifest.incrs
+
     def start_rewrite(self) -> None:
-        """BGREWRITEAOF: new incr file now, new base from a forked child."""
+        """BGREWRITEAOF: new incr file now, new base from a forked child.
+
+        The log turned on at runtime (or rewritten while appendonly is off) starts the
+        same way, but with no manifest until the child's base is written: before that,
+        its incr file alone would load as an empty dataset."""
         self.flush()
+        os.makedirs(self.directory, exist_ok=True)
         seq = max(seq for _, seq in self.manifest.incrs) + 1 if self.manifest.incrs else 1
         incr = f"{self.prefix}.{seq}.incr.aof"
         old_handle = self.handle
-        self.handle = open(self._path(incr), "ab")
+        if self.manifest.incrs:
+            self.handle = open(self._path(incr), "ab")
+        else:            # (a failed first attempt's commands are in the next base)
+            self.handle = open(self._path(incr), "wb")
         self.db_index = -1
         if old_handle is not None:
             os.fsync(old_handle.fileno())
             old_handle.close()
-        self.manifest.incrs.append((incr, seq))
-        self._write_manifest()
+        if self.manifest.incrs:
+            self.manifest.incrs.append((incr, seq))
+            self._write_manifest()
         sync_directory(self.directory)
+        if self.kv.config["appendfsync"] == "everysec":
+            self._start_fsync_thread()
         self.rewrite_started = time.time()
         pid = save_in_child(self.kv, self._path(f"{self.prefix}.{seq}.base.rdb"))
         self.rewrite_child = pid
@@ -380,21 +419,24 @@ class AppendOnlyFile:
         if pid == 0:
             return
         self.rewrite_child = 0
-        self.last_rewrite_duration = int(time.time() - self.rewrite_started)
+        history = self.history
+        history.last_duration = int(time.time() - self.rewrite_started)
         seq = self._rewrite_seq
         if os.waitstatus_to_exitcode(status) != 0:
-            self.last_rewrite_ok = False
-            self.rewrite_failures += 1
+            history.last_ok = False
+            history.failures += 1
             log.error("background append-only file rewriting failed")
+            if not self.manifest.incrs and self.kv.aof is self:
+                self.kv.aof_rewrite_scheduled = True    # the log is on but not there yet
             return
         old = self.manifest.files()
         self.manifest = Manifest((f"{self.prefix}.{seq}.base.rdb", seq),
-                                 [(name, s) for name, s in self.manifest.incrs if s == seq])
+                                 [(f"{self.prefix}.{seq}.incr.aof", seq)])
         self._write_manifest()
         self._remove_files(old)
-        self.rewrites += 1
-        self.last_rewrite_ok = True
-        self.rewrite_failures = 0
+        history.rewrites += 1
+        history.last_ok = True
+        history.failures = 0
         self.base_size = self.current_size()
         log.info("background append-only file rewriting terminated with success")
 
@@ -410,7 +452,17 @@ class AppendOnlyFile:
         base = max(self.base_size, 1)
         return (size - base) * 100 / base >= percentage
 
-    def wait(self) -> None:
-        if self.rewrite_child:
-            os.waitpid(self.rewrite_child, 0)
-            self.rewrite_child = 0
+    def stop_rewrite(self) -> None:
+        """Kill a running rewrite child and remove what it left unfinished (and the
+        log of a first rewrite, which no manifest names)."""
+        if not self.rewrite_child:
+            return
+        os.kill(self.rewrite_child, signal.SIGKILL)
+        os.waitpid(self.rewrite_child, 0)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary_path(self.directory, self.rewrite_child))
+        self.rewrite_child = 0
+        if not self.manifest.incrs:
+            self.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path(f"{self.prefix}.{self._rewrite_seq}.incr.aof"))
