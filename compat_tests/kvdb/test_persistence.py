@@ -16,6 +16,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from compat_tests.servers import Server, start_kvdb, start_redis
+from fromscratch.resp import encode_command
 
 KINDS = ["fromscratch", "redis"]
 
@@ -277,6 +278,23 @@ def test_truncated_aof_tail_is_dropped_and_the_server_starts(node):
     node.stop()
     client = node.start()
     assert client.get("after") == b"ok"
+
+
+def test_nothing_expires_while_the_log_replays(node):
+    # The log's commands ran when the key was alive: replayed later, a time now past
+    # must not drop the key before the commands that followed it find it. The key
+    # expires once the replay is over.
+    node.options = ("--appendonly", "yes")
+    client = node.start()
+    client.set("k", "v")
+    node.stop()
+    with open(node.aof_files()[-1], "ab") as handle:
+        for command in (["RPUSH", "list", "foo"], ["PEXPIREAT", "list", "1000"],
+                        ["RPUSH", "list", "bar"]):
+            handle.write(encode_command(command))
+    client = node.start()
+    assert client.llen("list") == 0
+    assert client.get("k") == b"v"
 
 
 def test_corrupt_aof_stops_the_start(node):

@@ -379,15 +379,18 @@ class KvServer:
     @contextlib.contextmanager
     def _loading(self):
         """While data is loaded from disk: nothing is propagated (see `propagating`),
-        and loading is not an event: no "new" key notifications, as in Redis."""
+        loading is not an event (no "new" key notifications), and nothing expires (the
+        log's commands found their keys there when they ran), as in Redis."""
         keyspace = self.keyspace
         notify_flags, keyspace.notify_flags = keyspace.notify_flags, 0
+        ttl_ignored, keyspace.ttl_ignored = keyspace.ttl_ignored, True
         self.loading = True
         try:
             yield
         finally:
             self.loading = False
             keyspace.notify_flags = notify_flags
+            keyspace.ttl_ignored = ttl_ignored
 
     def _switch_aof(self, enabled: bool) -> None:
         """CONFIG SET appendonly. Turned on, the log starts with a base written by a
@@ -573,6 +576,8 @@ class KvServer:
         self.snapshotter.kill_child()
         for aof in (self.aof, self.offline_aof):
             if aof is not None:
+                if aof.rewriting:
+                    log.warning("There is a child rewriting the AOF. Killing it!")
                 aof.stop_rewrite()
                 aof.close()
         self.aof = self.offline_aof = None

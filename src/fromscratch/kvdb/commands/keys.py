@@ -278,7 +278,10 @@ def _expire(client, argv, unit_ms: int, absolute: bool, name: str):
         return 0
     if b"LT" in flags and current is not None and when >= current:
         return 0
-    if when <= now_ms():
+    kv = client.kv
+    # In the past: the key goes, except while loading the log (nothing expires then:
+    # the log's next commands found it there) and on a replica (its primary decides).
+    if when <= now_ms() and not kv.loading and kv.primary_link is None:
         db.delete(key)
         db.notify(GENERIC, "del", key)
     else:

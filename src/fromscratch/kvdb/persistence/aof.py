@@ -457,6 +457,7 @@ class AppendOnlyFile:
         log of a first rewrite, which no manifest names)."""
         if not self.rewrite_child:
             return
+        log.info("Killing running AOF rewrite child: %d", self.rewrite_child)
         os.kill(self.rewrite_child, signal.SIGKILL)
         os.waitpid(self.rewrite_child, 0)
         with contextlib.suppress(FileNotFoundError):
