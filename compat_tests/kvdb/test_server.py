@@ -2,6 +2,7 @@
 
 import os
 import socket
+import stat
 import threading
 import time
 
@@ -814,3 +815,19 @@ def test_info_counts_the_keys_of_the_last_load(r):
     # Redis saves the expired key and leaves it out on load; we leave it out on saving.
     assert persistence["rdb_last_load_keys_expired"] in (0, 1)
     assert r.exists("a", "b", "c", "soon") == 3
+
+
+def test_clients_connect_through_a_unix_socket(start, tmp_path):
+    path = str(tmp_path / "kv.sock")
+    server = start("--unixsocket", path, "--unixsocketperm", "700")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
+    client = redis.Redis(unix_socket_path=path)
+    client.set("k", "v")
+    assert redis.Redis(port=server.port).get("k") == b"v"       # the same server
+    me = client.client_info()
+    assert me["addr"] == me["laddr"] == f"{path}:0"
+    assert "U" in me["flags"]
+    assert client.config_get("unixsocket*") == {"unixsocket": path, "unixsocketperm": "700"}
+    client.shutdown(nosave=True)
+    server.process.wait(20)
+    assert not os.path.exists(path)                             # removed on the way out

@@ -113,3 +113,14 @@ def test_rename_command_renames_or_removes_commands():
         TABLE.renamed([("nosuch", "x")])
     with pytest.raises(ValueError, match="already exists"):
         TABLE.renamed([("get", "set")])
+
+
+def test_unixsocketperm_is_octal_as_in_redis():
+    config = Config()
+    config.set("unixsocketperm", "770", at_startup=True)
+    assert config["unixsocketperm"] == 0o770
+    assert config.render("unixsocketperm") == "770"
+    with pytest.raises(ConfigError, match="couldn't be parsed as an octal number"):
+        config.set("unixsocketperm", "8", at_startup=True)
+    with pytest.raises(ConfigError, match="between 0 and 777 inclusive"):
+        config.set("unixsocketperm", "1000", at_startup=True)

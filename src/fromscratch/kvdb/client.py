@@ -163,7 +163,7 @@ class Client(Connection):
     # -- connection events ---------------------------------------------------------------
 
     def on_connect(self):
-        if self.kv.protected_mode_refuses(self.peer[0]):
+        if self.kv.protected_mode_refuses(self):
             self.transport.write(PROTECTED_MODE_DENIED)
             self.close()
             return

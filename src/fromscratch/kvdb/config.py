@@ -201,7 +201,7 @@ def _valid_title_template(text: str) -> bool:
 @dataclass
 class Param:
     name: str
-    kind: str                      # bool int memory enum string save limits events
+    kind: str                      # bool int octal memory enum string save limits events
                                    # percentiles replicaof memory-or-percent
                                    # shutdown-flags oom-values title-template
     default: object
@@ -224,6 +224,12 @@ class Param:
                 value = int(text)
             except ValueError:
                 raise ConfigError("argument couldn't be parsed into an integer") from None
+            return self._bounded(value)
+        if kind == "octal":
+            try:
+                value = int(text, 8)
+            except ValueError:
+                raise ConfigError("argument couldn't be parsed as an octal number") from None
             return self._bounded(value)
         if kind == "memory":
             return self._bounded(parse_memory(text))
@@ -259,8 +265,9 @@ class Param:
     def _bounded(self, value: int) -> int:
         if ((self.minimum is not None and value < self.minimum)
                 or (self.maximum is not None and value > self.maximum)):
-            raise ConfigError(f"argument must be between {self.minimum} and {self.maximum} "
-                              f"inclusive")
+            low, high = ((f"{self.minimum:o}", f"{self.maximum:o}") if self.kind == "octal"
+                         else (self.minimum, self.maximum))
+            raise ConfigError(f"argument must be between {low} and {high} inclusive")
         return value
 
     def render(self, value) -> str:
@@ -278,6 +285,8 @@ class Param:
             return " ".join(value) or "default"
         if self.kind == "oom-values":
             return " ".join(map(str, value))
+        if self.kind == "octal":
+            return f"{value:o}"
         return str(value)
 
 
@@ -291,10 +300,8 @@ PARAMETERS = [
     Param("bind", "bind", "127.0.0.1 -::1"),
     Param("port", "int", 6380, minimum=0, maximum=65535),
     Param("protected-mode", "bool", True),
-    # There is no unix socket listener here: TCP only.
-    Param("unixsocket", "string", "", mutable=False, effective=False),
-    Param("unixsocketperm", "int", 0, mutable=False, minimum=0, maximum=0o777,
-          effective=False),
+    Param("unixsocket", "string", "", mutable=False),
+    Param("unixsocketperm", "octal", 0, mutable=False, minimum=0, maximum=0o777),
     Param("maxclients", "int", 10000, minimum=1, maximum=2**31 - 1),
     Param("timeout", "int", 0, minimum=0, maximum=2**31 - 1),
     Param("tracking-table-max-keys", "int", 1_000_000, minimum=0, maximum=2**63 - 1),

@@ -58,6 +58,11 @@ class ListenError(Exception):
     """The server could not listen on its port (taken, or not an address of ours)."""
 
 
+def is_local(client) -> bool:
+    """Connected through a Unix socket or from a loopback address."""
+    return client.unix_socket or is_loopback(client.peer[0])
+
+
 def is_loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
@@ -603,15 +608,18 @@ class KvServer:
         return False
 
     async def start(self) -> None:
+        unix_path = self.config["unixsocket"]
+        # Port 0 with a Unix socket: that socket only, as in Redis.
+        tcp = bool(self.config["port"] or not unix_path)
         try:
             try:
-                await self.tcp.start()
+                await self.tcp.start(tcp)
             except OSError:
                 if not self.optional_addresses:
                     raise
                 # An optional address (like -::1 without IPv6) may be missing: go without.
                 self.tcp.host = [h for h in self.tcp.host if h not in self.optional_addresses]
-                await self.tcp.start()
+                await self.tcp.start(tcp)
             self.config.on_change("bind", lambda _value: self._listen_again(
                 "Failed to bind to specified addresses."))
             self.config.on_change("port", lambda _value: self._listen_again(
@@ -621,7 +629,15 @@ class KvServer:
             log.error("Failed listening on port %d (tcp), aborting: %s", self.tcp.port,
                       exc.strerror or exc)
             raise ListenError() from exc
-        log.info("Ready to accept connections tcp")
+        if unix_path:
+            try:
+                self.tcp.listen_unix(unix_path, self.config["unixsocketperm"])
+            except OSError as exc:
+                log.error("Failed opening Unix socket: %s", exc.strerror or exc)
+                raise ListenError() from exc
+            log.info("The server is now ready to accept connections at %s", unix_path)
+        if tcp:
+            log.info("Ready to accept connections tcp")
         self.loop = self.tcp.loop
         if self.config["replicaof"]:                  # redis.conf's `replicaof host port`
             host, port = self.config["replicaof"].split()
@@ -886,10 +902,10 @@ class KvServer:
                         or self.refuse_writes is not None or self.stale_reply is not None
                         or bool(self.config["maxmemory"]))
 
-    def protected_mode_refuses(self, address: str) -> bool:
-        """Protected mode: without a password, only loopback clients are served."""
+    def protected_mode_refuses(self, client) -> bool:
+        """Protected mode: without a password, only local clients are served."""
         return (self.config["protected-mode"] and self.acl.default.nopass
-                and not is_loopback(address))
+                and not is_local(client))
 
     def allows_protected(self, client) -> bool:
         """DEBUG is refused unless enable-debug-command is yes (or local, from loopback)."""
@@ -902,7 +918,7 @@ class KvServer:
 
     def _enabled_for(self, setting: str, client) -> bool:
         value = self.config[setting]
-        return value == "yes" or (value == "local" and is_loopback(client.peer[0]))
+        return value == "yes" or (value == "local" and is_local(client))
 
     # -- WATCH -------------------------------------------------------------------------
 
@@ -932,7 +948,12 @@ class KvServer:
     def feed_monitors(self, client, argv: list) -> None:
         now = time.time()
         # Commands a script runs come from its client, which has no connection.
-        peer = f"{client.peer[0]}:{client.peer[1]}" if client.transport else "lua"
+        if client.transport is None:
+            peer = "lua"
+        elif client.unix_socket:
+            peer = f"unix:{client.peer[0]}"
+        else:
+            peer = f"{client.peer[0]}:{client.peer[1]}"
         words = " ".join(quote_repr(arg) for arg in argv)
         line = f"+{now:.6f} [{client.db.index} {peer}] {words}\r\n".encode()
         for monitor in list(self.monitors):

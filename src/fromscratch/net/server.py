@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import resource
 import signal
+import socket
 import time
 from typing import Callable
 
-from .transport import Multiplexer, open_listeners
+from .transport import Multiplexer, open_listeners, open_unix_listener
 
 log = logging.getLogger("fromscratch")
 
@@ -64,6 +66,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = ("?", 0)
         self.local = ("?", 0)
+        self.unix_socket = False
         self.connected_at = time.time()
         self.last_active = server.clock
         self.closed = False
@@ -74,6 +77,11 @@ class Connection(asyncio.Protocol):
         self.transport = transport
         self.peer = _address(transport.get_extra_info("peername"))
         self.local = _address(transport.get_extra_info("sockname"))
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family == socket.AF_UNIX:
+            # Its peer has no name: both ends go by the socket's path, as in Redis.
+            self.unix_socket = True
+            self.peer = self.local
         if not self.server._admit(self):
             self.refuse()
             self.close()
@@ -158,7 +166,9 @@ class TcpServer:
         self.stats = ServerStats()
         self.clock = time.monotonic()         # refreshed by the sweep; coarse on purpose
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._listeners: list = []
+        self._listeners: list = []           # TCP
+        self._unix_listener = None
+        self.unix_path = ""                  # the Unix domain socket we listen on, if any
         self._periodic: dict[int, asyncio.TimerHandle] = {}
         self._shutdown_hooks: list[Callable[[], object]] = []
         self.stop_requested = asyncio.Event()   # set to ask run_servers() to stop us
@@ -166,14 +176,18 @@ class TcpServer:
 
     # -- life cycle --------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, tcp: bool = True) -> None:
+        """Start serving: listen on host and port, unless not `tcp` (a server that
+        listens only on a Unix domain socket: see listen_unix)."""
         self.loop = asyncio.get_running_loop()
         _raise_descriptor_limit(self.max_connections + 64)
-        self.listen(self.host, self.port)
+        if tcp:
+            self.listen(self.host, self.port)
+            hosts = self.host if isinstance(self.host, str) else ", ".join(self.host)
+            log.info("%s ready to accept connections on %s port %d", self.name, hosts,
+                     self.port)
         self.every(0.1, self._tick)
         self.every(1.0, self._sweep_idle)
-        hosts = self.host if isinstance(self.host, str) else ", ".join(self.host)
-        log.info("%s ready to accept connections on %s port %d", self.name, hosts, self.port)
 
     def listen(self, host, port: int) -> None:
         """Listen on `host` (one address or a list) and `port` instead of where we
@@ -194,6 +208,15 @@ class TcpServer:
         self.host = host
         self.port = self._listeners[0].sock.getsockname()[1]
 
+    def listen_unix(self, path: str, permissions: int = 0) -> None:
+        """Also listen on a Unix domain socket at `path` (OSError if we can't)."""
+        self._unix_listener = open_unix_listener(self.loop, path, permissions,
+                                                 lambda: self.connection_class(self))
+        self.unix_path = path
+
+    def _all_listeners(self) -> list:
+        return self._listeners + [self._unix_listener] * (self._unix_listener is not None)
+
     def call_after_io(self, callback) -> None:
         """Call `callback` once the sockets being served now are served (replies are
         then written in one burst), or soon if this is not socket work."""
@@ -203,7 +226,7 @@ class TcpServer:
         """Accept waiting connections and read what clients sent, now, without the
         event loop: for a command that holds the loop up for long (a busy script), as
         Redis's processEventsWhileBlocked. Timers and callbacks wait for the loop."""
-        for listener in self._listeners:
+        for listener in self._all_listeners():
             listener.accept()
         mux = Multiplexer.of(self.loop)
         if mux.epoll is not None:
@@ -220,8 +243,14 @@ class TcpServer:
             return
         self.stopped.set()
         log.info("%s shutting down", self.name)
-        for listener in self._listeners:
+        for listener in self._all_listeners():
             listener.close()
+        if self.unix_path:
+            log.info("Removing the unix socket file.")
+            try:
+                os.unlink(self.unix_path)
+            except OSError as exc:
+                log.warning("Error removing the unix socket file: %s", exc.strerror)
         for handle in self._periodic.values():
             handle.cancel()
         for hook in self._shutdown_hooks:

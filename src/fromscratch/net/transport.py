@@ -30,8 +30,10 @@ replies, written in one burst) asks for it with `call_after_dispatch`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
+import os
 import select
 import socket
 import weakref
@@ -334,6 +336,7 @@ class Listener:
         self.loop = loop
         self.sock = sock
         self.protocol_factory = protocol_factory
+        self.is_tcp = sock.family != socket.AF_UNIX
         sock.listen(backlog)
         sock.setblocking(False)
         loop.add_reader(sock.fileno(), self.accept)
@@ -351,7 +354,8 @@ class Listener:
                     return
                 raise
             conn.setblocking(False)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.is_tcp:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             protocol = self.protocol_factory()
             transport = SocketTransport(self.loop, conn, protocol)
             protocol.connection_made(transport)
@@ -384,3 +388,21 @@ def open_listeners(loop, hosts, port: int, protocol_factory, backlog: int = 1024
                 port = sock.getsockname()[1]         # the others take the same port
             listeners.append(Listener(loop, sock, protocol_factory, backlog))
     return listeners
+
+
+def open_unix_listener(loop, path: str, permissions: int, protocol_factory,
+                       backlog: int = 1024) -> Listener:
+    """Listen on a Unix domain socket at `path` (a file left there by a server that
+    did not stop cleanly is replaced, as Redis does), with the file's `permissions`
+    if not 0."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        if permissions:
+            os.chmod(path, permissions)
+    except OSError:
+        sock.close()
+        raise
+    return Listener(loop, sock, protocol_factory, backlog)

@@ -203,6 +203,8 @@ def client_flags(client) -> str:
         flags += "d"
     if client.close_after_reply:
         flags += "c"
+    if client.unix_socket:
+        flags += "U"
     if client.no_evict:
         flags += "e"
     if client.no_touch:
