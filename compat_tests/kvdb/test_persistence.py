@@ -426,6 +426,19 @@ def test_a_rewrite_asked_for_during_a_background_save_starts_after_it(node):
     assert client.info("persistence")["aof_rewrite_scheduled"] == 0
 
 
+def test_flushall_stops_a_background_save_of_the_old_data(node):
+    node.options = ("--rdb-key-save-delay", "10000")
+    client = node.start()
+    client.mset({f"key:{n}": n for n in range(100)})         # a second to save
+    client.bgsave()
+    client.flushall()
+    wait_for_persistence(client, lambda info: not info["rdb_bgsave_in_progress"], 0.5)
+    time.sleep(1.2)                                 # when that save would have finished
+    node.kill()
+    client = node.start()
+    assert client.dbsize() == 0
+
+
 def test_bgsave_inside_a_transaction_saves_the_whole_of_it(node):
     client = node.start()
     client.set_response_callback("BGSAVE", lambda reply, **options: reply)

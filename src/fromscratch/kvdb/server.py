@@ -578,6 +578,8 @@ class KvServer:
                 log.warning("Writing initial AOF, can't exit.")
                 return self._shutdown_failed()
             log.warning("Writing initial AOF. Exit anyway.")
+        if self.snapshotter.in_progress:
+            log.warning("There is a child saving an .rdb. Killing it!")
         self.snapshotter.kill_child()
         for aof in (self.aof, self.offline_aof):
             if aof is not None:

@@ -435,8 +435,11 @@ def flushall(client, argv):
     _flush_mode(client, argv, client.kv.keyspace.dbs)
     kv = client.kv
     kv.flush_databases()
-    if kv.config["save"] and not kv.snapshotter.in_progress:
-        kv.snapshotter.save()           # as Redis: an empty dataset replaces the snapshot
+    # As Redis: a save in progress would write the old data over the empty snapshot
+    # that replaces it (when there are save rules).
+    kv.snapshotter.kill_child()
+    if kv.config["save"]:
+        kv.snapshotter.save()
     # Even of an empty dataset, it reaches the replicas and the append-only file.
     kv.force_propagation = True
     return OK

@@ -1103,7 +1103,7 @@ def read_rdb(data: bytes) -> RdbFile:
         stored = reader.unsigned(8)
         if stored and stored != crc64(data[:end]):
             reader.pos = end
-            reader.fail("a wrong checksum (the file is damaged)")
+            reader.fail("RDB CRC error: a wrong checksum (the file is damaged)")
     if reader.left():
         reader.fail("data after the end of the file")
     return result

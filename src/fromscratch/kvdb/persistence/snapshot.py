@@ -335,8 +335,8 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
         raise CorruptSnapshot(f"unknown snapshot version {data[len(MAGIC)]} at byte offset 4")
     body, stored = data[:-4], struct.unpack(">I", data[-4:])[0]
     if zlib.crc32(body) != stored:
-        raise CorruptSnapshot(f"checksum mismatch (the file is damaged) at byte offset "
-                              f"{len(body)}")
+        raise CorruptSnapshot(f"RDB CRC error: the checksum does not match (the file is "
+                              f"damaged) at byte offset {len(body)}")
     reader = _Reader(body)
     reader.pos = len(MAGIC) + 1
     loaded: list[tuple[int, bytes, object, int]] = []

@@ -200,10 +200,11 @@ class Snapshotter:
         self._finished(ok, self.child_started)
 
     def kill_child(self) -> None:
-        """Stop a running BGSAVE child (at shutdown) and remove its unfinished file."""
+        """Stop a running BGSAVE child and remove its unfinished file: at shutdown, and
+        at FLUSHALL (the old data must not overwrite the empty snapshot). Not a failed
+        save: the changes it was saving stay counted as unsaved."""
         if not self.child_pid:
             return
-        log.warning("There is a child saving an .rdb. Killing it!")
         os.kill(self.child_pid, signal.SIGKILL)
         os.waitpid(self.child_pid, 0)
         with contextlib.suppress(OSError):
