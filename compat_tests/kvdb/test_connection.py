@@ -7,6 +7,8 @@ import time
 import pytest
 import redis
 
+from fromscratch.resp import encode_command
+
 from .conftest import connect, raw
 
 
@@ -87,6 +89,22 @@ def test_client_kill(r, server, protocol):
     with pytest.raises(redis.ResponseError, match="No such client"):
         r.client_kill("1.2.3.4:5")
     victim.close()
+
+
+def test_a_killed_client_goes_at_once_with_its_unread_replies(r, server):
+    # A client that stopped reading is dropped with what was waiting for it, as Redis
+    # frees it, not kept until it reads its replies (it may never).
+    r.set("big", "x" * 1_000_000)
+    with socket.create_connection((server.host, server.port)) as stuck:
+        stuck.sendall(encode_command(["CLIENT", "SETNAME", "stuck"])
+                      + encode_command(["GET", "big"]) * 30)
+        deadline = time.time() + 10
+        while not any(c["name"] == "stuck" and int(c["omem"]) > 0 for c in r.client_list()):
+            assert time.time() < deadline, "the replies did not pile up"
+            time.sleep(0.05)
+        ip, port = stuck.getsockname()[:2]
+        r.execute_command("CLIENT", "KILL", "ADDR", f"{ip}:{port}")
+        assert "stuck" not in [c["name"] for c in r.client_list()]
 
 
 def test_client_reply_off_and_skip(server):

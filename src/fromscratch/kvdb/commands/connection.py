@@ -345,7 +345,7 @@ def _kill(me, other) -> None:
     if other is me:
         me.close_after_reply = True      # answer first, then go
     else:
-        other.close()
+        other.abort()                    # as Redis frees it: what it has not read goes too
 
 
 @subcommand("client", "pause", arity=-3, flags="admin noscript loading stale", since="3.0.0",
