@@ -27,17 +27,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15.0,
+                  probe: bytes = b"") -> None:
+    """Until something listens on `port` (and answers `probe`, if given: a server that
+    listens before it loads its data, as redis-server does, is up once it answers)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with status {process.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+                if not probe:
+                    return
+                sock.sendall(probe)
+                if sock.recv(1024):
+                    return
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
+
+
+PING = b"PING\r\n"
 
 
 def missing_reference(what: str) -> None:
@@ -87,7 +98,7 @@ def start_kvdb(directory: str, *options: str, command: str = "kvdb",
         [sys.executable, "-m", "fromscratch", command, *filter(None, [config_file]),
          "--port", str(port), "--dir", directory, "--save", "", *options],
         env=env, stdout=log, stderr=subprocess.STDOUT)
-    wait_for_port(port, process)
+    wait_for_port(port, process, probe=PING)
     return Server("fromscratch" if command == "kvdb" else f"fromscratch-{command}", port,
                   process, directory)
 
@@ -102,5 +113,5 @@ def start_redis(directory: str, *options: str, config_file: str | None = None) -
         [binary, *filter(None, [config_file]), "--port", str(port), "--dir", directory,
          "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port, process)
+    wait_for_port(port, process, probe=PING)
     return Server("redis", port, process, directory)

@@ -13,7 +13,6 @@ file holding its process id while it runs; and the log says when it is ready.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -77,11 +76,6 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         daemonize()
     log_format = start_logging(config)
     log.info("%s version=%s, pid=%d, just started", name, REDIS_VERSION, os.getpid())
-    if config["always-show-logo"]:
-        log.info("\n  fromscratch %s %s (Redis compatible)\n  Running in standalone mode"
-                 "\n  Port: %d\n  PID: %d\n", name, REDIS_VERSION, config["port"], os.getpid())
-    else:
-        log.info("Running mode=standalone, port=%d.", config["port"])
     os.makedirs(config["dir"], exist_ok=True)
     try:
         server = KvServer(config, table=table, name=name)
@@ -89,16 +83,14 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         log.error("Aborting Redis startup because of ACL errors: %s", exc)
         return 1
     log_format.server = server
-    try:
-        server.load_data()
-    except (CorruptSnapshot, CorruptAof) as exc:
-        log.error("refusing to start: %s (the file is left as it is; repair or move it)", exc)
-        return 1
-    # A data server makes millions of long-lived objects and few reference cycles:
-    # collect the youngest generation less often (measured: random ZADD on a large sorted
-    # set is ~20% cheaper), and keep what was loaded out of every future full collection.
-    gc.set_threshold(10_000, 10, 10)
-    gc.freeze()
+    # As redis-server, the banner comes once the server listens: scripts that wait for
+    # it then connect.
+    if config["always-show-logo"]:
+        server.banner = (f"\n  fromscratch {name} {REDIS_VERSION} (Redis compatible)\n"
+                         f"  Running in standalone mode\n  Port: {config['port']}\n"
+                         f"  PID: {os.getpid()}\n")
+    else:
+        server.banner = f"Running mode=standalone, port={config['port']}."
     # As redis-server: a pid file when asked for one, or by default when detached.
     pidfile = config["pidfile"] or ("/var/run/redis.pid" if config["daemonize"] else "")
     if pidfile:
@@ -107,6 +99,9 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
     try:
         run_servers([server])
     except ListenError:
+        return 1
+    except (CorruptSnapshot, CorruptAof) as exc:
+        log.error("refusing to start: %s (the file is left as it is; repair or move it)", exc)
         return 1
     finally:
         if pidfile:

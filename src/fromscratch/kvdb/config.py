@@ -481,7 +481,7 @@ PARAMETERS = [
     Param("rdb-save-incremental-fsync", "bool", True, effective=False),
     Param("aof-rewrite-incremental-fsync", "bool", True, effective=False),
     Param("aof-timestamp-enabled", "bool", False, effective=False),
-    Param("aof-disable-auto-gc", "bool", False, effective=False),
+    Param("aof-disable-auto-gc", "bool", False),
     Param("repl-disable-tcp-nodelay", "bool", False, effective=False),
     Param("repl-diskless-load", "enum", "disabled", effective=False,
           choices=("disabled", "on-empty-db", "swapdb")),
@@ -629,7 +629,9 @@ class Config:
             text = " ".join(args)
         if param.kind == "save":
             self._saw_save = True
-        self.set(param.name, text.strip(), at_startup=True)
+        # A string is taken as its quotes gave it, spaces and all, as Redis takes it.
+        self.set(param.name, text if param.kind == "string" else text.strip(),
+                 at_startup=True)
 
     _saw_save = False
 

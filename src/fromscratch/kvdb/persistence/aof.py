@@ -4,11 +4,19 @@ Layout (Redis 7's multi-part AOF), in `<dir>/<appenddirname>/`:
 
     appendonly.aof.manifest        which files make up the log, in order
     appendonly.aof.3.base.rdb      a snapshot (our snapshot format: snapshot.py)
-    appendonly.aof.3.incr.aof      the commands since that snapshot, as RESP
+    appendonly.aof.5.incr.aof      the commands since that snapshot, as RESP
 
-The manifest has one line per file, `file <name> seq <n> type <b|i>`, base first; it is
-replaced atomically. To load, read the base snapshot, then replay the incremental files
-in order through the normal command table.
+The manifest has one line per file, `file <name> seq <n> type <b|h|i>`: the base first,
+then history (files a rewrite replaced, not loaded, deleted soon after), then the
+incremental files, oldest first. It is replaced atomically. To load, read the base,
+then replay the incremental files in order through the normal command table.
+
+Every file is read the same way, by what it holds, not by its name, as Redis reads
+them: a snapshot first -- ours, or a real Redis's RDB file (it starts with "REDIS") --
+then commands, as RESP. So a base may be our snapshot, an RDB file, or a command log
+(what Redis writes with `aof-use-rdb-preamble no`), and a real Redis's appendonlydir
+loads here as it is. Redis before 7 kept the whole log in one file,
+`<dir>/<appendfilename>`: found there, it is moved in as the base of a multi-part log.
 
 What is logged is each change in a deterministic, absolute form (propagation.py):
 `EXPIRE k 10` is logged as `PEXPIREAT k <unix ms>`, `SPOP s` as `SREM s <member>`, so
@@ -25,12 +33,15 @@ only `always` also survives losing the machine.
 Rewriting (BGREWRITEAOF, or automatic past `auto-aof-rewrite-percentage`): the parent
 starts a new incremental file at once and keeps appending there; a forked child writes
 the keyspace as it was at that moment as a new base; when the child succeeds, the
-manifest is switched to [new base, new incr] and the old files are deleted. Service
-never stops, and a failed rewrite leaves a valid (longer) log.
+manifest is switched to [new base, new incr] and the old files become history, deleted
+at once unless `aof-disable-auto-gc yes`. Service never stops, and a failed rewrite
+leaves a valid (longer) log. Bases and incremental files are numbered apart, each one
+more than the last of its kind, as Redis numbers them.
 
 Loading: a last command cut short (a crash mid-write) is dropped with a warning and
-the file truncated to the last whole command (`aof-load-truncated yes`); bytes that are
-not RESP anywhere else stop start-up with a message naming the file and offset.
+the file truncated to the last whole command (`aof-load-truncated yes`); anything else
+wrong -- a manifest Redis would refuse, a file it names missing, bytes that are not
+RESP -- stops start-up with Redis's message for it, naming the file.
 """
 
 from __future__ import annotations
@@ -38,12 +49,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import threading
 import time
 
-from ...resp import encode_command
-from .snapshot import CorruptSnapshot
+from ...resp import ProtocolError, encode_command, quote_repr, split_inline
+from .rdb import RdbError, RdbFile, is_rdb, read_rdb
+from .snapshot import MAGIC as SNAPSHOT_MAGIC, CorruptSnapshot
 from ...durable import sync_directory, write_file_atomically
 from .snapshotter import save_in_child, temporary_path
 
@@ -51,88 +64,239 @@ log = logging.getLogger("fromscratch.kvdb")
 
 
 class CorruptAof(Exception):
-    """Bytes in the log that are not commands; the message names the file and offset."""
+    """The log cannot be loaded; the message is Redis's for the problem, naming the file
+    (and the offset or line)."""
 
 
 # -- reading the log ----------------------------------------------------------------------------
 
-def parse_log(data: bytes, name: str):
-    """Yield (argv, end offset) for each whole command in `data`. Returns the offset
-    where an incomplete last command starts (len(data) when the file ends cleanly);
-    raises CorruptAof for anything that is not a RESP command."""
-    position, size = 0, len(data)
+def _bad_format(name: str, problem: str, offset: int) -> CorruptAof:
+    return CorruptAof(f"Bad file format reading the append only file {name}: "
+                      f"{problem} at offset {offset}")
+
+
+def parse_log(data: bytes, name: str, position: int = 0):
+    """Yield (argv, end offset) for each whole command in `data`, from `position` on.
+    Returns the offset where an incomplete last command starts (len(data) when the file
+    ends cleanly); raises CorruptAof for anything that is not a RESP command.
+
+    A line starting with '#' between commands is an annotation (Redis's timestamps,
+    `aof-timestamp-enabled`), skipped. One cut short counts as incomplete, not as
+    the end: whatever is appended after it must not become part of it."""
+    size = len(data)
     while position < size:
         start = position
+        if data[position] == 0x23:                     # '#'
+            end = data.find(b"\n", position)
+            if end < 0:
+                return start
+            position = end + 1
+            continue
         if data[position] != 0x2A:                     # '*'
-            raise CorruptAof(f"{name}: expected a command ('*') at offset {start}")
+            raise _bad_format(name, "expected a command ('*')", start)
         end = data.find(b"\r\n", position)
         if end < 0:
             return start
         count = data[position + 1:end]
-        if not count.isdigit():
-            raise CorruptAof(f"{name}: bad argument count at offset {start}")
+        if not count.isdigit() or int(count) < 1:
+            raise _bad_format(name, "bad argument count", start)
         position = end + 2
         argv = []
         for _ in range(int(count)):
             if position >= size:
                 return start
             if data[position] != 0x24:                 # '$'
-                raise CorruptAof(f"{name}: expected an argument ('$') at offset {position}")
+                raise _bad_format(name, "expected an argument ('$')", position)
             end = data.find(b"\r\n", position)
             if end < 0:
                 return start
             length = data[position + 1:end]
             if not length.isdigit():
-                raise CorruptAof(f"{name}: bad argument length at offset {position}")
+                raise _bad_format(name, "bad argument length", position)
             payload_end = end + 2 + int(length)
             if payload_end + 2 > size:
                 return start
             if data[payload_end:payload_end + 2] != b"\r\n":
-                raise CorruptAof(f"{name}: argument not followed by CRLF at offset {payload_end}")
+                raise _bad_format(name, "argument not followed by CRLF", payload_end)
             argv.append(data[end + 2:payload_end])
             position = payload_end + 2
         yield argv, position
     return size
 
 
+def split_rdb_preamble(data: bytes) -> tuple[RdbFile, int]:
+    """The RDB file at the start of `data`, and the offset where it ends: the commands
+    of an old single-file log written with `aof-use-rdb-preamble yes` follow it.
+
+    read_rdb reads whole files only, so each place where the RDB file could end is
+    tried in turn: its EOF opcode (0xFF) and 8-byte checksum, then a command or an
+    annotation. Only the true end reads: before it a record is cut short, after it
+    bytes follow the EOF opcode. Raises RdbError, as for the whole of `data`."""
+    try:
+        return read_rdb(data), len(data)
+    except RdbError as error:
+        whole_file_error = error
+    end = data.find(b"\xff")
+    while end >= 0:
+        tail = end + 9
+        if data[tail:tail + 1] in (b"*", b"#"):
+            with contextlib.suppress(RdbError):
+                return read_rdb(data[:tail]), tail
+        end = data.find(b"\xff", end + 1)
+    raise whole_file_error
+
+
 # -- the manifest -----------------------------------------------------------------------------------
 
-class Manifest:
-    """The ordered list of files that make up the log."""
+BASE, HISTORY, INCR = "b", "h", "i"
+MANIFEST_MAX_LINE = 1024            # Redis reads lines into a buffer of this size
+_LEADING_INTEGER = re.compile(rb"\s*([+-]?[0-9]+)")
 
-    def __init__(self, base: tuple[str, int] | None = None, incrs: list[tuple[str, int]] | None = None):
-        self.base = base                          # (file name, seq)
-        self.incrs = incrs or []                  # [(file name, seq)], oldest first
+
+class Manifest:
+    """The files that make up the log: the base, history, and the incremental files in
+    the order they replay; each an entry (file name, seq).
+
+    base_seq and incr_seq are the sequence numbers last given to a base and to an
+    incremental file: the next ones follow them, whatever the files listed now."""
+
+    def __init__(self, base: tuple[str, int] | None = None,
+                 incrs: list[tuple[str, int]] | None = None,
+                 history: list[tuple[str, int]] | None = None):
+        self.base = base
+        self.history = history or []
+        self.incrs = incrs or []
+        self.base_seq = base[1] if base else 0
+        self.incr_seq = self.incrs[-1][1] if self.incrs else 0
+
+    # -- reading ----------------------------------------------------------------------
 
     @classmethod
     def read(cls, path: str) -> "Manifest":
+        """The manifest at `path`. Raises CorruptAof if Redis would refuse it."""
+        source = os.path.basename(path)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise CorruptAof(f"Fatal error: can't open the AOF manifest file {source} "
+                             f"for reading: {exc.strerror}") from None
+        return cls.parse(data, source)
+
+    @classmethod
+    def parse(cls, data: bytes, source: str) -> "Manifest":
+        """A manifest's text, checked as Redis checks it (aof.c, aofLoadManifestFromFile);
+        `source` names it in the messages. Raises CorruptAof, with Redis's message."""
+        if not data:
+            raise CorruptAof(f"Found an empty AOF manifest ({source})")
         manifest = cls()
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                words = line.split()
-                if not words:
-                    continue
-                fields = dict(zip(words[::2], words[1::2]))
-                if set(fields) != {"file", "seq", "type"} or not fields["seq"].isdigit():
-                    raise CorruptAof(f"{path}: invalid manifest line {number}: {line.strip()!r}")
-                entry = (fields["file"], int(fields["seq"]))
-                if fields["type"] == "b":
-                    manifest.base = entry
-                elif fields["type"] == "i":
-                    manifest.incrs.append(entry)
-                else:
-                    raise CorruptAof(f"{path}: unknown file type on line {number}")
+        *lines, unterminated = data.split(b"\n")
+        numbered = [(number, line, True) for number, line in enumerate(lines, 1)]
+        if unterminated:
+            numbered.append((len(lines) + 1, unterminated, False))
+        for number, line, terminated in numbered:
+            if line.startswith(b"#"):
+                continue                                    # a comment
+            # Redis reads a line with fgets into 1024 bytes and wants its newline among
+            # them: a longer line, or a last line without a newline, is "too long".
+            if not terminated or len(line) >= MANIFEST_MAX_LINE:
+                raise CorruptAof(f"The AOF manifest file contains too long line "
+                                 f"(line {number} of {source})")
+            line = line.strip(b" \t\r")
+            context = f"line {number} of {source}: '{line.decode('utf-8', 'backslashreplace')}'"
+            entry, kind = _parse_entry(line, context)
+            manifest._add(entry, kind, context)
         return manifest
 
+    def _add(self, entry: tuple[str, int], kind: str, context: str) -> None:
+        """One line's entry, where its type says; `context` is for the messages."""
+        if kind == BASE:
+            if self.base is not None:
+                raise CorruptAof(f"Found duplicate base file information ({context})")
+            self.set_base(entry)
+        elif kind == HISTORY:
+            self.history.append(entry)
+        elif kind == INCR:
+            if entry[1] <= self.incr_seq:
+                raise CorruptAof(f"Found a non-monotonic sequence number ({context})")
+            self.add_incr(entry)
+        else:
+            raise CorruptAof(f"Unknown AOF file type ({context})")
+
+    # -- writing ------------------------------------------------------------------------
+
     def text(self) -> str:
-        lines = []
-        if self.base:
-            lines.append(f"file {self.base[0]} seq {self.base[1]} type b")
-        lines += [f"file {name} seq {seq} type i" for name, seq in self.incrs]
-        return "\n".join(lines) + "\n"
+        """The manifest as Redis writes it: base, history, then incremental files."""
+        entries = ([(self.base, BASE)] if self.base else []) \
+            + [(entry, HISTORY) for entry in self.history] \
+            + [(entry, INCR) for entry in self.incrs]
+        return "".join(f"file {_quoted_if_needed(name)} seq {seq} type {kind}\n"
+                       for (name, seq), kind in entries)
+
+    # -- the files ----------------------------------------------------------------------
 
     def files(self) -> list[str]:
+        """The files to load, in order: the base and the incremental files."""
         return ([self.base[0]] if self.base else []) + [name for name, _ in self.incrs]
+
+    def next_base(self, prefix: str) -> tuple[str, int]:
+        seq = self.base_seq + 1
+        return f"{prefix}.{seq}.base.rdb", seq
+
+    def next_incr(self, prefix: str) -> tuple[str, int]:
+        seq = self.incr_seq + 1
+        return f"{prefix}.{seq}.incr.aof", seq
+
+    def set_base(self, entry: tuple[str, int]) -> None:
+        self.base = entry
+        self.base_seq = entry[1]
+
+    def add_incr(self, entry: tuple[str, int]) -> None:
+        self.incrs.append(entry)
+        self.incr_seq = entry[1]
+
+
+def _parse_entry(line: bytes, context: str) -> tuple[tuple[str, int], str]:
+    """One manifest line: ((file name, seq), type letter).
+
+    Words are split as Redis splits them (quotes and escapes: split_inline) and go in
+    pairs, key then value, keys in any case and order. Keys Redis does not know are
+    ignored, left for newer versions, so a line has at least six words; the three keys
+    it needs must be there, with values that are not empty or (seq) zero."""
+    invalid = CorruptAof(f"Invalid AOF manifest file format ({context})")
+    try:
+        words = split_inline(line)
+    except ProtocolError:                   # unbalanced quotes
+        raise invalid from None
+    if len(words) < 6 or len(words) % 2:
+        raise invalid
+    fields = {key.lower(): value for key, value in zip(words[::2], words[1::2])}
+    name = fields.get(b"file", b"")
+    seq = _c_integer(fields.get(b"seq", b""))
+    kind = fields.get(b"type", b"")[:1].decode("latin-1")
+    if b"/" in name or b"\\" in name:
+        raise CorruptAof(f"File can't be a path, just a filename ({context})")
+    if not name or not seq or not kind:
+        raise invalid
+    return (name.decode("utf-8", "surrogateescape"), seq), kind
+
+
+def _c_integer(text: bytes) -> int:
+    """`text` read as C's atoll reads it (Redis reads `seq` so): the integer it starts
+    with, 0 if none."""
+    match = _LEADING_INTEGER.match(text)
+    return int(match.group(1)) if match else 0
+
+
+def _quoted_if_needed(name: str) -> str:
+    """A file name as a manifest line holds it: as it is, or quoted as Redis quotes it
+    (sdscatrepr) when it holds a space, a quote, a backslash or a byte that is not
+    printable ASCII. Redis leaves a single quote unquoted, which its own reader then
+    misreads; quoting it too keeps every name readable, by both."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if all(0x21 <= byte <= 0x7E and byte not in b"\\\"'" for byte in raw):
+        return name
+    return quote_repr(raw)
 
 
 # -- the log itself -----------------------------------------------------------------------------
@@ -174,6 +338,9 @@ class AppendOnlyFile:
         self.db_index = -1                      # the database the log last SELECTed
         self.handle = None                      # the incremental file being appended to
         self.manifest = Manifest()
+        # Whether the log is complete on disk -- a base, and the file appended to listed
+        # after it -- from start() or the first rewrite of a log turned on at runtime.
+        self.started = False
         self.held_clients: list = []            # replies waiting for the write (and fsync)
         self.flush_scheduled = False
         self.last_write_ok = True
@@ -209,41 +376,105 @@ class AppendOnlyFile:
     # -- start-up ---------------------------------------------------------------------------
 
     def load(self) -> int:
-        """Replay the log into the keyspace. Returns the commands replayed."""
-        if not os.path.exists(self.manifest_path):
-            return 0
-        self.manifest = Manifest.read(self.manifest_path)
-        if self.manifest.base:
-            path = self._path(self.manifest.base[0])
-            with open(path, "rb") as handle:
-                try:
-                    self.kv.load_snapshot(handle.read())
-                except CorruptSnapshot as exc:
-                    raise CorruptAof(f"{path}: {exc}") from None
+        """Replay the log into the keyspace, as Redis loads it (aof.c,
+        loadAppendOnlyFiles). Returns the commands replayed. Raises CorruptAof, with
+        Redis's message, for a log Redis would refuse to load."""
+        self.manifest = self._read_manifest()
+        self._upgrade_old_style_file()
+        names = self.manifest.files()
+        for name in names:                  # all there before anything loads, as Redis
+            self._check_exists(name)
         replayed = 0
-        last = len(self.manifest.incrs) - 1
-        for position, (name, _) in enumerate(self.manifest.incrs):
-            replayed += self._replay(self._path(name), is_last=position == last)
+        for position, name in enumerate(names):
+            replayed += self._load_file(name, is_last=position == len(names) - 1)
         self.base_size = self.current_size()
-        log.info("loaded the append-only file: %d commands replayed", replayed)
+        self.collect_history()
+        if names:
+            log.info("DB loaded from append only file: %d commands replayed", replayed)
         return replayed
 
-    def _replay(self, path: str, is_last: bool) -> int:
-        with open(path, "rb") as handle:
+    def _read_manifest(self) -> Manifest:
+        """The manifest on disk; an empty one when there is none yet."""
+        if not os.path.exists(self.manifest_path):
+            return Manifest()
+        return Manifest.read(self.manifest_path)
+
+    def _upgrade_old_style_file(self) -> None:
+        """Redis before 7 kept the whole log in one file, `<dir>/<appendfilename>`.
+        Found there while the manifest lists no incremental file, and no base or only
+        that file as the base (a first upgrade cut short after writing the manifest)
+        but it is not in the directory yet, it becomes the base of a multi-part log, as
+        Redis upgrades it (aofUpgradePrepare): the manifest is written first, then the
+        file moved in, so a crash between the two is finished at the next start."""
+        old_path = os.path.join(self.kv.config["dir"], self.prefix)
+        if not os.path.isfile(old_path) or self.manifest.incrs:
+            return
+        base = self.manifest.base
+        moved_already = os.path.isfile(self._path(self.prefix))
+        if base is not None and (base[0] != self.prefix or moved_already):
+            return
+        os.makedirs(self.directory, exist_ok=True)
+        self.manifest.set_base((self.prefix, 1))
+        self._write_manifest()
+        try:
+            os.rename(old_path, self._path(self.prefix))
+        except OSError as exc:
+            raise CorruptAof(f"Error trying to move the old AOF file {self.prefix} into dir "
+                             f"{self.kv.config['appenddirname']}: {exc.strerror}") from None
+        log.info("Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).",
+                 self.prefix, self.kv.config["appenddirname"])
+
+    def _check_exists(self, name: str) -> None:
+        try:
+            os.stat(self._path(name))
+        except OSError as exc:
+            raise CorruptAof(f"Unable to obtain the AOF file {name} length. "
+                             f"stat: {exc.strerror}") from None
+
+    def _load_file(self, name: str, is_last: bool) -> int:
+        """Load one file of the log: the snapshot it starts with, if any, then its
+        commands. Returns the commands replayed."""
+        with open(self._path(name), "rb") as handle:
             data = handle.read()
+        try:
+            commands_start = self._load_snapshot_part(data)
+        except CorruptSnapshot as exc:
+            raise CorruptAof(f"Error reading the snapshot at the start of the AOF file "
+                             f"{name}, AOF loading aborted: {exc}") from None
+        return self._replay(data, commands_start, name, is_last)
+
+    def _load_snapshot_part(self, data: bytes) -> int:
+        """Load the snapshot `data` starts with, if it starts with one: a real Redis's
+        RDB file (then the commands since may follow it, in an old single-file log), or
+        ours (always a whole file). Returns the offset where the commands start.
+        Raises CorruptSnapshot."""
+        if is_rdb(data):
+            try:
+                contents, end = split_rdb_preamble(data)
+            except RdbError as error:
+                raise CorruptSnapshot(str(error)) from None
+            self.kv.snapshotter.import_contents(contents)
+            return end
+        if data.startswith(SNAPSHOT_MAGIC):
+            self.kv.load_snapshot(data)
+            return len(data)
+        return 0
+
+    def _replay(self, data: bytes, start: int, name: str, is_last: bool) -> int:
+        """Run the commands of `data` from `start` on; returns how many ran. An
+        incomplete end (a crash mid-write, or a transaction never finished) is cut off
+        the last file with `aof-load-truncated yes`; anywhere else it is an error."""
         client = self.kv.loading_client()
-        name = os.path.basename(path)
-        commands = parse_log(data, name)
+        commands = parse_log(data, name, start)
         replayed = 0
         transaction_start = None
-        clean_end = len(data)
         while True:
             try:
                 argv, end = next(commands)
             except StopIteration as stop:
                 clean_end = stop.value
                 break
-            word = argv[0].upper() if argv else b""
+            word = argv[0].upper()
             if word == b"MULTI":
                 transaction_start = end - len(encode_command(argv))
             elif word == b"EXEC":
@@ -252,41 +483,68 @@ class AppendOnlyFile:
             client.out.clear()
             replayed += 1
         if transaction_start is not None:
-            clean_end = min(clean_end, transaction_start)   # a transaction never finished
+            log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
+            clean_end = min(clean_end, transaction_start)
         if clean_end < len(data):
-            if not (is_last and self.kv.config["aof-load-truncated"]):
-                raise CorruptAof(f"{path}: unexpected end of file at offset {clean_end}")
-            log.warning("!!! Warning: short read while loading the append-only file %s: "
-                        "dropping the last %d bytes (an incomplete command) !!!",
-                        name, len(data) - clean_end)
-            with open(path, "r+b") as handle:
+            if not self.kv.config["aof-load-truncated"]:
+                raise CorruptAof(f"Unexpected end of file reading the append only file {name}: "
+                                 f"the last whole command ends at offset {clean_end}")
+            if not is_last:          # the files after it were written on top of what is lost
+                raise CorruptAof(f"Fatal error: the truncated file {name} is not the last file "
+                                 f"(the last whole command ends at offset {clean_end})")
+            log.warning("!!! Warning: short read while loading the AOF file %s: dropping the "
+                        "last %d bytes (an incomplete command) !!!", name, len(data) - clean_end)
+            with open(self._path(name), "r+b") as handle:
                 handle.truncate(clean_end)
                 os.fsync(handle.fileno())
         return replayed
 
     def start(self) -> None:
-        """Open the log for appending; create it (base + incr) if there is none."""
+        """Open the log for appending, as Redis does at start-up: a log with no files
+        yet gets a base first (the data as it is); then appending goes on at the end of
+        the last incremental file, or in a new one."""
         os.makedirs(self.directory, exist_ok=True)
-        if not self.manifest.incrs:
-            self._create_from_current_data()
-        self.handle = open(self._path(self.manifest.incrs[-1][0]), "ab")
+        changed = False
+        if self.manifest.base is None and not self.manifest.incrs:
+            self._write_first_base()
+            changed = True
+        if self.manifest.incrs:
+            name = self.manifest.incrs[-1][0]
+            self.handle = open(self._path(name), "ab")
+            log.info("Opening AOF incr file %s on server start", name)
+        else:
+            incr = self.manifest.next_incr(self.prefix)
+            # Empty, even if a file of that name is left from when the log was last on:
+            # the base already holds everything, and old commands must not replay.
+            self.handle = open(self._path(incr[0]), "wb")
+            self.manifest.add_incr(incr)
+            log.info("Creating AOF incr file %s on server start", incr[0])
+            changed = True
+        if changed:
+            self._write_manifest()
+        self.started = True
+        self.base_size = self.current_size()
         self.db_index = -1
         if self.kv.config["appendfsync"] == "everysec":
             self._start_fsync_thread()
 
-    def _create_from_current_data(self) -> None:
-        seq = (self.manifest.base[1] if self.manifest.base else 0) + 1
-        base = f"{self.prefix}.{seq}.base.rdb"
-        incr = f"{self.prefix}.{seq}.incr.aof"
-        write_file_atomically(self._path(base), self.kv.dump_snapshot)
-        # Empty, even if a file of that name is left from when the log was last on:
-        # the new base already holds everything, and old commands must not replay.
-        open(self._path(incr), "wb").close()
-        old = self.manifest.files()
-        self.manifest = Manifest((base, seq), [(incr, seq)])
+    def _write_first_base(self) -> None:
+        base = self.manifest.next_base(self.prefix)
+        write_file_atomically(self._path(base[0]), self.kv.dump_snapshot)
+        self.manifest.set_base(base)
+        log.info("Creating AOF base file %s on server start", base[0])
+
+    def collect_history(self) -> None:
+        """Delete the files a rewrite replaced, listed as history until then (they
+        stay with `aof-disable-auto-gc yes`)."""
+        if not self.manifest.history or self.kv.config["aof-disable-auto-gc"]:
+            return
+        old = [name for name, _ in self.manifest.history]
+        self.manifest.history = []
         self._write_manifest()
+        for name in old:
+            log.info("Removing the history file %s", name)
         self._remove_files(old)
-        self.base_size = self.current_size()
 
     def _write_manifest(self) -> None:
         write_file_atomically(self.manifest_path,
@@ -378,38 +636,59 @@ class AppendOnlyFile:
     @property
     def writing_initial(self) -> bool:
         """The first base is being written: until it is, there is no log to load."""
-        return self.rewriting and not self.manifest.incrs
+        return self.rewriting and not self.started
 
     def start_rewrite(self) -> None:
-        """BGREWRITEAOF: new incr file now, new base from a forked child.
+        """BGREWRITEAOF: a new base, written by a forked child. As in Redis, what
+        happens to the commands meanwhile depends on the log's state:
 
-        The log turned on at runtime (or rewritten while appendonly is off) starts the
-        same way, but with no manifest until the child's base is written: before that,
-        its incr file alone would load as an empty dataset."""
+        * started: they go to a new incr file, listed at once after the others, so a
+          failed rewrite leaves a valid (longer) log;
+        * turned on at runtime, not started yet: they go to an incr file listed only
+          with the new base, since before that it alone would load as an empty dataset;
+        * off (BGREWRITEAOF with appendonly off): nowhere; only the base is written.
+
+        Unless started, the log continues from the manifest on disk, if there is one:
+        the new files take the next sequence numbers, and the old ones are replaced."""
         self.flush()
         os.makedirs(self.directory, exist_ok=True)
-        seq = max(seq for _, seq in self.manifest.incrs) + 1 if self.manifest.incrs else 1
-        incr = f"{self.prefix}.{seq}.incr.aof"
+        if not self.started:
+            self.manifest = self._manifest_to_continue()
+        if self.kv.aof is self:
+            self._open_next_incr()
+        self.rewrite_started = time.time()
+        self._rewrite_base = self.manifest.next_base(self.prefix)
+        pid = save_in_child(self.kv, self._path(self._rewrite_base[0]))
+        self.rewrite_child = pid
+        log.info("background append-only file rewriting started by pid %d", pid)
+
+    def _manifest_to_continue(self) -> Manifest:
+        """The manifest on disk, or an empty one if there is none or it does not read
+        (the new base replaces whatever it listed)."""
+        try:
+            return self._read_manifest()
+        except CorruptAof as exc:
+            log.warning("Starting the log afresh: %s", exc)
+            return Manifest()
+
+    def _open_next_incr(self) -> None:
+        """Go on appending in a new incr file (see start_rewrite)."""
+        incr = self.manifest.next_incr(self.prefix)
         old_handle = self.handle
-        if self.manifest.incrs:
-            self.handle = open(self._path(incr), "ab")
-        else:            # (a failed first attempt's commands are in the next base)
-            self.handle = open(self._path(incr), "wb")
+        # Truncated: a file of that name can only be a failed first attempt's, whose
+        # commands are in the next base.
+        self.handle = open(self._path(incr[0]), "wb")
         self.db_index = -1
         if old_handle is not None:
             os.fsync(old_handle.fileno())
             old_handle.close()
-        if self.manifest.incrs:
-            self.manifest.incrs.append((incr, seq))
+        if self.started:
+            self.manifest.add_incr(incr)
             self._write_manifest()
         sync_directory(self.directory)
         if self.kv.config["appendfsync"] == "everysec":
             self._start_fsync_thread()
-        self.rewrite_started = time.time()
-        pid = save_in_child(self.kv, self._path(f"{self.prefix}.{seq}.base.rdb"))
-        self.rewrite_child = pid
-        self._rewrite_seq = seq
-        log.info("background append-only file rewriting started by pid %d", pid)
+        self._rewrite_incr = incr
 
     def poll(self) -> None:
         """From the cron: finish a rewrite whose child is done."""
@@ -421,24 +700,38 @@ class AppendOnlyFile:
         self.rewrite_child = 0
         history = self.history
         history.last_duration = int(time.time() - self.rewrite_started)
-        seq = self._rewrite_seq
         if os.waitstatus_to_exitcode(status) != 0:
             history.last_ok = False
             history.failures += 1
             log.error("background append-only file rewriting failed")
-            if not self.manifest.incrs and self.kv.aof is self:
+            if self.kv.aof is self and not self.started:
+                self._remove_unlisted_incr()
                 self.kv.aof_rewrite_scheduled = True    # the log is on but not there yet
             return
-        old = self.manifest.files()
-        self.manifest = Manifest((f"{self.prefix}.{seq}.base.rdb", seq),
-                                 [(f"{self.prefix}.{seq}.incr.aof", seq)])
-        self._write_manifest()
-        self._remove_files(old)
+        self._switch_to_new_base()
         history.rewrites += 1
         history.last_ok = True
         history.failures = 0
         self.base_size = self.current_size()
         log.info("background append-only file rewriting terminated with success")
+
+    def _switch_to_new_base(self) -> None:
+        """A rewrite succeeded: the log is now its base, then the incr file appended to
+        since it started (none if the log is off). The files they replace become
+        history, newest first (as Redis lists them), and are deleted (collect_history)."""
+        manifest = self.manifest
+        kept = manifest.incrs[-1:] if self.started else []
+        replaced = [entry for entry in manifest.incrs if entry not in kept][::-1]
+        if manifest.base is not None:
+            replaced.append(manifest.base)
+        manifest.history = replaced + manifest.history
+        manifest.set_base(self._rewrite_base)
+        manifest.incrs = kept
+        if self.kv.aof is self and not self.started:
+            manifest.add_incr(self._rewrite_incr)
+            self.started = True
+        self._write_manifest()
+        self.collect_history()
 
     def rewrite_due(self) -> bool:
         """`auto-aof-rewrite-percentage` growth past `auto-aof-rewrite-min-size`."""
@@ -454,7 +747,7 @@ class AppendOnlyFile:
 
     def stop_rewrite(self) -> None:
         """Kill a running rewrite child and remove what it left unfinished (and the
-        log of a first rewrite, which no manifest names)."""
+        incr file of a log not started yet, which no manifest lists)."""
         if not self.rewrite_child:
             return
         log.info("Killing running AOF rewrite child: %d", self.rewrite_child)
@@ -463,7 +756,13 @@ class AppendOnlyFile:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary_path(self.directory, self.rewrite_child))
         self.rewrite_child = 0
-        if not self.manifest.incrs:
+        if self.kv.aof is self and not self.started:
             self.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._path(f"{self.prefix}.{self._rewrite_seq}.incr.aof"))
+            self._remove_unlisted_incr()
+
+    def _remove_unlisted_incr(self) -> None:
+        """The incr file of a log not started yet: its commands will be in the next
+        base. (Appending goes on in it, if it is open, until the next attempt.)"""
+        log.info("Removing the temp incr aof file %s", self._rewrite_incr[0])
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(self._rewrite_incr[0]))
