@@ -324,3 +324,22 @@ def test_a_cut_short_last_file_is_truncated_and_loads(node):
     client = node.start()
     assert client.mget("k1", "k2") == [b"v1", None]
     assert os.path.getsize(os.path.join(log_dir(node), "appendonly.aof.1.incr.aof")) == len(whole)
+
+
+def test_an_unknown_command_stops_the_start(node):
+    make_log(node, b"file appendonly.aof.1.incr.aof seq 1 type i\n",
+             {"appendonly.aof.1.incr.aof": commands(["SET", "k", "v"], ["BLA", "k", "v"],
+                                                    ["SET", "k", "w"])})
+    assert "Unknown command 'BLA' reading the append only file" in refuse_to_start(node)
+
+
+def test_timestamp_annotations_are_written_when_enabled(node):
+    client = node.start()
+    client.config_set("aof-timestamp-enabled", "yes")
+    client.set("k", "v")
+    node.stop()
+    incr, = [name for name in os.listdir(log_dir(node)) if ".incr." in name]
+    with open(os.path.join(log_dir(node), incr), "rb") as handle:
+        assert re.match(rb"#TS:\d+\r\n\*2\r\n\$6\r\nSELECT\r\n", handle.read())
+    client = node.start()
+    assert client.get("k") == b"v"

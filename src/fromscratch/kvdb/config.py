@@ -480,7 +480,7 @@ PARAMETERS = [
     Param("rdb-del-sync-files", "bool", False, effective=False),
     Param("rdb-save-incremental-fsync", "bool", True, effective=False),
     Param("aof-rewrite-incremental-fsync", "bool", True, effective=False),
-    Param("aof-timestamp-enabled", "bool", False, effective=False),
+    Param("aof-timestamp-enabled", "bool", False),
     Param("aof-disable-auto-gc", "bool", False),
     Param("repl-disable-tcp-nodelay", "bool", False, effective=False),
     Param("repl-diskless-load", "enum", "disabled", effective=False,

@@ -135,6 +135,7 @@ class KvServer:
         self.aof_rewrite_scheduled = False
         # BGREWRITEAOF with appendonly off: Redis still writes the files, from a child.
         self.offline_aof: AppendOnlyFile | None = None
+        self.aof_flush_sleep = 0        # microseconds (DEBUG AOF-FLUSH-SLEEP)
         self.aof_history = RewriteHistory()
         # EXEC is running its queue. Nothing forks meanwhile: a child's snapshot would
         # hold half a transaction (BGSAVE and BGREWRITEAOF are scheduled instead).

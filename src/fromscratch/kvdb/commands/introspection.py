@@ -719,6 +719,14 @@ def debug_digest_value(client, argv):
     return digests
 
 
+@subcommand("debug", "aof-flush-sleep", arity=3, flags="admin noscript loading stale",
+            summary="Sleeps that many microseconds before each write of the append-only "
+                    "file (a test tool).", syntax="microseconds")
+def debug_aof_flush_sleep(client, argv):
+    client.kv.aof_flush_sleep = max(parse_int(argv[2]), 0)
+    return OK
+
+
 @subcommand("debug", "pause-cron", arity=3, flags="admin noscript loading stale",
             summary="Stops (1) or restarts (0) the server's periodic tasks (expiry, "
                     "eviction, saving...).", syntax="flag:integer")

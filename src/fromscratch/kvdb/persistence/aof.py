@@ -336,6 +336,7 @@ class AppendOnlyFile:
         self.kv = kv
         self.buffer: list[bytes] = []           # commands not yet written to the file
         self.db_index = -1                      # the database the log last SELECTed
+        self.last_timestamp = 0                 # the last #TS: annotation's
         self.handle = None                      # the incremental file being appended to
         self.manifest = Manifest()
         # Whether the log is complete on disk -- a base, and the file appended to listed
@@ -479,6 +480,10 @@ class AppendOnlyFile:
                 transaction_start = end - len(encode_command(argv))
             elif word == b"EXEC":
                 transaction_start = None
+            if self.kv.table.lookup(argv[0]) is None:
+                # Redis refuses to start rather than load the log without it.
+                raise CorruptAof(f"Unknown command '{argv[0].decode('utf-8', 'replace')}' "
+                                 f"reading the append only file {name}")
             client.call(argv)
             client.out.clear()
             replayed += 1
@@ -559,7 +564,13 @@ class AppendOnlyFile:
 
     def append(self, ops: list[tuple[int, list[bytes]]]) -> None:
         """Log changes, each (database index, command), with a SELECT when the database
-        changes."""
+        changes, and with `aof-timestamp-enabled` a `#TS:<unix seconds>` line (which
+        loading skips) when the second has changed since the last."""
+        if self.kv.config["aof-timestamp-enabled"]:
+            now = int(time.time())
+            if now > self.last_timestamp:
+                self.last_timestamp = now
+                self.buffer.append(b"#TS:%d\r\n" % now)
         for db_index, argv in ops:
             if db_index != self.db_index:
                 self.buffer.append(encode_command([b"SELECT", b"%d" % db_index]))
@@ -578,6 +589,8 @@ class AppendOnlyFile:
         replies that waited for it go."""
         self.flush_scheduled = False
         if self.buffer and self.handle is not None:
+            if self.kv.aof_flush_sleep:             # DEBUG AOF-FLUSH-SLEEP, a test knob
+                time.sleep(self.kv.aof_flush_sleep / 1e6)
             data = b"".join(self.buffer)
             self.buffer = []
             try:
