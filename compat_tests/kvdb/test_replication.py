@@ -745,21 +745,27 @@ def test_shutdown_waits_for_a_lagging_replica_and_can_be_aborted(start):
     try:
         primary.set("k", "changed")
         primary.config_set("shutdown-timeout", 60)
-        outcome = {}
+        errors = []
 
         def shut_down():
             try:
                 connect(primary_server).shutdown(nosave=True)
             except redis.ResponseError as error:
-                outcome["error"] = str(error)
+                errors.append(str(error))
 
-        waiting = threading.Thread(target=shut_down)
-        waiting.start()
+        # Two of them: the second waits for the first's outcome, as in Redis.
+        waiting = [threading.Thread(target=shut_down) for _ in range(2)]
+        for thread in waiting:
+            thread.start()
         time.sleep(0.5)
-        assert waiting.is_alive()                          # waits for the replica
+        assert all(thread.is_alive() for thread in waiting)     # they wait for the replica
+        clients = primary.info("clients")
+        assert clients["blocked_clients"] == 2
+        assert clients["connected_clients"] == 3            # the replica is not counted
         assert primary.execute_command("SHUTDOWN", "ABORT") in (True, b"OK")
-        waiting.join(5)
-        assert "Errors trying to SHUTDOWN" in outcome["error"]
+        for thread in waiting:
+            thread.join(5)
+        assert len(errors) == 2 and all("Errors trying to SHUTDOWN" in e for e in errors)
         assert primary.set("after", "1")                   # writes go on
         with pytest.raises(redis.ResponseError, match="No shutdown in progress"):
             primary.execute_command("SHUTDOWN", "ABORT")

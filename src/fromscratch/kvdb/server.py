@@ -31,6 +31,7 @@ from .following import PrimaryLink
 from .acl import Acl, AclFileError, Denied
 from .commands.functions import FunctionEngine
 from .commands.migrate import MigrationLinks
+from .commands.persistence import SHUTDOWN_FAILED
 from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
 from .memory import CLIENT_OVERHEAD, Evictor
@@ -154,6 +155,7 @@ class KvServer:
         self.shutdown_done = False
         # Waiting for replicas before a shutdown: (deadline, what to call when over)
         self.shutdown_wait = None
+        self.shutdown_clients: list = []         # blocked on a SHUTDOWN that waits
         self.evictor = Evictor(self)
         self.scripting = ScriptEngine(self)
         self.functions = FunctionEngine(self)
@@ -579,6 +581,7 @@ class KvServer:
         if self.shutdown_done:
             return True
         log.warning("User requested shutdown...")
+        self._log_replicas_in_sync()
         if self.aof is not None and self.aof.writing_initial:
             if not force:
                 log.warning("Writing initial AOF, can't exit.")
@@ -608,6 +611,20 @@ class KvServer:
         log.warning("Redis is now ready to exit, bye bye...")
         self.shutdown_done = True
         return True
+
+    def _log_replicas_in_sync(self) -> None:
+        """Which replicas have everything, in Redis's words."""
+        replication = self.replication
+        replicas = replication.replicas
+        lagging = [replica for replica in replicas if replica.replica_acked != replication.offset]
+        for replica in lagging:
+            log.warning("Lagging replica %s:%s reported offset %d behind master, lag=%d, "
+                        "state=online.", replica.replica_address, replica.replica_port,
+                        replication.offset - replica.replica_acked,
+                        int(time.time() - replica.replica_ack_time))
+        if replicas:
+            log.info("%d of %d replicas are in sync when shutting down.",
+                     len(replicas) - len(lagging), len(replicas))
 
     @staticmethod
     def _shutdown_failed() -> bool:
@@ -677,17 +694,22 @@ class KvServer:
         signal, shutdown-on-sigterm or -sigint says whether to save, whether a failure
         to save keeps us running, and whether to first wait for lagging replicas, as
         SHUTDOWN's flags do (SHUTDOWN did all that itself before asking us to stop)."""
-        flags = ()
+        flags, waited = (), False
         if signum in _SHUTDOWN_CONFIGS:
             log.warning("Received %s scheduling shutdown...", signal.Signals(signum).name)
             flags = self.config[_SHUTDOWN_CONFIGS[signum]]
             if "now" not in flags and self.must_wait_for_replicas():
                 caught_up = self.loop.create_future()
                 self.wait_for_replicas(caught_up.set_result)
+                waited = True
                 if not await caught_up:              # SHUTDOWN ABORT
+                    self.answer_shutdown_clients()
                     return False
         save = True if "save" in flags else False if "nosave" in flags else None
         if not self.prepare_shutdown(save=save, force="force" in flags):
+            if waited:
+                self.unpause()
+            self.answer_shutdown_clients()
             return False
         await self.tcp.shutdown()
         return True
@@ -708,6 +730,14 @@ class KvServer:
         self.shutdown_wait = (time.monotonic() + timeout, done)
         self.pause(timeout, "write")
         self.replication.request_acks()
+
+    def answer_shutdown_clients(self) -> None:
+        """A shutdown that waited failed or was aborted: the clients blocked on SHUTDOWN
+        are told so, and served on."""
+        waiting, self.shutdown_clients = self.shutdown_clients, []
+        for client in waiting:
+            if client.blocked is not None:
+                self.blocking.wake(client, ErrorReply(SHUTDOWN_FAILED))
 
     def check_shutdown_wait(self) -> None:
         """From the cron and after each acknowledgement: is the wait over?"""

@@ -52,6 +52,13 @@ def _system_memory() -> int:
 def _section_server(kv) -> list:
     uptime = int(time.time() - kv.started_at)
     hosts = kv.tcp.host if isinstance(kv.tcp.host, list) else [kv.tcp.host]
+    listeners = [f"name=tcp,bind={' '.join(hosts)},port={kv.tcp.port}"] * bool(kv.tcp.port)
+    if kv.tcp.unix_path:
+        listeners.append(f"name=unix,bind={kv.tcp.unix_path}")
+    # A shutdown waiting for lagging replicas says how long it may still wait.
+    waiting = ([("shutdown_in_milliseconds",
+                 max(0, int((kv.shutdown_wait[0] - time.monotonic()) * 1000)))]
+               if kv.shutdown_wait is not None else [])
     return [
         ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"),
         ("redis_git_dirty", 0), ("redis_build_id", "fromscratch"), ("redis_mode", "standalone"),
@@ -67,14 +74,15 @@ def _section_server(kv) -> list:
         ("executable", os.path.abspath(sys.argv[0])),
         ("config_file", kv.config.file or ""), ("io_threads_active", 0),
         ("implementation", f"fromscratch (Python {platform.python_version()})"),
-        ("listener0", f"name=tcp,bind={' '.join(hosts)},port={kv.tcp.port}"),
-    ]
+    ] + [(f"listener{number}", text) for number, text in enumerate(listeners)] + waiting
 
 
 def _section_clients(kv) -> list:
     clients = kv.clients.values()
     return [
-        ("connected_clients", len(kv.clients)), ("cluster_connections", 0),
+        # As in Redis, replicas are not counted (they are in connected_slaves).
+        ("connected_clients", len(kv.clients) - len(kv.replication.replicas)),
+        ("cluster_connections", 0),
         ("maxclients", kv.config["maxclients"]),
         ("client_recent_max_input_buffer", max((c.parser.pending_bytes for c in clients), default=0)),
         ("client_recent_max_output_buffer", max((c.output_buffer_size for c in clients), default=0)),

@@ -93,10 +93,16 @@ def shutdown(client, argv):
         if save is not False:            # a busy script stops only for SHUTDOWN NOSAVE
             raise kv.busy_reply
         kv.exit_now()
+    if kv.shutdown_wait is not None:
+        # One is under way (waiting for the replicas): as in Redis, this client waits
+        # for its outcome, whatever flags it gave.
+        kv.shutdown_clients.append(client)
+        return kv.blocking.block(client, argv, (), 0, None)
     if b"NOW" not in words and kv.must_wait_for_replicas():
         # As Redis 7: first let lagging replicas catch up (writes paused meanwhile);
         # this client waits, unanswered unless the shutdown fails or is aborted.
-        kv.wait_for_replicas(lambda caught_up: _finish(client, caught_up, save, force))
+        kv.shutdown_clients.append(client)
+        kv.wait_for_replicas(lambda caught_up: _finish(kv, caught_up, save, force))
         return kv.blocking.block(client, argv, (), 0, None)
     if not kv.prepare_shutdown(save=save, force=force):
         raise ErrorReply(SHUTDOWN_FAILED)
@@ -108,12 +114,11 @@ def shutdown(client, argv):
 SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
 
 
-def _finish(client, caught_up: bool, save: bool | None, force: bool) -> None:
-    """After waiting for the replicas: shut down, or tell the client why not."""
-    kv = client.kv
+def _finish(kv, caught_up: bool, save: bool | None, force: bool) -> None:
+    """After waiting for the replicas: shut down, or tell every client waiting on
+    SHUTDOWN why not."""
     if caught_up and kv.prepare_shutdown(save=save, force=force):
         kv.stop_requested.set()
         return
     kv.unpause()
-    if client.blocked is not None:
-        kv.blocking.wake(client, ErrorReply(SHUTDOWN_FAILED))
+    kv.answer_shutdown_clients()
