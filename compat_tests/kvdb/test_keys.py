@@ -339,3 +339,16 @@ def test_expire_in_seconds_that_overflow_milliseconds(r):
         with pytest.raises(redis.ResponseError, match="invalid expire time in 'expire'"):
             r.expire("foo", seconds)
     assert r.ttl("foo") == -1
+
+
+def test_small_integers_are_shared_unless_an_lru_policy_needs_their_access_times(r):
+    r.set("small", "1")
+    assert r.object("refcount", "small") == 2147483647      # one shared object
+    r.config_set("maxmemory", 1 << 30)
+    r.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        r.set("own", "1")
+        assert r.object("refcount", "own") == 1
+    finally:
+        r.config_set("maxmemory", 0)
+        r.config_set("maxmemory-policy", "noeviction")

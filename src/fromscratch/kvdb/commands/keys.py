@@ -580,7 +580,12 @@ def object_refcount(client, argv):
     if entry is None:
         return None
     value = entry.value
-    # Redis shares one object for each small integer string, and reports it as such.
-    if type(value) is bytes and _string_encoding(value) == "int" and 0 <= int(value) < 10000:
+    # Redis shares one object for each small integer string, and reports it as such,
+    # except under maxmemory with an LRU or LFU policy, where each value needs its own
+    # access time (here judged by the settings now, not when the value was made).
+    config = client.kv.config
+    shared = not (config["maxmemory"] and config["maxmemory-policy"].endswith(("lru", "lfu")))
+    if (shared and type(value) is bytes and _string_encoding(value) == "int"
+            and 0 <= int(value) < 10000):
         return 2147483647
     return 1
