@@ -13,7 +13,7 @@ import time
 import pytest
 import redis
 
-from compat_tests.kvdb.test_persistence import Restartable
+from compat_tests.kvdb.test_persistence import Restartable, check_every_type, fill_every_type
 from compat_tests.servers import start_redis
 from fromscratch.resp import encode_command
 
@@ -166,23 +166,13 @@ def test_no_manifest_starts_empty_with_a_new_log(node):
 # -- files written by real Redis -----------------------------------------------------------
 
 def fill(client: redis.Redis) -> None:
-    client.set("string", "value")
-    client.set("ttl", "x", ex=1000)
-    client.rpush("list", "a", "b", "c")
-    client.hset("hash", mapping={"f": "1", "g": "2"})
-    client.sadd("set", "x", "y")
-    client.zadd("zset", {"m": 1.5, "n": 2})
+    fill_every_type(client)
     client.xadd("stream", {"f": "v"}, id="1-1")
     client.function_load(LIBRARY)
 
 
 def check(client: redis.Redis) -> None:
-    assert client.get("string") == b"value"
-    assert 900 < client.ttl("ttl") <= 1000
-    assert client.lrange("list", 0, -1) == [b"a", b"b", b"c"]
-    assert client.hgetall("hash") == {b"f": b"1", b"g": b"2"}
-    assert client.smembers("set") == {b"x", b"y"}
-    assert client.zrange("zset", 0, -1, withscores=True) == [(b"m", 1.5), (b"n", 2.0)]
+    check_every_type(client)
     assert client.xrange("stream") == [(b"1-1", {b"f": b"v"})]
     assert client.fcall("echo1", 0, "hello") == b"hello"
     assert client.get("after-rewrite") == b"yes"          # from the incr file
