@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from compat_tests.kvdb.test_persistence import Restartable, check_every_type, fill_every_type
-from compat_tests.servers import start_redis
+from compat_tests.servers import start_kvdb, start_redis
 from fromscratch.resp import encode_command
 
 KINDS = ["fromscratch", "redis"]
@@ -333,3 +333,21 @@ def test_timestamp_annotations_are_written_when_enabled(node):
         assert re.match(rb"#TS:\d+\r\n\*2\r\n\$6\r\nSELECT\r\n", handle.read())
     client = node.start()
     assert client.get("k") == b"v"
+
+
+def test_a_log_written_here_loads_in_redis(tmp_path):
+    # Our bases are RDB files, as Redis writes them: our appendonlydir moves to Redis.
+    ours = start_kvdb(str(tmp_path), "--appendonly", "yes")
+    try:
+        client = redis.Redis(host=ours.host, port=ours.port)
+        fill(client)
+        client.bgrewriteaof()
+        wait_for_rewrite(client)
+        client.set("after-rewrite", "yes")
+    finally:
+        ours.stop()
+    theirs = start_redis(str(tmp_path), "--appendonly", "yes")
+    try:
+        check(redis.Redis(host=theirs.host, port=theirs.port))
+    finally:
+        theirs.stop()

@@ -31,12 +31,10 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import time
 
 from ..resp import encode_command
 from .persistence.rdb import write_rdb
-from .version import REDIS_VERSION
 
 PING = encode_command([b"PING"])
 BACKLOG_MIN_SIZE = 16 * 1024        # as Redis: a smaller repl-backlog-size is raised to it
@@ -129,10 +127,9 @@ class Replication:
         with a SELECT anyway). `parts` is what REPLCONF rdb-filter-only kept
         ("functions", or nothing), or None for everything."""
         kv = self.kv
-        aux = [("redis-ver", REDIS_VERSION), ("redis-bits", struct.calcsize("P") * 8),
-               ("ctime", int(time.time())), ("used-mem", kv.used_memory()),
-               ("repl-stream-db", self.stream_db()), ("repl-id", self.replid),
-               ("repl-offset", self.offset), ("aof-base", 0)]
+        aux = kv.rdb_header_fields() + [
+            ("repl-stream-db", self.stream_db()), ("repl-id", self.replid),
+            ("repl-offset", self.offset), ("aof-base", 0)]
         databases = kv.keyspace.dbs if parts is None else ()
         libraries = kv.functions.codes() if parts is None or b"functions" in parts else ()
         buffer = io.BytesIO()

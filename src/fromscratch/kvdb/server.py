@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import os
 import signal
+import struct
 import time
 from ..net import TcpServer
 from ..pubsub import Broker
@@ -38,10 +39,11 @@ from .memory import CLIENT_OVERHEAD, Evictor
 from .persistence.aof import AppendOnlyFile, RewriteHistory
 from .persistence.propagation import (PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_REPLICAS,
                                       effects)
-from .persistence.rdb import is_rdb
+from .persistence.rdb import is_rdb, write_rdb
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from .persistence.snapshotter import Snapshotter, parse_rdb
 from .replication import Replication
+from .version import REDIS_VERSION
 from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
 from .tracking import Tracking
@@ -277,6 +279,18 @@ class KvServer:
         """Write the data as a snapshot: the keyspace and the function libraries."""
         write_snapshot(self.keyspace, handle, self.functions.codes(),
                        self.config["rdb-key-save-delay"])
+
+    def rdb_header_fields(self) -> list:
+        """The AUX fields Redis starts an RDB file with."""
+        return [("redis-ver", REDIS_VERSION), ("redis-bits", struct.calcsize("P") * 8),
+                ("ctime", int(time.time())), ("used-mem", self.used_memory())]
+
+    def dump_aof_base(self, handle) -> None:
+        """Write the data as the base of the append-only file: an RDB file, as Redis
+        writes it (AUX aof-base 1), so that a real Redis loads our log as well."""
+        write_rdb(handle, self.keyspace.dbs, self.functions.codes(),
+                  self.rdb_header_fields() + [("aof-base", 1)],
+                  self.config["maxmemory-policy"], self.config["rdb-key-save-delay"])
 
     def load_snapshot(self, data: bytes, replace: bool = False) -> int:
         """Load a snapshot into the keyspace and libraries; returns the keys loaded.

@@ -3,7 +3,7 @@
 Layout (Redis 7's multi-part AOF), in `<dir>/<appenddirname>/`:
 
     appendonly.aof.manifest        which files make up the log, in order
-    appendonly.aof.3.base.rdb      a snapshot (our snapshot format: snapshot.py)
+    appendonly.aof.3.base.rdb      the data at the last rewrite: an RDB file (rdb.py)
     appendonly.aof.5.incr.aof      the commands since that snapshot, as RESP
 
 The manifest has one line per file, `file <name> seq <n> type <b|h|i>`: the base first,
@@ -535,7 +535,7 @@ class AppendOnlyFile:
 
     def _write_first_base(self) -> None:
         base = self.manifest.next_base(self.prefix)
-        write_file_atomically(self._path(base[0]), self.kv.dump_snapshot)
+        write_file_atomically(self._path(base[0]), self.kv.dump_aof_base)
         self.manifest.set_base(base)
         log.info("Creating AOF base file %s on server start", base[0])
 
@@ -671,7 +671,7 @@ class AppendOnlyFile:
             self._open_next_incr()
         self.rewrite_started = time.time()
         self._rewrite_base = self.manifest.next_base(self.prefix)
-        pid = save_in_child(self.kv, self._path(self._rewrite_base[0]))
+        pid = save_in_child(self.kv, self._path(self._rewrite_base[0]), self.kv.dump_aof_base)
         self.rewrite_child = pid
         log.info("background append-only file rewriting started by pid %d", pid)
 

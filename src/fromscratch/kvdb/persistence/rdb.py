@@ -57,8 +57,10 @@ object (replication.py sends it to replicas, as Redis does), `read_rdb` parses o
 
 from __future__ import annotations
 
+import random
 import re
 import struct
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -993,13 +995,15 @@ def _aux_value(value: bytes | str | int) -> bytes:
     return value.encode() if isinstance(value, str) else value
 
 
-def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction") -> None:
+def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction",
+              key_delay: int = 0) -> None:
     """Write a whole RDB file (version 10, Redis 7.0's) to `handle`: the `aux` fields,
     (name, value) pairs in order, the code of the function `libraries`, then each of
     `databases` (keyspace.Database) that has keys. Expiry times are written as they are,
     even those already past, as Redis does: a loader drops them, a replica waits for its
     primary's DEL. Under an LRU or LFU maxmemory `policy` each key also carries its
-    idle time or its access counter, as Redis saves them."""
+    idle time or its access counter, as Redis saves them. `key_delay`: see
+    pause_after_key."""
     out = ChecksummedWriter(handle, crc64)
     out.write(MAGIC + b"%04d" % RDB_VERSION)
     for name, value in aux:
@@ -1024,9 +1028,20 @@ def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction
             out.write(value[:1])                            # the type byte
             out.write(_string(key))
             out.write(value[1:])
+            if key_delay:
+                pause_after_key(key_delay)
     out.write(bytes([EOF]))
     out.flush()
     handle.write(out.crc.to_bytes(8, "little"))
+
+
+def pause_after_key(usec: int) -> None:
+    """rdb-key-save-delay, a test knob that slows saving down: that many microseconds'
+    sleep after each key, or if negative, a 1 µs sleep once in -usec keys."""
+    if usec < 0:
+        usec = 1 if random.randrange(-usec) == 0 else 0
+    if usec:
+        time.sleep(usec / 1e6)
 
 
 class RdbKey(NamedTuple):

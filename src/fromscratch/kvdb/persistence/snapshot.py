@@ -44,14 +44,13 @@ append-only files keep RESTORE commands with their payloads.
 
 from __future__ import annotations
 
-import random
 import struct
-import time
 import zlib
 from collections import deque
 
 from ...durable import ChecksummedWriter
 from ..keyspace import Keyspace, now_ms, type_name
+from .rdb import pause_after_key
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..structures.stream import (Consumer, ConsumerGroup, Nack, Stream, encode_entry,
@@ -139,9 +138,7 @@ def encode_value(value) -> tuple[int, bytes]:
 
 def write_snapshot(keyspace: Keyspace, handle, libraries=(), key_delay: int = 0) -> None:
     """Write `keyspace`, and the code of the function `libraries`, to `handle`.
-    `key_delay` (rdb-key-save-delay, a test knob) slows the writing down: that many
-    microseconds' sleep after each key, or if negative, a 1 µs sleep once in
-    -key_delay keys."""
+    `key_delay`: see rdb.pause_after_key."""
     out = ChecksummedWriter(handle, zlib.crc32)
     out.write(MAGIC + bytes([VERSION]))
     out.write(serialize_libraries(libraries))
@@ -161,17 +158,10 @@ def write_snapshot(keyspace: Keyspace, handle, libraries=(), key_delay: int = 0)
             out.write(_blob(key))
             out.write(payload)
             if key_delay:
-                _pause(key_delay)
+                pause_after_key(key_delay)
     out.write(bytes([END]))
     out.flush()
     handle.write(struct.pack(">I", out.crc))
-
-
-def _pause(usec: int) -> None:
-    if usec < 0:
-        usec = 1 if random.randrange(-usec) == 0 else 0
-    if usec:
-        time.sleep(usec / 1e6)
 
 
 # -- reading --------------------------------------------------------------------------------

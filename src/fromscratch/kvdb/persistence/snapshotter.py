@@ -40,15 +40,17 @@ def temporary_path(directory: str, pid: int) -> str:
     return os.path.join(directory, f"temp-{pid}.rdb")
 
 
-def write_snapshot_file(kv, path: str) -> None:
-    write_file_atomically(path, kv.dump_snapshot,
+def write_snapshot_file(kv, path: str, dump=None) -> None:
+    """Write the data to `path`, atomically, with `dump` (kv.dump_snapshot unless
+    told: a function of the file handle)."""
+    write_file_atomically(path, dump or kv.dump_snapshot,
                           temporary_path(os.path.dirname(path) or ".", os.getpid()))
 
 
-def save_in_child(kv, path: str) -> int:
-    """Fork; the child writes the data as it is now to `path` and exits (0 on
-    success). Returns the child's pid. The fork is counted, and timed, in kv.forks and
-    kv.latest_fork_usec (INFO stats)."""
+def save_in_child(kv, path: str, dump=None) -> int:
+    """Fork; the child writes the data as it is now to `path` (with `dump`, see
+    write_snapshot_file) and exits (0 on success). Returns the child's pid. The fork is
+    counted, and timed, in kv.forks and kv.latest_fork_usec (INFO stats)."""
     started = time.perf_counter()
     pid = os.fork()
     if pid != 0:
@@ -57,7 +59,7 @@ def save_in_child(kv, path: str) -> int:
     if pid == 0:
         status = 1
         try:
-            write_snapshot_file(kv, path)
+            write_snapshot_file(kv, path, dump)
             status = 0
         finally:
             os._exit(status)
