@@ -680,7 +680,12 @@ class KvServer:
                 raise ListenError() from exc
         if self.banner:
             log.info("%s", self.banner)
-        self.load_data()
+        try:
+            self.load_data()
+        except Exception:
+            # Not started: nobody may be served, not even while the loop winds down.
+            self.tcp.stop_listening()
+            raise
         # A data server makes millions of long-lived objects and few reference cycles:
         # collect the youngest generation less often (measured: random ZADD on a large
         # sorted set is ~20% cheaper), and keep what was loaded out of every future full

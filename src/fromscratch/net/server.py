@@ -214,6 +214,19 @@ class TcpServer:
                                                  lambda: self.connection_class(self))
         self.unix_path = path
 
+    def stop_listening(self) -> None:
+        """Accept no more connections (and remove our Unix socket's file)."""
+        for listener in self._all_listeners():
+            listener.close()
+        self._listeners, self._unix_listener = [], None
+        if self.unix_path:
+            log.info("Removing the unix socket file.")
+            try:
+                os.unlink(self.unix_path)
+            except OSError as exc:
+                log.warning("Error removing the unix socket file: %s", exc.strerror)
+            self.unix_path = ""
+
     def _all_listeners(self) -> list:
         return self._listeners + [self._unix_listener] * (self._unix_listener is not None)
 
@@ -243,14 +256,7 @@ class TcpServer:
             return
         self.stopped.set()
         log.info("%s shutting down", self.name)
-        for listener in self._all_listeners():
-            listener.close()
-        if self.unix_path:
-            log.info("Removing the unix socket file.")
-            try:
-                os.unlink(self.unix_path)
-            except OSError as exc:
-                log.warning("Error removing the unix socket file: %s", exc.strerror)
+        self.stop_listening()
         for handle in self._periodic.values():
             handle.cancel()
         for hook in self._shutdown_hooks:
