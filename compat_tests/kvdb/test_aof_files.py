@@ -191,8 +191,13 @@ def redis_log(request, tmp_path_factory) -> str:
     """A directory whose appendonlydir real Redis wrote: a base by BGREWRITEAOF (an RDB
     file with aof-use-rdb-preamble yes, commands with no), then an incr file."""
     directory = str(tmp_path_factory.mktemp("written-by-redis"))
-    server = start_redis(directory, "--appendonly", "yes",
-                         "--aof-use-rdb-preamble", request.param)
+    write_a_log(start_redis(directory, "--appendonly", "yes",
+                            "--aof-use-rdb-preamble", request.param))
+    return directory
+
+
+def write_a_log(server) -> None:
+    """Fill `server`, rewrite its log, write once more (into the incr file), stop it."""
     try:
         client = redis.Redis(host=server.host, port=server.port)
         fill(client)
@@ -201,7 +206,6 @@ def redis_log(request, tmp_path_factory) -> str:
         client.set("after-rewrite", "yes")
     finally:
         server.stop()
-    return directory
 
 
 def test_a_log_written_by_redis(node, redis_log):
@@ -337,15 +341,7 @@ def test_timestamp_annotations_are_written_when_enabled(node):
 
 def test_a_log_written_here_loads_in_redis(tmp_path):
     # Our bases are RDB files, as Redis writes them: our appendonlydir moves to Redis.
-    ours = start_kvdb(str(tmp_path), "--appendonly", "yes")
-    try:
-        client = redis.Redis(host=ours.host, port=ours.port)
-        fill(client)
-        client.bgrewriteaof()
-        wait_for_rewrite(client)
-        client.set("after-rewrite", "yes")
-    finally:
-        ours.stop()
+    write_a_log(start_kvdb(str(tmp_path), "--appendonly", "yes"))
     theirs = start_redis(str(tmp_path), "--appendonly", "yes")
     try:
         check(redis.Redis(host=theirs.host, port=theirs.port))
