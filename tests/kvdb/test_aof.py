@@ -5,9 +5,8 @@ import pytest
 
 from fromscratch.kvdb.crc64 import crc64
 from fromscratch.kvdb.persistence import aof
-from fromscratch.kvdb.persistence.aof import (CorruptAof, Manifest, RewriteHistory, parse_log,
-                                              split_rdb_preamble)
-from fromscratch.kvdb.persistence.rdb import EOF, SELECTDB, STRING, RdbError
+from fromscratch.kvdb.persistence.aof import CorruptAof, Manifest, RewriteHistory, parse_log
+from fromscratch.kvdb.persistence.rdb import EOF, SELECTDB, STRING, RdbError, read_rdb_prefix
 from fromscratch.resp import encode_command
 
 
@@ -81,7 +80,7 @@ def tiny_rdb(value: bytes) -> bytes:
 
 def test_an_rdb_file_alone_ends_where_the_data_ends():
     rdb = tiny_rdb(b"v")
-    contents, end = split_rdb_preamble(rdb)
+    contents, end = read_rdb_prefix(rdb)
     assert [(key.key, key.value) for key in contents.keys] == [(b"k", b"v")]
     assert end == len(rdb)
 
@@ -90,7 +89,7 @@ def test_commands_after_an_rdb_preamble_start_where_it_ends():
     # The value holds what looks like an end, then a command: only the real end reads.
     rdb = tiny_rdb(b"\xff12345678*2\r\n")
     data = rdb + encode_command(["SET", "k2", "v2"])
-    contents, end = split_rdb_preamble(data)
+    contents, end = read_rdb_prefix(data)
     assert contents.keys[0].value == b"\xff12345678*2\r\n"
     assert end == len(rdb)
 
@@ -99,7 +98,7 @@ def test_a_damaged_rdb_preamble_raises():
     rdb = bytearray(tiny_rdb(b"v"))
     rdb[-1] ^= 1                                            # the checksum
     with pytest.raises(RdbError, match="checksum"):
-        split_rdb_preamble(bytes(rdb) + encode_command(["PING"]))
+        read_rdb_prefix(bytes(rdb) + encode_command(["PING"]))
 
 
 # -- the manifest --------------------------------------------------------------------------

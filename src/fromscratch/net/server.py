@@ -228,7 +228,9 @@ class TcpServer:
             self.unix_path = ""
 
     def _all_listeners(self) -> list:
-        return self._listeners + [self._unix_listener] * (self._unix_listener is not None)
+        if self._unix_listener is None:
+            return self._listeners
+        return self._listeners + [self._unix_listener]
 
     def call_after_io(self, callback) -> None:
         """Call `callback` once the sockets being served now are served (replies are

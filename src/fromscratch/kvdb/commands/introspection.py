@@ -52,7 +52,9 @@ def _system_memory() -> int:
 def _section_server(kv) -> list:
     uptime = int(time.time() - kv.started_at)
     hosts = kv.tcp.host if isinstance(kv.tcp.host, list) else [kv.tcp.host]
-    listeners = [f"name=tcp,bind={' '.join(hosts)},port={kv.tcp.port}"] * bool(kv.tcp.port)
+    listeners = []
+    if kv.tcp.port:
+        listeners.append(f"name=tcp,bind={' '.join(hosts)},port={kv.tcp.port}")
     if kv.tcp.unix_path:
         listeners.append(f"name=unix,bind={kv.tcp.unix_path}")
     # A shutdown waiting for lagging replicas says how long it may still wait.

@@ -55,7 +55,7 @@ import threading
 import time
 
 from ...resp import ProtocolError, encode_command, quote_repr, split_inline
-from .rdb import RdbError, RdbFile, is_rdb, read_rdb
+from .rdb import RdbError, is_rdb, read_rdb_prefix
 from .snapshot import MAGIC as SNAPSHOT_MAGIC, CorruptSnapshot
 from ...durable import sync_directory, write_file_atomically
 from .snapshotter import save_in_child, temporary_path
@@ -122,28 +122,6 @@ def parse_log(data: bytes, name: str, position: int = 0):
             position = payload_end + 2
         yield argv, position
     return size
-
-
-def split_rdb_preamble(data: bytes) -> tuple[RdbFile, int]:
-    """The RDB file at the start of `data`, and the offset where it ends: the commands
-    of an old single-file log written with `aof-use-rdb-preamble yes` follow it.
-
-    read_rdb reads whole files only, so each place where the RDB file could end is
-    tried in turn: its EOF opcode (0xFF) and 8-byte checksum, then a command or an
-    annotation. Only the true end reads: before it a record is cut short, after it
-    bytes follow the EOF opcode. Raises RdbError, as for the whole of `data`."""
-    try:
-        return read_rdb(data), len(data)
-    except RdbError as error:
-        whole_file_error = error
-    end = data.find(b"\xff")
-    while end >= 0:
-        tail = end + 9
-        if data[tail:tail + 1] in (b"*", b"#"):
-            with contextlib.suppress(RdbError):
-                return read_rdb(data[:tail]), tail
-        end = data.find(b"\xff", end + 1)
-    raise whole_file_error
 
 
 # -- the manifest -----------------------------------------------------------------------------------
@@ -445,13 +423,14 @@ class AppendOnlyFile:
         return self._replay(data, commands_start, name, is_last)
 
     def _load_snapshot_part(self, data: bytes) -> int:
-        """Load the snapshot `data` starts with, if it starts with one: a real Redis's
-        RDB file (then the commands since may follow it, in an old single-file log), or
-        ours (always a whole file). Returns the offset where the commands start.
+        """Load the snapshot `data` starts with, if it starts with one: an RDB file (our
+        bases, or a real Redis's, whose old single-file log has the commands since after
+        it), or our snapshot format (always a whole file). Returns the offset where the
+        commands start.
         Raises CorruptSnapshot."""
         if is_rdb(data):
             try:
-                contents, end = split_rdb_preamble(data)
+                contents, end = read_rdb_prefix(data)
             except RdbError as error:
                 raise CorruptSnapshot(str(error)) from None
             self.kv.snapshotter.import_contents(contents)

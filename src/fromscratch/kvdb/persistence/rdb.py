@@ -1071,6 +1071,18 @@ def read_rdb(data: bytes) -> RdbFile:
     """Parse a whole RDB file, of any version up to NEWEST_READABLE_VERSION. Raises
     RdbError, with the offset, unless `data` is exactly one well-formed file whose
     checksum (when it has one) is right; nothing is returned half-read."""
+    contents, end = read_rdb_prefix(data)
+    if end < len(data):
+        reader = _Reader(data, "file")
+        reader.pos = end
+        reader.fail("data after the end of the file")
+    return contents
+
+
+def read_rdb_prefix(data: bytes) -> tuple[RdbFile, int]:
+    """Parse the RDB file `data` starts with, as read_rdb does, and say where it ends:
+    in an old single-file append-only log (`aof-use-rdb-preamble yes`), the commands
+    written since follow it."""
     reader = _Reader(data, "file")
     if not is_rdb(data):
         reader.fail("not an RDB file (no REDIS magic)")
@@ -1119,6 +1131,4 @@ def read_rdb(data: bytes) -> RdbFile:
         if stored and stored != crc64(data[:end]):
             reader.pos = end
             reader.fail("RDB CRC error: a wrong checksum (the file is damaged)")
-    if reader.left():
-        reader.fail("data after the end of the file")
-    return result
+    return result, reader.pos
