@@ -114,31 +114,23 @@ def split_inline(line: bytes) -> list[bytes]:
         args.append(bytes(word))
 
 
+def _repr_of_byte(byte: int) -> str:
+    named = {0x5C: "\\\\", 0x22: '\\"', 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t",
+             0x07: "\\a", 0x08: "\\b"}
+    if byte in named:
+        return named[byte]
+    return chr(byte) if 32 <= byte < 127 else "\\x%02x" % byte
+
+
+# How sdscatrepr writes each byte, made once: quoting is a lookup per byte.
+_BYTE_REPRS = [_repr_of_byte(byte) for byte in range(256)]
+
+
 def quote_repr(data: bytes) -> str:
     """An argument as Redis shows it (MONITOR, CLIENT LIST, its command lines and
     config files): in double quotes with C-style escapes (sdscatrepr); split_inline
     reads it back as that one argument."""
-    out = ['"']
-    for byte in data:
-        char = chr(byte)
-        if char in '\\"':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\a":
-            out.append("\\a")
-        elif char == "\b":
-            out.append("\\b")
-        elif 32 <= byte < 127:
-            out.append(char)
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)
+    return '"' + "".join(map(_BYTE_REPRS.__getitem__, data)) + '"'
 
 
 class RequestParser:
