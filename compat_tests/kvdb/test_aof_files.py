@@ -337,13 +337,78 @@ def test_timestamp_annotations_are_written_when_enabled(node):
         assert re.match(rb"#TS:\d+\r\n\*2\r\n\$6\r\nSELECT\r\n", handle.read())
     client = node.start()
     assert client.get("k") == b"v"
+    # A base of commands starts with one too.
+    client.config_set("aof-timestamp-enabled", "yes")
+    client.config_set("aof-use-rdb-preamble", "no")
+    client.bgrewriteaof()
+    wait_for_rewrite(client)
+    base, = [name for name in os.listdir(log_dir(node)) if ".base." in name]
+    with open(os.path.join(log_dir(node), base), "rb") as handle:
+        assert re.match(rb"#TS:\d+\r\n\*2\r\n\$6\r\nSELECT\r\n", handle.read())
 
 
-def test_a_log_written_here_loads_in_redis(tmp_path):
-    # Our bases are RDB files, as Redis writes them: our appendonlydir moves to Redis.
-    write_a_log(start_kvdb(str(tmp_path), "--appendonly", "yes"))
+@pytest.mark.parametrize("preamble, base_kind", [("yes", ".base.rdb"), ("no", ".base.aof")])
+def test_a_log_written_here_loads_in_redis(tmp_path, preamble, base_kind):
+    # Our bases are RDB files, or commands without the preamble, as Redis writes them:
+    # our appendonlydir moves to Redis.
+    write_a_log(start_kvdb(str(tmp_path), "--appendonly", "yes",
+                           "--aof-use-rdb-preamble", preamble))
+    base, = [name for name in os.listdir(tmp_path / "appendonlydir") if ".base." in name]
+    assert base.endswith(base_kind)
     theirs = start_redis(str(tmp_path), "--appendonly", "yes")
     try:
         check(redis.Redis(host=theirs.host, port=theirs.port))
     finally:
         theirs.stop()
+
+
+def stream_state(client: redis.Redis, key: str) -> dict:
+    """What a stream holds, as XINFO STREAM FULL shows it, without the times a reload
+    may change (when consumers were last seen)."""
+    info = client.xinfo_stream(key, full=True)
+    groups = [{"name": group["name"], "last-delivered-id": group["last-delivered-id"],
+               "entries-read": group["entries-read"], "lag": group["lag"],
+               "pending": group["pending"],
+               "consumers": [(consumer[b"name"], consumer[b"pending"])
+                             for consumer in group["consumers"]]}
+              for group in info["groups"]]
+    return {name: info[name] for name in ("length", "last-generated-id", "entries-added",
+                                          "max-deleted-entry-id", "entries")} | {
+        "groups": groups}
+
+
+def test_a_rewrite_as_commands_keeps_every_kind_of_value(node):
+    node.options += ("--aof-use-rdb-preamble", "no")
+    client = node.start()
+    fill_every_type(client)
+    client.function_load(LIBRARY)
+    client.rpush("long list", *range(150))               # more than one RPUSH
+    client.zadd("scores", {"tenth": 0.1, "top": float("inf"), "bottom": float("-inf")})
+    for number in range(1, 6):
+        client.xadd("stream", {"f": number, "g": "x"}, id=f"1-{number}")
+    client.xdel("stream", "1-5")                          # the last id stays 1-5
+    client.xgroup_create("stream", "workers", id="0")
+    client.xreadgroup("workers", "alice", {"stream": ">"}, count=2)
+    client.xgroup_createconsumer("stream", "workers", "bob")
+    client.xgroup_create("stream", "late", id="$")
+    client.xadd("empty stream", {"x": "y"}, id="5-5")
+    client.xdel("empty stream", "5-5")
+    client.pexpire("stream", 10_000_000)
+    streams = {key: stream_state(client, key) for key in ("stream", "empty stream")}
+    client.bgrewriteaof()
+    wait_for_rewrite(client)
+    base, = [name for name in os.listdir(log_dir(node)) if ".base." in name]
+    assert base.endswith(".base.aof")
+    with open(os.path.join(log_dir(node), base), "rb") as handle:
+        contents = handle.read()
+    assert contents.startswith(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n")
+    assert b"XSETID" in contents and b"XCLAIM" in contents
+    node.stop()
+    client = node.start()
+    check_every_type(client)
+    assert client.fcall("echo1", 0, "hello") == b"hello"
+    assert client.lrange("long list", 0, -1) == [b"%d" % number for number in range(150)]
+    assert client.zrange("scores", 0, -1, withscores=True) == [
+        (b"bottom", float("-inf")), (b"tenth", 0.1), (b"top", float("inf"))]
+    assert {key: stream_state(client, key) for key in streams} == streams
+    assert 9_000_000 < client.pttl("stream") <= 10_000_000

@@ -104,12 +104,14 @@ def test_stream_pending_entries_are_shared_by_group_and_consumer():
         assert nack.consumer.pending.get(stream_id) is nack
 
 
-def test_expired_keys_are_not_saved():
+def test_expired_keys_are_saved_and_left_out_by_the_load():
+    # As Redis: a key past its time but not yet removed is written; the load counts it.
     keyspace = Keyspace()
     keyspace.dbs[0].set(b"gone", b"x")
     keyspace.dbs[0].set_expire(b"gone", now_ms() - 1)
     restored = Keyspace()
-    assert read_snapshot(dump(keyspace), restored) == (0, 0)
+    assert read_snapshot(dump(keyspace), restored) == (0, 1)
+    assert not restored.dbs[0].data
 
 
 def test_keys_expired_by_load_time_are_left_out_and_counted():

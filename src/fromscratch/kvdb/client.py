@@ -53,6 +53,7 @@ _EXEC_DENIALS = {"command": "no permission to execute the command or subcommand"
                  "key": "no permission to touch the specified keys",
                  "channel": "no permission to access one of the channels used as arguments"}
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
+LOADING = "LOADING Redis is loading the dataset in memory"
 PROTECTED_REFUSED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
@@ -438,7 +439,7 @@ class Client(Connection):
             # evicted keys' invalidations come before its reply; refuse only a command
             # that may grow the data when nothing is left to evict.
             if (kv.config["maxmemory"] and kv.pause_mode is None and kv.busy_reply is None
-                    and not self.trusted):
+                    and not kv.loading and not self.trusted):
                 may_grow = "denyoom" in flags
                 if not kv.evictor.make_room(quick=not may_grow) and may_grow:
                     raise OOM
@@ -453,6 +454,10 @@ class Client(Connection):
                 raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "
                                  f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
                                  f"context")
+            if kv.loading and not self.trusted and (
+                    any("loading" not in c.flags_of_call(kv, a) for c, a in self._multi or ())
+                    if cmd.name == "exec" else "loading" not in flags):
+                raise ErrorReply(LOADING)
             if kv.busy_reply is not None and "allow_busy" not in cmd.flags:
                 raise kv.busy_reply
             if self._multi is not None and cmd.no_multi and cmd.queued_in_multi:

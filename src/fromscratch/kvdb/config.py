@@ -214,6 +214,7 @@ class Param:
     protected: bool = False        # CONFIG SET needs enable-protected-configs
     sensitive: bool = False        # a secret: CONFIG SET hides its value from SLOWLOG
     hidden: bool = False           # a test knob: CONFIG GET shows it only when named
+    deny_loading: bool = False     # CONFIG SET refuses it (-LOADING) while data loads
 
     def parse(self, text: str, current=None):
         kind = self.kind
@@ -321,10 +322,10 @@ PARAMETERS = [
     Param("active-expire-effort", "int", 1, minimum=1, maximum=10),
     Param("notify-keyspace-events", "events", 0),
     # persistence (see the persistence issue; accepted now)
-    Param("dir", "string", "./data/kvdb", protected=True),
+    Param("dir", "string", "./data/kvdb", protected=True, deny_loading=True),
     Param("dbfilename", "string", "dump.rdb", protected=True),
     Param("save", "save", [(3600, 1), (300, 100), (60, 10000)]),
-    Param("appendonly", "bool", False),
+    Param("appendonly", "bool", False, deny_loading=True),
     Param("appendfilename", "string", "appendonly.aof", mutable=False),
     Param("appenddirname", "string", "appendonlydir", mutable=False),
     Param("appendfsync", "enum", "everysec", choices=("always", "everysec", "no")),
@@ -372,12 +373,15 @@ PARAMETERS = [
     Param("io-threads", "int", 1, mutable=False, minimum=1, maximum=128, effective=False),
     Param("io-threads-do-reads", "bool", False, mutable=False, effective=False),
     # the AOF's base file is always a snapshot (our format): the "preamble" is always on
-    Param("aof-use-rdb-preamble", "bool", True, effective=False),
+    Param("aof-use-rdb-preamble", "bool", True),
     # Test knobs: a sleep after each key a snapshot writes (microseconds; negative: one
     # microsecond once in that many keys), to keep a save in progress for a while.
     Param("rdb-key-save-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, hidden=True),
-    Param("key-load-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, effective=False,
-          hidden=True),
+    # ... and after each key or command a load reads, to keep a load under way.
+    Param("key-load-delay", "int", 0, minimum=-(2**31), maximum=2**31 - 1, hidden=True),
+    # How often a load stops to serve the clients (see persistence/loading.py).
+    Param("loading-process-events-interval-bytes", "int", 2 * 1024 * 1024, minimum=1024,
+          maximum=2**31 - 1, hidden=True),
     Param("lazyfree-lazy-eviction", "bool", False, effective=False),
     Param("lazyfree-lazy-expire", "bool", False, effective=False),
     Param("lazyfree-lazy-server-del", "bool", False, effective=False),
@@ -484,7 +488,7 @@ PARAMETERS = [
     Param("aof-disable-auto-gc", "bool", False),
     Param("repl-disable-tcp-nodelay", "bool", False, effective=False),
     Param("repl-diskless-load", "enum", "disabled", effective=False,
-          choices=("disabled", "on-empty-db", "swapdb")),
+          choices=("disabled", "on-empty-db", "swapdb"), deny_loading=True),
     Param("repl-diskless-sync-max-replicas", "int", 0, minimum=0, maximum=2**31 - 1,
           effective=False),
     Param("replica-ignore-maxmemory", "bool", True, aliases=("slave-ignore-maxmemory",),

@@ -37,6 +37,8 @@ from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
 from .memory import CLIENT_OVERHEAD, Evictor
 from .persistence.aof import AppendOnlyFile, RewriteHistory
+from .persistence.aof_commands import write_commands
+from .persistence.loading import Loading
 from .persistence.propagation import (PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_REPLICAS,
                                       effects)
 from .persistence.rdb import is_rdb, write_rdb
@@ -152,6 +154,7 @@ class KvServer:
         self.narrowed_ops: dict[int, int] = {}
         self.in_command = False
         self.loading = False
+        self.load_progress: Loading | None = None   # while loading, for INFO and -LOADING
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.stale_reply: str | None = None     # MASTERDOWN, while it refuses commands
         self.shutdown_done = False
@@ -286,17 +289,29 @@ class KvServer:
                 ("ctime", int(time.time())), ("used-mem", self.used_memory())]
 
     def dump_aof_base(self, handle) -> None:
-        """Write the data as the base of the append-only file: an RDB file, as Redis
-        writes it (AUX aof-base 1), so that a real Redis loads our log as well."""
+        """Write the data as the base of the append-only file, as Redis writes it (so
+        that a real Redis loads our log as well): an RDB file (AUX aof-base 1), or with
+        aof-use-rdb-preamble no, the commands that rebuild it."""
+        if not self.config["aof-use-rdb-preamble"]:
+            write_commands(handle, self.keyspace.dbs, self.functions.codes(),
+                           self.config["rdb-key-save-delay"],
+                           self.config["aof-timestamp-enabled"])
+            return
         write_rdb(handle, self.keyspace.dbs, self.functions.codes(),
                   self.rdb_header_fields() + [("aof-base", 1)],
                   self.config["maxmemory-policy"], self.config["rdb-key-save-delay"])
+
+    @property
+    def on_key_loaded(self):
+        """What a reader calls after each key it loads: None unless a load is under way."""
+        return self.load_progress.key_loaded if self.load_progress is not None else None
 
     def load_snapshot(self, data: bytes, replace: bool = False) -> int:
         """Load a snapshot into the keyspace and libraries; returns the keys loaded.
         What is already there is an error unless `replace`. Raises CorruptSnapshot."""
         codes: list[bytes] = []
-        loaded, expired = read_snapshot(data, self.keyspace, codes, replace)
+        loaded, expired = read_snapshot(data, self.keyspace, codes, replace,
+                                        self.on_key_loaded)
         self.last_load_keys = (loaded, expired)          # INFO persistence
         try:
             self.functions.load_codes(codes, replace)
@@ -305,23 +320,26 @@ class KvServer:
             raise CorruptSnapshot(message) from None
         return loaded
 
-    def reload_data(self, save: bool = True, flush: bool = True, merge: bool = False) -> None:
-        """DEBUG RELOAD: save the snapshot, drop every key and function library, and
-        load the snapshot back. Raises OSError (saving) or CorruptSnapshot (loading)."""
+    def reload_data(self, save: bool = True, flush: bool = True, merge: bool = False,
+                    caller=None) -> None:
+        """DEBUG RELOAD (from `caller`): save the snapshot, drop every key and function
+        library, and load the snapshot back. Raises OSError (saving) or CorruptSnapshot
+        (loading)."""
         if save:
             self.snapshotter.save()
         if flush:
             self._empty_data()
-        with self._loading():
+        with self._loading(caller):
             self.snapshotter.load(replace=merge)
 
-    def reload_aof(self) -> None:
-        """DEBUG LOADAOF: write out the append-only file, drop the data and replay the
-        file (the one on disk, even while appendonly is off). Raises CorruptAof."""
+    def reload_aof(self, caller=None) -> None:
+        """DEBUG LOADAOF (from `caller`): write out the append-only file, drop the data
+        and replay the file (the one on disk, even while appendonly is off). Raises
+        CorruptAof."""
         if self.aof is not None:
             self.aof.flush()
         self._empty_data()
-        with self._loading():
+        with self._loading(caller):
             (self.aof or AppendOnlyFile(self)).load()
         self.keyspace.dirty = 0
 
@@ -371,12 +389,15 @@ class KvServer:
         aof_on = self.aof is not None
         if aof_on:
             self._switch_aof(False)
+        log.info("MASTER <-> REPLICA sync: Flushing old data")
         self._empty_data()
         self.keyspace.local_expires = set()
         stream_db = 0
+        log.info("MASTER <-> REPLICA sync: Loading DB in memory")
         with self._loading():
+            self.load_progress.begin_file(len(data))
             if is_rdb(data):
-                contents = parse_rdb(data)
+                contents = parse_rdb(data, self.on_key_loaded)
                 self.snapshotter.import_contents(contents, replace=True)
                 stream_db = contents.aux.get(b"repl-stream-db", b"0")
                 stream_db = int(stream_db) if stream_db.isdigit() else 0
@@ -404,20 +425,45 @@ class KvServer:
         self.functions.clear()
 
     @contextlib.contextmanager
-    def _loading(self):
+    def _loading(self, caller=None):
         """While data is loaded from disk: nothing is propagated (see `propagating`),
         loading is not an event (no "new" key notifications), and nothing expires (the
-        log's commands found their keys there when they ran), as in Redis."""
+        log's commands found their keys there when they ran), as in Redis. The readers
+        report their progress to `load_progress`, which stops now and then to serve
+        the other clients (see persistence/loading.py); the client that asked for the
+        load (`caller`: DEBUG RELOAD's), is not read meanwhile."""
         keyspace = self.keyspace
         notify_flags, keyspace.notify_flags = keyspace.notify_flags, 0
         ttl_ignored, keyspace.ttl_ignored = keyspace.ttl_ignored, True
+        transport = caller.transport if caller is not None else None
+        paused = transport is not None and transport.is_reading()
+        if paused:
+            transport.pause_reading()
         self.loading = True
+        self.load_progress = Loading(self.config, self._serve_while_loading,
+                                     self._stop_while_loading)
+        self.refresh_lanes()                    # -LOADING is the careful lane's answer
         try:
-            yield
+            with self.load_progress:
+                yield
         finally:
             self.loading = False
+            self.load_progress = None
+            self.refresh_lanes()
             keyspace.notify_flags = notify_flags
             keyspace.ttl_ignored = ttl_ignored
+            if paused and not caller.closed:
+                transport.resume_reading()
+
+    def _serve_while_loading(self) -> None:
+        # Not inside a transaction (DEBUG RELOAD in MULTI): nothing may run in its middle.
+        if self.serving and not self.in_exec:
+            self.serve_while_busy()
+
+    def _stop_while_loading(self, signum: int) -> None:
+        """SIGTERM or SIGINT during a load: exit without saving, as Redis does."""
+        log.warning("Received shutdown signal during loading, scheduling shutdown.")
+        self.exit_now()
 
     def _switch_aof(self, enabled: bool) -> None:
         """CONFIG SET appendonly. Turned on, the log starts with a base written by a
@@ -821,9 +867,11 @@ class KvServer:
         self.refresh_lanes()
 
     def exit_now(self) -> None:
-        """SHUTDOWN NOSAVE while a script is busy: exit there and then, leaving the
-        script unfinished, as Redis does (its changes so far were never logged)."""
+        """SHUTDOWN NOSAVE while a script is busy, or a SHUTDOWN or stopping signal while
+        loading: exit there and then, leaving the script or load unfinished and nothing
+        saved, as Redis does (a busy script's changes so far were never logged)."""
         self.prepare_shutdown(save=False, force=True)
+        self.tcp.stop_listening()
         if self.pidfile:
             with contextlib.suppress(OSError):
                 os.unlink(self.pidfile)
@@ -968,6 +1016,7 @@ class KvServer:
         self.keyspace.expiry_paused = self.pause_mode is not None or self.primary_link is not None
         # The careful lane is also where writes are logged and MISCONF refuses them.
         self.careful = (self.pause_mode is not None or self.busy_reply is not None
+                        or self.loading
                         or bool(self.monitors)
                         or self.aof is not None or self.replication.streaming
                         or self.refuse_writes is not None or self.stale_reply is not None

@@ -14,7 +14,10 @@ only what our servers use, with the same interface towards a protocol:
   protocol's `pause_writing()` is called, and `resume_writing()` below the low mark: the
   protocol's chance to stop reading from a client that does not read its replies.
 * closing: `close()` stops reading, sends what is queued, then closes; `abort()` drops
-  the queue and closes at once. Either way `protocol.connection_lost()` is called once.
+  the queue and closes at once. Either way `protocol.connection_lost()` is called once:
+  at the loop's next turn, as asyncio does, or at once when the peer went away (found
+  reading, outside any protocol callback), so that a gone client is dropped even while
+  a long load or script serves the sockets without the loop (serve_ready_sockets).
 
 `Listener` accepts connections on a listening socket and gives each a transport and a
 fresh protocol.
@@ -194,6 +197,7 @@ class SocketTransport(asyncio.Transport):
             return
         except OSError as exc:
             self._fail(exc)
+            self._finish(exc)
             return
         if data:
             self._protocol.data_received(data)
@@ -202,6 +206,8 @@ class SocketTransport(asyncio.Transport):
         self._mux.set_reader(self._fd, None)
         if not self._protocol.eof_received():
             self.close()
+            if not self._queue:
+                self._finish(None)
 
     def pause_reading(self) -> None:
         if self._reading and not self._closing:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...glob import compile_pattern
 from ...resp import ErrorReply
-from ..client import OK
+from ..client import LOADING, OK
 from ..config import ConfigError, find
 from ..table import container, subcommand
 from .args import redact
@@ -54,6 +54,8 @@ def config_set(client, argv):
         if param.protected and not client.kv.allows_protected_config(client):
             raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
                              f"- can't set protected config")
+        if param.deny_loading and client.kv.loading:
+            raise ErrorReply(LOADING)
         if param.name in seen:
             raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
                              f"- duplicate parameter")

@@ -21,7 +21,7 @@ from ..persistence.aof import CorruptAof
 from ..persistence.snapshot import CorruptSnapshot
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
-from .args import SYNTAX, parse_int
+from .args import SYNTAX, count_arg, parse_int
 from .config import rewrite_config_file
 from .keys import encoding_of
 
@@ -186,7 +186,8 @@ def _section_persistence(kv) -> list:
         ("aof_last_cow_size", 0), ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
     ] + ([("aof_current_size", aof.current_size()), ("aof_base_size", aof.base_size),
-          ("aof_buffer_length", sum(map(len, aof.buffer)))] if aof is not None else [])
+          ("aof_buffer_length", sum(map(len, aof.buffer)))] if aof is not None else []
+    ) + (kv.load_progress.info_fields() if kv.load_progress is not None else [])
 
 
 def _section_stats(kv) -> list:
@@ -668,6 +669,36 @@ def debug_set_active_expire(client, argv):
     return OK
 
 
+@subcommand("debug", "populate", arity=-3, flags="admin noscript loading stale",
+            summary="Creates keys prefix:0 .. prefix:count-1 (prefix `key`), with string "
+                    "values value:N (cut or padded with zero bytes to size, if given).",
+            syntax="count [prefix] [size]")
+def debug_populate(client, argv):
+    if len(argv) > 5:
+        raise ErrorReply("ERR wrong number of arguments for 'debug|populate' command")
+    count = count_arg(argv[2])
+    prefix = argv[3] if len(argv) > 3 else b"key"
+    size = count_arg(argv[4]) if len(argv) > 4 else 0
+    db = client.db
+    for number in range(count):
+        key = b"%s:%d" % (prefix, number)
+        if db.entry(key, touch=False) is not None:      # as Redis: an existing key stays
+            continue
+        value = b"value:%d" % number
+        if size:
+            value = value[:size].ljust(size, b"\0")
+        db.add(key, value)
+        db.modified(key, 0)         # WATCH and tracking hear of it; not a change to save
+    return OK
+
+
+@subcommand("debug", "log", arity=3, flags="admin noscript loading stale",
+            summary="Writes a message to the server log.", syntax="message")
+def debug_log(client, argv):
+    log.warning("DEBUG LOG: %s", argv[2].decode("utf-8", "replace"))
+    return OK
+
+
 @subcommand("debug", "replicate", arity=-3, flags="admin noscript loading stale",
             summary="Sends a command to the replicas, as if it had run here (a test tool).",
             syntax="command [arg...]")
@@ -687,7 +718,7 @@ def debug_reload(client, argv):
         raise ErrorReply("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
     try:
         client.kv.reload_data(save=b"NOSAVE" not in options, flush=b"NOFLUSH" not in options,
-                              merge=b"MERGE" in options)
+                              merge=b"MERGE" in options, caller=client)
     except OSError:
         raise ErrorReply("ERR Error trying to save the DB") from None
     except CorruptSnapshot as error:
@@ -701,7 +732,7 @@ def debug_reload(client, argv):
             summary="Writes out the append-only file, empties the data and replays the file.")
 def debug_loadaof(client, argv):
     try:
-        client.kv.reload_aof()
+        client.kv.reload_aof(caller=client)
     except CorruptAof as error:
         # Redis exits on a damaged file; here the caller gets an error and every other
         # client stays served (with the data read up to the damage).

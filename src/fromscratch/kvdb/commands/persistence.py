@@ -89,6 +89,8 @@ def shutdown(client, argv):
         return OK
     save = True if b"SAVE" in words else False if b"NOSAVE" in words else None
     force = b"FORCE" in words
+    if kv.loading:                       # as Redis: no save of a half-loaded dataset
+        kv.exit_now()
     if kv.busy_reply is not None:
         if save is not False:            # a busy script stops only for SHUTDOWN NOSAVE
             raise kv.busy_reply

@@ -3,7 +3,9 @@
 Layout (Redis 7's multi-part AOF), in `<dir>/<appenddirname>/`:
 
     appendonly.aof.manifest        which files make up the log, in order
-    appendonly.aof.3.base.rdb      the data at the last rewrite: an RDB file (rdb.py)
+    appendonly.aof.3.base.rdb      the data at the last rewrite: an RDB file (rdb.py), or
+                                   with aof-use-rdb-preamble no, appendonly.aof.3.base.aof:
+                                   the commands that rebuild it (aof_commands.py)
     appendonly.aof.5.incr.aof      the commands since that snapshot, as RESP
 
 The manifest has one line per file, `file <name> seq <n> type <b|h|i>`: the base first,
@@ -217,9 +219,11 @@ class Manifest:
         """The files to load, in order: the base and the incremental files."""
         return ([self.base[0]] if self.base else []) + [name for name, _ in self.incrs]
 
-    def next_base(self, prefix: str) -> tuple[str, int]:
+    def next_base(self, prefix: str, rdb: bool = True) -> tuple[str, int]:
+        """The name and number of the next base: `.base.rdb` for an RDB file, else
+        `.base.aof` (commands), as Redis names them."""
         seq = self.base_seq + 1
-        return f"{prefix}.{seq}.base.rdb", seq
+        return f"{prefix}.{seq}.base.{'rdb' if rdb else 'aof'}", seq
 
     def next_incr(self, prefix: str) -> tuple[str, int]:
         seq = self.incr_seq + 1
@@ -363,6 +367,9 @@ class AppendOnlyFile:
         names = self.manifest.files()
         for name in names:                  # all there before anything loads, as Redis
             self._check_exists(name)
+        progress = self.kv.load_progress
+        if progress is not None:
+            progress.expect(sum(os.path.getsize(self._path(name)) for name in names))
         replayed = 0
         for position, name in enumerate(names):
             replayed += self._load_file(name, is_last=position == len(names) - 1)
@@ -415,6 +422,8 @@ class AppendOnlyFile:
         commands. Returns the commands replayed."""
         with open(self._path(name), "rb") as handle:
             data = handle.read()
+        if self.kv.load_progress is not None:
+            self.kv.load_progress.begin_file(len(data))
         try:
             commands_start = self._load_snapshot_part(data)
         except CorruptSnapshot as exc:
@@ -430,7 +439,7 @@ class AppendOnlyFile:
         Raises CorruptSnapshot."""
         if is_rdb(data):
             try:
-                contents, end = read_rdb_prefix(data)
+                contents, end = read_rdb_prefix(data, self.kv.on_key_loaded)
             except RdbError as error:
                 raise CorruptSnapshot(str(error)) from None
             self.kv.snapshotter.import_contents(contents)
@@ -445,6 +454,7 @@ class AppendOnlyFile:
         incomplete end (a crash mid-write, or a transaction never finished) is cut off
         the last file with `aof-load-truncated yes`; anywhere else it is an error."""
         client = self.kv.loading_client()
+        progress = self.kv.load_progress
         commands = parse_log(data, name, start)
         replayed = 0
         transaction_start = None
@@ -466,6 +476,8 @@ class AppendOnlyFile:
             client.call(argv)
             client.out.clear()
             replayed += 1
+            if progress is not None:
+                progress.command_replayed(end)
         if transaction_start is not None:
             log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
             clean_end = min(clean_end, transaction_start)
@@ -513,7 +525,7 @@ class AppendOnlyFile:
             self._start_fsync_thread()
 
     def _write_first_base(self) -> None:
-        base = self.manifest.next_base(self.prefix)
+        base = self.manifest.next_base(self.prefix, self.kv.config["aof-use-rdb-preamble"])
         write_file_atomically(self._path(base[0]), self.kv.dump_aof_base)
         self.manifest.set_base(base)
         log.info("Creating AOF base file %s on server start", base[0])
@@ -649,7 +661,8 @@ class AppendOnlyFile:
         if self.kv.aof is self:
             self._open_next_incr()
         self.rewrite_started = time.time()
-        self._rewrite_base = self.manifest.next_base(self.prefix)
+        self._rewrite_base = self.manifest.next_base(self.prefix,
+                                                     self.kv.config["aof-use-rdb-preamble"])
         pid = save_in_child(self.kv, self._path(self._rewrite_base[0]), self.kv.dump_aof_base)
         self.rewrite_child = pid
         log.info("background append-only file rewriting started by pid %d", pid)

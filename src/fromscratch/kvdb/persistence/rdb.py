@@ -1067,11 +1067,12 @@ def is_rdb(data: bytes) -> bool:
     return data[:len(MAGIC)] == MAGIC
 
 
-def read_rdb(data: bytes) -> RdbFile:
+def read_rdb(data: bytes, on_key=None) -> RdbFile:
     """Parse a whole RDB file, of any version up to NEWEST_READABLE_VERSION. Raises
     RdbError, with the offset, unless `data` is exactly one well-formed file whose
-    checksum (when it has one) is right; nothing is returned half-read."""
-    contents, end = read_rdb_prefix(data)
+    checksum (when it has one) is right; nothing is returned half-read. `on_key(offset)`,
+    if given, is called after each key read, with the offset read up to."""
+    contents, end = read_rdb_prefix(data, on_key)
     if end < len(data):
         reader = _Reader(data, "file")
         reader.pos = end
@@ -1079,7 +1080,7 @@ def read_rdb(data: bytes) -> RdbFile:
     return contents
 
 
-def read_rdb_prefix(data: bytes) -> tuple[RdbFile, int]:
+def read_rdb_prefix(data: bytes, on_key=None) -> tuple[RdbFile, int]:
     """Parse the RDB file `data` starts with, as read_rdb does, and say where it ends:
     in an old single-file append-only log (`aof-use-rdb-preamble yes`), the commands
     written since follow it."""
@@ -1125,6 +1126,8 @@ def read_rdb_prefix(data: bytes) -> tuple[RdbFile, int]:
             value = _load_value(reader, opcode)
             result.keys.append(RdbKey(db_index, key, value, expires_at, idle, freq))
             expires_at, idle, freq = 0, None, None
+            if on_key is not None:
+                on_key(reader.pos)
     if version >= FIRST_CHECKSUMMED_VERSION:
         end = reader.pos
         stored = reader.unsigned(8)

@@ -142,14 +142,13 @@ def write_snapshot(keyspace: Keyspace, handle, libraries=(), key_delay: int = 0)
     out = ChecksummedWriter(handle, zlib.crc32)
     out.write(MAGIC + bytes([VERSION]))
     out.write(serialize_libraries(libraries))
-    now = now_ms()
     for db in keyspace.dbs:
         if not db.data:
             continue
         out.write(bytes([SELECT]) + _varint(db.index))
+        # Keys already past their time are written too, as Redis writes them: whoever
+        # loads the file leaves them out (and counts them: rdb_last_load_keys_expired).
         for key, entry in db.data.items():
-            if entry.expires_at and entry.expires_at <= now:
-                continue                               # already expired: leave it out
             kind, payload = encode_value(entry.value)
             if entry.expires_at:
                 out.write(bytes([kind | HAS_EXPIRY]) + struct.pack(">Q", entry.expires_at))
@@ -314,11 +313,12 @@ def deserialize_libraries(data: bytes) -> list[bytes]:
 
 
 def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None,
-                  replace: bool = False) -> tuple[int, int]:
+                  replace: bool = False, on_key=None) -> tuple[int, int]:
     """Load `data` into `keyspace`, and the code of its function libraries into
-    `libraries`; returns the keys loaded, and those left out as expired. A key already in the keyspace is an error unless
-    `replace` (DEBUG RELOAD MERGE). Raises CorruptSnapshot, leaving both untouched, if
-    anything is wrong."""
+    `libraries`; returns the keys loaded, and those left out as expired. A key already
+    in the keyspace is an error unless `replace` (DEBUG RELOAD MERGE). Raises
+    CorruptSnapshot, leaving both untouched, if anything is wrong. `on_key(offset)`, if
+    given, is called after each key read, with the offset read up to."""
     if len(data) < len(MAGIC) + 1 + 1 + 4 or not data.startswith(MAGIC):
         raise CorruptSnapshot("not a fromscratch snapshot (bad magic) at byte offset 0")
     if data[len(MAGIC)] not in READABLE_VERSIONS:
@@ -354,6 +354,8 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
             loaded.append((db_index, key, value, expires_at))
         else:
             expired += 1
+        if on_key is not None:
+            on_key(reader.pos)
     if reader.pos != len(body):
         reader.fail("data after the end marker")
     if not replace and any(key in keyspace.dbs[db_index].data for db_index, key, _, _ in loaded):

@@ -66,10 +66,11 @@ def save_in_child(kv, path: str, dump=None) -> int:
     return pid
 
 
-def parse_rdb(data: bytes):
-    """An RDB file's contents (rdb.RdbFile); CorruptSnapshot if it does not read."""
+def parse_rdb(data: bytes, on_key=None):
+    """An RDB file's contents (rdb.RdbFile); CorruptSnapshot if it does not read.
+    `on_key`: see read_rdb."""
     try:
-        return read_rdb(data)
+        return read_rdb(data, on_key)
     except RdbError as error:
         raise CorruptSnapshot(str(error)) from None
 
@@ -108,6 +109,8 @@ class Snapshotter:
             return 0
         with open(self.path, "rb") as handle:
             data = handle.read()
+        if self.kv.load_progress is not None:
+            self.kv.load_progress.begin_file(len(data))
         try:
             if is_rdb(data):
                 loaded = self.import_rdb(data, replace)
@@ -128,7 +131,7 @@ class Snapshotter:
         key starts fresh). Raises CorruptSnapshot, before any key is loaded, if the file
         does not read or does not fit (a database beyond `databases`, a key already
         here, a library that does not load)."""
-        return self.import_contents(parse_rdb(data), replace)
+        return self.import_contents(parse_rdb(data, self.kv.on_key_loaded), replace)
 
     def import_contents(self, contents, replace: bool = False) -> int:
         """import_rdb, for a file already read (parse_rdb)."""

@@ -31,7 +31,7 @@ by score, then by member bytes.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, insort
 from itertools import chain
 
 LOAD = 512
