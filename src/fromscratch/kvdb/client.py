@@ -30,6 +30,7 @@ from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, writ
                     write_resp2, write_resp3)
 from .acl import PROTECTED_MODE_DENIED, Denied
 from .commands.pubsub import unsubscribe_everything
+from .memory import CLIENT_OVERHEAD
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -202,19 +203,21 @@ class Client(Connection):
         return self.blocked is not None or self.replica_since is not None
 
     def pause_writing(self):
-        # Replies pile up: stop reading this client until the kernel takes them, and drop
-        # it if it is over its client-output-buffer-limit.
-        if self.closed:
-            return
-        if self._over_output_limit():
+        # Replies pile up. As Redis, the client is still read (it may be sending more
+        # than the kernel holds while it does not read yet: to stop reading would stall
+        # both), but dropped if over its client-output-buffer-limit; and its buffers
+        # count against maxmemory and maxmemory-clients.
+        if not self.closed and self._over_output_limit():
             log.warning("closing client %s: over its client-output-buffer-limit", self.id)
             self.abort()
-            return
-        self.transport.pause_reading()
 
     def resume_writing(self):
-        if not self.closed:
-            self.transport.resume_reading()
+        pass
+
+    def memory_usage(self) -> int:
+        """What the client holds: its connection's own cost, its query buffer and the
+        replies not yet sent (CLIENT LIST's tot-mem)."""
+        return CLIENT_OVERHEAD + self.parser.pending_bytes + self.output_buffer_size
 
     # -- the request loop ----------------------------------------------------------------
 
@@ -244,6 +247,8 @@ class Client(Connection):
                         self.id)
             self.abort()
             return
+        if self.kv.watch_client_memory and parser.pending_bytes:
+            self.kv.evictor.buffered_clients.add(self)
         self.kv.flush_soon(self)
 
     def flush(self) -> None:
@@ -275,6 +280,8 @@ class Client(Connection):
             stats.writes += 1
             self.transport.write(data)
             self.buffered = self.transport.get_write_buffer_size()
+            if self.buffered and self.kv.watch_client_memory:
+                self.kv.evictor.buffered_clients.add(self)
             if self.over_soft_limit_since is not None:
                 # restarts the soft limit's clock if now under
                 self._over_output_limit(self.soft_limit_class)

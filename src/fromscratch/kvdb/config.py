@@ -339,7 +339,7 @@ PARAMETERS = [
     Param("maxmemory", "memory", 0, minimum=0, maximum=_MAX),
     Param("maxmemory-policy", "enum", "noeviction", choices=_POLICIES),
     # Client eviction (by the memory clients use) is not implemented.
-    Param("maxmemory-clients", "memory-or-percent", 0, effective=False),
+    Param("maxmemory-clients", "memory-or-percent", 0),
     Param("maxmemory-samples", "int", 5, minimum=1, maximum=64),
     Param("maxmemory-eviction-tenacity", "int", 10, minimum=0, maximum=100),
     Param("lfu-log-factor", "int", 10, minimum=0, maximum=2**31 - 1),

@@ -30,6 +30,7 @@ minutes without access.
 
 from __future__ import annotations
 
+import logging
 import random
 import sys
 import time
@@ -39,6 +40,8 @@ from itertools import islice
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
 from .structures.stream import Stream
+
+log = logging.getLogger("fromscratch.kvdb")
 
 # Bookkeeping per key and per element, in bytes (see the module docstring).
 KEY_OVERHEAD = 154          # Entry (with GC header), its slot in the dict and key list
@@ -142,10 +145,21 @@ def lfu_touch(entry, log_factor: int, decay_time: int) -> None:
 # -- eviction ---------------------------------------------------------------------------------
 
 class Evictor:
-    """Chooses and removes keys while used memory is over `maxmemory`."""
+    """Chooses and removes keys while used memory is over `maxmemory`, and clients
+    while theirs is over `maxmemory-clients`.
+
+    As in Redis, what clients hold in their buffers (a command half received, replies
+    the client has not read) counts against maxmemory, replicas' apart: many clients
+    that do not read their replies can make keys go. With maxmemory-clients, the
+    clients that hold the most are disconnected first instead. Summing every client's
+    buffers before each command would cost as much as the command, so the clients
+    that may hold something are noted as their buffers fill (`buffered_clients`, while
+    a limit is set: KvServer.watch_client_memory), and only those are summed."""
 
     def __init__(self, kv):
         self.kv = kv
+        self.buffered_clients: set = set()
+        self.evicted_clients = 0                          # INFO stats
         self.pool: list[tuple[float, int, bytes]] = []   # (score, db index, key), best last
         self.next_db = 0                                  # round robin for random policies
         # Time spent over maxmemory (INFO's eviction_exceeded_time): past spells in all,
@@ -160,9 +174,8 @@ class Evictor:
         kv = self.kv
         limit = kv.config["maxmemory"]
         keyspace = kv.keyspace
-        # Redis limits all it uses but replication and AOF buffers; the connections'
-        # own cost is counted here, their buffers (which come and go within a turn) not.
-        connections = len(kv.clients) * CLIENT_OVERHEAD
+        # Redis limits all it uses but replication and AOF buffers.
+        connections = len(kv.clients) * CLIENT_OVERHEAD + self.client_buffers()
         if not limit or (keyspace.used if quick else keyspace.used_memory()) + connections <= limit:
             return self._under_limit()
         policy = kv.config["maxmemory-policy"]
@@ -176,6 +189,40 @@ class Evictor:
             db.evict(key)
             kv.propagate_deletion(db, key, kv.config["lazyfree-lazy-eviction"])
         return self._under_limit()
+
+    def client_buffers(self) -> int:
+        """The bytes held in the buffers of every client but the replicas."""
+        total = 0
+        for client in list(self.buffered_clients):
+            held = client.memory_usage() - CLIENT_OVERHEAD
+            if not held or client.closed:
+                self.buffered_clients.discard(client)
+            elif client.replica_since is None:
+                total += held
+        return total
+
+    def evict_clients(self) -> None:
+        """maxmemory-clients (bytes, or a share of maxmemory): while the clients hold
+        more than that, disconnect the one that holds the most (but those that said
+        CLIENT NO-EVICT, replicas and the primary's link), as Redis does."""
+        kv = self.kv
+        limit = kv.config["maxmemory-clients"]
+        if isinstance(limit, str):                       # "10%"
+            limit = kv.config["maxmemory"] * int(limit[:-1]) // 100
+        if not limit or len(kv.clients) * CLIENT_OVERHEAD + self.client_buffers() < limit:
+            return
+        evictable = [client for client in kv.clients.values()
+                     if not (client.no_evict or client.trusted or client.closed
+                             or client.replica_since is not None)]
+        total = sum(client.memory_usage() for client in kv.clients.values()
+                    if client.replica_since is None)
+        evictable.sort(key=lambda client: client.memory_usage())
+        while evictable and total >= limit:
+            client = evictable.pop()
+            total -= client.memory_usage()
+            log.info("Evicting client: %s", kv.client_info(client))
+            self.evicted_clients += 1
+            client.abort()
 
     # A spell over maxmemory begins when eviction can't get under it, and ends when
     # memory is found under it again, as Redis counts it.
@@ -197,6 +244,7 @@ class Evictor:
         return int((self.exceeded_seconds + current) * 1000), int(current * 1000)
 
     def reset_stats(self) -> None:
+        self.evicted_clients = 0
         self.exceeded_seconds = 0.0
         if self.exceeded_since is not None:
             self.exceeded_since = time.monotonic()

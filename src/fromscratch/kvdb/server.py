@@ -230,7 +230,8 @@ class KvServer:
         self._load_users()
 
         memory_settings()
-        for name in ("maxmemory", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
+        for name in ("maxmemory", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time",
+                     "maxmemory-clients"):
             config.on_change(name, memory_settings)
 
         def parser_limits(_value):
@@ -906,6 +907,8 @@ class KvServer:
         for client in queue:
             client.flush_scheduled = False
             client.flush()
+        if self.evictor.buffered_clients and self.config["maxmemory-clients"]:
+            self.evictor.evict_clients()          # as Redis, before it sleeps
 
     # -- the cron ----------------------------------------------------------------------
 
@@ -1015,6 +1018,9 @@ class KvServer:
         # replica likewise leaves deleting them to its primary.
         self.keyspace.expiry_paused = self.pause_mode is not None or self.primary_link is not None
         # The careful lane is also where writes are logged and MISCONF refuses them.
+        # Clients' buffers are only watched when a limit counts them (see memory.py).
+        self.watch_client_memory = bool(self.config["maxmemory"]
+                                        or self.config["maxmemory-clients"])
         self.careful = (self.pause_mode is not None or self.busy_reply is not None
                         or self.loading
                         or bool(self.monitors)
@@ -1085,8 +1091,12 @@ class KvServer:
     def used_memory(self) -> int:
         """The data (see memory.py) plus the clients: each connection's own cost and
         what it holds in its buffers."""
-        buffers = sum(c.parser.pending_bytes + c.output_buffer_size for c in self.clients.values())
+        buffers = sum(c.memory_usage() - CLIENT_OVERHEAD for c in self.clients.values())
         return self.keyspace.used_memory() + buffers + len(self.clients) * CLIENT_OVERHEAD
+
+    def client_info(self, client) -> str:
+        """CLIENT INFO's line for `client`."""
+        return client_info_line(client)
 
     @property
     def evicted_keys(self) -> int:

@@ -16,7 +16,7 @@ from ..client import OK
 from ..config import ConfigError, format_percentile, parse_memory
 from ..diagnostics import percentile
 from ..digest import EMPTY as EMPTY_DIGEST, dataset_digest, value_digest
-from ..memory import CLIENT_OVERHEAD, human_bytes
+from ..memory import human_bytes
 from ..persistence.aof import CorruptAof
 from ..persistence.snapshot import CorruptSnapshot
 from ..table import command, container, subcommand
@@ -109,7 +109,7 @@ def _section_memory(kv) -> list:
     replica_memory = client_memory = 0      # each connection's cost and its buffers
     replica_buffers = 0
     for client in kv.clients.values():
-        size = CLIENT_OVERHEAD + client.parser.pending_bytes + client.output_buffer_size
+        size = client.memory_usage()
         if client.replica_since is None:
             client_memory += size
         else:
@@ -217,7 +217,7 @@ def _section_stats(kv) -> list:
         ("expired_stale_perc", f"{keyspace.expired_stale_share * 100:.2f}"),
         ("expired_time_cap_reached_count", keyspace.expire_time_cap_reached),
         ("expire_cycle_cpu_milliseconds", int(keyspace.expire_cycle_seconds * 1000)),
-        ("evicted_keys", keyspace.evicted_keys), ("evicted_clients", 0),
+        ("evicted_keys", keyspace.evicted_keys), ("evicted_clients", kv.evictor.evicted_clients),
         ("total_eviction_exceeded_time", exceeded_total_ms),
         ("current_eviction_exceeded_time", exceeded_current_ms),
         ("keyspace_hits", keyspace.hits), ("keyspace_misses", keyspace.misses),
