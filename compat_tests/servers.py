@@ -28,9 +28,10 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15.0,
-                  probe: bytes = b"") -> None:
+                  probe: bytes = b"", loaded: bool = True) -> None:
     """Until something listens on `port` (and answers `probe`, if given: a server that
-    listens before it loads its data, as redis-server does, is up once it answers)."""
+    listens before it loads its data, as redis-server does, is up once it answers;
+    with `loaded`, other than -LOADING)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -40,7 +41,8 @@ def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: f
                 if not probe:
                     return
                 sock.sendall(probe)
-                if sock.recv(1024):
+                answer = sock.recv(1024)
+                if answer and not (loaded and answer.startswith(b"-LOADING")):
                     return
         except OSError:
             pass
@@ -88,9 +90,10 @@ class Server:
 
 
 def start_kvdb(directory: str, *options: str, command: str = "kvdb",
-               config_file: str | None = None) -> Server:
+               config_file: str | None = None, loaded: bool = True) -> Server:
     """Our key-value server (or, with command="pubsub", the standalone pub/sub server),
-    run as a user runs it: `python -m fromscratch kvdb [config_file] --options...`."""
+    run as a user runs it: `python -m fromscratch kvdb [config_file] --options...`;
+    returned once its data is loaded (unless not `loaded`: once it answers)."""
     port = free_port()
     env = dict(os.environ, PYTHONPATH=SOURCE)
     log = open(os.path.join(directory, "server.log"), "ab")
@@ -98,13 +101,15 @@ def start_kvdb(directory: str, *options: str, command: str = "kvdb",
         [sys.executable, "-m", "fromscratch", command, *filter(None, [config_file]),
          "--port", str(port), "--dir", directory, "--save", "", *options],
         env=env, stdout=log, stderr=subprocess.STDOUT)
-    wait_for_port(port, process, probe=PING)
+    wait_for_port(port, process, probe=PING, loaded=loaded)
     return Server("fromscratch" if command == "kvdb" else f"fromscratch-{command}", port,
                   process, directory)
 
 
-def start_redis(directory: str, *options: str, config_file: str | None = None) -> Server:
-    """The reference redis-server with persistence off unless asked."""
+def start_redis(directory: str, *options: str, config_file: str | None = None,
+                loaded: bool = True) -> Server:
+    """The reference redis-server with persistence off unless asked (returned as
+    start_kvdb's)."""
     binary = shutil.which("redis-server")
     if binary is None:
         missing_reference("redis-server")
@@ -113,5 +118,5 @@ def start_redis(directory: str, *options: str, config_file: str | None = None) -
         [binary, *filter(None, [config_file]), "--port", str(port), "--dir", directory,
          "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port, process, probe=PING)
+    wait_for_port(port, process, probe=PING, loaded=loaded)
     return Server("redis", port, process, directory)

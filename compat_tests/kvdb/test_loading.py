@@ -46,7 +46,7 @@ def wait_until_loaded(client: redis.Redis, timeout: float = 60) -> None:
 def restart_slowly(node: Restartable, *options: str) -> redis.Redis:
     node.stop()
     node.options = DEBUG + SLOW_LOAD + options
-    client = node.start()
+    client = node.start(loaded=False)
     assert loading(client)
     return client
 

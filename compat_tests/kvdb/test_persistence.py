@@ -30,9 +30,10 @@ class Restartable:
         self.options = options
         self.server: Server | None = None
 
-    def start(self) -> redis.Redis:
+    def start(self, loaded: bool = True) -> redis.Redis:
+        """Start; return once the data is loaded (unless not `loaded`)."""
         start = start_kvdb if self.kind == "fromscratch" else start_redis
-        self.server = start(self.directory, *self.options)
+        self.server = start(self.directory, *self.options, loaded=loaded)
         return self.client()
 
     def client(self) -> redis.Redis:
@@ -556,3 +557,32 @@ def test_flushall_resets_the_changes_count_when_saving_is_on(r):
         assert r.info("persistence")["rdb_changes_since_last_save"] == 0
     finally:
         r.config_set("save", saved)
+
+
+def test_a_background_save_reports_its_progress_and_copy_on_write(node):
+    node.options = ("--enable-debug-command", "yes", "--rdb-key-save-delay", "300")
+    client = node.start()
+    client.execute_command("DEBUG", "POPULATE", 10_000, "key", 500)
+    persistence = client.info("persistence")
+    assert (persistence["current_save_keys_total"], persistence["current_fork_perc"]) == (0, 0)
+    client.bgsave()
+    deadline, seen = time.time() + 30, None
+    while time.time() < deadline:
+        for number in range(16):                 # pages the child must then copy
+            client.setrange(f"key:{number}", 0, "B" * 500)
+        persistence = client.info("persistence")
+        if not persistence["rdb_bgsave_in_progress"]:
+            break
+        if persistence["current_save_keys_processed"] and persistence["current_cow_size"]:
+            seen = persistence
+        time.sleep(0.3)
+    assert seen is not None, "no progress was reported"
+    assert seen["current_save_keys_total"] == 10_000
+    assert 0 < seen["current_save_keys_processed"] <= 10_000
+    assert seen["current_fork_perc"] > 0
+    assert seen["current_cow_peak"] >= seen["current_cow_size"] > 0
+    client.config_set("rdb-key-save-delay", 0)
+    wait_for_persistence(client, lambda info: not info["rdb_bgsave_in_progress"])
+    persistence = client.info("persistence")
+    assert persistence["rdb_last_cow_size"] > 0
+    assert persistence["current_save_keys_processed"] == persistence["current_cow_size"] == 0

@@ -38,10 +38,11 @@ from .keyspace import Keyspace
 from .memory import CLIENT_OVERHEAD, Evictor
 from .persistence.aof import AppendOnlyFile, RewriteHistory
 from .persistence.aof_commands import write_commands
+from .persistence.child_info import ChildProgress, ChildReporter
 from .persistence.loading import Loading
 from .persistence.propagation import (PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_REPLICAS,
                                       effects)
-from .persistence.rdb import is_rdb, write_rdb
+from .persistence.rdb import is_rdb, pause_after_key, write_rdb
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from .persistence.snapshotter import Snapshotter, parse_rdb
 from .replication import Replication
@@ -123,6 +124,10 @@ class KvServer:
         self.pidfile = ""           # the one the command line wrote, if any
         self.force_propagation = False
         self.forks = 0                  # BGSAVE and BGREWRITEAOF children made
+        # The saving child's reports (see child_info.py): its progress in the parent,
+        # the reporter in the child.
+        self.child_progress: ChildProgress | None = None
+        self.child_reporter: ChildReporter | None = None
         self.last_load_keys = (0, 0)    # the last snapshot loaded: keys loaded, expired
         self.latest_fork_usec = 0
         self.started_at = time.time()
@@ -281,8 +286,31 @@ class KvServer:
 
     def dump_snapshot(self, handle) -> None:
         """Write the data as a snapshot: the keyspace and the function libraries."""
-        write_snapshot(self.keyspace, handle, self.functions.codes(),
-                       self.config["rdb-key-save-delay"])
+        write_snapshot(self.keyspace, handle, self.functions.codes(), self._after_key())
+
+    def _after_key(self):
+        """What a writer of the data calls after each key (None if nothing):
+        rdb-key-save-delay's pause, a test knob, and in a saving child its progress
+        report to the parent (child_info.py)."""
+        delay, reporter = self.config["rdb-key-save-delay"], self.child_reporter
+        if not delay and reporter is None:
+            return None
+
+        def after_key():
+            if delay:
+                pause_after_key(delay)
+            if reporter is not None:
+                reporter.key_written()
+        return after_key
+
+    def child_finished(self) -> int:
+        """The saving child is gone: its progress pipe is closed, and the copy-on-write
+        size of its last report returned (INFO's rdb_last_cow_size, aof_last_cow_size)."""
+        progress, self.child_progress = self.child_progress, None
+        if progress is None:
+            return 0
+        progress.close()
+        return progress.cow_size
 
     def rdb_header_fields(self) -> list:
         """The AUX fields Redis starts an RDB file with."""
@@ -295,12 +323,11 @@ class KvServer:
         aof-use-rdb-preamble no, the commands that rebuild it."""
         if not self.config["aof-use-rdb-preamble"]:
             write_commands(handle, self.keyspace.dbs, self.functions.codes(),
-                           self.config["rdb-key-save-delay"],
-                           self.config["aof-timestamp-enabled"])
+                           self._after_key(), self.config["aof-timestamp-enabled"])
             return
         write_rdb(handle, self.keyspace.dbs, self.functions.codes(),
                   self.rdb_header_fields() + [("aof-base", 1)],
-                  self.config["maxmemory-policy"], self.config["rdb-key-save-delay"])
+                  self.config["maxmemory-policy"], self._after_key())
 
     @property
     def on_key_loaded(self):

@@ -18,6 +18,7 @@ from ..diagnostics import percentile
 from ..digest import EMPTY as EMPTY_DIGEST, dataset_digest, value_digest
 from ..memory import human_bytes
 from ..persistence.aof import CorruptAof
+from ..persistence.child_info import IDLE_FIELDS
 from ..persistence.snapshot import CorruptSnapshot
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
@@ -159,11 +160,13 @@ def _section_persistence(kv) -> list:
     snapshots, aof = kv.snapshotter, kv.aof
     rewriting, rewrites = kv.aof_rewriting, kv.aof_history
     now = time.time()
+    child = kv.child_progress
+    if child is not None:
+        child.read()                    # the saving child's latest report
     return [
         # Copy-on-write in children is not measured: those fields are zero.
-        ("loading", 1 if kv.loading else 0), ("async_loading", 0), ("current_cow_peak", 0),
-        ("current_cow_size", 0), ("current_cow_size_age", 0), ("current_fork_perc", "0.00"),
-        ("current_save_keys_processed", 0), ("current_save_keys_total", 0),
+        ("loading", 1 if kv.loading else 0), ("async_loading", 0),
+        *(child.info_fields() if child is not None else IDLE_FIELDS),
         ("rdb_changes_since_last_save", kv.keyspace.dirty),
         ("rdb_bgsave_in_progress", 1 if snapshots.in_progress else 0),
         ("rdb_last_save_time", int(snapshots.last_save_time)),
@@ -171,7 +174,7 @@ def _section_persistence(kv) -> list:
         ("rdb_last_bgsave_time_sec", snapshots.last_duration),
         ("rdb_current_bgsave_time_sec",
          int(now - snapshots.child_started) if snapshots.in_progress else -1),
-        ("rdb_saves", snapshots.saves), ("rdb_last_cow_size", 0),
+        ("rdb_saves", snapshots.saves), ("rdb_last_cow_size", snapshots.last_cow_size),
         ("rdb_last_load_keys_expired", kv.last_load_keys[1]),
         ("rdb_last_load_keys_loaded", kv.last_load_keys[0]),
         ("aof_enabled", 1 if aof is not None or kv.config["appendonly"] else 0),
@@ -183,7 +186,7 @@ def _section_persistence(kv) -> list:
         ("aof_rewrites", rewrites.rewrites),
         ("aof_rewrites_consecutive_failures", rewrites.failures),
         ("aof_last_write_status", "ok" if aof is None or aof.last_write_ok else "err"),
-        ("aof_last_cow_size", 0), ("module_fork_in_progress", 0),
+        ("aof_last_cow_size", rewrites.last_cow_size), ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
     ] + ([("aof_current_size", aof.current_size()), ("aof_base_size", aof.base_size),
           ("aof_buffer_length", sum(map(len, aof.buffer)))] if aof is not None else []

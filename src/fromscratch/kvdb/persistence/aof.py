@@ -292,6 +292,7 @@ class RewriteHistory:
         self.last_ok = True
         self.failures = 0               # in a row, since the last success
         self.last_duration = -1
+        self.last_cow_size = 0          # the last rewrite child's copy-on-write, in bytes
         self._retry_delay = 0           # minutes (see limited)
         self._retry_at = 0.0
 
@@ -704,6 +705,7 @@ class AppendOnlyFile:
             return
         self.rewrite_child = 0
         history = self.history
+        history.last_cow_size = self.kv.child_finished()
         history.last_duration = int(time.time() - self.rewrite_started)
         if os.waitstatus_to_exitcode(status) != 0:
             history.last_ok = False
@@ -758,6 +760,7 @@ class AppendOnlyFile:
         log.info("Killing running AOF rewrite child: %d", self.rewrite_child)
         os.kill(self.rewrite_child, signal.SIGKILL)
         os.waitpid(self.rewrite_child, 0)
+        self.kv.child_finished()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary_path(self.directory, self.rewrite_child))
         self.rewrite_child = 0

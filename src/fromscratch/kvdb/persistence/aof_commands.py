@@ -24,16 +24,15 @@ from ...resp import encode_command
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..structures.stream import Stream, entry_fields, format_id
-from .rdb import pause_after_key
 
 ITEMS_PER_COMMAND = 64              # Redis's AOF_REWRITE_ITEMS_PER_CMD
 
 
-def write_commands(handle, databases, libraries=(), key_delay: int = 0,
+def write_commands(handle, databases, libraries=(), after_key=None,
                    timestamp: bool = False) -> None:
     """Write the function `libraries` and every key of `databases` (keyspace.Database)
     to `handle` as commands, in RESP, after a `#TS:<unix seconds>` line if `timestamp`
-    (aof-timestamp-enabled). `key_delay`: see rdb.pause_after_key."""
+    (aof-timestamp-enabled). `after_key()`, if given, is called after each key."""
     write = handle.write
     if timestamp:
         write(b"#TS:%d\r\n" % time.time())
@@ -48,8 +47,8 @@ def write_commands(handle, databases, libraries=(), key_delay: int = 0,
                 write(encode_command(argv))
             if entry.expires_at:
                 write(encode_command([b"PEXPIREAT", key, b"%d" % entry.expires_at]))
-            if key_delay:
-                pause_after_key(key_delay)
+            if after_key is not None:
+                after_key()
 
 
 def _commands_for(key: bytes, value):

@@ -996,14 +996,14 @@ def _aux_value(value: bytes | str | int) -> bytes:
 
 
 def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction",
-              key_delay: int = 0) -> None:
+              after_key=None) -> None:
     """Write a whole RDB file (version 10, Redis 7.0's) to `handle`: the `aux` fields,
     (name, value) pairs in order, the code of the function `libraries`, then each of
     `databases` (keyspace.Database) that has keys. Expiry times are written as they are,
     even those already past, as Redis does: a loader drops them, a replica waits for its
     primary's DEL. Under an LRU or LFU maxmemory `policy` each key also carries its
-    idle time or its access counter, as Redis saves them. `key_delay`: see
-    pause_after_key."""
+    idle time or its access counter, as Redis saves them. `after_key()`, if given, is
+    called after each key."""
     out = ChecksummedWriter(handle, crc64)
     out.write(MAGIC + b"%04d" % RDB_VERSION)
     for name, value in aux:
@@ -1028,8 +1028,8 @@ def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction
             out.write(value[:1])                            # the type byte
             out.write(_string(key))
             out.write(value[1:])
-            if key_delay:
-                pause_after_key(key_delay)
+            if after_key is not None:
+                after_key()
     out.write(bytes([EOF]))
     out.flush()
     handle.write(out.crc.to_bytes(8, "little"))

@@ -50,7 +50,6 @@ from collections import deque
 
 from ...durable import ChecksummedWriter
 from ..keyspace import Keyspace, now_ms, type_name
-from .rdb import pause_after_key
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..structures.stream import (Consumer, ConsumerGroup, Nack, Stream, encode_entry,
@@ -136,9 +135,9 @@ def encode_value(value) -> tuple[int, bytes]:
         _blob(member) + struct.pack(">d", score) for member, score in value.items())
 
 
-def write_snapshot(keyspace: Keyspace, handle, libraries=(), key_delay: int = 0) -> None:
+def write_snapshot(keyspace: Keyspace, handle, libraries=(), after_key=None) -> None:
     """Write `keyspace`, and the code of the function `libraries`, to `handle`.
-    `key_delay`: see rdb.pause_after_key."""
+    `after_key()`, if given, is called after each key."""
     out = ChecksummedWriter(handle, zlib.crc32)
     out.write(MAGIC + bytes([VERSION]))
     out.write(serialize_libraries(libraries))
@@ -156,8 +155,8 @@ def write_snapshot(keyspace: Keyspace, handle, libraries=(), key_delay: int = 0)
                 out.write(bytes([kind]))
             out.write(_blob(key))
             out.write(payload)
-            if key_delay:
-                pause_after_key(key_delay)
+            if after_key is not None:
+                after_key()
     out.write(bytes([END]))
     out.flush()
     handle.write(struct.pack(">I", out.crc))

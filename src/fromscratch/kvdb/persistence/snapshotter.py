@@ -26,6 +26,7 @@ import time
 from ...durable import write_file_atomically
 from ...resp import ErrorReply
 from ..keyspace import now_ms
+from .child_info import ChildProgress, ChildReporter
 from .rdb import RdbError, is_rdb, read_rdb
 from .snapshot import CorruptSnapshot
 
@@ -49,21 +50,33 @@ def write_snapshot_file(kv, path: str, dump=None) -> None:
 
 def save_in_child(kv, path: str, dump=None) -> int:
     """Fork; the child writes the data as it is now to `path` (with `dump`, see
-    write_snapshot_file) and exits (0 on success). Returns the child's pid. The fork is
-    counted, and timed, in kv.forks and kv.latest_fork_usec (INFO stats)."""
+    write_snapshot_file), reporting its progress (kv.child_progress: see
+    child_info.py), and exits (0 on success). Returns the child's pid. The fork is
+    counted, and timed, in kv.forks and kv.latest_fork_usec (INFO stats); whoever
+    collects the child calls kv.child_finished()."""
+    progress, report_fd = ChildProgress.open(sum(len(db.data) for db in kv.keyspace.dbs))
     started = time.perf_counter()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        progress.close_child_end()
+        progress.close()
+        raise
     if pid != 0:
         kv.forks += 1
         kv.latest_fork_usec = int((time.perf_counter() - started) * 1e6)
-    if pid == 0:
-        status = 1
-        try:
-            write_snapshot_file(kv, path, dump)
-            status = 0
-        finally:
-            os._exit(status)
-    return pid
+        progress.close_child_end()
+        kv.child_progress = progress
+        return pid
+    status = 1
+    try:
+        os.close(progress.fd)
+        kv.child_reporter = ChildReporter(report_fd)
+        write_snapshot_file(kv, path, dump)
+        kv.child_reporter.report()                      # the final figures
+        status = 0
+    finally:
+        os._exit(status)
 
 
 def parse_rdb(data: bytes, on_key=None):
@@ -89,6 +102,7 @@ class Snapshotter:
         self.child_pid = 0
         self.child_started = 0.0
         self.dirty_at_fork = 0
+        self.last_cow_size = 0          # the last BGSAVE child's copy-on-write, in bytes
 
     @property
     def path(self) -> str:
@@ -196,6 +210,7 @@ class Snapshotter:
         if pid == 0:
             return
         self.child_pid = 0
+        self.last_cow_size = self.kv.child_finished()
         ok = os.waitstatus_to_exitcode(status) == 0
         if ok:
             self.kv.keyspace.dirty -= self.dirty_at_fork
@@ -212,6 +227,7 @@ class Snapshotter:
             return
         os.kill(self.child_pid, signal.SIGKILL)
         os.waitpid(self.child_pid, 0)
+        self.kv.child_finished()
         with contextlib.suppress(OSError):
             os.unlink(temporary_path(self.kv.config["dir"], self.child_pid))
         self.child_pid = 0
