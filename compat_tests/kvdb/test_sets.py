@@ -3,6 +3,8 @@
 import pytest
 import redis
 
+from compat_tests.kvdb.conftest import call_raw
+
 
 def test_add_remove_count(r):
     assert r.sadd("s", "a", "b", "c", "a") == 3
@@ -267,3 +269,15 @@ def test_encoding_and_copy(r):
     assert r.copy("ints", "clone") == 1
     r.sadd("clone", 4)
     assert r.scard("ints") == 3 and r.scard("clone") == 4
+
+
+def test_a_small_set_of_integers_comes_sorted(r):
+    # Redis keeps it as an intset, sorted by value; redis-py's sets hide the order.
+    r.sadd("ints", 10, 2, -3, 1, 5)
+    r.sadd("more", 3, 1)
+    assert call_raw(r, "SMEMBERS", "ints") == [b"-3", b"1", b"2", b"5", b"10"]
+    assert call_raw(r, "SUNION", "ints", "more") == [b"-3", b"1", b"2", b"3", b"5", b"10"]
+    assert call_raw(r, "SDIFF", "ints", "more") == [b"-3", b"2", b"5", b"10"]
+    assert call_raw(r, "SINTER", "ints", "more") == [b"1"]
+    r.sadd("padded", "07", "2")                     # "07" is no intset member: any order
+    assert sorted(call_raw(r, "SMEMBERS", "padded")) == [b"07", b"2"]

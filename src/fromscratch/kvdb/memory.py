@@ -174,9 +174,11 @@ class Evictor:
         kv = self.kv
         limit = kv.config["maxmemory"]
         keyspace = kv.keyspace
+        if not limit:
+            return self._under_limit()
         # Redis limits all it uses but replication and AOF buffers.
         connections = len(kv.clients) * CLIENT_OVERHEAD + self.client_buffers()
-        if not limit or (keyspace.used if quick else keyspace.used_memory()) + connections <= limit:
+        if (keyspace.used if quick else keyspace.used_memory()) + connections <= limit:
             return self._under_limit()
         policy = kv.config["maxmemory-policy"]
         if policy == "noeviction":

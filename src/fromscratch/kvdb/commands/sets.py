@@ -7,7 +7,7 @@ that return a whole set answer with the set type (`~`); the random picks are arr
 
 from __future__ import annotations
 
-from ...resp import ErrorReply
+from ...resp import ErrorReply, OrderedSet
 from ..cursors import parse_cursor
 from ..notifications import GENERIC, SET
 from ..structures.randomset import RandomSet
@@ -88,7 +88,25 @@ def srem(client, argv):
          complexity="O(N) where N is the set cardinality.", syntax="key")
 def smembers(client, argv):
     members = get_set(client.db, argv[1])
-    return set(members.members) if members is not None else set()
+    return in_reply_order(members.members, client) if members is not None else set()
+
+
+def in_reply_order(members, client):
+    """A set reply in Redis's order: a set of at most set-max-intset-entries integers is
+    an intset there, kept sorted, and so comes sorted (so does the result of SINTER,
+    SUNION or SDIFF that is one); any other in no particular order."""
+    if len(members) > client.kv.config["set-max-intset-entries"]:
+        return set(members)
+    try:
+        values = list(map(int, members))
+    except ValueError:
+        return set(members)
+    members = list(members)
+    # Only integers written as Redis writes them ("7", not "07" or "+7") fit an intset.
+    if list(map(b"%d".__mod__, values)) != members or not all(
+            -2**63 <= value < 2**63 for value in (min(values, default=0), max(values, default=0))):
+        return set(members)
+    return OrderedSet(member for _, member in sorted(zip(values, members)))
 
 
 @command("sismember", arity=3, flags="readonly fast", keys=(1, 1, 1), group="set",
@@ -230,7 +248,7 @@ def _store(client, argv, operation):
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and "
                     "M is the number of sets.", syntax="key...")
 def sinter(client, argv):
-    return set(intersection(_sets_of(client.db, argv[1:])))
+    return in_reply_order(intersection(_sets_of(client.db, argv[1:])), client)
 
 
 @command("sinterstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), group="set",
@@ -258,7 +276,7 @@ def sintercard(client, argv):
          complexity="O(N) where N is the total number of elements in all given sets.",
          syntax="key...")
 def sunion(client, argv):
-    return union(_sets_of(client.db, argv[1:]))
+    return in_reply_order(union(_sets_of(client.db, argv[1:])), client)
 
 
 @command("sunionstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), group="set",
@@ -274,7 +292,7 @@ def sunionstore(client, argv):
          complexity="O(N) where N is the total number of elements in all given sets.",
          syntax="key...")
 def sdiff(client, argv):
-    return set(difference(_sets_of(client.db, argv[1:])))
+    return in_reply_order(difference(_sets_of(client.db, argv[1:])), client)
 
 
 @command("sdiffstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), group="set",
