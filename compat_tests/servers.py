@@ -90,11 +90,13 @@ class Server:
 
 
 def start_kvdb(directory: str, *options: str, command: str = "kvdb",
-               config_file: str | None = None, loaded: bool = True) -> Server:
+               config_file: str | None = None, loaded: bool = True,
+               port: int | None = None) -> Server:
     """Our key-value server (or, with command="pubsub", the standalone pub/sub server),
-    run as a user runs it: `python -m fromscratch kvdb [config_file] --options...`;
-    returned once its data is loaded (unless not `loaded`: once it answers)."""
-    port = free_port()
+    run as a user runs it: `python -m fromscratch kvdb [config_file] --options...`, on
+    `port` (a free one unless given); returned once its data is loaded (unless not
+    `loaded`: once it answers)."""
+    port = port or free_port()
     env = dict(os.environ, PYTHONPATH=SOURCE)
     log = open(os.path.join(directory, "server.log"), "ab")
     process = subprocess.Popen(
@@ -107,13 +109,13 @@ def start_kvdb(directory: str, *options: str, command: str = "kvdb",
 
 
 def start_redis(directory: str, *options: str, config_file: str | None = None,
-                loaded: bool = True) -> Server:
-    """The reference redis-server with persistence off unless asked (returned as
-    start_kvdb's)."""
+                loaded: bool = True, port: int | None = None) -> Server:
+    """The reference redis-server with persistence off unless asked (started and
+    returned as start_kvdb's)."""
     binary = shutil.which("redis-server")
     if binary is None:
         missing_reference("redis-server")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [binary, *filter(None, [config_file]), "--port", str(port), "--dir", directory,
          "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", *options],

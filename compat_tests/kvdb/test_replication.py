@@ -913,3 +913,48 @@ def test_after_a_failover_the_old_primary_continues_from_the_new_one(start):
     new.set("k", "2")
     assert new.execute_command("WAIT", 1, 5000) == 1
     assert old.get("k") == b"2"
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_a_restarted_primary_continues_its_replicas_stream(kind, tmp_path):
+    # The snapshot a primary saves at shutdown says where its stream had come to (RDB
+    # aux fields repl-id and repl-offset in Redis): once restarted, it continues that
+    # stream, and its replica resynchronizes partially, as Redis's psync2 does. A key
+    # that expired while it was down reaches the replica as a DEL.
+    launch = start_kvdb if kind == "fromscratch" else start_redis
+    (tmp_path / "primary").mkdir()
+    (tmp_path / "replica").mkdir()
+    port = free_port()
+    primary_options = ("--save", "3600 1", "--repl-diskless-sync-delay", "0")
+    primary_server = launch(str(tmp_path / "primary"), *primary_options, port=port)
+    replica_server = launch(str(tmp_path / "replica"), "--replicaof", "127.0.0.1", str(port))
+    try:
+        primary, replica = connect(primary_server), connect(replica_server)
+        wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+        primary.set("kept", "1")
+        primary.set("brief", "2", px=1500)
+        assert primary.execute_command("WAIT", 1, 5000) == 1
+        before = primary.info("replication")
+        primary_server.stop()                               # SIGTERM: saves
+        time.sleep(1.6)                                     # "brief" expires meanwhile
+        primary_server = launch(str(tmp_path / "primary"), *primary_options, port=port)
+        primary = connect(primary_server)
+        wait_until(lambda: primary.info("stats")["sync_partial_ok"] == 1,
+                   what="a partial resynchronization")
+        info = primary.info("replication")
+        assert info["master_replid"] != before["master_replid"]
+        assert info["master_replid2"] == before["master_replid"]
+        # Where the stream had come to at shutdown (Redis adds a GETACK meanwhile), and
+        # beyond it the DEL.
+        saved = info["second_repl_offset"] - 1
+        assert saved >= before["master_repl_offset"]
+        assert info["master_repl_offset"] > saved
+        assert primary.info("stats")["sync_full"] == 0
+        wait_until(lambda: replica.get("brief") is None, what="the DEL of the expired key")
+        assert replica.get("kept") == b"1"
+        primary.set("after", "3")
+        assert primary.execute_command("WAIT", 1, 5000) == 1
+        assert replica.get("after") == b"3"
+    finally:
+        primary_server.stop()
+        replica_server.stop()

@@ -158,10 +158,24 @@ def test_function_libraries_round_trip():
     assert contents(restored) == contents(original)
 
 
-def test_version_1_files_still_load():
-    data = bytearray(dump(sample_keyspace()))    # no libraries: what version 1 wrote
-    assert data[4] == 2
-    data[4] = 1
+@pytest.mark.parametrize("version", [1, 2])
+def test_older_versions_still_load(version):
+    # No libraries nor AUX records: what versions 1 and 2 wrote.
+    data = bytearray(dump(sample_keyspace()))
+    assert data[4] == 3
+    data[4] = version
     body = bytes(data[:-4])
     restored = Keyspace()
     assert read_snapshot(body + struct.pack(">I", zlib.crc32(body)), restored) == (10, 0)
+
+
+def test_aux_facts_and_expired_keys_are_read_back():
+    keyspace = Keyspace()
+    keyspace.dbs[3].set(b"gone", b"x")
+    keyspace.dbs[3].set_expire(b"gone", now_ms() - 1)
+    handle = io.BytesIO()
+    write_snapshot(keyspace, handle, aux=[(b"repl-id", b"ab" * 20), (b"repl-offset", b"42")])
+    aux, expired = {}, []
+    assert read_snapshot(handle.getvalue(), Keyspace(), aux=aux, expired_keys=expired) == (0, 1)
+    assert aux == {b"repl-id": b"ab" * 20, b"repl-offset": b"42"}
+    assert expired == [(3, b"gone")]

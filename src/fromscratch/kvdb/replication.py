@@ -165,6 +165,36 @@ class Replication:
         self._keep_backlog()
         self._send(data)
 
+    def save_info(self) -> list[tuple[bytes, bytes]]:
+        """What a snapshot keeps of the stream (Redis's rdbPopulateSaveInfo): where it
+        has come to, for a primary that keeps a backlog or a replica of a primary;
+        nothing otherwise."""
+        if self.backlog is None and self.kv.primary_link is None:
+            return []
+        return [(b"repl-stream-db", b"%d" % self.stream_db()),
+                (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
+
+    def restore(self, saved: dict, expired_keys: list, replica: bool) -> None:
+        """At start-up, from the snapshot's save_info: continue the stream, as Redis
+        does, so that the replicas need no full synchronization. A primary starts a
+        new history whose predecessor is the saved one, up to the saved offset (its
+        replicas continue with PSYNC <old id> <offset + 1>), with an empty backlog from
+        there, into which the keys that expired while it was down go as DELs. A
+        `replica` asks its primary to continue from the saved id and offset."""
+        replid, offset = saved.get(b"repl-id", b""), saved.get(b"repl-offset", b"")
+        if len(replid) != 40 or not offset.isdigit():
+            return
+        if replica:
+            self.replid, self.offset = replid.decode(), int(offset)
+            return
+        self.replid2, self.second_offset = replid.decode(), int(offset) + 1
+        self.offset = int(offset)
+        self.backlog = None
+        self._keep_backlog()
+        self.alone_since = time.monotonic()       # repl-backlog-ttl counts from now
+        delete = b"UNLINK" if self.kv.config["lazyfree-lazy-expire"] else b"DEL"
+        self.feed([(db_index, [delete, key]) for db_index, key in expired_keys])
+
     def new_history(self) -> None:
         """REPLICAOF NO ONE: a primary of our own from here, with a new id; a replica
         that followed the old history up to here can still continue (PSYNC with the

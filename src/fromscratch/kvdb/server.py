@@ -129,6 +129,9 @@ class KvServer:
         self.child_progress: ChildProgress | None = None
         self.child_reporter: ChildReporter | None = None
         self.last_load_keys = (0, 0)    # the last snapshot loaded: keys loaded, expired
+        # ... its AUX facts, and the keys it left out as expired (for Replication.restore)
+        self.loaded_aux: dict[bytes, bytes] = {}
+        self.loaded_expired: list[tuple[int, bytes]] = []
         self.latest_fork_usec = 0
         self.started_at = time.time()
         self.run_id = os.urandom(20).hex()
@@ -278,6 +281,8 @@ class KvServer:
                 self.aof.start()
             else:
                 self.snapshotter.load()
+                self.replication.restore(self.loaded_aux, self.loaded_expired,
+                                         replica=bool(self.config["replicaof"]))
         self.config.on_change("appendonly", self._switch_aof)
         # Turned back on, the replaced files left meanwhile go at once, as in Redis.
         self.config.on_change("aof-disable-auto-gc", lambda disabled: disabled
@@ -286,7 +291,8 @@ class KvServer:
 
     def dump_snapshot(self, handle) -> None:
         """Write the data as a snapshot: the keyspace and the function libraries."""
-        write_snapshot(self.keyspace, handle, self.functions.codes(), self._after_key())
+        write_snapshot(self.keyspace, handle, self.functions.codes(), self._after_key(),
+                       self.replication.save_info())
 
     def _after_key(self):
         """What a writer of the data calls after each key (None if nothing):
@@ -338,8 +344,10 @@ class KvServer:
         """Load a snapshot into the keyspace and libraries; returns the keys loaded.
         What is already there is an error unless `replace`. Raises CorruptSnapshot."""
         codes: list[bytes] = []
+        self.loaded_aux, self.loaded_expired = {}, []
         loaded, expired = read_snapshot(data, self.keyspace, codes, replace,
-                                        self.on_key_loaded)
+                                        self.on_key_loaded, self.loaded_aux,
+                                        self.loaded_expired)
         self.last_load_keys = (loaded, expired)          # INFO persistence
         try:
             self.functions.load_codes(codes, replace)

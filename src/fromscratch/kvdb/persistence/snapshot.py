@@ -4,10 +4,11 @@ The format is our own and small enough to decode by hand (protocol_specs/kvdb-di
 has a worked example):
 
     file    = "FSKV" version:u8  record*  END  crc32:u32
-    record  = FUNCTION code:blob                    (a function library; before the data)
+    record  = AUX name:blob value:blob              (a named fact; first)
+            | FUNCTION code:blob                    (a function library; before the data)
             | SELECT db:varint
             | KEY kind:u8 [expires_at_ms:u64] key:blob value
-    FUNCTION = 0xF5     SELECT = 0xFE      END = 0xFF      KEY = the kind byte itself
+    AUX = 0xFA   FUNCTION = 0xF5   SELECT = 0xFE   END = 0xFF   KEY = the kind byte itself
               (0..5), plus 0x80 when an expiry time follows
     blob    = length:varint bytes
     varint  = unsigned LEB128 (7 bits a byte, low first, high bit = more)
@@ -30,7 +31,9 @@ Integers are big-endian. The CRC32 (zlib's) covers every byte before it. Expiry 
 are absolute unix milliseconds, so a key that expires while the server is down is gone
 when it comes back. Version 2 added the FUNCTION records (the code of each library of
 FUNCTION LOAD, as Redis keeps them in its RDB); version 1 files, which have none, still
-load.
+load. Version 3 added the AUX records: as in an RDB file, `repl-id`, `repl-offset` and
+`repl-stream-db` say where the replication stream had come to, so that a restarted
+primary and its replicas continue it.
 
 `write_snapshot` streams the keyspace to a file object; `read_snapshot` parses one into
 fresh databases and only returns them once the checksum has been verified: a corrupt
@@ -56,9 +59,9 @@ from ..structures.stream import (Consumer, ConsumerGroup, Nack, Stream, encode_e
                                  entry_fields, format_id)
 
 MAGIC = b"FSKV"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
-FUNCTION, SELECT, END = 0xF5, 0xFE, 0xFF
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+AUX, FUNCTION, SELECT, END = 0xFA, 0xF5, 0xFE, 0xFF
 HAS_EXPIRY = 0x80
 KINDS = {"string": 0, "list": 1, "hash": 2, "set": 3, "zset": 4, "stream": 5}
 
@@ -135,11 +138,15 @@ def encode_value(value) -> tuple[int, bytes]:
         _blob(member) + struct.pack(">d", score) for member, score in value.items())
 
 
-def write_snapshot(keyspace: Keyspace, handle, libraries=(), after_key=None) -> None:
-    """Write `keyspace`, and the code of the function `libraries`, to `handle`.
-    `after_key()`, if given, is called after each key."""
+def write_snapshot(keyspace: Keyspace, handle, libraries=(), after_key=None,
+                   aux=()) -> None:
+    """Write `keyspace`, the code of the function `libraries` and the `aux` facts
+    ((name, value) byte strings) to `handle`. `after_key()`, if given, is called after
+    each key."""
     out = ChecksummedWriter(handle, zlib.crc32)
     out.write(MAGIC + bytes([VERSION]))
+    for name, value in aux:
+        out.write(bytes([AUX]) + _blob(name) + _blob(value))
     out.write(serialize_libraries(libraries))
     for db in keyspace.dbs:
         if not db.data:
@@ -312,12 +319,15 @@ def deserialize_libraries(data: bytes) -> list[bytes]:
 
 
 def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None,
-                  replace: bool = False, on_key=None) -> tuple[int, int]:
-    """Load `data` into `keyspace`, and the code of its function libraries into
-    `libraries`; returns the keys loaded, and those left out as expired. A key already
-    in the keyspace is an error unless `replace` (DEBUG RELOAD MERGE). Raises
-    CorruptSnapshot, leaving both untouched, if anything is wrong. `on_key(offset)`, if
-    given, is called after each key read, with the offset read up to."""
+                  replace: bool = False, on_key=None, aux: dict | None = None,
+                  expired_keys: list | None = None) -> tuple[int, int]:
+    """Load `data` into `keyspace`, the code of its function libraries into
+    `libraries`, its AUX facts into `aux` and the (database, key) of the keys left out
+    as expired into `expired_keys`; returns the keys loaded, and those left out as
+    expired. A key already in the keyspace is an error unless `replace` (DEBUG RELOAD
+    MERGE). Raises CorruptSnapshot, leaving all untouched, if anything is wrong.
+    `on_key(offset)`, if given, is called after each key read, with the offset read up
+    to."""
     if len(data) < len(MAGIC) + 1 + 1 + 4 or not data.startswith(MAGIC):
         raise CorruptSnapshot("not a fromscratch snapshot (bad magic) at byte offset 0")
     if data[len(MAGIC)] not in READABLE_VERSIONS:
@@ -330,13 +340,18 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
     reader.pos = len(MAGIC) + 1
     loaded: list[tuple[int, bytes, object, int]] = []
     codes: list[bytes] = []
+    facts: dict[bytes, bytes] = {}
     db_index = 0
-    expired = 0
+    expired: list[tuple[int, bytes]] = []
     now = now_ms()
     while True:
         tag = reader.byte()
         if tag == END:
             break
+        if tag == AUX:
+            name = reader.blob()
+            facts[name] = reader.blob()
+            continue
         if tag == FUNCTION:
             codes.append(reader.blob())
             continue
@@ -352,7 +367,7 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
         if not expires_at or expires_at > now:
             loaded.append((db_index, key, value, expires_at))
         else:
-            expired += 1
+            expired.append((db_index, key))
         if on_key is not None:
             on_key(reader.pos)
     if reader.pos != len(body):
@@ -368,5 +383,9 @@ def read_snapshot(data: bytes, keyspace: Keyspace, libraries: list | None = None
             db.set_expire(key, expires_at)
     if libraries is not None:
         libraries.extend(codes)
+    if aux is not None:
+        aux.update(facts)
+    if expired_keys is not None:
+        expired_keys.extend(expired)
     keyspace.dirty = 0
-    return len(loaded), expired
+    return len(loaded), len(expired)
