@@ -290,9 +290,11 @@ class KvServer:
         self.refresh_lanes()
 
     def dump_snapshot(self, handle) -> None:
-        """Write the data as a snapshot: the keyspace and the function libraries."""
+        """Write the data as a snapshot: the keyspace, the function libraries, and as
+        AUX facts Redis's: the version and time that wrote it, and the stream's place."""
+        facts = [(name.encode(), str(value).encode()) for name, value in self.rdb_header_fields()]
         write_snapshot(self.keyspace, handle, self.functions.codes(), self._after_key(),
-                       self.replication.save_info())
+                       facts + self.replication.save_info())
 
     def _after_key(self):
         """What a writer of the data calls after each key (None if nothing):
