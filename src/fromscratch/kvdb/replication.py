@@ -154,11 +154,14 @@ class Replication:
         self._keep_backlog()
 
     def continued_as(self, replid: str) -> None:
-        """Our primary continued our history under a new id (it was promoted): the
-        old one is kept as the one before, as Redis keeps it."""
+        """Our primary continued our history under a new id (it was promoted, or
+        restarted): the old one is kept as the one before, as Redis keeps it, and our
+        own replicas are disconnected to learn the new id (they continue at once, with
+        a partial resynchronization)."""
         if replid != self.replid:
             self.replid2, self.second_offset = self.replid, self.offset + 1
             self.replid = replid
+            self.drop_replicas()
 
     def pass_on(self, data: bytes) -> None:
         """Bytes of our primary's stream (whole commands), for our replicas."""
@@ -204,8 +207,8 @@ class Replication:
         self.selected_db = -1
 
     def drop_replicas(self) -> None:
-        """Disconnect every replica (our data is about to be replaced): each will
-        reconnect and get a full synchronization again."""
+        """Disconnect every replica: each reconnects (and gets a full synchronization
+        if our data was replaced meanwhile)."""
         for replica in list(self.replicas):
             replica.close()
 
