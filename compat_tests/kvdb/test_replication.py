@@ -958,3 +958,29 @@ def test_a_restarted_primary_continues_its_replicas_stream(kind, tmp_path):
     finally:
         primary_server.stop()
         replica_server.stop()
+
+
+def test_a_replica_promoted_makes_its_replicas_learn_its_new_id(start):
+    # A <- B <- C. When B is promoted (REPLICAOF NO ONE), C is disconnected to learn
+    # B's new id, and continues at once (a partial resynchronization): a replica that
+    # kept the old id would be two histories behind after one more change, and need a
+    # full synchronization.
+    a = start("--repl-diskless-sync-delay", "0")
+    b = start("--replicaof", a.host, str(a.port), "--repl-diskless-sync-delay", "0")
+    c = start("--replicaof", b.host, str(b.port))
+    a_client, b_client, c_client = connect(a), connect(b), connect(c)
+    for client in (b_client, c_client):
+        wait_until(lambda: client.info("replication")["master_link_status"] == "up")
+    a_client.set("k", "1")
+    wait_until(lambda: c_client.get("k") == b"1")
+    served = b_client.info("stats")
+    b_client.execute_command("REPLICAOF", "NO", "ONE")
+    new_id = b_client.info("replication")["master_replid"]
+    wait_until(lambda: c_client.info("replication")["master_replid"] == new_id,
+               what="C to learn B's new id")
+    wait_until(lambda: c_client.info("replication")["master_link_status"] == "up")
+    stats = b_client.info("stats")
+    assert stats["sync_partial_ok"] == served["sync_partial_ok"] + 1
+    assert stats["sync_full"] == served["sync_full"]
+    b_client.set("k", "2")
+    wait_until(lambda: c_client.get("k") == b"2")

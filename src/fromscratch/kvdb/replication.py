@@ -282,7 +282,9 @@ class Replication:
 
     def cron(self) -> None:
         """Keep the replicas' links alive: a PING in the stream now and then. Drop the
-        backlog when no replica has been there for repl-backlog-ttl seconds."""
+        backlog when no replica has been there for repl-backlog-ttl seconds (a primary:
+        a replica keeps it, for partial resynchronizations after a failover, as in
+        Redis)."""
         now = time.monotonic()
         config = self.kv.config
         if now - self.last_ping >= config["repl-ping-replica-period"]:
@@ -290,6 +292,7 @@ class Replication:
             if self.replicas and self.kv.primary_link is None:    # a replica passes its
                 self._send(PING)                                   # primary's PINGs on
         if (self.backlog is not None and not self.replicas and config["repl-backlog-ttl"]
+                and self.kv.primary_link is None
                 and now - self.alone_since >= config["repl-backlog-ttl"]):
             self.backlog = None
             self.kv.refresh_lanes()

@@ -406,12 +406,16 @@ class KvServer:
         self.refresh_write_state()
 
     def stop_following(self) -> None:
-        """REPLICAOF NO ONE: a primary again, keeping the data we have."""
+        """REPLICAOF NO ONE: a primary again, keeping the data we have, under a new
+        replication id. Our replicas are disconnected to learn it, as Redis does
+        (they continue at once): one that kept the old id would find it forgotten after
+        one more change of history, and need a full synchronization."""
         if self.primary_link is None:
             return
         self.primary_link.stop()
         self.primary_link = None
         self.replication.new_history()
+        self.replication.drop_replicas()
         self.keyspace.local_expires = None
         self.config.values["replicaof"] = ""
         log.info("MASTER MODE enabled (user request from a client)")
