@@ -984,3 +984,24 @@ def test_a_replica_promoted_makes_its_replicas_learn_its_new_id(start):
     assert stats["sync_full"] == served["sync_full"]
     b_client.set("k", "2")
     wait_until(lambda: c_client.get("k") == b"2")
+
+
+def test_a_paused_replica_reads_its_primarys_writes_but_holds_them(start):
+    # CLIENT PAUSE WRITE on a replica holds the primary's writes as any client's, as in
+    # Redis: they are read (slave_read_repl_offset) but applied only once unpaused.
+    primary_server = start("--repl-diskless-sync-delay", "0")
+    replica_server = start("--replicaof", primary_server.host, str(primary_server.port))
+    primary, replica = connect(primary_server), connect(replica_server)
+    wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+    primary.set("foo", "bar")
+    applied = primary.info("replication")["master_repl_offset"]
+    wait_until(lambda: replica.info("replication")["slave_repl_offset"] == applied)
+    replica.client_pause(100_000, all=False)
+    primary.set("foo2", "bar2")
+    sent = primary.info("replication")["master_repl_offset"]
+    wait_until(lambda: replica.info("replication")["slave_read_repl_offset"] == sent)
+    assert replica.info("replication")["slave_repl_offset"] == applied
+    assert replica.get("foo2") is None                  # reads go on during the pause
+    replica.client_unpause()
+    wait_until(lambda: replica.info("replication")["slave_repl_offset"] == sent)
+    assert replica.get("foo2") == b"bar2"

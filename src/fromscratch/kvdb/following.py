@@ -32,6 +32,7 @@ import contextlib
 import logging
 import socket
 import time
+from collections import deque
 
 from ..resp import RequestParser, encode_command
 from .client import Client
@@ -41,6 +42,7 @@ log = logging.getLogger("fromscratch.kvdb")
 
 RETRY_SECONDS = 1.0
 ACK_SECONDS = 1.0
+PAUSE_CHECK_SECONDS = 0.05     # how often held commands are tried again during a pause
 EOF_MARK_LENGTH = 40
 
 
@@ -82,6 +84,7 @@ class PrimaryLink:
         self.state = "connect"
         self.replid = replid
         self.offset = offset          # of the primary's stream, processed so far
+        self.read_offset = offset     # ... and received (more while CLIENT PAUSE holds it)
         self.synced_once = False
         self.last_io = time.monotonic()
         self.down_since = time.monotonic()
@@ -305,37 +308,33 @@ class PrimaryLink:
 
     async def _apply_stream(self, reader, first: bytes = b"") -> None:
         kv = self.kv
-        client, keyspace = self._client, kv.keyspace
         parser = RequestParser(kv.config["proto-max-bulk-len"])
         start, received = self.offset, 0
-        unsent = bytearray()                  # received, not yet passed on: half a command
+        self.read_offset = start
+        unsent = bytearray()                  # received, not yet passed on
+        # Commands received and not applied yet: CLIENT PAUSE holds the primary's writes
+        # (and all that follows them) as it holds any client's, as in Redis.
+        held: deque = deque()
         ack_timer = asyncio.get_running_loop().call_later(ACK_SECONDS, self._ack_every_second)
         self._resumable = True
         try:
             data = first
             while True:
                 if not data:
-                    data = await self._within_timeout(reader.read(1 << 16))
-                if not data:
-                    raise EOFError("connection closed by the primary")
-                self.last_io = time.monotonic()
-                asked_for_ack = False
-                for argv in parser.feed(data):
-                    if (len(argv) >= 2 and argv[0].lower() == b"replconf"
-                            and argv[1].lower() == b"getack"):
-                        asked_for_ack = True
-                    elif argv[0].lower() != b"ping":
-                        keyspace.ttl_ignored = True     # keys expire when the primary says
-                        try:
-                            client.call(argv)
-                        finally:
-                            keyspace.ttl_ignored = False
-                        self._check_reply(client.out, argv)
-                        client.out.clear()
-                if parser.error is not None:
-                    raise LinkError(f"protocol error in the replication stream: {parser.error}")
-                received += len(data)
-                unsent += data
+                    data = await self._read_more(reader, waiting=bool(held))
+                if data:
+                    self.last_io = time.monotonic()
+                    held.extend(parser.feed(data))
+                    if parser.error is not None:
+                        raise LinkError(f"protocol error in the replication stream: "
+                                        f"{parser.error}")
+                    received += len(data)
+                    unsent += data
+                    self.read_offset = start + received
+                all_applied, asked_for_ack = self._apply_held(held)
+                data = b""
+                if not all_applied:
+                    continue
                 # The offset moves on only at a command's end: what we acknowledge, and
                 # where a partial resynchronization would continue, must be exact. What
                 # was applied goes on to our replicas then too.
@@ -346,12 +345,54 @@ class PrimaryLink:
                 kv.changes_applied()
                 if asked_for_ack:
                     self._send_ack()
-                data = b""
         finally:
             ack_timer.cancel()
             # Half a command received: where it started is not known exactly, so the
-            # next link asks for the whole dataset.
-            self._resumable = not parser.mid_command
+            # next link asks for the whole dataset. (Held commands were not applied, and
+            # the offset is the end of the last one that was.)
+            self._resumable = not parser.mid_command or bool(held)
+
+    async def _read_more(self, reader, waiting: bool) -> bytes:
+        """The next bytes of the stream; b"" after a moment if `waiting` for a pause to
+        end (the held commands are tried again then). A primary silent for
+        repl-timeout seconds is given up on either way."""
+        if waiting:
+            try:
+                data = await asyncio.wait_for(reader.read(1 << 16), PAUSE_CHECK_SECONDS)
+            except asyncio.TimeoutError:
+                if time.monotonic() - self.last_io > self.kv.config["repl-timeout"]:
+                    raise
+                return b""
+        else:
+            data = await self._within_timeout(reader.read(1 << 16))
+        if not data:
+            raise EOFError("connection closed by the primary")
+        return data
+
+    def _apply_held(self, held: deque) -> tuple[bool, bool]:
+        """Apply the held commands in order, until one that CLIENT PAUSE holds back:
+        (whether all were applied, whether the primary asked for an acknowledgement)."""
+        kv, client, keyspace = self.kv, self._client, self.kv.keyspace
+        asked_for_ack = False
+        while held:
+            argv = held[0]
+            name = argv[0].lower()
+            if kv.pause_mode is not None:
+                cmd = kv.table.lookup(argv[0])
+                if cmd is not None and kv.pause_applies(cmd.flags_of_call(kv, argv)):
+                    return False, asked_for_ack
+            held.popleft()
+            if name == b"replconf" and len(argv) >= 2 and argv[1].lower() == b"getack":
+                asked_for_ack = True
+            elif name != b"ping":
+                keyspace.ttl_ignored = True          # keys expire when the primary says
+                try:
+                    client.call(argv)
+                finally:
+                    keyspace.ttl_ignored = False
+                self._check_reply(client.out, argv)
+                client.out.clear()
+        return True, asked_for_ack
 
     @staticmethod
     def _check_reply(out: list, argv: list) -> None:

@@ -269,11 +269,12 @@ def _following(kv, link) -> list:
     """INFO replication's fields of a replica: the primary, the link, the sync."""
     now = time.monotonic()
     offset = link.offset if link.synced_once else 1
+    read_offset = link.read_offset if link.synced_once else 1
     fields = [("role", "slave"), ("master_host", link.host), ("master_port", link.port),
               ("master_link_status", "up" if link.link_up else "down"),
               ("master_last_io_seconds_ago", int(now - link.last_io) if link.link_up else -1),
               ("master_sync_in_progress", int(link.state == "sync")),
-              ("slave_read_repl_offset", offset), ("slave_repl_offset", offset)]
+              ("slave_read_repl_offset", read_offset), ("slave_repl_offset", offset)]
     if link.state == "sync":
         total, read = link.sync_bytes_expected, link.sync_bytes_read
         fields += [("master_sync_total_bytes", total), ("master_sync_read_bytes", read),
