@@ -216,7 +216,7 @@ class Client(Connection):
 
     def memory_usage(self) -> int:
         """What the client holds: its connection's own cost, its query buffer and the
-        replies not yet sent (CLIENT LIST's tot-mem)."""
+        replies not yet sent."""
         return CLIENT_OVERHEAD + self.parser.pending_bytes + self.output_buffer_size
 
     # -- the request loop ----------------------------------------------------------------

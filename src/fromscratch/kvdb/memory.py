@@ -213,15 +213,15 @@ class Evictor:
             limit = kv.config["maxmemory"] * int(limit[:-1]) // 100
         if not limit or len(kv.clients) * CLIENT_OVERHEAD + self.client_buffers() < limit:
             return
-        evictable = [client for client in kv.clients.values()
-                     if not (client.no_evict or client.trusted or client.closed
-                             or client.replica_since is not None)]
-        total = sum(client.memory_usage() for client in kv.clients.values()
-                    if client.replica_since is None)
-        evictable.sort(key=lambda client: client.memory_usage())
+        usage = [(client.memory_usage(), client) for client in kv.clients.values()
+                 if client.replica_since is None]
+        total = sum(size for size, _ in usage)
+        evictable = sorted((pair for pair in usage
+                            if not (pair[1].no_evict or pair[1].trusted or pair[1].closed)),
+                           key=lambda pair: pair[0])
         while evictable and total >= limit:
-            client = evictable.pop()
-            total -= client.memory_usage()
+            size, client = evictable.pop()
+            total -= size
             log.info("Evicting client: %s", kv.client_info(client))
             self.evicted_clients += 1
             client.abort()

@@ -127,9 +127,7 @@ class Replication:
         with a SELECT anyway). `parts` is what REPLCONF rdb-filter-only kept
         ("functions", or nothing), or None for everything."""
         kv = self.kv
-        aux = kv.rdb_header_fields() + [
-            ("repl-stream-db", self.stream_db()), ("repl-id", self.replid),
-            ("repl-offset", self.offset), ("aof-base", 0)]
+        aux = kv.rdb_header_fields() + self.stream_fields() + [("aof-base", 0)]
         databases = kv.keyspace.dbs if parts is None else ()
         libraries = kv.functions.codes() if parts is None or b"functions" in parts else ()
         buffer = io.BytesIO()
@@ -168,14 +166,18 @@ class Replication:
         self._keep_backlog()
         self._send(data)
 
-    def save_info(self) -> list[tuple[bytes, bytes]]:
-        """What a snapshot keeps of the stream (Redis's rdbPopulateSaveInfo): where it
-        has come to, for a primary that keeps a backlog or a replica of a primary;
+    def stream_fields(self) -> list:
+        """Where the stream has come to, as RDB AUX fields (name, value)."""
+        return [("repl-stream-db", self.stream_db()), ("repl-id", self.replid),
+                ("repl-offset", self.offset)]
+
+    def save_info(self) -> list:
+        """What a snapshot keeps of the stream (Redis's rdbPopulateSaveInfo): its
+        stream_fields for a primary that keeps a backlog or a replica of a primary;
         nothing otherwise."""
         if self.backlog is None and self.kv.primary_link is None:
             return []
-        return [(b"repl-stream-db", b"%d" % self.stream_db()),
-                (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
+        return self.stream_fields()
 
     def restore(self, saved: dict, expired_keys: list, replica: bool) -> None:
         """At start-up, from the snapshot's save_info: continue the stream, as Redis

@@ -35,14 +35,14 @@ from .commands.migrate import MigrationLinks
 from .commands.persistence import SHUTDOWN_FAILED
 from .commands.scripting import ScriptEngine
 from .keyspace import Keyspace
-from .memory import CLIENT_OVERHEAD, Evictor
+from .memory import Evictor
 from .persistence.aof import AppendOnlyFile, RewriteHistory
 from .persistence.aof_commands import write_commands
 from .persistence.child_info import ChildProgress, ChildReporter
-from .persistence.loading import Loading
+from .persistence.loading import Loading, pause_after_key
 from .persistence.propagation import (PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_REPLICAS,
                                       effects)
-from .persistence.rdb import is_rdb, pause_after_key, write_rdb
+from .persistence.rdb import is_rdb, write_rdb
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from .persistence.snapshotter import Snapshotter, parse_rdb
 from .replication import Replication
@@ -292,9 +292,9 @@ class KvServer:
     def dump_snapshot(self, handle) -> None:
         """Write the data as a snapshot: the keyspace, the function libraries, and as
         AUX facts Redis's: the version and time that wrote it, and the stream's place."""
-        facts = [(name.encode(), str(value).encode()) for name, value in self.rdb_header_fields()]
-        write_snapshot(self.keyspace, handle, self.functions.codes(), self._after_key(),
-                       facts + self.replication.save_info())
+        facts = [(name.encode(), str(value).encode())
+                 for name, value in self.rdb_header_fields() + self.replication.save_info()]
+        write_snapshot(self.keyspace, handle, self.functions.codes(), self._after_key(), facts)
 
     def _after_key(self):
         """What a writer of the data calls after each key (None if nothing):
@@ -1132,8 +1132,8 @@ class KvServer:
     def used_memory(self) -> int:
         """The data (see memory.py) plus the clients: each connection's own cost and
         what it holds in its buffers."""
-        buffers = sum(c.memory_usage() - CLIENT_OVERHEAD for c in self.clients.values())
-        return self.keyspace.used_memory() + buffers + len(self.clients) * CLIENT_OVERHEAD
+        return self.keyspace.used_memory() + sum(
+            client.memory_usage() for client in self.clients.values())
 
     def client_info(self, client) -> str:
         """CLIENT INFO's line for `client`."""

@@ -52,7 +52,6 @@ import contextlib
 import logging
 import os
 import re
-import signal
 import threading
 import time
 
@@ -60,7 +59,7 @@ from ...resp import ProtocolError, encode_command, quote_repr, split_inline
 from .rdb import RdbError, is_rdb, read_rdb_prefix
 from .snapshot import MAGIC as SNAPSHOT_MAGIC, CorruptSnapshot
 from ...durable import sync_directory, write_file_atomically
-from .snapshotter import save_in_child, temporary_path
+from .snapshotter import kill_saving_child, save_in_child
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -366,11 +365,10 @@ class AppendOnlyFile:
         self.manifest = self._read_manifest()
         self._upgrade_old_style_file()
         names = self.manifest.files()
-        for name in names:                  # all there before anything loads, as Redis
-            self._check_exists(name)
-        progress = self.kv.load_progress
-        if progress is not None:
-            progress.expect(sum(os.path.getsize(self._path(name)) for name in names))
+        # All there before anything loads, as Redis checks them.
+        total_size = sum(self._file_size(name) for name in names)
+        if self.kv.load_progress is not None:
+            self.kv.load_progress.expect(total_size)
         replayed = 0
         for position, name in enumerate(names):
             replayed += self._load_file(name, is_last=position == len(names) - 1)
@@ -411,9 +409,9 @@ class AppendOnlyFile:
         log.info("Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).",
                  self.prefix, self.kv.config["appenddirname"])
 
-    def _check_exists(self, name: str) -> None:
+    def _file_size(self, name: str) -> int:
         try:
-            os.stat(self._path(name))
+            return os.stat(self._path(name)).st_size
         except OSError as exc:
             raise CorruptAof(f"Unable to obtain the AOF file {name} length. "
                              f"stat: {exc.strerror}") from None
@@ -758,11 +756,7 @@ class AppendOnlyFile:
         if not self.rewrite_child:
             return
         log.info("Killing running AOF rewrite child: %d", self.rewrite_child)
-        os.kill(self.rewrite_child, signal.SIGKILL)
-        os.waitpid(self.rewrite_child, 0)
-        self.kv.child_finished()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary_path(self.directory, self.rewrite_child))
+        kill_saving_child(self.kv, self.rewrite_child, self.directory)
         self.rewrite_child = 0
         if self.kv.aof is self and not self.started:
             self.close()

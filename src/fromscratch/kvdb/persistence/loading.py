@@ -19,11 +19,20 @@ to throw it away.
 
 from __future__ import annotations
 
+import random
 import signal
 import threading
 import time
 
-from .rdb import pause_after_key
+def pause_after_key(usec: int) -> None:
+    """The test knobs that slow a load (key-load-delay) or a save (rdb-key-save-delay)
+    down: that many microseconds' sleep after each key, or if negative, a 1 µs sleep
+    once in -usec keys."""
+    if usec < 0:
+        usec = 1 if random.randrange(-usec) == 0 else 0
+    if usec:
+        time.sleep(usec / 1e6)
+
 
 _COMMANDS_BETWEEN_SERVES = 1024          # an append-only log's: Redis's figure
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

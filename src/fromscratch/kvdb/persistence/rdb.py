@@ -57,10 +57,8 @@ object (replication.py sends it to replicas, as Redis does), `read_rdb` parses o
 
 from __future__ import annotations
 
-import random
 import re
 import struct
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -1033,15 +1031,6 @@ def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction
     out.write(bytes([EOF]))
     out.flush()
     handle.write(out.crc.to_bytes(8, "little"))
-
-
-def pause_after_key(usec: int) -> None:
-    """rdb-key-save-delay, a test knob that slows saving down: that many microseconds'
-    sleep after each key, or if negative, a 1 µs sleep once in -usec keys."""
-    if usec < 0:
-        usec = 1 if random.randrange(-usec) == 0 else 0
-    if usec:
-        time.sleep(usec / 1e6)
 
 
 class RdbKey(NamedTuple):

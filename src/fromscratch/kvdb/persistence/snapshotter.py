@@ -79,6 +79,16 @@ def save_in_child(kv, path: str, dump=None) -> int:
         os._exit(status)
 
 
+def kill_saving_child(kv, pid: int, directory: str) -> None:
+    """Stop a child of save_in_child at once and remove the temporary file it was
+    writing in `directory`."""
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    kv.child_finished()
+    with contextlib.suppress(OSError):
+        os.unlink(temporary_path(directory, pid))
+
+
 def parse_rdb(data: bytes, on_key=None):
     """An RDB file's contents (rdb.RdbFile); CorruptSnapshot if it does not read.
     `on_key`: see read_rdb."""
@@ -225,11 +235,7 @@ class Snapshotter:
         save: the changes it was saving stay counted as unsaved."""
         if not self.child_pid:
             return
-        os.kill(self.child_pid, signal.SIGKILL)
-        os.waitpid(self.child_pid, 0)
-        self.kv.child_finished()
-        with contextlib.suppress(OSError):
-            os.unlink(temporary_path(self.kv.config["dir"], self.child_pid))
+        kill_saving_child(self.kv, self.child_pid, self.kv.config["dir"])
         self.child_pid = 0
 
     def _finished(self, ok: bool, started: float) -> None:
