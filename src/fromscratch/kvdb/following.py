@@ -348,8 +348,9 @@ class PrimaryLink:
         finally:
             ack_timer.cancel()
             # Half a command received: where it started is not known exactly, so the
-            # next link asks for the whole dataset. (Held commands were not applied, and
-            # the offset is the end of the last one that was.)
+            # next link asks for the whole dataset. (Held commands are whole: the offset
+            # is where the last read applied in full ended, at a command's end, and the
+            # primary sends them again.)
             self._resumable = not parser.mid_command or bool(held)
 
     async def _read_more(self, reader, waiting: bool) -> bytes:
