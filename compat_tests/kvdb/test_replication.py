@@ -200,6 +200,36 @@ def test_psync_and_replica_listing(server, r):
         link.close()
 
 
+def test_resetstat_zeroes_the_counters_redis_zeroes(server, r):
+    r.config_set("repl-ping-replica-period", 3600)
+    r.config_set("repl-diskless-sync-delay", 0)
+    ReplicaLink(server).close()                                 # a full sync
+    refused = ReplicaLink(server, ("PSYNC", "no-such-history", "1"))   # and another
+    refused.close()
+    no_child = lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0   # noqa: E731
+    wait_until(no_child, what="the sync's child")
+    r.save()
+    r.bgsave()
+    wait_until(no_child, what="BGSAVE")
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("NO-SUCH-COMMAND")
+    r.get("missing")
+    before = r.info()
+    assert before["sync_full"] >= 2 and before["sync_partial_err"] >= 1
+    assert before["rdb_saves"] >= 2 and before["total_forks"] >= 1
+
+    r.config_resetstat()
+    after = r.info()
+    for field in ("sync_full", "sync_partial_ok", "sync_partial_err", "rdb_saves",
+                  "total_forks", "latest_fork_usec", "total_error_replies", "keyspace_misses",
+                  "total_net_repl_output_bytes", "aof_rewrites", "rejected_connections"):
+        assert after[field] == 0, field
+    # Only what came after the reset: the INFO call itself, at most.
+    assert after["total_reads_processed"] <= 2
+    assert after["total_commands_processed"] <= 2
+    assert after["instantaneous_ops_per_sec"] >= 0
+
+
 def test_wait_counts_replicas_that_acknowledged(server, r, replica):
     r.set("acked", "1")
     assert r.execute_command("WAIT", 0, 0) == 0   # enough at once: none needed, none has it

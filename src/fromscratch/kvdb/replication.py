@@ -55,10 +55,7 @@ class Replication:
         self.last_ping = time.monotonic()
         self.waiting: list = []         # WAIT: (client, its block state, offset, count)
         self.ack_requested = False
-        self.bytes_sent = 0             # to the replicas, payloads included
-        self.full_syncs = 0
-        self.partial_syncs = 0          # PSYNCs continued from the backlog
-        self.failed_partial_syncs = 0   # PSYNCs that named a history we do not have
+        self.reset_stats()
         # The backlog: the stream's last repl-backlog-size bytes, kept from the first
         # replica on (and for repl-backlog-ttl seconds after the last one leaves), so
         # that a replica that reconnects can continue where it was (PSYNC).
@@ -69,6 +66,12 @@ class Replication:
     def streaming(self) -> bool:
         """Whether changes are encoded into the stream: for replicas, or the backlog."""
         return self.backlog is not None
+
+    def reset_stats(self) -> None:
+        self.bytes_sent = 0             # to the replicas, payloads included
+        self.full_syncs = 0
+        self.partial_syncs = 0          # PSYNCs continued from the backlog
+        self.failed_partial_syncs = 0   # PSYNCs that named a history we do not have
 
     def backlog_first_offset(self) -> int:
         """The offset of the backlog's first byte (Redis counts from 1)."""

@@ -1004,15 +1004,18 @@ class KvServer:
     def _sample_ops(self) -> None:
         """instantaneous_ops_per_sec and _kbps: commands and traffic over the last
         second."""
-        stats = self.tcp.stats
-        sample = (time.monotonic(), self.commands_processed, stats.bytes_received,
-                  stats.bytes_sent, self.replication.bytes_sent)
+        sample = self._ops_now()
         elapsed = max(sample[0] - self._ops_sample[0], 1e-9)
         processed, *traffic = (now - before for now, before in zip(sample[1:],
                                                                    self._ops_sample[1:]))
         self.ops_per_sec = int(processed / elapsed)
         self.traffic_kbps = tuple(count / elapsed / 1024 for count in traffic)
         self._ops_sample = sample
+
+    def _ops_now(self) -> tuple:
+        stats = self.tcp.stats
+        return (time.monotonic(), self.commands_processed, stats.bytes_received,
+                stats.bytes_sent, self.replication.bytes_sent)
 
     def _enforce_output_limits(self) -> None:
         """Soft output buffer limits are about time: check the clients with a backlog."""
@@ -1200,8 +1203,15 @@ class KvServer:
         self.evictor.reset_stats()
         stats = self.tcp.stats
         stats.connections_received = stats.connections_rejected = 0
-        stats.bytes_received = stats.bytes_sent = 0
+        stats.bytes_received = stats.bytes_sent = stats.reads = stats.writes = 0
+        self.replication.reset_stats()
+        self.snapshotter.saves = 0
+        self.aof_history.rewrites = self.aof_history.failures = 0
+        self.forks = self.latest_fork_usec = 0
         self.peak_memory = 0
+        # The instantaneous figures start again from zero, as Redis's samples do.
+        self.ops_per_sec, self.traffic_kbps = 0, (0.0, 0.0, 0.0)
+        self._ops_sample = self._ops_now()
 
     @property
     def commands_processed(self) -> int:
