@@ -13,6 +13,8 @@ import time
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from compat_tests.servers import free_port, missing_reference, start_kvdb, start_redis
 from fromscratch.kvdb.persistence.rdb import read_rdb
@@ -1035,3 +1037,82 @@ def test_a_paused_replica_reads_its_primarys_writes_but_holds_them(start):
     replica.client_unpause()
     wait_until(lambda: replica.info("replication")["slave_repl_offset"] == sent)
     assert replica.get("foo2") == b"bar2"
+
+
+@pytest.mark.parametrize("replica_kind", ["fromscratch", "redis"])
+def test_a_swapdb_replica_keeps_its_old_data_until_the_new_is_loaded(replica_kind, tmp_path):
+    # The primary is a real Redis (for both): its dataset leaves at rdb-key-save-delay's
+    # pace, slowly enough to watch the replica while it arrives.
+    (tmp_path / "primary").mkdir()
+    (tmp_path / "replica").mkdir()
+    primary_server = start_redis(str(tmp_path / "primary"), "--repl-diskless-sync", "yes",
+                                 "--repl-diskless-sync-delay", "0", "--rdbcompression", "no",
+                                 "--enable-debug-command", "yes")
+    launch = start_kvdb if replica_kind == "fromscratch" else start_redis
+    # (A Redis loading serves its clients every loading-process-events-interval-bytes:
+    # 2 MB, 100 of these keys, by default.)
+    replica_server = launch(str(tmp_path / "replica"), "--repl-diskless-load", "swapdb",
+                            "--loading-process-events-interval-bytes", "65536",
+                            "--enable-debug-command", "yes")
+    primary = redis.Redis(port=primary_server.port)
+    # No retries: redis-py takes -LOADING for a connection error, and tries again.
+    replica = redis.Redis(port=replica_server.port, retry=Retry(NoBackoff(), 0))
+
+    def loading_state():
+        info = replica.info("persistence")
+        return info["loading"], info["async_loading"]
+
+    try:
+        replica.execute_command("DEBUG", "POPULATE", 200, "old", 10)
+        replica.set("mykey", "myvalue")
+        # Values too big for the primary's write buffer: each key leaves as it is saved.
+        primary.execute_command("DEBUG", "POPULATE", 400, "new", 20000)
+        primary.config_set("rdb-key-save-delay", 5000)           # 2 seconds for 400 keys
+
+        # Another history: a plain load, every command refused while the data arrives...
+        replica.replicaof(primary_server.host, primary_server.port)
+        wait_until(lambda: loading_state() == (1, 0), what="the replica to load")
+        with pytest.raises(redis.BusyLoadingError):
+            replica.get("mykey")
+        # ... and the old data back when the transfer fails.
+        primary.config_set("repl-diskless-sync-delay", 5)        # no new try at once
+        primary.client_kill_filter(_type="replica")
+        wait_until(lambda: loading_state() == (0, 0), what="the load to fail")
+        assert replica.get("mykey") == b"myvalue"
+        assert replica.dbsize() == 201
+
+        primary.config_set("rdb-key-save-delay", 0)
+        primary.config_set("repl-diskless-sync-delay", 0)
+        wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+        assert replica.get("mykey") is None
+        assert replica.dbsize() == 400
+
+        # The same history again (the backlog outrun, so a full sync): an async load, the
+        # old data served meanwhile; only what would change the replica's role or files
+        # is refused.
+        replica.config_set("replica-read-only", "no")
+        replica.set("mykey", "myvalue")
+        primary.config_set("rdb-key-save-delay", 10000)
+        with primary.pipeline(transaction=True) as pipe:
+            pipe.client_kill_filter(_type="replica")
+            pipe.config_set("repl-backlog-size", 16384)
+            for n in range(10):
+                pipe.set(f"filler:{n}", "A" * 16384)
+            pipe.execute()
+        wait_until(lambda: loading_state() == (0, 1), what="the replica to load async")
+        assert replica.get("mykey") == b"myvalue"
+        assert replica.dbsize() == 401
+        with pytest.raises(redis.BusyLoadingError):
+            replica.execute_command("REPLICAOF", "NO", "ONE")
+        with pytest.raises(redis.BusyLoadingError):
+            replica.config_set("appendonly", "no")
+        wait_until(lambda: loading_state() == (0, 0)
+                   and replica.info("replication")["master_link_status"] == "up",
+                   what="the async load to finish")
+        assert replica.get("mykey") is None
+        assert replica.dbsize() == 410
+    finally:
+        primary.close()
+        replica.close()
+        replica_server.stop()
+        primary_server.stop()

@@ -412,6 +412,17 @@ class Client(Connection):
             for argv in calls:
                 kv.note_slow(self, cmd, argv, each_ns)
 
+    def _refused_while_loading(self, cmd, flags) -> bool:
+        """As Redis: a load refuses every command not flagged `loading`; an async load
+        (the old data still served) only those flagged no_async_loading. An EXEC is
+        judged by the commands it would run."""
+        kv = self.kv
+        if kv.async_loading:
+            return "no_async_loading" in flags
+        if cmd.name == "exec":
+            return any("loading" not in c.flags_of_call(kv, a) for c, a in self._multi or ())
+        return "loading" not in flags
+
     def _call_carefully(self, argv: list) -> None:
         """Every check, in Redis's order: the lane for everything unusual."""
         kv = self.kv
@@ -461,9 +472,7 @@ class Client(Connection):
                 raise ErrorReply(f"ERR Can't execute '{cmd.full_name}': only (P|S)SUBSCRIBE / "
                                  f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
                                  f"context")
-            if kv.loading and not self.trusted and (
-                    any("loading" not in c.flags_of_call(kv, a) for c, a in self._multi or ())
-                    if cmd.name == "exec" else "loading" not in flags):
+            if kv.loading and not self.trusted and self._refused_while_loading(cmd, flags):
                 raise ErrorReply(LOADING)
             if kv.busy_reply is not None and "allow_busy" not in cmd.flags:
                 raise kv.busy_reply

@@ -90,6 +90,7 @@ class PrimaryLink:
         self.down_since = time.monotonic()
         self.sync_bytes_expected = -1
         self.sync_bytes_read = 0
+        self._progress = None           # the Loading the bytes received count in, if any
         self._resumable = True        # whether the next link may ask to continue (PSYNC)
         self._client = self._new_client()   # applies the stream; kept across PSYNCs
         self._writer: asyncio.StreamWriter | None = None
@@ -159,8 +160,10 @@ class PrimaryLink:
         else:
             self._set_state("sync")
             self._resumable = False              # our data is about to be replaced
-            data, after_payload = await self._read_dataset(reader)
-            stream_db = self.kv.load_from_primary(data)
+            header = await self._read_payload_header(reader)
+            with self.kv.receiving_dataset(self.replid) as (swap, progress):
+                data, after_payload = await self._read_dataset(reader, header, progress)
+                stream_db = self.kv.load_from_primary(data, swap)
             self.kv.replication.take_history(self.replid, self.offset)
             # The stream starts afresh: a new client, in the database the file says the
             # stream is in (a Redis primary's starts with a SELECT anyway).
@@ -261,8 +264,8 @@ class PrimaryLink:
 
     # -- the dataset ---------------------------------------------------------------------
 
-    async def _read_dataset(self, reader) -> tuple[bytes, bytes]:
-        """The payload, and any bytes of the stream that came right after it."""
+    async def _read_payload_header(self, reader) -> bytes:
+        """The payload's first line: `$<length>` or `$EOF:<mark>`."""
         self.sync_bytes_expected, self.sync_bytes_read = -1, 0
         # While it prepares the payload, the primary keeps the link alive with newlines.
         line = b""
@@ -273,6 +276,18 @@ class PrimaryLink:
             raise LinkError(f"Bad protocol from MASTER, the first byte is not '$' (we "
                             f"received '{line.decode(errors='replace')}'), are you sure "
                             f"the host and port are right?")
+        return line
+
+    async def _read_dataset(self, reader, line: bytes, progress) -> tuple[bytes, bytes]:
+        """The payload `line` announced, and any bytes of the stream that came right
+        after it; the bytes received are counted in `progress` (a Loading) if not None."""
+        self._progress = progress
+        try:
+            return await self._read_payload(reader, line)
+        finally:
+            self._progress = None
+
+    async def _read_payload(self, reader, line: bytes) -> tuple[bytes, bytes]:
         if line.startswith(b"$EOF:"):
             mark = line[5:]
             if len(mark) != EOF_MARK_LENGTH:
@@ -281,6 +296,8 @@ class PrimaryLink:
         if not line[1:].isdigit():
             raise LinkError("Bad payload length from MASTER")
         self.sync_bytes_expected = int(line[1:])
+        if self._progress is not None:
+            self._progress.begin_file(self.sync_bytes_expected)
         data = bytearray()
         while len(data) < self.sync_bytes_expected:
             data += await self._read_some(reader, self.sync_bytes_expected - len(data))
@@ -302,6 +319,8 @@ class PrimaryLink:
             raise EOFError("connection closed by the primary during the sync")
         self.last_io = time.monotonic()
         self.sync_bytes_read += len(chunk)
+        if self._progress is not None:
+            self._progress.loaded_bytes = self.sync_bytes_read
         return chunk
 
     # -- the stream ----------------------------------------------------------------------

@@ -162,6 +162,7 @@ class KvServer:
         self.narrowed_ops: dict[int, int] = {}
         self.in_command = False
         self.loading = False
+        self.async_loading = False      # loading, while the old data is still served
         self.load_progress: Loading | None = None   # while loading, for INFO and -LOADING
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.stale_reply: str | None = None     # MASTERDOWN, while it refuses commands
@@ -421,25 +422,31 @@ class KvServer:
         log.info("MASTER MODE enabled (user request from a client)")
         self.refresh_write_state()
 
-    def load_from_primary(self, data: bytes) -> int:
+    def load_from_primary(self, data: bytes, swap: bool = False) -> int:
         """A full synchronization: drop every key and library and load the primary's
-        dataset (an RDB file, or one of our snapshots). The append-only file, if on,
-        starts again from the new data. Returns the database the primary's stream is in
-        (the file's repl-stream-db: a stream passed on by a replica starts without a
-        SELECT)."""
+        dataset (an RDB file, or one of our snapshots). With `swap` (repl-diskless-load
+        swapdb) the old data goes only once the new is read, as Redis swaps them;
+        otherwise first, to make room. The append-only file, if on, starts again from
+        the new data. Returns the database the primary's stream is in (the file's
+        repl-stream-db: a stream passed on by a replica starts without a SELECT)."""
         self.replication.drop_replicas()
         aof_on = self.aof is not None
         if aof_on:
             self._switch_aof(False)
-        log.info("MASTER <-> REPLICA sync: Flushing old data")
-        self._empty_data()
+        rdb = is_rdb(data)
+        if not (swap and rdb):
+            log.info("MASTER <-> REPLICA sync: Flushing old data")
+            self._empty_data()
         self.keyspace.local_expires = set()
         stream_db = 0
         log.info("MASTER <-> REPLICA sync: Loading DB in memory")
         with self._loading():
             self.load_progress.begin_file(len(data))
-            if is_rdb(data):
+            if rdb:
                 contents = parse_rdb(data, self.on_key_loaded)
+                if swap:
+                    log.info("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
+                    self._empty_data()
                 self.snapshotter.import_contents(contents, replace=True)
                 stream_db = contents.aux.get(b"repl-stream-db", b"0")
                 stream_db = int(stream_db) if stream_db.isdigit() else 0
@@ -461,6 +468,35 @@ class KvServer:
         for db in self.keyspace.dbs:
             self.keyspace.flush(db)
         self.tracking.flushed()
+
+    @contextlib.contextmanager
+    def receiving_dataset(self, primary_replid: str):
+        """While a full synchronization's dataset arrives. With repl-diskless-load
+        swapdb, or on-empty-db and no key here, Redis reads it from the socket straight
+        into memory, and its clients see the load from the transfer's first byte on:
+        -LOADING, or async loading (INFO async_loading:1; the old data served, only
+        commands flagged no_async_loading refused) with swapdb when the primary sends
+        the history this replica already holds (the same replication id). Either way
+        the old data stays should the transfer fail. (Here the payload is read whole
+        first, then loaded: the same states, seen from outside.) With disabled, Redis
+        saves the payload to disk meanwhile and serves its data as usual.
+
+        Yields (swap, progress): whether to keep the old data until the new is read
+        (load_from_primary's `swap`), and a Loading for the bytes received, or None."""
+        mode = self.config["repl-diskless-load"]
+        if not (mode == "swapdb" or (mode == "on-empty-db" and not any(self.keyspace.dbs))):
+            yield False, None
+            return
+        self.loading = True
+        self.async_loading = mode == "swapdb" and primary_replid == self.replication.replid
+        self.load_progress = Loading(self.config, lambda: None, self._stop_while_loading)
+        self.refresh_lanes()
+        try:
+            yield mode == "swapdb", self.load_progress
+        finally:
+            self.loading = self.async_loading = False
+            self.load_progress = None
+            self.refresh_lanes()
 
     def _empty_data(self) -> None:
         self.flush_databases()
@@ -802,6 +838,8 @@ class KvServer:
         to save keeps us running, and whether to first wait for lagging replicas, as
         SHUTDOWN's flags do (SHUTDOWN did all that itself before asking us to stop)."""
         flags, waited = (), False
+        if self.loading:                    # as Redis: no save of a half-received dataset
+            self.exit_now()
         if signum in _SHUTDOWN_CONFIGS:
             log.warning("Received %s scheduling shutdown...", signal.Signals(signum).name)
             flags = self.config[_SHUTDOWN_CONFIGS[signum]]

@@ -165,7 +165,8 @@ def _section_persistence(kv) -> list:
         child.read()                    # the saving child's latest report
     return [
         # Copy-on-write in children is not measured: those fields are zero.
-        ("loading", 1 if kv.loading else 0), ("async_loading", 0),
+        ("loading", int(kv.loading and not kv.async_loading)),
+        ("async_loading", int(kv.async_loading)),
         *(child.info_fields() if child is not None else IDLE_FIELDS),
         ("rdb_changes_since_last_save", kv.keyspace.dirty),
         ("rdb_bgsave_in_progress", 1 if snapshots.in_progress else 0),
