@@ -3,6 +3,7 @@ RDB file), then the changes as commands, which must be Redis's byte for byte. Th
 Redis tools on the other end: a redis-server as the replica, `redis-cli --rdb`."""
 
 import fnmatch
+import os
 import random
 import shutil
 import signal
@@ -1116,3 +1117,66 @@ def test_a_swapdb_replica_keeps_its_old_data_until_the_new_is_loaded(replica_kin
         replica.close()
         replica_server.stop()
         primary_server.stop()
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_failover_hands_the_primary_role_over_without_a_full_sync(kind, tmp_path):
+    launch = start_kvdb if kind == "fromscratch" else start_redis
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = launch(str(tmp_path / "a"))
+    second = launch(str(tmp_path / "b"), "--replicaof", first.host, str(first.port))
+    primary, replica = redis.Redis(port=first.port), redis.Redis(port=second.port)
+
+    def replication(client):
+        return client.info("replication")
+
+    try:
+        wait_until(lambda: replication(replica)["master_link_status"] == "up"
+                   and replication(primary).get("slave0", {}).get("state") == "online")
+        for args, error in [(("TO", "127.0.0.1", "1"), "target HOST and PORT is not a replica"),
+                            (("FORCE", "TIMEOUT", "100"), "requires both a timeout"),
+                            (("TIMEOUT", "0"), "timeout must be greater than 0"),
+                            (("TO", "127.0.0.1"), "syntax error"),
+                            (("ABORT",), "No failover in progress")]:
+            with pytest.raises(redis.ResponseError, match=error):
+                primary.execute_command("FAILOVER", *args)
+        with pytest.raises(redis.ResponseError, match="not valid when server is a replica"):
+            replica.execute_command("FAILOVER")
+
+        primary.set("before", "1")
+        assert primary.execute_command("FAILOVER", "TO", second.host, second.port) == b"OK"
+        wait_until(lambda: replication(primary)["master_failover_state"] == "no-failover",
+                   what="the failover")
+        wait_until(lambda: replication(primary)["role"] == "slave"
+                   and replication(primary)["master_link_status"] == "up", what="the old primary")
+        assert replication(replica)["role"] == "master"
+        assert replica.get("before") == b"1"
+        stats = replica.info("stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"]) == (0, 1)   # it continued
+        replica.set("after", "2")
+        wait_until(lambda: primary.get("after") == b"2", what="the write to reach the old primary")
+
+        # One that waits for a replica that does not acknowledge can be aborted; reads go
+        # on meanwhile, and REPLICAOF is refused.
+        new_primary, new_replica = replica, primary
+        os.kill(first.process.pid, signal.SIGSTOP)
+        try:
+            new_primary.set("unacknowledged", "3")
+            new_primary.execute_command("FAILOVER", "TO", first.host, first.port, "TIMEOUT", 60000)
+            assert replication(new_primary)["master_failover_state"] == "waiting-for-sync"
+            assert new_primary.get("unacknowledged") == b"3"
+            with pytest.raises(redis.ResponseError, match="not allowed while failing over"):
+                new_primary.replicaof(first.host, first.port)
+            assert new_primary.execute_command("FAILOVER", "ABORT") == b"OK"
+            assert replication(new_primary)["master_failover_state"] == "no-failover"
+        finally:
+            os.kill(first.process.pid, signal.SIGCONT)
+        assert replication(new_primary)["role"] == "master"
+        new_primary.set("still-writable", "4")
+        wait_until(lambda: new_replica.get("still-writable") == b"4")
+    finally:
+        primary.close()
+        replica.close()
+        second.stop()
+        first.stop()

@@ -232,11 +232,18 @@ class PrimaryLink:
         if self._resumable:
             log.info("Trying a partial resynchronization (request %s:%d).", self.replid,
                      self.offset + 1)
-            reply = await self._ask(reader, b"PSYNC", self.replid.encode(),
-                                    b"%d" % (self.offset + 1))
+            psync = [b"PSYNC", self.replid.encode(), b"%d" % (self.offset + 1)]
         else:
-            reply = await self._ask(reader, b"PSYNC", b"?", b"-1")
+            psync = [b"PSYNC", b"?", b"-1"]
+        # A primary handing its role to this replica over (FAILOVER) says so.
+        failover = self.kv.failover
+        failing_over = failover.in_progress
+        reply = await self._ask(reader, *psync, *([b"FAILOVER"] if failing_over else []))
         words = reply.split()
+        if failing_over:
+            failover.psync_answered(words[:1] in ([b"+CONTINUE"], [b"+FULLRESYNC"]))
+            if self.kv.primary_link is not self:          # aborted: a primary again
+                raise asyncio.CancelledError
         if words[:1] == [b"+CONTINUE"]:
             if len(words) > 1:                      # the primary's history has a new id
                 self.replid = words[1].decode()

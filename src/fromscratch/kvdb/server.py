@@ -14,6 +14,7 @@ import contextlib
 import gc
 import ipaddress
 import logging
+import math
 import os
 import signal
 import struct
@@ -28,6 +29,7 @@ from .commands.connection import client_info_line
 from .config import Config, ConfigError
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
+from .failover import Failover
 from .following import PrimaryLink
 from .acl import Acl, AclFileError, Denied
 from .commands.functions import FunctionEngine
@@ -114,8 +116,10 @@ class KvServer:
         self.slowlog_threshold_ns = self.slow_ns = 0
         # True while every command needs a look (CLIENT PAUSE, MONITOR): see Client.call
         self.careful = False
-        self.pause_mode: str | None = None      # "all" or "write" during CLIENT PAUSE
-        self.pause_until = 0.0
+        self.pause_mode: str | None = None      # "all" or "write" while paused
+        # The pauses under way by purpose ("client": CLIENT PAUSE; "shutdown": waiting
+        # for the replicas; "failover"): (mode, until). pause_mode is the strictest.
+        self.pauses: dict[str, tuple[str, float]] = {}
         # While a script runs past busy-reply-threshold: what other clients' commands
         # get (-BUSY ...), and the script's caller, whose socket is not read meanwhile.
         self.busy_reply = None
@@ -154,6 +158,7 @@ class KvServer:
         # hold half a transaction (BGSAVE and BGREWRITEAOF are scheduled instead).
         self.in_exec = False
         self.replication = Replication(self)
+        self.failover = Failover(self)
         self.pending_ops: list[tuple[int, list[bytes]]] = []    # see flush_ops
         # A script's redis.set_repl(): where its next changes go (PROPAGATE_AOF,
         # PROPAGATE_REPLICAS, both or neither), and, for the pending ops it narrowed,
@@ -406,11 +411,11 @@ class KvServer:
         self.config.values["replicaof"] = f"{host} {port}"
         self.refresh_write_state()
 
-    def stop_following(self) -> None:
-        """REPLICAOF NO ONE: a primary again, keeping the data we have, under a new
-        replication id. Our replicas are disconnected to learn it, as Redis does
-        (they continue at once): one that kept the old id would find it forgotten after
-        one more change of history, and need a full synchronization."""
+    def stop_following(self, reason: str = "user request from a client") -> None:
+        """REPLICAOF NO ONE (or a failover): a primary again, keeping the data we have,
+        under a new replication id. Our replicas are disconnected to learn it, as Redis
+        does (they continue at once): one that kept the old id would find it forgotten
+        after one more change of history, and need a full synchronization."""
         if self.primary_link is None:
             return
         self.primary_link.stop()
@@ -419,7 +424,7 @@ class KvServer:
         self.replication.drop_replicas()
         self.keyspace.local_expires = None
         self.config.values["replicaof"] = ""
-        log.info("MASTER MODE enabled (user request from a client)")
+        log.info("MASTER MODE enabled (%s)", reason)
         self.refresh_write_state()
 
     def load_from_primary(self, data: bytes, swap: bool = False) -> int:
@@ -853,7 +858,7 @@ class KvServer:
         save = True if "save" in flags else False if "nosave" in flags else None
         if not self.prepare_shutdown(save=save, force="force" in flags):
             if waited:
-                self.unpause()
+                self.unpause("shutdown")
             self.answer_shutdown_clients()
             return False
         await self.tcp.shutdown()
@@ -873,7 +878,7 @@ class KvServer:
         log.info("Waiting for replicas before shutting down.")
         timeout = self.config["shutdown-timeout"]
         self.shutdown_wait = (time.monotonic() + timeout, done)
-        self.pause(timeout, "write")
+        self.pause(timeout, "write", "shutdown")
         self.replication.request_acks()
 
     def answer_shutdown_clients(self) -> None:
@@ -898,7 +903,7 @@ class KvServer:
             return False
         _deadline, done = self.shutdown_wait
         self.shutdown_wait = None
-        self.unpause()
+        self.unpause("shutdown")
         log.info("Shutdown manually aborted.")
         done(False)
         return True
@@ -1006,10 +1011,11 @@ class KvServer:
             self.note_latency("expire-cycle", time.monotonic() - started)
             if self.keyspace.ready_keys:          # an expired stream answers its readers
                 self.blocking.serve_ready_keys()
-        if self.pause_mode and time.monotonic() >= self.pause_until:
-            self.unpause()
+        if self.pauses:
+            self._end_pauses_due()
         self._persistence_cron()
         self.replication.cron()
+        self.failover.check()
         if self.shutdown_wait is not None:
             self.check_shutdown_wait()
         self.tracking.limit_keys(self.config["tracking-table-max-keys"])
@@ -1075,24 +1081,37 @@ class KvServer:
         under WRITE, what may change the data or feed the replicas."""
         return self.pause_mode == "all" or "write" in flags or "may_replicate" in flags
 
-    def pause(self, seconds: float, mode: str) -> None:
+    def pause(self, seconds: float, mode: str, purpose: str = "client") -> None:
+        """Hold back clients' writes ("write") or every command ("all") for `seconds`
+        (math.inf: until unpaused), for `purpose`. As in Redis, a second pause for the
+        same purpose can only extend the first, or widen it from WRITE to ALL."""
         until = time.monotonic() + seconds
-        # A second pause can only extend the first, or widen it from WRITE to ALL.
-        if self.pause_mode is None or until > self.pause_until:
-            self.pause_until = until
-        if self.pause_mode != "all":
-            self.pause_mode = mode
-        self.refresh_lanes()
-        self.loop.call_later(seconds, self._pause_timer)
+        if purpose in self.pauses:
+            old_mode, old_until = self.pauses[purpose]
+            mode = "all" if "all" in (mode, old_mode) else mode
+            until = max(until, old_until)
+        self.pauses[purpose] = (mode, until)
+        self._apply_pauses()
+        if seconds != math.inf:
+            self.loop.call_later(seconds, self._end_pauses_due)
 
-    def _pause_timer(self) -> None:
-        if self.pause_mode and time.monotonic() >= self.pause_until - 0.001:
-            self.unpause()
+    def _end_pauses_due(self) -> None:
+        now = time.monotonic() + 0.001
+        for purpose, (_mode, until) in list(self.pauses.items()):
+            if until <= now:
+                self.unpause(purpose)
 
-    def unpause(self) -> None:
-        self.pause_mode = None
+    def unpause(self, purpose: str = "client") -> None:
+        if self.pauses.pop(purpose, None) is not None:
+            self._apply_pauses()
+
+    def _apply_pauses(self) -> None:
+        modes = {mode for mode, _until in self.pauses.values()}
+        was, self.pause_mode = self.pause_mode, ("all" if "all" in modes
+                                                 else "write" if modes else None)
         self.refresh_lanes()
-        self.blocking.release_paused()
+        if was is not None and self.pause_mode != was:     # lifted, or narrowed to WRITE:
+            self.blocking.release_paused()                 # the held commands try again
 
     def refresh_lanes(self) -> None:
         # A pause freezes the data: nothing expires (keys past their time only look

@@ -256,7 +256,7 @@ def _section_replication(kv) -> list:
     link = kv.primary_link
     return [*(_following(kv, link) if link else [("role", "master")]),
             ("connected_slaves", len(replicas)), *replicas,
-            ("master_failover_state", "no-failover"), ("master_replid", replication.replid),
+            ("master_failover_state", kv.failover.state), ("master_replid", replication.replid),
             ("master_replid2", replication.replid2),
             ("master_repl_offset", replication.offset),
             ("second_repl_offset", replication.second_offset),

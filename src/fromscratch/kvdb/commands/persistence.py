@@ -122,5 +122,5 @@ def _finish(kv, caught_up: bool, save: bool | None, force: bool) -> None:
     if caught_up and kv.prepare_shutdown(save=save, force=force):
         kv.stop_requested.set()
         return
-    kv.unpause()
+    kv.unpause("shutdown")
     kv.answer_shutdown_clients()

@@ -9,7 +9,9 @@ from __future__ import annotations
 from ...resp import ErrorReply, SimpleString
 from ..client import NO_REPLY, OK
 from ..table import command
-from .args import parse_int
+from ..failover import NO_FAILOVER
+from .args import SYNTAX, parse_int
+from .connection import client_info_line
 
 _SYNC_FLAGS = "admin noscript no_async_loading no_multi"
 
@@ -25,7 +27,12 @@ def sync(client, argv):
          syntax="replicationid offset")
 def psync(client, argv):
     wanted = parse_int(argv[2])
-    replication = client.kv.replication
+    kv = client.kv
+    if len(argv) > 3 and argv[3].lower() == b"failover":
+        kv.failover.take_over(argv[1], client_info_line(client))
+    replication = kv.replication
+    if kv.failover.state != NO_FAILOVER:
+        raise ErrorReply("NOMASTERLINK Can't SYNC while failing over")
     if client.replica_since is None and not client.out and not client.replica_rdb_only \
             and replication.can_continue(argv[1], wanted):
         replication.continue_from(client, wanted)
@@ -38,6 +45,8 @@ def psync(client, argv):
 def _attach(client, psync: bool):
     if client.replica_since is not None:
         return NO_REPLY                       # Redis ignores SYNC from a replica
+    if client.kv.failover.state != NO_FAILOVER:
+        raise ErrorReply("NOMASTERLINK Can't SYNC while failing over")
     if client.out:
         # The stream must start right after the replies already given.
         raise ErrorReply("ERR SYNC and PSYNC are invalid with pending output")
@@ -113,6 +122,8 @@ def wait(client, argv):
 
 def _replicaof(client, argv):
     kv = client.kv
+    if kv.failover.state != NO_FAILOVER:
+        raise ErrorReply("ERR REPLICAOF not allowed while failing over.")
     if argv[1].upper() == b"NO" and argv[2].upper() == b"ONE":
         kv.stop_following()
         return OK
@@ -135,6 +146,40 @@ for _name, _since, _summary in (
     command(_name, arity=3, flags="admin noscript stale no_async_loading", group="server",
             since=_since, summary=_summary, complexity="O(1)",
             syntax="host port")(_replicaof)
+
+
+@command("failover", arity=-1, flags="admin noscript stale", group="server", since="6.2.0",
+         summary="Start a coordinated failover between this server and one of its replicas.",
+         complexity="O(1)",
+         syntax="[target: TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]")
+def failover(client, argv):
+    """See kvdb/failover.py. The arguments are read as Redis reads them: each at most
+    once, ABORT alone."""
+    failover = client.kv.failover
+    if len(argv) == 2 and argv[1].lower() == b"abort":
+        if failover.state == NO_FAILOVER:
+            raise ErrorReply("ERR No failover in progress.")
+        failover.abort("Failover manually aborted")
+        return OK
+    timeout, force, target = 0, False, None
+    index = 1
+    while index < len(argv):
+        word = argv[index].lower()
+        if word == b"timeout" and index + 1 < len(argv) and not timeout:
+            timeout = parse_int(argv[index + 1])
+            if timeout <= 0:
+                raise ErrorReply("ERR FAILOVER timeout must be greater than 0")
+            index += 2
+        elif word == b"to" and index + 2 < len(argv) and target is None:
+            target = (argv[index + 1].decode("utf-8", "replace"), parse_int(argv[index + 2]))
+            index += 3
+        elif word == b"force" and not force:
+            force = True
+            index += 1
+        else:
+            raise SYNTAX
+    failover.start(target, timeout, force)
+    return OK
 
 
 @command("role", arity=1, flags="admin noscript loading stale fast", group="server",
