@@ -233,6 +233,33 @@ def test_resetstat_zeroes_the_counters_redis_zeroes(server, r):
     assert after["instantaneous_ops_per_sec"] >= 0
 
 
+def test_a_diskless_sync_waits_for_more_replicas_first(server, r):
+    saved = r.config_get("repl-diskless-sync*")
+    r.config_set("repl-diskless-sync", "yes")
+    r.config_set("repl-diskless-sync-delay", 1)
+    r.config_set("repl-diskless-sync-max-replicas", 0)
+    sock = socket.create_connection((server.host, server.port), timeout=5)
+    try:
+        sock.sendall(encode_command(["REPLCONF", "capa", "eof", "capa", "psync2"]))
+        assert sock.recv(100) == b"+OK\r\n"
+        sock.sendall(encode_command(["PSYNC", "?", "-1"]))
+        sock.settimeout(0.5)
+        reply = b""
+        with pytest.raises(socket.timeout):             # unanswered while it waits (but
+            while True:                                 # for a newline a second, to keep
+                reply += sock.recv(100)                 # the link alive)...
+        assert reply.strip(b"\n") == b""
+        assert r.info("replication")["slave0"]["state"] == "wait_bgsave"
+        sock.settimeout(10)
+        while b"\r\n" not in reply:
+            reply += sock.recv(100)
+        assert reply.lstrip(b"\n").startswith(b"+FULLRESYNC")     # ... then the sync starts
+    finally:
+        sock.close()
+        for name, value in saved.items():
+            r.config_set(name, value)
+
+
 def test_wait_counts_replicas_that_acknowledged(server, r, replica):
     r.set("acked", "1")
     assert r.execute_command("WAIT", 0, 0) == 0   # enough at once: none needed, none has it

@@ -262,7 +262,8 @@ class PrimaryLink:
     async def _read_line(self, reader) -> bytes:
         line = await self._within_timeout(reader.readuntil(b"\r\n"))
         self.last_io = time.monotonic()
-        return line[:-2]
+        # A primary keeps a replica waiting for its sync alive with newlines.
+        return line[:-2].lstrip(b"\n")
 
     async def _within_timeout(self, waiting):
         """`waiting`'s result, or asyncio.TimeoutError after repl-timeout seconds

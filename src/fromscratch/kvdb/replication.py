@@ -54,6 +54,9 @@ class Replication:
         self.selected_db = -1           # the database the stream last SELECTed
         self.last_ping = time.monotonic()
         self.waiting: list = []         # WAIT: (client, its block state, offset, count)
+        self.awaiting_sync: list = []   # (client, psync) waiting for a diskless sync
+        self.awaiting_since = 0.0       # when the first of them came
+        self.last_newline = 0.0         # when they last got a newline
         self.ack_requested = False
         self.reset_stats()
         # The backlog: the stream's last repl-backlog-size bytes, kept from the first
@@ -95,7 +98,37 @@ class Replication:
 
     def attach(self, client, psync: bool) -> None:
         """Make `client` a replica: send it the dataset, then the stream from here (or,
-        if it asked for the payload alone, only the dataset)."""
+        if it asked for the payload alone, only the dataset).
+
+        With repl-diskless-sync, a replica that takes the diskless form (REPLCONF capa
+        eof) waits first, unanswered, as in Redis: the transfer starts
+        repl-diskless-sync-delay seconds after the first such replica came (or once
+        repl-diskless-sync-max-replicas wait), so that those arriving meanwhile share
+        it. (Our payload is built the same way either way.)"""
+        config = self.kv.config
+        if (client.replica_capa_eof and config["repl-diskless-sync"]
+                and config["repl-diskless-sync-delay"]):
+            client.replica_ack_time = time.time()         # INFO's lag counts from here
+            self.awaiting_sync.append((client, psync))
+            if len(self.awaiting_sync) == 1:
+                self.awaiting_since = time.monotonic()
+            self.start_awaited_syncs()
+            return
+        self._sync(client, psync)
+
+    def start_awaited_syncs(self) -> None:
+        """From the cron, and as replicas come: start the waiting syncs if it is time."""
+        config = self.kv.config
+        most = config["repl-diskless-sync-max-replicas"]
+        waited = time.monotonic() - self.awaiting_since
+        if not self.awaiting_sync or (waited < config["repl-diskless-sync-delay"]
+                                      and not (most and len(self.awaiting_sync) >= most)):
+            return
+        awaiting, self.awaiting_sync = self.awaiting_sync, []
+        for client, psync in awaiting:
+            self._sync(client, psync)
+
+    def _sync(self, client, psync: bool) -> None:
         kv = self.kv
         self.full_syncs += 1
         payload = self.payload(client.replica_rdb_filter)
@@ -217,7 +250,16 @@ class Replication:
         for replica in list(self.replicas):
             replica.close()
 
+    def listed(self) -> list:
+        """(client, state) of every replica, as INFO and ROLE list them: those waiting
+        for their sync to start (wait_bgsave), then the others (online)."""
+        return ([(client, "wait_bgsave") for client, _psync in self.awaiting_sync]
+                + [(client, "online") for client in self.replicas])
+
     def detach(self, client) -> None:
+        """A client that is (or was about to be) a replica went away."""
+        self.awaiting_sync = [(waiting, psync) for waiting, psync in self.awaiting_sync
+                              if waiting is not client]
         if client in self.replicas:
             self.replicas.remove(client)
             self.alone_since = time.monotonic()
@@ -286,12 +328,19 @@ class Replication:
             self.kv.check_shutdown_wait()
 
     def cron(self) -> None:
-        """Keep the replicas' links alive: a PING in the stream now and then. Drop the
+        """Keep the replicas' links alive: a PING in the stream now and then, a newline
+        a second to those waiting for their sync to start. Drop the
         backlog when no replica has been there for repl-backlog-ttl seconds (a primary:
         a replica keeps it, for partial resynchronizations after a failover, as in
         Redis)."""
         now = time.monotonic()
         config = self.kv.config
+        if self.awaiting_sync:
+            self.start_awaited_syncs()
+            if now - self.last_newline >= 1:        # as Redis: keep them from timing out
+                self.last_newline = now
+                for client, _psync in self.awaiting_sync:
+                    client.transport.write(b"\n")
         if now - self.last_ping >= config["repl-ping-replica-period"]:
             self.last_ping = now
             if self.replicas and self.kv.primary_link is None:    # a replica passes its

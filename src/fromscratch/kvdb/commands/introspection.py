@@ -84,7 +84,7 @@ def _section_clients(kv) -> list:
     clients = kv.clients.values()
     return [
         # As in Redis, replicas are not counted (they are in connected_slaves).
-        ("connected_clients", len(kv.clients) - len(kv.replication.replicas)),
+        ("connected_clients", len(kv.clients) - len(kv.replication.listed())),
         ("cluster_connections", 0),
         ("maxclients", kv.config["maxclients"]),
         ("client_recent_max_input_buffer", max((c.parser.pending_bytes for c in clients), default=0)),
@@ -250,9 +250,9 @@ def _section_replication(kv) -> list:
     replication = kv.replication
     now = time.time()
     replicas = [(f"slave{number}",
-                 f"ip={replica.replica_address},port={replica.replica_port},state=online,"
+                 f"ip={replica.replica_address},port={replica.replica_port},state={state},"
                  f"offset={replica.replica_acked},lag={int(now - replica.replica_ack_time)}")
-                for number, replica in enumerate(replication.replicas)]
+                for number, (replica, state) in enumerate(replication.listed())]
     link = kv.primary_link
     return [*(_following(kv, link) if link else [("role", "master")]),
             ("connected_slaves", len(replicas)), *replicas,

@@ -90,7 +90,10 @@ def replconf(client, argv):
             client.replica_rdb_filter = frozenset(part.lower() for part in parts)
         elif option == b"ip-address":
             client.replica_ip = value.decode("utf-8", "replace")   # replica-announce-ip
-        elif option != b"capa":
+        elif option == b"capa":
+            if value.lower() == b"eof":
+                client.replica_capa_eof = True
+        else:
             raise ErrorReply(f"ERR Unrecognized REPLCONF option: "
                              f"{option.decode('utf-8', 'replace')}")
     return OK
@@ -193,4 +196,4 @@ def role(client, argv):
     replication = kv.replication
     return [b"master", replication.offset,
             [[replica.replica_address.encode(), b"%d" % replica.replica_port,
-              b"%d" % replica.replica_acked] for replica in replication.replicas]]
+              b"%d" % replica.replica_acked] for replica, _state in replication.listed()]]
