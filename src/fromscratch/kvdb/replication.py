@@ -34,6 +34,7 @@ import os
 import time
 
 from ..resp import encode_command
+from .diskless import DisklessTransfer
 from .persistence.rdb import write_rdb
 
 PING = encode_command([b"PING"])
@@ -55,6 +56,7 @@ class Replication:
         self.last_ping = time.monotonic()
         self.waiting: list = []         # WAIT: (client, its block state, offset, count)
         self.awaiting_sync: list = []   # (client, psync) waiting for a diskless sync
+        self.transfer: DisklessTransfer | None = None       # the one under way
         self.awaiting_since = 0.0       # when the first of them came
         self.last_newline = 0.0         # when they last got a newline
         self.ack_requested = False
@@ -117,16 +119,46 @@ class Replication:
         self._sync(client, psync)
 
     def start_awaited_syncs(self) -> None:
-        """From the cron, and as replicas come: start the waiting syncs if it is time."""
+        """From the cron, and as replicas come: start the waiting syncs if it is time
+        (and no transfer is under way: those arriving during one wait for the next).
+        They share one diskless transfer (diskless.py); one that asked for a part of
+        the payload or the payload alone gets it built in memory."""
         config = self.kv.config
         most = config["repl-diskless-sync-max-replicas"]
         waited = time.monotonic() - self.awaiting_since
-        if not self.awaiting_sync or (waited < config["repl-diskless-sync-delay"]
-                                      and not (most and len(self.awaiting_sync) >= most)):
+        if not self.awaiting_sync or self.transfer is not None or (
+                waited < config["repl-diskless-sync-delay"]
+                and not (most and len(self.awaiting_sync) >= most)):
             return
         awaiting, self.awaiting_sync = self.awaiting_sync, []
+        sharing = []
         for client, psync in awaiting:
-            self._sync(client, psync)
+            if client.replica_rdb_only or client.replica_rdb_filter is not None:
+                self._sync(client, psync)
+                continue
+            self.full_syncs += 1
+            if psync:
+                client.out.append(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset))
+            client.replica_since = client.replica_ack_time = time.time()
+            sharing.append(client)
+        if sharing:
+            self._keep_backlog()            # what changes meanwhile, they get from it
+            self.selected_db = -1
+            self.transfer = DisklessTransfer(self, sharing, self._write_payload_in_child)
+
+    def transfer_finished(self, transfer, ok: bool) -> None:
+        """The diskless transfer is over: its replicas get the stream from where the
+        payload was taken, and are replicas like the others from now on."""
+        self.transfer = None
+        missing = self.offset - transfer.offset
+        for client in transfer.clients:
+            if not ok or missing > len(self.backlog):
+                client.close()              # it syncs again
+                continue
+            if missing:
+                client.out.append(bytes(self.backlog[len(self.backlog) - missing:]))
+            self._add(client)
+        self.start_awaited_syncs()
 
     def _sync(self, client, psync: bool) -> None:
         kv = self.kv
@@ -162,13 +194,21 @@ class Replication:
         database the stream last selected, or 0: the new replica's stream will start
         with a SELECT anyway). `parts` is what REPLCONF rdb-filter-only kept
         ("functions", or nothing), or None for everything."""
+        buffer = io.BytesIO()
+        self._write_payload(buffer, parts)
+        return buffer.getvalue()
+
+    def _write_payload(self, handle, parts=None, after_key=None) -> None:
         kv = self.kv
         aux = kv.rdb_header_fields() + self.stream_fields() + [("aof-base", 0)]
         databases = kv.keyspace.dbs if parts is None else ()
         libraries = kv.functions.codes() if parts is None or b"functions" in parts else ()
-        buffer = io.BytesIO()
-        write_rdb(buffer, databases, libraries, aux, kv.config["maxmemory-policy"])
-        return buffer.getvalue()
+        write_rdb(handle, databases, libraries, aux, kv.config["maxmemory-policy"],
+                  after_key=after_key)
+
+    def _write_payload_in_child(self, handle) -> None:
+        # Only a child may take its time (rdb-key-save-delay): the server serves on.
+        self._write_payload(handle, after_key=self.kv._after_key())
 
     def stream_db(self) -> int:
         """The database the stream is in now: ours, or while we follow a primary whose
@@ -245,21 +285,33 @@ class Replication:
         self.selected_db = -1
 
     def drop_replicas(self) -> None:
-        """Disconnect every replica: each reconnects (and gets a full synchronization
-        if our data was replaced meanwhile)."""
-        for replica in list(self.replicas):
+        """Disconnect every replica (those waiting for their sync or receiving it too):
+        each reconnects (and gets a full synchronization if our data was replaced
+        meanwhile)."""
+        for replica, _state in self.listed():
             replica.close()
+
+    def kill_transfer(self) -> None:
+        """At shutdown: stop the diskless transfer's child."""
+        if self.transfer is not None:
+            self.transfer.kill()
+            self.transfer = None
 
     def listed(self) -> list:
         """(client, state) of every replica, as INFO and ROLE list them: those waiting
-        for their sync to start (wait_bgsave), then the others (online)."""
+        for their sync to start (wait_bgsave), those receiving it (send_bulk), then the
+        others (online)."""
         return ([(client, "wait_bgsave") for client, _psync in self.awaiting_sync]
+                + [(client, "send_bulk")
+                   for client in (self.transfer.clients if self.transfer else ())]
                 + [(client, "online") for client in self.replicas])
 
     def detach(self, client) -> None:
         """A client that is (or was about to be) a replica went away."""
         self.awaiting_sync = [(waiting, psync) for waiting, psync in self.awaiting_sync
                               if waiting is not client]
+        if self.transfer is not None:
+            self.transfer.drop(client)
         if client in self.replicas:
             self.replicas.remove(client)
             self.alone_since = time.monotonic()
@@ -345,7 +397,8 @@ class Replication:
             self.last_ping = now
             if self.replicas and self.kv.primary_link is None:    # a replica passes its
                 self._send(PING)                                   # primary's PINGs on
-        if (self.backlog is not None and not self.replicas and config["repl-backlog-ttl"]
+        if (self.backlog is not None and not self.replicas and self.transfer is None
+                and config["repl-backlog-ttl"]
                 and self.kv.primary_link is None
                 and now - self.alone_since >= config["repl-backlog-ttl"]):
             self.backlog = None

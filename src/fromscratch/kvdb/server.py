@@ -444,7 +444,8 @@ class KvServer:
             self._empty_data()
         self.keyspace.local_expires = set()
         stream_db = 0
-        log.info("MASTER <-> REPLICA sync: Loading DB in memory")
+        if not self.loading:            # else said as the transfer began (receiving_dataset)
+            log.info("MASTER <-> REPLICA sync: Loading DB in memory")
         with self._loading():
             self.load_progress.begin_file(len(data))
             if rdb:
@@ -492,6 +493,7 @@ class KvServer:
         if not (mode == "swapdb" or (mode == "on-empty-db" and not any(self.keyspace.dbs))):
             yield False, None
             return
+        log.info("MASTER <-> REPLICA sync: Loading DB in memory")
         self.loading = True
         self.async_loading = mode == "swapdb" and primary_replid == self.replication.replid
         self.load_progress = Loading(self.config, lambda: None, self._stop_while_loading)
@@ -733,6 +735,7 @@ class KvServer:
         if self.snapshotter.in_progress:
             log.warning("There is a child saving an .rdb. Killing it!")
         self.snapshotter.kill_child()
+        self.replication.kill_transfer()
         for aof in (self.aof, self.offline_aof):
             if aof is not None:
                 if aof.rewriting:

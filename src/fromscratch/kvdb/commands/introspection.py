@@ -169,7 +169,9 @@ def _section_persistence(kv) -> list:
         ("async_loading", int(kv.async_loading)),
         *(child.info_fields() if child is not None else IDLE_FIELDS),
         ("rdb_changes_since_last_save", kv.keyspace.dirty),
-        ("rdb_bgsave_in_progress", 1 if snapshots.in_progress else 0),
+        # (A diskless sync's child counts, as in Redis: it writes an RDB file too.)
+        ("rdb_bgsave_in_progress",
+         int(snapshots.in_progress or kv.replication.transfer is not None)),
         ("rdb_last_save_time", int(snapshots.last_save_time)),
         ("rdb_last_bgsave_status", "ok" if snapshots.last_status_ok else "err"),
         ("rdb_last_bgsave_time_sec", snapshots.last_duration),
