@@ -249,13 +249,59 @@ def test_a_diskless_sync_waits_for_more_replicas_first(server, r):
             while True:                                 # for a newline a second, to keep
                 reply += sock.recv(100)                 # the link alive)...
         assert reply.strip(b"\n") == b""
-        assert r.info("replication")["slave0"]["state"] == "wait_bgsave"
+        assert "wait_bgsave" in replica_states(r)
         sock.settimeout(10)
         while b"\r\n" not in reply:
             reply += sock.recv(100)
         assert reply.lstrip(b"\n").startswith(b"+FULLRESYNC")     # ... then the sync starts
     finally:
         sock.close()
+        for name, value in saved.items():
+            r.config_set(name, value)
+
+
+def replica_states(r) -> list:
+    """The state of each replica INFO lists (one that just left may still be there)."""
+    info = r.info("replication")
+    return [value["state"] for key, value in info.items() if key.startswith("slave")
+            and isinstance(value, dict)]
+
+
+def _diskless_sync(server) -> tuple[socket.socket, bytes, bytes]:
+    """A replica's socket that asked for a diskless sync: (the socket, the payload's
+    40-byte end mark, what came after the `$EOF:<mark>` line so far)."""
+    sock = socket.create_connection((server.host, server.port), timeout=10)
+    sock.sendall(encode_command(["REPLCONF", "capa", "eof", "capa", "psync2"]))
+    assert sock.recv(100) == b"+OK\r\n"
+    sock.sendall(encode_command(["PSYNC", "?", "-1"]))
+    data = b""
+    while data.count(b"\r\n") < 2:
+        data += sock.recv(65536)
+    fullresync, header, rest = data.lstrip(b"\n").split(b"\r\n", 2)
+    assert fullresync.startswith(b"+FULLRESYNC ") and header.startswith(b"$EOF:")
+    return sock, header[5:], rest
+
+
+def test_a_diskless_sync_is_written_by_a_child_as_it_goes(server, r):
+    saved = {**r.config_get("repl-diskless-sync*"), **r.config_get("rdb-key-save-delay")}
+    r.config_set("repl-diskless-sync", "yes")
+    r.config_set("repl-diskless-sync-delay", 0)
+    r.execute_command("DEBUG", "POPULATE", 100, "key", 20000)     # 2 MB: it streams
+    r.config_set("rdb-key-save-delay", 5000)                       # half a second
+    try:
+        sock, mark, data = _diskless_sync(server)
+        assert r.info("persistence")["rdb_bgsave_in_progress"] == 1
+        assert "wait_bgsave" in replica_states(r)          # Redis's word for it
+        r.set("during", "1")                        # served meanwhile; in the stream
+        while mark not in data:
+            data += sock.recv(1 << 20)
+        payload, stream = data.split(mark, 1)
+        assert len(read_rdb(payload).keys) == 100   # the data as it was when it began
+        sock.sendall(encode_command(["REPLCONF", "ACK", "0"]))   # the stream starts on it
+        while b"during" not in stream:
+            stream += sock.recv(65536)
+        sock.close()
+    finally:
         for name, value in saved.items():
             r.config_set(name, value)
 

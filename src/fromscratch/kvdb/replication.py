@@ -57,6 +57,9 @@ class Replication:
         self.waiting: list = []         # WAIT: (client, its block state, offset, count)
         self.awaiting_sync: list = []   # (client, psync) waiting for a diskless sync
         self.transfer: DisklessTransfer | None = None       # the one under way
+        # Replicas of a diskless transfer, until they acknowledge having it: what the
+        # stream brought since it was taken, held for them (Redis's output buffer).
+        self.held: dict = {}            # client -> [bytes]
         self.awaiting_since = 0.0       # when the first of them came
         self.last_newline = 0.0         # when they last got a newline
         self.ack_requested = False
@@ -107,9 +110,7 @@ class Replication:
         repl-diskless-sync-delay seconds after the first such replica came (or once
         repl-diskless-sync-max-replicas wait), so that those arriving meanwhile share
         it. (Our payload is built the same way either way.)"""
-        config = self.kv.config
-        if (client.replica_capa_eof and config["repl-diskless-sync"]
-                and config["repl-diskless-sync-delay"]):
+        if client.replica_capa_eof and self.kv.config["repl-diskless-sync"]:
             client.replica_ack_time = time.time()         # INFO's lag counts from here
             self.awaiting_sync.append((client, psync))
             if len(self.awaiting_sync) == 1:
@@ -142,22 +143,21 @@ class Replication:
             client.replica_since = client.replica_ack_time = time.time()
             sharing.append(client)
         if sharing:
-            self._keep_backlog()            # what changes meanwhile, they get from it
+            self._keep_backlog()
             self.selected_db = -1
+            for client in sharing:          # what changes meanwhile waits for them
+                self.held[client] = []
             self.transfer = DisklessTransfer(self, sharing, self._write_payload_in_child)
 
     def transfer_finished(self, transfer, ok: bool) -> None:
-        """The diskless transfer is over: its replicas get the stream from where the
-        payload was taken, and are replicas like the others from now on."""
+        """The diskless transfer is over. As in Redis, its replicas get the stream only
+        once they acknowledge it (REPLCONF ACK: a replica sends one as soon as it has
+        loaded the payload): what changed since the payload was taken first."""
         self.transfer = None
-        missing = self.offset - transfer.offset
-        for client in transfer.clients:
-            if not ok or missing > len(self.backlog):
+        if not ok:
+            for client in transfer.clients:
+                self.held.pop(client, None)
                 client.close()              # it syncs again
-                continue
-            if missing:
-                client.out.append(bytes(self.backlog[len(self.backlog) - missing:]))
-            self._add(client)
         self.start_awaited_syncs()
 
     def _sync(self, client, psync: bool) -> None:
@@ -299,18 +299,21 @@ class Replication:
 
     def listed(self) -> list:
         """(client, state) of every replica, as INFO and ROLE list them: those waiting
-        for their sync to start (wait_bgsave), those receiving it (send_bulk), then the
-        others (online)."""
+        for their sync to start or receiving it (wait_bgsave: as Redis says of a
+        diskless transfer), then the others (online)."""
         return ([(client, "wait_bgsave") for client, _psync in self.awaiting_sync]
-                + [(client, "send_bulk")
-                   for client in (self.transfer.clients if self.transfer else ())]
+                + [(client, "wait_bgsave" if self._receiving(client) else "online")
+                   for client in self.held]
                 + [(client, "online") for client in self.replicas])
+
+    def _receiving(self, client) -> bool:
+        return self.transfer is not None and client in self.transfer.clients
 
     def detach(self, client) -> None:
         """A client that is (or was about to be) a replica went away."""
         self.awaiting_sync = [(waiting, psync) for waiting, psync in self.awaiting_sync
                               if waiting is not client]
-        if self.transfer is not None:
+        if self.held.pop(client, None) is not None and self.transfer is not None:
             self.transfer.drop(client)
         if client in self.replicas:
             self.replicas.remove(client)
@@ -363,6 +366,9 @@ class Replication:
 
     def acknowledged(self, replica, offset: int) -> None:
         """REPLCONF ACK: `replica` has the stream up to `offset`."""
+        if replica in self.held and not self._receiving(replica):
+            replica.out.extend(self.held.pop(replica))
+            self._add(replica)
         replica.replica_acked = max(replica.replica_acked, offset)
         replica.replica_ack_time = time.time()
         still_waiting = []
@@ -397,7 +403,7 @@ class Replication:
             self.last_ping = now
             if self.replicas and self.kv.primary_link is None:    # a replica passes its
                 self._send(PING)                                   # primary's PINGs on
-        if (self.backlog is not None and not self.replicas and self.transfer is None
+        if (self.backlog is not None and not self.replicas and not self.held
                 and config["repl-backlog-ttl"]
                 and self.kv.primary_link is None
                 and now - self.alone_since >= config["repl-backlog-ttl"]):
@@ -411,6 +417,8 @@ class Replication:
         excess = len(backlog) - max(self.kv.config["repl-backlog-size"], BACKLOG_MIN_SIZE)
         if excess > 0:
             del backlog[:excess]            # cheap: a bytearray drops its head in place
+        for held in self.held.values():
+            held.append(data)
         flush_soon = self.kv.flush_soon
         for client in self.replicas:
             client.out.append(data)
