@@ -39,13 +39,15 @@ def write_file_atomically(path: str, write, temporary: str | None = None) -> Non
 
 
 class ChecksummedWriter:
-    """Writes to `handle` in large pieces, keeping the running checksum of everything
+    """Writes to `handle` in pieces of `piece_size` bytes or so (large for a file; a
+    pipe's reader wants them sooner), keeping the running checksum of everything
     written: `checksum(data, running)` is zlib.crc32's form (our snapshots use CRC32,
     RDB files CRC-64)."""
 
-    def __init__(self, handle, checksum):
+    def __init__(self, handle, checksum, piece_size: int = 1 << 20):
         self.handle = handle
         self.checksum = checksum
+        self.piece_size = piece_size
         self.crc = 0
         self.parts: list[bytes] = []
         self.size = 0
@@ -53,7 +55,7 @@ class ChecksummedWriter:
     def write(self, data: bytes) -> None:
         self.parts.append(data)
         self.size += len(data)
-        if self.size >= 1 << 20:
+        if self.size >= self.piece_size:
             self.flush()
 
     def flush(self) -> None:

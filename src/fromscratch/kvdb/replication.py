@@ -198,17 +198,18 @@ class Replication:
         self._write_payload(buffer, parts)
         return buffer.getvalue()
 
-    def _write_payload(self, handle, parts=None, after_key=None) -> None:
+    def _write_payload(self, handle, parts=None, **writing) -> None:
         kv = self.kv
         aux = kv.rdb_header_fields() + self.stream_fields() + [("aof-base", 0)]
         databases = kv.keyspace.dbs if parts is None else ()
         libraries = kv.functions.codes() if parts is None or b"functions" in parts else ()
-        write_rdb(handle, databases, libraries, aux, kv.config["maxmemory-policy"],
-                  after_key=after_key)
+        write_rdb(handle, databases, libraries, aux, kv.config["maxmemory-policy"], **writing)
 
     def _write_payload_in_child(self, handle) -> None:
         # Only a child may take its time (rdb-key-save-delay): the server serves on.
-        self._write_payload(handle, after_key=self.kv._after_key())
+        # Its pipe gets 16 KB pieces, as Redis's child writes them: the replicas see the
+        # payload come, and a child whose parent died finds out at its next write.
+        self._write_payload(handle, after_key=self.kv._after_key(), piece_size=16 * 1024)
 
     def stream_db(self) -> int:
         """The database the stream is in now: ours, or while we follow a primary whose
