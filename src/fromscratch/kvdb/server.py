@@ -391,11 +391,11 @@ class KvServer:
 
     def follow(self, host: str, port: int) -> None:
         """REPLICAOF host port: become a replica of that server (from the next full
-        synchronization on, our data is its data). Our own replicas are dropped: they
-        will sync again, from the new data."""
+        synchronization on, our data is its data). Our own replicas stay, as in Redis
+        7: they are dropped only when our history changes (a full sync's load, or a
+        new id to continue under), and may well continue with us otherwise."""
         if self.primary_link is not None:
             self.primary_link.stop()
-        self.replication.drop_replicas()
         # Clients blocked here as on a primary must not be served by the primary's
         # writes: they are answered and disconnected, as Redis does.
         for client in list(self.clients.values()):
