@@ -1253,3 +1253,29 @@ def test_failover_hands_the_primary_role_over_without_a_full_sync(kind, tmp_path
         replica.close()
         second.stop()
         first.stop()
+
+
+@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
+def test_replicaof_keeps_the_replicas_until_the_history_changes(kind, tmp_path):
+    launch = start_kvdb if kind == "fromscratch" else start_redis
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    primary = launch(str(tmp_path / "a"))
+    replica = launch(str(tmp_path / "b"), "--replicaof", primary.host, str(primary.port))
+    client = redis.Redis(port=replica.port)
+    try:
+        wait_until(lambda: client.info("replication")["master_link_status"] == "up")
+        old_primary = redis.Redis(port=primary.port)
+        syncs = [old_primary.info("stats")[name] for name in ("sync_full", "sync_partial_ok")]
+        # Following a server that is not there (yet): the replica keeps its link, and
+        # never had to sync again.
+        old_primary.replicaof("127.0.0.1", free_port())
+        time.sleep(2)
+        assert client.info("replication")["master_link_status"] == "up"
+        assert [old_primary.info("stats")[name]
+                for name in ("sync_full", "sync_partial_ok")] == syncs
+        old_primary.close()
+    finally:
+        client.close()
+        replica.stop()
+        primary.stop()
