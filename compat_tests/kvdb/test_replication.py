@@ -1192,13 +1192,21 @@ def test_a_swapdb_replica_keeps_its_old_data_until_the_new_is_loaded(replica_kin
         primary_server.stop()
 
 
-@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
-def test_failover_hands_the_primary_role_over_without_a_full_sync(kind, tmp_path):
-    launch = start_kvdb if kind == "fromscratch" else start_redis
+@pytest.fixture(params=["fromscratch", "redis"])
+def primary_and_replica(request, tmp_path):
+    """A server and its replica (started with --replicaof), both ours or both Redis."""
+    launch = start_kvdb if request.param == "fromscratch" else start_redis
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    first = launch(str(tmp_path / "a"))
-    second = launch(str(tmp_path / "b"), "--replicaof", first.host, str(first.port))
+    primary = launch(str(tmp_path / "a"))
+    replica = launch(str(tmp_path / "b"), "--replicaof", primary.host, str(primary.port))
+    yield primary, replica
+    replica.stop()
+    primary.stop()
+
+
+def test_failover_hands_the_primary_role_over_without_a_full_sync(primary_and_replica):
+    first, second = primary_and_replica
     primary, replica = redis.Redis(port=first.port), redis.Redis(port=second.port)
 
     def replication(client):
@@ -1251,17 +1259,10 @@ def test_failover_hands_the_primary_role_over_without_a_full_sync(kind, tmp_path
     finally:
         primary.close()
         replica.close()
-        second.stop()
-        first.stop()
 
 
-@pytest.mark.parametrize("kind", ["fromscratch", "redis"])
-def test_replicaof_keeps_the_replicas_until_the_history_changes(kind, tmp_path):
-    launch = start_kvdb if kind == "fromscratch" else start_redis
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    primary = launch(str(tmp_path / "a"))
-    replica = launch(str(tmp_path / "b"), "--replicaof", primary.host, str(primary.port))
+def test_replicaof_keeps_the_replicas_until_the_history_changes(primary_and_replica):
+    primary, replica = primary_and_replica
     client = redis.Redis(port=replica.port)
     try:
         wait_until(lambda: client.info("replication")["master_link_status"] == "up")
@@ -1277,5 +1278,3 @@ def test_replicaof_keeps_the_replicas_until_the_history_changes(kind, tmp_path):
         old_primary.close()
     finally:
         client.close()
-        replica.stop()
-        primary.stop()

@@ -109,7 +109,8 @@ class Replication:
         eof) waits first, unanswered, as in Redis: the transfer starts
         repl-diskless-sync-delay seconds after the first such replica came (or once
         repl-diskless-sync-max-replicas wait), so that those arriving meanwhile share
-        it. (Our payload is built the same way either way.)"""
+        it: a forked child streams it to them (start_awaited_syncs). Otherwise the
+        payload is built in memory and sent at once."""
         if client.replica_capa_eof and self.kv.config["repl-diskless-sync"]:
             client.replica_ack_time = time.time()         # INFO's lag counts from here
             self.awaiting_sync.append((client, psync))
