@@ -306,6 +306,19 @@ def test_a_diskless_sync_is_written_by_a_child_as_it_goes(server, r):
             r.config_set(name, value)
 
 
+def test_a_replica_whose_command_answers_is_dropped(server, r):
+    # The link carries the stream alone: an answer on it would corrupt it.
+    r.config_set("repl-diskless-sync-delay", 0)
+    link = ReplicaLink(server)
+    try:
+        link.send("PING")
+        with pytest.raises(ConnectionError):
+            link.commands(1)
+        assert r.ping()
+    finally:
+        link.close()
+
+
 def test_wait_counts_replicas_that_acknowledged(server, r, replica):
     r.set("acked", "1")
     assert r.execute_command("WAIT", 0, 0) == 0   # enough at once: none needed, none has it

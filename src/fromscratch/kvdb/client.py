@@ -150,9 +150,12 @@ class Client(Connection):
         self.careful = (not self._authenticated or self._multi is not None
                         or self._reply_off or self._skip_next_reply or self._no_touch
                         or not self._user.unrestricted or self._tracking is not None
-                        or (self.resp == 2 and self.subscriptions_count() > 0))
+                        or (self.resp == 2 and self.subscriptions_count() > 0)
+                        or self.replica_since is not None)   # answers go through reply()
 
-    def subscriptions_changed(self) -> None:
+    def refresh_lane(self) -> None:
+        """After a change `_refresh` looks at that no attribute announces (the
+        subscriptions, becoming a replica)."""
         self._refresh()
 
     authenticated = refreshing("authenticated")
@@ -289,6 +292,9 @@ class Client(Connection):
             self.close()
 
     def reply(self, value) -> None:
+        if self.replica_since is not None:
+            self._replica_replied()
+            return
         if self._reply_off or self._skip_next_reply:
             if self._skip_next_reply:           # SKIP covers one command's answer
                 self.skip_next_reply = False
@@ -297,6 +303,17 @@ class Client(Connection):
             if not _is_push(value):
                 return
         self.write(value, self.out)
+
+    def _replica_replied(self) -> None:
+        """A replica's link carries the stream alone: a command of a replica that
+        answers anything (anything but REPLCONF ACK) would corrupt it. As Redis, we
+        drop the replica instead, saying why."""
+        from .commands.connection import client_info_line     # (it imports us)
+        if not self.closed:
+            name = self.last_command.full_name if self.last_command else "unknown"
+            log.warning("Replica generated a reply to command '%s', disconnecting it: %s",
+                        name, client_info_line(self))
+            self.abort()
 
     def call(self, argv: list) -> None:
         """Run one command, its reply written into self.out."""

@@ -142,6 +142,7 @@ class Replication:
             if psync:
                 client.out.append(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset))
             client.replica_since = client.replica_ack_time = time.time()
+            client.refresh_lane()
             sharing.append(client)
         if sharing:
             self._keep_backlog()
@@ -179,6 +180,7 @@ class Replication:
 
     def _add(self, client) -> None:
         client.replica_since = client.replica_ack_time = time.time()
+        client.refresh_lane()               # its commands' answers are watched (reply())
         self.replicas.append(client)
         self._keep_backlog()
         self.kv.flush_soon(client)

@@ -30,7 +30,7 @@ def _subscribe(client, argv, kind: bytes, mine: set, add, counter) -> Replies:
             mine.add(name)
             add(client, name)
         replies.append(_confirm(kind, name, counter(client)))
-    client.subscriptions_changed()
+    client.refresh_lane()
     return replies
 
 
@@ -44,7 +44,7 @@ def _unsubscribe(client, argv, kind: bytes, mine: set, remove, counter) -> Repli
         replies.append(_confirm(kind, name, counter(client)))
     if not names:
         replies.append(_confirm(kind, None, counter(client)))
-    client.subscriptions_changed()
+    client.refresh_lane()
     return replies
 
 
@@ -121,7 +121,7 @@ def unsubscribe_everything(client) -> None:
     client.channels.clear()
     client.patterns.clear()
     client.shard_channels.clear()
-    client.subscriptions_changed()
+    client.refresh_lane()
 
 
 @command("publish", arity=3, flags="pubsub loading stale fast may_replicate", group="pubsub",
