@@ -306,6 +306,30 @@ def test_a_diskless_sync_is_written_by_a_child_as_it_goes(server, r):
             r.config_set(name, value)
 
 
+def test_a_replica_that_stops_reading_its_diskless_sync_is_dropped(server, r):
+    saved = {**r.config_get("repl-diskless-sync*"), **r.config_get("repl-timeout")}
+    r.config_set("repl-diskless-sync", "yes")
+    r.config_set("repl-diskless-sync-delay", 0)
+    r.config_set("repl-timeout", 1)
+    r.execute_command("DEBUG", "POPULATE", 300, "key", 20000)     # 6 MB
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)    # it fills at once
+    sock.settimeout(10)
+    try:
+        sock.connect((server.host, server.port))
+        sock.sendall(encode_command(["REPLCONF", "capa", "eof"]))
+        assert sock.recv(5) == b"+OK\r\n"
+        sock.sendall(encode_command(["PSYNC", "?", "-1"]))
+        wait_until(lambda: r.info("replication")["connected_slaves"] == 1, what="the sync")
+        # It reads nothing more: after repl-timeout without progress, it is dropped.
+        wait_until(lambda: r.info("replication")["connected_slaves"] == 0, timeout=10,
+                   what="the stalled replica to be dropped")
+    finally:
+        sock.close()
+        for name, value in saved.items():
+            r.config_set(name, value)
+
+
 def test_a_replica_whose_command_answers_is_dropped(server, r):
     # The link carries the stream alone: an answer on it would corrupt it.
     r.config_set("repl-diskless-sync-delay", 0)

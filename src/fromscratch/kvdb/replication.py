@@ -30,12 +30,15 @@ the stream are kept in a backlog: a replica that lost its link asks to continue 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import time
 
 from ..resp import encode_command
 from .diskless import DisklessTransfer
 from .persistence.rdb import write_rdb
+
+log = logging.getLogger("fromscratch.kvdb")
 
 PING = encode_command([b"PING"])
 BACKLOG_MIN_SIZE = 16 * 1024        # as Redis: a smaller repl-backlog-size is raised to it
@@ -60,6 +63,8 @@ class Replication:
         # Replicas of a diskless transfer, until they acknowledge having it: what the
         # stream brought since it was taken, held for them (Redis's output buffer).
         self.held: dict = {}            # client -> [bytes]
+        self.sync_progress: dict = {}   # client -> (when its socket last took bytes, how
+                                        # many were queued for it then)
         self.awaiting_since = 0.0       # when the first of them came
         self.last_newline = 0.0         # when they last got a newline
         self.ack_requested = False
@@ -310,6 +315,22 @@ class Replication:
                    for client in self.held]
                 + [(client, "online") for client in self.replicas])
 
+    def _drop_stalled(self, timeout: float) -> None:
+        """A replica whose socket has taken nothing of its diskless sync for `timeout`
+        seconds (repl-timeout) is dropped, as Redis drops it."""
+        now = time.monotonic()
+        for client in list(self.held):
+            since, queued_then = self.sync_progress.get(client, (now, 0))
+            queued = client.transport.get_write_buffer_size()
+            if queued < queued_then or not queued:
+                self.sync_progress[client] = (now, queued)      # it took some
+            elif now - since > timeout:
+                log.warning("Disconnecting timedout replica (full sync): %s",
+                            client.replica_address)
+                client.abort()
+            else:
+                self.sync_progress[client] = (since, queued)
+
     def _receiving(self, client) -> bool:
         return self.transfer is not None and client in self.transfer.clients
 
@@ -317,6 +338,7 @@ class Replication:
         """A client that is (or was about to be) a replica went away."""
         self.awaiting_sync = [(waiting, psync) for waiting, psync in self.awaiting_sync
                               if waiting is not client]
+        self.sync_progress.pop(client, None)
         if self.held.pop(client, None) is not None and self.transfer is not None:
             self.transfer.drop(client)
         if client in self.replicas:
@@ -371,6 +393,7 @@ class Replication:
     def acknowledged(self, replica, offset: int) -> None:
         """REPLCONF ACK: `replica` has the stream up to `offset`."""
         if replica in self.held and not self._receiving(replica):
+            self.sync_progress.pop(replica, None)
             replica.out.extend(self.held.pop(replica))
             self._add(replica)
         replica.replica_acked = max(replica.replica_acked, offset)
@@ -391,12 +414,15 @@ class Replication:
 
     def cron(self) -> None:
         """Keep the replicas' links alive: a PING in the stream now and then, a newline
-        a second to those waiting for their sync to start. Drop the
+        a second to those waiting for their sync to start; drop one whose diskless sync
+        has stalled. Drop the
         backlog when no replica has been there for repl-backlog-ttl seconds (a primary:
         a replica keeps it, for partial resynchronizations after a failover, as in
         Redis)."""
         now = time.monotonic()
         config = self.kv.config
+        if self.held:
+            self._drop_stalled(config["repl-timeout"])
         if self.awaiting_sync:
             self.start_awaited_syncs()
             if now - self.last_newline >= 1:        # as Redis: keep them from timing out
