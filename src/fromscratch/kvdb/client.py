@@ -134,6 +134,7 @@ class Client(Connection):
         self.replica_ack_time = 0.0  # when it last said so (INFO's lag)
         self.replica_rdb_only = False   # REPLCONF rdb-only 1: the payload, not the stream
         self.replica_capa_eof = False   # REPLCONF capa eof: takes a diskless payload
+        self.replica_acked_payload = False  # acknowledged its diskless payload
         self.replica_rdb_filter = None  # REPLCONF rdb-filter-only: the parts it wants
         self.write_offset = 0      # the replication stream's offset after its last write
         # The server's own client (replaying the append-only file, or applying a

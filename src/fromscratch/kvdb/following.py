@@ -91,6 +91,7 @@ class PrimaryLink:
         self.sync_bytes_expected = -1
         self.sync_bytes_read = 0
         self._progress = None           # the Loading the bytes received count in, if any
+        self.stopped = False
         self._resumable = True        # whether the next link may ask to continue (PSYNC)
         self._client = self._new_client()   # applies the stream; kept across PSYNCs
         self._writer: asyncio.StreamWriter | None = None
@@ -99,7 +100,10 @@ class PrimaryLink:
     # -- life cycle ----------------------------------------------------------------------
 
     def stop(self) -> None:
-        """REPLICAOF NO ONE or another primary: drop the link and stop trying."""
+        """REPLICAOF NO ONE or another primary: drop the link and stop trying. (The
+        flag too: Python 3.11's wait_for can swallow a cancellation that comes as the
+        read it waits on fails, and the link would try again, a replica nobody knows.)"""
+        self.stopped = True
         self._task.cancel()
         self._close()
 
@@ -141,6 +145,8 @@ class PrimaryLink:
             except Exception:                 # never let the link die silently
                 log.exception("replication link failed")
             self._close()
+            if self.stopped:
+                return
             if self.state == "connected":
                 self.down_since = time.monotonic()
             self._set_state("connect")

@@ -161,11 +161,18 @@ class Replication:
         once they acknowledge it (REPLCONF ACK: a replica sends one as soon as it has
         loaded the payload): what changed since the payload was taken first."""
         self.transfer = None
-        if not ok:
-            for client in transfer.clients:
+        for client in transfer.clients:
+            if not ok:
                 self.held.pop(client, None)
                 client.close()              # it syncs again
+            elif client.replica_acked_payload:
+                self._start_stream(client)  # its ACK came before we saw the pipe end
         self.start_awaited_syncs()
+
+    def _start_stream(self, client) -> None:
+        self.sync_progress.pop(client, None)
+        client.out.extend(self.held.pop(client))
+        self._add(client)
 
     def _sync(self, client, psync: bool) -> None:
         kv = self.kv
@@ -392,10 +399,10 @@ class Replication:
 
     def acknowledged(self, replica, offset: int) -> None:
         """REPLCONF ACK: `replica` has the stream up to `offset`."""
-        if replica in self.held and not self._receiving(replica):
-            self.sync_progress.pop(replica, None)
-            replica.out.extend(self.held.pop(replica))
-            self._add(replica)
+        if replica in self.held:
+            replica.replica_acked_payload = True
+            if not self._receiving(replica):
+                self._start_stream(replica)
         replica.replica_acked = max(replica.replica_acked, offset)
         replica.replica_ack_time = time.time()
         still_waiting = []
