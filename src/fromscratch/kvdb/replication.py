@@ -143,11 +143,8 @@ class Replication:
             if client.replica_rdb_only or client.replica_rdb_filter is not None:
                 self._sync(client, psync)
                 continue
-            self.full_syncs += 1
-            if psync:
-                client.out.append(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset))
-            client.replica_since = client.replica_ack_time = time.time()
-            client.refresh_lane()
+            self._begin_full_sync(client, psync)
+            self._mark_replica(client)
             sharing.append(client)
         if sharing:
             self._keep_backlog()
@@ -174,12 +171,16 @@ class Replication:
         client.out.extend(self.held.pop(client))
         self._add(client)
 
-    def _sync(self, client, psync: bool) -> None:
-        kv = self.kv
+    def _begin_full_sync(self, client, psync: bool) -> None:
         self.full_syncs += 1
-        payload = self.payload(client.replica_rdb_filter)
         if psync:
             client.out.append(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset))
+
+    def _sync(self, client, psync: bool) -> None:
+        """A full sync with the payload built in memory, sent at once."""
+        kv = self.kv
+        payload = self.payload(client.replica_rdb_filter)
+        self._begin_full_sync(client, psync)
         client.out.append(b"$%d\r\n" % len(payload))
         client.out.append(payload)
         if client.replica_rdb_only:
@@ -190,9 +191,13 @@ class Replication:
         self.selected_db = -1
         self._add(client)
 
-    def _add(self, client) -> None:
+    @staticmethod
+    def _mark_replica(client) -> None:
         client.replica_since = client.replica_ack_time = time.time()
         client.refresh_lane()               # its commands' answers are watched (reply())
+
+    def _add(self, client) -> None:
+        self._mark_replica(client)
         self.replicas.append(client)
         self._keep_backlog()
         self.kv.flush_soon(client)
@@ -224,7 +229,7 @@ class Replication:
         # Only a child may take its time (rdb-key-save-delay): the server serves on.
         # Its pipe gets 16 KB pieces, as Redis's child writes them: the replicas see the
         # payload come, and a child whose parent died finds out at its next write.
-        self._write_payload(handle, after_key=self.kv._after_key(), piece_size=16 * 1024)
+        self._write_payload(handle, after_key=self.kv.after_key_hook(), piece_size=16 * 1024)
 
     def stream_db(self) -> int:
         """The database the stream is in now: ours, or while we follow a primary whose

@@ -300,9 +300,9 @@ class KvServer:
         AUX facts Redis's: the version and time that wrote it, and the stream's place."""
         facts = [(name.encode(), str(value).encode())
                  for name, value in self.rdb_header_fields() + self.replication.save_info()]
-        write_snapshot(self.keyspace, handle, self.functions.codes(), self._after_key(), facts)
+        write_snapshot(self.keyspace, handle, self.functions.codes(), self.after_key_hook(), facts)
 
-    def _after_key(self):
+    def after_key_hook(self):
         """What a writer of the data calls after each key (None if nothing):
         rdb-key-save-delay's pause, a test knob, and in a saving child its progress
         report to the parent (child_info.py)."""
@@ -337,11 +337,11 @@ class KvServer:
         aof-use-rdb-preamble no, the commands that rebuild it."""
         if not self.config["aof-use-rdb-preamble"]:
             write_commands(handle, self.keyspace.dbs, self.functions.codes(),
-                           self._after_key(), self.config["aof-timestamp-enabled"])
+                           self.after_key_hook(), self.config["aof-timestamp-enabled"])
             return
         write_rdb(handle, self.keyspace.dbs, self.functions.codes(),
                   self.rdb_header_fields() + [("aof-base", 1)],
-                  self.config["maxmemory-policy"], self._after_key())
+                  self.config["maxmemory-policy"], self.after_key_hook())
 
     @property
     def on_key_loaded(self):
