@@ -136,3 +136,108 @@ def test_a_client_that_writes_everything_before_reading_is_served(client):
         received += chunk
     assert bytes(received) == reply * count
     sock.close()
+
+
+def client_fields(client: redis.Redis, name: str) -> dict:
+    for entry in client.client_list():
+        if entry["name"] == name:
+            return entry
+    return {}
+
+
+def named_connection(client: redis.Redis, name: str) -> socket.socket:
+    sock = connect(client)
+    sock.sendall(b"CLIENT SETNAME %s\r\n" % name.encode())
+    assert sock.recv(100) == b"+OK\r\n"
+    return sock
+
+
+def wait_until_closed(sock: socket.socket, seconds: float = 20) -> bool:
+    """Whether the server closed `sock` within `seconds` (what it sent is dropped)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        return False
+    return True
+
+
+def test_a_large_argument_is_counted_whole_once_its_length_is_read(client):
+    # Redis sizes its query buffer for a bulk string of 32 KB or more as soon as it has
+    # read the length: qbuf is what came of the string so far, argv-mem the arguments
+    # before it, and tot-mem counts the whole string.
+    sock = named_connection(client, "big")
+    size = 220_200
+    sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % size + b"v" * 1000)
+    deadline = time.time() + 10
+    while int(client_fields(client, "big")["qbuf"]) < 1000:
+        assert time.time() < deadline
+        time.sleep(0.01)
+    fields = client_fields(client, "big")
+    assert int(fields["qbuf"]) == 1000
+    assert int(fields["argv-mem"]) == 4                   # SET and k
+    assert int(fields["qbuf"]) + int(fields["qbuf-free"]) >= size + 2
+    assert int(fields["tot-mem"]) > size
+    sock.sendall(b"v" * (size - 1000) + b"\r\n")
+    assert sock.recv(100) == b"+OK\r\n"
+    assert client.strlen("k") == size
+    assert int(client_fields(client, "big")["qbuf"]) == 0
+    sock.close()
+
+
+def test_a_client_starting_an_argument_over_maxmemory_clients_is_evicted(client):
+    client.client_no_evict("on")
+    client.config_set("maxmemory-clients", "3000000")
+    sock = named_connection(client, "big")
+    # The whole string is not needed: its length says what the buffer will hold.
+    sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n" + b"v" * 1000)
+    assert wait_until_closed(sock)
+    assert client_fields(client, "big") == {}
+    assert client.info("stats")["evicted_clients"] == 1
+    assert client.ping()
+
+
+def test_multi_mem_counts_the_queued_arguments(client):
+    sock = named_connection(client, "queue")
+    sock.sendall(b"MULTI\r\nSET a bbbbbbbbbb\r\nSET c dddddddddd\r\n")
+    expected = b"+OK\r\n+QUEUED\r\n+QUEUED\r\n"
+    received = b""
+    while len(received) < len(expected):
+        received += sock.recv(100)
+    assert received == expected
+    # Each: its arguments' bytes (3 + 1 + 10) and a pointer (8 bytes) per argument.
+    assert int(client_fields(client, "queue")["multi-mem"]) == 2 * (14 + 3 * 8)
+    sock.sendall(b"EXEC\r\n")
+    sock.recv(100)
+    assert int(client_fields(client, "queue")["multi-mem"]) == 0
+    sock.close()
+
+
+@pytest.mark.parametrize("command", [b"WATCH", b"SUBSCRIBE", b"PSUBSCRIBE"])
+def test_a_client_s_own_tables_count_towards_client_eviction(client, command):
+    # Redis's client-eviction.tcl: each watched key, channel or pattern adds a few
+    # dozen bytes to what its client holds, until maxmemory-clients disconnects it.
+    client.client_no_evict("on")
+    client.config_set("maxmemory-clients", "200000")
+    sock = named_connection(client, "tables")
+    sock.settimeout(10)
+    for batch in range(200):                                    # up to 200,000 names
+        names = [b"%s-%d-%d" % (command, batch, number) for number in range(1000)]
+        try:
+            sock.sendall(b"*%d\r\n" % (len(names) + 1) + b"".join(
+                b"$%d\r\n%s\r\n" % (len(name), name) for name in [command] + names))
+            if command == b"WATCH":
+                assert sock.recv(100) == b"+OK\r\n"
+            elif not sock.recv(1 << 20):
+                break
+        except (ConnectionResetError, BrokenPipeError):
+            break
+        if not client_fields(client, "tables"):
+            break
+    assert batch < 199, "never evicted"
+    assert client_fields(client, "tables") == {}
+    assert client.info("stats")["evicted_clients"] == 1
+    sock.close()

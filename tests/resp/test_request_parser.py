@@ -1,4 +1,5 @@
-"""RequestParser before a client authenticates (the limits Redis puts on strangers)."""
+"""RequestParser before a client authenticates (the limits Redis puts on strangers), and
+what its query buffer holds (CLIENT LIST's qbuf, qbuf-free and argv-mem)."""
 
 from fromscratch.resp import RequestParser
 
@@ -23,3 +24,21 @@ def test_an_unauthenticated_client_may_send_only_small_commands():
     parser = RequestParser()
     parser.unauthenticated = True
     assert parser.feed(b"*1\r\n$16384\r\n" + b"x" * 16384 + b"\r\n") == [[b"x" * 16384]]
+
+
+def test_a_large_bulk_string_reserves_its_whole_size_once_its_length_is_read():
+    parser = RequestParser()
+    assert parser.feed(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$40000\r\n" + b"v" * 100) == []
+    assert (parser.query_buffer_bytes, parser.query_buffer_room) == (100, 40002)
+    assert parser.argument_bytes == 4
+    assert parser.feed(b"v" * 39_900) == []
+    assert (parser.query_buffer_bytes, parser.query_buffer_room) == (40_000, 40002)
+    assert parser.feed(b"\r\n") == [[b"SET", b"k", b"v" * 40_000]]
+    assert (parser.query_buffer_bytes, parser.query_buffer_room, parser.argument_bytes) == (0, 0, 0)
+
+
+def test_a_small_bulk_string_holds_only_what_came():
+    parser = RequestParser()
+    assert parser.feed(b"*2\r\n$4\r\nECHO\r\n$1000\r\n" + b"v" * 10) == []
+    assert parser.query_buffer_bytes == parser.query_buffer_room == len(b"$1000\r\n") + 10
+    assert parser.argument_bytes == 4

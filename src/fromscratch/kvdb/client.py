@@ -30,7 +30,8 @@ from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, writ
                     write_resp2, write_resp3)
 from .acl import PROTECTED_MODE_DENIED, Denied
 from .commands.pubsub import unsubscribe_everything
-from .memory import CLIENT_OVERHEAD
+from .memory import (ARGUMENT_POINTER, CHANNEL, CLIENT_OVERHEAD, PATTERN, QUEUED_COMMAND,
+                     TRACKING_PREFIX, WATCHED_KEY)
 
 log = logging.getLogger("fromscratch.kvdb")
 
@@ -103,6 +104,7 @@ class Client(Connection):
         # MULTI/EXEC: queued commands, or None outside a transaction
         self._multi: list | None = None
         self.multi_failed = False
+        self.queued_bytes = 0       # what the queued commands take (CLIENT LIST multi-mem)
         self.in_exec = False
         self.watching: dict[tuple, bool] = {}      # (db index, key) -> existed at WATCH
         self.watch_broken = False
@@ -219,9 +221,27 @@ class Client(Connection):
         pass
 
     def memory_usage(self) -> int:
-        """What the client holds: its connection's own cost, its query buffer and the
-        replies not yet sent."""
-        return CLIENT_OVERHEAD + self.parser.pending_bytes + self.output_buffer_size
+        """What the client holds, as Redis counts it (CLIENT LIST tot-mem, client
+        eviction): its connection's own cost, its query buffer (sized for the whole of a
+        large argument once its length is read), the arguments of a half-received
+        command, the replies not yet sent, and its own tables (multi_memory,
+        subscriptions, tracking prefixes)."""
+        size = (CLIENT_OVERHEAD + max(len(self.reading), self.parser.query_buffer_room)
+                + self.parser.argument_bytes + self.output_buffer_size + self.multi_memory())
+        if self.channels or self.patterns or self.shard_channels:
+            size += (len(self.channels) + len(self.shard_channels)) * CHANNEL
+            size += len(self.patterns) * PATTERN
+        if self._tracking is not None:
+            size += len(self._tracking.prefixes) * TRACKING_PREFIX
+        return size
+
+    def multi_memory(self) -> int:
+        """What the queued commands and the watched keys take (Redis's
+        multiStateMemOverhead; CLIENT LIST's multi-mem shows the commands' arguments)."""
+        size = len(self.watching) * WATCHED_KEY
+        if self._multi is not None:
+            size += self.queued_bytes + len(self._multi) * QUEUED_COMMAND
+        return size
 
     # -- the request loop ----------------------------------------------------------------
 
@@ -251,7 +271,7 @@ class Client(Connection):
                         self.id)
             self.abort()
             return
-        if self.kv.watch_client_memory and parser.pending_bytes:
+        if self.kv.watch_client_memory:     # (what a command added is counted too)
             self.kv.evictor.buffered_clients.add(self)
         self.kv.flush_soon(self)
 
@@ -503,6 +523,7 @@ class Client(Connection):
                 return
             if self._multi is not None and cmd.queued_in_multi:
                 self._multi.append((cmd, argv))
+                self.queued_bytes += sum(map(len, argv)) + ARGUMENT_POINTER * len(argv)
                 self.reply(QUEUED)
                 return
         except ErrorReply as error:
@@ -659,7 +680,7 @@ class Client(Connection):
         read have run, so while they run it still holds them all: here, the bytes of
         that read (Redis would also count the start of a command that an earlier read
         brought). Between reads, what a half-received command holds."""
-        return len(self.reading) or self.parser.pending_bytes
+        return len(self.reading) or self.parser.query_buffer_bytes
 
     def subscription_counts(self) -> tuple[int, int, int]:
         return len(self.channels), len(self.patterns), len(self.shard_channels)

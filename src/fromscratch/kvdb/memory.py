@@ -54,6 +54,16 @@ PENDING_SLOT = 150          # a pending entry: the Nack, and its place in two ma
 # A connection (its Client, parser, transport and socket objects), idle: the server's
 # resident size grew by about this much per connection over 2,000 of them.
 CLIENT_OVERHEAD = 3500
+# What a client's own tables take per item, as Redis counts it in a client's memory
+# (getClientMemoryUsage): a queued MULTI command (multiCmd) and a pointer per argument,
+# a watched key (list node and watchedKey), a pattern (list node), a channel (dict entry
+# and table slot), a tracking prefix (its radix tree nodes, roughly).
+QUEUED_COMMAND = 24
+ARGUMENT_POINTER = 8
+WATCHED_KEY = 56
+PATTERN = 24
+CHANNEL = 32
+TRACKING_PREFIX = 32
 SAMPLE = 8
 
 LFU_INIT_VAL = 5
@@ -213,8 +223,9 @@ class Evictor:
             limit = kv.config["maxmemory"] * int(limit[:-1]) // 100
         if not limit or len(kv.clients) * CLIENT_OVERHEAD + self.client_buffers() < limit:
             return
+        # A client closed already (over its output buffer limit, say) holds nothing.
         usage = [(client.memory_usage(), client) for client in kv.clients.values()
-                 if client.replica_since is None]
+                 if client.replica_since is None and not client.closed]
         total = sum(size for size, _ in usage)
         evictable = sorted((pair for pair in usage
                             if not (pair[1].no_evict or pair[1].trusted or pair[1].closed)),

@@ -116,6 +116,7 @@ class KvServer:
         self.slowlog_threshold_ns = self.slow_ns = 0
         # True while every command needs a look (CLIENT PAUSE, MONITOR): see Client.call
         self.careful = False
+        self.watch_client_memory = False      # see refresh_lanes
         self.pause_mode: str | None = None      # "all" or "write" while paused
         # The pauses under way by purpose ("client": CLIENT PAUSE; "shutdown": waiting
         # for the replicas; "failover"): (mode, until). pause_mode is the strictest.
@@ -1122,9 +1123,13 @@ class KvServer:
         # replica likewise leaves deleting them to its primary.
         self.keyspace.expiry_paused = self.pause_mode is not None or self.primary_link is not None
         # The careful lane is also where writes are logged and MISCONF refuses them.
-        # Clients' buffers are only watched when a limit counts them (see memory.py).
+        # Clients' buffers are only watched when a limit counts them (see memory.py);
+        # when one is set, every client may already hold something.
+        was_watching = self.watch_client_memory
         self.watch_client_memory = bool(self.config["maxmemory"]
                                         or self.config["maxmemory-clients"])
+        if self.watch_client_memory and not was_watching:
+            self.evictor.buffered_clients.update(self.clients.values())
         self.careful = (self.pause_mode is not None or self.busy_reply is not None
                         or self.loading
                         or bool(self.monitors)

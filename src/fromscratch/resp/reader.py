@@ -22,6 +22,9 @@ import re
 from .values import Attributed, BigNumber, ErrorReply, Push, SimpleString, Verbatim
 
 INLINE_MAX = 64 * 1024          # Redis's PROTO_INLINE_MAX_SIZE
+# Redis's PROTO_MBULK_BIG_ARG: a bulk string at least this long is received into a
+# buffer sized for it once its length is read (and counted so in the client's memory).
+BIG_ARG = 32 * 1024
 MULTIBULK_MAX = 2**31 - 1       # Redis refuses a count above INT_MAX
 DEFAULT_MAX_BULK = 512 * 1024 * 1024   # proto-max-bulk-len
 
@@ -144,8 +147,8 @@ class RequestParser:
     """
 
     __slots__ = ("max_bulk_len", "max_buffer", "error", "overflow", "unauthenticated",
-                 "held_back", "_buf", "_args", "_missing", "_need", "_chunks", "_chunks_len",
-                 "_partial_bytes", "_layout", "_missed_size")
+                 "held_back", "_buf", "_args", "_missing", "_need", "_need_header", "_chunks",
+                 "_chunks_len", "_partial_bytes", "_layout", "_missed_size")
 
     def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK, max_buffer: int = 1024**3):
         self.max_bulk_len = max_bulk_len
@@ -162,6 +165,7 @@ class RequestParser:
         self._args = None          # a command whose arguments are still arriving
         self._missing = 0          # how many arguments it still needs
         self._need = 0             # bytes a large bulk string needs before parsing resumes
+        self._need_header = 0      # how many of those are its `$len` line
         self._chunks: list[bytes] = []
         self._chunks_len = 0
         self._partial_bytes = 0    # bytes held by the arguments already parsed
@@ -172,6 +176,29 @@ class RequestParser:
     def pending_bytes(self) -> int:
         """How much memory a half-received command holds (the query buffer size)."""
         return len(self._buf) + self._chunks_len + self._partial_bytes
+
+    @property
+    def query_buffer_bytes(self) -> int:
+        """CLIENT LIST's qbuf: the bytes received and not yet made arguments. A large
+        bulk string on its way is counted from its first byte: Redis consumes its `$len`
+        line and keeps the string alone in the buffer."""
+        if self._need:
+            return self._chunks_len - self._need_header
+        return len(self._buf)
+
+    @property
+    def query_buffer_room(self) -> int:
+        """The query buffer's size: what it holds, or, while a large bulk string is on
+        its way, the whole string (CRLF included), as Redis sizes its buffer for it once
+        it has read the length."""
+        if self._need:
+            return self._need - self._need_header
+        return len(self._buf)
+
+    @property
+    def argument_bytes(self) -> int:
+        """CLIENT LIST's argv-mem: the arguments of a half-received command so far."""
+        return self._partial_bytes
 
     @property
     def mid_command(self) -> bool:
@@ -283,8 +310,8 @@ class RequestParser:
                 start = end + 2
                 stop = start + int(field)
                 if stop + 2 > n:
-                    if stop + 2 - pos > INLINE_MAX:
-                        self._need = stop + 2 - pos                 # see feed()
+                    if stop - start >= BIG_ARG:                     # see feed()
+                        self._need, self._need_header = stop + 2 - pos, start - pos
                     break
                 args.append(buf[start:stop])
                 self._partial_bytes += stop - start

@@ -22,7 +22,7 @@ from ..persistence.child_info import IDLE_FIELDS
 from ..persistence.snapshot import CorruptSnapshot
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
-from .args import SYNTAX, count_arg, parse_int
+from .args import SYNTAX, count_arg, parse_int, subcommand_syntax_error
 from .config import rewrite_config_file
 from .keys import encoding_of
 
@@ -87,7 +87,7 @@ def _section_clients(kv) -> list:
         ("connected_clients", len(kv.clients) - len(kv.replication.listed())),
         ("cluster_connections", 0),
         ("maxclients", kv.config["maxclients"]),
-        ("client_recent_max_input_buffer", max((c.parser.pending_bytes for c in clients), default=0)),
+        ("client_recent_max_input_buffer", max((c.parser.query_buffer_room for c in clients), default=0)),
         ("client_recent_max_output_buffer", max((c.output_buffer_size for c in clients), default=0)),
         ("blocked_clients", kv.blocking.blocked_clients), ("tracking_clients", len(kv.tracking.tracking_clients)),
         ("pubsub_clients", sum(1 for c in clients if c.subscriptions_count())),
@@ -780,6 +780,20 @@ def debug_aof_flush_sleep(client, argv):
                     "eviction, saving...).", syntax="flag:integer")
 def debug_pause_cron(client, argv):
     client.kv.cron_paused = parse_int(argv[2]) != 0
+    return OK
+
+
+@subcommand("debug", "replybuffer", arity=4, flags="admin noscript loading stale",
+            summary="Accepted for Redis's tests: a client's replies wait in a list of "
+                    "pieces here, not in a buffer that grows and shrinks (rbs stays 16384).",
+            syntax="(PEAK-RESET-TIME (NEVER | RESET | milliseconds)) | (RESIZING (0 | 1))")
+def debug_replybuffer(client, argv):
+    option, value = argv[2].lower(), argv[3].lower()
+    if option == b"peak-reset-time":
+        if value not in (b"never", b"reset"):
+            parse_int(value)
+    elif option != b"resizing":
+        raise subcommand_syntax_error(argv)
     return OK
 
 

@@ -24,6 +24,7 @@ def multi(client, argv):
         raise ErrorReply("ERR MULTI calls can not be nested")
     client.multi = []
     client.multi_failed = False
+    client.queued_bytes = 0
     return OK
 
 
