@@ -1165,9 +1165,10 @@ def test_a_swapdb_replica_keeps_its_old_data_until_the_new_is_loaded(replica_kin
     launch = start_kvdb if replica_kind == "fromscratch" else start_redis
     # (A Redis loading serves its clients every loading-process-events-interval-bytes:
     # 2 MB, 100 of these keys, by default.)
+    replica_log = tmp_path / "replica" / "replica.log"
     replica_server = launch(str(tmp_path / "replica"), "--repl-diskless-load", "swapdb",
                             "--loading-process-events-interval-bytes", "65536",
-                            "--enable-debug-command", "yes")
+                            "--enable-debug-command", "yes", "--logfile", str(replica_log))
     primary = redis.Redis(port=primary_server.port)
     # No retries: redis-py takes -LOADING for a connection error, and tries again.
     replica = redis.Redis(port=replica_server.port, retry=Retry(NoBackoff(), 0))
@@ -1194,6 +1195,12 @@ def test_a_swapdb_replica_keeps_its_old_data_until_the_new_is_loaded(replica_kin
         wait_until(lambda: loading_state() == (0, 0), what="the load to fail")
         assert replica.get("mykey") == b"myvalue"
         assert replica.dbsize() == 201
+        # Logged as Redis logs a short read of the socket it loads from.
+        log = replica_log.read_text()
+        assert "Internal error in RDB reading offset" in log
+        assert "Unexpected EOF reading RDB file. Failure loading rdb format from socket" in log
+        assert "Failed trying to load the MASTER synchronization DB from socket" in log
+        assert "MASTER <-> REPLICA sync: Discarding temporary DB in background" in log
 
         primary.config_set("rdb-key-save-delay", 0)
         primary.config_set("repl-diskless-sync-delay", 0)

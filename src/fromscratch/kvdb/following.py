@@ -60,6 +60,10 @@ class LinkError(Exception):
     """The primary answered the handshake with something we cannot go on from."""
 
 
+class TransferFailed(Exception):
+    """The dataset's transfer broke off; the reason is logged already."""
+
+
 class _StreamClient(Client):
     """The client that applies the primary's stream (the master client): closing it
     (CLIENT KILL) drops the link."""
@@ -129,6 +133,8 @@ class PrimaryLink:
                 raise
             except LinkError as exc:                  # its message is Redis's log line
                 log.warning("%s", exc)
+            except TransferFailed:
+                pass
             except CorruptSnapshot as exc:
                 log.warning("Failed trying to load the MASTER synchronization DB from "
                             "socket: %s", exc)
@@ -168,7 +174,11 @@ class PrimaryLink:
             self._resumable = False              # our data is about to be replaced
             header = await self._read_payload_header(reader)
             with self.kv.receiving_dataset(self.replid) as (swap, progress):
-                data, after_payload = await self._read_dataset(reader, header, progress)
+                try:
+                    data, after_payload = await self._read_dataset(reader, header, progress)
+                except (OSError, EOFError) as exc:
+                    self._log_broken_transfer(exc, progress, swap)
+                    raise TransferFailed from exc
                 stream_db = self.kv.load_from_primary(data, swap)
             self.kv.replication.take_history(self.replid, self.offset)
             # The stream starts afresh: a new client, in the database the file says the
@@ -260,6 +270,23 @@ class PrimaryLink:
         self.replid, self.offset = words[1].decode(), int(words[2])
         log.info("Full resync from master: %s:%d", self.replid, self.offset)
         return False
+
+    def _log_broken_transfer(self, exc: Exception, progress, swap: bool) -> None:
+        """What Redis logs when the connection breaks off in the middle of the dataset:
+        read to disk, an I/O error; read into memory (diskless load), a short read of
+        the RDB stream, and the load given up (with swapdb the old data stays)."""
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
+        if progress is None:
+            log.warning("I/O error trying to sync with MASTER: %s", reason or "connection lost")
+            return
+        log.warning("Internal error in RDB reading offset %d, function at following.py -> "
+                    "Unexpected EOF reading RDB file. Failure loading rdb format from "
+                    "socket, assuming connection error, resuming operation.",
+                    self.sync_bytes_read)
+        log.warning("Failed trying to load the MASTER synchronization DB from socket: %s",
+                    reason or "Connection reset by peer")
+        if swap:
+            log.info("MASTER <-> REPLICA sync: Discarding temporary DB in background")
 
     async def _ask(self, reader, *words: bytes) -> bytes:
         self._writer.write(encode_command(list(words)))
