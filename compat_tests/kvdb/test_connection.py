@@ -133,6 +133,18 @@ def test_qbuf_holds_the_commands_of_the_read_being_run(server):
     assert data.count(b" qbuf=52 ") == 2
 
 
+def test_client_list_shows_the_last_command_looked_up_even_if_refused(server, r):
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"CLIENT SETNAME refused\r\n")
+        assert sock.recv(100) == b"+OK\r\n"
+        for command, shown in ((b"SET a", "set"), (b"NOSUCHCOMMAND", "NULL"),
+                               (b"CLIENT NOSUCHSUBCOMMAND", "NULL"), (b"CLIENT", "client")):
+            sock.sendall(command + b"\r\n")
+            assert sock.recv(1000).startswith(b"-ERR")
+            [entry] = [c for c in r.client_list() if c["name"] == "refused"]
+            assert entry["cmd"] == shown, command
+
+
 @pytest.mark.parametrize("args, message", [
     (("ID", "-1"), "client-id should be greater than 0"),
     (("ID", "0"), "client-id should be greater than 0"),

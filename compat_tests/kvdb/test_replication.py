@@ -345,6 +345,32 @@ def test_a_replica_whose_command_answers_is_dropped(server, r):
         link.close()
 
 
+def test_a_replica_may_not_touch_the_keyspace(start, tmp_path):
+    # Redis's replication.tcl: a command of a replica that reads or writes keys is
+    # refused (it would get round CLIENT PAUSE), and the refusal, like any answer on
+    # the link, drops the replica; both logged. A PSYNC whose offset is not a number
+    # is an error, logged too.
+    log_file = tmp_path / "replication.log"
+    server = start("--repl-diskless-sync-delay", "0", "--logfile", str(log_file))
+    client = redis.Redis(port=server.port)
+    with pytest.raises(redis.ResponseError, match="value is not an integer"):
+        client.execute_command("PSYNC", "replicationid", "offset_str")
+    link = ReplicaLink(server, ("PSYNC", "replicationid", "-1"))
+    try:
+        link.send("GET", "foo")
+        with pytest.raises(ConnectionError):
+            link.commands(1)
+        assert client.ping()
+    finally:
+        link.close()
+        client.close()
+    log = log_file.read_text()
+    assert "asks for synchronization but with a wrong offset" in log
+    assert "Replica generated a reply to command 'get', disconnecting it" in log
+    assert ("== CRITICAL == This master is sending an error to its replica: 'Replica "
+            "can't interact with the keyspace' after processing the command 'get'") in log
+
+
 def test_wait_counts_replicas_that_acknowledged(server, r, replica):
     r.set("acked", "1")
     assert r.execute_command("WAIT", 0, 0) == 0   # enough at once: none needed, none has it

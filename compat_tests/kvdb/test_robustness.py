@@ -181,3 +181,23 @@ def test_a_reply_over_the_hard_output_limit_is_never_sent(start):
     assert reader.recv(65536) == b""                       # closed, nothing sent
     reader.close()
     assert len(control.client_list()) == 1
+
+
+@pytest.mark.parametrize("setup, command", [
+    (("HSET", "hash", "a", "b"), ("HRANDFIELD", "hash", "-999999999")),
+    (("SADD", "set", "a"), ("SRANDMEMBER", "set", "-999999999")),
+    (("ZADD", "zset", "1", "a"), ("ZRANDMEMBER", "zset", "-999999999")),
+])
+def test_a_huge_count_of_random_picks_stops_at_the_output_limit(start, setup, command):
+    # Redis's obuf-limits.tcl: a billion picks with repeats are drawn until the client
+    # is over its hard output limit, which closes it; the server goes on.
+    server = start("--client-output-buffer-limit", "normal 1000000 0 0")
+    control = redis.Redis(host=server.host, port=server.port)
+    control.execute_command(*setup)
+    greedy = socket.create_connection((server.host, server.port), timeout=30)
+    greedy.sendall(" ".join(command).encode() + b"\r\n")
+    while greedy.recv(1 << 20):                 # (Redis may send part of it first)
+        pass
+    greedy.close()
+    assert len(control.client_list()) == 1
+    assert len(control.execute_command(*command[:2], "-1000")) == 1000

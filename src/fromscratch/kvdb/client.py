@@ -41,6 +41,7 @@ BLOCKED = object()          # a handler's answer when the client must wait
 NO_REPLY = object()         # a handler's answer when it must not be answered
 
 _perf_ns = time.perf_counter_ns
+_KEYSPACE_FLAGS = frozenset({"readonly", "write", "may_replicate"})
 _OK_BYTES = b"+OK\r\n"
 ALLOWED_WHILE_SUBSCRIBED = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                       "ssubscribe", "sunsubscribe", "ping", "quit", "reset"})
@@ -202,6 +203,12 @@ class Client(Connection):
         """Where a replica says it is (replica-announce-ip), or where it connects from."""
         return self.replica_ip or self.peer[0]
 
+    @property
+    def replica_name(self) -> str:
+        """How Redis names a replica in its log: address and listening port."""
+        return (f"{self.replica_address}:{self.replica_port}" if self.replica_port
+                else f"{self.replica_address}:<unknown-replica-port>")
+
     def refuse(self):
         self.transport.write(b"-ERR max number of clients reached\r\n")
 
@@ -214,8 +221,11 @@ class Client(Connection):
         # both), but dropped if over its client-output-buffer-limit; and its buffers
         # count against maxmemory and maxmemory-clients.
         if not self.closed and self._over_output_limit():
-            log.warning("closing client %s: over its client-output-buffer-limit", self.id)
-            self.abort()
+            self.drop_over_output_limit()
+
+    def drop_over_output_limit(self) -> None:
+        log.warning("closing client %s: over its client-output-buffer-limit", self.id)
+        self.abort()
 
     def resume_writing(self):
         pass
@@ -257,7 +267,14 @@ class Client(Connection):
             if self.blocked is not None or self.pending:
                 self.pending.extend(commands)
             elif commands:
-                self.run_commands(commands)
+                try:
+                    self.run_commands(commands)
+                except MemoryError:
+                    # A reply too big for the machine (an absurd count without an
+                    # output limit): this client goes, the others are served.
+                    log.warning("closing client %s: out of memory building its reply", self.id)
+                    self.out.clear()
+                    self.abort()
             # Before authenticating, commands are parsed one by one (see RequestParser).
             if not parser.held_back or self.closed or self.close_after_reply:
                 break
@@ -293,8 +310,7 @@ class Client(Connection):
             # (A replica's dataset payload is not output in Redis's sense: not checked.)
             if (len(data) + self.buffered > self.kv.output_limit_floor
                     and self.replica_since is None and self._over_output_limit(None, len(data))):
-                log.warning("closing client %s: over its client-output-buffer-limit", self.id)
-                self.abort()
+                self.drop_over_output_limit()
                 return
             stats = self.server.stats
             if self.replica_since is None:
@@ -314,7 +330,7 @@ class Client(Connection):
 
     def reply(self, value) -> None:
         if self.replica_since is not None:
-            self._replica_replied()
+            self._replica_replied(value)
             return
         if self._reply_off or self._skip_next_reply:
             if self._skip_next_reply:           # SKIP covers one command's answer
@@ -325,7 +341,7 @@ class Client(Connection):
                 return
         self.write(value, self.out)
 
-    def _replica_replied(self) -> None:
+    def _replica_replied(self, value) -> None:
         """A replica's link carries the stream alone: a command of a replica that
         answers anything (anything but REPLCONF ACK) would corrupt it. As Redis, we
         drop the replica instead, saying why."""
@@ -334,6 +350,10 @@ class Client(Connection):
             name = self.last_command.full_name if self.last_command else "unknown"
             log.warning("Replica generated a reply to command '%s', disconnecting it: %s",
                         name, client_info_line(self))
+            if isinstance(value, ErrorReply):
+                log.warning("== CRITICAL == This master is sending an error to its replica: "
+                            "'%s' after processing the command '%s'",
+                            value.message.removeprefix("ERR "), name)
             self.abort()
 
     def call(self, argv: list) -> None:
@@ -514,6 +534,10 @@ class Client(Connection):
                 raise ErrorReply(LOADING)
             if kv.busy_reply is not None and "allow_busy" not in cmd.flags:
                 raise kv.busy_reply
+            # A replica talks replication only: touching the keyspace would also get
+            # round CLIENT PAUSE, which replicas are exempt from.
+            if self.replica_since is not None and not flags.isdisjoint(_KEYSPACE_FLAGS):
+                raise ErrorReply("ERR Replica can't interact with the keyspace")
             if self._multi is not None and cmd.no_multi and cmd.queued_in_multi:
                 raise ErrorReply("ERR Command not allowed inside a transaction")
             # Before queuing, as in Redis: CLIENT PAUSE holds a write even on its way
@@ -529,6 +553,10 @@ class Client(Connection):
         except ErrorReply as error:
             if cmd is not None:
                 cmd.counted_as.rejected_calls += 1
+            # As Redis: CLIENT LIST's cmd is the last command looked up, NULL if unknown
+            # (a container still here with arguments: its subcommand was not found).
+            unknown = cmd is None or (cmd.subcommands and len(argv) > 1 and not cmd.one_command)
+            self.last_command = None if unknown else cmd.counted_as
             if self._multi is not None:
                 self.multi_failed = True
             if cmd is not None and cmd.name == "exec":
@@ -706,6 +734,11 @@ class Client(Connection):
         self.out.append(frame)                      # the limits are checked in flush_now
         if not self.flush_scheduled:                # checked here too: this runs per delivery
             self.kv.flush_soon(self)
+
+    def hard_output_limit(self) -> int:
+        """client-output-buffer-limit's hard limit for the client's class (0: none)."""
+        klass = "pubsub" if self.subscriptions_count() else "normal"
+        return self.kv.config["client-output-buffer-limit"][klass][0]
 
     def _over_output_limit(self, klass: str | None = None, pending: int = 0) -> bool:
         """client-output-buffer-limit for a class of traffic ("pubsub" for deliveries,

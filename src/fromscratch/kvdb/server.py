@@ -1070,8 +1070,7 @@ class KvServer:
         for client in list(self.clients.values()):
             pending = sum(map(len, client.out))
             if (client.output_buffer_size or pending) and client._over_output_limit(None, pending):
-                log.warning("closing client %s: over its client-output-buffer-limit", client.id)
-                client.abort()
+                client.drop_over_output_limit()
 
     # -- CLIENT PAUSE ------------------------------------------------------------------
 

@@ -154,6 +154,20 @@ def random_count(arg: bytes) -> int:
     return count
 
 
+def repeats_fit(client, count: int) -> bool:
+    """Whether `count` random picks with repeats (a negative count of SRANDMEMBER,
+    HRANDFIELD, ZRANDMEMBER) can fit the client's output buffer hard limit, each at least
+    an empty bulk string. Redis writes such a reply as it draws, and stops once over the
+    limit, closing the client; here the reply is drawn whole first, so one that cannot
+    fit closes the client before anything is drawn: an absurd count then costs nothing
+    rather than the server's memory."""
+    hard = client.hard_output_limit()
+    if hard and count * len(b"$0\r\n\r\n") + client.output_buffer_size > hard:
+        client.drop_over_output_limit()
+        return False
+    return True
+
+
 class Options:
     """Walks optional arguments: `opts.take(b"EX")`, `opts.value()`..."""
 

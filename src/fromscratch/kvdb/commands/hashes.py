@@ -17,7 +17,7 @@ from ..client import OK
 from ..cursors import parse_cursor
 from ..notifications import HASH
 from ..table import command
-from .args import INT64_MAX, INT64_MIN, SYNTAX, parse_int
+from .args import INT64_MAX, INT64_MIN, SYNTAX, parse_int, random_count, repeats_fit
 from .keys import encoding_of, scan_options
 from .strings import add_long_double, parse_long_double
 
@@ -255,10 +255,7 @@ def hrandfield(client, argv):
     if len(argv) == 2:
         fields = get_hash(client.db, argv[1])
         return _random_field(fields) if fields is not None else None
-    count = parse_int(argv[2])
-    if count < -INT64_MAX:                     # its opposite would overflow in C
-        raise ErrorReply(f"ERR value is out of range, value must between {-INT64_MAX} "
-                         f"and {INT64_MAX}")
+    count = random_count(argv[2])
     if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHVALUES"):
         raise SYNTAX
     with_values = len(argv) == 4
@@ -268,6 +265,8 @@ def hrandfield(client, argv):
     if fields is None or count == 0:
         return []
     if count < 0:                              # repeats allowed, in random order
+        if not repeats_fit(client, -count):
+            return []
         names = random.choices(list(fields), k=-count)
     elif count >= len(fields):                 # the whole hash, in its own order
         names = fields

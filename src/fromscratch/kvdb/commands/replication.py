@@ -6,6 +6,8 @@ WAIT.
 
 from __future__ import annotations
 
+import logging
+
 from ...resp import ErrorReply, SimpleString
 from ..client import NO_REPLY, OK
 from ..table import command
@@ -14,6 +16,8 @@ from .args import SYNTAX, parse_int
 from .connection import client_info_line
 
 _SYNC_FLAGS = "admin noscript no_async_loading no_multi"
+
+log = logging.getLogger("fromscratch.kvdb")
 
 
 @command("sync", arity=1, flags=_SYNC_FLAGS, group="server", since="1.0.0",
@@ -26,13 +30,20 @@ def sync(client, argv):
          summary="An internal command used in replication.",
          syntax="replicationid offset")
 def psync(client, argv):
-    wanted = parse_int(argv[2])
+    if client.replica_since is not None:
+        return NO_REPLY                       # Redis ignores SYNC from a replica
     kv = client.kv
     if len(argv) > 3 and argv[3].lower() == b"failover":
         kv.failover.take_over(argv[1], client_info_line(client))
     replication = kv.replication
     if kv.failover.state != NO_FAILOVER:
         raise ErrorReply("NOMASTERLINK Can't SYNC while failing over")
+    try:
+        wanted = parse_int(argv[2])
+    except ErrorReply:
+        log.warning("Replica %s asks for synchronization but with a wrong offset",
+                    client.replica_name)
+        raise
     if client.replica_since is None and not client.out and not client.replica_rdb_only \
             and replication.can_continue(argv[1], wanted):
         replication.continue_from(client, wanted)

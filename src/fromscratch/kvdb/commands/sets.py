@@ -12,7 +12,7 @@ from ..cursors import parse_cursor
 from ..notifications import GENERIC, SET
 from ..structures.randomset import RandomSet
 from ..table import command
-from .args import SYNTAX, count_arg, parse_int, positive_count, random_count
+from .args import SYNTAX, count_arg, parse_int, positive_count, random_count, repeats_fit
 from .keys import scan_options
 
 
@@ -201,6 +201,8 @@ def srandmember(client, argv):
         return []
     if count > 0:                                   # distinct members
         return members.sample(min(count, len(members)))
+    if not repeats_fit(client, -count):
+        return []
     return [members.random_member() for _ in range(-count)]   # repeats allowed
 
 

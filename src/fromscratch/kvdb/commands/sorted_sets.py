@@ -20,7 +20,7 @@ from ..structures.randomset import RandomSet
 from ..structures.sortedset import LEX_MAX, LEX_MIN, SortedSet
 from ..table import command
 from .args import (INT64_MAX, SYNTAX, count_arg, parse_float, parse_int, positive_count,
-                   random_count, strtod)
+                   random_count, repeats_fit, strtod)
 from .keys import scan_options
 from .sets import parse_limit
 
@@ -672,8 +672,10 @@ def zrandmember(client, argv):
         pairs = list(zset.items())            # all of them, in order, as Redis answers
     elif count > 0:
         pairs = zset.random_items(count, distinct=True)
-    else:
+    elif repeats_fit(client, -count):
         pairs = zset.random_items(-count, distinct=False)
+    else:
+        return []
     return with_scores(client, pairs) if scores_too else [member for member, _ in pairs]
 
 
