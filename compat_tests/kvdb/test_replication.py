@@ -1333,3 +1333,26 @@ def test_replicaof_keeps_the_replicas_until_the_history_changes(start):
     finally:
         old_primary.close()
         client.close()
+
+
+def test_flushall_stops_a_diskless_transfer_and_the_replica_syncs_again(start, tmp_path):
+    # Redis's "diskless replication read pipe cleanup": the transfer of data FLUSHALL
+    # removed is stopped (its child killed) and the replica, dropped, syncs again.
+    log_file = tmp_path / "primary.log"
+    primary_server = start("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                           "--logfile", str(log_file), "--enable-debug-command", "yes")
+    primary = connect(primary_server)
+    primary.execute_command("DEBUG", "POPULATE", 1000, "key", 100)
+    primary.config_set("rdb-key-save-delay", 10000)           # 10 s for the transfer
+    replica_server = start("--replicaof", primary_server.host, str(primary_server.port))
+    replica = connect(replica_server)
+    wait_until(lambda: "Background RDB transfer started by pid" in log_file.read_text(),
+               what="the transfer")
+    primary.config_set("rdb-key-save-delay", 0)
+    primary.flushall()
+    wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+    assert replica.dbsize() == 0
+    log = log_file.read_text()
+    assert "Background transfer terminated by signal" in log
+    assert log.count("Background RDB transfer started by pid") == 2
+    assert "Background RDB transfer terminated with success" in log

@@ -39,6 +39,7 @@ class DisklessTransfer:
         for client in self.clients:
             client.out.append(b"$EOF:%s\r\n" % mark)
             client.flush_now()
+        log.info("Starting BGSAVE for SYNC with target: replicas sockets")
         read_fd, write_fd = os.pipe()
         started = time.perf_counter()
         pid = os.fork()
@@ -58,7 +59,7 @@ class DisklessTransfer:
         os.set_blocking(read_fd, False)
         self.pid, self.read_fd = pid, read_fd
         kv.loop.add_reader(read_fd, self._relay)
-        log.info("Starting BGSAVE for SYNC with target: replicas sockets")
+        log.info("Background RDB transfer started by pid %d", pid)
 
     def _relay(self) -> None:
         try:
@@ -74,11 +75,10 @@ class DisklessTransfer:
 
     def _finish(self) -> None:
         self._stop_reading()
-        _pid, status = os.waitpid(self.pid, 0)
-        ok = os.waitstatus_to_exitcode(status) == 0
         log.info("Diskless rdb transfer, done reading from pipe, %d replicas still up.",
                  len(self.clients))
-        self.replication.transfer_finished(self, ok)
+        _pid, status = os.waitpid(self.pid, 0)
+        self.replication.transfer_finished(self, _child_ended(os.waitstatus_to_exitcode(status)))
 
     def _stop_reading(self) -> None:
         self.kv.loop.remove_reader(self.read_fd)
@@ -96,4 +96,16 @@ class DisklessTransfer:
     def kill(self) -> None:
         self._stop_reading()
         os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
+        _pid, status = os.waitpid(self.pid, 0)
+        _child_ended(os.waitstatus_to_exitcode(status))
+
+
+def _child_ended(exit_code: int) -> bool:
+    """Log how the child ended, in Redis's words; whether it succeeded."""
+    if exit_code == 0:
+        log.info("Background RDB transfer terminated with success")
+    elif exit_code > 0:
+        log.warning("Background transfer error")
+    else:
+        log.warning("Background transfer terminated by signal %d", -exit_code)
+    return exit_code == 0

@@ -160,9 +160,13 @@ class Replication:
         self.transfer = None
         for client in transfer.clients:
             if not ok:
+                log.warning("SYNC failed. BGSAVE child returned an error")
                 self.held.pop(client, None)
                 client.close()              # it syncs again
-            elif client.replica_acked_payload:
+                continue
+            log.info("Streamed RDB transfer with replica %s succeeded (socket). Waiting for "
+                     "REPLCONF ACK from slave to enable streaming", client.replica_name)
+            if client.replica_acked_payload:
                 self._start_stream(client)  # its ACK came before we saw the pipe end
         self.start_awaited_syncs()
 
@@ -317,6 +321,14 @@ class Replication:
         if self.transfer is not None:
             self.transfer.kill()
             self.transfer = None
+
+    def abort_transfer(self) -> None:
+        """FLUSHALL, as Redis: the diskless transfer under way sends data that is gone;
+        its child is killed, and its replicas sync again."""
+        transfer = self.transfer
+        if transfer is not None:
+            transfer.kill()
+            self.transfer_finished(transfer, False)
 
     def listed(self) -> list:
         """(client, state) of every replica, as INFO and ROLE list them: those waiting

@@ -436,8 +436,9 @@ def flushall(client, argv):
     kv = client.kv
     kv.flush_databases()
     # As Redis: a save in progress would write the old data over the empty snapshot
-    # that replaces it (when there are save rules).
+    # that replaces it (when there are save rules), a transfer send it to replicas.
     kv.snapshotter.kill_child()
+    kv.replication.abort_transfer()
     if kv.config["save"]:
         kv.snapshotter.save()
     # Even of an empty dataset, it reaches the replicas and the append-only file.
