@@ -51,11 +51,12 @@ class ReplicaLink:
             while b"\r\n" not in data:
                 data += self._receive()
             line, data = data.split(b"\r\n", 1)
+            # Newlines are keepalives while the primary prepares the payload.
+            line = line.lstrip(b"\n")
             if line.startswith(b"+FULLRESYNC"):
                 self.first_line = line
             elif line.startswith(b"$"):
                 break
-            # empty lines are keepalives while the primary prepares the payload
         length = int(line[1:])
         while len(data) < length:
             data += self._receive()
@@ -1356,3 +1357,82 @@ def test_flushall_stops_a_diskless_transfer_and_the_replica_syncs_again(start, t
     assert "Background transfer terminated by signal" in log
     assert log.count("Background RDB transfer started by pid") == 2
     assert "Background RDB transfer terminated with success" in log
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:
+        return []
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def disk_sync_primary(start, tmp_path, *options):
+    """A primary that syncs its replicas from disk, with 400 keys whose save takes
+    rdb-key-save-delay's time; its log in tmp_path."""
+    log_file = tmp_path / "primary.log"
+    server = start("--repl-diskless-sync", "no", "--logfile", str(log_file),
+                   "--enable-debug-command", "yes", *options)
+    primary = connect(server)
+    primary.execute_command("DEBUG", "POPULATE", 400, "key", 10)
+    primary.config_set("rdb-key-save-delay", 5000)                # 2 s for 400 keys
+    return server, primary, log_file
+
+
+def test_a_disk_sync_is_a_bgsave_its_replicas_share(start, tmp_path):
+    # Redis, without repl-diskless-sync: a BGSAVE child saves dump.rdb, the replicas
+    # wait (state wait_bgsave), a second one shares it, then both get the file.
+    server, primary, log_file = disk_sync_primary(start, tmp_path)
+    first = start("--replicaof", server.host, str(server.port))
+    wait_until(lambda: primary.info("persistence")["rdb_bgsave_in_progress"] == 1,
+               what="the BGSAVE")
+    second = start("--replicaof", server.host, str(server.port))
+    wait_until(lambda: primary.info("replication")["connected_slaves"] == 2)
+    states = [value["state"] for name, value in primary.info("replication").items()
+              if name.startswith("slave")]
+    assert states == ["wait_bgsave", "wait_bgsave"]
+    primary.set("during", "the save")                  # held for both meanwhile
+    primary.config_set("rdb-key-save-delay", 0)
+    for replica in map(connect, (first, second)):
+        wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+        wait_until(lambda: replica.dbsize() == 401)
+        assert replica.get("during") == b"the save"
+    assert os.path.exists(os.path.join(server.directory, "dump.rdb"))
+    log = log_file.read_text()
+    assert "Starting BGSAVE for SYNC with target: disk" in log
+    assert "Waiting for end of BGSAVE for SYNC" in log
+    assert log.count("Synchronization with replica") == 2
+
+
+@pytest.mark.parametrize("save", ["", "900 1"])
+def test_a_bgsave_no_replica_waits_for_is_stopped_unless_saves_are_due(start, tmp_path, save):
+    server, primary, _log = disk_sync_primary(start, tmp_path, "--save", save)
+    replica_server = start("--replicaof", server.host, str(server.port))
+    wait_until(lambda: primary.info("persistence")["rdb_bgsave_in_progress"] == 1,
+               what="the BGSAVE")
+    connect(replica_server).replicaof("NO", "ONE")
+    time.sleep(0.5)
+    assert primary.info("persistence")["rdb_bgsave_in_progress"] == (1 if save else 0)
+
+
+def test_a_bgsave_child_ends_when_its_parent_is_killed(start, tmp_path):
+    # Redis's replication.tcl: as Redis's, the child finds out when it next reports
+    # its progress (every 1024 keys, a second apart at most).
+    server, primary, _log = disk_sync_primary(start, tmp_path)
+    primary.execute_command("DEBUG", "POPULATE", 10000, "more", 10)
+    primary.config_set("rdb-key-save-delay", 1000)                      # 10 s to save
+    start("--replicaof", server.host, str(server.port))
+    wait_until(lambda: primary.info("persistence")["rdb_bgsave_in_progress"] == 1,
+               what="the BGSAVE")
+    [child] = child_pids(server.process.pid)
+    server.process.kill()
+    server.process.wait()
+    wait_until(lambda: not process_alive(child), timeout=5, what="the child to end")

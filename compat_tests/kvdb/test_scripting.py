@@ -729,3 +729,35 @@ def test_script_errors_are_counted_once_where_they_arise(r):
 ])
 def test_lua_libraries_redis_gives_scripts(r, script, expected):
     assert r.eval(script, 0) == expected
+
+
+def test_string_dump_gives_a_binary_chunk_that_loadstring_refuses(r):
+    # Redis's scripting.tcl: loadstring reads text only, so a dumped function does
+    # not load back (and calling what it gives calls nil).
+    with pytest.raises(redis.ResponseError, match="attempt to call a nil value"):
+        r.eval("return loadstring(string.dump(function() return 1 end))()", 0)
+    assert r.eval("return {string.byte(string.dump(function() end), 1, 5)}", 0) == \
+        [27, 76, 117, 97, 81]                               # ESC "LuaQ"
+    with pytest.raises(redis.ResponseError, match="unable to dump given function"):
+        r.eval("return string.dump(string.len)", 0)
+    with pytest.raises(redis.ResponseError, match=r"bad argument #1 to 'dump' \(function "
+                                                  r"expected, got no value\)"):
+        r.eval("return string.dump()", 0)
+
+
+def test_a_script_that_wrote_is_not_stopped_halfway(r):
+    # As Redis: the checks that refuse a write (OOM here; MISCONF and NOREPLICAS too)
+    # apply until the script's first write; after it, stopping would leave half its work.
+    r.delete("big", "after")
+    used = r.info("memory")["used_memory"]
+    r.config_set("maxmemory-policy", "noeviction")
+    r.config_set("maxmemory", used + 200_000)
+    try:
+        assert r.eval("redis.call('set', 'big', string.rep('x', 1000000)) "
+                      "redis.call('set', 'after', 'still written') return 1", 0) == 1
+        assert r.get("after") == b"still written"
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            r.eval("redis.call('set', 'another', 'no') return 1", 0)
+    finally:
+        r.config_set("maxmemory", 0)
+        r.delete("big", "after")

@@ -8,12 +8,14 @@ as the command that makes it: the same commands the append-only file gets
 is an RDB file (persistence/rdb.py) with the AUX fields Redis writes for a replica, so a
 real Redis can be our replica, and `redis-cli --rdb` saves our dataset as a dump.rdb.
 
-Redis streams a diskless payload between `$EOF:<40 random bytes>` markers, or sends a
-saved file with its length first; we build the file in memory and send it the second
-way, which every replica (and SYNC without `capa eof`) accepts. A client may ask for
-part of the dataset (REPLCONF rdb-filter-only: the function libraries, or nothing, as
-`redis-cli --replica` does), or for the payload alone (REPLCONF rdb-only 1, as
-`redis-cli --rdb` does): it is then disconnected once the payload is sent.
+As Redis, a primary streams a diskless payload between `$EOF:<40 random bytes>`
+markers as a forked child writes it (repl-diskless-sync, to replicas that say `capa
+eof`: diskless.py), or else has a BGSAVE child save dump.rdb and sends that file with its
+length first; replicas that come while such a BGSAVE runs share it. A client may ask
+for part of the dataset (REPLCONF rdb-filter-only: the function libraries, or nothing,
+as `redis-cli --replica` does), or for the payload alone (REPLCONF rdb-only 1, as
+`redis-cli --rdb` does): it is then built in memory, sent at once, and the client
+disconnected once the payload is sent.
 
 As in Redis, the stream is encoded once for all replicas, so they share one notion of
 the selected database; a new replica resets it, so that its stream starts with SELECT.
@@ -45,6 +47,16 @@ BACKLOG_MIN_SIZE = 16 * 1024        # as Redis: a smaller repl-backlog-size is r
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 
+class DiskSync:
+    """A BGSAVE for replicas: the stream's offset at its fork, and who waits for it."""
+
+    __slots__ = ("offset", "clients")
+
+    def __init__(self, offset: int, clients: list):
+        self.offset = offset
+        self.clients = clients
+
+
 class Replication:
     def __init__(self, kv):
         self.kv = kv
@@ -60,8 +72,11 @@ class Replication:
         self.waiting: list = []         # WAIT: (client, its block state, offset, count)
         self.awaiting_sync: list = []   # (client, psync) waiting for a diskless sync
         self.transfer: DisklessTransfer | None = None       # the one under way
-        # Replicas of a diskless transfer, until they acknowledge having it: what the
-        # stream brought since it was taken, held for them (Redis's output buffer).
+        self.awaiting_disk: list = []   # (client, psync) waiting for the next BGSAVE
+        self.disk_sync: DiskSync | None = None              # the BGSAVE for replicas
+        # Replicas of a diskless transfer, until they acknowledge having it, or of a
+        # BGSAVE, until it is done: what the stream brought since the payload was
+        # taken, held for them (Redis's output buffer).
         self.held: dict = {}            # client -> [bytes]
         self.sync_progress: dict = {}   # client -> (when its socket last took bytes, how
                                         # many were queued for it then)
@@ -114,16 +129,96 @@ class Replication:
         eof) waits first, unanswered, as in Redis: the transfer starts
         repl-diskless-sync-delay seconds after the first such replica came (or once
         repl-diskless-sync-max-replicas wait), so that those arriving meanwhile share
-        it: a forked child streams it to them (start_awaited_syncs). Otherwise the
-        payload is built in memory and sent at once."""
+        it: a forked child streams it to them (start_awaited_syncs). Otherwise a
+        BGSAVE child saves the dataset to disk and the file is sent (_sync_from_disk);
+        only a client that asked for a part of it or the payload alone gets it built in
+        memory and sent at once."""
         if client.replica_capa_eof and self.kv.config["repl-diskless-sync"]:
             client.replica_ack_time = time.time()         # INFO's lag counts from here
             self.awaiting_sync.append((client, psync))
             if len(self.awaiting_sync) == 1:
                 self.awaiting_since = time.monotonic()
             self.start_awaited_syncs()
-            return
-        self._sync(client, psync)
+        elif client.replica_rdb_only or client.replica_rdb_filter is not None:
+            self._sync(client, psync)
+        else:
+            self._sync_from_disk(client, psync)
+
+    # -- a full sync from a BGSAVE ------------------------------------------------------
+
+    def _sync_from_disk(self, client, psync: bool) -> None:
+        """As Redis with a disk target: share the BGSAVE for replicas under way (the
+        stream held since it forked is copied), or wait for the next, or start one."""
+        client.replica_ack_time = time.time()
+        disk = self.disk_sync
+        if disk is not None and disk.clients:
+            log.info("Waiting for end of BGSAVE for SYNC")
+            self._begin_full_sync(client, psync, disk.offset)
+            self._mark_replica(client)
+            self.held[client] = list(self.held[disk.clients[0]])
+            disk.clients.append(client)
+        elif self._child_busy():
+            log.info("Can't attach the replica to the current BGSAVE. Waiting for next "
+                     "BGSAVE for SYNC")
+            self.awaiting_disk.append((client, psync))
+        else:
+            self._start_disk_sync([(client, psync)])
+
+    def _child_busy(self) -> bool:
+        kv = self.kv
+        return kv.snapshotter.in_progress or bool(kv.aof_rewriting) or self.transfer is not None
+
+    def _start_disk_sync(self, entries: list) -> None:
+        log.info("Starting BGSAVE for SYNC with target: disk")
+        self.disk_sync = DiskSync(self.offset, [client for client, _psync in entries])
+        for client, psync in entries:
+            self._begin_full_sync(client, psync)
+            self._mark_replica(client)
+            self.held[client] = []
+        self._keep_backlog()
+        self.selected_db = -1
+        try:
+            self.kv.snapshotter.start_background(self._write_payload_in_child,
+                                                 self._disk_sync_done)
+        except OSError as exc:
+            log.warning("Can't save in background: fork: %s", exc.strerror)
+            self._disk_sync_done(False)
+
+    def _disk_sync_done(self, ok: bool) -> None:
+        """The BGSAVE for replicas ended: each gets the file (`$<length>` and the bytes),
+        then what the stream brought meanwhile; or, if it failed, is closed to sync
+        again."""
+        disk, self.disk_sync = self.disk_sync, None
+        payload = b""
+        if ok:
+            try:
+                with open(self.kv.snapshotter.path, "rb") as handle:
+                    payload = handle.read()
+            except OSError as exc:
+                log.warning("SYNC failed. Can't open/stat DB after BGSAVE: %s", exc.strerror)
+                ok = False
+        for client in disk.clients:
+            held = self.held.pop(client, None)
+            if held is None or client.closed:
+                continue
+            if not ok:
+                log.warning("SYNC failed. BGSAVE child returned an error")
+                client.close()
+                continue
+            client.out.append(b"$%d\r\n" % len(payload))
+            client.out.append(payload)
+            client.out.extend(held)
+            self._add(client)
+            log.info("Synchronization with replica %s succeeded", client.replica_name)
+        self._start_awaited_disk_syncs()
+
+    def _start_awaited_disk_syncs(self) -> None:
+        if self.awaiting_disk and not self._child_busy():
+            entries = [(client, psync) for client, psync in self.awaiting_disk
+                       if not client.closed]
+            self.awaiting_disk = []
+            if entries:
+                self._start_disk_sync(entries)
 
     def start_awaited_syncs(self) -> None:
         """From the cron, and as replicas come: start the waiting syncs if it is time
@@ -175,10 +270,12 @@ class Replication:
         client.out.extend(self.held.pop(client))
         self._add(client)
 
-    def _begin_full_sync(self, client, psync: bool) -> None:
+    def _begin_full_sync(self, client, psync: bool, offset: int | None = None) -> None:
+        """+FULLRESYNC: the payload will hold the stream up to `offset` (now's)."""
         self.full_syncs += 1
         if psync:
-            client.out.append(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset))
+            offset = self.offset if offset is None else offset
+            client.out.append(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), offset))
 
     def _sync(self, client, psync: bool) -> None:
         """A full sync with the payload built in memory, sent at once."""
@@ -334,7 +431,8 @@ class Replication:
         """(client, state) of every replica, as INFO and ROLE list them: those waiting
         for their sync to start or receiving it (wait_bgsave: as Redis says of a
         diskless transfer), then the others (online)."""
-        return ([(client, "wait_bgsave") for client, _psync in self.awaiting_sync]
+        return ([(client, "wait_bgsave") for client, _psync
+                 in self.awaiting_sync + self.awaiting_disk]
                 + [(client, "wait_bgsave" if self._receiving(client) else "online")
                    for client in self.held]
                 + [(client, "online") for client in self.replicas])
@@ -356,15 +454,26 @@ class Replication:
                 self.sync_progress[client] = (since, queued)
 
     def _receiving(self, client) -> bool:
-        return self.transfer is not None and client in self.transfer.clients
+        """Whether `client` waits for its payload (a transfer or a BGSAVE under way)."""
+        return ((self.transfer is not None and client in self.transfer.clients)
+                or (self.disk_sync is not None and client in self.disk_sync.clients))
 
     def detach(self, client) -> None:
         """A client that is (or was about to be) a replica went away."""
         self.awaiting_sync = [(waiting, psync) for waiting, psync in self.awaiting_sync
                               if waiting is not client]
+        self.awaiting_disk = [(waiting, psync) for waiting, psync in self.awaiting_disk
+                              if waiting is not client]
         self.sync_progress.pop(client, None)
         if self.held.pop(client, None) is not None and self.transfer is not None:
             self.transfer.drop(client)
+        disk = self.disk_sync
+        if disk is not None and client in disk.clients:
+            disk.clients.remove(client)
+            # As Redis: a BGSAVE nobody waits for any more goes, unless save rules
+            # want the file anyway.
+            if not disk.clients and not self.kv.config["save"]:
+                self.kv.snapshotter.kill_child()
         if client in self.replicas:
             self.replicas.remove(client)
             self.alone_since = time.monotonic()
@@ -449,10 +558,14 @@ class Replication:
             self._drop_stalled(config["repl-timeout"])
         if self.awaiting_sync:
             self.start_awaited_syncs()
-            if now - self.last_newline >= 1:        # as Redis: keep them from timing out
-                self.last_newline = now
-                for client, _psync in self.awaiting_sync:
-                    client.transport.write(b"\n")
+        self._start_awaited_disk_syncs()
+        waiting = [client for client, _psync in self.awaiting_sync + self.awaiting_disk]
+        if self.disk_sync is not None:
+            waiting += self.disk_sync.clients
+        if waiting and now - self.last_newline >= 1:     # as Redis: keep them from
+            self.last_newline = now                      # timing out
+            for client in waiting:
+                client.transport.write(b"\n")
         if now - self.last_ping >= config["repl-ping-replica-period"]:
             self.last_ping = now
             if self.replicas and self.kv.primary_link is None:    # a replica passes its

@@ -565,6 +565,8 @@ class ScriptEngine:
         if self.read_only and (cmd.is_write or "may_replicate" in cmd.flags):
             # PUBLISH too: it reaches the replicas, which a read-only script must not.
             raise ErrorReply("ERR Write commands are not allowed from read-only scripts.")
+        if self.running.wrote:
+            return      # as Redis: a script that changed the data is not stopped halfway
         if cmd.is_write and kv.refuse_writes is not None:
             raise ErrorReply(kv.refuse_writes)
         if cmd.denyoom and not self.allow_oom and kv.out_of_memory():

@@ -10,14 +10,18 @@ The child reports every 1024 keys once a second has passed, and once more at the
 each report is one fixed-size record on a pipe, which the parent reads when it wants
 the figures (INFO persistence: current_save_keys_processed, current_fork_perc,
 current_cow_size, current_cow_peak...). A report that finds the pipe full is dropped:
-the next one carries newer figures anyway.
+the next one carries newer figures anyway. One that finds nobody reading (the parent
+was killed) ends the child, as in Redis: its work would be for nobody.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import time
+
+log = logging.getLogger("fromscratch.kvdb")
 
 _RECORD = struct.Struct("<QQ")          # keys written, private dirty bytes
 _KEYS_BETWEEN_CHECKS = 1024
@@ -54,8 +58,11 @@ class ChildReporter:
         self.reported_at = time.monotonic()
         try:
             os.write(self.fd, _RECORD.pack(self.keys, private_dirty_bytes()))
+        except BrokenPipeError as exc:
+            log.warning("Child failed reporting info to parent, exiting. %s", exc.strerror)
+            os._exit(1)
         except OSError:
-            pass                        # full (non-blocking) or closed: see the docstring
+            pass                        # full: see the docstring
 
 
 class ChildProgress:

@@ -112,6 +112,7 @@ class Snapshotter:
         self.child_pid = 0
         self.child_started = 0.0
         self.dirty_at_fork = 0
+        self.then = None                # called with the child's success when it ends
         self.last_cow_size = 0          # the last BGSAVE child's copy-on-write, in bytes
 
     @property
@@ -202,15 +203,17 @@ class Snapshotter:
         self.kv.keyspace.dirty -= dirty
         self._finished(True, started)
 
-    def start_background(self) -> None:
-        """BGSAVE: fork a child that writes the snapshot; returns at once."""
+    def start_background(self, dump=None, then=None) -> None:
+        """BGSAVE: fork a child that writes the snapshot (with `dump`, see
+        write_snapshot_file); returns at once. `then(ok)` is called when it ends."""
         self.last_attempt = time.time()
         self.scheduled = False
-        pid = save_in_child(self.kv, self.path)
+        pid = save_in_child(self.kv, self.path, dump)
         self.child_pid = pid
         self.child_started = time.time()
         self.dirty_at_fork = self.kv.keyspace.dirty
-        log.info("background saving started by pid %d", pid)
+        self.then = then
+        log.info("Background saving started by pid %d", pid)
 
     def poll(self) -> None:
         """From the cron: collect a finished BGSAVE child."""
@@ -224,10 +227,11 @@ class Snapshotter:
         ok = os.waitstatus_to_exitcode(status) == 0
         if ok:
             self.kv.keyspace.dirty -= self.dirty_at_fork
-            log.info("background saving terminated with success")
+            log.info("Background saving terminated with success")
         else:
-            log.error("background saving error")
+            log.error("Background saving error")
         self._finished(ok, self.child_started)
+        self._call_then(ok)
 
     def kill_child(self) -> None:
         """Stop a running BGSAVE child and remove its unfinished file: at shutdown, and
@@ -237,6 +241,12 @@ class Snapshotter:
             return
         kill_saving_child(self.kv, self.child_pid, self.kv.config["dir"])
         self.child_pid = 0
+        self._call_then(False)
+
+    def _call_then(self, ok: bool) -> None:
+        then, self.then = self.then, None
+        if then is not None:
+            then(ok)
 
     def _finished(self, ok: bool, started: float) -> None:
         self.last_status_ok = ok

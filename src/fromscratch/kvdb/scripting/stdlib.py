@@ -4,8 +4,9 @@ table and math (reference manual, chapter 5).
 A library function is a Python function that takes the Lua arguments and returns the
 list of its results. Argument errors read as Lua's: "bad argument #1 to 'rep' (string
 expected, got no value)". Left out, as in Redis or for want of use: io, os, debug,
-coroutine, module/require, load/dofile, collectgarbage/gcinfo, string.dump (there is no
-bytecode here).
+coroutine, module/require, load/dofile, collectgarbage/gcinfo. There is no bytecode
+here: string.dump gives a binary chunk's header alone, which, as any binary chunk in
+Redis (whose loadstring reads text only), loadstring refuses.
 
 Library functions honour metatables where Lua's do (tostring's __tostring, gsub's
 table lookups, table.sort's comparisons) and are raw where Lua's are (rawget, next,
@@ -440,8 +441,22 @@ def string_library(interp) -> dict:
         "rep": lua_rep, "reverse": lua_reverse, "byte": lua_byte, "char": lua_char,
         "format": lua_format, "find": lua_find, "match": lua_match, "gmatch": lua_gmatch,
         "gfind": lua_gmatch,                  # Lua 5.0's name, kept by 5.1's compat mode
-        "gsub": lua_gsub,
+        "gsub": lua_gsub, "dump": lua_dump,
     }
+
+
+# Lua 5.1's binary chunk header (ESC "Lua", version 5.1, official format, little-endian,
+# the sizes of int, size_t, an instruction and a number, floating-point numbers).
+BINARY_CHUNK_HEADER = "\x1bLuaQ\x00\x01\x04\x08\x04\x08\x00"
+
+
+def lua_dump(*args):
+    function = args[0] if args else None
+    if type(function) is LuaFunction:
+        return [BINARY_CHUNK_HEADER]
+    if type_name(function) == "function":                  # a library's, in Python
+        raise LuaError("unable to dump given function")
+    raise _type_error(args, 0, "dump", "function")
 
 
 def _quoted(text: str) -> str:
