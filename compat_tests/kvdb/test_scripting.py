@@ -3,6 +3,7 @@ it: the conversions both ways, the errors word for word, redis-py's Lock and
 register_script, a rate limiter, cjson, bit, cmsgpack, and the append-only log of a script's writes."""
 
 import hashlib
+import re
 import time
 
 import pytest
@@ -761,3 +762,23 @@ def test_a_script_that_wrote_is_not_stopped_halfway(r):
     finally:
         r.config_set("maxmemory", 0)
         r.delete("big", "after")
+
+
+def test_a_stale_replica_runs_only_scripts_that_allow_it(start):
+    # Redis's scripting.tcl: a replica whose primary is down, with
+    # replica-serve-stale-data no, refuses a script without flags or without
+    # allow-stale (MASTERDOWN), and inside one that allows it, commands that are not
+    # flagged stale (GET; not ECHO).
+    server = start("--replica-serve-stale-data", "no", "--replicaof", "127.0.0.1", "1")
+    client = redis.Redis(host=server.host, port=server.port)
+    masterdown = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    for script in ("return 1", "#!lua flags=no-writes\nreturn 1"):
+        with pytest.raises(redis.ResponseError, match=re.escape(masterdown.split(" ", 1)[1])):
+            client.eval(script, 0)
+    assert client.eval("#!lua flags=allow-stale,no-writes\nreturn 1", 0) == 1
+    assert client.eval("#!lua flags=allow-stale,no-writes\n"
+                       "return redis.call('echo', 'foobar')", 0) == b"foobar"
+    with pytest.raises(redis.ResponseError, match="Can not execute the command on a stale "
+                                                  "replica"):
+        client.eval("#!lua flags=allow-stale,no-writes\nreturn redis.call('get', 'x')", 1, "x")
+    client.close()

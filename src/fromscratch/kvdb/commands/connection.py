@@ -26,7 +26,7 @@ def ping(client, argv):
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("echo", arity=2, flags="fast", group="connection", since="1.0.0",
+@command("echo", arity=2, flags="loading stale fast", group="connection", since="1.0.0",
          summary="Returns the given string.", complexity="O(1)", syntax="message")
 def echo(client, argv):
     return argv[1]

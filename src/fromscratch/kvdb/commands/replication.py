@@ -196,8 +196,9 @@ def failover(client, argv):
     return OK
 
 
-@command("role", arity=1, flags="admin noscript loading stale fast", group="server",
-         since="2.8.12", summary="Returns the replication role.", complexity="O(1)")
+@command("role", arity=1, flags="noscript loading stale fast", group="server",
+         since="2.8.12", summary="Returns the replication role.", complexity="O(1)",
+         acl="@admin @dangerous")
 def role(client, argv):
     kv = client.kv
     link = kv.primary_link

@@ -487,10 +487,13 @@ class ScriptEngine:
     def _check_flags(self, flags: frozenset | None, read_only: bool) -> None:
         """Redis's checks before a run, for code that declared its flags: unless it
         declared no-writes, it may write, so it is refused where writes are (as Redis
-        then treats the command as a write), and by the *_RO commands."""
+        then treats the command as a write), and by the *_RO commands. A script without
+        flags is refused by a stale replica (one that declared them, by their flags)."""
+        kv = self.kv
+        if flags is None and kv.stale_reply is not None:
+            raise ErrorReply(kv.stale_reply)
         if flags is None or "no-writes" in flags:
             return
-        kv = self.kv
         if "allow-oom" not in flags and kv.out_of_memory():
             raise OOM
         if kv.refuse_writes is not None:
