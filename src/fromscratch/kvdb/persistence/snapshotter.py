@@ -139,7 +139,7 @@ class Snapshotter:
         try:
             if is_rdb(data):
                 loaded = self.import_rdb(data, replace)
-                log.warning("imported %d keys from %s, an RDB file written by Redis; "
+                log.warning("imported %d keys from %s, an RDB file (Redis's format); "
                             "it will be saved in our own snapshot format", loaded, self.path)
             else:
                 loaded = self.kv.load_snapshot(data, replace)
