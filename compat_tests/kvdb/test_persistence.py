@@ -7,6 +7,7 @@ restart it on the same data.
 import glob
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -151,6 +152,35 @@ def test_shutdown_stops_a_background_save_and_removes_its_unfinished_file(node):
     node.server.process.wait(20)
     assert glob.glob(unfinished) == []
     assert not os.path.exists(os.path.join(node.directory, "dump.rdb"))
+
+
+def test_the_port_is_closed_before_shutdown_closes_the_connection(node):
+    # Redis's shutdown.tcl: once SHUTDOWN's own connection is closed, no new one is
+    # accepted (the listening socket went first).
+    client = node.start()
+    port = node.server.port
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"SHUTDOWN NOSAVE\r\n")
+        sock.settimeout(20)
+        assert sock.recv(100) == b""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    node.server.process.wait(20)
+    client.close()
+
+
+def test_shutdown_abort_cancels_a_signal_while_the_cron_is_paused(node):
+    # Redis acts on SIGTERM in its cron: with the cron paused, SHUTDOWN ABORT cancels it.
+    node.options = ("--enable-debug-command", "yes")
+    client = node.start()
+    client.execute_command("DEBUG", "PAUSE-CRON", "1")
+    node.server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    assert client.execute_command("SHUTDOWN", "ABORT")
+    client.execute_command("DEBUG", "PAUSE-CRON", "0")
+    time.sleep(0.3)
+    assert client.ping()
+    assert node.server.process.poll() is None
 
 
 def test_shutdown_save_and_nosave(node):

@@ -173,6 +173,9 @@ class KvServer:
         self.refuse_writes: str | None = None   # MISCONF: why writes are refused, if they are
         self.stale_reply: str | None = None     # MASTERDOWN, while it refuses commands
         self.shutdown_done = False
+        # A stopping signal that came while DEBUG PAUSE-CRON held the cron: a future, done
+        # (True) when the cron runs again, or (False) at SHUTDOWN ABORT.
+        self.signal_held = None
         # Waiting for replicas before a shutdown: (deadline, what to call when over)
         self.shutdown_wait = None
         self.shutdown_clients: list = []         # blocked on a SHUTDOWN that waits
@@ -755,6 +758,10 @@ class KvServer:
                     log.warning("Error trying to save the DB, can't exit.")
                     return self._shutdown_failed()
                 log.warning("Error trying to save the DB. Exit anyway.")
+        # As Redis: no new connection from here on, though the last replies are still
+        # to be written (a client that sees its SHUTDOWN's connection close finds the
+        # port closed already).
+        self.tcp.stop_listening()
         log.warning("Redis is now ready to exit, bye bye...")
         self.shutdown_done = True
         return True
@@ -851,6 +858,12 @@ class KvServer:
             self.exit_now()
         if signum in _SHUTDOWN_CONFIGS:
             log.warning("Received %s scheduling shutdown...", signal.Signals(signum).name)
+            # Redis acts on a signal in its cron: while the cron is paused, SHUTDOWN
+            # ABORT can still cancel it.
+            if self.cron_paused:
+                self.signal_held = self.loop.create_future()
+                if not await self.signal_held:
+                    return False
             flags = self.config[_SHUTDOWN_CONFIGS[signum]]
             if "now" not in flags and self.must_wait_for_replicas():
                 caught_up = self.loop.create_future()
@@ -901,8 +914,17 @@ class KvServer:
         self.shutdown_wait = None
         done(True)
 
+    def _release_signal(self, go_on: bool) -> None:
+        held, self.signal_held = self.signal_held, None
+        held.set_result(go_on)
+
     def abort_shutdown(self) -> bool:
-        """SHUTDOWN ABORT: stop waiting for the replicas, and serve on."""
+        """SHUTDOWN ABORT: stop waiting for the replicas (or for the cron, to act on a
+        signal), and serve on."""
+        if self.signal_held is not None:
+            self._release_signal(False)
+            log.info("Shutdown manually aborted.")
+            return True
         if self.shutdown_wait is None:
             return False
         _deadline, done = self.shutdown_wait
@@ -1003,6 +1025,8 @@ class KvServer:
     def cron(self) -> None:
         if self.cron_paused:                    # DEBUG PAUSE-CRON
             return
+        if self.signal_held is not None:
+            self._release_signal(True)
         self.keyspace.tick()
         # A replica leaves expiring to its primary, whose DELs it applies, but for the
         # keys its own clients wrote (a writable replica's).
