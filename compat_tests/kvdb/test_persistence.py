@@ -183,6 +183,24 @@ def test_shutdown_abort_cancels_a_signal_while_the_cron_is_paused(node):
     assert node.server.process.poll() is None
 
 
+def test_a_second_sigint_during_the_final_save_exits_at_once(node):
+    # Redis's shutdown.tcl, "You insist... exiting now": the unfinished file goes.
+    node.options = ("--save", "3600 1")
+    client = node.start()
+    client.mset({f"key{i}": i for i in range(20)})
+    client.config_set("rdb-key-save-delay", 100_000)      # 0.1 s a key: 2 s for the save
+    node.server.process.send_signal(signal.SIGINT)
+    unfinished = os.path.join(node.directory, "temp-*.rdb")
+    deadline = time.monotonic() + 5
+    while not glob.glob(unfinished) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(glob.glob(unfinished)) == 1
+    node.server.process.send_signal(signal.SIGINT)
+    node.server.process.wait(1)
+    assert glob.glob(unfinished) == []
+    assert not os.path.exists(os.path.join(node.directory, "dump.rdb"))
+
+
 def test_shutdown_save_and_nosave(node):
     client = node.start()
     client.set("k", "v")

@@ -46,7 +46,7 @@ from .persistence.propagation import (PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_RE
                                       effects)
 from .persistence.rdb import is_rdb, write_rdb
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
-from .persistence.snapshotter import Snapshotter, parse_rdb
+from .persistence.snapshotter import Snapshotter, parse_rdb, temporary_path
 from .replication import Replication
 from .version import REDIS_VERSION
 from .notifications import Notifier, effective_flags
@@ -86,6 +86,23 @@ def _listen_addresses(bind: str) -> tuple[list[str], list[str]]:
         (optional if word.startswith("-") else required).append(word.lstrip("-"))
     return required, optional
 
+
+
+@contextlib.contextmanager
+def _insistence_exits(directory: str):
+    """While a shutdown a signal asked for saves in the event loop's thread (whose
+    signal handlers wait for it): a SIGINT exits at once, removing the unfinished file,
+    as Redis's handler does."""
+    def insist(_signum, _frame):
+        log.warning("You insist... exiting now.")
+        with contextlib.suppress(OSError):
+            os.unlink(temporary_path(directory, os.getpid()))
+        os._exit(1)
+    previous = signal.signal(signal.SIGINT, insist)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 class KvServer:
     def __init__(self, config: Config | None = None, table: CommandTable | None = None,
@@ -722,11 +739,13 @@ class KvServer:
                             and not self.config["replica-serve-stale-data"] else None)
         self.refresh_lanes()
 
-    def prepare_shutdown(self, save: bool | None = None, force: bool = False) -> bool:
+    def prepare_shutdown(self, save: bool | None = None, force: bool = False,
+                         by_signal: bool = False) -> bool:
         """Persist what must be before exiting: the AOF is synced and closed, and a
         snapshot is saved if `save` (default: when save rules exist). Returns False if
         saving failed (the server then keeps running, as Redis does, unless `force`).
-        The log says what Redis's says."""
+        The log says what Redis's says. When a signal asked for the shutdown, a SIGINT
+        during the final save exits at once, as Redis's "You insist"."""
         if self.shutdown_done:
             return True
         log.warning("User requested shutdown...")
@@ -752,7 +771,9 @@ class KvServer:
         if save:
             log.info("Saving the final RDB snapshot before exiting.")
             try:
-                self.snapshotter.save()
+                with (_insistence_exits(os.path.dirname(self.snapshotter.path) or ".")
+                      if by_signal else contextlib.nullcontext()):
+                    self.snapshotter.save()
             except OSError:
                 if not force:
                     log.warning("Error trying to save the DB, can't exit.")
@@ -873,7 +894,8 @@ class KvServer:
                     self.answer_shutdown_clients()
                     return False
         save = True if "save" in flags else False if "nosave" in flags else None
-        if not self.prepare_shutdown(save=save, force="force" in flags):
+        if not self.prepare_shutdown(save=save, force="force" in flags,
+                                     by_signal=signum is not None):
             if waited:
                 self.unpause("shutdown")
             self.answer_shutdown_clients()
