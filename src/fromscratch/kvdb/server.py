@@ -87,7 +87,6 @@ def _listen_addresses(bind: str) -> tuple[list[str], list[str]]:
     return required, optional
 
 
-
 @contextlib.contextmanager
 def _insistence_exits(directory: str):
     """While a shutdown a signal asked for saves in the event loop's thread (whose
@@ -103,6 +102,7 @@ def _insistence_exits(directory: str):
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
 
 class KvServer:
     def __init__(self, config: Config | None = None, table: CommandTable | None = None,
