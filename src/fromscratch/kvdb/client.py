@@ -735,10 +735,13 @@ class Client(Connection):
         if not self.flush_scheduled:                # checked here too: this runs per delivery
             self.kv.flush_soon(self)
 
+    def _output_class(self) -> str:
+        """client-output-buffer-limit's class of this client's own traffic."""
+        return "pubsub" if self.subscriptions_count() else "normal"
+
     def hard_output_limit(self) -> int:
         """client-output-buffer-limit's hard limit for the client's class (0: none)."""
-        klass = "pubsub" if self.subscriptions_count() else "normal"
-        return self.kv.config["client-output-buffer-limit"][klass][0]
+        return self.kv.config["client-output-buffer-limit"][self._output_class()][0]
 
     def _over_output_limit(self, klass: str | None = None, pending: int = 0) -> bool:
         """client-output-buffer-limit for a class of traffic ("pubsub" for deliveries,
@@ -746,7 +749,7 @@ class Client(Connection):
         not yet written: over the hard limit at once, or over the soft limit for longer
         than its time."""
         if klass is None:
-            klass = "pubsub" if self.subscriptions_count() else "normal"
+            klass = self._output_class()
         hard, soft, seconds = self.kv.config["client-output-buffer-limit"][klass]
         size = pending + self.output_buffer_size
         if hard and size > hard:

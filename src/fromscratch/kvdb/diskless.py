@@ -7,10 +7,8 @@ takes its time under rdb-key-save-delay (a test knob), and the primary serves it
 clients meanwhile: the replicas see a transfer that lasts, as with Redis (their
 loading states, their timeouts).
 
-The changes made during the transfer are in the stream after the offset the payload
-was taken at: each replica gets them from the backlog once the payload is through
-(or, if the backlog no longer holds them all, is dropped to sync again, as Redis drops
-a replica over its output buffer limit). When every replica has gone, the child is
+The changes made during the transfer are held for each replica (Replication.held) and
+follow once it acknowledges the payload. When every replica has gone, the child is
 killed: nobody would read what it writes.
 """
 
@@ -34,7 +32,6 @@ class DisklessTransfer:
         self.kv = kv
         self.replication = replication
         self.clients = list(clients)
-        self.offset = replication.offset            # the stream's, when the payload is taken
         mark = os.urandom(20).hex().encode()
         for client in self.clients:
             client.out.append(b"$EOF:%s\r\n" % mark)

@@ -165,6 +165,8 @@ class Replication:
             self._start_disk_sync([(client, psync)])
 
     def _child_busy(self) -> bool:
+        """Whether a sync must wait to fork its child: as in Redis, one child at a time
+        (a BGSAVE, an AOF rewrite, a diskless transfer)."""
         kv = self.kv
         return kv.snapshotter.in_progress or bool(kv.aof_rewriting) or self.transfer is not None
 
@@ -202,8 +204,7 @@ class Replication:
             if held is None or client.closed:
                 continue
             if not ok:
-                log.warning("SYNC failed. BGSAVE child returned an error")
-                client.close()
+                self._sync_failed(client)
                 continue
             client.out.append(b"$%d\r\n" % len(payload))
             client.out.append(payload)
@@ -228,7 +229,7 @@ class Replication:
         config = self.kv.config
         most = config["repl-diskless-sync-max-replicas"]
         waited = time.monotonic() - self.awaiting_since
-        if not self.awaiting_sync or self.transfer is not None or (
+        if not self.awaiting_sync or self._child_busy() or (
                 waited < config["repl-diskless-sync-delay"]
                 and not (most and len(self.awaiting_sync) >= most)):
             return
@@ -255,15 +256,19 @@ class Replication:
         self.transfer = None
         for client in transfer.clients:
             if not ok:
-                log.warning("SYNC failed. BGSAVE child returned an error")
                 self.held.pop(client, None)
-                client.close()              # it syncs again
+                self._sync_failed(client)
                 continue
             log.info("Streamed RDB transfer with replica %s succeeded (socket). Waiting for "
                      "REPLCONF ACK from slave to enable streaming", client.replica_name)
             if client.replica_acked_payload:
                 self._start_stream(client)  # its ACK came before we saw the pipe end
         self.start_awaited_syncs()
+
+    @staticmethod
+    def _sync_failed(client) -> None:
+        log.warning("SYNC failed. BGSAVE child returned an error")
+        client.close()                      # it syncs again
 
     def _start_stream(self, client) -> None:
         self.sync_progress.pop(client, None)
@@ -413,11 +418,17 @@ class Replication:
         for replica, _state in self.listed():
             replica.close()
 
-    def kill_transfer(self) -> None:
-        """At shutdown: stop the diskless transfer's child."""
+    def stop_syncs(self) -> None:
+        """At shutdown: stop the diskless transfer's child, and close the replicas
+        waiting for a sync to start (before the BGSAVE child is killed, which would let
+        the next start). Should the shutdown fail, they come back and sync again."""
         if self.transfer is not None:
             self.transfer.kill()
             self.transfer = None
+        waiting = self.awaiting_sync + self.awaiting_disk
+        self.awaiting_sync, self.awaiting_disk = [], []
+        for client, _psync in waiting:
+            client.close()
 
     def abort_transfer(self) -> None:
         """FLUSHALL, as Redis: the diskless transfer under way sends data that is gone;

@@ -757,8 +757,8 @@ class KvServer:
             log.warning("Writing initial AOF. Exit anyway.")
         if self.snapshotter.in_progress:
             log.warning("There is a child saving an .rdb. Killing it!")
+        self.replication.stop_syncs()
         self.snapshotter.kill_child()
-        self.replication.kill_transfer()
         for aof in (self.aof, self.offline_aof):
             if aof is not None:
                 if aof.rewriting:
@@ -1003,8 +1003,7 @@ class KvServer:
         """SHUTDOWN NOSAVE while a script is busy, or a SHUTDOWN or stopping signal while
         loading: exit there and then, leaving the script or load unfinished and nothing
         saved, as Redis does (a busy script's changes so far were never logged)."""
-        self.prepare_shutdown(save=False, force=True)
-        self.tcp.stop_listening()
+        self.prepare_shutdown(save=False, force=True)      # (closes the port too)
         if self.pidfile:
             with contextlib.suppress(OSError):
                 os.unlink(self.pidfile)
