@@ -888,6 +888,73 @@ def test_a_replica_that_lost_its_link_continues_from_the_backlog(server, primary
     assert replica.mget("before", "while-away", "after") == [b"1", b"2", b"3"]
 
 
+def read_line(sock: socket.socket) -> bytes:
+    """One CRLF-ended line from `sock`, the primary's keepalive newlines before it
+    left out."""
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data.lstrip(b"\n")[:-2]
+
+
+def test_a_replica_without_its_primary_refuses_to_be_synced_from(start):
+    # Its primary is a port where nothing listens: its link stays down. Were it to
+    # hand on what it has (nothing yet), whoever synced from it would lose its data.
+    replica_server = start("--replicaof", "127.0.0.1", str(free_port()))
+    for command in (("SYNC",), ("PSYNC", "?", "-1")):
+        with socket.create_connection((replica_server.host, replica_server.port),
+                                      timeout=10) as link:
+            link.sendall(encode_command(command))
+            assert read_line(link) == (b"-NOMASTERLINK Can't SYNC while not connected "
+                                       b"with my master")
+
+
+def test_the_backlog_keeps_what_a_syncing_replica_needs_for_others_to_continue(start):
+    primary_server = start("--repl-backlog-size", "16384", "--save", "",
+                           "--repl-diskless-sync", "no")
+    primary = connect(primary_server)
+    # A replica waits for a BGSAVE that takes its time (a second per key).
+    primary.set("a", "1")
+    primary.config_set("rdb-key-save-delay", 1_000_000)
+    waiting = socket.create_connection((primary_server.host, primary_server.port), timeout=10)
+    try:
+        waiting.sendall(encode_command(["PSYNC", "?", "-1"]))
+        assert read_line(waiting).startswith(b"+FULLRESYNC")
+        # What comes meanwhile is kept for it, past repl-backlog-size...
+        for i in range(200):
+            primary.set(f"key:{i}", "x" * 1000)
+            if i == 9:
+                replid, offset = (primary.info("replication")[field]
+                                  for field in ("master_replid", "master_repl_offset"))
+        info = primary.info()
+        assert info["repl_backlog_histlen"] > 200_000
+        assert info["mem_total_replication_buffers"] >= info["repl_backlog_histlen"]
+        # ...and another replica, which had it up to key:9, continues from there.
+        with socket.create_connection((primary_server.host, primary_server.port),
+                                      timeout=10) as other:
+            other.sendall(encode_command(["PSYNC", replid, offset + 1]))
+            assert read_line(other).startswith(b"+CONTINUE")
+            stream = b""
+            while b"key:199" not in stream:
+                stream += other.recv(65536)
+            assert b"key:10\r\n" in stream and b"key:9\r\n" not in stream
+        wait_until(lambda: primary.info("replication")["connected_slaves"] == 1,
+                   what="the primary to drop the replica that continued")
+        # The waiting replica's output (all it has yet to get) counts against its
+        # client-output-buffer-limit: past it, it is dropped, and the backlog shrinks.
+        primary.config_set("client-output-buffer-limit", "replica 64kb 0 0")
+        primary.set("one-more", "x" * 20_000)
+        wait_until(lambda: primary.info("replication")["connected_slaves"] == 0,
+                   what="the primary to drop the replica over its limit")
+        wait_until(lambda: primary.info("replication")["repl_backlog_histlen"] < 100_000,
+                   what="the backlog to shrink")
+    finally:
+        waiting.close()
+
+
 def test_a_replica_announces_the_address_it_is_told_to(server, primary, start):
     replica = connect(start("--replica-announce-ip", "10.1.2.3", "--replica-announce-port",
                             "4567", "--replicaof", server.host, str(server.port)))
@@ -907,6 +974,24 @@ def start_primary_and_replica(start):
     replica = connect(replica_server)
     wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
     return primary_server, connect(primary_server), replica_server, replica
+
+
+def test_a_replica_sent_elsewhere_and_back_continues_in_the_streams_database(start):
+    primary_server, primary, replica_server, replica = start_primary_and_replica(start)
+    nine = redis.Redis(port=primary_server.port, db=9)
+    nine.set("before", "1")                 # the stream SELECTs 9, once
+    assert nine.execute_command("WAIT", 1, 5000) == 1
+    replica.execute_command("REPLICAOF", "127.0.0.1", free_port())     # nobody there
+    wait_until(lambda: primary.info("replication")["connected_slaves"] == 0,
+               what="the primary to see its replica go")
+    nine.set("while-away", "2")
+    replica.execute_command("REPLICAOF", primary_server.host, primary_server.port)
+    wait_until(lambda: primary.info("stats")["sync_partial_ok"] == 1,
+               what="a partial resynchronization")
+    nine.set("after", "3")                  # still in 9: no SELECT in the stream
+    assert nine.execute_command("WAIT", 1, 5000) == 1
+    assert connect(replica_server, db=9).mget("before", "while-away", "after") == [b"1", b"2", b"3"]
+    assert replica.dbsize() == 0
 
 
 def test_shutdown_waits_for_a_lagging_replica_and_can_be_aborted(start):

@@ -1,6 +1,7 @@
 """Server commands: INFO, CONFIG, COMMAND, SLOWLOG, LATENCY, MONITOR, TIME, DEBUG."""
 
 import os
+import signal
 import socket
 import stat
 import threading
@@ -490,6 +491,27 @@ def test_pidfile_logfile_and_readiness_line(tmp_path, kind):
     finally:
         server.stop()
     assert not pidfile.exists()                    # removed on a clean shutdown
+
+
+@pytest.mark.parametrize("cause", ["DEBUG SEGFAULT", "SIGABRT"])
+def test_a_crash_leaves_a_bug_report_in_the_log(start, tmp_path, cause):
+    logfile = tmp_path / "crash.log"
+    server = start("--logfile", str(logfile), "--enable-debug-command", "yes",
+                   "--crash-memcheck-enabled", "no")
+    if cause == "SIGABRT":
+        fatal = signal.SIGABRT
+        server.process.send_signal(fatal)
+    else:
+        fatal = signal.SIGSEGV
+        with socket.create_connection((server.host, server.port), timeout=15) as link:
+            link.sendall(encode_command(["DEBUG", "SEGFAULT"]))
+            assert link.recv(100) == b""                # no answer: it is gone
+    assert server.process.wait(15) == -fatal           # it dies by that signal
+    report = logfile.read_text()
+    assert f"crashed by signal: {fatal.value}" in report
+    for part in ("=== REDIS BUG REPORT START", "------ INFO OUTPUT ------", "redis_version:",
+                 "=== REDIS BUG REPORT END"):
+        assert part in report
 
 
 def test_slowlog_never_shows_secrets(r, server):

@@ -19,6 +19,7 @@ import sys
 import time
 
 from ..net import run_servers
+from . import crash
 from .acl import AclFileError
 from .config import Config, ConfigError, parse_command_line
 from .persistence.aof import CorruptAof
@@ -74,7 +75,7 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         return 1
     if config["daemonize"]:
         daemonize()
-    log_format = start_logging(config)
+    log_format, log_stream = start_logging(config)
     log.info("%s version=%s, pid=%d, just started", name, REDIS_VERSION, os.getpid())
     os.makedirs(config["dir"], exist_ok=True)
     try:
@@ -83,6 +84,7 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         log.error("Aborting Redis startup because of ACL errors: %s", exc)
         return 1
     log_format.server = server
+    crash.install(server, log_stream)
     # As redis-server, the banner comes once the server listens: scripts that wait for
     # it then connect.
     if config["always-show-logo"]:
@@ -139,9 +141,9 @@ class RedisLogFormat(logging.Formatter):
         return line
 
 
-def start_logging(config: Config) -> RedisLogFormat:
+def start_logging(config: Config) -> tuple[RedisLogFormat, object]:
     """Log to stdout, or append to `logfile`, at `loglevel` (CONFIG SET may change it).
-    Returns the line format, to be told of the server once it exists."""
+    Returns the line format, to be told of the server once it exists, and the stream."""
     handler = (logging.FileHandler(config["logfile"]) if config["logfile"]
                else logging.StreamHandler(sys.stdout))
     log_format = RedisLogFormat()
@@ -155,7 +157,7 @@ def start_logging(config: Config) -> RedisLogFormat:
 
     set_level(config["loglevel"])
     config.on_change("loglevel", set_level)
-    return log_format
+    return log_format, handler.stream
 
 
 def write_pidfile(path: str) -> None:

@@ -138,6 +138,7 @@ class Client(Connection):
         self.replica_rdb_only = False   # REPLCONF rdb-only 1: the payload, not the stream
         self.replica_capa_eof = False   # REPLCONF capa eof: takes a diskless payload
         self.replica_acked_payload = False  # acknowledged its diskless payload
+        self.stream_from = 0                # the first offset of the stream in its output
         self.replica_rdb_filter = None  # REPLCONF rdb-filter-only: the parts it wants
         self.write_offset = 0      # the replication stream's offset after its last write
         # The server's own client (replaying the append-only file, or applying a
@@ -220,7 +221,7 @@ class Client(Connection):
         # than the kernel holds while it does not read yet: to stop reading would stall
         # both), but dropped if over its client-output-buffer-limit; and its buffers
         # count against maxmemory and maxmemory-clients.
-        if not self.closed and self._over_output_limit():
+        if not self.closed and self.over_output_limit():
             self.drop_over_output_limit()
 
     def drop_over_output_limit(self) -> None:
@@ -307,9 +308,9 @@ class Client(Connection):
             # What this turn's replies add to the client's backlog is checked against its
             # client-output-buffer-limit before any is written, as Redis checks its output
             # buffer: a reply over the hard limit is never sent, the client is dropped.
-            # (A replica's dataset payload is not output in Redis's sense: not checked.)
+            # (A replica's dataset payload is not output in Redis's sense: not counted.)
             if (len(data) + self.buffered > self.kv.output_limit_floor
-                    and self.replica_since is None and self._over_output_limit(None, len(data))):
+                    and self.over_output_limit(None, len(data))):
                 self.drop_over_output_limit()
                 return
             stats = self.server.stats
@@ -324,7 +325,7 @@ class Client(Connection):
                 self.kv.evictor.buffered_clients.add(self)
             if self.over_soft_limit_since is not None:
                 # restarts the soft limit's clock if now under
-                self._over_output_limit(self.soft_limit_class)
+                self.over_output_limit(self.soft_limit_class)
         if self.close_after_reply:
             self.close()
 
@@ -737,21 +738,30 @@ class Client(Connection):
 
     def _output_class(self) -> str:
         """client-output-buffer-limit's class of this client's own traffic."""
+        if self.replica_since is not None:
+            return "slave"
         return "pubsub" if self.subscriptions_count() else "normal"
 
     def hard_output_limit(self) -> int:
         """client-output-buffer-limit's hard limit for the client's class (0: none)."""
         return self.kv.config["client-output-buffer-limit"][self._output_class()][0]
 
-    def _over_output_limit(self, klass: str | None = None, pending: int = 0) -> bool:
+    def over_output_limit(self, klass: str | None = None, pending: int = 0) -> bool:
         """client-output-buffer-limit for a class of traffic ("pubsub" for deliveries,
         else the client's own class), counting the socket's backlog and `pending` bytes
-        not yet written: over the hard limit at once, or over the soft limit for longer
-        than its time."""
+        not yet written (for a replica, the stream it has yet to get): over the hard
+        limit at once, or over the soft limit for longer than its time."""
         if klass is None:
             klass = self._output_class()
-        hard, soft, seconds = self.kv.config["client-output-buffer-limit"][klass]
-        size = pending + self.output_buffer_size
+        config = self.kv.config
+        hard, soft, seconds = config["client-output-buffer-limit"][klass]
+        if klass == "slave":
+            size = self.kv.replication.unsent(self, pending)
+            # As Redis: a replica's hard limit below the backlog is raised to it (the
+            # replica could continue from the backlog anyway).
+            hard = hard and max(hard, config["repl-backlog-size"])
+        else:
+            size = pending + self.output_buffer_size
         if hard and size > hard:
             return True
         if soft and size > soft:

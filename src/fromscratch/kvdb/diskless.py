@@ -7,8 +7,8 @@ takes its time under rdb-key-save-delay (a test knob), and the primary serves it
 clients meanwhile: the replicas see a transfer that lasts, as with Redis (their
 loading states, their timeouts).
 
-The changes made during the transfer are held for each replica (Replication.held) and
-follow once it acknowledges the payload. When every replica has gone, the child is
+The changes made during the transfer are kept for the replicas in the backlog
+(Replication.held) and follow once each acknowledges the payload. When every replica has gone, the child is
 killed: nobody would read what it writes.
 """
 

@@ -76,9 +76,11 @@ class _StreamClient(Client):
 
 
 class PrimaryLink:
-    def __init__(self, kv, host: str, port: int, replid: str, offset: int):
+    def __init__(self, kv, host: str, port: int, replid: str, offset: int, stream_db=None):
         """Follow host:port, first asking to continue the history `replid` from
-        `offset` (ours: see KvServer.follow)."""
+        `offset` (ours: see KvServer.follow), in the database `stream_db` (the one
+        the stream was in, when it continues a stream followed before: Redis's cached
+        primary keeps it too)."""
         self.kv = kv
         self.host = host
         self.port = port
@@ -98,6 +100,8 @@ class PrimaryLink:
         self.stopped = False
         self._resumable = True        # whether the next link may ask to continue (PSYNC)
         self._client = self._new_client()   # applies the stream; kept across PSYNCs
+        if stream_db is not None:
+            self._client.db = stream_db
         self._writer: asyncio.StreamWriter | None = None
         self._task = asyncio.get_running_loop().create_task(self._run())
 

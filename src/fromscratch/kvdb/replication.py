@@ -27,6 +27,13 @@ asking them with REPLCONF GETACK in the stream. The last `repl-backlog-size` byt
 the stream are kept in a backlog: a replica that lost its link asks to continue (PSYNC
 <our replid> <the next byte it needs>) and, if the backlog still holds that byte, gets
 `+CONTINUE` and the stream from there, instead of the whole dataset again.
+
+As in Redis 7, the backlog and the replicas waiting for their sync share one buffer:
+the stream since such a replica's payload was taken stays in the backlog, however big
+the backlog grows past repl-backlog-size meanwhile, and the replica gets it from there
+once it has its payload (any other replica may continue from it too). A replica's
+output buffer, for client-output-buffer-limit's replica class, is the stream it has
+yet to get (the payload is not counted, as Redis sends it apart).
 """
 
 from __future__ import annotations
@@ -75,18 +82,19 @@ class Replication:
         self.awaiting_disk: list = []   # (client, psync) waiting for the next BGSAVE
         self.disk_sync: DiskSync | None = None              # the BGSAVE for replicas
         # Replicas of a diskless transfer, until they acknowledge having it, or of a
-        # BGSAVE, until it is done: what the stream brought since the payload was
-        # taken, held for them (Redis's output buffer).
-        self.held: dict = {}            # client -> [bytes]
+        # BGSAVE, until it is done, by the offset of the first byte of the stream they
+        # need (what came after their payload was taken): the backlog keeps it for them.
+        self.held: dict = {}            # client -> offset
         self.sync_progress: dict = {}   # client -> (when its socket last took bytes, how
                                         # many were queued for it then)
         self.awaiting_since = 0.0       # when the first of them came
         self.last_newline = 0.0         # when they last got a newline
         self.ack_requested = False
         self.reset_stats()
-        # The backlog: the stream's last repl-backlog-size bytes, kept from the first
-        # replica on (and for repl-backlog-ttl seconds after the last one leaves), so
-        # that a replica that reconnects can continue where it was (PSYNC).
+        # The backlog: the stream's last repl-backlog-size bytes (or more, for the held
+        # replicas), kept from the first replica on (and for repl-backlog-ttl seconds
+        # after the last one leaves), so that a replica that reconnects can continue
+        # where it was (PSYNC).
         self.backlog: bytearray | None = None
         self.alone_since = 0.0          # when the last replica left
 
@@ -116,10 +124,9 @@ class Replication:
     def continue_from(self, client, wanted: int) -> None:
         """A partial resynchronization: +CONTINUE, then the stream from byte `wanted`."""
         self.partial_syncs += 1
-        start = wanted - self.backlog_first_offset()
         client.out.append(b"+CONTINUE %s\r\n" % self.replid.encode())
-        client.out.append(bytes(self.backlog[start:]))
-        self._add(client)
+        client.out.append(self._stream_since(wanted))
+        self._add(client, wanted)
 
     def attach(self, client, psync: bool) -> None:
         """Make `client` a replica: send it the dataset, then the stream from here (or,
@@ -147,15 +154,15 @@ class Replication:
     # -- a full sync from a BGSAVE ------------------------------------------------------
 
     def _sync_from_disk(self, client, psync: bool) -> None:
-        """As Redis with a disk target: share the BGSAVE for replicas under way (the
-        stream held since it forked is copied), or wait for the next, or start one."""
+        """As Redis with a disk target: share the BGSAVE for replicas under way (and
+        the stream since it forked), or wait for the next, or start one."""
         client.replica_ack_time = time.time()
         disk = self.disk_sync
         if disk is not None and disk.clients:
             log.info("Waiting for end of BGSAVE for SYNC")
             self._begin_full_sync(client, psync, disk.offset)
             self._mark_replica(client)
-            self.held[client] = list(self.held[disk.clients[0]])
+            self.held[client] = disk.offset + 1
             disk.clients.append(client)
         elif self._child_busy():
             log.info("Can't attach the replica to the current BGSAVE. Waiting for next "
@@ -176,7 +183,7 @@ class Replication:
         for client, psync in entries:
             self._begin_full_sync(client, psync)
             self._mark_replica(client)
-            self.held[client] = []
+            self.held[client] = self.offset + 1
         self._keep_backlog()
         self.selected_db = -1
         try:
@@ -200,17 +207,18 @@ class Replication:
                 log.warning("SYNC failed. Can't open/stat DB after BGSAVE: %s", exc.strerror)
                 ok = False
         for client in disk.clients:
-            held = self.held.pop(client, None)
-            if held is None or client.closed:
+            start = self.held.pop(client, None)
+            if start is None or client.closed:
                 continue
             if not ok:
                 self._sync_failed(client)
                 continue
             client.out.append(b"$%d\r\n" % len(payload))
             client.out.append(payload)
-            client.out.extend(held)
-            self._add(client)
+            client.out.append(self._stream_since(start))
+            self._add(client, start)
             log.info("Synchronization with replica %s succeeded", client.replica_name)
+        self._trim_backlog()
         self._start_awaited_disk_syncs()
 
     def _start_awaited_disk_syncs(self) -> None:
@@ -246,7 +254,7 @@ class Replication:
             self._keep_backlog()
             self.selected_db = -1
             for client in sharing:          # what changes meanwhile waits for them
-                self.held[client] = []
+                self.held[client] = self.offset + 1
             self.transfer = DisklessTransfer(self, sharing, self._write_payload_in_child)
 
     def transfer_finished(self, transfer, ok: bool) -> None:
@@ -263,6 +271,7 @@ class Replication:
                      "REPLCONF ACK from slave to enable streaming", client.replica_name)
             if client.replica_acked_payload:
                 self._start_stream(client)  # its ACK came before we saw the pipe end
+        self._trim_backlog()
         self.start_awaited_syncs()
 
     @staticmethod
@@ -272,8 +281,12 @@ class Replication:
 
     def _start_stream(self, client) -> None:
         self.sync_progress.pop(client, None)
-        client.out.extend(self.held.pop(client))
-        self._add(client)
+        start = self.held.pop(client, None)
+        if start is None:                   # dropped with another history
+            return
+        client.out.append(self._stream_since(start))
+        self._add(client, start)
+        self._trim_backlog()
 
     def _begin_full_sync(self, client, psync: bool, offset: int | None = None) -> None:
         """+FULLRESYNC: the payload will hold the stream up to `offset` (now's)."""
@@ -295,15 +308,18 @@ class Replication:
             kv.flush_soon(client)
             return
         self.selected_db = -1
-        self._add(client)
+        self._add(client, self.offset + 1)
 
     @staticmethod
     def _mark_replica(client) -> None:
         client.replica_since = client.replica_ack_time = time.time()
         client.refresh_lane()               # its commands' answers are watched (reply())
 
-    def _add(self, client) -> None:
+    def _add(self, client, stream_from: int) -> None:
+        """`client` is online: it has its payload, and the stream from offset
+        `stream_from` on is in its output."""
         self._mark_replica(client)
+        client.stream_from = stream_from
         self.replicas.append(client)
         self._keep_backlog()
         self.kv.flush_soon(client)
@@ -313,6 +329,43 @@ class Replication:
         if self.backlog is None:
             self.backlog = bytearray()
             self.kv.refresh_lanes()           # changes are encoded into the stream now
+
+    def _stream_since(self, start: int) -> bytes:
+        """The stream from offset `start` on, out of the backlog (which holds it)."""
+        return bytes(self.backlog[start - self.backlog_first_offset():])
+
+    def _trim_backlog(self) -> None:
+        """Keep the stream's last repl-backlog-size bytes, or more if a held replica
+        still needs them."""
+        backlog = self.backlog
+        if backlog is None:
+            return
+        keep = max(self.kv.config["repl-backlog-size"], BACKLOG_MIN_SIZE)
+        if self.held:
+            keep = max(keep, self.offset + 1 - min(self.held.values()))
+        excess = len(backlog) - keep
+        if excess <= 0:
+            return
+        if excess > keep:               # mostly gone (a held replica's share): let the
+            self.backlog = backlog[excess:]         # memory go, keeping a copy of the rest
+        else:
+            del backlog[:excess]        # cheap: a bytearray drops its head in place
+
+    def unsent(self, client, pending: int = 0) -> int:
+        """The stream replica `client` has yet to get, with `pending` bytes about to
+        be written to it: Redis's measure of a replica's output buffer. The payload is
+        not counted (Redis sends it apart from the buffer); the output after it is."""
+        start = self.held.get(client)
+        if start is not None:
+            return self.offset + 1 - start
+        queued = pending + client.output_buffer_size
+        return min(queued, self.offset + 1 - client.stream_from)
+
+    def buffer_memory(self) -> int:
+        """What the stream takes (Redis's mem_total_replication_buffers): the backlog,
+        which holds what the held replicas need, and what the others have yet to get."""
+        backlog = len(self.backlog) if self.backlog is not None else 0
+        return backlog + sum(self.unsent(client) for client in self.replicas)
 
     def payload(self, parts: frozenset[bytes] | None = None) -> bytes:
         """The dataset as an RDB file, as Redis writes it for a replica: its AUX fields
@@ -352,6 +405,7 @@ class Replication:
         self.replid, self.offset = replid, offset
         self.replid2, self.second_offset = "0" * 40, -1
         self.backlog = None                   # what it held was another history
+        self.held.clear()                     # (its replicas were dropped: load_from_primary)
         self._keep_backlog()
 
     def continued_as(self, replid: str) -> None:
@@ -476,7 +530,9 @@ class Replication:
         self.awaiting_disk = [(waiting, psync) for waiting, psync in self.awaiting_disk
                               if waiting is not client]
         self.sync_progress.pop(client, None)
-        if self.held.pop(client, None) is not None and self.transfer is not None:
+        if self.held.pop(client, None) is not None:
+            self._trim_backlog()
+        if self.transfer is not None:
             self.transfer.drop(client)
         disk = self.disk_sync
         if disk is not None and client in disk.clients:
@@ -590,13 +646,12 @@ class Replication:
 
     def _send(self, data: bytes) -> None:
         self.offset += len(data)
-        backlog = self.backlog
-        backlog += data
-        excess = len(backlog) - max(self.kv.config["repl-backlog-size"], BACKLOG_MIN_SIZE)
-        if excess > 0:
-            del backlog[:excess]            # cheap: a bytearray drops its head in place
-        for held in self.held.values():
-            held.append(data)
+        self.backlog += data
+        self._trim_backlog()
+        # As Redis: the held replicas' output grows too, within its limits.
+        for client in self.held:
+            if not client.closed and client.over_output_limit():
+                client.drop_over_output_limit()
         flush_soon = self.kv.flush_soon
         for client in self.replicas:
             client.out.append(data)

@@ -240,9 +240,9 @@ class KvServer:
         config.on_change("maxclients", lambda value: setattr(self.tcp, "max_connections", value))
 
         def output_limit(limits):
-            # The smallest output buffer limit set (normal and pub/sub clients): below it
-            # no client's replies need a look.
-            self.output_limit_floor = min((limit for klass in ("normal", "pubsub")
+            # The smallest output buffer limit set: below it no client's replies need a
+            # look.
+            self.output_limit_floor = min((limit for klass in ("normal", "pubsub", "slave")
                                            for limit in limits[klass][:2] if limit),
                                           default=float("inf"))
 
@@ -415,8 +415,10 @@ class KvServer:
         synchronization on, our data is its data). Our own replicas stay, as in Redis
         7: they are dropped only when our history changes (a full sync's load, or a
         new id to continue under), and may well continue with us otherwise."""
+        stream_db = None
         if self.primary_link is not None:
             self.primary_link.stop()
+            stream_db = self.primary_link.stream_client.db
         # Clients blocked here as on a primary must not be served by the primary's
         # writes: they are answered and disconnected, as Redis does.
         for client in list(self.clients.values()):
@@ -427,7 +429,7 @@ class KvServer:
         # followed us (a failover), and then holds what we have.
         replication = self.replication
         self.primary_link = PrimaryLink(self, host, port, replication.replid,
-                                        replication.offset)
+                                        replication.offset, stream_db)
         self.keyspace.local_expires = set()
         self.config.values["replicaof"] = f"{host} {port}"
         self.refresh_write_state()
@@ -1114,7 +1116,8 @@ class KvServer:
         """Soft output buffer limits are about time: check the clients with a backlog."""
         for client in list(self.clients.values()):
             pending = sum(map(len, client.out))
-            if (client.output_buffer_size or pending) and client._over_output_limit(None, pending):
+            if ((client.output_buffer_size or pending or client.replica_since is not None)
+                    and client.over_output_limit(None, pending)):
                 client.drop_over_output_limit()
 
     # -- CLIENT PAUSE ------------------------------------------------------------------

@@ -6,6 +6,7 @@ import logging
 import os
 import platform
 import resource
+import signal
 import sys
 import time
 
@@ -14,6 +15,7 @@ from ...resp import (Attributed, BigNumber, Encoded, ErrorReply, OrderedSet, Pus
                      Verbatim)
 from ..client import OK
 from ..config import ConfigError, format_percentile, parse_memory
+from ..crash import crash
 from ..diagnostics import percentile
 from ..digest import EMPTY as EMPTY_DIGEST, dataset_digest, value_digest
 from ..memory import human_bytes
@@ -107,15 +109,17 @@ def _section_memory(kv) -> list:
     maxmemory = kv.config["maxmemory"]
     system = _system_memory()
     aof_buffer = sum(map(len, kv.aof.buffer)) if kv.aof is not None else 0
-    replica_memory = client_memory = 0      # each connection's cost and its buffers
-    replica_buffers = 0
-    for client in kv.clients.values():
-        size = client.memory_usage()
-        if client.replica_since is None:
-            client_memory += size
-        else:
-            replica_memory += size
-            replica_buffers += client.output_buffer_size
+    client_memory = sum(client.memory_usage() for client in kv.clients.values()
+                        if client.replica_since is None)
+    # As Redis 7 counts the buffer the backlog and the replicas share: up to
+    # repl-backlog-size it is the backlog's, the rest the replicas'.
+    replication = kv.replication
+    replication_buffers = replication.buffer_memory()
+    backlog_size = kv.config["repl-backlog-size"]
+    if replication.listed() and replication_buffers > backlog_size:
+        backlog_memory, replica_memory = backlog_size, replication_buffers - backlog_size
+    else:
+        backlog_memory, replica_memory = replication_buffers, 0
     return [
         ("used_memory", used), ("used_memory_human", human_bytes(used)),
         ("used_memory_rss", rss), ("used_memory_rss_human", human_bytes(rss)),
@@ -146,9 +150,9 @@ def _section_memory(kv) -> list:
         # on a small dataset.
         ("mem_fragmentation_ratio", f"{rss / max(used, 1):.2f}"),
         ("mem_fragmentation_bytes", rss - used),
-        ("mem_not_counted_for_evict", aof_buffer + replica_buffers),
-        ("mem_replication_backlog", 0),     # no backlog is kept
-        ("mem_total_replication_buffers", replica_buffers),
+        ("mem_not_counted_for_evict", aof_buffer + replica_memory),
+        ("mem_replication_backlog", backlog_memory),
+        ("mem_total_replication_buffers", replication_buffers),
         ("mem_clients_slaves", replica_memory), ("mem_clients_normal", client_memory),
         ("mem_cluster_links", 0), ("mem_aof_buffer", aof_buffer),
         ("mem_allocator", "pymalloc"), ("active_defrag_running", 0),
@@ -657,6 +661,31 @@ def debug_error(client, argv):
     # Written as it is, as Redis does: no ERR prefix, and not counted as a failed call.
     message = argv[2].replace(b"\r", b" ").replace(b"\n", b" ")
     return Encoded(b"-" + message + b"\r\n")
+
+
+@subcommand("debug", "segfault", arity=2, flags="admin noscript loading stale",
+            summary="Crashes the server as a segmentation fault would: the crash report "
+                    "in the log, then death by SIGSEGV.")
+def debug_segfault(client, argv):
+    crash(client.kv, signal.SIGSEGV, client=client, argv=argv)
+
+
+@subcommand("debug", "panic", arity=2, flags="admin noscript loading stale",
+            summary="Crashes the server as a panic would: its words and the crash report "
+                    "in the log, then death by SIGABRT.")
+def debug_panic(client, argv):
+    crash(client.kv, signal.SIGABRT, client=client, argv=argv, headline=[
+        "------------------------------------------------",
+        "!!! Software Failure. Press left mouse button to continue",
+        f"Guru Meditation: DEBUG PANIC called at Unix time {int(time.time())}"])
+
+
+@subcommand("debug", "assert", arity=2, flags="admin noscript loading stale",
+            summary="Crashes the server as a failed assertion would: its words and the "
+                    "crash report in the log, then death by SIGABRT.")
+def debug_assert(client, argv):
+    crash(client.kv, signal.SIGABRT, client=client, argv=argv,
+          headline=["=== ASSERTION FAILED ===", "==> '1 == 2' is not true"])
 
 
 @subcommand("debug", "config-rewrite-force-all", arity=2, flags="admin noscript loading stale",

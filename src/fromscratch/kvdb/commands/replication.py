@@ -23,7 +23,10 @@ log = logging.getLogger("fromscratch.kvdb")
 @command("sync", arity=1, flags=_SYNC_FLAGS, group="server", since="1.0.0",
          summary="An internal command used in replication.")
 def sync(client, argv):
-    return _attach(client, psync=False)
+    if client.replica_since is None:          # Redis ignores SYNC from a replica
+        _check_can_sync(client)
+        client.kv.replication.attach(client, psync=False)
+    return NO_REPLY
 
 
 @command("psync", arity=-3, flags=_SYNC_FLAGS, group="server", since="2.8.0",
@@ -36,33 +39,33 @@ def psync(client, argv):
     if len(argv) > 3 and argv[3].lower() == b"failover":
         kv.failover.take_over(argv[1], client_info_line(client))
     replication = kv.replication
-    if kv.failover.state != NO_FAILOVER:
-        raise ErrorReply("NOMASTERLINK Can't SYNC while failing over")
+    _check_can_sync(client)
     try:
         wanted = parse_int(argv[2])
     except ErrorReply:
         log.warning("Replica %s asks for synchronization but with a wrong offset",
                     client.replica_name)
         raise
-    if client.replica_since is None and not client.out and not client.replica_rdb_only \
-            and replication.can_continue(argv[1], wanted):
+    if not client.replica_rdb_only and replication.can_continue(argv[1], wanted):
         replication.continue_from(client, wanted)
         return NO_REPLY
     if argv[1] != b"?":                         # it asked to continue: not possible
         replication.failed_partial_syncs += 1
-    return _attach(client, psync=True)
-
-
-def _attach(client, psync: bool):
-    if client.replica_since is not None:
-        return NO_REPLY                       # Redis ignores SYNC from a replica
-    if client.kv.failover.state != NO_FAILOVER:
-        raise ErrorReply("NOMASTERLINK Can't SYNC while failing over")
-    if client.out:
-        # The stream must start right after the replies already given.
-        raise ErrorReply("ERR SYNC and PSYNC are invalid with pending output")
-    client.kv.replication.attach(client, psync)
+    replication.attach(client, psync=True)
     return NO_REPLY
+
+
+def _check_can_sync(client) -> None:
+    """Refuse a SYNC or PSYNC as Redis does: during a failover; from a replica whose
+    own primary link is down (it would hand on data it does not have yet); and after
+    replies not yet sent (the stream must start right after them)."""
+    kv = client.kv
+    if kv.failover.state != NO_FAILOVER:
+        raise ErrorReply("NOMASTERLINK Can't SYNC while failing over")
+    if kv.primary_link is not None and not kv.primary_link.link_up:
+        raise ErrorReply("NOMASTERLINK Can't SYNC while not connected with my master")
+    if client.out:
+        raise ErrorReply("ERR SYNC and PSYNC are invalid with pending output")
 
 
 @command("replconf", arity=-1, flags="admin noscript loading stale allow_busy",
