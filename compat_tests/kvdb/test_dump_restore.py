@@ -96,6 +96,22 @@ def test_every_type_round_trips(r, kind):
     assert r.ttl("copy") == -1
 
 
+def test_a_payload_with_a_wrong_checksum_restores_only_when_checks_are_off(r):
+    r.rpush("list", "a", "b")
+    payload = r.dump("list")
+    damaged = payload[:-1] + bytes([payload[-1] ^ 1])
+    with pytest.raises(redis.ResponseError, match="checksum are wrong"):
+        r.restore("copy", 0, damaged)
+    r.execute_command("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", 1)
+    try:
+        assert r.restore("copy", 0, damaged)
+        assert r.lrange("copy", 0, -1) == [b"a", b"b"]
+        with pytest.raises(redis.ResponseError, match="Bad data format"):
+            r.restore("broken", 0, b"\x01\x00" + damaged[-10:])      # an empty list
+    finally:
+        r.execute_command("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", 0)
+
+
 def test_dump_of_a_missing_key_is_nil(r):
     assert r.dump("missing") is None
     r.set("gone", "v", px=1)

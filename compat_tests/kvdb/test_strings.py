@@ -197,6 +197,14 @@ def test_lcs(r):
     assert reply["matches"] == [[[4, 7], [5, 8], 4]]
 
 
+def test_lcs_refuses_a_table_larger_than_proto_max_bulk_len(r):
+    r.setrange("long", 423324, "1450173551")        # (423334 + 1)^2 counts: far too many
+    with pytest.raises(redis.ResponseError, match="Insufficient memory, transient memory "
+                                                  "for LCS exceeds proto-max-bulk-len"):
+        r.lcs("long", "long")
+    assert r.ping()
+
+
 def test_wrong_type(r):
     r.rpush("list", "x")
     for call in (lambda: r.get("list"), lambda: r.incr("list"), lambda: r.append("list", "x"),

@@ -430,8 +430,8 @@ def test_lzf_errors(data, size):
     (b"\x01\x81" + b"\xff" * 8, "more than the input left can hold"),
     (b"\x00\xc4", "unknown string encoding 4"),
     (b"\x00\xc3\x05\x81" + b"\xff" * 8 + b"\x00abcde", "LZF"),
-    (b"\x02\x02\x01a\x01a", "a set with a duplicate member"),
-    (b"\x04\x02\x01a\x01a\x01a\x01b", "duplicate field"),
+    (b"\x02\x02\x01a\x01a", "a duplicate set member"),
+    (b"\x04\x02\x01a\x01a\x01a\x01b", "a duplicate hash field"),
     (b"\x05\x01\x01a" + struct.pack("<d", float("nan")), "NaN score"),
     (b"\x0b\x0c" + bytes([2, 0, 0, 0, 2, 0, 0, 0, 5, 0, 3, 0]), "intset out of order"),
     (b"\x10\x07" + bytes([7, 0, 0, 0, 0, 0, 0xFF]), "an empty container"),
@@ -441,6 +441,31 @@ def test_lzf_errors(data, size):
 def test_malformed_input_is_refused(data, message):
     with pytest.raises(RdbError, match=message):
         load_object(data)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\x10\x09" + bytes([9, 0, 0, 0, 1, 0, 0x81, 0x61, 0xFF]),
+     "Hash listpack integrity check failed: a listpack entry whose back-length"),
+    (b"\x0d\x07" + bytes([7, 0, 0, 0, 0, 0, 0xFF]), "Hash ziplist integrity check failed"),
+    (b"\x0b\x0c" + bytes([2, 0, 0, 0, 2, 0, 0, 0, 5, 0, 3, 0]),
+     "Intset integrity check failed: an intset out of order"),
+    (b"\x10\x07" + bytes([7, 0, 0, 0, 0, 0, 0xFF]),
+     "Hash listpack integrity check failed: an empty container"),
+])
+def test_a_blob_that_does_not_check_out_is_named_as_redis_names_it(data, message):
+    # Redis's log says "<encoding> integrity check failed" (RESTORE, loading a file).
+    with pytest.raises(RdbError, match=message):
+        load_object(data)
+
+
+def test_a_file_s_empty_containers_are_skipped_as_redis_skips_them():
+    data = (b"REDIS0010\xfe\x00"
+            + b"\x02\x05empty\x00"                       # a set of no members
+            + b"\x00\x04kept\x01v"
+            + b"\xff" + bytes(8))                          # no checksum
+    contents = read_rdb(data)
+    assert [record.key for record in contents.keys] == [b"kept"]
+    assert contents.empty_keys == [b"empty"]
 
 
 def valid_bodies() -> list[bytes]:

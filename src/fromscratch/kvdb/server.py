@@ -161,6 +161,7 @@ class KvServer:
         self.cursors = Cursors()
         self.migrate_links = MigrationLinks()    # MIGRATE's cached connections
         self.active_expire_enabled = True
+        self.skip_checksum_validation = False   # DEBUG SET-SKIP-CHECKSUM-VALIDATION
         self.cron_paused = False
         self.snapshotter = Snapshotter(self)
         self.banner = ""            # logged once listening, before the data loads

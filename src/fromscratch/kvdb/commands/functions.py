@@ -334,10 +334,10 @@ def _changed(client) -> None:
 
 # -- FUNCTION DUMP / RESTORE payloads -----------------------------------------------------
 
-def read_payload(payload: bytes) -> list[bytes]:
+def read_payload(payload: bytes, check_crc: bool = True) -> list[bytes]:
     """The libraries' code in a FUNCTION DUMP payload, with Redis's errors. (A payload
     of an earlier version of this server holds snapshot FUNCTION records: serialize.py.)"""
-    version, body = unseal(payload)
+    version, body = unseal(payload, check_crc)
     try:
         if version == LEGACY_VERSION:
             return deserialize_libraries(body)
@@ -518,7 +518,7 @@ def function_restore(client, argv):
                          "APPEND or REPLACE.")
     functions = client.kv.functions
     incoming = Registry()
-    for code in read_payload(argv[2]):
+    for code in read_payload(argv[2], not client.kv.skip_checksum_validation):
         functions.create(code, incoming, replace=False)
     if policy == b"FLUSH":
         functions.registry = incoming

@@ -698,6 +698,15 @@ def debug_config_rewrite_force_all(client, argv):
     return OK
 
 
+@subcommand("debug", "set-skip-checksum-validation", arity=3,
+            flags="admin noscript loading stale",
+            summary="Turns off (1) or on (0) the check of RESTORE's and FUNCTION "
+                    "RESTORE's payload checksums (a test tool).", syntax="flag:integer")
+def debug_set_skip_checksum_validation(client, argv):
+    client.kv.skip_checksum_validation = parse_int(argv[2]) != 0
+    return OK
+
+
 @subcommand("debug", "set-active-expire", arity=3, flags="admin noscript loading stale",
             summary="Turns the active expiry cycle on (1) or off (0).", syntax="flag:integer")
 def debug_set_active_expire(client, argv):

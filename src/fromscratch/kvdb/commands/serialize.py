@@ -22,6 +22,8 @@ with their payloads, so files written then still replay.
 
 from __future__ import annotations
 
+import logging
+
 from ...resp import ErrorReply
 from ..client import OK
 from ..crc64 import crc64
@@ -34,6 +36,8 @@ from ..persistence.snapshot import (VERSION as SNAPSHOT_VERSION, CorruptSnapshot
 from ..table import command
 from .args import INT64_MAX, SYNTAX, Options, now_ms, parse_int
 from .keys import lfu_policy
+
+log = logging.getLogger("fromscratch.kvdb")
 
 # The version of our own payloads before they were Redis's (see the module docstring).
 LEGACY_VERSION = 0xF000 | SNAPSHOT_VERSION
@@ -51,16 +55,17 @@ def seal(body: bytes) -> bytes:
     return body + crc64(body).to_bytes(8, "little")
 
 
-def unseal(payload: bytes) -> tuple[int, bytes]:
-    """The version and the body of `payload`; BAD_PAYLOAD if the checksum is wrong or
-    the version one we can't read."""
+def unseal(payload: bytes, check_crc: bool = True) -> tuple[int, bytes]:
+    """The version and the body of `payload`; BAD_PAYLOAD if the checksum is wrong
+    (unless not `check_crc`: DEBUG SET-SKIP-CHECKSUM-VALIDATION) or the version one we
+    can't read."""
     if len(payload) < FOOTER:
         raise BAD_PAYLOAD
     version = int.from_bytes(payload[-FOOTER:-8], "little")
     checksum = int.from_bytes(payload[-8:], "little")
     if version > NEWEST_READABLE_VERSION and version != LEGACY_VERSION:
         raise BAD_PAYLOAD
-    if crc64(payload[:-8]) != checksum:
+    if check_crc and crc64(payload[:-8]) != checksum:
         raise BAD_PAYLOAD
     return version, payload[:-FOOTER]
 
@@ -69,13 +74,15 @@ def dump_payload(value) -> bytes:
     return seal(dump_object(value))
 
 
-def restore_payload(payload: bytes):
+def restore_payload(payload: bytes, check_crc: bool = True):
     """The value in `payload`; BAD_PAYLOAD if the envelope does not check out, BAD_DATA
-    if it does but the body is not a value (as Redis tells the two apart)."""
-    version, body = unseal(payload)
+    if it does but the body is not a value (as Redis tells the two apart, logging why
+    at the verbose level)."""
+    version, body = unseal(payload, check_crc)
     try:
         return deserialize_value(body) if version == LEGACY_VERSION else load_object(body)
-    except (RdbError, CorruptSnapshot):
+    except (RdbError, CorruptSnapshot) as exc:
+        log.debug("Internal error in RDB reading offset 0, function at rdb.c:0 -> %s", exc)
         raise BAD_DATA from None
 
 
@@ -134,7 +141,7 @@ def restore(client, argv):
     ttl = parse_int(argv[2])
     if ttl < 0:
         raise ErrorReply("ERR Invalid TTL value, must be >= 0")
-    value = restore_payload(argv[3])
+    value = restore_payload(argv[3], not client.kv.skip_checksum_validation)
     deleted = replace and db.delete(key)
     expires_at = 0                                  # 0: no expiry
     if ttl:

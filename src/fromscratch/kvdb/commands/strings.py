@@ -425,6 +425,10 @@ def lcs(client, argv):
         raise ErrorReply("ERR If you want both the length and indexes, please just use IDX.")
     a = _lcs_operand(client.db, argv[1])
     b = _lcs_operand(client.db, argv[2])
+    # As Redis: its table of 32-bit counts may not take more than proto-max-bulk-len.
+    if (len(a) + 1) * (len(b) + 1) * 4 > client.kv.config["proto-max-bulk-len"]:
+        raise ErrorReply("ERR Insufficient memory, transient memory for LCS exceeds "
+                         "proto-max-bulk-len")
     table = _lcs_table(a, b)
     if want_len:
         return table[len(a)][len(b)]

@@ -141,18 +141,39 @@ def _signed64(value: int) -> int:
 # -- reading -------------------------------------------------------------------------------
 
 _SPECIAL_DOUBLES = {253: float("nan"), 254: float("inf"), 255: float("-inf")}
+# Redis's names for the encoded blobs of each type, in the integrity errors it logs.
+_BLOB_NAMES = {HASH_ZIPMAP: "zipmap", HASH_ZIPLIST: "hash ziplist",
+               HASH_LISTPACK: "hash listpack", SET_INTSET: "intset",
+               SET_LISTPACK: "set listpack", ZSET_ZIPLIST: "zset ziplist",
+               ZSET_LISTPACK: "zset listpack", LIST_ZIPLIST: "list ziplist",
+               LIST_QUICKLIST: "quicklist", LIST_QUICKLIST_2: "quicklist",
+               STREAM_LISTPACKS: "stream listpack", STREAM_LISTPACKS_2: "stream listpack",
+               STREAM_LISTPACKS_3: "stream listpack"}
+
+
+def _refuse_blob(reader: "_Reader", kind: int, problem: str):
+    """Refuse a value whose encoded blob holds what Redis's integrity check refuses
+    (a duplicate, nothing at all)."""
+    if kind in _BLOB_NAMES:
+        name = _BLOB_NAMES[kind]
+        reader.fail(f"{name[0].upper()}{name[1:]} integrity check failed: {problem}")
+    reader.fail(problem)
 
 
 class _Reader:
     """A cursor over `data`; every read checks that the input holds what it asks for.
     `what` names the input in error messages (a payload, or a blob inside one)."""
 
-    def __init__(self, data: bytes, what: str = "payload"):
+    def __init__(self, data: bytes, what: str = "payload", blob: bool = False):
         self.data = data
         self.pos = 0
         self.what = what
+        self.blob = blob            # an encoded blob, checked whole (Redis's words)
 
     def fail(self, problem: str):
+        if self.blob:
+            raise RdbError(f"{self.what[0].upper()}{self.what[1:]} integrity check "
+                           f"failed: {problem} at byte {self.pos}")
         raise RdbError(f"{problem} at byte {self.pos} of the {self.what}")
 
     def left(self) -> int:
@@ -327,7 +348,7 @@ def _backlen(size: int) -> bytes:
 _LISTPACK_INT_SIZES = {0xF1: 2, 0xF2: 3, 0xF3: 4, 0xF4: 8}
 
 
-def listpack_items(blob: bytes) -> list:
+def listpack_items(blob: bytes, what: str = "listpack") -> list:
     """The elements of a listpack (listpack.c), as bytes or int:
 
         total:u32 count:u16 entry* 0xFF          (count 65535: too many to count)
@@ -339,7 +360,7 @@ def listpack_items(blob: bytes) -> list:
         11110000 len:u32    a longer string
         0xF1..0xF4          a 16, 24, 32 or 64-bit signed integer follows
     (multi-byte integers little-endian, except the big-endian bits above)."""
-    reader = _Reader(blob, "listpack")
+    reader = _Reader(blob, what, blob=True)
     if len(blob) < 7:
         reader.fail("too short for a listpack")
     total, count = reader.unsigned(4), reader.unsigned(2)
@@ -413,7 +434,7 @@ def _listpack(items) -> bytes:
     return _assemble_listpack([_listpack_entry(item) for item in items])
 
 
-def ziplist_items(blob: bytes) -> list:
+def ziplist_items(blob: bytes, what: str = "ziplist") -> list:
     """The elements of a ziplist (ziplist.c, before Redis 7), as bytes or int:
 
         total:u32 tail:u32 count:u16 entry* 0xFF     (tail: offset of the last entry)
@@ -421,7 +442,7 @@ def ziplist_items(blob: bytes) -> list:
         00LLLLLL | 01LLLLLL LLLLLLLL | 10______ len:u32 (big-endian)   a string
         0xC0 i16 | 0xD0 i32 | 0xE0 i64 | 0xF0 i24 | 0xFE i8           an integer
         0xF1..0xFD                                  the integer 0..12 in the low bits"""
-    reader = _Reader(blob, "ziplist")
+    reader = _Reader(blob, what, blob=True)
     if len(blob) < 11:
         reader.fail("too short for a ziplist")
     total, tail, count = reader.unsigned(4), reader.unsigned(4), reader.unsigned(2)
@@ -465,7 +486,7 @@ def ziplist_items(blob: bytes) -> list:
 def intset_members(blob: bytes) -> list[int]:
     """The integers of an intset (intset.c): width:u32 (2, 4 or 8) count:u32, then the
     integers, little-endian, strictly ascending."""
-    reader = _Reader(blob, "intset")
+    reader = _Reader(blob, "intset", blob=True)
     if len(blob) < 8:
         reader.fail("too short for an intset")
     width, count = reader.unsigned(4), reader.unsigned(4)
@@ -491,7 +512,7 @@ def zipmap_items(blob: bytes) -> list[bytes]:
 
         count:u8 (key:len key value:len free:u8 value padding[free])* 0xFF
         len = a byte below 254, or 254 and a u32"""
-    reader = _Reader(blob, "zipmap")
+    reader = _Reader(blob, "zipmap", blob=True)
 
     def length(key: bool) -> int | None:
         first = reader.byte()
@@ -526,7 +547,7 @@ def _load_list(reader: _Reader, kind: int) -> deque:
     if kind == LIST:
         return deque(reader.string() for _ in range(reader.count()))
     if kind == LIST_ZIPLIST:
-        return deque(map(_text, ziplist_items(reader.string())))
+        return deque(map(_text, ziplist_items(reader.string(), "list ziplist")))
     items = deque()
     for _ in range(reader.count()):
         container = reader.length() if kind == LIST_QUICKLIST_2 else PACKED
@@ -538,9 +559,9 @@ def _load_list(reader: _Reader, kind: int) -> deque:
         if container == PLAIN:
             items.append(node)                       # one large element, as it is
         elif kind == LIST_QUICKLIST_2:
-            items.extend(map(_text, listpack_items(node)))
+            items.extend(map(_text, listpack_items(node, "quicklist")))
         else:
-            items.extend(map(_text, ziplist_items(node)))
+            items.extend(map(_text, ziplist_items(node, "quicklist")))
     return items
 
 
@@ -550,10 +571,10 @@ def _load_set(reader: _Reader, kind: int) -> RandomSet:
     elif kind == SET_INTSET:
         members = [b"%d" % member for member in intset_members(reader.string())]
     else:
-        members = list(map(_text, listpack_items(reader.string())))
+        members = list(map(_text, listpack_items(reader.string(), "set listpack")))
     result = RandomSet(members)
     if len(result) != len(members):
-        reader.fail("a set with a duplicate member")
+        _refuse_blob(reader, kind, "a duplicate set member")
     return result
 
 
@@ -566,12 +587,13 @@ def _load_zset(reader: _Reader, kind: int) -> SortedSet:
             pairs.append((member, score))
     else:
         blob = reader.string()
-        items = listpack_items(blob) if kind == ZSET_LISTPACK else ziplist_items(blob)
+        items = (listpack_items(blob, "zset listpack") if kind == ZSET_LISTPACK
+                 else ziplist_items(blob, "zset ziplist"))
         pairs = [(_text(member), float(score) if isinstance(score, int)
                   else reader.float_text(score)) for member, score in _pairs(reader, items)]
     scores = dict(pairs)
     if len(scores) != len(pairs):
-        reader.fail("a sorted set with a duplicate member")
+        _refuse_blob(reader, kind, "a duplicate sorted set member")
     if any(score != score for score in scores.values()):
         reader.fail("a sorted set with a NaN score")
     return SortedSet.from_scores(scores)
@@ -585,11 +607,12 @@ def _load_hash(reader: _Reader, kind: int) -> dict:
         if kind == HASH_ZIPMAP:
             items = zipmap_items(blob)
         else:
-            items = listpack_items(blob) if kind == HASH_LISTPACK else ziplist_items(blob)
+            items = (listpack_items(blob, "hash listpack") if kind == HASH_LISTPACK
+                     else ziplist_items(blob, "hash ziplist"))
         pairs = [(_text(field), _text(value)) for field, value in _pairs(reader, items)]
     fields = dict(pairs)
     if len(fields) != len(pairs):
-        reader.fail("a hash with a duplicate field")
+        _refuse_blob(reader, kind, "a duplicate hash field")
     return fields
 
 
@@ -682,7 +705,7 @@ def _load_group(reader: _Reader, stream: Stream, kind: int) -> None:
     for _ in range(reader.count(1 + 8 + 1)):
         consumer = Consumer(reader.string(), reader.time_ms())
         if consumer.name in group.consumers:
-            reader.fail(f"a second consumer named {consumer.name!r}")
+            reader.fail(f"Duplicate stream consumer detected: {consumer.name!r}")
         # Before Redis 7.2 a consumer had no active time; 7.2 takes the seen time.
         consumer.active_time = (reader.time_ms() if kind == STREAM_LISTPACKS_3
                                 else consumer.seen_time)
@@ -713,7 +736,7 @@ def _load_stream(reader: _Reader, kind: int) -> Stream:
         if len(key) != 16:
             reader.fail("a stream node key that is not an id")
         ids, entries = _load_stream_node(reader, int.from_bytes(key, "big"),
-                                         listpack_items(reader.string()))
+                                         listpack_items(reader.string(), "stream listpack"))
         if ids[0] <= greatest:
             reader.fail("stream nodes out of order")
         greatest = ids[-1]
@@ -762,17 +785,19 @@ def load_object(data: bytes):
     return value
 
 
-def _load_value(reader: _Reader, kind: int):
+def _load_value(reader: _Reader, kind: int, allow_empty: bool = False):
     """The object of type `kind` (its byte just read) at the reader's position."""
     loader = _LOADERS.get(kind)
     if loader is None:
         reader.pos -= 1
         reader.fail(f"unknown or unsupported object type {kind}")
     value = loader(reader, kind)
-    # Redis never saves an empty container (the last element removed removes the key),
-    # and refuses to load one.
+    # Redis never saves an empty container (the last element removed removes the key).
+    # It refuses to restore one, and skips one in a file (`allow_empty`: None then).
     if not value and type(value) not in (bytes, Stream):
-        reader.fail("an empty container")
+        if allow_empty:
+            return None
+        _refuse_blob(reader, kind, "an empty container")
     return value
 
 
@@ -1049,6 +1074,7 @@ class RdbFile:
     aux: dict[bytes, bytes] = field(default_factory=dict)
     libraries: list[bytes] = field(default_factory=list)
     keys: list[RdbKey] = field(default_factory=list)
+    empty_keys: list[bytes] = field(default_factory=list)     # skipped, as Redis does
 
 
 def is_rdb(data: bytes) -> bool:
@@ -1112,8 +1138,11 @@ def read_rdb_prefix(data: bytes, on_key=None) -> tuple[RdbFile, int]:
             reader.fail("module data, which this server cannot load")
         else:
             key = reader.string()
-            value = _load_value(reader, opcode)
-            result.keys.append(RdbKey(db_index, key, value, expires_at, idle, freq))
+            value = _load_value(reader, opcode, allow_empty=True)
+            if value is None:
+                result.empty_keys.append(key)
+            else:
+                result.keys.append(RdbKey(db_index, key, value, expires_at, idle, freq))
             expires_at, idle, freq = 0, None, None
             if on_key is not None:
                 on_key(reader.pos)

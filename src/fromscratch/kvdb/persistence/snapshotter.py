@@ -164,6 +164,8 @@ class Snapshotter:
         now = now_ms()
         keys = [record for record in contents.keys
                 if not record.expires_at or record.expires_at > now]
+        for key in contents.empty_keys[:10]:             # Redis names the first ten
+            log.info("rdbLoadObject skipping empty key: %s", key.decode("utf-8", "replace"))
         seen = set()
         for record in keys:
             if record.db >= len(dbs):
@@ -186,6 +188,10 @@ class Snapshotter:
             if record.expires_at:
                 db.set_expire(record.key, record.expires_at)
         self.kv.keyspace.dirty = 0
+        skipped = (f", empty keys skipped: {len(contents.empty_keys)}"
+                   if contents.empty_keys else "")
+        log.info("Done loading RDB, keys loaded: %d, keys expired: %d%s.", len(keys),
+                 len(contents.keys) - len(keys), skipped)
         return len(keys)
 
     # -- saving -------------------------------------------------------------------------
