@@ -102,12 +102,13 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         run_servers([server])
     except ListenError:
         return 1
-    except (CorruptSnapshot, CorruptAof) as exc:
-        if isinstance(exc, CorruptSnapshot):        # Redis's words first
-            log.warning("Internal error in RDB reading: %s", exc)
+    except CorruptSnapshot as exc:                  # ours, between Redis's words
+        log.warning("Internal error in RDB reading: %s", exc)
         log.error("refusing to start: %s (the file is left as it is; repair or move it)", exc)
-        if isinstance(exc, CorruptSnapshot):
-            log.warning("Terminating server after rdb file reading failure.")
+        log.warning("Terminating server after rdb file reading failure.")
+        return 1
+    except CorruptAof as exc:
+        log.error("refusing to start: %s (the file is left as it is; repair or move it)", exc)
         return 1
     finally:
         if pidfile:

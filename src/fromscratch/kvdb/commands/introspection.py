@@ -109,17 +109,16 @@ def _section_memory(kv) -> list:
     maxmemory = kv.config["maxmemory"]
     system = _system_memory()
     aof_buffer = sum(map(len, kv.aof.buffer)) if kv.aof is not None else 0
-    client_memory = sum(client.memory_usage() for client in kv.clients.values()
-                        if client.replica_since is None)
-    # As Redis 7 counts the buffer the backlog and the replicas share: up to
-    # repl-backlog-size it is the backlog's, the rest the replicas'.
-    replication = kv.replication
-    replication_buffers = replication.buffer_memory()
-    backlog_size = kv.config["repl-backlog-size"]
-    if replication.listed() and replication_buffers > backlog_size:
-        backlog_memory, replica_memory = backlog_size, replication_buffers - backlog_size
-    else:
-        backlog_memory, replica_memory = replication_buffers, 0
+    replica_memory = client_memory = 0      # each connection's cost and its buffers
+    replica_buffers = 0                     # (which maxmemory does not count, as Redis)
+    for client in kv.clients.values():
+        size = client.memory_usage()
+        if client.replica_since is None:
+            client_memory += size
+        else:
+            replica_memory += size
+            replica_buffers += client.output_buffer_size
+    backlog = kv.replication.backlog
     return [
         ("used_memory", used), ("used_memory_human", human_bytes(used)),
         ("used_memory_rss", rss), ("used_memory_rss_human", human_bytes(rss)),
@@ -150,9 +149,9 @@ def _section_memory(kv) -> list:
         # on a small dataset.
         ("mem_fragmentation_ratio", f"{rss / max(used, 1):.2f}"),
         ("mem_fragmentation_bytes", rss - used),
-        ("mem_not_counted_for_evict", aof_buffer + replica_memory),
-        ("mem_replication_backlog", backlog_memory),
-        ("mem_total_replication_buffers", replication_buffers),
+        ("mem_not_counted_for_evict", aof_buffer + replica_buffers),
+        ("mem_replication_backlog", len(backlog) if backlog is not None else 0),
+        ("mem_total_replication_buffers", kv.replication.buffer_memory()),
         ("mem_clients_slaves", replica_memory), ("mem_clients_normal", client_memory),
         ("mem_cluster_links", 0), ("mem_aof_buffer", aof_buffer),
         ("mem_allocator", "pymalloc"), ("active_defrag_running", 0),

@@ -142,27 +142,27 @@ def _signed64(value: int) -> int:
 
 _SPECIAL_DOUBLES = {253: float("nan"), 254: float("inf"), 255: float("-inf")}
 # Redis's names for the encoded blobs of each type, in the integrity errors it logs.
-_BLOB_NAMES = {HASH_ZIPMAP: "zipmap", HASH_ZIPLIST: "hash ziplist",
-               HASH_LISTPACK: "hash listpack", SET_INTSET: "intset",
-               SET_LISTPACK: "set listpack", ZSET_ZIPLIST: "zset ziplist",
-               ZSET_LISTPACK: "zset listpack", LIST_ZIPLIST: "list ziplist",
-               LIST_QUICKLIST: "quicklist", LIST_QUICKLIST_2: "quicklist",
-               STREAM_LISTPACKS: "stream listpack", STREAM_LISTPACKS_2: "stream listpack",
-               STREAM_LISTPACKS_3: "stream listpack"}
+_BLOB_NAMES = {HASH_ZIPMAP: "Zipmap", HASH_ZIPLIST: "Hash ziplist",
+               HASH_LISTPACK: "Hash listpack", SET_INTSET: "Intset",
+               SET_LISTPACK: "Set listpack", ZSET_ZIPLIST: "Zset ziplist",
+               ZSET_LISTPACK: "Zset listpack", LIST_ZIPLIST: "List ziplist",
+               LIST_QUICKLIST: "Quicklist", LIST_QUICKLIST_2: "Quicklist",
+               STREAM_LISTPACKS: "Stream listpack", STREAM_LISTPACKS_2: "Stream listpack",
+               STREAM_LISTPACKS_3: "Stream listpack"}
 
 
 def _refuse_blob(reader: "_Reader", kind: int, problem: str):
     """Refuse a value whose encoded blob holds what Redis's integrity check refuses
     (a duplicate, nothing at all)."""
     if kind in _BLOB_NAMES:
-        name = _BLOB_NAMES[kind]
-        reader.fail(f"{name[0].upper()}{name[1:]} integrity check failed: {problem}")
+        reader.fail(f"{_BLOB_NAMES[kind]} integrity check failed: {problem}")
     reader.fail(problem)
 
 
 class _Reader:
     """A cursor over `data`; every read checks that the input holds what it asks for.
-    `what` names the input in error messages (a payload, or a blob inside one)."""
+    `what` names the input in error messages: a payload, or a `blob` inside one (then
+    named as Redis names it, and a problem is its integrity check failing)."""
 
     def __init__(self, data: bytes, what: str = "payload", blob: bool = False):
         self.data = data
@@ -172,8 +172,8 @@ class _Reader:
 
     def fail(self, problem: str):
         if self.blob:
-            raise RdbError(f"{self.what[0].upper()}{self.what[1:]} integrity check "
-                           f"failed: {problem} at byte {self.pos}")
+            raise RdbError(f"{self.what} integrity check failed: {problem} "
+                           f"at byte {self.pos}")
         raise RdbError(f"{problem} at byte {self.pos} of the {self.what}")
 
     def left(self) -> int:
@@ -348,7 +348,7 @@ def _backlen(size: int) -> bytes:
 _LISTPACK_INT_SIZES = {0xF1: 2, 0xF2: 3, 0xF3: 4, 0xF4: 8}
 
 
-def listpack_items(blob: bytes, what: str = "listpack") -> list:
+def listpack_items(blob: bytes, what: str = "Listpack") -> list:
     """The elements of a listpack (listpack.c), as bytes or int:
 
         total:u32 count:u16 entry* 0xFF          (count 65535: too many to count)
@@ -434,7 +434,7 @@ def _listpack(items) -> bytes:
     return _assemble_listpack([_listpack_entry(item) for item in items])
 
 
-def ziplist_items(blob: bytes, what: str = "ziplist") -> list:
+def ziplist_items(blob: bytes, what: str = "Ziplist") -> list:
     """The elements of a ziplist (ziplist.c, before Redis 7), as bytes or int:
 
         total:u32 tail:u32 count:u16 entry* 0xFF     (tail: offset of the last entry)
@@ -486,7 +486,7 @@ def ziplist_items(blob: bytes, what: str = "ziplist") -> list:
 def intset_members(blob: bytes) -> list[int]:
     """The integers of an intset (intset.c): width:u32 (2, 4 or 8) count:u32, then the
     integers, little-endian, strictly ascending."""
-    reader = _Reader(blob, "intset", blob=True)
+    reader = _Reader(blob, "Intset", blob=True)
     if len(blob) < 8:
         reader.fail("too short for an intset")
     width, count = reader.unsigned(4), reader.unsigned(4)
@@ -512,7 +512,7 @@ def zipmap_items(blob: bytes) -> list[bytes]:
 
         count:u8 (key:len key value:len free:u8 value padding[free])* 0xFF
         len = a byte below 254, or 254 and a u32"""
-    reader = _Reader(blob, "zipmap", blob=True)
+    reader = _Reader(blob, "Zipmap", blob=True)
 
     def length(key: bool) -> int | None:
         first = reader.byte()
@@ -547,7 +547,7 @@ def _load_list(reader: _Reader, kind: int) -> deque:
     if kind == LIST:
         return deque(reader.string() for _ in range(reader.count()))
     if kind == LIST_ZIPLIST:
-        return deque(map(_text, ziplist_items(reader.string(), "list ziplist")))
+        return deque(map(_text, ziplist_items(reader.string(), _BLOB_NAMES[kind])))
     items = deque()
     for _ in range(reader.count()):
         container = reader.length() if kind == LIST_QUICKLIST_2 else PACKED
@@ -559,9 +559,9 @@ def _load_list(reader: _Reader, kind: int) -> deque:
         if container == PLAIN:
             items.append(node)                       # one large element, as it is
         elif kind == LIST_QUICKLIST_2:
-            items.extend(map(_text, listpack_items(node, "quicklist")))
+            items.extend(map(_text, listpack_items(node, _BLOB_NAMES[kind])))
         else:
-            items.extend(map(_text, ziplist_items(node, "quicklist")))
+            items.extend(map(_text, ziplist_items(node, _BLOB_NAMES[kind])))
     return items
 
 
@@ -571,7 +571,7 @@ def _load_set(reader: _Reader, kind: int) -> RandomSet:
     elif kind == SET_INTSET:
         members = [b"%d" % member for member in intset_members(reader.string())]
     else:
-        members = list(map(_text, listpack_items(reader.string(), "set listpack")))
+        members = list(map(_text, listpack_items(reader.string(), _BLOB_NAMES[kind])))
     result = RandomSet(members)
     if len(result) != len(members):
         _refuse_blob(reader, kind, "a duplicate set member")
@@ -587,8 +587,8 @@ def _load_zset(reader: _Reader, kind: int) -> SortedSet:
             pairs.append((member, score))
     else:
         blob = reader.string()
-        items = (listpack_items(blob, "zset listpack") if kind == ZSET_LISTPACK
-                 else ziplist_items(blob, "zset ziplist"))
+        items = (listpack_items if kind == ZSET_LISTPACK else ziplist_items)(
+            blob, _BLOB_NAMES[kind])
         pairs = [(_text(member), float(score) if isinstance(score, int)
                   else reader.float_text(score)) for member, score in _pairs(reader, items)]
     scores = dict(pairs)
@@ -607,8 +607,8 @@ def _load_hash(reader: _Reader, kind: int) -> dict:
         if kind == HASH_ZIPMAP:
             items = zipmap_items(blob)
         else:
-            items = (listpack_items(blob, "hash listpack") if kind == HASH_LISTPACK
-                     else ziplist_items(blob, "hash ziplist"))
+            items = (listpack_items if kind == HASH_LISTPACK else ziplist_items)(
+                blob, _BLOB_NAMES[kind])
         pairs = [(_text(field), _text(value)) for field, value in _pairs(reader, items)]
     fields = dict(pairs)
     if len(fields) != len(pairs):
@@ -736,7 +736,7 @@ def _load_stream(reader: _Reader, kind: int) -> Stream:
         if len(key) != 16:
             reader.fail("a stream node key that is not an id")
         ids, entries = _load_stream_node(reader, int.from_bytes(key, "big"),
-                                         listpack_items(reader.string(), "stream listpack"))
+                                         listpack_items(reader.string(), _BLOB_NAMES[kind]))
         if ids[0] <= greatest:
             reader.fail("stream nodes out of order")
         greatest = ids[-1]
