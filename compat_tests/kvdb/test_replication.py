@@ -994,6 +994,22 @@ def test_a_replica_sent_elsewhere_and_back_continues_in_the_streams_database(sta
     assert replica.dbsize() == 0
 
 
+def test_a_replica_that_stops_reading_is_dropped_past_its_output_limit(start):
+    primary_server, primary, replica_server, replica = start_primary_and_replica(start)
+    primary.config_set("client-output-buffer-limit", "replica 2mb 0 0")
+    replica_server.process.send_signal(signal.SIGSTOP)         # it reads no more
+    try:
+        value = "x" * 100_000
+        for i in range(400):                                    # 40 MB of stream
+            primary.set(f"key:{i}", value)
+            if not primary.info("replication")["connected_slaves"]:
+                break
+        wait_until(lambda: primary.info("replication")["connected_slaves"] == 0,
+                   what="the primary to drop its replica")
+    finally:
+        replica_server.process.send_signal(signal.SIGCONT)
+
+
 def test_shutdown_waits_for_a_lagging_replica_and_can_be_aborted(start):
     primary_server, primary, replica_server, replica = start_primary_and_replica(start)
     primary.set("k", "v")
