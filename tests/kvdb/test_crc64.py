@@ -1,6 +1,8 @@
 """CRC-64/Jones as Redis computes it for DUMP payloads."""
 
-from fromscratch.kvdb.crc64 import crc64
+import random
+
+from fromscratch.kvdb.crc64 import _TABLE, crc64
 
 
 def test_check_value():
@@ -15,3 +17,18 @@ def test_matches_a_payload_real_redis_made():
 
 def test_continues_from_a_previous_crc():
     assert crc64(b"56789", crc64(b"1234")) == crc64(b"123456789")
+
+
+def byte_at_a_time(data: bytes, crc: int = 0) -> int:
+    for byte in data:
+        crc = _TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+def test_eight_bytes_at_a_time_agrees_with_one_at_a_time():
+    rng = random.Random(7)
+    for length in list(range(0, 200)) + [4096, 65537]:
+        data = rng.randbytes(length)
+        start = rng.getrandbits(64)
+        assert crc64(data, start) == byte_at_a_time(data, start), length
+    assert crc64(bytearray(b"x" * 100)) == byte_at_a_time(b"x" * 100)
