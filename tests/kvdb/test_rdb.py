@@ -596,6 +596,14 @@ def test_a_file_round_trips():
              record.freq) for record in contents.keys] == expected
 
 
+def test_a_checksum_computed_as_the_file_arrived_is_the_one_compared():
+    data = write_file(filled_keyspace())
+    body_crc = crc64(data[:-8])
+    assert read_rdb(data, body_crc=body_crc).version == 10
+    with pytest.raises(RdbError, match="RDB CRC error"):
+        read_rdb(data, body_crc=body_crc ^ 1)           # (a file damaged on the way)
+
+
 def test_what_is_written_byte_by_byte():
     keyspace = Keyspace(16)
     keyspace.dbs[2].add(b"k", b"v")

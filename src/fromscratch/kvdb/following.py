@@ -36,6 +36,7 @@ from collections import deque
 
 from ..resp import RequestParser, encode_command
 from .client import Client
+from .crc64 import crc64
 from .persistence.snapshot import CorruptSnapshot
 
 log = logging.getLogger("fromscratch.kvdb")
@@ -73,6 +74,20 @@ class _StreamClient(Client):
     def close(self) -> None:
         self.closed = True
         self.link.drop_connection()
+
+
+class _RunningCrc:
+    """The CRC-64 of a payload's first bytes, extended as more arrive."""
+
+    def __init__(self):
+        self.value = 0
+        self.done = 0                   # how many bytes it covers
+
+    def advance(self, data: bytearray, end: int) -> None:
+        """Cover data[:end] (never less than before)."""
+        if end > self.done:
+            self.value = crc64(bytes(data[self.done:end]), self.value)
+            self.done = end
 
 
 class PrimaryLink:
@@ -179,11 +194,12 @@ class PrimaryLink:
             header = await self._read_payload_header(reader)
             with self.kv.receiving_dataset(self.replid) as (swap, progress):
                 try:
-                    data, after_payload = await self._read_dataset(reader, header, progress)
+                    data, after_payload, body_crc = await self._read_dataset(
+                        reader, header, progress)
                 except (OSError, EOFError) as exc:
                     self._log_broken_transfer(exc, progress, swap)
                     raise TransferFailed from exc
-                stream_db = self.kv.load_from_primary(data, swap)
+                stream_db = self.kv.load_from_primary(data, swap, body_crc)
             self.kv.replication.take_history(self.replid, self.offset)
             # The stream starts afresh: a new client, in the database the file says the
             # stream is in (a Redis primary's starts with a SELECT anyway).
@@ -323,16 +339,19 @@ class PrimaryLink:
                             f"the host and port are right?")
         return line
 
-    async def _read_dataset(self, reader, line: bytes, progress) -> tuple[bytes, bytes]:
-        """The payload `line` announced, and any bytes of the stream that came right
-        after it; the bytes received are counted in `progress` (a Loading) if not None."""
+    async def _read_dataset(self, reader, line: bytes, progress) -> tuple[bytes, bytes, int]:
+        """The payload `line` announced, any bytes of the stream that came right after
+        it, and the CRC-64 of the payload but its last 8 bytes (an RDB file's checksum),
+        computed as it came: a file of 100 MB takes seconds to check in Python, which
+        is then done while the primary is still sending, not after. The bytes received
+        are counted in `progress` (a Loading) if not None."""
         self._progress = progress
         try:
             return await self._read_payload(reader, line)
         finally:
             self._progress = None
 
-    async def _read_payload(self, reader, line: bytes) -> tuple[bytes, bytes]:
+    async def _read_payload(self, reader, line: bytes) -> tuple[bytes, bytes, int]:
         if line.startswith(b"$EOF:"):
             mark = line[5:]
             if len(mark) != EOF_MARK_LENGTH:
@@ -343,20 +362,23 @@ class PrimaryLink:
         self.sync_bytes_expected = int(line[1:])
         if self._progress is not None:
             self._progress.begin_file(self.sync_bytes_expected)
-        data = bytearray()
+        data, crc = bytearray(), _RunningCrc()
         while len(data) < self.sync_bytes_expected:
             data += await self._read_some(reader, self.sync_bytes_expected - len(data))
-        return bytes(data), b""
+            crc.advance(data, len(data) - 8)
+        return bytes(data), b"", crc.value
 
-    async def _read_until_mark(self, reader, mark: bytes) -> tuple[bytes, bytes]:
+    async def _read_until_mark(self, reader, mark: bytes) -> tuple[bytes, bytes, int]:
         """A diskless payload: everything up to the 40-byte mark that ends it."""
-        data = bytearray()
+        data, crc = bytearray(), _RunningCrc()
         while True:
             searched_from = max(len(data) - len(mark), 0)
             data += await self._read_some(reader, 1 << 20)
             at = data.find(mark, searched_from)
             if at >= 0:
-                return bytes(data[:at]), bytes(data[at + len(mark):])
+                crc.advance(data, at - 8)
+                return bytes(data[:at]), bytes(data[at + len(mark):]), crc.value
+            crc.advance(data, len(data) - len(mark) - 8)    # (the mark may have begun)
 
     async def _read_some(self, reader, most: int) -> bytes:
         chunk = await self._within_timeout(reader.read(min(most, 1 << 20)))

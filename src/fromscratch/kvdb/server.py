@@ -451,13 +451,15 @@ class KvServer:
         log.info("MASTER MODE enabled (%s)", reason)
         self.refresh_write_state()
 
-    def load_from_primary(self, data: bytes, swap: bool = False) -> int:
+    def load_from_primary(self, data: bytes, swap: bool = False,
+                          body_crc: int | None = None) -> int:
         """A full synchronization: drop every key and library and load the primary's
         dataset (an RDB file, or one of our snapshots). With `swap` (repl-diskless-load
         swapdb) the old data goes only once the new is read, as Redis swaps them;
         otherwise first, to make room. The append-only file, if on, starts again from
         the new data. Returns the database the primary's stream is in (the file's
-        repl-stream-db: a stream passed on by a replica starts without a SELECT)."""
+        repl-stream-db: a stream passed on by a replica starts without a SELECT).
+        `body_crc`: see rdb.read_rdb."""
         self.replication.drop_replicas()
         aof_on = self.aof is not None
         if aof_on:
@@ -473,7 +475,7 @@ class KvServer:
         with self._loading():
             self.load_progress.begin_file(len(data))
             if rdb:
-                contents = parse_rdb(data, self.on_key_loaded)
+                contents = parse_rdb(data, self.on_key_loaded, body_crc)
                 if swap:
                     log.info("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
                     self._empty_data()

@@ -1082,12 +1082,14 @@ def is_rdb(data: bytes) -> bool:
     return data[:len(MAGIC)] == MAGIC
 
 
-def read_rdb(data: bytes, on_key=None) -> RdbFile:
+def read_rdb(data: bytes, on_key=None, body_crc: int | None = None) -> RdbFile:
     """Parse a whole RDB file, of any version up to NEWEST_READABLE_VERSION. Raises
     RdbError, with the offset, unless `data` is exactly one well-formed file whose
     checksum (when it has one) is right; nothing is returned half-read. `on_key(offset)`,
-    if given, is called after each key read, with the offset read up to."""
-    contents, end = read_rdb_prefix(data, on_key)
+    if given, is called after each key read, with the offset read up to. `body_crc`,
+    if given, is the CRC-64 of all of `data` but its last 8 bytes, computed already
+    (as the file arrived): the checksum is compared with it."""
+    contents, end = read_rdb_prefix(data, on_key, body_crc)
     if end < len(data):
         reader = _Reader(data, "file")
         reader.pos = end
@@ -1095,7 +1097,8 @@ def read_rdb(data: bytes, on_key=None) -> RdbFile:
     return contents
 
 
-def read_rdb_prefix(data: bytes, on_key=None) -> tuple[RdbFile, int]:
+def read_rdb_prefix(data: bytes, on_key=None,
+                    body_crc: int | None = None) -> tuple[RdbFile, int]:
     """Parse the RDB file `data` starts with, as read_rdb does, and say where it ends:
     in an old single-file append-only log (`aof-use-rdb-preamble yes`), the commands
     written since follow it."""
@@ -1149,7 +1152,9 @@ def read_rdb_prefix(data: bytes, on_key=None) -> tuple[RdbFile, int]:
     if version >= FIRST_CHECKSUMMED_VERSION:
         end = reader.pos
         stored = reader.unsigned(8)
-        if stored and stored != crc64(data[:end]):
+        if body_crc is None or end != len(data) - 8:
+            body_crc = crc64(memoryview(data)[:end])
+        if stored and stored != body_crc:
             reader.pos = end
             reader.fail("RDB CRC error: a wrong checksum (the file is damaged)")
     return result, reader.pos

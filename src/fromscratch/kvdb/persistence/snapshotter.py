@@ -89,11 +89,11 @@ def kill_saving_child(kv, pid: int, directory: str) -> None:
         os.unlink(temporary_path(directory, pid))
 
 
-def parse_rdb(data: bytes, on_key=None):
+def parse_rdb(data: bytes, on_key=None, body_crc: int | None = None):
     """An RDB file's contents (rdb.RdbFile); CorruptSnapshot if it does not read.
-    `on_key`: see read_rdb."""
+    `on_key`, `body_crc`: see read_rdb."""
     try:
-        return read_rdb(data, on_key)
+        return read_rdb(data, on_key, body_crc)
     except RdbError as error:
         raise CorruptSnapshot(str(error)) from None
 
