@@ -118,6 +118,7 @@ class PrimaryLink:
         if stream_db is not None:
             self._client.db = stream_db
         self._writer: asyncio.StreamWriter | None = None
+        self._reader: asyncio.StreamReader | None = None
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     # -- life cycle ----------------------------------------------------------------------
@@ -183,6 +184,7 @@ class PrimaryLink:
         source = self.kv.config["bind-source-addr"]
         reader, self._writer = await self._within_timeout(asyncio.open_connection(
             self.host, self.port, local_addr=(source, 0) if source else None))
+        self._reader = reader
         self._set_state("handshake")
         log.info("MASTER <-> REPLICA sync started")
         after_payload = b""
@@ -239,8 +241,8 @@ class PrimaryLink:
         return self._client
 
     def _set_state(self, state: str) -> None:
-        was_up, self.state = self.link_up, state
-        if self.link_up != was_up:
+        was_connected, self.state = self.state == "connected", state
+        if (state == "connected") != was_connected:
             self.kv.refresh_write_state()        # MASTERDOWN depends on the link
 
     # -- the handshake -------------------------------------------------------------------
@@ -503,4 +505,7 @@ class PrimaryLink:
 
     @property
     def link_up(self) -> bool:
-        return self.state == "connected"
+        # The primary's close, once read, counts at once, before the link's task wakes
+        # to it: a client asking right after the primary dropped us hears it is down,
+        # as from Redis, which drops the link as it reads the close.
+        return self.state == "connected" and not self._reader.at_eof()
