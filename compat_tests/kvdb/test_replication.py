@@ -900,6 +900,19 @@ def read_line(sock: socket.socket) -> bytes:
     return data.lstrip(b"\n")[:-2]
 
 
+@pytest.mark.parametrize("checksum", ["yes", "no"])
+def test_rdbchecksum_no_ends_the_payload_with_a_zero_checksum(start, checksum):
+    primary_server = start("--rdbchecksum", checksum, "--repl-diskless-sync", "no")
+    connect(primary_server).set("k", "v")
+    link = ReplicaLink(primary_server)
+    try:
+        assert link.payload.startswith(b"REDIS")
+        assert (link.payload[-8:] == bytes(8)) == (checksum == "no")
+        assert read_rdb(link.payload).keys[0].key == b"k"       # read either way
+    finally:
+        link.close()
+
+
 def test_a_replica_without_its_primary_refuses_to_be_synced_from(start):
     # Its primary is a port where nothing listens: its link stays down. Were it to
     # hand on what it has (nothing yet), whoever synced from it would lose its data.

@@ -334,7 +334,7 @@ PARAMETERS = [
     Param("aof-load-truncated", "bool", True),
     Param("stop-writes-on-bgsave-error", "bool", True),
     Param("rdbcompression", "bool", True, effective=False),
-    Param("rdbchecksum", "bool", True, effective=False),
+    Param("rdbchecksum", "bool", True),
     # memory
     Param("maxmemory", "memory", 0, minimum=0, maximum=_MAX),
     Param("maxmemory-policy", "enum", "noeviction", choices=_POLICIES),

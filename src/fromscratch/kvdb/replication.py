@@ -382,7 +382,8 @@ class Replication:
         aux = kv.rdb_header_fields() + self.stream_fields() + [("aof-base", 0)]
         databases = kv.keyspace.dbs if parts is None else ()
         libraries = kv.functions.codes() if parts is None or b"functions" in parts else ()
-        write_rdb(handle, databases, libraries, aux, kv.config["maxmemory-policy"], **writing)
+        write_rdb(handle, databases, libraries, aux, kv.config["maxmemory-policy"],
+                  checksum=kv.config["rdbchecksum"], **writing)
 
     def _write_payload_in_child(self, handle) -> None:
         # Only a child may take its time (rdb-key-save-delay): the server serves on.

@@ -363,7 +363,8 @@ class KvServer:
             return
         write_rdb(handle, self.keyspace.dbs, self.functions.codes(),
                   self.rdb_header_fields() + [("aof-base", 1)],
-                  self.config["maxmemory-policy"], self.after_key_hook())
+                  self.config["maxmemory-policy"], self.after_key_hook(),
+                  checksum=self.config["rdbchecksum"])
 
     @property
     def on_key_loaded(self):

@@ -1019,15 +1019,18 @@ def _aux_value(value: bytes | str | int) -> bytes:
 
 
 def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction",
-              after_key=None, piece_size: int = 1 << 20) -> None:
+              after_key=None, piece_size: int = 1 << 20, checksum: bool = True) -> None:
     """Write a whole RDB file (version 10, Redis 7.0's) to `handle`: the `aux` fields,
     (name, value) pairs in order, the code of the function `libraries`, then each of
     `databases` (keyspace.Database) that has keys. Expiry times are written as they are,
     even those already past, as Redis does: a loader drops them, a replica waits for its
     primary's DEL. Under an LRU or LFU maxmemory `policy` each key also carries its
     idle time or its access counter, as Redis saves them. `after_key()`, if given, is
-    called after each key. The file goes to `handle` `piece_size` bytes at a time."""
-    out = ChecksummedWriter(handle, crc64, piece_size)
+    called after each key. The file goes to `handle` `piece_size` bytes at a time.
+    Without `checksum` (rdbchecksum no) it ends with a checksum of 0, as Redis writes
+    it then, which readers take as none: the CRC-64 is most of the time a file takes
+    here."""
+    out = ChecksummedWriter(handle, crc64 if checksum else _no_checksum, piece_size)
     out.write(MAGIC + b"%04d" % RDB_VERSION)
     for name, value in aux:
         out.write(bytes([AUX]) + _string(_aux_value(name)) + _string(_aux_value(value)))
@@ -1056,6 +1059,10 @@ def write_rdb(handle, databases, libraries=(), aux=(), policy: str = "noeviction
     out.write(bytes([EOF]))
     out.flush()
     handle.write(out.crc.to_bytes(8, "little"))
+
+
+def _no_checksum(data: bytes, running: int) -> int:
+    return 0
 
 
 class RdbKey(NamedTuple):
