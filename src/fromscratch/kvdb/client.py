@@ -138,7 +138,7 @@ class Client(Connection):
         self.replica_rdb_only = False   # REPLCONF rdb-only 1: the payload, not the stream
         self.replica_capa_eof = False   # REPLCONF capa eof: takes a diskless payload
         self.replica_acked_payload = False  # acknowledged its diskless payload
-        self.stream_from = 0                # the first offset of the stream in its output
+        self.replica_stream_from = 0    # the first offset of the stream in its output
         self.replica_rdb_filter = None  # REPLCONF rdb-filter-only: the parts it wants
         self.write_offset = 0      # the replication stream's offset after its last write
         # The server's own client (replaying the append-only file, or applying a

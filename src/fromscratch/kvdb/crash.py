@@ -14,6 +14,7 @@ the threads' stacks to the log.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import logging
 import os
@@ -49,18 +50,15 @@ def crash(kv, signum: int, frame=None, client=None, argv=None,
     for handler in logging.getLogger().handlers:
         handler.flush()
     if kv.pidfile and kv.config["daemonize"]:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(kv.pidfile)
-        except OSError:
-            pass
     faulthandler.disable()          # (it would report the signal a second time)
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
 
 def _log_report(kv, signum, frame, client, argv, headline) -> None:
-    from .commands.connection import client_info_line     # (they import us)
-    from .commands.introspection import info_text
+    from .commands.introspection import info_text         # (it imports us)
     lines = list(headline)
     lines.append("=== REDIS BUG REPORT START: Cut & paste starting from here ===")
     if not headline:
@@ -70,8 +68,8 @@ def _log_report(kv, signum, frame, client, argv, headline) -> None:
     lines.append("------ STACK TRACE ------")
     main_thread = threading.main_thread().ident
     for thread_id, thread_frame in sys._current_frames().items():
-        if frame is not None and thread_id == main_thread:
-            thread_frame = frame        # where the signal found the main thread
+        if thread_id == main_thread:
+            thread_frame = frame        # where the signal (or the crash call) found it
         lines.append(f"Thread {thread_id}:")
         lines += "".join(traceback.format_stack(thread_frame)).rstrip("\n").split("\n")
     lines.append("")
@@ -79,11 +77,11 @@ def _log_report(kv, signum, frame, client, argv, headline) -> None:
     lines += info_text(kv, ["all"]).replace("\r\n", "\n").rstrip("\n").split("\n")
     lines.append("")
     lines.append("------ CLIENT LIST OUTPUT ------")
-    lines += [client_info_line(each) for each in list(kv.clients.values())]
+    lines += [kv.client_info(each) for each in list(kv.clients.values())]
     if client is not None:
         lines.append("")
         lines.append("------ CURRENT CLIENT INFO ------")
-        lines.append(client_info_line(client))
+        lines.append(kv.client_info(client))
         lines += [f"argv[{i}]: '\"{arg.decode('utf-8', 'replace')}\"'"
                   for i, arg in enumerate(argv or ())]
     lines.append("")

@@ -8,8 +8,8 @@ clients meanwhile: the replicas see a transfer that lasts, as with Redis (their
 loading states, their timeouts).
 
 The changes made during the transfer are kept for the replicas in the backlog
-(Replication.held) and follow once each acknowledges the payload. When every replica has gone, the child is
-killed: nobody would read what it writes.
+(Replication.held) and follow once each acknowledges the payload. When every replica
+has gone, the child is killed: nobody would read what it writes.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class _RunningCrc:
     def advance(self, data: bytearray, end: int) -> None:
         """Cover data[:end] (never less than before)."""
         if end > self.done:
-            self.value = crc64(bytes(data[self.done:end]), self.value)
+            self.value = crc64(data[self.done:end], self.value)
             self.done = end
 
 

@@ -125,7 +125,6 @@ class Replication:
         """A partial resynchronization: +CONTINUE, then the stream from byte `wanted`."""
         self.partial_syncs += 1
         client.out.append(b"+CONTINUE %s\r\n" % self.replid.encode())
-        client.out.append(self._stream_since(wanted))
         self._add(client, wanted)
 
     def attach(self, client, psync: bool) -> None:
@@ -215,7 +214,6 @@ class Replication:
                 continue
             client.out.append(b"$%d\r\n" % len(payload))
             client.out.append(payload)
-            client.out.append(self._stream_since(start))
             self._add(client, start)
             log.info("Synchronization with replica %s succeeded", client.replica_name)
         self._trim_backlog()
@@ -284,7 +282,6 @@ class Replication:
         start = self.held.pop(client, None)
         if start is None:                   # dropped with another history
             return
-        client.out.append(self._stream_since(start))
         self._add(client, start)
         self._trim_backlog()
 
@@ -316,10 +313,12 @@ class Replication:
         client.refresh_lane()               # its commands' answers are watched (reply())
 
     def _add(self, client, stream_from: int) -> None:
-        """`client` is online: it has its payload, and the stream from offset
-        `stream_from` on is in its output."""
+        """`client` is online: it has its payload (or continues), and gets the stream
+        from offset `stream_from` on, out of the backlog, which holds it."""
         self._mark_replica(client)
-        client.stream_from = stream_from
+        if stream_from <= self.offset:
+            client.out.append(bytes(self.backlog[stream_from - self.backlog_first_offset():]))
+        client.replica_stream_from = stream_from
         self.replicas.append(client)
         self._keep_backlog()
         self.kv.flush_soon(client)
@@ -329,10 +328,6 @@ class Replication:
         if self.backlog is None:
             self.backlog = bytearray()
             self.kv.refresh_lanes()           # changes are encoded into the stream now
-
-    def _stream_since(self, start: int) -> bytes:
-        """The stream from offset `start` on, out of the backlog (which holds it)."""
-        return bytes(self.backlog[start - self.backlog_first_offset():])
 
     def _trim_backlog(self) -> None:
         """Keep the stream's last repl-backlog-size bytes, or more if a held replica
@@ -359,7 +354,7 @@ class Replication:
         if start is not None:
             return self.offset + 1 - start
         queued = pending + client.output_buffer_size
-        return min(queued, self.offset + 1 - client.stream_from)
+        return min(queued, self.offset + 1 - client.replica_stream_from)
 
     def buffer_memory(self) -> int:
         """What the stream takes (Redis's mem_total_replication_buffers): the backlog,

@@ -82,7 +82,7 @@ def restore_payload(payload: bytes, check_crc: bool = True):
     try:
         return deserialize_value(body) if version == LEGACY_VERSION else load_object(body)
     except (RdbError, CorruptSnapshot) as exc:
-        log.debug("Internal error in RDB reading offset 0, function at rdb.c:0 -> %s", exc)
+        log.debug("Internal error in RDB reading: %s", exc)
         raise BAD_DATA from None
 
 

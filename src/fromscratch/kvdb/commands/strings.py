@@ -466,7 +466,6 @@ class LcsTable:
     30 ms and 15 MB here, where a cell at a time in Python took minutes and gigabytes."""
 
     def __init__(self, a: bytes, b: bytes):
-        self.width = len(b)
         full = (1 << len(b)) - 1
         where = {}                       # byte -> the bits of its positions in b
         for byte in set(b):

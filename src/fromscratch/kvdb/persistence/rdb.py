@@ -1159,9 +1159,10 @@ def read_rdb_prefix(data: bytes, on_key=None,
     if version >= FIRST_CHECKSUMMED_VERSION:
         end = reader.pos
         stored = reader.unsigned(8)
-        if body_crc is None or end != len(data) - 8:
-            body_crc = crc64(memoryview(data)[:end])
-        if stored and stored != body_crc:
-            reader.pos = end
-            reader.fail("RDB CRC error: a wrong checksum (the file is damaged)")
+        if stored:                              # 0: saved without one (rdbchecksum no)
+            if body_crc is None or end != len(data) - 8:
+                body_crc = crc64(memoryview(data)[:end])
+            if stored != body_crc:
+                reader.pos = end
+                reader.fail("RDB CRC error: a wrong checksum (the file is damaged)")
     return result, reader.pos
