@@ -122,3 +122,28 @@ def start_redis(directory: str, *options: str, config_file: str | None = None,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, process, probe=PING, loaded=loaded)
     return Server("redis", port, process, directory)
+
+
+def make_certificates(directory) -> None:
+    """Write, with the openssl command (as Redis's utils/gen-test-certs.sh), a test CA
+    (ca.crt, ca.key) into `directory` (a pathlib.Path) and certificates it signed, each
+    with its key, for localhost and 127.0.0.1: server.crt (for servers only), other.crt
+    (for servers and clients) and client.crt (for clients only)."""
+    if shutil.which("openssl") is None:
+        missing_reference("openssl")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.crt", "-days", "2", "-subj", "/O=fromscratch/CN=Test CA")
+    for name, common_name, usage in (("server", "Server-only", "serverAuth"),
+                                     ("other", "Other server", "serverAuth,clientAuth"),
+                                     ("client", "Client-only", "clientAuth")):
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+                "-out", f"{name}.csr", "-subj", f"/O=fromscratch/CN={common_name}")
+        (directory / f"{name}.ext").write_text(
+            f"extendedKeyUsage={usage}\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out",
+                f"{name}.crt")

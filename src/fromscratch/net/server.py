@@ -167,6 +167,8 @@ class TcpServer:
         self.clock = time.monotonic()         # refreshed by the sweep; coarse on purpose
         self.loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list = []           # TCP
+        self._tls_listeners: list = []       # TLS (listen_tls)
+        self.tls_port = 0
         self._unix_listener = None
         self.unix_path = ""                  # the Unix domain socket we listen on, if any
         self._periodic: dict[int, asyncio.TimerHandle] = {}
@@ -189,24 +191,37 @@ class TcpServer:
         self.every(0.1, self._tick)
         self.every(1.0, self._sweep_idle)
 
-    def listen(self, host, port: int) -> None:
-        """Listen on `host` (one address or a list) and `port` instead of where we
-        listen now (CONFIG SET port or bind too), keeping the connections. If that
-        fails (OSError), we listen where we did before."""
+    def listen(self, host, port: int | None) -> None:
+        """Listen on `host` (one address or a list) and `port` (0 picks one, None: no
+        TCP at all) instead of where we listen now (CONFIG SET port or bind too),
+        keeping the connections. If that fails (OSError), we listen where we did
+        before."""
         previous = (self.host, self.port) if self._listeners else None
-        for listener in self._listeners:
+        self._listen_instead("_listeners", previous, host, port, None)
+        self.host = host
+        self.port = self._listeners[0].sock.getsockname()[1] if self._listeners else 0
+
+    def listen_tls(self, host, port: int, tls) -> None:
+        """Listen for TLS connections on `host` and `port` (0: not at all) instead of
+        where we do now, as listen(); `tls()` gives the SSLContext for each new one."""
+        previous = (self.host, self.tls_port) if self._tls_listeners else None
+        self._listen_instead("_tls_listeners", previous, host, port or None, tls)
+        self.tls_port = self._tls_listeners[0].sock.getsockname()[1] if port else 0
+
+    def _listen_instead(self, attribute: str, previous, host, port: int | None, tls) -> None:
+        for listener in getattr(self, attribute):
             listener.close()            # first: the new address may be the same one
-        self._listeners = []
+        setattr(self, attribute, [])
+        if port is None:
+            return
         try:
-            self._listeners = open_listeners(self.loop, host, port,
-                                             lambda: self.connection_class(self))
+            setattr(self, attribute, open_listeners(
+                self.loop, host, port, lambda: self.connection_class(self), tls=tls))
         except OSError:
             if previous is not None:
-                self._listeners = open_listeners(self.loop, *previous,
-                                                 lambda: self.connection_class(self))
+                setattr(self, attribute, open_listeners(
+                    self.loop, *previous, lambda: self.connection_class(self), tls=tls))
             raise
-        self.host = host
-        self.port = self._listeners[0].sock.getsockname()[1]
 
     def listen_unix(self, path: str, permissions: int = 0) -> None:
         """Also listen on a Unix domain socket at `path` (OSError if we can't)."""
@@ -218,7 +233,7 @@ class TcpServer:
         """Accept no more connections (and remove our Unix socket's file)."""
         for listener in self._all_listeners():
             listener.close()
-        self._listeners, self._unix_listener = [], None
+        self._listeners, self._tls_listeners, self._unix_listener = [], [], None
         if self.unix_path:
             log.info("Removing the unix socket file.")
             try:
@@ -228,9 +243,8 @@ class TcpServer:
             self.unix_path = ""
 
     def _all_listeners(self) -> list:
-        if self._unix_listener is None:
-            return self._listeners
-        return self._listeners + [self._unix_listener]
+        unix = [] if self._unix_listener is None else [self._unix_listener]
+        return self._listeners + self._tls_listeners + unix
 
     def call_after_io(self, callback) -> None:
         """Call `callback` once the sockets being served now are served (replies are

@@ -39,6 +39,7 @@ import logging
 import os
 import select
 import socket
+import ssl
 import weakref
 
 log = logging.getLogger("fromscratch")
@@ -205,6 +206,10 @@ class SocketTransport(asyncio.Transport):
         if data:
             self._protocol.data_received(data)
             return
+        self._at_eof()
+
+    def _at_eof(self) -> None:
+        """The peer finished sending."""
         self._reading = False                     # nothing more will come
         self._mux.set_reader(self._fd, None)
         if not self._protocol.eof_received():
@@ -331,6 +336,89 @@ class SocketTransport(asyncio.Transport):
         self._protocol = protocol
 
 
+class TlsTransport(SocketTransport):
+    """The server side of a TLS connection: the socket's bytes go through an
+    ssl.SSLObject over two memory buffers (what the peer sent, what we must send), so
+    that reading and writing keep the plain transport's non-blocking calls and its
+    queue; the protocol sees only plaintext. What the protocol writes before the
+    handshake is done waits for it."""
+
+    def __init__(self, loop, sock: socket.socket, protocol, context: ssl.SSLContext):
+        self._received, self._to_send = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self._received, self._to_send, server_side=True)
+        self._handshaking = True
+        self._early_writes: list[bytes] = []
+        super().__init__(loop, sock, protocol)
+        self._extra["ssl_object"] = self._tls
+
+    def _read_ready(self) -> None:
+        try:
+            data = _read(self._fd, READ_SIZE)
+        except _TRY_AGAIN:
+            return
+        except OSError as exc:
+            self._fail(exc)
+            self._finish(exc)
+            return
+        if data:
+            self._received.write(data)
+        else:
+            self._received.write_eof()
+        plaintext, at_eof = [], False
+        try:
+            if self._handshaking:
+                self._tls.do_handshake()
+                self._handshaking = False
+                early, self._early_writes = self._early_writes, []
+                for waiting in early:
+                    self.write(waiting)
+            while chunk := self._tls.read(READ_SIZE):
+                plaintext.append(chunk)
+            at_eof = True                         # b"": the peer's close_notify
+        except ssl.SSLWantReadError:
+            pass                                  # all that arrived is read
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            at_eof = True                         # the peer closed its side
+        except ssl.SSLError as exc:               # not TLS, or not a client we accept
+            log.debug("Error accepting a client connection: %s", exc.reason or exc)
+            self._send_records()
+            self.close()
+            return
+        self._send_records()                      # handshake replies, session tickets
+        if plaintext:
+            self._protocol.data_received(b"".join(plaintext))
+        if at_eof and not self._closing:
+            self._at_eof()
+
+    def write(self, data) -> None:
+        if self._closing or not data:
+            return
+        if self._handshaking:
+            self._early_writes.append(bytes(data))
+            return
+        try:
+            self._tls.write(data)
+        except ssl.SSLError as exc:
+            self._fail(exc)
+            return
+        self._send_records()
+
+    def _send_records(self) -> None:
+        """Send what TLS has made for the peer."""
+        records = self._to_send.read()
+        if records:
+            SocketTransport.write(self, records)
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        if not self._handshaking:
+            with contextlib.suppress(ssl.SSLError):
+                self._tls.unwrap()                # close_notify (no wait for the peer's)
+            self._send_records()
+        super().close()
+
+
 def _address(getter):
     try:
         return getter()
@@ -341,10 +429,12 @@ def _address(getter):
 class Listener:
     """A listening socket whose connections each get a SocketTransport and a protocol."""
 
-    def __init__(self, loop, sock: socket.socket, protocol_factory, backlog: int):
+    def __init__(self, loop, sock: socket.socket, protocol_factory, backlog: int,
+                 tls=None):
         self.loop = loop
         self.sock = sock
         self.protocol_factory = protocol_factory
+        self.tls = tls          # for TLS: a function giving the current SSLContext
         self.is_tcp = sock.family != socket.AF_UNIX
         sock.listen(backlog)
         sock.setblocking(False)
@@ -366,7 +456,10 @@ class Listener:
             if self.is_tcp:
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             protocol = self.protocol_factory()
-            transport = SocketTransport(self.loop, conn, protocol)
+            if self.tls is None:
+                transport = SocketTransport(self.loop, conn, protocol)
+            else:
+                transport = TlsTransport(self.loop, conn, protocol, self.tls())
             protocol.connection_made(transport)
 
     def close(self) -> None:
@@ -374,8 +467,10 @@ class Listener:
         self.sock.close()
 
 
-def open_listeners(loop, hosts, port: int, protocol_factory, backlog: int = 1024) -> list[Listener]:
-    """Listen on every address of every host (one port for all; port 0 picks one)."""
+def open_listeners(loop, hosts, port: int, protocol_factory, backlog: int = 1024,
+                   tls=None) -> list[Listener]:
+    """Listen on every address of every host (one port for all; port 0 picks one);
+    with `tls` (a function giving the SSLContext to use), for TLS connections."""
     listeners: list[Listener] = []
     for host in ([hosts] if isinstance(hosts, str) else hosts):
         for family, kind, proto, _, address in socket.getaddrinfo(
@@ -395,7 +490,7 @@ def open_listeners(loop, hosts, port: int, protocol_factory, backlog: int = 1024
                 raise
             if port == 0:
                 port = sock.getsockname()[1]         # the others take the same port
-            listeners.append(Listener(loop, sock, protocol_factory, backlog))
+            listeners.append(Listener(loop, sock, protocol_factory, backlog, tls))
     return listeners
 
 
