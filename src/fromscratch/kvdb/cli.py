@@ -57,7 +57,7 @@ def build_config(argv: list[str], defaults: dict[str, str] | None = None) -> Con
 def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, table=None,
           usage: str = __doc__) -> int:
     """Parse the options, then run a key-value style server until SIGINT/SIGTERM."""
-    from .server import KvServer, ListenError
+    from .server import KvServer, StartError
 
     if argv[:1] in (["-h"], ["--help"]):
         print(usage.strip())
@@ -87,12 +87,13 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
     crash.install(server, log_stream)
     # As redis-server, the banner comes once the server listens: scripts that wait for
     # it then connect.
+    port = config["port"] or config["tls-port"]          # as redis-server shows it
     if config["always-show-logo"]:
         server.banner = (f"\n  fromscratch {name} {REDIS_VERSION} (Redis compatible)\n"
-                         f"  Running in standalone mode\n  Port: {config['port']}\n"
+                         f"  Running in standalone mode\n  Port: {port}\n"
                          f"  PID: {os.getpid()}\n")
     else:
-        server.banner = f"Running mode=standalone, port={config['port']}."
+        server.banner = f"Running mode=standalone, port={port}."
     # As redis-server: a pid file when asked for one, or by default when detached.
     pidfile = config["pidfile"] or ("/var/run/redis.pid" if config["daemonize"] else "")
     if pidfile:
@@ -100,7 +101,7 @@ def serve(name: str, argv: list[str], defaults: dict[str, str] | None = None, ta
         server.pidfile = pidfile
     try:
         run_servers([server])
-    except ListenError:
+    except StartError:
         return 1
     except CorruptSnapshot as exc:                  # ours, between Redis's words
         log.warning("Internal error in RDB reading: %s", exc)

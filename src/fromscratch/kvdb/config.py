@@ -8,11 +8,11 @@ Some parameters tune internals that Redis has and we don't (listpack sizes, defr
 replication, cluster mode). They are accepted and reported so that a redis.conf loads
 and tools and test harnesses that set them keep working, and documented as having no
 effect in protocol_specs/resp.md; `Param.effective` says which ones do something here.
-TLS's are unknown: a config asking for TLS must not load into a server without it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -438,6 +438,31 @@ PARAMETERS = [
     Param("hll-sparse-max-bytes", "memory", 3000, minimum=0, maximum=_MAX, effective=False),
     Param("stream-node-max-bytes", "memory", 4096, minimum=0, maximum=_MAX, effective=False),
     Param("stream-node-max-entries", "int", 100, minimum=0, maximum=2**63 - 1),
+    # TLS (tls.py): a port that speaks it, the files, what to accept. Redis's session
+    # cache knobs and TLS 1.3 cipher suites can't be set through Python's ssl module:
+    # accepted, changing nothing (OpenSSL's defaults apply).
+    Param("tls-port", "int", 0, minimum=0, maximum=65535),
+    Param("tls-cert-file", "string", ""),
+    Param("tls-key-file", "string", ""),
+    Param("tls-key-file-pass", "string", ""),
+    Param("tls-client-cert-file", "string", ""),
+    Param("tls-client-key-file", "string", ""),
+    Param("tls-client-key-file-pass", "string", ""),
+    Param("tls-dh-params-file", "string", ""),
+    Param("tls-ca-cert-file", "string", ""),
+    Param("tls-ca-cert-dir", "string", ""),
+    Param("tls-auth-clients", "enum", "yes", choices=("no", "yes", "optional")),
+    Param("tls-replication", "bool", False),
+    Param("tls-cluster", "bool", False, effective=False),
+    Param("tls-protocols", "string", ""),
+    Param("tls-ciphers", "string", ""),
+    Param("tls-ciphersuites", "string", "", effective=False),
+    Param("tls-prefer-server-ciphers", "bool", False),
+    Param("tls-session-caching", "bool", True, effective=False),
+    Param("tls-session-cache-size", "int", 20 * 1024, minimum=0, maximum=2**31 - 1,
+          effective=False),
+    Param("tls-session-cache-timeout", "int", 300, minimum=0, maximum=2**31 - 1,
+          effective=False),
     # shutting down on a signal
     Param("shutdown-on-sigint", "shutdown-flags", ()),
     Param("shutdown-on-sigterm", "shutdown-flags", ()),
@@ -553,23 +578,46 @@ class Config:
     def __getitem__(self, name: str):
         return self.values[name]
 
-    def on_change(self, name: str, listener) -> None:
-        """Call `listener(value)` whenever `name` is set."""
-        self._listeners.setdefault(name, []).append(listener)
+    def on_change(self, names, listener) -> None:
+        """Call `listener(value)` whenever the parameter `names` (or one of a list of
+        them: then once for several set together) is set."""
+        for name in [names] if isinstance(names, str) else names:
+            self._listeners.setdefault(name, []).append(listener)
 
     def set(self, name: str, text: str, at_startup: bool = False) -> None:
-        param = find(name)
-        if param is None:
-            raise ConfigError("Bad directive or wrong number of arguments")
-        if not param.mutable and not at_startup:
-            raise ConfigError("can't set immutable config")
-        value = param.parse(text, self.values[param.name])
-        previous, self.values[param.name] = self.values[param.name], value
+        self.set_many([(name, text)], at_startup)
+
+    def set_many(self, pairs: list[tuple[str, str]], at_startup: bool = False) -> None:
+        """Set parameters as one change, as Redis 7's CONFIG SET does: every value is
+        parsed and set first, then each listener runs once (so TLS's certificate and
+        key, set together, are loaded together). If a value is bad or can't take
+        effect (a listener raises ConfigError), every parameter is as it was again and
+        the error says which (`.name`)."""
+        previous: dict[str, object] = {}
+        called: list[tuple[object, str]] = []        # (listener, the parameter's name)
+        name = ""
         try:
-            for listener in self._listeners.get(param.name, ()):
-                listener(value)
-        except ConfigError:                  # it could not take effect: as it was
-            self.values[param.name] = previous
+            for name, text in pairs:
+                param = find(name)
+                if param is None:
+                    raise ConfigError("Bad directive or wrong number of arguments")
+                if not param.mutable and not at_startup:
+                    raise ConfigError("can't set immutable config")
+                value = param.parse(text, self.values[param.name])
+                previous.setdefault(param.name, self.values[param.name])
+                self.values[param.name] = value
+            for name, _text in pairs:
+                key = find(name).name
+                for listener in self._listeners.get(key, ()):
+                    if all(listener is not done for done, _ in called):
+                        called.append((listener, key))
+                        listener(self.values[key])
+        except ConfigError as exc:            # as it was, in effect too
+            self.values.update(previous)
+            for listener, key in called:
+                with contextlib.suppress(ConfigError):
+                    listener(self.values[key])
+            exc.name = name
             raise
 
     def rendered(self) -> dict[str, str]:

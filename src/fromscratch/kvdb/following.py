@@ -182,8 +182,10 @@ class PrimaryLink:
         log.info("Connecting to MASTER %s:%d", self.host, self.port)
         self._set_state("connecting")
         source = self.kv.config["bind-source-addr"]
+        tls = self.kv.tls.client if self.kv.config["tls-replication"] else None
         reader, self._writer = await self._within_timeout(asyncio.open_connection(
-            self.host, self.port, local_addr=(source, 0) if source else None))
+            self.host, self.port, local_addr=(source, 0) if source else None, ssl=tls,
+            server_hostname="" if tls else None))
         self._reader = reader
         self._set_state("handshake")
         log.info("MASTER <-> REPLICA sync started")
@@ -261,7 +263,9 @@ class PrimaryLink:
             if reply.startswith(b"-"):
                 raise LinkError(f"Unable to AUTH to MASTER: {reply.decode(errors='replace')}")
         # Optional: a primary that does not know these answers an error, and we go on.
-        port = config["replica-announce-port"] or self.kv.tcp.port
+        port = config["replica-announce-port"] or (
+            self.kv.tcp.tls_port if config["tls-replication"] and self.kv.tcp.tls_port
+            else self.kv.tcp.port)
         await self._ask(reader, b"REPLCONF", b"listening-port", b"%d" % port)
         if config["replica-announce-ip"]:
             await self._ask(reader, b"REPLCONF", b"ip-address",

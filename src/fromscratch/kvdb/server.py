@@ -20,13 +20,14 @@ import signal
 import struct
 import time
 from ..net import TcpServer
+from ..net.tls import TlsContexts, TlsError, TlsSettings, make_contexts
 from ..pubsub import Broker
 from ..resp import ErrorReply, quote_repr
 from . import commands  # noqa: F401  (registers every command in the table)
 from .blocking import PAUSED, Blocking
 from .client import Client, CountedError, deliver_to_clients
 from .commands.connection import client_info_line
-from .config import Config, ConfigError
+from .config import PARAMETERS, Config, ConfigError
 from .cursors import Cursors
 from .diagnostics import LatencyMonitor, SlowLog
 from .failover import Failover
@@ -63,8 +64,9 @@ MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data i
 _SHUTDOWN_CONFIGS = {signal.SIGTERM: "shutdown-on-sigterm", signal.SIGINT: "shutdown-on-sigint"}
 
 
-class ListenError(Exception):
-    """The server could not listen on its port (taken, or not an address of ours)."""
+class StartError(Exception):
+    """The server could not start (its port is taken, TLS can't be configured...): the
+    log says why."""
 
 
 def is_local(client) -> bool:
@@ -116,6 +118,7 @@ class KvServer:
                              max_connections=self.config["maxclients"],
                              idle_timeout=self.config["timeout"])
         self.optional_addresses = optional
+        self.tls: TlsContexts | None = None     # made when something uses TLS (_start_tls)
         self.loop = None
         self.clients: dict[int, Client] = {}
         self.flush_queue: list[Client] = []      # clients with replies to send
@@ -816,11 +819,12 @@ class KvServer:
     async def start(self) -> None:
         """Listen, then load the data, as redis-server does: a client that connects
         meanwhile waits for its first answer until the data is there, instead of being
-        refused. Raises ListenError, or CorruptSnapshot / CorruptAof for a damaged file
+        refused. Raises StartError, or CorruptSnapshot / CorruptAof for a damaged file
         (the server does not start)."""
         unix_path = self.config["unixsocket"]
-        # Port 0 with a Unix socket: that socket only, as in Redis.
-        tcp = bool(self.config["port"] or not unix_path)
+        # Port 0 with a Unix socket or a TLS port: those only, as in Redis.
+        tcp = bool(self.config["port"] or not (unix_path or self.config["tls-port"]))
+        self._start_tls()
         try:
             try:
                 await self.tcp.start(tcp)
@@ -838,13 +842,21 @@ class KvServer:
             # Redis's words: scripts that start servers look for them to try another port.
             log.error("Failed listening on port %d (tcp), aborting: %s", self.tcp.port,
                       exc.strerror or exc)
-            raise ListenError() from exc
+            raise StartError() from exc
+        if self.config["tls-port"]:
+            try:
+                self.tcp.listen_tls(self.tcp.host, self.config["tls-port"],
+                                    self.tls_server_context)
+            except OSError as exc:
+                log.error("Failed listening on port %d (tls), aborting: %s",
+                          self.config["tls-port"], exc.strerror or exc)
+                raise StartError() from exc
         if unix_path:
             try:
                 self.tcp.listen_unix(unix_path, self.config["unixsocketperm"])
             except OSError as exc:
                 log.error("Failed opening Unix socket: %s", exc.strerror or exc)
-                raise ListenError() from exc
+                raise StartError() from exc
         if self.banner:
             log.info("%s", self.banner)
         try:
@@ -863,6 +875,8 @@ class KvServer:
             log.info("The server is now ready to accept connections at %s", unix_path)
         if tcp:
             log.info("Ready to accept connections tcp")
+        if self.tcp.tls_port:
+            log.info("Ready to accept connections tls")
         self.loop = self.tcp.loop
         if self.config["replicaof"]:                  # redis.conf's `replicaof host port`
             host, port = self.config["replicaof"].split()
@@ -962,22 +976,83 @@ class KvServer:
         done(False)
         return True
 
-    def _listen_again(self, failure: str) -> None:
-        """CONFIG SET bind or port: listen where they now say (ConfigError `failure` if
-        we can't, and then where we did before)."""
+    def _listen_again(self, failure: str, tls: bool = False) -> None:
+        """CONFIG SET bind, port or tls-port: listen where they now say (ConfigError
+        `failure` if we can't, and then where we did before)."""
         required, optional = _listen_addresses(self.config["bind"])
+        if tls:
+            def listen(hosts):
+                self.tcp.listen_tls(hosts, self.config["tls-port"], self.tls_server_context)
+        else:
+            def listen(hosts):
+                self.tcp.listen(hosts, self.config["port"] or None)    # 0: no TCP
+                if self.tcp.tls_port:
+                    self.tcp.listen_tls(hosts, self.tcp.tls_port, self.tls_server_context)
         try:
             try:
-                self.tcp.listen(required + optional, self.config["port"])
+                listen(required + optional)
             except OSError:
                 if not optional:
                     raise
-                self.tcp.listen(required, self.config["port"])
+                listen(required)
         except OSError as exc:
-            log.warning("Failed listening on port %d (tcp): %s", self.config["port"],
+            log.warning("Failed listening on port %d (%s): %s",
+                        self.config["tls-port" if tls else "port"], "tls" if tls else "tcp",
                         exc.strerror or exc)
             raise ConfigError(failure) from None
         self.optional_addresses = optional
+
+    # -- TLS -----------------------------------------------------------------------------
+
+    def _start_tls(self) -> None:
+        """Make the TLS contexts if anything uses TLS (StartError if they can't be made),
+        and remake them whenever a TLS setting changes."""
+        if self._uses_tls() and not self._make_tls():
+            log.warning("Failed to configure TLS. Check logs for more info.")
+            raise StartError()
+        self.config.on_change([param.name for param in PARAMETERS
+                               if param.name.startswith("tls-") and param.name != "tls-port"],
+                              self._tls_settings_changed)
+        self.config.on_change("tls-port", self._tls_port_changed)
+
+    def _uses_tls(self) -> bool:
+        return bool(self.config["tls-port"] or self.config["tls-replication"])
+
+    def _make_tls(self) -> bool:
+        """Make the TLS contexts from the settings; if they can't be made, say why and
+        keep those in use (False)."""
+        config = self.config
+        settings = TlsSettings(
+            cert_file=config["tls-cert-file"], key_file=config["tls-key-file"],
+            key_file_pass=config["tls-key-file-pass"],
+            client_cert_file=config["tls-client-cert-file"],
+            client_key_file=config["tls-client-key-file"],
+            client_key_file_pass=config["tls-client-key-file-pass"],
+            ca_cert_file=config["tls-ca-cert-file"], ca_cert_dir=config["tls-ca-cert-dir"],
+            dh_params_file=config["tls-dh-params-file"], protocols=config["tls-protocols"],
+            ciphers=config["tls-ciphers"],
+            prefer_server_ciphers=config["tls-prefer-server-ciphers"],
+            auth_clients=config["tls-auth-clients"],
+            peers_checked=config["tls-replication"])
+        try:
+            self.tls = make_contexts(settings)
+        except TlsError as exc:
+            log.warning("%s", exc)
+            return False
+        return True
+
+    def _tls_settings_changed(self, _value) -> None:
+        # New connections get the new contexts; those open keep theirs, as in Redis.
+        if self._uses_tls() and not self._make_tls():
+            raise ConfigError("Unable to update TLS configuration. Check server logs.")
+
+    def _tls_port_changed(self, port: int) -> None:
+        if port and self.tls is None and not self._make_tls():
+            raise ConfigError("Unable to update TLS configuration. Check server logs.")
+        self._listen_again("Unable to listen on this port. Check server logs.", tls=True)
+
+    def tls_server_context(self):
+        return self.tls.server
 
     # -- a busy script -------------------------------------------------------------------
 

@@ -61,18 +61,11 @@ def config_set(client, argv):
                              f"- duplicate parameter")
         seen.add(param.name)
         pairs.append((name, value_arg.decode("utf-8", "replace")))
-    # All or nothing, as Redis 7: check every value before applying any.
-    previous = {name: config.render(name) for name, _ in pairs}
-    applied = []
     try:
-        for name, text in pairs:
-            config.set(name, text)
-            applied.append(name)
+        config.set_many(pairs)                  # all or nothing, as in Redis 7
     except ConfigError as exc:
-        for done in applied:
-            config.set(done, previous[done])
-        raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                         f"- {exc}") from None
+        raise ErrorReply(f"ERR CONFIG SET failed (possibly related to argument "
+                         f"'{exc.name}') - {exc}") from None
     return OK
 
 

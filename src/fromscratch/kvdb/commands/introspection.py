@@ -60,6 +60,8 @@ def _section_server(kv) -> list:
         listeners.append(f"name=tcp,bind={' '.join(hosts)},port={kv.tcp.port}")
     if kv.tcp.unix_path:
         listeners.append(f"name=unix,bind={kv.tcp.unix_path}")
+    if kv.tcp.tls_port:
+        listeners.append(f"name=tls,bind={' '.join(hosts)},port={kv.tcp.tls_port}")
     # A shutdown waiting for lagging replicas says how long it may still wait.
     waiting = ([("shutdown_in_milliseconds",
                  max(0, int((kv.shutdown_wait[0] - time.monotonic()) * 1000)))]
@@ -72,7 +74,7 @@ def _section_server(kv) -> list:
         ("monotonic_clock", "POSIX clock_gettime"), ("multiplexing_api", "epoll"),
         ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"),
         ("process_id", os.getpid()), ("process_supervised", "no"), ("run_id", kv.run_id),
-        ("tcp_port", kv.tcp.port), ("server_time_usec", int(time.time() * 1e6)),
+        ("tcp_port", kv.tcp.port or kv.tcp.tls_port), ("server_time_usec", int(time.time() * 1e6)),
         ("uptime_in_seconds", uptime), ("uptime_in_days", uptime // 86400),
         ("hz", kv.config["hz"]), ("configured_hz", kv.config["hz"]),
         ("lru_clock", kv.keyspace.lru_clock & 0xFFFFFF),
