@@ -1,7 +1,7 @@
 """redis-benchmark against our kvdb and a real redis-server, side by side.
 
     python benchmarks/kvdb_bench.py [--requests 100000] [--repeat 3] [--tests set,get]
-                                    [--random-keys 100000]
+                                    [--random-keys 100000] [--tls]
 
 For each test (SET GET INCR LPUSH LPOP HSET ZADD SADD LRANGE_100), 50 clients, without
 and with pipelining (-P 16), it prints both servers' requests per second, the ratio
@@ -10,7 +10,8 @@ ours/redis, and each server's CPU time per request (user + system, read from
 Runs alternate between the two servers and the median of --repeat runs is shown.
 By default every command uses redis-benchmark's one key per test; `--random-keys N`
 spreads them over N keys (redis-benchmark -r N), which grows the collections (a sorted
-set of up to N members, for instance).
+set of up to N members, for instance). `--tls` runs everything over TLS (redis-benchmark
+--tls, each server's tls-port, a self-signed certificate made with openssl).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import shutil
 import statistics
 import subprocess
@@ -29,18 +31,28 @@ from servers import Pair, cpu_seconds
 TESTS = ["set", "get", "incr", "lpush", "lpop", "hset", "zadd", "sadd", "lrange_100"]
 
 
-def start_servers(directory: str):
-    pair = Pair(directory, "--appendonly", "no")
-    return pair.servers, pair
+def start_servers(directory: str, tls: bool):
+    """{name: (process, the port to benchmark)}, and the Pair to close."""
+    if not tls:
+        pair = Pair(directory, "--appendonly", "no")
+        return pair.servers, pair
+    certificate, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    key, "-out", certificate, "-days", "1", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    pair = Pair(directory, "--appendonly", "no", tls=(certificate, key))
+    return {name: (process, pair.tls_ports[name])
+            for name, (process, _port) in pair.servers.items()}, pair
 
 
 def run_benchmark(port: int, pid: int, test: str, requests: int, pipeline: int,
-                  random_keys: int) -> tuple[float, float]:
+                  random_keys: int, tls: bool) -> tuple[float, float]:
     """(requests per second, server CPU microseconds per request) for one run."""
     before = cpu_seconds(pid)
     spread = ["-r", str(random_keys)] if random_keys else []
+    secure = ["--tls", "--insecure"] if tls else []
     done = subprocess.run(["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests),
-                           "-c", "50", "-P", str(pipeline), "--csv", *spread],
+                           "-c", "50", "-P", str(pipeline), "--csv", *spread, *secure],
                           capture_output=True, text=True, timeout=600)
     used = cpu_seconds(pid) - before
     rows = list(csv.reader(io.StringIO(done.stdout)))
@@ -58,11 +70,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tests", default=",".join(TESTS))
     parser.add_argument("--random-keys", type=int, default=0)
+    parser.add_argument("--tls", action="store_true")
     args = parser.parse_args()
     if not (shutil.which("redis-server") and shutil.which("redis-benchmark")):
         sys.exit("needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)")
     with tempfile.TemporaryDirectory() as directory:
-        servers, pair = start_servers(directory)
+        servers, pair = start_servers(directory, args.tls)
         try:
             print(f"{'test':<12}{'pipeline':>9}{'ours rps':>12}{'redis rps':>12}{'ratio':>8}"
                   f"{'ours cpu/req':>15}{'redis cpu/req':>15}")
@@ -75,7 +88,7 @@ def main() -> None:
                             requests = args.requests * (4 if pipeline > 1 else 1)
                             results[name].append(run_benchmark(port, process.pid, test,
                                                                requests, pipeline,
-                                                               args.random_keys))
+                                                               args.random_keys, args.tls))
                     ours_rps = statistics.median(r[0] for r in results["ours"])
                     redis_rps = statistics.median(r[0] for r in results["redis"])
                     ours_cpu = statistics.median(r[1] for r in results["ours"])

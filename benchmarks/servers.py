@@ -52,10 +52,13 @@ def rss_bytes(pid: int) -> int:
 
 
 class Pair:
-    """`ours` and `redis`, each a (process, port), started with the same options."""
+    """`ours` and `redis`, each a (process, port), started with the same options. With
+    `tls` (a certificate file and its key), each also serves TLS, on tls_ports[name],
+    without asking clients for certificates."""
 
-    def __init__(self, directory: str, *options: str):
+    def __init__(self, directory: str, *options: str, tls: tuple[str, str] | None = None):
         self.servers = {}
+        self.tls_ports = {}
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
         for name in ("redis", "ours"):
             port = free_port()
@@ -65,8 +68,14 @@ class Pair:
                 command = [sys.executable, "-m", "fromscratch", "kvdb"]
             else:
                 command = ["redis-server"]
+            tls_options = []
+            if tls is not None:
+                self.tls_ports[name] = free_port()
+                tls_options = ["--tls-port", str(self.tls_ports[name]), "--tls-cert-file",
+                               tls[0], "--tls-key-file", tls[1], "--tls-auth-clients", "no"]
             process = subprocess.Popen(
-                command + ["--port", str(port), "--dir", data, "--save", "", *options],
+                command + ["--port", str(port), "--dir", data, "--save", "", *options,
+                           *tls_options],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             wait_for(port)
             self.servers[name] = (process, port)
