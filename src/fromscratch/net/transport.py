@@ -181,6 +181,8 @@ class SocketTransport(asyncio.Transport):
         self._sock = sock
         self._fd = sock.fileno()
         self._protocol = protocol
+        # Where the socket's bytes go: the protocol (a TLS transport decrypts them first).
+        self._data_received = protocol.data_received
         self._queue: list[bytes] = []            # bytes the kernel has not taken yet
         self._queued = 0
         self._high, self._low = 64 * 1024, 16 * 1024
@@ -204,7 +206,7 @@ class SocketTransport(asyncio.Transport):
             self._finish(exc)
             return
         if data:
-            self._protocol.data_received(data)
+            self._data_received(data)
             return
         self._at_eof()
 
@@ -334,6 +336,7 @@ class SocketTransport(asyncio.Transport):
 
     def set_protocol(self, protocol) -> None:
         self._protocol = protocol
+        self._data_received = protocol.data_received
 
 
 class TlsTransport(SocketTransport):
@@ -349,21 +352,23 @@ class TlsTransport(SocketTransport):
         self._handshaking = True
         self._early_writes: list[bytes] = []
         super().__init__(loop, sock, protocol)
+        self._data_received = self._decrypt
         self._extra["ssl_object"] = self._tls
 
-    def _read_ready(self) -> None:
-        try:
-            data = _read(self._fd, READ_SIZE)
-        except _TRY_AGAIN:
-            return
-        except OSError as exc:
-            self._fail(exc)
-            self._finish(exc)
-            return
-        if data:
-            self._received.write(data)
-        else:
-            self._received.write_eof()
+    def set_protocol(self, protocol) -> None:
+        self._protocol = protocol                 # (the socket's bytes still go to TLS)
+
+    def _decrypt(self, data: bytes) -> None:
+        self._received.write(data)
+        self._process_records()
+
+    def _at_eof(self) -> None:
+        self._received.write_eof()                # TLS decides what the end means
+        self._process_records()
+
+    def _process_records(self) -> None:
+        """Take the records received: the handshake's, then the plaintext they carry
+        (for the protocol), or the end of the connection."""
         plaintext, at_eof = [], False
         try:
             if self._handshaking:
@@ -388,7 +393,7 @@ class TlsTransport(SocketTransport):
         if plaintext:
             self._protocol.data_received(b"".join(plaintext))
         if at_eof and not self._closing:
-            self._at_eof()
+            SocketTransport._at_eof(self)
 
     def write(self, data) -> None:
         if self._closing or not data:
