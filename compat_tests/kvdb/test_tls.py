@@ -179,6 +179,21 @@ def test_a_replica_follows_its_primary_over_tls(start, certs):
     assert redis.Redis(port=primary.port).info("replication")["connected_slaves"] == 1
 
 
+def test_migrate_over_tls_with_tls_cluster(start, certs):
+    source_tls, target_tls = free_port(), free_port()
+    start(*tls_options(certs, source_tls, "--tls-cluster", "yes", "--tls-client-cert-file",
+                       str(certs / "client.crt"), "--tls-client-key-file",
+                       str(certs / "client.key")))
+    start(*tls_options(certs, target_tls))
+    source, target = tls_client(certs, source_tls), tls_client(certs, target_tls)
+    source.set("moving", "along")
+    assert source.migrate("127.0.0.1", target_tls, "moving", 0, 5000) in (b"OK", "OK", True)
+    assert target.get("moving") == b"along" and not source.exists("moving")
+    source.set("again", "1")                      # on the cached connection
+    assert source.migrate("127.0.0.1", target_tls, "again", 0, 5000) in (b"OK", "OK", True)
+    assert target.get("again") == b"1"
+
+
 def test_redis_cli_and_redis_benchmark_over_tls(start, certs):
     for tool in ("redis-cli", "redis-benchmark"):
         if shutil.which(tool) is None:

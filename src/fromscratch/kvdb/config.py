@@ -453,7 +453,7 @@ PARAMETERS = [
     Param("tls-ca-cert-dir", "string", ""),
     Param("tls-auth-clients", "enum", "yes", choices=("no", "yes", "optional")),
     Param("tls-replication", "bool", False),
-    Param("tls-cluster", "bool", False, effective=False),
+    Param("tls-cluster", "bool", False),        # no cluster here: MIGRATE's connections
     Param("tls-protocols", "string", ""),
     Param("tls-ciphers", "string", ""),
     Param("tls-ciphersuites", "string", "", effective=False),

@@ -1016,7 +1016,8 @@ class KvServer:
         self.config.on_change("tls-port", self._tls_port_changed)
 
     def _uses_tls(self) -> bool:
-        return bool(self.config["tls-port"] or self.config["tls-replication"])
+        return bool(self.config["tls-port"] or self.config["tls-replication"]
+                    or self.config["tls-cluster"])
 
     def _make_tls(self) -> bool:
         """Make the TLS contexts from the settings; if they can't be made, say why and
@@ -1033,7 +1034,7 @@ class KvServer:
             ciphers=config["tls-ciphers"],
             prefer_server_ciphers=config["tls-prefer-server-ciphers"],
             auth_clients=config["tls-auth-clients"],
-            peers_checked=config["tls-replication"])
+            peers_checked=config["tls-replication"] or config["tls-cluster"])
         try:
             self.tls = make_contexts(settings)
         except TlsError as exc:

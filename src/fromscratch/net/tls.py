@@ -43,7 +43,8 @@ class TlsSettings:
     ciphers: str = ""                  # TLS 1.2 and below, in OpenSSL's syntax
     prefer_server_ciphers: bool = False
     auth_clients: str = "yes"          # yes | optional | no
-    peers_checked: bool = False        # we connect out over TLS (replication): a CA is needed
+    peers_checked: bool = False        # we connect out over TLS (replication, MIGRATE):
+                                       # a CA is needed
 
 
 @dataclass

@@ -106,9 +106,10 @@ class MigrationLinks:
     def __len__(self) -> int:
         return len(self.links)
 
-    def get(self, host: bytes, port: bytes, timeout: float) -> TargetLink:
-        """The cached connection to host:port, or a new one; IOERR_CONNECTING if it
-        can't be made within `timeout` seconds."""
+    def get(self, host: bytes, port: bytes, timeout: float, tls=None) -> TargetLink:
+        """The cached connection to host:port, or a new one (over TLS with the
+        SSLContext `tls`); IOERR_CONNECTING if it can't be made within `timeout`
+        seconds."""
         name = host + b":" + port
         link = self.links.get(name)
         if link is None:
@@ -116,9 +117,11 @@ class MigrationLinks:
                 self.links.pop(random.choice(list(self.links))).close()
             try:
                 sock = socket.create_connection((host.decode(), int(port)), timeout=timeout)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if tls is not None:
+                    sock = tls.wrap_socket(sock)
             except (OSError, ValueError, OverflowError):    # also a bad host or port
                 raise IOERR_CONNECTING from None
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             link = self.links[name] = TargetLink(sock)
         # The timeout is this MIGRATE's, for every write and read it makes.
         link.sock.settimeout(timeout)
@@ -224,13 +227,15 @@ def migrate(client, argv):
     if not keys:
         # Not an error: usually a key that expired meanwhile, nothing to move.
         return NOKEY
-    links = client.kv.migrate_links
+    kv = client.kv
+    links = kv.migrate_links
     host, port = argv[1], argv[2]
+    tls = kv.tls.client if kv.config["tls-cluster"] else None     # as Redis decides it
     # A cached connection the target has since closed only shows when used: then one
     # more try, on a new connection.
     may_retry = True
     while True:
-        link = links.get(host, port, timeout / 1000)
+        link = links.get(host, port, timeout / 1000, tls)
         try:
             return _transfer(client, link, request, keys, db_index)
         except LinkFailure as failure:
