@@ -1552,3 +1552,34 @@ def test_a_bgsave_child_ends_when_its_parent_is_killed(start, tmp_path):
     server.process.kill()
     server.process.wait()
     wait_until(lambda: not process_alive(child), timeout=5, what="the child to end")
+
+
+def test_the_primary_logs_each_sync_as_redis_does(start, tmp_path):
+    log_file = tmp_path / "primary.log"
+    server = start("--logfile", str(log_file), "--repl-diskless-sync-delay", "1")
+    primary = connect(server)
+    primary.set("k", "v")
+    replica_server = start("--replicaof", server.host, str(server.port))
+    replica = connect(replica_server)
+    port = replica_server.port
+    # (The primary may see its transfer end after the replica has loaded it.)
+    wait_until(lambda: f"Synchronization with replica 127.0.0.1:{port} succeeded"
+               in log_file.read_text())
+    log = log_file.read_text()
+    for line in (f"Replica 127.0.0.1:{port} asks for synchronization",
+                 f"Full resync requested by replica 127.0.0.1:{port}",
+                 "Delay next BGSAVE for diskless SYNC",
+                 "Starting BGSAVE for SYNC with target: replicas sockets",
+                 f"Synchronization with replica 127.0.0.1:{port} succeeded"):
+        assert line in log
+    stats = primary.info("stats")                 # a first sync is no failed PSYNC
+    assert (stats["sync_full"], stats["sync_partial_err"]) == (1, 0)
+    # The link breaks; the replica continues from where it was.
+    primary.set("more", "1")
+    wait_until(lambda: replica.get("more") == b"1")
+    primary.client_kill_filter(_type="replica")
+    wait_until(lambda: "Partial resynchronization request from" in log_file.read_text())
+    assert fnmatch.fnmatch(log_file.read_text(), f"*Partial resynchronization request from "
+                           f"127.0.0.1:{port} accepted. Sending * bytes of backlog starting "
+                           f"from offset *")
+    assert primary.info("stats")["sync_partial_ok"] == 1

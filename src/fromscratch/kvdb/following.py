@@ -91,11 +91,12 @@ class _RunningCrc:
 
 
 class PrimaryLink:
-    def __init__(self, kv, host: str, port: int, replid: str, offset: int, stream_db=None):
+    def __init__(self, kv, host: str, port: int, replid: str, offset: int, stream_db=None,
+                 resumable: bool = True):
         """Follow host:port, first asking to continue the history `replid` from
-        `offset` (ours: see KvServer.follow), in the database `stream_db` (the one
-        the stream was in, when it continues a stream followed before: Redis's cached
-        primary keeps it too)."""
+        `offset` (ours: see KvServer.follow) unless not `resumable`, in the database
+        `stream_db` (the one the stream was in, when it continues a stream followed
+        before: Redis's cached primary keeps it too)."""
         self.kv = kv
         self.host = host
         self.port = port
@@ -113,7 +114,7 @@ class PrimaryLink:
         self.sync_bytes_read = 0
         self._progress = None           # the Loading the bytes received count in, if any
         self.stopped = False
-        self._resumable = True        # whether the next link may ask to continue (PSYNC)
+        self._resumable = resumable   # whether the next link may ask to continue (PSYNC)
         self._client = self._new_client()   # applies the stream; kept across PSYNCs
         if stream_db is not None:
             self._client.db = stream_db
@@ -276,6 +277,7 @@ class PrimaryLink:
                      self.offset + 1)
             psync = [b"PSYNC", self.replid.encode(), b"%d" % (self.offset + 1)]
         else:
+            log.info("Partial resynchronization not possible (no cached master)")
             psync = [b"PSYNC", b"?", b"-1"]
         # A primary handing its role to this replica over (FAILOVER) says so.
         failover = self.kv.failover

@@ -74,6 +74,7 @@ class Replication:
         self.replid2 = "0" * 40
         self.second_offset = -1
         self.offset = 0                 # bytes of stream sent so far
+        self.restored = False           # a replica's id and offset came from its snapshot
         self.selected_db = -1           # the database the stream last SELECTed
         self.last_ping = time.monotonic()
         self.waiting: list = []         # WAIT: (client, its block state, offset, count)
@@ -113,19 +114,41 @@ class Replication:
         """The offset of the backlog's first byte (Redis counts from 1)."""
         return self.offset - len(self.backlog) + 1 if self.backlog is not None else 0
 
-    def can_continue(self, replid: bytes, wanted: int) -> bool:
-        """Whether PSYNC <replid> <wanted> can continue from the backlog: it names our
-        history and the backlog still holds everything from byte `wanted` on."""
-        in_history = (replid == self.replid.encode()
-                      or (replid == self.replid2.encode() and wanted <= self.second_offset))
-        return (self.backlog is not None and in_history
-                and self.backlog_first_offset() <= wanted <= self.offset + 1)
+    def can_continue(self, client, replid: bytes, wanted: int) -> bool:
+        """Whether `client`'s PSYNC <replid> <wanted> can continue from the backlog: it
+        names our history and the backlog still holds everything from byte `wanted` on.
+        If not, the log says why, as Redis's does."""
+        ours, previous = self.replid.encode(), self.replid2.encode()
+        if replid != ours and (replid != previous or wanted > self.second_offset):
+            if replid == b"?":
+                log.info("Full resync requested by replica %s", client.replica_name)
+            elif replid not in (ours, previous):
+                log.info("Partial resynchronization not accepted: Replication ID mismatch "
+                         "(Replica asked for '%s', my replication IDs are '%s' and '%s')",
+                         replid.decode("utf-8", "replace"), self.replid, self.replid2)
+            else:
+                log.info("Partial resynchronization not accepted: Requested offset for "
+                         "second ID was %d, but I can reply up to %d", wanted,
+                         self.second_offset)
+            return False
+        if self.backlog is None or not self.backlog_first_offset() <= wanted <= self.offset + 1:
+            log.info("Unable to partial resync with replica %s for lack of backlog "
+                     "(Replica request was: %d).", client.replica_name, wanted)
+            if wanted > self.offset + 1:
+                log.warning("Warning: replica %s tried to PSYNC with an offset that is "
+                            "greater than the master replication offset.",
+                            client.replica_name)
+            return False
+        return True
 
     def continue_from(self, client, wanted: int) -> None:
         """A partial resynchronization: +CONTINUE, then the stream from byte `wanted`."""
         self.partial_syncs += 1
         client.out.append(b"+CONTINUE %s\r\n" % self.replid.encode())
         self._add(client, wanted)
+        log.info("Partial resynchronization request from %s accepted. Sending %d bytes of "
+                 "backlog starting from offset %d.", client.replica_name,
+                 self.offset + 1 - wanted, wanted)
 
     def attach(self, client, psync: bool) -> None:
         """Make `client` a replica: send it the dataset, then the stream from here (or,
@@ -140,6 +163,8 @@ class Replication:
         only a client that asked for a part of it or the payload alone gets it built in
         memory and sent at once."""
         if client.replica_capa_eof and self.kv.config["repl-diskless-sync"]:
+            if self.kv.config["repl-diskless-sync-delay"] and not self._child_busy():
+                log.info("Delay next BGSAVE for diskless SYNC")
             client.replica_ack_time = time.time()         # INFO's lag counts from here
             self.awaiting_sync.append((client, psync))
             if len(self.awaiting_sync) == 1:
@@ -267,6 +292,7 @@ class Replication:
                 continue
             log.info("Streamed RDB transfer with replica %s succeeded (socket). Waiting for "
                      "REPLCONF ACK from slave to enable streaming", client.replica_name)
+            log.info("Synchronization with replica %s succeeded", client.replica_name)
             if client.replica_acked_payload:
                 self._start_stream(client)  # its ACK came before we saw the pipe end
         self._trim_backlog()
@@ -444,6 +470,7 @@ class Replication:
             return
         if replica:
             self.replid, self.offset = replid.decode(), int(offset)
+            self.restored = True
             return
         self.replid2, self.second_offset = replid.decode(), int(offset) + 1
         self.offset = int(offset)

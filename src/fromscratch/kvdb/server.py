@@ -415,11 +415,12 @@ class KvServer:
 
     # -- following a primary (following.py) ----------------------------------------------
 
-    def follow(self, host: str, port: int) -> None:
+    def follow(self, host: str, port: int, resumable: bool = True) -> None:
         """REPLICAOF host port: become a replica of that server (from the next full
         synchronization on, our data is its data). Our own replicas stay, as in Redis
         7: they are dropped only when our history changes (a full sync's load, or a
-        new id to continue under), and may well continue with us otherwise."""
+        new id to continue under), and may well continue with us otherwise. Unless not
+        `resumable`, the link first asks to continue our own history."""
         stream_db = None
         if self.primary_link is not None:
             self.primary_link.stop()
@@ -434,7 +435,7 @@ class KvServer:
         # followed us (a failover), and then holds what we have.
         replication = self.replication
         self.primary_link = PrimaryLink(self, host, port, replication.replid,
-                                        replication.offset, stream_db)
+                                        replication.offset, stream_db, resumable)
         self.keyspace.local_expires = set()
         self.config.values["replicaof"] = f"{host} {port}"
         self.refresh_write_state()
@@ -880,7 +881,8 @@ class KvServer:
         self.loop = self.tcp.loop
         if self.config["replicaof"]:                  # redis.conf's `replicaof host port`
             host, port = self.config["replicaof"].split()
-            self.follow(host, int(port))
+            # Without a history from the snapshot there is nothing to continue.
+            self.follow(host, int(port), resumable=self.replication.restored)
         self.tcp.every(1 / self.config["hz"], self.cron)
         self.tcp.every(1.0, self._enforce_output_limits)
         self.tcp.every(1.0, self._sample_ops)

@@ -25,6 +25,7 @@ log = logging.getLogger("fromscratch.kvdb")
 def sync(client, argv):
     if client.replica_since is None:          # Redis ignores SYNC from a replica
         _check_can_sync(client)
+        log.info("Replica %s asks for synchronization", client.replica_name)
         client.kv.replication.attach(client, psync=False)
     return NO_REPLY
 
@@ -40,13 +41,14 @@ def psync(client, argv):
         kv.failover.take_over(argv[1], client_info_line(client))
     replication = kv.replication
     _check_can_sync(client)
+    log.info("Replica %s asks for synchronization", client.replica_name)
     try:
         wanted = parse_int(argv[2])
     except ErrorReply:
         log.warning("Replica %s asks for synchronization but with a wrong offset",
                     client.replica_name)
         raise
-    if not client.replica_rdb_only and replication.can_continue(argv[1], wanted):
+    if not client.replica_rdb_only and replication.can_continue(client, argv[1], wanted):
         replication.continue_from(client, wanted)
         return NO_REPLY
     if argv[1] != b"?":                         # it asked to continue: not possible
