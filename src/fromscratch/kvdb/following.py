@@ -75,6 +75,12 @@ class _StreamClient(Client):
         self.closed = True
         self.link.drop_connection()
 
+    @property
+    def output_buffer_size(self) -> int:
+        # Nothing: it never answers. (Nor could asyncio's TLS transport say, once the
+        # link is closed.)
+        return 0
+
 
 class _RunningCrc:
     """The CRC-64 of a payload's first bytes, extended as more arrive."""
