@@ -1583,3 +1583,23 @@ def test_the_primary_logs_each_sync_as_redis_does(start, tmp_path):
                            f"127.0.0.1:{port} accepted. Sending * bytes of backlog starting "
                            f"from offset *")
     assert primary.info("stats")["sync_partial_ok"] == 1
+
+
+def test_a_promoted_replica_keeps_its_backlog_for_its_former_siblings(start):
+    # A replica that never had replicas of its own, promoted: the siblings that come
+    # to it later continue (repl-backlog-ttl counts from the promotion, not from when
+    # the server started, nor from the machine's boot).
+    primary_server = start("--repl-diskless-sync-delay", "0")
+    primary = connect(primary_server)
+    first, second = start("--replicaof", "127.0.0.1", str(primary_server.port)), \
+        start("--replicaof", "127.0.0.1", str(primary_server.port))
+    primary.set("k", "v")
+    primary.wait(2, 10000)
+    promoted, sibling = connect(first), connect(second)
+    promoted.replicaof("no", "one")
+    time.sleep(0.5)                                   # a few of its cron's turns
+    sibling.replicaof("127.0.0.1", first.port)
+    wait_until(lambda: sibling.info("replication")["master_link_status"] == "up")
+    stats = promoted.info("stats")
+    assert (stats["sync_partial_ok"], stats["sync_full"]) == (1, 0)
+    assert promoted.info("replication")["repl_backlog_active"] == 1

@@ -297,7 +297,7 @@ class PrimaryLink:
         if words[:1] == [b"+CONTINUE"]:
             if len(words) > 1:                      # the primary's history has a new id
                 self.replid = words[1].decode()
-                self.kv.replication.continued_as(self.replid)
+            self.kv.replication.continued_as(self.replid)
             return True
         if len(words) != 3 or words[0] != b"+FULLRESYNC" or not words[2].isdigit():
             raise LinkError(f"unexpected reply to PSYNC: {reply.decode(errors='replace')}")

@@ -97,7 +97,7 @@ class Replication:
         # after the last one leaves), so that a replica that reconnects can continue
         # where it was (PSYNC).
         self.backlog: bytearray | None = None
-        self.alone_since = 0.0          # when the last replica left
+        self.alone_since = time.monotonic()     # when the last replica left (or we began)
 
     @property
     def streaming(self) -> bool:
@@ -431,14 +431,17 @@ class Replication:
         self._keep_backlog()
 
     def continued_as(self, replid: str) -> None:
-        """Our primary continued our history under a new id (it was promoted, or
-        restarted): the old one is kept as the one before, as Redis keeps it, and our
-        own replicas are disconnected to learn the new id (they continue at once, with
-        a partial resynchronization)."""
+        """Our primary continued our history (+CONTINUE), maybe under a new id (it was
+        promoted, or restarted): then the old one is kept as the one before, as Redis
+        keeps it, and our own replicas are disconnected to learn the new id (they
+        continue at once, with a partial resynchronization). Either way the stream is
+        kept from here on, as Redis creates its backlog at a continue: promoted before
+        our primary sends anything more, we can still be continued from."""
         if replid != self.replid:
             self.replid2, self.second_offset = self.replid, self.offset + 1
             self.replid = replid
             self.drop_replicas()
+        self._keep_backlog()
 
     def pass_on(self, data: bytes) -> None:
         """Bytes of our primary's stream (whole commands), for our replicas."""
@@ -487,6 +490,9 @@ class Replication:
         self.replid2, self.second_offset = self.replid, self.offset + 1
         self.replid = os.urandom(20).hex()
         self.selected_db = -1
+        # repl-backlog-ttl counts from now, as in Redis: a replica promoted keeps its
+        # backlog for the former siblings that are on their way.
+        self.alone_since = time.monotonic()
 
     def drop_replicas(self) -> None:
         """Disconnect every replica (those waiting for their sync or receiving it too):
