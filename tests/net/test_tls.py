@@ -1,7 +1,6 @@
-"""TLS: the contexts made from Redis-style settings (and their errors, in Redis's
-words), and TlsTransport over real sockets: echo to many clients, large writes, what
-is written before the handshake, the peer's close_notify, and clients that are not TLS
-or stop halfway, which are closed without disturbing the others."""
+"""TlsTransport over real sockets: echo to many clients, large writes, what is written
+before the handshake, the peer's close_notify, and clients that are not TLS or stop
+halfway, which are closed without disturbing the others."""
 
 import asyncio
 import logging
@@ -11,7 +10,6 @@ import ssl
 import pytest
 
 from compat_tests.servers import make_certificates
-from fromscratch.net.tls import TlsError, TlsSettings, make_contexts
 from fromscratch.net.transport import open_listeners
 
 from .test_transport import Echo, Factory, HOST, run, wait
@@ -24,11 +22,13 @@ def certs(tmp_path_factory):
     return directory
 
 
-def settings(certs, **changes) -> TlsSettings:
-    values = dict(cert_file=str(certs / "server.crt"), key_file=str(certs / "server.key"),
-                  ca_cert_file=str(certs / "ca.crt"))
-    values.update(changes)
-    return TlsSettings(**values)
+def server_context(certs) -> ssl.SSLContext:
+    """A server's context that asks its clients for a certificate the CA signed."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(certs / "server.crt"), str(certs / "server.key"))
+    context.load_verify_locations(str(certs / "ca.crt"))
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 def client_context(certs, with_certificate: bool = True) -> ssl.SSLContext:
@@ -36,50 +36,6 @@ def client_context(certs, with_certificate: bool = True) -> ssl.SSLContext:
     if with_certificate:
         context.load_cert_chain(str(certs / "client.crt"), str(certs / "client.key"))
     return context
-
-
-# -- contexts ------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("changes, message", [
-    ({"cert_file": ""}, "No tls-cert-file configured!"),
-    ({"key_file": ""}, "No tls-key-file configured!"),
-    ({"ca_cert_file": ""}, "Either tls-ca-cert-file or tls-ca-cert-dir must be specified"),
-    ({"protocols": "TLSv1.2 SSLv3"}, "Invalid tls-protocols specified."),
-    ({"cert_file": "/nonexistent.crt"}, "Failed to load certificate: /nonexistent.crt: "),
-    ({"key_file": "KEY_OF_ANOTHER"}, "Failed to load private key: "),
-    ({"key_file_pass": "secret"}, None),               # an unencrypted key ignores it
-    ({"ciphers": "NO-SUCH-CIPHER"}, "Failed to configure ciphers: NO-SUCH-CIPHER"),
-    ({"dh_params_file": "/nonexistent.dh"}, "Failed to load /nonexistent.dh: "),
-])
-def test_settings_that_do_not_work_say_why(certs, changes, message):
-    if changes.get("key_file") == "KEY_OF_ANOTHER":
-        changes["key_file"] = str(certs / "client.key")
-    if message is None:
-        make_contexts(settings(certs, **changes))
-        return
-    with pytest.raises(TlsError) as caught:
-        make_contexts(settings(certs, **changes))
-    assert str(caught.value).startswith(message)
-
-
-def test_without_client_authentication_no_ca_is_needed(certs):
-    contexts = make_contexts(settings(certs, ca_cert_file="", auth_clients="no"))
-    assert contexts.server.verify_mode == ssl.CERT_NONE
-    with pytest.raises(TlsError, match="Either tls-ca-cert-file"):
-        make_contexts(settings(certs, ca_cert_file="", auth_clients="no", peers_checked=True))
-
-
-def test_protocols_and_client_checks_as_configured(certs):
-    contexts = make_contexts(settings(certs, protocols="tlsv1.2", auth_clients="optional"))
-    assert contexts.server.minimum_version == contexts.server.maximum_version == \
-        ssl.TLSVersion.TLSv1_2
-    assert contexts.server.verify_mode == ssl.CERT_OPTIONAL
-    assert contexts.client.verify_mode == ssl.CERT_REQUIRED
-    assert not contexts.client.check_hostname
-    default = make_contexts(settings(certs))
-    assert (default.server.minimum_version, default.server.maximum_version) == \
-        (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
-    assert default.server.verify_mode == ssl.CERT_REQUIRED
 
 
 # -- the transport -------------------------------------------------------------------------
@@ -93,7 +49,7 @@ def serving_tls(factory, context: ssl.SSLContext):
 def test_echo_over_tls_to_many_clients_with_large_writes(certs):
     async def main():
         factory = Factory(Echo)
-        listeners, port = serving_tls(factory, make_contexts(settings(certs)).server)
+        listeners, port = serving_tls(factory, server_context(certs))
 
         async def one_client(number: int) -> None:
             reader, writer = await wait(asyncio.open_connection(
@@ -126,7 +82,7 @@ class Greeter(Echo):
 def test_writes_before_the_handshake_wait_for_it_and_a_peer_closing_is_an_eof(certs):
     async def main():
         factory = Factory(Greeter)
-        listeners, port = serving_tls(factory, make_contexts(settings(certs)).server)
+        listeners, port = serving_tls(factory, server_context(certs))
         reader, writer = await wait(asyncio.open_connection(
             HOST, port, ssl=client_context(certs), server_hostname="localhost"))
         assert await wait(reader.readline()) == b"hello\r\n"
@@ -160,7 +116,7 @@ def test_clients_that_do_not_speak_tls_are_closed_and_others_carry_on(certs, fir
                                                                       caplog):
     async def main():
         factory = Factory(Echo)
-        listeners, port = serving_tls(factory, make_contexts(settings(certs)).server)
+        listeners, port = serving_tls(factory, server_context(certs))
         reader, writer = await wait(asyncio.open_connection(
             HOST, port, ssl=client_context(certs), server_hostname="localhost"))
         good = await factory.next()
@@ -190,7 +146,7 @@ def test_clients_that_do_not_speak_tls_are_closed_and_others_carry_on(certs, fir
 def test_a_client_without_the_certificate_asked_for_is_refused(certs):
     async def main():
         factory = Factory(Echo)
-        listeners, port = serving_tls(factory, make_contexts(settings(certs)).server)
+        listeners, port = serving_tls(factory, server_context(certs))
         with pytest.raises((ssl.SSLError, ConnectionError, asyncio.IncompleteReadError)):
             reader, writer = await wait(asyncio.open_connection(
                 HOST, port, ssl=client_context(certs, with_certificate=False),

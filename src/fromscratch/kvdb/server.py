@@ -20,7 +20,6 @@ import signal
 import struct
 import time
 from ..net import TcpServer
-from ..net.tls import TlsContexts, TlsError, TlsSettings, make_contexts
 from ..pubsub import Broker
 from ..resp import ErrorReply, quote_repr
 from . import commands  # noqa: F401  (registers every command in the table)
@@ -52,6 +51,7 @@ from .replication import Replication
 from .version import REDIS_VERSION
 from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
+from .tls import TlsContexts, TlsError, TlsSettings, make_contexts
 from .tracking import Tracking
 
 log = logging.getLogger("fromscratch.kvdb")

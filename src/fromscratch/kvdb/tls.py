@@ -1,11 +1,11 @@
 """TLS contexts, made from settings as Redis's `tls-*` directives give them.
 
-A server that listens for TLS holds a `TlsContexts`: the server-side context its
-listener hands each new connection (transport.TlsTransport does the rest), and the
-client-side one for the connections it makes itself (a replica to its primary). They are
-made together, all or nothing, as Redis's tlsConfigure makes its SSL_CTX: a setting that
-does not work (a missing file, a key that does not match, a bad protocol list) raises
-TlsError with Redis's words, and whatever was in use stays in use.
+The server holds a `TlsContexts`: the server-side context its TLS listener hands each
+new connection (net/transport.py's TlsTransport does the rest), and the client-side one
+for the connections it makes itself (a replica to its primary, MIGRATE to its target).
+They are made together, all or nothing, as Redis's tlsConfigure makes its SSL_CTX: a
+setting that does not work (a missing file, a key that does not match, a bad protocol
+list) raises TlsError with Redis's words, and whatever was in use stays in use.
 
 What Python's ssl module can't set is left at OpenSSL's defaults: the TLS 1.3 cipher
 suites (`tls-ciphersuites`), and the server's session cache size, timeout and whether
