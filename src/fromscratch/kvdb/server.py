@@ -845,13 +845,12 @@ class KvServer:
                       exc.strerror or exc)
             raise StartError() from exc
         if self.config["tls-port"]:
-            try:
-                self.tcp.listen_tls(self.tcp.host, self.config["tls-port"],
-                                    self.tls_server_context)
-            except OSError as exc:
-                log.error("Failed listening on port %d (tls), aborting: %s",
-                          self.config["tls-port"], exc.strerror or exc)
-                raise StartError() from exc
+            try:            # (as CONFIG SET tls-port: an optional address may be missing)
+                self._listen_again("", tls=True)
+            except ConfigError:
+                log.error("Failed listening on port %d (tls), aborting.",
+                          self.config["tls-port"])
+                raise StartError() from None
         if unix_path:
             try:
                 self.tcp.listen_unix(unix_path, self.config["unixsocketperm"])
