@@ -492,6 +492,50 @@ def test_eof_received_decides_whether_a_half_closed_connection_stays_open(keep_o
     run(main())
 
 
+class Refusal(Recorder):
+    """Answers once, ends its output, and keeps reading (as a server that drains a
+    rejected client's input): what it reads afterwards is recorded."""
+
+    answer = b"no"
+
+    def data_received(self, data):
+        if self.transport.can_write_eof() and not hasattr(self, "after"):
+            self.after = bytearray()
+            self.transport.write(self.answer)
+            self.transport.write_eof()
+        else:
+            self.after += data
+
+
+@pytest.mark.parametrize("answer", [b"no", b"n" * BIG], ids=["sent at once", "queued first"])
+def test_write_eof_ends_the_output_after_what_is_queued_and_reading_goes_on(answer):
+    """The peer reads the whole answer, then EOF, with the connection still open; what
+    it sends after is still read; write() after write_eof() is refused."""
+    async def main():
+        factory = Factory(type("Protocol", (Refusal,), {"answer": answer}))
+        with serving(factory) as port:
+            sock = await raw_client(port)
+            loop = asyncio.get_running_loop()
+            await wait(loop.sock_sendall(sock, b"request"))
+            protocol = await factory.next()
+            received = bytearray()
+            while chunk := await wait(loop.sock_recv(sock, 1 << 20)):
+                received += chunk
+            assert bytes(received) == answer
+            await wait(loop.sock_sendall(sock, b"more"))
+            for _ in range(100):
+                if protocol.after == b"more":
+                    break
+                await asyncio.sleep(0.01)
+            assert protocol.after == b"more" and not protocol.lost.done()
+            with pytest.raises(RuntimeError):
+                protocol.transport.write(b"late")
+            protocol.transport.close()
+            assert await wait(protocol.lost) is None
+            sock.close()
+    run(main())
+
+
 def test_finished_loops_do_not_keep_their_multiplexer():
     """The table of multiplexers by loop holds them weakly: a finished loop and its
     epoll set go away."""

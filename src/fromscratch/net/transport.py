@@ -190,6 +190,7 @@ class SocketTransport(asyncio.Transport):
         self._reading = True
         self._closing = False
         self._lost = False
+        self._output_ended = False                # write_eof() was called
         self._extra = {"socket": sock, "peername": _address(sock.getpeername),
                        "sockname": _address(sock.getsockname)}
         self._mux.set_reader(self._fd, self._read_ready)
@@ -237,6 +238,8 @@ class SocketTransport(asyncio.Transport):
     def write(self, data) -> None:
         if self._closing or not data:
             return
+        if self._output_ended:
+            raise RuntimeError("Cannot call write() after write_eof()")
         if not self._queue:
             try:
                 sent = _write(self._fd, data)
@@ -274,6 +277,8 @@ class SocketTransport(asyncio.Transport):
             self._mux.set_writer(self._fd, None)
             if self._closing:
                 self._finish(None)
+            elif self._output_ended:
+                self._shut_output()
 
     def get_write_buffer_size(self) -> int:
         return self._queued
@@ -289,7 +294,22 @@ class SocketTransport(asyncio.Transport):
         self._high, self._low = high, low
 
     def can_write_eof(self) -> bool:
-        return False
+        return True
+
+    def write_eof(self) -> None:
+        """End our output, once what is queued is sent: the peer reads to the end of
+        it and then sees EOF, while we can still read what it sends."""
+        if self._closing or self._output_ended:
+            return
+        self._output_ended = True
+        if not self._queue:
+            self._shut_output()
+
+    def _shut_output(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass                                # the peer is gone: nothing to tell it
 
     # -- closing ------------------------------------------------------------------------
 
@@ -357,6 +377,12 @@ class TlsTransport(SocketTransport):
 
     def set_protocol(self, protocol) -> None:
         self._protocol = protocol                 # (the socket's bytes still go to TLS)
+
+    def can_write_eof(self) -> bool:
+        return False              # no half-close under TLS (as asyncio's TLS transport)
+
+    def write_eof(self) -> None:
+        raise NotImplementedError("TLS has no half-close")
 
     def _decrypt(self, data: bytes) -> None:
         self._received.write(data)
