@@ -11,6 +11,8 @@ import time
 import pytest
 import redis
 
+from compat_tests.servers import start_kvdb
+
 from .conftest import call_raw
 from .test_blocking import blocked_clients, waiting  # noqa: F401 (waiting: a fixture)
 
@@ -213,11 +215,9 @@ def test_approximate_trims_remove_whole_nodes(r):
     assert r.xlen("s") == 100
 
 
-def test_nodes_hold_stream_node_max_entries(r, server):
+def test_nodes_hold_stream_node_max_entries(r):
     """Nodes fill up to stream-node-max-entries, read at each XADD; by default a `~` trim
     removes at most 100 nodes' worth of entries."""
-    if server.kind == "fromscratch-pubsub":
-        pytest.skip("the pub/sub server has no CONFIG")
     r.config_set("stream-node-max-entries", 10)
     try:
         with r.pipeline(transaction=False) as pipe:
@@ -814,3 +814,29 @@ def test_an_expiring_stream_wakes_xreadgroup(r, waiting, server_version):
         assert message.startswith("NOGROUP No such key 's' or consumer group 'g'")
     else:
         assert message == "UNBLOCKED the stream key no longer exists"
+
+
+def test_the_pubsub_server_keeps_its_streams_across_a_shutdown(tmp_path):
+    """The standalone pub/sub server's streams are durable as the key-value server's: SAVE
+    and LASTSAVE, and SHUTDOWN saves (there are save points) what the restart loads,
+    consumer groups and pending entries included."""
+    server = start_kvdb(str(tmp_path), "--save", "3600 1", command="pubsub")
+    try:
+        client = redis.Redis(port=server.port)
+        before = client.lastsave()
+        client.xadd("jobs", {"n": 1}, id="1-0")
+        client.xgroup_create("jobs", "workers", "0")
+        client.xreadgroup("workers", "w1", {"jobs": ">"})
+        assert client.save() is True and client.lastsave() >= before
+        client.xadd("jobs", {"n": 2}, id="2-0")
+        client.shutdown()                       # (redis-py expects the connection to drop)
+        assert server.process.wait(10) == 0
+    finally:
+        server.stop()
+    server = start_kvdb(str(tmp_path), command="pubsub")
+    try:
+        client = redis.Redis(port=server.port)
+        assert client.xlen("jobs") == 2
+        assert client.xpending("jobs", "workers")["pending"] == 1
+    finally:
+        server.stop()

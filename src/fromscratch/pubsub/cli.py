@@ -15,11 +15,13 @@ from ..kvdb import commands  # noqa: F401  (fills the command table)
 from ..kvdb.cli import serve
 from ..kvdb.table import TABLE
 
-# Groups served whole, and the handful of others that make streams usable as keys.
+# Groups served whole, the handful of others that make streams usable as keys, and
+# those that keep them on disk and stop the server (SAVE, SHUTDOWN...).
 GROUPS = {"connection", "pubsub", "stream", "transactions"}
 COMMANDS = {"info", "command", "config", "time", "monitor", "slowlog", "latency", "debug",
             "del", "unlink", "exists", "type", "keys", "scan", "expire", "pexpire", "ttl",
-            "pttl", "persist", "dbsize", "flushdb", "flushall", "select"}
+            "pttl", "persist", "dbsize", "flushdb", "flushall", "select",
+            "save", "bgsave", "lastsave", "bgrewriteaof", "shutdown"}
 
 PUBSUB_TABLE = TABLE.subset(lambda cmd: cmd.group in GROUPS or cmd.name in COMMANDS)
 
