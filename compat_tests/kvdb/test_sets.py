@@ -211,6 +211,12 @@ def test_sscan_small_and_options(r):
         r.execute_command("SSCAN", "s", "0", "TYPE", "set")
 
 
+def test_sscan_of_a_small_integer_set_comes_whole_and_in_order(r):
+    """An intset is answered in one call, whatever COUNT, sorted by value as it is kept."""
+    r.sadd("s", 5, 3, 10, 1, -7)
+    assert r.sscan("s", 0, count=2) == (0, [b"-7", b"1", b"3", b"5", b"10"])
+
+
 def test_sscan_large_set_returns_every_member(r):
     members = {b"member:%d" % i for i in range(10_000)}
     pipe = r.pipeline(transaction=False)

@@ -591,6 +591,14 @@ def test_zscan(r, wire):
         r.execute_command("ZSCAN", "z", "x")
 
 
+def test_zscan_of_a_small_zset_comes_whole_in_score_order(r):
+    """A listpack sorted set is answered in one call, whatever COUNT, in its order: by
+    score, then member (walrus iterates its ZSet this way)."""
+    r.zadd("z", {"e": 5, "a": 1, "c": 3, "b": 1})
+    assert r.zscan("z", 0, count=2) == (0, [(b"a", 1.0), (b"b", 1.0), (b"c", 3.0),
+                                            (b"e", 5.0)])
+
+
 def test_zscan_large_zset_returns_every_member(r):
     scores = {b"m%d" % i: float(i) / 8 for i in range(10_000)}
     r.zadd("big", scores)

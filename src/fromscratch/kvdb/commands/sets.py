@@ -13,7 +13,7 @@ from ..notifications import GENERIC, SET
 from ..structures.randomset import RandomSet
 from ..table import command
 from .args import SYNTAX, count_arg, parse_int, positive_count, random_count, repeats_fit
-from .keys import scan_options
+from .keys import encoding_of, scan_options
 
 
 def get_set(db, key: bytes) -> RandomSet | None:
@@ -320,8 +320,16 @@ def sscan(client, argv):
     if members is None:
         return [b"0", []]
     match, count, _ = scan_options(argv, 3)
-    next_cursor, candidates = client.kv.cursors.page(
-        ("set", db.index, key), lambda: members.order, cursor, count)
+    encoding = encoding_of(members, client.kv.config)
+    # Redis answers a set this small whole, in one call, whatever the cursor: an intset
+    # in its order (by value), a listpack in its own.
+    if encoding == "intset":
+        next_cursor, candidates = 0, sorted(members, key=int)
+    elif encoding == "listpack":
+        next_cursor, candidates = 0, members.order
+    else:
+        next_cursor, candidates = client.kv.cursors.page(
+            ("set", db.index, key), lambda: members.order, cursor, count)
     found = [member for member in candidates
              if member in members and (match is None or match(member) is not None)]
     return [b"%d" % next_cursor, found]

@@ -21,7 +21,7 @@ from ..structures.sortedset import LEX_MAX, LEX_MIN, SortedSet
 from ..table import command
 from .args import (INT64_MAX, SYNTAX, count_arg, parse_float, parse_int, positive_count,
                    random_count, repeats_fit, strtod)
-from .keys import scan_options
+from .keys import encoding_of, scan_options
 from .sets import parse_limit
 
 
@@ -692,8 +692,13 @@ def zscan(client, argv):
     if zset is None:
         return [b"0", []]
     match, count, _ = scan_options(argv, 3)
-    next_cursor, candidates = client.kv.cursors.page(
-        ("zset", db.index, key), zset.scores.keys, cursor, count)
+    if encoding_of(zset, client.kv.config) == "listpack":
+        # Redis answers a sorted set this small whole, in one call, whatever the
+        # cursor, in its listpack's order: by score (clients such as walrus rely on it).
+        next_cursor, candidates = 0, zset.members()
+    else:
+        next_cursor, candidates = client.kv.cursors.page(
+            ("zset", db.index, key), zset.scores.keys, cursor, count)
     found = []
     for member in candidates:
         score = zset.scores.get(member)
