@@ -165,6 +165,11 @@ def test_expire_conditions(r):
         r.execute_command("EXPIRE", "k", 10, "foo")
     with pytest.raises(redis.ResponseError, match="invalid expire time in 'expire' command"):
         r.execute_command("EXPIRE", "k", "99999999999999999")
+    # The options are read before the time
+    with pytest.raises(redis.ResponseError, match="NX and XX, GT or LT options"):
+        r.execute_command("EXPIRE", "k", "99999999999999999", "NX", "XX")
+    with pytest.raises(redis.ResponseError, match="Unsupported option foo"):
+        r.execute_command("PEXPIRE", "k", "ten", "foo")
 
 
 def test_expire_in_the_past_deletes(r):

@@ -245,6 +245,7 @@ def move(client, argv):
 
 def _expire(client, argv, unit_ms: int, absolute: bool, name: str):
     key = argv[1]
+    flags = _expire_flags(argv[3:])         # as Redis: the options before the time
     value = parse_int(argv[2])
     invalid = ErrorReply(f"ERR invalid expire time in '{name}' command")
     # Redis's bounds are C's LLONG_MIN / 1000 and LLONG_MAX / 1000, which round toward 0.
@@ -255,16 +256,6 @@ def _expire(client, argv, unit_ms: int, absolute: bool, name: str):
         when += now_ms()
         if when > INT64_MAX:
             raise invalid
-    flags = set()
-    for arg in argv[3:]:
-        word = arg.upper()
-        if word not in (b"NX", b"XX", b"GT", b"LT"):
-            raise ErrorReply(f"ERR Unsupported option {arg.decode('utf-8', 'replace')}")
-        flags.add(word)
-    if b"NX" in flags and flags & {b"XX", b"GT", b"LT"}:
-        raise ErrorReply("ERR NX and XX, GT or LT options at the same time are not compatible")
-    if b"GT" in flags and b"LT" in flags:
-        raise ErrorReply("ERR GT and LT options at the same time are not compatible")
     db = client.db
     entry = db.entry(key, touch=False)
     if entry is None:
@@ -288,6 +279,21 @@ def _expire(client, argv, unit_ms: int, absolute: bool, name: str):
         db.set_expire(key, when)
         db.notify(GENERIC, "expire", key)
     return 1
+
+
+def _expire_flags(args) -> set:
+    """EXPIRE's conditions (NX XX GT LT), checked for conflicts."""
+    flags = set()
+    for arg in args:
+        word = arg.upper()
+        if word not in (b"NX", b"XX", b"GT", b"LT"):
+            raise ErrorReply(f"ERR Unsupported option {arg.decode('utf-8', 'replace')}")
+        flags.add(word)
+    if b"NX" in flags and flags & {b"XX", b"GT", b"LT"}:
+        raise ErrorReply("ERR NX and XX, GT or LT options at the same time are not compatible")
+    if b"GT" in flags and b"LT" in flags:
+        raise ErrorReply("ERR GT and LT options at the same time are not compatible")
+    return flags
 
 
 _EXPIRE_OPTIONS = "[condition: NX | XX | GT | LT]"
