@@ -647,6 +647,13 @@ def test_infinities_in_set_operations(operands):
     assert scored(r.zinter({"pos": 1, "neg": 1}, aggregate="MAX", withscores=True)) == [
         (b"x", INF)]
     assert scored(r.zunion({"z1": "inf"}, withscores=True)) == [(b"a", INF), (b"b", INF)]
+    # In an intersection only the first input's 0 * inf counts as 0; a later one makes
+    # the SUM NaN, which counts as 0, and MIN and MAX pass it over
+    r.zadd("pos2", {"x": INF})
+    for aggregate, score in (("SUM", 0.0), ("MIN", INF), ("MAX", INF)):
+        assert scored(r.zinter({"pos": 1, "pos2": 0}, aggregate=aggregate,
+                               withscores=True)) == [(b"x", score)]
+    assert scored(r.zinter({"pos": 0, "pos2": 1}, withscores=True)) == [(b"x", INF)]
 
 
 def test_store_variants(operands):

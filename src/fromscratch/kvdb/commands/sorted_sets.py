@@ -825,7 +825,9 @@ def _intersection(inputs, weights, aggregate) -> dict:
             other = _score_in(value, member)
             if other is None:
                 break
-            total = aggregate(total, _weighted(weight, other))
+            # As Redis: only the first product is taken as 0 when NaN (0 * inf); the
+            # others go to the aggregate as they are (a NaN SUM is 0, MIN/MAX skip NaN).
+            total = aggregate(total, weight * other)
         else:
             result[member] = total
     return result
