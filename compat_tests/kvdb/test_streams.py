@@ -577,6 +577,8 @@ def test_xclaim_options(r):
     assert pending[b"1-0"]["consumer"] == b"c" and pending[b"1-0"]["times_delivered"] == 7
     assert pending[b"1-0"]["time_since_delivered"] >= 5000
     assert pending[b"2-0"]["times_delivered"] == 1                  # JUSTID doesn't count
+    r.xclaim("s", "g", "c", 0, ["1-0"], retrycount=-1)              # negative: as none
+    assert r.xpending_range("s", "g", "1-0", "1-0", 1)[0]["times_delivered"] == 8
     r.xclaim("s", "g", "c", 0, ["2-0"], time=int(time.time() * 1000) - 10_000)
     assert r.xpending_range("s", "g", "2-0", "2-0", 1)[0]["time_since_delivered"] >= 10_000
     r.execute_command("XCLAIM", "s", "g", "c", "0", "2-0", "LASTID", "7-0")

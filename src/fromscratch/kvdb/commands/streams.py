@@ -804,8 +804,8 @@ class _ClaimOptions:
                     self.delivery_time = now - value
                 elif word == b"TIME":
                     self.delivery_time = value
-                else:
-                    self.retry_count = value
+                else:                   # a negative count is as none given, in Redis
+                    self.retry_count = value if value >= 0 else None
             elif word == b"LASTID" and more:
                 index += 1
                 self.last_id = parse_id(argv[index])
