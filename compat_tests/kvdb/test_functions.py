@@ -483,6 +483,9 @@ def test_function_help(r):
     for subcommand in (b"LOAD", b"DELETE", b"LIST", b"STATS", b"KILL", b"FLUSH", b"DUMP",
                        b"RESTORE"):
         assert subcommand in text
+    # Every HELP has Redis's frame: the header first, HELP itself last
+    assert text.startswith(b"FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+    assert text.endswith(b"\nHELP\n    Prints this help.")
 
 
 # -- FUNCTION DUMP and RESTORE ------------------------------------------------------------------
