@@ -477,15 +477,17 @@ def test_function_subcommand_errors(r):
         "wrong number of arguments for 'function|dump' command"
 
 
-def test_function_help(r):
+def test_function_help(r, server_version):
     lines = r.execute_command("FUNCTION", "HELP")
     text = b"\n".join(line if isinstance(line, bytes) else line.encode() for line in lines)
     for subcommand in (b"LOAD", b"DELETE", b"LIST", b"STATS", b"KILL", b"FLUSH", b"DUMP",
                        b"RESTORE"):
         assert subcommand in text
-    # Every HELP has Redis's frame: the header first, HELP itself last
+    # Every HELP has Redis's frame: the header first, HELP itself last (worded as a
+    # command since 7.2)
     assert text.startswith(b"FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
-    assert text.endswith(b"\nHELP\n    Prints this help.")
+    verb = b"Print" if server_version >= (7, 2) else b"Prints"
+    assert text.endswith(b"\nHELP\n    " + verb + b" this help.")
 
 
 # -- FUNCTION DUMP and RESTORE ------------------------------------------------------------------

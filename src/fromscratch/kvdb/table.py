@@ -397,14 +397,15 @@ def container(name: str, *, flags: str = "", group: str = "server", since: str =
     TABLE.add(container_cmd)
 
     def help_reply(client, argv):
-        # Redis's layout (addReplyHelp): a header, each subcommand with a line about it,
-        # and HELP itself last; the lines about them are ours, from the table.
+        # Redis's layout (addReplyHelp, 7.2's words): a header, each subcommand with a
+        # line about it, and HELP itself last; the lines about them are ours, from the
+        # table.
         lines = [f"{name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
         for sub in TABLE.commands[name].subcommands.values():
             if sub.name != "help":
                 lines.append(f"{sub.name.upper()} {sub.syntax}".rstrip())
                 lines.append(f"    {sub.summary}")
-        lines += ["HELP", "    Prints this help."]
+        lines += ["HELP", "    Print this help."]
         return [SimpleString(line) for line in lines]
 
     subcommand(name, "help", arity=2, flags="loading stale", since="5.0.0",
