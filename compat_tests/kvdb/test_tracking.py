@@ -217,6 +217,20 @@ def test_redirect_to_resp2_subscriber(conn):
     assert tracker.quiet()
 
 
+@pytest.mark.parametrize("bcast", [False, True], ids=["default", "bcast"])
+def test_a_resp2_client_redirected_to_itself_hears_its_invalidations(conn, bcast):
+    """One RESP2 connection that tracks with REDIRECT to its own id and subscribes to
+    __redis__:invalidate is told, as a message (cashews' client-side cache does this)."""
+    tracker, writer = conn(2), conn(2)
+    options = ["BCAST", "PREFIX", "app:"] if bcast else []
+    assert tracker("CLIENT", "TRACKING", "ON", "REDIRECT", str(tracker.id), *options) == "OK"
+    if not bcast:
+        tracker("GET", "app:k")
+    assert tracker("SUBSCRIBE", INVALIDATE) == [b"subscribe", INVALIDATE, 1]
+    writer("SET", "app:k", "v")
+    assert tracker.push() == [b"message", INVALIDATE, [b"app:k"]]
+
+
 def test_redirect_to_resp3_client(conn):
     receiver, tracker, writer = conn(3), conn(3), conn(2)
     tracker("CLIENT", "TRACKING", "ON", "REDIRECT", str(receiver.id))

@@ -245,7 +245,9 @@ class Tracking:
             keys = _EVERYTHING[client.resp]
         if target.resp == 3:
             target.deliver(encode(Push([b"invalidate", keys]), 3))
-        elif target is not client and target.subscriptions_count():
+        elif mode.redirect and target.subscriptions_count():
+            # A RESP2 target in pub/sub mode hears it as a message: even when the
+            # redirect is to the client itself (cashews subscribes so on one connection)
             target.deliver(encode(Push([b"message", INVALIDATE_CHANNEL, keys]), 2))
         # else a RESP2 client without a redirect: it has no way to be told
 
