@@ -320,13 +320,10 @@ def sscan(client, argv):
     if members is None:
         return [b"0", []]
     match, count, _ = scan_options(argv, 3)
-    encoding = encoding_of(members, client.kv.config)
-    # Redis answers a set this small whole, in one call, whatever the cursor: an intset
-    # in its order (by value), a listpack in its own.
-    if encoding == "intset":
-        next_cursor, candidates = 0, sorted(members, key=int)
-    elif encoding == "listpack":
-        next_cursor, candidates = 0, members.order
+    if encoding_of(members, client.kv.config) != "hashtable":
+        # Redis answers a set this small whole, in one call, whatever the cursor, in the
+        # order SMEMBERS gives (an intset's: by value)
+        next_cursor, candidates = 0, in_reply_order(members.members, client)
     else:
         next_cursor, candidates = client.kv.cursors.page(
             ("set", db.index, key), lambda: members.order, cursor, count)
