@@ -10,16 +10,29 @@ from contextlib import contextmanager
 
 import pytest
 
-from fromscratch.net.transport import Multiplexer, open_listeners
+from fromscratch.net.transport import Multiplexer, new_event_loop, open_listeners
 
 HOST = "127.0.0.1"
 TIMEOUT = 10.0          # generous: a condition that holds arrives long before this
 BIG = 8 * 1024 * 1024   # more than the kernel buffers of a client that does not read
 
 
+# Each test runs on the loop the servers run on (its selector is the Multiplexer) and on
+# asyncio's own (the Multiplexer is one reader of it).
+LOOPS = {"new_event_loop": new_event_loop, "asyncio's loop": asyncio.new_event_loop}
+loop_factory = new_event_loop
+
+
+@pytest.fixture(autouse=True, params=list(LOOPS))
+def each_loop(request):
+    global loop_factory
+    loop_factory = LOOPS[request.param]
+
+
 def run(coro):
     """Run one test's coroutine on a fresh event loop."""
-    return asyncio.run(asyncio.wait_for(coro, 3 * TIMEOUT))
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(asyncio.wait_for(coro, 3 * TIMEOUT))
 
 
 async def wait(awaitable):
@@ -583,5 +596,44 @@ def test_a_socket_closed_behind_the_multiplexers_back_does_not_break_its_number(
         await settle()
         assert fd not in mux.callbacks
         for sock in (new, new_peer, old_peer):
+            sock.close()
+    run(main())
+
+
+def test_on_the_servers_loop_asyncio_and_our_sockets_share_the_multiplexer(each_loop):
+    """On new_event_loop's loop the Multiplexer is the selector: asyncio's own readers
+    (here its sock_* calls of an echo client, and an add_reader) are served beside our
+    sockets from the one epoll set, each by its owner; and a number left behind by a
+    socket of ours closed behind our back goes to asyncio's reader when reused."""
+    if loop_factory is not new_event_loop:
+        pytest.skip("the Multiplexer is the selector only on new_event_loop's loop")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        mux = Multiplexer.of(loop)
+        with serving(Factory(Echo)) as port:
+            client = await raw_client(port)              # asyncio's sock_connect
+            await loop.sock_sendall(client, b"hello")
+            assert await recv_exactly(client, 5) == b"hello"
+            client.close()
+
+        ours, ours_peer = socket.socketpair()
+        fd = ours.fileno()
+        mux.set_reader(fd, lambda: pytest.fail("a closed socket's callback ran"))
+        ours.close()                                      # no set_reader(fd, None)
+        mine, peer = socket.socketpair()
+        if mine.fileno() != fd:
+            os.dup2(mine.fileno(), fd)
+            mine.close()
+            mine = socket.socket(fileno=fd)
+        mine.setblocking(False)
+        readable = asyncio.Event()
+        loop.add_reader(fd, readable.set)
+        assert mux.get_key(fd).fd == fd and fd not in mux.callbacks
+        peer.send(b"ping")
+        await wait(readable.wait())
+        loop.remove_reader(fd)
+        assert fd not in mux.get_map()
+        for sock in (mine, peer, ours_peer):
             sock.close()
     run(main())

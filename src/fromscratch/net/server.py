@@ -29,7 +29,7 @@ import socket
 import time
 from typing import Callable
 
-from .transport import Multiplexer, open_listeners, open_unix_listener
+from .transport import Multiplexer, new_event_loop, open_listeners, open_unix_listener
 
 log = logging.getLogger("fromscratch")
 
@@ -367,4 +367,5 @@ def run_servers(servers: list, setup: Callable[[], object] | None = None) -> Non
             for server in servers:
                 server.stop_requested.clear()
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(main())

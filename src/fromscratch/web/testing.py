@@ -26,6 +26,7 @@ import time
 import uuid
 from urllib.parse import urlencode, urlsplit, quote
 
+from ..net.transport import new_event_loop
 from .datastructures import Headers, parse_cookie_header
 from .wsgi import make_environ
 
@@ -211,7 +212,7 @@ class LiveServer:
         failure: list[BaseException] = []
 
         def run():
-            loop = self._loop = asyncio.new_event_loop()
+            loop = self._loop = new_event_loop()
             try:
                 loop.run_until_complete(self.server.start())
             except BaseException as error:       # e.g. the port is taken: report it
