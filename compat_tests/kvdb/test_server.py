@@ -1,6 +1,7 @@
 """Server commands: INFO, CONFIG, COMMAND, SLOWLOG, LATENCY, MONITOR, TIME, DEBUG."""
 
 import os
+import re
 import signal
 import socket
 import stat
@@ -131,6 +132,46 @@ def test_command_flags_in_redis_order(r):
     assert keys[0][0] == b"k" and list(keys[0][1])[0] == b"RW"
 
 
+def test_acl_categories_as_redis_gives_them(r):
+    """ACL CAT and each command's categories in Redis's order, with Redis's exceptions
+    to the group's category; the flags Redis keeps to itself stay hidden; DEBUG is one
+    command. (An ACL rule such as -@dangerous must shut out what it shuts out in Redis.)"""
+    assert call_raw(r, "ACL", "CAT") == [name.encode() for name in (
+        "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream "
+        "pubsub admin fast slow blocking dangerous connection transaction scripting").split()]
+
+    def info(name):
+        entry = call_raw(r, "COMMAND", "INFO", name)[0]
+        return list(entry[2]), list(entry[6]), entry[9]
+
+    expected = {
+        "keys": [b"@keyspace", b"@read", b"@slow", b"@dangerous"],
+        "swapdb": [b"@keyspace", b"@write", b"@fast", b"@dangerous"],
+        "dbsize": [b"@keyspace", b"@read", b"@fast"],
+        "wait": [b"@slow", b"@connection"],
+        "sort": [b"@write", b"@set", b"@sortedset", b"@list", b"@slow", b"@dangerous"],
+        "eval_ro": [b"@slow", b"@scripting"],
+        "command": [b"@slow", b"@connection"],
+        "command|info": [b"@slow", b"@connection"],
+        "client": [b"@slow"],
+        "pubsub|help": [b"@slow"],
+        "pubsub|channels": [b"@pubsub", b"@slow"],
+        "xinfo": [b"@slow"],
+        "xinfo|stream": [b"@read", b"@stream", b"@slow"],
+    }
+    for name, categories in expected.items():
+        assert info(name)[1] == categories, name
+    assert b"may_replicate" not in info("publish")[0]
+    flags, _, subcommands = info("debug")
+    assert b"protected" not in flags and subcommands == []
+    assert b"keys" in call_raw(r, "ACL", "CAT", "dangerous")
+    names = call_raw(r, "COMMAND", "LIST")
+    assert b"debug" in names and not [name for name in names if name.startswith(b"debug|")]
+    docs = call_raw(r, "COMMAND", "DOCS", "debug")
+    docs = docs[b"debug"] if isinstance(docs, dict) else dict(zip(docs[1][::2], docs[1][1::2]))
+    assert b"subcommands" not in docs
+
+
 @pytest.mark.parametrize("call, expected", [
     (["LMOVE", "mylist1", "mylist2", "left", "left"],        # redis-py's own test
      [[b"mylist1", [b"RW", b"access", b"delete"]], [b"mylist2", [b"RW", b"insert"]]]),
@@ -252,6 +293,34 @@ def test_latency_monitor(r):
         assert r.execute_command("LATENCY", "RESET") >= 1
     finally:
         r.config_set("latency-monitor-threshold", 0)
+
+
+def test_latency_and_memory_doctors_report_as_redis(r):
+    """LATENCY DOCTOR with monitoring off, with no spike and with one; MEMORY DOCTOR of
+    an instance this small: Redis's words (a verbatim string in RESP3)."""
+    def doctor(*args):
+        text = r.execute_command(*args)
+        return text.decode() if isinstance(text, bytes) else str(text)
+
+    r.execute_command("LATENCY", "RESET")
+    assert doctor("LATENCY", "DOCTOR").startswith(
+        "I'm sorry, Dave, I can't do that. Latency monitoring is disabled")
+    r.config_set("latency-monitor-threshold", 100)
+    try:
+        assert doctor("LATENCY", "DOCTOR").startswith(
+            "Dave, no latency spike was observed during the lifetime of this Redis instance")
+        r.execute_command("DEBUG", "SLEEP", "0.15")
+        report = doctor("LATENCY", "DOCTOR")
+        assert report.startswith("Dave, I have observed latency spikes in this Redis "
+                                 "instance. You don't mind talking about it, do you Dave?")
+        assert re.search(r"\n1\. command: 1 latency spikes \(average 1\d\dms, mean "
+                         r"deviation 0ms, period \d+\.\d\d sec\)\. Worst all time event "
+                         r"1\d\dms\.", report), report
+    finally:
+        r.config_set("latency-monitor-threshold", 0)
+        r.execute_command("LATENCY", "RESET")
+    assert doctor("MEMORY", "DOCTOR").startswith(
+        "Hi Sam, this instance is empty or is using very little memory")
 
 
 def test_latency_histogram(r, server_version):

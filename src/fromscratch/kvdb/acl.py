@@ -32,6 +32,7 @@ from collections import deque
 from ..durable import write_file_atomically
 from ..glob import compile_pattern
 from ..resp import ErrorReply
+from .table import ACL_CATEGORIES
 
 NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
 NOPERM_KEY = ("NOPERM this user has no permissions to access one of the keys used as "
@@ -179,7 +180,7 @@ class Selector:
     def _category(self, name: str, rule: str) -> set[str]:
         names = {each.full_name for cmd in self.table
                  for each in (cmd, *cmd.subcommands.values()) if name in each.acl_categories}
-        if not names and name[1:] not in categories(self.table):
+        if not names and name[1:] not in ACL_CATEGORIES:
             raise RuleError(rule, "Unknown command or category name in ACL")
         return names
 
@@ -438,18 +439,6 @@ def merge_selectors(rules: list[str]) -> list[str]:
     if opened is not None:
         raise ErrorReply(f"ERR Unmatched parenthesis in acl selector starting at '{opened}'.")
     return merged
-
-
-# Redis 7's categories: all of them are valid in rules, even those whose commands we lack
-REDIS_CATEGORIES = frozenset(
-    "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream "
-    "pubsub admin fast slow blocking dangerous connection transaction scripting".split())
-
-
-def categories(table) -> list[str]:
-    found = {category.lstrip("@") for cmd in table for each in (cmd, *cmd.subcommands.values())
-             for category in each.acl_categories}
-    return sorted(found | REDIS_CATEGORIES)
 
 
 class RuleError(ErrorReply):

@@ -41,20 +41,27 @@ from ..resp import ErrorReply, OrderedSet, SimpleString
 from .diagnostics import new_histogram
 from .key_specs import flags_by_index, only_channels, specs_of
 
-# Groups as Redis names them in COMMAND DOCS, and the ACL category each implies.
+# Groups as Redis names them in COMMAND DOCS, and the ACL category each implies. (The
+# pub/sub commands are @pubsub by their flag, as in Redis: PUBSUB HELP is not.)
 GROUP_CATEGORIES = {
     "string": "@string", "generic": "@keyspace", "list": "@list", "hash": "@hash",
     "set": "@set", "sorted-set": "@sortedset", "stream": "@stream",
-    "pubsub": "@pubsub", "transactions": "@transaction", "connection": "@connection",
+    "pubsub": "", "transactions": "@transaction", "connection": "@connection",
     "server": "", "scripting": "@scripting", "hyperloglog": "@hyperloglog",
     "bitmap": "@bitmap", "geo": "@geo",
 }
+
+# Redis 7's ACL categories in its order: ACL CAT and COMMAND INFO list them so.
+ACL_CATEGORIES = (
+    "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream "
+    "pubsub admin fast slow blocking dangerous connection transaction scripting").split()
+_CATEGORY_RANK = {f"@{name}": rank for rank, name in enumerate(ACL_CATEGORIES)}
 
 FLAG_NAMES = frozenset({
     "write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
     "loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
     "may_replicate", "no_mandatory_keys", "allow_busy", "no_multi", "movablekeys",
-    "protected", "no_async_loading", "touches_arbitrary_keys",
+    "protected", "no_async_loading", "touches_arbitrary_keys", "asking",
 })
 
 
@@ -73,6 +80,9 @@ class Command:
     complexity: str = ""
     syntax: str = ""
     acl: frozenset = frozenset()   # extra ACL categories (e.g. @dangerous)
+    # whether the group's category applies: not to a container (CLIENT is not
+    # @connection, its subcommands are), nor to Redis's exceptions (WAIT, SORT)
+    group_category: bool = True
     numkeys_at: int = 0            # for `numkeys key...` commands: where numkeys is
     # for `... STREAMS key... id...`: the keyword and where its search starts; the keys
     # are the first half of the arguments after it
@@ -184,21 +194,24 @@ class Command:
 
     @property
     def acl_categories(self) -> list[str]:
-        categories = []
+        """The command's own categories and those its flags imply, as Redis's
+        setImplicitACLCategories adds them (a script's read-only form is not @read),
+        in Redis's order."""
+        categories = set(self.acl)
+        if self.group_category and GROUP_CATEGORIES.get(self.group):
+            categories.add(GROUP_CATEGORIES[self.group])
         if self.is_write:
-            categories.append("@write")
-        if self.is_readonly:
-            categories.append("@read")
-        group = GROUP_CATEGORIES.get(self.group, "")
-        if group:
-            categories.append(group)
-        categories.append("@fast" if "fast" in self.flags else "@slow")
-        if self.is_blocking:
-            categories.append("@blocking")
+            categories.add("@write")
+        if self.is_readonly and "@scripting" not in categories:
+            categories.add("@read")
         if "admin" in self.flags:
-            categories += ["@admin", "@dangerous"]
-        categories += sorted(c for c in self.acl if c not in categories)
-        return categories
+            categories |= {"@admin", "@dangerous"}
+        if self.is_pubsub:
+            categories.add("@pubsub")
+        categories.add("@fast" if "fast" in self.flags else "@slow")
+        if self.is_blocking:
+            categories.add("@blocking")
+        return sorted(categories, key=lambda name: _CATEGORY_RANK.get(name, len(_CATEGORY_RANK)))
 
     # -- COMMAND replies -------------------------------------------------------------
 
@@ -214,8 +227,12 @@ class Command:
             OrderedSet(_status(f) for f in sorted(self.flags - _UNREPORTED, key=_flag_rank)),
             self.first_key, self.last_key, self.key_step,
             OrderedSet(_status(c) for c in self.acl_categories), [], self._key_specs(),
-            [sub.info() for sub in self.subcommands.values()],
+            [sub.info() for sub in self.listed_subcommands()],
         ]
+
+    def listed_subcommands(self):
+        """The subcommands COMMAND shows: none of what Redis has as one command (DEBUG)."""
+        return () if self.one_command else self.subcommands.values()
 
     def _key_specs(self) -> OrderedSet:
         """Redis's key specs of this command, in Redis's order (RESP3 shows a set)."""
@@ -261,8 +278,8 @@ class Command:
             doc["complexity"] = self.complexity
         if self.arguments:
             doc["arguments"] = self.arguments
-        if self.subcommands:
-            doc["subcommands"] = {sub.full_name: sub.docs() for sub in self.subcommands.values()}
+        if self.listed_subcommands():
+            doc["subcommands"] = {sub.full_name: sub.docs() for sub in self.listed_subcommands()}
         return doc
 
 
@@ -274,8 +291,8 @@ _FLAG_ORDER = {name: rank for rank, name in enumerate(
     "allow_busy module_getchannels touches_arbitrary_keys".split())}
 
 
-# Flags Redis 7.0 keeps to itself: COMMAND INFO does not list them.
-_UNREPORTED = frozenset({"touches_arbitrary_keys"})
+# Flags Redis 7 keeps to itself: COMMAND INFO does not list them.
+_UNREPORTED = frozenset({"touches_arbitrary_keys", "may_replicate", "protected"})
 
 
 def _flag_rank(name: str) -> tuple:
@@ -367,13 +384,14 @@ def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
             numkeys_at: int = 0, keyword: tuple = (), option_keys: Callable | None = None,
             call_flags: Callable | None = None, group: str = "generic",
             since: str = "1.0.0", summary: str = "", complexity: str = "", syntax: str = "",
-            acl: str = ""):
+            acl: str = "", group_category: bool = True):
     """Declare a top-level command handled by the decorated function."""
     def register(handler):
         TABLE.add(Command(name, handler, arity, _parse_flags(flags), *keys, group=group,
                           since=since, summary=summary, complexity=complexity,
                           syntax=syntax, acl=frozenset(acl.split()), numkeys_at=numkeys_at,
-                          keyword=keyword, option_keys=option_keys, call_flags=call_flags))
+                          keyword=keyword, option_keys=option_keys, call_flags=call_flags,
+                          group_category=group_category))
         return handler
     return register
 
@@ -392,7 +410,8 @@ def container(name: str, *, flags: str = "", group: str = "server", since: str =
                              f"'{argv[1].decode('utf-8', 'replace')[:128]}'. "
                              f"Try {name.upper()} HELP.")
     container_cmd = Command(name, handler, arity, _parse_flags(flags), group=group,
-                            since=since, summary=summary, acl=frozenset(acl.split()))
+                            since=since, summary=summary, acl=frozenset(acl.split()),
+                            group_category=False)
     container_cmd.one_command = one_command
     TABLE.add(container_cmd)
 
@@ -408,7 +427,7 @@ def container(name: str, *, flags: str = "", group: str = "server", since: str =
         lines += ["HELP", "    Print this help."]
         return [SimpleString(line) for line in lines]
 
-    subcommand(name, "help", arity=2, flags="loading stale", since="5.0.0",
+    subcommand(name, "help", arity=2, flags="loading stale", since="5.0.0", acl=acl,
                summary="Shows helpful text about the different subcommands.")(help_reply)
 
 

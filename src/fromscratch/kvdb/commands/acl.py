@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 
 from ...resp import ErrorReply
-from ..acl import AclFileError, Denied, User, categories, merge_selectors
+from ..acl import AclFileError, Denied, User, merge_selectors
 from ..client import OK
-from ..table import container, subcommand
+from ..table import ACL_CATEGORIES, container, subcommand
 from .args import parse_int, redact, subcommand_syntax_error
 
 container("acl", group="server", since="6.0.0",
@@ -174,11 +174,11 @@ def acl_cat(client, argv):
     if len(argv) > 3:
         raise subcommand_syntax_error(argv)
     if len(argv) == 2:
-        return [name.encode() for name in categories(table)]
+        return [name.encode() for name in ACL_CATEGORIES]
     category = "@" + argv[2].decode("utf-8", "replace").lower()
-    if category.lstrip("@") not in categories(table):
+    if category.lstrip("@") not in ACL_CATEGORIES:
         raise ErrorReply(f"ERR Unknown category '{argv[2].decode('utf-8', 'replace')}'")
-    return [each.full_name.encode() for cmd in table for each in (cmd, *cmd.subcommands.values())
+    return [each.full_name.encode() for cmd in table for each in (cmd, *cmd.listed_subcommands())
             if category in each.acl_categories]
 
 

@@ -387,12 +387,13 @@ def _all_command_info(client, argv):
     return [cmd.info() for cmd in client.kv.table]
 
 
-container("command", flags="loading stale", group="server", since="2.8.13",
+container("command", flags="loading stale", group="server", since="2.8.13", acl="@connection",
           summary="Returns detailed information about all commands.",
           handler=_all_command_info, arity=-1)
 
 
-@subcommand("command", "count", arity=2, flags="loading stale", since="2.8.13",
+@subcommand("command", "count", arity=2, flags="loading stale", acl="@connection",
+            since="2.8.13",
             summary="Returns a count of commands.", complexity="O(1)")
 def command_count(client, argv):
     return len(client.kv.table)
@@ -408,7 +409,8 @@ def _named(table, argv: list, start: int):
         yield name, cmd
 
 
-@subcommand("command", "info", arity=-2, flags="loading stale", since="2.8.13",
+@subcommand("command", "info", arity=-2, flags="loading stale", acl="@connection",
+            since="2.8.13",
             summary="Returns information about one, multiple or all commands.",
             complexity="O(N) where N is the number of commands to look up",
             syntax="[command-name...]")
@@ -418,7 +420,8 @@ def command_info(client, argv):
     return [None if cmd is None else cmd.info() for _, cmd in _named(client.kv.table, argv, 2)]
 
 
-@subcommand("command", "docs", arity=-2, flags="loading stale", since="7.0.0",
+@subcommand("command", "docs", arity=-2, flags="loading stale", acl="@connection",
+            since="7.0.0",
             summary="Returns documentary information about one, multiple or all commands.",
             complexity="O(N) where N is the number of commands to look up",
             syntax="[command-name...]")
@@ -429,13 +432,14 @@ def command_docs(client, argv):
     return {name.encode(): cmd.docs() for name, cmd in _named(table, argv, 2) if cmd is not None}
 
 
-@subcommand("command", "list", arity=-2, flags="loading stale", since="7.0.0",
+@subcommand("command", "list", arity=-2, flags="loading stale", acl="@connection",
+            since="7.0.0",
             summary="Returns a list of command names.",
             complexity="O(N) where N is the total number of Redis commands",
             syntax="[filterby: FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern)]")
 def command_list(client, argv):
     """Every command name, subcommands included as `parent|sub`, as Redis lists them."""
-    commands = [each for cmd in client.kv.table for each in (cmd, *cmd.subcommands.values())]
+    commands = [each for cmd in client.kv.table for each in (cmd, *cmd.listed_subcommands())]
     if len(argv) == 2:
         return [cmd.full_name.encode() for cmd in commands]
     if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
@@ -467,7 +471,8 @@ def _getkeys(client, argv):
     return keys
 
 
-@subcommand("command", "getkeys", arity=-3, flags="loading stale", since="2.8.13",
+@subcommand("command", "getkeys", arity=-3, flags="loading stale", acl="@connection",
+            since="2.8.13",
             summary="Extracts the key names from an arbitrary command.",
             complexity="O(N) where N is the number of arguments to the command",
             syntax="command arg...")
@@ -475,7 +480,8 @@ def command_getkeys(client, argv):
     return [key for key, _ in _getkeys(client, argv)]
 
 
-@subcommand("command", "getkeysandflags", arity=-3, flags="loading stale", since="7.0.0",
+@subcommand("command", "getkeysandflags", arity=-3, flags="loading stale", acl="@connection",
+            since="7.0.0",
             summary="Extracts the key names and access flags for an arbitrary command.",
             complexity="O(N) where N is the number of arguments to the command",
             syntax="command arg...")
@@ -547,14 +553,36 @@ def latency_reset(client, argv):
             since="2.8.13", summary="Returns a human-readable latency analysis report.",
             complexity="O(1)")
 def latency_doctor(client, argv):
-    latest = client.kv.latency.latest()
-    if not latest:
+    """Redis's report, without the advice it gives for some kinds of event."""
+    kv = client.kv
+    monitor = kv.latency
+    if not monitor.events and kv.config["latency-monitor-threshold"] == 0:
+        text = ("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this "
+                "Redis instance. You may use \"CONFIG SET latency-monitor-threshold "
+                "<milliseconds>.\" in order to enable it. If we weren't in a deep space "
+                "mission I'd suggest to take a look at "
+                "https://redis.io/topics/latency-monitor.\n")
+    elif not monitor.events:
         text = ("Dave, no latency spike was observed during the lifetime of this Redis "
                 "instance, not in the slightest bit. I honestly think you ought to sleep "
                 "tonight.\n")
     else:
-        text = "".join(f"{name.decode()}: latest {ms} ms, max {peak} ms\n"
-                       for name, _, ms, peak in latest)
+        lines = ["Dave, I have observed latency spikes in this Redis instance. You don't "
+                 "mind talking about it, do you Dave?\n\n"]
+        now = int(time.time())
+        for number, event in enumerate(monitor.events, 1):
+            samples = [ms for _, ms in monitor.history(event)]
+            average = sum(samples) // len(samples)
+            deviation = sum(abs(average - ms) for ms in samples) // len(samples)
+            period = max(now - monitor.history(event)[0][0], 1)
+            lines.append(f"{number}. {event}: {len(samples)} latency spikes (average "
+                         f"{average}ms, mean deviation {deviation}ms, period "
+                         f"{period / len(samples):.2f} sec). Worst all time event "
+                         f"{monitor.events[event]['max']}ms.\n")
+        lines.append("\nWhile there are latency events logged, I'm not able to suggest any "
+                     "easy fix. Please use the Redis community to get some help, providing "
+                     "this report in your help request.\n")
+        text = "".join(lines)
     return Verbatim(text)          # RESP2 clients get it as a bulk string (writer.py)
 
 
@@ -635,7 +663,7 @@ for _name, _arity, _syntax, _summary in (
         ("loadex", -3, "path [CONFIG name value]... [ARGS arg...]",
          "Loads a module using extended parameters."),
         ("unload", 3, "name", "Unloads a module.")):
-    subcommand("module", _name, arity=_arity, flags="admin noscript",
+    subcommand("module", _name, arity=_arity, flags="admin noscript no_async_loading",
                since="4.0.0", summary=_summary, syntax=_syntax)(_refuse_modules)
 
 

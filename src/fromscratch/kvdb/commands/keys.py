@@ -75,7 +75,7 @@ def type_(client, argv):
 
 # -- iteration ---------------------------------------------------------------------------
 
-@command("keys", arity=2, flags="readonly", keys=(0, 0, 0), group="generic",
+@command("keys", arity=2, flags="readonly", keys=(0, 0, 0), group="generic", acl="@dangerous",
          summary="Returns all key names that match a pattern.",
          complexity="O(N) with N being the number of keys in the database", syntax="pattern")
 def keys(client, argv):
@@ -143,7 +143,7 @@ def randomkey(client, argv):
     return client.db.random_key()
 
 
-@command("dbsize", arity=1, flags="readonly fast", group="server",
+@command("dbsize", arity=1, flags="readonly fast", group="server", acl="@keyspace",
          summary="Returns the number of keys in the database.", complexity="O(1)")
 def dbsize(client, argv):
     return len(client.db)
@@ -392,6 +392,7 @@ def select(client, argv):
 
 
 @command("swapdb", arity=3, flags="write fast", group="server", since="4.0.0",
+         acl="@keyspace @dangerous",
          summary="Swaps two Redis databases.",
          complexity="O(N) where N is the count of clients watching or blocking on keys "
                     "from both databases.", syntax="index1 index2")

@@ -60,13 +60,24 @@ def memory_stats(client, argv):
 @subcommand("memory", "doctor", arity=2, flags="", since="4.0.0",
             summary="Outputs a memory problems report.", complexity="O(1)")
 def memory_doctor(client, argv):
+    """Redis's report, whose one issue here is being over maxmemory (Redis's others are
+    about its allocator, which this server does not have)."""
     kv = client.kv
     used, limit = kv.used_memory(), kv.config["maxmemory"]
-    if limit and used > limit:
-        text = (f"Used memory ({human_bytes(used)}) is above maxmemory ({human_bytes(limit)}) "
-                f"and the policy '{kv.config['maxmemory-policy']}' cannot bring it back.\n")
+    if used < 5 * 1024 * 1024:
+        text = ("Hi Sam, this instance is empty or is using very little memory, my issues "
+                "detector can't be used in these conditions. Please, leave for your mission "
+                "on Earth and fill it with some data. The new Sam and I will be back to our "
+                "programming as soon as I finished rebooting.\n")
+    elif limit and used > limit:
+        text = ("Sam, I detected a few issues in this Redis instance memory implants:\n\n"
+                f" * Used memory ({human_bytes(used)}) is above maxmemory "
+                f"({human_bytes(limit)}) and the policy '{kv.config['maxmemory-policy']}' "
+                "cannot bring it back.\n\n"
+                "I'm here to keep you safe, Sam. I want to help you.\n")
     else:
-        text = f"No memory problems detected: {human_bytes(used)} used.\n"
+        text = ("Hi Sam, I can't find any memory issue in your instance. I can only account "
+                "for what occurs on this base.\n")
     return Verbatim(text)          # RESP2 clients get it as a bulk string (writer.py)
 
 

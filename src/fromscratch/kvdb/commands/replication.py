@@ -116,6 +116,7 @@ def replconf(client, argv):
 
 
 @command("wait", arity=3, flags="noscript", group="generic", since="3.0.0",
+         acl="@connection", group_category=False,
          summary="Blocks until the asynchronous replication of all preceding write "
                  "commands sent by the connection is completed.",
          complexity="O(1)", syntax="numreplicas timeout")

@@ -122,16 +122,25 @@ def _restore_options(argv: list):
     return replace, absolute, idle, freq
 
 
+_RESTORE_COMPLEXITY = (
+    "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, "
+    "where N is the number of Redis objects composing the value and M their average size. "
+    "For small string values the time complexity is thus O(1)+O(1*M) where M is small, so "
+    "simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because "
+    "inserting values into sorted sets is O(log(N)).")
+_RESTORE_SYNTAX = ("key ttl:integer serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] "
+                   "[FREQ frequency:integer]")
+
+
 @command("restore", arity=-4, flags="write denyoom", keys=(1, 1, 1), group="generic",
          since="2.6.0", summary="Creates a key from the serialized representation of a value.",
-         complexity="O(1) to create the new key and additional O(N*M) to reconstruct the "
-                    "serialized value, where N is the number of Redis objects composing the "
-                    "value and M their average size. For small string values the time "
-                    "complexity is thus O(1)+O(1*M) where M is small, so simply O(1). "
-                    "However for sorted set values the complexity is O(N*M*log(N)) because "
-                    "inserting values into sorted sets is O(log(N)).",
-         syntax="key ttl:integer serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] "
-                "[FREQ frequency:integer]", acl="@dangerous")
+         complexity=_RESTORE_COMPLEXITY, syntax=_RESTORE_SYNTAX, acl="@dangerous")
+# What a cluster node sends while migrating keys: RESTORE, flagged `asking` (there is
+# no cluster here, so nothing else differs).
+@command("restore-asking", arity=-4, flags="write denyoom asking", keys=(1, 1, 1),
+         group="server", since="3.0.0",
+         summary="An internal command for migrating keys in a cluster",
+         complexity=_RESTORE_COMPLEXITY, syntax=_RESTORE_SYNTAX, acl="@keyspace @dangerous")
 def restore(client, argv):
     # The checks come in Redis's order, which decides the error when several apply.
     replace, absolute, idle, freq = _restore_options(argv)

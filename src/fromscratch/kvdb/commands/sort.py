@@ -267,6 +267,7 @@ def _store_key(argv: list, fixed: list[int]) -> list[int]:
 
 @command("sort", arity=-2, flags="write denyoom movablekeys", keys=(1, 1, 1),
          option_keys=_store_key, group="generic", acl="@set @sortedset @list @dangerous",
+         group_category=False,
          summary="Sorts the elements in a list, a set, or a sorted set, optionally storing "
                  "the result.", complexity=_COMPLEXITY,
          syntax=_SYNTAX_LINE + " [STORE destination]")
@@ -276,6 +277,7 @@ def sort(client, argv):
 
 @command("sort_ro", arity=-2, flags="readonly movablekeys", keys=(1, 1, 1),
          group="generic", since="7.0.0", acl="@set @sortedset @list @dangerous",
+         group_category=False,
          summary="Returns the sorted elements of a list, a set, or a sorted set.",
          complexity=_COMPLEXITY, syntax=_SYNTAX_LINE)
 def sort_ro(client, argv):
