@@ -323,6 +323,24 @@ def test_latency_and_memory_doctors_report_as_redis(r):
         "Hi Sam, this instance is empty or is using very little memory")
 
 
+def test_latency_graph(r):
+    """LATENCY GRAPH of an event with one sample: the header, a rule, the sample on
+    the bottom row and its label; an event without samples is an error."""
+    r.execute_command("LATENCY", "RESET")
+    with pytest.raises(redis.ResponseError, match="No samples available for event 'command'"):
+        r.execute_command("LATENCY", "GRAPH", "command")
+    r.config_set("latency-monitor-threshold", 100)
+    try:
+        r.execute_command("DEBUG", "SLEEP", "0.15")
+        graph = r.execute_command("LATENCY", "GRAPH", "command")
+        graph = graph.decode() if isinstance(graph, bytes) else str(graph)
+        assert re.fullmatch(r"command - high (1\d\d) ms, low \1 ms \(all time high \1 ms\)\n"
+                            + "-" * 80 + r"\n \n \n \n_\n \n\d\ns\n", graph), graph
+    finally:
+        r.config_set("latency-monitor-threshold", 0)
+        r.execute_command("LATENCY", "RESET")
+
+
 def test_latency_histogram(r, server_version):
     r.set("k", "v")
     histogram = r.execute_command("LATENCY", "HISTOGRAM", "set")

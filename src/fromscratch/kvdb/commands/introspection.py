@@ -542,6 +542,17 @@ def latency_history(client, argv):
     return client.kv.latency.history(argv[2].decode("utf-8", "replace"))
 
 
+@subcommand("latency", "graph", arity=3, flags="admin noscript loading stale",
+            since="2.8.13", summary="Returns a latency graph for an event.",
+            complexity="O(1)", syntax="event")
+def latency_graph(client, argv):
+    event = argv[2].decode("utf-8", "replace")
+    graph = client.kv.latency.graph(event)
+    if graph is None:
+        raise ErrorReply(f"ERR No samples available for event '{event}'")
+    return Verbatim(graph)          # RESP2 clients get it as a bulk string (writer.py)
+
+
 @subcommand("latency", "reset", arity=-2, flags="admin noscript loading stale",
             since="2.8.13", summary="Resets the latency data for one or more events.",
             complexity="O(1)", syntax="[event...]")
