@@ -331,6 +331,22 @@ def test_object_subcommands(r):
                for line in r.execute_command("OBJECT", "HELP"))
 
 
+def test_a_policy_set_at_run_time_counts_reads(r):
+    """CONFIG SET maxmemory-policy to an LFU policy: each read now counts in the key's
+    frequency (a new key's 5 goes to 6 at its first read, always), and back to LRU its
+    idle time is kept again. (We once undid the change when the CONFIG SET ended.)"""
+    r.config_set("maxmemory-policy", "allkeys-lfu")
+    try:
+        r.set("k", "v")
+        assert r.object("freq", "k") == 5
+        r.get("k")
+        assert r.object("freq", "k") == 6
+    finally:
+        r.config_set("maxmemory-policy", "noeviction")
+    r.get("k")
+    assert r.object("idletime", "k") == 0
+
+
 def test_keys_with_many_stars_answers_at_once(r):
     # Redis's regression test: a matcher that backtracks never answers this.
     r.set("a" * 40, 1)

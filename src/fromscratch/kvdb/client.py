@@ -574,7 +574,8 @@ class Client(Connection):
         keyspace = kv.keyspace
         changes_before = keyspace.dirty
         touch_mode = keyspace.touch_mode
-        if self._no_touch and cmd.name != "touch":
+        no_touch = self._no_touch and cmd.name != "touch"
+        if no_touch:
             keyspace.touch_mode = 0             # CLIENT NO-TOUCH: leave LRU/LFU alone
         tracking = kv.tracking
         if self._tracking is not None:
@@ -585,7 +586,9 @@ class Client(Connection):
         try:
             result = self._invoke(cmd, argv)
         finally:
-            keyspace.touch_mode = touch_mode
+            # (unless the command chose another mode: CONFIG SET maxmemory-policy)
+            if no_touch and keyspace.touch_mode == 0:
+                keyspace.touch_mode = touch_mode
             tracking.executing = None
             kv.in_command = False
         elapsed = _perf_ns() - started
