@@ -397,6 +397,97 @@ def test_wait_counts_replicas_that_acknowledged(server, r, replica):
         r.execute_command("WAIT", 0, -1)
 
 
+def _needs_waitaof(server):
+    if server.kind == "redis":
+        pytest.skip("WAITAOF arrived in Redis 7.2 (the reference is older)")
+
+
+@pytest.mark.parametrize("appendfsync", ["always", "everysec"])
+def test_waitaof_waits_for_the_local_fsync(start, appendfsync):
+    """A write, then WAITAOF 1 0: answered once the log is on disk (at once with
+    `always`, within a second with `everysec`), in a pipeline too."""
+    server = start("--appendonly", "yes", "--appendfsync", appendfsync)
+    _needs_waitaof(server)
+    client = connect(server)
+    pipe = client.pipeline(transaction=False)
+    pipe.set("k", "v")
+    pipe.execute_command("WAITAOF", 1, 0, 5000)
+    started = time.monotonic()
+    assert pipe.execute() == [True, [1, 0]]
+    assert time.monotonic() - started < 2.5
+    assert client.execute_command("WAITAOF", 1, 0, 0) == [1, 0]   # nothing new since
+    client.close()
+
+
+def test_waitaof_local_never_comes_with_appendfsync_no(start):
+    server = start("--appendonly", "yes", "--appendfsync", "no")
+    _needs_waitaof(server)
+    client = connect(server)
+    client.set("k", "v")
+    started = time.monotonic()
+    assert client.execute_command("WAITAOF", 1, 0, 300) == [0, 0]     # the timeout's answer
+    assert time.monotonic() - started >= 0.25
+    client.close()
+
+
+def test_waitaof_refusals(r, server):
+    _needs_waitaof(server)
+    with pytest.raises(redis.ResponseError, match="^WAITAOF cannot be used when numlocal is "
+                                                  "set but appendonly is disabled.$"):
+        r.execute_command("WAITAOF", 1, 0, 0)
+    assert r.execute_command("WAITAOF", 0, 0, 0) == [0, 0]
+    for args, message in (((2, 0, 0), "value is out of range, value must between 0 and 1"),
+                          ((0, -1, 0), "value is out of range, must be positive"),
+                          ((0, 0, -1), "timeout is negative"),
+                          (("x", 0, 0), "value is not an integer or out of range")):
+        with pytest.raises(redis.ResponseError, match=f"^{message}$"):
+            r.execute_command("WAITAOF", *args)
+
+
+def test_waitaof_counts_replicas_that_say_their_log_has_it(server, r, replica):
+    """A replica's REPLCONF ACK counts for WAIT; only its FACK (the stream's offset on
+    disk in its log, as Redis 7.2's replicas and ours send) counts for WAITAOF."""
+    _needs_waitaof(server)
+    r.set("k", "1")
+    replica.send("REPLCONF", "ACK", str(1 << 40))
+    assert r.execute_command("WAIT", 1, 1000) == 1
+    assert r.execute_command("WAITAOF", 0, 1, 150) == [0, 0]
+    result = []
+    waiter = connect(server)
+    waiter.set("k", "2")
+    thread = threading.Thread(target=lambda: result.append(
+        waiter.execute_command("WAITAOF", 0, 1, 5000)))
+    thread.start()
+    time.sleep(0.2)
+    replica.send("REPLCONF", "ACK", str(1 << 40), "FACK", str(1 << 40))
+    thread.join(5)
+    waiter.close()
+    assert result == [[0, 1]]
+
+
+def test_a_replica_with_a_log_tells_its_primary_what_is_on_disk(start):
+    """Ours as a replica, with appendonly: its acknowledgements say how much of the
+    stream its log has on disk, so the primary's WAITAOF counts it; a replica without
+    a log never counts."""
+    primary = start("--appendonly", "yes", "--repl-diskless-sync-delay", "0")
+    _needs_waitaof(primary)
+    client = connect(primary)
+    logged = start("--appendonly", "yes", "--replicaof", primary.host, str(primary.port))
+    start("--replicaof", primary.host, str(primary.port))           # without a log
+    deadline = time.monotonic() + 20
+    while client.info("replication")["connected_slaves"] < 2 or not all(
+            client.info("replication")[f"slave{i}"]["state"] == "online" for i in (0, 1)):
+        assert time.monotonic() < deadline, client.info("replication")
+        time.sleep(0.1)
+    client.set("k", "v")
+    assert client.execute_command("WAITAOF", 1, 1, 5000) == [1, 1]
+    assert client.execute_command("WAITAOF", 1, 2, 300) == [1, 1]
+    assert client.wait(2, 5000) == 2
+    with pytest.raises(redis.ResponseError, match="cannot be used with replica instances"):
+        connect(logged).execute_command("WAITAOF", 0, 0, 0)
+    client.close()
+
+
 def test_a_single_write_is_not_wrapped(r, replica):
     # A transaction or a script with one change propagates it alone (Redis 7).
     with r.pipeline(transaction=True) as pipe:

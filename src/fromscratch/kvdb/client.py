@@ -134,6 +134,7 @@ class Client(Connection):
         self.replica_port = 0      # the port it says it listens on (REPLCONF)
         self.replica_ip = ""       # the address it says it has (REPLCONF ip-address)
         self.replica_acked = 0     # the stream offset it last said it has (REPLCONF ACK)
+        self.replica_fsynced = 0   # and has in its append-only file, on disk (... FACK)
         self.replica_ack_time = 0.0  # when it last said so (INFO's lag)
         self.replica_rdb_only = False   # REPLCONF rdb-only 1: the payload, not the stream
         self.replica_capa_eof = False   # REPLCONF capa eof: takes a diskless payload
@@ -141,6 +142,7 @@ class Client(Connection):
         self.replica_stream_from = 0    # the first offset of the stream in its output
         self.replica_rdb_filter = None  # REPLCONF rdb-filter-only: the parts it wants
         self.write_offset = 0      # the replication stream's offset after its last write
+        self.logged_offset = 0     # the append-only log's size after it (WAITAOF)
         # The server's own client (replaying the append-only file, or applying a
         # primary's stream): it applies changes already made, so nothing may refuse or
         # hold them (no maxmemory, MISCONF, READONLY or CLIENT PAUSE), as in Redis.

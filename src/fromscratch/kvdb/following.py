@@ -511,7 +511,11 @@ class PrimaryLink:
             asyncio.get_running_loop().call_later(ACK_SECONDS, self._ack_every_second)
 
     def _send_ack(self) -> None:
-        self._writer.write(encode_command([b"REPLCONF", b"ACK", b"%d" % self.offset]))
+        ack = [b"REPLCONF", b"ACK", b"%d" % self.offset]
+        aof = self.kv.aof
+        if aof is not None and aof.started:       # as Redis 7.2, for WAITAOF
+            ack += [b"FACK", b"%d" % aof.synced_stream_offset]
+        self._writer.write(encode_command(ack))
 
     # -- what INFO and ROLE show ---------------------------------------------------------
 

@@ -77,7 +77,8 @@ class Replication:
         self.restored = False           # a replica's id and offset came from its snapshot
         self.selected_db = -1           # the database the stream last SELECTed
         self.last_ping = time.monotonic()
-        self.waiting: list = []         # WAIT: (client, its block state, offset, count)
+        # WAIT and WAITAOF: (client, its block state, what says whether it may go)
+        self.waiting: list = []
         self.awaiting_sync: list = []   # (client, psync) waiting for a diskless sync
         self.transfer: DisklessTransfer | None = None       # the one under way
         self.awaiting_disk: list = []   # (client, psync) waiting for the next BGSAVE
@@ -602,10 +603,31 @@ class Replication:
         """How many replicas have acknowledged the stream up to `offset`."""
         return sum(1 for replica in self.replicas if replica.replica_acked >= offset)
 
-    def wait(self, client, state, offset: int, count: int) -> None:
-        """`client` (blocked as `state`) waits for `count` replicas to reach `offset`."""
-        self.waiting.append((client, state, offset, count))
+    def fsynced_count(self, offset: int) -> int:
+        """How many replicas have the stream up to `offset` on disk, in their
+        append-only file (REPLCONF ACK ... FACK: Redis 7.2's replicas and ours say it)."""
+        return sum(1 for replica in self.replicas if replica.replica_fsynced >= offset)
+
+    def wait(self, client, state, progress) -> None:
+        """`client` (blocked as `state`) waits until `progress()`, which gives whether
+        it may go and what it answers (then, or at its timeout), says it may."""
+        self.waiting.append((client, state, progress))
         self.request_acks()
+
+    def serve_waiting(self) -> None:
+        """After an acknowledgement or an fsync: answer the clients whose WAIT or
+        WAITAOF is over; bring the others' timeout answers up to date."""
+        still_waiting = []
+        for client, state, progress in self.waiting:
+            if client.blocked is not state:
+                continue                          # timed out or gone
+            done, reply = progress()
+            if done:
+                self.kv.blocking.wake(client, reply)
+            else:
+                state.timeout_reply = reply
+                still_waiting.append((client, state, progress))
+        self.waiting = still_waiting
 
     def request_acks(self) -> None:
         """Ask every replica where it is (REPLCONF GETACK), once per event loop turn
@@ -619,25 +641,18 @@ class Replication:
         if self.replicas:
             self._send(GETACK)
 
-    def acknowledged(self, replica, offset: int) -> None:
-        """REPLCONF ACK: `replica` has the stream up to `offset`."""
+    def acknowledged(self, replica, offset: int, fsynced: int | None = None) -> None:
+        """REPLCONF ACK: `replica` has the stream up to `offset` (and up to `fsynced` on
+        disk, if it says)."""
         if replica in self.held:
             replica.replica_acked_payload = True
             if not self._receiving(replica):
                 self._start_stream(replica)
         replica.replica_acked = max(replica.replica_acked, offset)
+        if fsynced is not None:
+            replica.replica_fsynced = max(replica.replica_fsynced, fsynced)
         replica.replica_ack_time = time.time()
-        still_waiting = []
-        for client, state, wanted, count in self.waiting:
-            if client.blocked is not state:
-                continue                          # timed out or gone
-            acked = self.acked_count(wanted)
-            if acked >= count:
-                self.kv.blocking.wake(client, acked)
-            else:
-                state.timeout_reply = acked       # what a timeout answers now
-                still_waiting.append((client, state, wanted, count))
-        self.waiting = still_waiting
+        self.serve_waiting()
         if self.kv.shutdown_wait is not None:
             self.kv.check_shutdown_wait()
 

@@ -716,6 +716,14 @@ class KvServer:
             self.replication.feed(to_replicas)
         if client is not None:
             client.write_offset = self.replication.offset
+            if self.aof is not None:
+                client.logged_offset = self.aof.logged
+
+    def stream_offset(self) -> int:
+        """How far the replication stream this server passes on has come: ours, or on a
+        replica its primary's, as far as applied."""
+        link = self.primary_link
+        return self.replication.offset if link is None else link.offset
 
     def _propagate_expiry(self, db, key: bytes) -> None:
         self.propagate_deletion(db, key, self.config["lazyfree-lazy-expire"])

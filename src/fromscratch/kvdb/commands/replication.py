@@ -84,9 +84,13 @@ def replconf(client, argv):
             except ValueError:
                 raise ErrorReply("ERR value is not an integer or out of range") from None
         elif option == b"ack":
-            # A replica reporting how much of the stream it has: never answered.
+            # A replica reporting how much of the stream it has (and, Redis 7.2's and
+            # ours, how much of it is on disk in its append-only file): never answered.
             if client.replica_since is not None and value.isdigit():
-                client.kv.replication.acknowledged(client, int(value))
+                fsynced = None
+                if len(argv) >= 5 and argv[3].lower() == b"fack" and argv[4].isdigit():
+                    fsynced = int(argv[4])
+                client.kv.replication.acknowledged(client, int(value), fsynced)
             return NO_REPLY
         elif option == b"getack":
             return NO_REPLY                   # asked of replicas, and we are none
@@ -127,16 +131,67 @@ def wait(client, argv):
                          "(which is not the default) writes to replicas are just local and "
                          "are not propagated.")
     count = parse_int(argv[1])
-    timeout = parse_int(argv[2], ErrorReply("ERR timeout is not an integer or out of range"))
+    timeout = _timeout_ms(argv[2])
+    replication, offset = client.kv.replication, client.write_offset
+
+    def progress():
+        acked = replication.acked_count(offset)
+        return acked >= count, acked
+
+    return _wait_until(client, argv, timeout, progress)
+
+
+@command("waitaof", arity=4, flags="noscript", group="generic", since="7.2.0",
+         acl="@connection", group_category=False,
+         summary="Blocks until all of the preceding write commands sent by the connection "
+                 "are written to the append-only file of the master and/or replicas.",
+         complexity="O(1)", syntax="numlocal numreplicas timeout")
+def waitaof(client, argv):
+    numlocal = parse_int(argv[1])
+    if not 0 <= numlocal <= 1:
+        raise ErrorReply("ERR value is out of range, value must between 0 and 1")
+    numreplicas = parse_int(argv[2])
+    if numreplicas < 0:
+        raise ErrorReply("ERR value is out of range, must be positive")
+    timeout = _timeout_ms(argv[3])
+    kv = client.kv
+    if kv.primary_link is not None:
+        raise ErrorReply("ERR WAITAOF cannot be used with replica instances. Please also "
+                         "note that writes to replicas are just local and are not "
+                         "propagated.")
+    if numlocal and kv.aof is None:
+        raise ErrorReply("ERR WAITAOF cannot be used when numlocal is set but appendonly "
+                         "is disabled.")
+    logged, offset = client.logged_offset, client.write_offset
+
+    def progress():
+        # Our log counts only once it is whole on disk (not while the first rewrite
+        # of a log turned on at run time is under way), as in Redis.
+        aof = kv.aof
+        local = int(aof is not None and aof.started and aof.synced >= logged)
+        replicas = kv.replication.fsynced_count(offset)
+        return local >= numlocal and replicas >= numreplicas, [local, replicas]
+
+    return _wait_until(client, argv, timeout, progress)
+
+
+def _timeout_ms(arg: bytes) -> int:
+    timeout = parse_int(arg, ErrorReply("ERR timeout is not an integer or out of range"))
     if timeout < 0:
         raise ErrorReply("ERR timeout is negative")
-    replication = client.kv.replication
-    acked = replication.acked_count(client.write_offset)
-    if acked >= count or client.in_exec:
-        return acked
-    result = client.kv.blocking.block(client, argv, (), timeout / 1000, acked)
+    return timeout
+
+
+def _wait_until(client, argv, timeout: int, progress):
+    """WAIT and WAITAOF: answer at once if `progress()` says the wait is over (or inside
+    MULTI or a script), else block until it says so, or for `timeout` ms (0: no end),
+    asking the replicas where they are."""
+    done, reply = progress()
+    if done or client.in_exec:
+        return reply
+    result = client.kv.blocking.block(client, argv, (), timeout / 1000, reply)
     if client.blocked is not None:
-        replication.wait(client, client.blocked, client.write_offset, count)
+        client.kv.replication.wait(client, client.blocked, progress)
     return result
 
 

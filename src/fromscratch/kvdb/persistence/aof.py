@@ -30,7 +30,10 @@ loop turn, *before* any reply leaves; `always` also fsyncs there (one fsync for 
 client served in that turn: group commit), so a write that was acknowledged survives
 kill -9 and power loss; `everysec` fsyncs from a background thread once a second;
 `no` leaves it to the kernel. kill -9 loses nothing acknowledged with any of the three;
-only `always` also survives losing the machine.
+only `always` also survives losing the machine. WAITAOF asks how much of the log is
+known to be on disk: the bytes logged, written and fsynced are counted (`logged`,
+`written`, `synced`), and a client's last write is remembered as the `logged` count after
+it; with `no`, nothing is ever known to be on disk, as in Redis.
 
 Rewriting (BGREWRITEAOF, or automatic past `auto-aof-rewrite-percentage`): the parent
 starts a new incremental file at once and keeps appending there; a forked child writes
@@ -332,6 +335,14 @@ class AppendOnlyFile:
         self.rewrite_started = 0.0
         self.history: RewriteHistory = kv.aof_history
         self._unsynced = False
+        # For WAITAOF: bytes of commands logged since start, written to the file, and
+        # known to be on disk; the last also as the offset of the replication stream
+        # then (what a replica reports to its primary as FACK).
+        self.logged = 0
+        self.written = 0
+        self.written_stream_offset = 0
+        self.synced = 0
+        self.synced_stream_offset = 0
         self._fsync_stop = threading.Event()
         self._fsync_thread: threading.Thread | None = None
 
@@ -556,6 +567,7 @@ class AppendOnlyFile:
         """Log changes, each (database index, command), with a SELECT when the database
         changes, and with `aof-timestamp-enabled` a `#TS:<unix seconds>` line (which
         loading skips) when the second has changed since the last."""
+        buffered = len(self.buffer)
         if self.kv.config["aof-timestamp-enabled"]:
             now = int(time.time())
             if now > self.last_timestamp:
@@ -566,6 +578,7 @@ class AppendOnlyFile:
                 self.buffer.append(encode_command([b"SELECT", b"%d" % db_index]))
                 self.db_index = db_index
             self.buffer.append(encode_command(argv))
+        self.logged += sum(map(len, self.buffer[buffered:]))
 
     def hold(self, client) -> None:
         """Keep `client`'s replies until the log has been written (see flush)."""
@@ -586,10 +599,16 @@ class AppendOnlyFile:
             try:
                 self.handle.write(data)
                 self.handle.flush()
-                if self.kv.config["appendfsync"] == "always":
+                # (counted once in the kernel's hands: the fsync thread may read them)
+                self.written += len(data)
+                self.written_stream_offset = self.kv.stream_offset()
+                fsync = self.kv.config["appendfsync"]
+                if fsync == "always":
                     os.fsync(self.handle.fileno())
-                else:
+                    self._synced(self.written, self.written_stream_offset)
+                elif fsync == "everysec":
                     self._unsynced = True
+                    self._start_fsync_thread()          # (if set so at run time)
                 self.last_write_ok = True
             except OSError as exc:
                 log.error("error writing the append-only file: %s", exc)
@@ -607,16 +626,29 @@ class AppendOnlyFile:
         def fsync_every_second():
             while not self._fsync_stop.wait(1.0):
                 handle = self.handle
-                if self._unsynced and handle is not None:
+                if (self._unsynced and handle is not None
+                        and self.kv.config["appendfsync"] == "everysec"):
                     self._unsynced = False
+                    # What the fsync covers: at least what was written before it.
+                    written, stream_offset = self.written, self.written_stream_offset
                     try:
                         os.fsync(handle.fileno())
                     except (OSError, ValueError):
-                        pass                           # closed meanwhile: nothing to sync
+                        continue                       # closed meanwhile: nothing to sync
+                    try:
+                        self.kv.loop.call_soon_threadsafe(self._synced, written, stream_offset)
+                    except RuntimeError:
+                        return                         # the loop is closed: we are stopping
 
         self._fsync_thread = threading.Thread(target=fsync_every_second, daemon=True,
                                               name="aof-fsync")
         self._fsync_thread.start()
+
+    def _synced(self, written: int, stream_offset: int) -> None:
+        """The first `written` bytes are on disk: clients waiting in WAITAOF may go."""
+        if written > self.synced:
+            self.synced, self.synced_stream_offset = written, stream_offset
+            self.kv.replication.serve_waiting()
 
     def close(self) -> None:
         """Write, fsync and close (at shutdown, or when AOF is turned off)."""
