@@ -120,6 +120,9 @@ class Client(Connection):
         self._no_touch = False
         self.monitor = False
         self.close_after_reply = False
+        # SCRIPT DEBUG: its next EVAL runs in a debugging session, "yes" in a forked
+        # child of the server, "sync" in the server itself; None: no debugging.
+        self.lua_debug = None
         # pub/sub: subscriptions (channels, patterns, shard channels), and messages
         # waiting in self.out for the next flush
         self.channels: set = set()

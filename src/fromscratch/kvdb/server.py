@@ -777,6 +777,7 @@ class KvServer:
             log.warning("There is a child saving an .rdb. Killing it!")
         self.replication.stop_syncs()
         self.snapshotter.kill_child()
+        self.scripting.kill_debug_sessions()
         for aof in (self.aof, self.offline_aof):
             if aof is not None:
                 if aof.rewriting:
@@ -1169,6 +1170,7 @@ class KvServer:
     def _persistence_cron(self) -> None:
         snapshotter, aof, offline = self.snapshotter, self.aof, self.offline_aof
         snapshotter.poll()
+        self.scripting.reap_debug_sessions()
         if aof is not None:
             aof.poll()
         if offline is not None:

@@ -43,6 +43,7 @@ import select
 import selectors
 import socket
 import ssl
+import struct
 import types
 import weakref
 
@@ -53,6 +54,21 @@ READ_SIZE = 65536
 # with no flags do, for about 0.15 us less each than the socket object's methods.
 _read, _write = os.read, os.write
 _TRY_AGAIN = (BlockingIOError, InterruptedError)
+_detached = False           # a forked child that must leave its parent's sockets alone
+
+
+def detach_after_fork() -> None:
+    """For a forked child that goes on without the event loop (a Lua debugging
+    session): its sockets and its epoll set are its parent's too, so from now on
+    whatever is written to any transport is dropped as if sent, and no change of
+    interest reaches the epoll set."""
+    global _write, _detached
+    _write = _pretend_sent
+    _detached = True
+
+
+def _pretend_sent(fd: int, data) -> int:
+    return len(data)
 
 
 class Multiplexer(selectors.BaseSelector):
@@ -138,6 +154,8 @@ class Multiplexer(selectors.BaseSelector):
     def _watch(self, fd: int, mask: int, new: bool) -> None:
         # The set can disagree with our table when a socket was closed behind our back
         # (epoll drops it) and its number reused: then the other call does it.
+        if _detached:
+            return
         try:
             (self.epoll.register if new else self.epoll.modify)(fd, mask)
         except FileExistsError:
@@ -146,6 +164,8 @@ class Multiplexer(selectors.BaseSelector):
             self.epoll.register(fd, mask)
 
     def _unwatch(self, fd: int) -> None:
+        if _detached:
+            return
         try:
             self.epoll.unregister(fd)
         except OSError:
@@ -425,6 +445,33 @@ class SocketTransport(asyncio.Transport):
             self._sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass                                # the peer is gone: nothing to tell it
+
+    # -- lending the socket -------------------------------------------------------------
+
+    def lend_blocking(self, send_timeout: float) -> socket.socket:
+        """Lend the socket to code that talks over it directly and blockingly while the
+        event loop waits (the Lua debugger, as Redis's connBlock): what is queued is
+        sent first, and sends then give up after `send_timeout` seconds. Reads wait as
+        long as it takes. `take_back` makes it ours again."""
+        sock = self._sock
+        sock.setblocking(True)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                        struct.pack("ll", int(send_timeout), 0))
+        if self._queue:
+            data = b"".join(self._queue)
+            self._queue, self._queued = [], 0
+            self._mux.set_writer(self._fd, None)
+            try:
+                sock.sendall(data)
+            except OSError:
+                pass                        # the peer is gone: the next read says so
+        return sock
+
+    def take_back(self) -> None:
+        """End a loan of lend_blocking: the socket is non-blocking again."""
+        sock = self._sock
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 0))
+        sock.setblocking(False)
 
     # -- closing ------------------------------------------------------------------------
 

@@ -40,25 +40,36 @@ flag). SCRIPT KILL (FUNCTION KILL for a function) stops a script that has not wr
 yet, with an error pcall cannot catch; one that has written can only be stopped by
 SHUTDOWN NOSAVE.
 
-Left out: SCRIPT DEBUG, and the struct library.
+SCRIPT DEBUG YES|SYNC makes the client's next EVAL a debugging session (Redis's
+LDB): the script stops line by line and the client drives it with debugger commands
+(../scripting/debugger.py has the debugger itself; here is its glue to the client's
+socket). In SYNC mode the server runs the session and serves nobody else meanwhile;
+in YES mode it forks, the child runs the session with that client alone and exits
+(its changes to the data go with it) while the server drops the client and goes on.
+Either way the client gets the "<endsession>" log, then EVAL's reply, then is
+disconnected.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import signal
 import time
 
+from ...net.transport import TlsTransport, detach_after_fork
 from ...resp import (NULL_ARRAY, BigNumber, Encoded, ErrorReply, OrderedSet, ReplyReader,
                      SimpleString, Verbatim)
 from ...resp.values import Attributed
 from ...resp.writer import format_double
 from ..acl import Denied
-from ..client import OK, OOM, Client, CountedError, find_subcommand
+from ..client import NO_REPLY, OK, OOM, Client, CountedError, find_subcommand
 from ..keyspace import frozen_time
 from ..persistence.propagation import PROPAGATE_ALL, PROPAGATE_AOF, PROPAGATE_REPLICAS
 from ..scripting import Interpreter, LuaError, LuaInterrupt, LuaSyntaxError, LuaTable
 from ..scripting import bitop, cjson, cmsgpack, structlib
+from ..scripting.debugger import Debugger, lua_value_text
 from ..scripting.values import CHUNK_NAME, tostring
 from ..table import command, container, subcommand
 from ..version import REDIS_VERSION
@@ -355,6 +366,10 @@ class ScriptEngine:
         self.running: _Run | None = None
         # DEBUG SET-DISABLE-DENY-SCRIPTS 1 lets scripts run `noscript` commands (tests do).
         self.deny_noscript = True
+        # SCRIPT DEBUG: the session of the script being debugged here (None: none),
+        # and the children running forked sessions, which SHUTDOWN kills.
+        self.debugger: Debugger | None = None
+        self.debug_children: list[int] = []
 
     def new_state(self, chunk_name: str) -> Interpreter:
         """A Lua state for user code whose errors name it `chunk_name`: the standard
@@ -432,6 +447,9 @@ class ScriptEngine:
         self.allow_oom = "allow-oom" in declared
         self.running = _Run("script" if interp is self.interp else "function", name, command)
         interp.hook = self._check_running
+        debugger = self.debugger
+        if debugger is not None:
+            debugger.install(interp)        # (its own hook: nobody else is served)
         # An error answer is raised, so that the command counts as failed.
         try:
             with frozen_time():
@@ -442,6 +460,8 @@ class ScriptEngine:
             raise ErrorReply(f"ERR stack overflow script: {name}, on "
                              f"@{interp.chunk_name}:0.") from None
         finally:
+            if debugger is not None:
+                debugger.uninstall()
             interp.hook = None
             self.kv.propagate_to = PROPAGATE_ALL
             if self.running.busy:
@@ -484,6 +504,27 @@ class ScriptEngine:
             raise BUSY[run.kind]         # the other KILL is the one for what runs
         run.killed = True
 
+    def reap_debug_sessions(self) -> None:
+        """From the cron: collect the children of forked debugging sessions that ended."""
+        for pid in list(self.debug_children):
+            try:
+                ended = os.waitpid(pid, os.WNOHANG)[0] != 0
+            except ChildProcessError:
+                ended = True
+            if ended:
+                self.debug_children.remove(pid)
+
+    def kill_debug_sessions(self) -> None:
+        """At shutdown: end the forked debugging sessions (Redis's ldbKillForkedSessions)."""
+        for pid in self.debug_children:
+            log.warning("Killing debugging session %d", pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass                            # gone already
+        self.debug_children = []
+
     def _check_flags(self, flags: frozenset | None, read_only: bool) -> None:
         """Redis's checks before a run, for code that declared its flags: unless it
         declared no-writes, it may write, so it is refused where writes are (as Redis
@@ -502,12 +543,31 @@ class ScriptEngine:
             raise ErrorReply("ERR Can not execute a script with write flag using *_ro command.")
 
     def call(self, args, raise_errors: bool):
-        """redis.call / redis.pcall: run a command from the script."""
-        argv = _command_arguments(args)
+        """redis.call / redis.pcall: run a command from the script. While a debugging
+        session steps, the command and its reply (or why it was refused) are logged."""
+        debugger = self.debugger
+        logging_calls = debugger is not None and debugger.logging_calls
+        try:
+            argv = _command_arguments(args)
+        except LuaError as error:
+            if logging_calls:
+                debugger.log_error(error_message(error).removeprefix("ERR "))
+            raise
+        if logging_calls:
+            debugger.log_command(argv)
         try:
             reply = self._run_command(argv)
         except ErrorReply as error:
+            if logging_calls:
+                debugger.log_error(error.message.removeprefix("ERR "))
             reply = error
+        else:
+            if logging_calls:
+                if isinstance(reply, ErrorReply):       # as Lua gets it, then as sent
+                    debugger.log_error("-" + reply.message)
+                out: list[bytes] = []
+                self.client.write(reply, out)
+                debugger.log_reply(b"".join(out))
         if isinstance(reply, ErrorReply):
             # As Redis marks it: this error was counted (errorstats) when it arose.
             error = _table(err=_lua_string(reply.message), ignore_error_stats_update=True)
@@ -626,10 +686,19 @@ class ScriptEngine:
             return self.acl_check(args)
 
         def breakpoint_(*args):
-            return [False]          # no debugging session (SCRIPT DEBUG) to stop in
+            # In a debugging session: stop at the next line, as at a breakpoint.
+            if self.debugger is None:
+                return [False]
+            self.debugger.lua_breakpoint = True
+            return [True]
 
         def debug(*args):
-            return []               # only shown in a debugging session
+            # In a debugging session: log the arguments ("<debug> line 3: 1, "a"").
+            debugger = self.debugger
+            if debugger is not None:
+                debugger.log(f"<debug> line {debugger.current_line}: "
+                             + ", ".join(lua_value_text(arg) for arg in args))
+            return []
 
         library = basic_redis_api()
         library.update({
@@ -693,6 +762,12 @@ def script_numkeys(argv: list, not_a_number: ErrorReply = NOT_INTEGER) -> int:
 # -- commands -----------------------------------------------------------------------------
 
 def _eval(client, argv, read_only: bool):
+    if client.lua_debug is not None:
+        return _eval_debugging(client, argv, read_only)
+    return _run_eval(client, argv, read_only)
+
+
+def _run_eval(client, argv, read_only: bool):
     engine = client.kv.scripting
     numkeys = script_numkeys(argv)         # argument errors come before compile errors
     sha = engine.load(argv[1])
@@ -701,11 +776,115 @@ def _eval(client, argv, read_only: bool):
 
 def _evalsha(client, argv, read_only: bool):
     engine = client.kv.scripting
+    if client.lua_debug is not None and len(argv[1]) == 40:
+        raise ErrorReply("ERR Please use EVAL instead of EVALSHA for debugging")
     numkeys = script_numkeys(argv)
     sha = argv[1].decode("latin-1").lower()
     if sha not in engine.scripts:
         raise NOSCRIPT
     return engine.run_script(client, sha, argv, numkeys, read_only)
+
+
+# -- debugging sessions (SCRIPT DEBUG) ----------------------------------------------------
+
+DEBUG_SEND_TIMEOUT = 5          # seconds a send to the debugging client may block
+
+
+class _DebugConnection:
+    """The debugging client's socket, used directly and blockingly for the session."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            pass            # the client is gone (or stuck): the next read tells
+
+    def receive(self) -> bytes:
+        try:
+            return self.sock.recv(1024)
+        except OSError:
+            return b""
+
+
+def _eval_debugging(client, argv, read_only: bool):
+    """EVAL for a client that asked for SCRIPT DEBUG: run the script in a debugging
+    session, forked (YES) or in the server itself (SYNC)."""
+    engine = client.kv.scripting
+    forked = client.lua_debug == "yes"
+    transport = client.transport
+    client.flush_now()                           # what came before goes first
+    sock = transport.lend_blocking(DEBUG_SEND_TIMEOUT)
+    if forked:
+        try:
+            pid = os.fork()
+        except OSError as error:
+            transport.take_back()
+            client.lua_debug = None
+            raise ErrorReply("ERR Fork() failed: can't run EVAL in debugging mode: "
+                             + os.strerror(error.errno)) from None
+        if pid != 0:
+            # The child goes on with the client: here it is dropped, and forgotten.
+            engine.debug_children.append(pid)
+            client.lua_debug = None
+            client.close_after_reply = True      # nothing more it sent is run here
+            client.abort()
+            return NO_REPLY
+        _run_forked_session(client, argv, read_only, sock)      # never returns
+    log.warning("Redis synchronous debugging eval session started")
+    try:
+        reply = _debug_session(client, argv, read_only, sock)
+        log.warning("Redis synchronous debugging eval session ended")
+    finally:
+        transport.take_back()
+        client.close_after_reply = True          # the session ends with the connection
+    if isinstance(reply, ErrorReply):
+        raise reply
+    return reply
+
+
+def _debug_session(client, argv, read_only: bool, sock):
+    """Run EVAL with the debugger on; returns its reply (an error too), once the
+    session's last logs and "<endsession>" are sent."""
+    engine = client.kv.scripting
+    debugger = Debugger(argv[1], _DebugConnection(sock),
+                        client.kv.config["busy-reply-threshold"])
+    engine.debugger = debugger
+    try:
+        reply = _run_eval(client, argv, read_only)
+    except ErrorReply as error:
+        reply = error
+    finally:
+        engine.debugger = None
+    debugger.log("<endsession>")
+    debugger.send_logs()
+    return reply
+
+
+def _run_forked_session(client, argv, read_only: bool, sock) -> None:
+    """The child of a forked session: run it with this client alone, send the reply,
+    exit. Nothing here may reach the parent's files or clients: the append-only file
+    is dropped, what the script's writes would send (to replicas, subscribers,
+    monitors, clients it wakes) goes nowhere, and the event loop is never entered
+    again."""
+    status = 1
+    try:
+        detach_after_fork()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log.warning("Redis forked for debugging eval")
+        kv = client.kv
+        kv.aof = kv.offline_aof = None
+        reply = _debug_session(client, argv, read_only, sock)
+        out: list[bytes] = []
+        client.write(reply, out)
+        _DebugConnection(sock).send(b"".join(out))
+        log.warning("Lua debugging session child exiting")
+        status = 0
+    finally:
+        os._exit(status)
 
 
 EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
@@ -815,6 +994,25 @@ def script_flush(client, argv):
     if len(argv) > 3 or (len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC")):
         raise ErrorReply("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
     client.kv.scripting.scripts.clear()
+    return OK
+
+
+@subcommand("script", "debug", arity=3, flags="noscript", since="3.2.0",
+            summary="Set the debug mode for executed scripts.",
+            complexity="O(1)",
+            syntax="(mode: YES | SYNC | NO)")
+def script_debug(client, argv):
+    # Redis refuses it with replies pending (a pipeline, a transaction): the
+    # session's logs would overtake them.
+    if client.out or client.in_exec or client.output_buffer_size:
+        raise ErrorReply("ERR SCRIPT DEBUG must be called outside a pipeline")
+    mode = argv[2].lower()
+    if mode not in (b"yes", b"sync", b"no"):
+        raise ErrorReply("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+    if mode != b"no" and isinstance(client.transport, TlsTransport):
+        # The session talks over the bare socket, which TLS does not allow.
+        raise ErrorReply("ERR SCRIPT DEBUG is not supported over TLS")
+    client.lua_debug = None if mode == b"no" else mode.decode()
     return OK
 
 

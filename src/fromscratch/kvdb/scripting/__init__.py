@@ -8,6 +8,7 @@
     cjson.py        the cjson library Redis ships
     bitop.py        the bit library (LuaBitOp) Redis ships
     cmsgpack.py     the cmsgpack library (lua-cmsgpack) Redis ships
+    debugger.py     the Lua debugger of SCRIPT DEBUG: stepping, breakpoints, its logs
 
 Nothing here knows about the key-value server: `commands/scripting.py` adds the
 `redis` library and the EVAL family of commands on top.

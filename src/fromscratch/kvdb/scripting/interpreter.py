@@ -307,7 +307,8 @@ class Interpreter:
             return self.exec_block(node.orelse, Scope(scope))
         return None
 
-    def exec_numeric_for(self, node: n.NumericFor, scope: Scope):
+    def numeric_for_bounds(self, node: n.NumericFor, scope: Scope) -> tuple:
+        """A numeric for's start, limit and step, each checked to be a number."""
         start = tonumber(self.evaluate(node.start, scope))
         if start is None:
             raise self.runtime_error("'for' initial value must be a number", node.line)
@@ -317,6 +318,10 @@ class Interpreter:
         step = 1.0 if node.step is None else tonumber(self.evaluate(node.step, scope))
         if step is None:
             raise self.runtime_error("'for' step must be a number", node.line)
+        return start, stop, step
+
+    def exec_numeric_for(self, node: n.NumericFor, scope: Scope):
+        start, stop, step = self.numeric_for_bounds(node, scope)
         i, var, body = start, node.var, node.body
         while (i <= stop) if step > 0 else (i >= stop):
             signal = self.exec_block(body, Scope(scope, {var: i}))

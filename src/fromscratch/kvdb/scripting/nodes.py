@@ -35,6 +35,7 @@ class Function:                 # function (params) body end
     body: list
     name: str                   # for error messages: "f", "t.f", "t:m", or "anonymous"
     line: int
+    end_line: int = 0           # the line of its `end`, where Lua makes the closure
 
 
 @node

@@ -478,6 +478,7 @@ class Parser:
         keys = self.open_scope(params)
         body = self.block()
         self.close_scope()
+        end_line = self.line
         self.expect_closing("end", "function", line)
         function, self.function = self.function, self.function.parent
-        return n.Function(keys, function.is_vararg, body, name, line)
+        return n.Function(keys, function.is_vararg, body, name, line, end_line)
