@@ -310,19 +310,20 @@ class Client(Connection):
         if out and not self.closed:
             data = b"".join(out) if len(out) > 1 else out[0]
             out.clear()
+            size = len(data)
             # What this turn's replies add to the client's backlog is checked against its
             # client-output-buffer-limit before any is written, as Redis checks its output
             # buffer: a reply over the hard limit is never sent, the client is dropped.
             # (A replica's dataset payload is not output in Redis's sense: not counted.)
-            if (len(data) + self.buffered > self.kv.output_limit_floor
-                    and self.over_output_limit(None, len(data))):
+            if (size + self.buffered > self.kv.output_limit_floor
+                    and self.over_output_limit(None, size)):
                 self.drop_over_output_limit()
                 return
             stats = self.server.stats
             if self.replica_since is None:
-                stats.bytes_sent += len(data)
+                stats.bytes_sent += size
             else:                               # Redis counts replicas' traffic apart
-                self.kv.replication.bytes_sent += len(data)
+                self.kv.replication.bytes_sent += size
             stats.writes += 1
             self.transport.write(data)
             self.buffered = self.transport.get_write_buffer_size()

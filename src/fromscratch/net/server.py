@@ -166,6 +166,7 @@ class TcpServer:
         self.stats = ServerStats()
         self.clock = time.monotonic()         # refreshed by the sweep; coarse on purpose
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._mux: Multiplexer | None = None     # the loop's, once asked for
         self._listeners: list = []           # TCP
         self._tls_listeners: list = []       # TLS (listen_tls)
         self.tls_port = 0
@@ -182,6 +183,7 @@ class TcpServer:
         """Start serving: listen on host and port, unless not `tcp` (a server that
         listens only on a Unix domain socket: see listen_unix)."""
         self.loop = asyncio.get_running_loop()
+        self._mux = None
         _raise_descriptor_limit(self.max_connections + 64)
         if tcp:
             self.listen(self.host, self.port)
@@ -249,7 +251,10 @@ class TcpServer:
     def call_after_io(self, callback) -> None:
         """Call `callback` once the sockets being served now are served (replies are
         then written in one burst), or soon if this is not socket work."""
-        Multiplexer.of(self.loop).call_after_dispatch(callback)
+        mux = self._mux
+        if mux is None:                 # (looked up once: this is on every request's path)
+            mux = self._mux = Multiplexer.of(self.loop)
+        mux.call_after_dispatch(callback)
 
     def serve_ready_sockets(self) -> None:
         """Accept waiting connections and read what clients sent, now, without the
