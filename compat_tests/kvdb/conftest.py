@@ -140,15 +140,19 @@ class Wire:
     def __call__(self, *args):
         self.sock.sendall(encode_command(args))
         self.last = b""
+        return self.read()
+
+    def read(self):
+        """The next reply, from what was received already or from the socket."""
         while True:
+            value = self.reader.get()
+            if value is not INCOMPLETE:
+                return value
             data = self.sock.recv(65536)
             if not data:
                 raise ConnectionError("server closed the connection")
             self.last += data
             self.reader.feed(data)
-            value = self.reader.get()
-            if value is not INCOMPLETE:
-                return value
 
     def call(self, *args) -> bytes:
         self(*args)

@@ -18,36 +18,23 @@ import pytest
 from compat_tests.servers import missing_reference
 from fromscratch.resp import INCOMPLETE, ReplyReader, encode_command
 
-from .conftest import connect
+from .conftest import Wire, connect
 
 
 def sha(script: str) -> str:
     return hashlib.sha1(script.encode()).hexdigest()
 
 
-class Session:
+class Session(Wire):
     """A debugging client on a bare socket: SCRIPT DEBUG `mode`, then EVAL, then
     debugger commands, each answered by an array of status lines (returned as a list
     of str)."""
 
     def __init__(self, server, mode: str = "SYNC"):
-        self.sock = socket.create_connection((server.host, server.port), timeout=10)
-        self.reader = ReplyReader()
+        super().__init__(server, protocol=2)
         assert self.command("SCRIPT", "DEBUG", mode) == "OK"
 
-    def read(self):
-        while True:
-            value = self.reader.get()
-            if value is not INCOMPLETE:
-                return value
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed")
-            self.reader.feed(data)
-
-    def command(self, *args):
-        self.sock.sendall(encode_command(args))
-        return self.read()
+    command = Wire.__call__          # (reads better in these tests)
 
     def logs(self, *args) -> list[str]:
         """Send a debugger command (or EVAL), read the log it gets."""
@@ -63,9 +50,6 @@ class Session:
             return self.sock.recv(1) == b""
         except ConnectionResetError:
             return True
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture

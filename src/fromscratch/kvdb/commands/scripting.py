@@ -58,7 +58,7 @@ import os
 import signal
 import time
 
-from ...net.transport import TlsTransport, detach_after_fork
+from ...net.transport import detach_after_fork
 from ...resp import (NULL_ARRAY, BigNumber, Encoded, ErrorReply, OrderedSet, ReplyReader,
                      SimpleString, Verbatim)
 from ...resp.values import Attributed
@@ -1009,7 +1009,7 @@ def script_debug(client, argv):
     mode = argv[2].lower()
     if mode not in (b"yes", b"sync", b"no"):
         raise ErrorReply("ERR Use SCRIPT DEBUG YES/SYNC/NO")
-    if mode != b"no" and isinstance(client.transport, TlsTransport):
+    if mode != b"no" and client.transport.get_extra_info("ssl_object") is not None:
         # The session talks over the bare socket, which TLS does not allow.
         raise ErrorReply("ERR SCRIPT DEBUG is not supported over TLS")
     client.lua_debug = None if mode == b"no" else mode.decode()

@@ -754,11 +754,9 @@ class Debugger:
         interp = self._interp
         first = True
         while True:
-            if not first and self.frames:
-                frame = self.frames[-1]
-                frame.scope = scope
+            if not first:                       # each test but the first, on its line
                 self._jump_back()
-                self._frame_line(frame, node.line)
+                self._loop_test(scope, node.line)
             first = False
             if not truthy(interp.evaluate(node.cond, scope)):
                 break
@@ -782,15 +780,13 @@ class Debugger:
                 break
             if signal is not None:
                 return signal
-            if self.frames:
-                self.frames[-1].scope = inner
-                self._frame_line(self.frames[-1], node.cond.line)
+            self._loop_test(inner, node.cond.line)
             if truthy(interp.evaluate(node.cond, inner)):
                 break
         return None
 
     def _loop_test(self, scope: Scope, line: int) -> None:
-        """A for loop's FORLOOP / TFORLOOP, on the `for` line, after each turn."""
+        """A loop's test of whether to go on, on its line (`for`, `while`, `until`)."""
         if self.frames:
             frame = self.frames[-1]
             frame.scope = scope
