@@ -40,7 +40,7 @@ def _xor(digests) -> bytes:
 def value_digest(value) -> bytes:
     """The 20-byte digest of one value."""
     kind = type(value)
-    if kind is bytes:
+    if kind is bytes or kind is bytearray:
         return _sha1(b"string", value)
     if kind is deque:
         return _sha1(b"list", *value)

@@ -4,7 +4,8 @@ Each key maps to an `Entry` holding its value and what the server knows about it
 it expires, when it was last read (for OBJECT IDLETIME and LRU eviction) and how often
 (for LFU). Values are plain Python objects, one type per Redis type:
 
-    string       bytes
+    string       bytes, or a bytearray once a command edits it in place (APPEND,
+                 SETRANGE, SETBIT, BITFIELD: Redis's "raw" strings)
     list         collections.deque
     hash         dict
     set          RandomSet        (a set that can also pick a random member in O(1))
@@ -43,8 +44,15 @@ WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind
 
 
 # The name TYPE reports for each value class.
-TYPE_NAMES: dict[type, str] = {bytes: "string", deque: "list", dict: "hash", RandomSet: "set",
-                               SortedSet: "zset", Stream: "stream"}
+TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string", deque: "list",
+                               dict: "hash", RandomSet: "set", SortedSet: "zset",
+                               Stream: "stream"}
+
+
+def _wrong_type(value, kind: type) -> bool:
+    """Whether `value`, not of class `kind`, is not a `kind` value either (a string
+    being edited in place is a bytearray, and still a string)."""
+    return not (kind is bytes and type(value) is bytearray)
 
 
 def type_name(value) -> str:
@@ -137,9 +145,11 @@ class Database:
         return entry.value
 
     def get_typed(self, key: bytes, kind: type):
-        """The value of `key` if it is a `kind`; None if missing; WRONGTYPE otherwise."""
+        """The value of `key` if it is a `kind`; None if missing; WRONGTYPE otherwise.
+        A string may be a bytearray (see the module docstring): the caller reads it, and
+        copies what it keeps or replies with."""
         value = self.get(key)
-        if value is not None and type(value) is not kind:
+        if value is not None and type(value) is not kind and _wrong_type(value, kind):
             raise WRONGTYPE
         return value
 
@@ -171,9 +181,20 @@ class Database:
             entry.access = keyspace.lru_clock
         else:
             keyspace.touch(entry)
-        if type(entry.value) is not kind:
+        if type(entry.value) is not kind and _wrong_type(entry.value, kind):
             raise WRONGTYPE
         return entry
+
+    def editable_string(self, key: bytes, entry: Entry) -> bytearray:
+        """The value of the string `entry` of `key` (from entry_for_write) as a bytearray,
+        for a command that changes it in place and then reports it with updated(). The
+        first edit copies it, as Redis makes a string "raw" before editing it; later ones
+        grow it in place, so that APPEND or SETBIT cost O(1), not the string's length."""
+        value = entry.value
+        if type(value) is bytes:
+            value = entry.value = bytearray(value)
+            self.resized.add(key)
+        return value
 
     def __contains__(self, key: bytes) -> bool:
         return self.entry(key, touch=False) is not None
@@ -222,7 +243,9 @@ class Database:
         # counter's mostly keeps its length.
         old = entry.value
         entry.value = value
-        if len(value) != len(old):
+        if type(old) is bytearray:              # sized otherwise: counted afresh
+            self.resized.add(key)
+        elif len(value) != len(old):
             growth = ((BYTES_HEADER + len(value) + 7) & ~7) - ((BYTES_HEADER + len(old) + 7) & ~7)
             entry.size += growth
             self.keyspace.used += growth

@@ -83,7 +83,7 @@ def _sampled_average(items) -> float:
 def value_size(value) -> int:
     """An estimate of the bytes `value` occupies (see the module docstring)."""
     kind = type(value)
-    if kind is bytes:
+    if kind is bytes or kind is bytearray:      # a bytearray: with its spare room
         return object_size(value)
     if kind is deque:
         if not value:

@@ -1,12 +1,13 @@
 """Bitmap commands: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD and BITFIELD_RO.
 
-A bitmap is a plain string (`bytes`). Bits are numbered as Redis numbers them: bit 0
-is the most significant bit of the first byte, bit 8 that of the second, and so on.
-Reading past the end of a string reads zeros; writing past it pads it with zero bytes.
+A bitmap is a plain string. Bits are numbered as Redis numbers them: bit 0 is the
+most significant bit of the first byte, bit 8 that of the second, and so on. Reading
+past the end of a string reads zeros; writing past it pads it with zero bytes.
 
-Strings stay immutable, so a write builds a new `bytes` value: SETBIT costs O(n) in
-the length of the string rather than Redis's O(1). Ranges of bits are read by turning
-the bytes into one Python integer, whose popcount and bit length are C-speed.
+SETBIT and BITFIELD change the string in place, as a bytearray (keyspace.py's
+editable_string: Redis's "raw" strings), so a write costs O(1), not the length of the
+string; BITOP stores its result as one too, as Redis does. Ranges of bits are read by
+turning the bytes into one Python integer, whose popcount and bit length are C-speed.
 
 Like Redis, SETBIT and BITFIELD count as a change only when they change the string
 (a bit or field set to the value it had does not notify, abort a WATCH or count for
@@ -89,14 +90,23 @@ def setbit(client, argv):
     bit = parse_int(argv[3], BAD_BIT)
     if bit not in (0, 1):
         raise BAD_BIT
-    old = db.get_for_write(key, bytes)
     byte, mask = offset >> 3, 0x80 >> (offset & 7)
-    was = 1 if old is not None and byte < len(old) and old[byte] & mask else 0
-    if old is None or byte >= len(old) or was != bit:     # a new key, longer, or a flip
-        padded = (old or b"").ljust(byte + 1, b"\0")
-        changed = padded[byte] | mask if bit else padded[byte] & ~mask
-        db.set(key, padded[:byte] + bytes((changed,)) + padded[byte + 1:], keep_ttl=True)
+    entry = db.entry_for_write(key, bytes)
+    if entry is None:
+        value = bytearray(byte + 1)
+        value[byte] = mask if bit else 0
+        db.set(key, value)
         db.notify(STRING, "setbit", key)
+        return 0
+    value = db.editable_string(key, entry)
+    grown = byte >= len(value)
+    if grown:
+        value.extend(bytes(byte + 1 - len(value)))
+    was = 1 if value[byte] & mask else 0
+    if was != bit:
+        value[byte] ^= mask
+    if grown or was != bit:                   # longer, or a flip: a change
+        db.updated(key, STRING, "setbit")
     return was
 
 
@@ -199,7 +209,7 @@ def bitop(client, argv):
             result |= number
         else:
             result ^= number
-    db.set(destination, result.to_bytes(length, "big"))
+    db.set(destination, bytearray(result.to_bytes(length, "big")))     # raw, as in Redis
     db.notify(STRING, "set", destination)
     return length
 
@@ -323,11 +333,13 @@ def _bitfield(client, argv, read_only: bool):
         return [_get_field(value, op) for op in ops]
     if read_only:
         raise ErrorReply("ERR BITFIELD_RO only supports the GET subcommand")
-    old_value = db.get_for_write(key, bytes)
+    entry = db.entry_for_write(key, bytes)
     # Like Redis, make room for the farthest write first, even one that will FAIL.
     size = max((op.offset + op.bits - 1) >> 3 for op in writes) + 1
-    buffer = bytearray((old_value or b"").ljust(size, b"\0"))
-    grown = old_value is None or len(buffer) > len(old_value)
+    buffer = bytearray(size) if entry is None else db.editable_string(key, entry)
+    grown = entry is None or len(buffer) < size
+    if len(buffer) < size:
+        buffer.extend(bytes(size - len(buffer)))
     replies, changes = [], 0
     for op in ops:
         if op.action == b"GET":
@@ -340,24 +352,16 @@ def _bitfield(client, argv, read_only: bool):
         replies.append(new if op.action == b"INCRBY" else old)
         if grown or new != old:           # a write counts only if it changed the string
             changes += 1
-    if changes:
-        db.set(key, bytes(buffer), keep_ttl=True, changes=changes)
-        db.notify(STRING, "setbit", key)
-    elif grown:
-        _store_unchanged(db, key, bytes(buffer))
-    return replies
-
-
-def _store_unchanged(db, key: bytes, value: bytes) -> None:
-    """Keep the string BITFIELD created or padded although every write FAILed. Redis
-    keeps it without counting a change (no WATCH abort, no event but "new", nothing for
-    the AOF), so this bypasses db.set; db.resized has its size recounted later."""
-    entry = db.entry(key, touch=False)
     if entry is None:
-        db.add(key, value)
-    else:
-        entry.value = value
-    db.resized.add(key)
+        db.add(key, buffer)
+    if changes:
+        db.updated(key, STRING, "setbit", changes)
+    elif grown:
+        # Made or padded although every write FAILed: kept, as in Redis, but not
+        # counted as a change (no WATCH abort, no event but "new", nothing for the
+        # AOF); only its size is counted again.
+        db.resized.add(key)
+    return replies
 
 
 @command("bitfield", arity=-2, flags="write denyoom", keys=(1, 1, 1), group="bitmap",

@@ -477,7 +477,7 @@ def pfadd(client, argv):
     if not (created or changed):
         return 0
     hll[HEADER_SIZE - 1] |= STALE
-    db.set(key, bytes(hll), keep_ttl=True)
+    db.set(key, hll, keep_ttl=True)         # a bytearray: Redis's HLLs are "raw" strings
     db.notify(STRING, "pfadd", key)
     return 1
 
@@ -502,7 +502,11 @@ def pfcount(client, argv):
         count = _estimate(_registers(value))
         # Caching the count changes the string: WATCH sees it, as in Redis, but it is
         # no event for notifications.
-        db.set(key, _with_count(value, count), keep_ttl=True)
+        if type(value) is bytearray:
+            value[COUNT_AT:HEADER_SIZE] = count.to_bytes(8, "little")
+            db.modified(key)
+        else:
+            db.set(key, _with_count(value, count), keep_ttl=True)
     return count
 
 
@@ -544,7 +548,7 @@ def pfmerge(client, argv):
         hll[ENCODING_AT] = DENSE
         hll[HEADER_SIZE:] = _pack_dense(union)
     hll[HEADER_SIZE - 1] |= STALE
-    db.set(destination, bytes(hll), keep_ttl=True)
+    db.set(destination, hll, keep_ttl=True)
     # Redis reports a merge as a PFADD: in effect it adds the sources' elements.
     db.notify(STRING, "pfadd", destination)
     return OK
@@ -563,7 +567,7 @@ def pfdebug(client, argv):
     sparse = value[ENCODING_AT] == SPARSE
     if subcommand in (b"getreg", b"todense"):
         if sparse:                        # both leave the HLL dense, as a change
-            db.set(key, bytes(_as_dense(value)), keep_ttl=True)
+            db.set(key, _as_dense(value), keep_ttl=True)
         if subcommand == b"todense":
             return int(sparse)
         return list(_registers(value))

@@ -472,12 +472,13 @@ def _string_encoding(value: bytes) -> str:
 def encoding_of(value, config) -> str:
     """What OBJECT ENCODING reports: the compact encoding Redis would use at this size.
 
-    We keep one representation per type; this names the one Redis would pick, from the
-    same size thresholds (hash-max-listpack-entries and friends).
+    We keep one representation per type (but strings edited in place: see keyspace.py);
+    this names the one Redis would pick, from the same size thresholds
+    (hash-max-listpack-entries and friends).
     """
     kind = type_name(value)
-    if kind == "string":
-        return _string_encoding(value)
+    if kind == "string":        # raw if edited in place (a bytearray), as in Redis
+        return "raw" if type(value) is bytearray else _string_encoding(value)
     if kind == "list":
         small = len(value) <= 128 and all(len(item) <= 64 for item in value)
         return "listpack" if small else "quicklist"

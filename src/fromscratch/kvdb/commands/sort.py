@@ -128,7 +128,8 @@ def _lookup(db, pattern: bytes, element: bytes) -> bytes | None:
         value = db.get(pattern[:star] + element + pattern[star + 1:arrow])
         return value.get(pattern[arrow + 2:]) if type(value) is dict else None
     value = db.get(pattern[:star] + element + pattern[star + 1:])
-    return value if type(value) is bytes else None
+    kind = type(value)
+    return value if kind is bytes else bytes(value) if kind is bytearray else None
 
 
 def _c_string(text: bytes) -> bytes:

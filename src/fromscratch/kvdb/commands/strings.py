@@ -19,9 +19,13 @@ STRING_MAX = ErrorReply("ERR string exceeds maximum allowed size (proto-max-bulk
 
 
 def get_string(db, key: bytes) -> bytes | None:
+    """The string at `key`, for a reply: a string being edited in place (a bytearray)
+    is copied, or the reply would change with its next edit."""
     value = db.get(key)
     if value is not None and type(value) is not bytes:
-        raise WRONGTYPE
+        if type(value) is not bytearray:
+            raise WRONGTYPE
+        value = bytes(value)
     return value
 
 
@@ -188,7 +192,8 @@ def mget(client, argv):
     values = []
     for key in argv[1:]:
         value = db.get(key)
-        values.append(value if type(value) is bytes else None)
+        kind = type(value)
+        values.append(value if kind is bytes else bytes(value) if kind is bytearray else None)
     return values
 
 
@@ -229,13 +234,17 @@ def msetnx(client, argv):
          since="2.0.0", summary="Appends a string to the value of a key. Creates the key if "
                                 "it doesn't exist.", complexity="O(1)", syntax="key value")
 def append(client, argv):
-    db, key = client.db, argv[1]
-    old = db.get_for_write(key, bytes) or b""
-    if len(old) + len(argv[2]) > client.kv.config["proto-max-bulk-len"]:
+    db, key, tail = client.db, argv[1], argv[2]
+    entry = db.entry_for_write(key, bytes)
+    if entry is None:
+        db.set(key, tail)
+        db.notify(STRING, "append", key)
+        return len(tail)
+    if len(entry.value) + len(tail) > client.kv.config["proto-max-bulk-len"]:
         raise STRING_MAX
-    value = old + argv[2]
-    db.set(key, value, keep_ttl=True)
-    db.notify(STRING, "append", key)
+    value = db.editable_string(key, entry)
+    value += tail
+    db.updated(key, STRING, "append")
     return len(value)
 
 
@@ -243,13 +252,13 @@ def append(client, argv):
          since="2.2.0", summary="Returns the length of a string value.", complexity="O(1)",
          syntax="key")
 def strlen(client, argv):
-    value = get_string(client.db, argv[1])
+    value = client.db.get_typed(argv[1], bytes)
     return len(value) if value is not None else 0
 
 
 def _getrange(client, argv):
     start, end = parse_int(argv[2]), parse_int(argv[3])
-    value = get_string(client.db, argv[1])
+    value = client.db.get_typed(argv[1], bytes)
     if value is None:
         return b""
     length = len(value)
@@ -262,7 +271,7 @@ def _getrange(client, argv):
     end = min(end, length - 1)
     if start > end or length == 0:
         return b""
-    return value[start:end + 1]
+    return bytes(value[start:end + 1])         # bytes already, unless a bytearray's
 
 
 @command("getrange", arity=4, flags="readonly", keys=(1, 1, 1), group="string",
@@ -291,17 +300,20 @@ def setrange(client, argv):
     offset = parse_int(argv[2])
     if offset < 0:
         raise ErrorReply("ERR offset is out of range")
-    old = db.get_for_write(key, bytes)
+    entry = db.entry_for_write(key, bytes)
     if not patch:
-        return len(old) if old is not None else 0
+        return len(entry.value) if entry is not None else 0
     if offset + len(patch) > client.kv.config["proto-max-bulk-len"]:
         raise STRING_MAX
-    old = old or b""
-    if len(old) < offset:
-        old += b"\x00" * (offset - len(old))
-    value = old[:offset] + patch + old[offset + len(patch):]
-    db.set(key, value, keep_ttl=True)
-    db.notify(STRING, "setrange", key)
+    if entry is None:
+        db.set(key, bytearray(offset) + patch)
+        db.notify(STRING, "setrange", key)
+        return offset + len(patch)
+    value = db.editable_string(key, entry)
+    if len(value) < offset:
+        value.extend(bytes(offset - len(value)))
+    value[offset:offset + len(patch)] = patch
+    db.updated(key, STRING, "setrange")
     return len(value)
 
 
@@ -451,9 +463,9 @@ def _lcs_operand(db, key):
     value = db.get(key)
     if value is None:
         return b""
-    if type(value) is not bytes:
+    if type(value) is not bytes and type(value) is not bytearray:
         raise ErrorReply("ERR The specified keys must contain string values")
-    return value
+    return bytes(value)
 
 
 class LcsTable:

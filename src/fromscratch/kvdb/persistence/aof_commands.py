@@ -53,8 +53,8 @@ def write_commands(handle, databases, libraries=(), after_key=None,
 
 def _commands_for(key: bytes, value):
     kind = type(value)
-    if kind is bytes:
-        yield [b"SET", key, value]
+    if kind is bytes or kind is bytearray:
+        yield [b"SET", key, bytes(value)]
     elif kind is deque:
         yield from _batches(b"RPUSH", key, list(value))
     elif kind is RandomSet:

@@ -943,7 +943,7 @@ def _dump_stream(stream: Stream) -> bytes:
     return b"".join(parts)
 
 
-_DUMPERS = {bytes: _dump_string, deque: _dump_list, RandomSet: _dump_set,
+_DUMPERS = {bytes: _dump_string, bytearray: _dump_string, deque: _dump_list, RandomSet: _dump_set,
             SortedSet: _dump_zset, dict: _dump_hash, Stream: _dump_stream}
 
 
