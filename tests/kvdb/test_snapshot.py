@@ -45,7 +45,7 @@ def plain_stream(stream: Stream):
                      [(c.name, c.seen_time, c.active_time, nacks(c.pending))
                       for c in group.consumers.values()])
               for name, group in stream.groups.items()}
-    blocks = [(list(ids), list(entries)) for ids, entries in stream.entries.layout()]
+    blocks = [(list(ids), list(entries)) for ids, entries, _ in stream.entries.layout()]
     return ("stream", blocks, stream.last_id, stream.entries_added,
             stream.max_deleted_id, stream.first_id, groups)
 

@@ -436,7 +436,7 @@ PARAMETERS = [
     Param("zset-max-listpack-value", "memory", 64, minimum=0, maximum=_MAX,
           aliases=("zset-max-ziplist-value",), effective=False),
     Param("hll-sparse-max-bytes", "memory", 3000, minimum=0, maximum=_MAX, effective=False),
-    Param("stream-node-max-bytes", "memory", 4096, minimum=0, maximum=_MAX, effective=False),
+    Param("stream-node-max-bytes", "memory", 4096, minimum=0, maximum=_MAX),
     Param("stream-node-max-entries", "int", 100, minimum=0, maximum=2**63 - 1),
     # TLS (tls.py): a port that speaks it, the files, what to accept. Redis's session
     # cache knobs and TLS 1.3 cipher suites can't be set through Python's ssl module:

@@ -235,6 +235,9 @@ class KvServer:
         self.stream_node_entries = config["stream-node-max-entries"]
         config.on_change("stream-node-max-entries",
                          lambda value: setattr(self, "stream_node_entries", value))
+        self.stream_node_bytes = config["stream-node-max-bytes"]
+        config.on_change("stream-node-max-bytes",
+                         lambda value: setattr(self, "stream_node_bytes", value))
 
         def notifications(flags):
             self.keyspace.notify_flags = effective_flags(flags)

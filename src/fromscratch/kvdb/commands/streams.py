@@ -297,7 +297,7 @@ def xadd(client, argv):
         stream_id = ms << 64 if ms > last >> 64 else last + 1
     else:
         stream_id = _explicit_id(stream, explicit)
-    reply = stream.add(stream_id, fields, node_entries)
+    reply = stream.add(stream_id, fields, node_entries, client.kv.stream_node_bytes)
     db.updated(key, STREAM, "xadd")
     if options and options.trims and options.apply(stream):
         db.notify(STREAM, "xtrim", key)

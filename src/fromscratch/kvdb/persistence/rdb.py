@@ -69,7 +69,7 @@ from ..memory import lfu_decayed
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..structures.stream import (U64_MAX, Consumer, ConsumerGroup, Nack, Stream,
-                                 encode_entry, entry_fields, format_id)
+                                 encode_entry, entry_fields, format_id, listpack_node)
 
 RDB_VERSION = 10                 # what we write: Redis 7.0's
 NEWEST_READABLE_VERSION = 11     # Redis 7.2's; 7.4's 12 brings types we don't have
@@ -628,9 +628,11 @@ def _integer_item(reader: _Reader, items: list, index: int) -> int:
     return value
 
 
-def _load_stream_node(reader: _Reader, master_id: int, items: list) -> tuple[list, list]:
-    """The ids and encoded entries (None for a deleted one) of one stream node: its
-    listpack holds a master entry, then the entries, ids relative to `master_id`:
+def _load_stream_node(reader: _Reader, master_id: int,
+                      items: list) -> tuple[list, list, list]:
+    """The ids and encoded entries (None for a deleted one) of one stream node, and its
+    master entry's field names: its listpack holds a master entry, then the entries,
+    ids relative to `master_id`:
 
         master = live deleted field-count field* 0
         entry  = flags ms-delta seq-delta value* lp-count       (flags: SAME_FIELDS, the
@@ -679,7 +681,7 @@ def _load_stream_node(reader: _Reader, master_id: int, items: list) -> tuple[lis
         reader.fail("a stream node without entries")
     if live != sum(entry is not None for entry in entries) or live + deleted != len(ids):
         reader.fail("a stream node whose counts do not match its entries")
-    return ids, entries
+    return ids, entries, master_fields
 
 
 def _load_group(reader: _Reader, stream: Stream, kind: int) -> None:
@@ -735,12 +737,15 @@ def _load_stream(reader: _Reader, kind: int) -> Stream:
         key = reader.string()
         if len(key) != 16:
             reader.fail("a stream node key that is not an id")
-        ids, entries = _load_stream_node(reader, int.from_bytes(key, "big"),
-                                         listpack_items(reader.string(), _BLOB_NAMES[kind]))
+        listpack = reader.string()
+        ids, entries, fields = _load_stream_node(reader, int.from_bytes(key, "big"),
+                                                 listpack_items(listpack, _BLOB_NAMES[kind]))
         if ids[0] <= greatest:
             reader.fail("stream nodes out of order")
         greatest = ids[-1]
         stream.entries.append_block(ids, entries)
+        # Redis's own node: its size is known, deleted entries included.
+        stream.entries.blocks[-1].node = listpack_node(ids, entries, fields, len(listpack))
     if reader.length() != stream.length:
         reader.fail("a stream length that does not match its entries")
     stream.last_id = reader.stream_id()
@@ -894,14 +899,16 @@ def _dump_hash(fields: dict) -> bytes:
         _string(field) + _string(value) for field, value in fields.items())
 
 
-def _stream_node(ids: list, entries: list) -> bytes:
+def _stream_node(ids: list, entries: list, master_names: list | None) -> bytes:
     """The listpack of one block (see _load_stream_node). The master entry takes the
-    fields of the block's first live entry; a deleted entry, whose fields we no longer
-    have, is written with none, which Redis reads as well as any other."""
+    field names of the node's first entry when known, else those of its first live
+    entry; a deleted entry, whose fields we no longer have, is written with none,
+    which Redis reads as well as any other."""
     master = ids[0]
     fields = [None if entry is None else entry_fields(entry) for entry in entries]
     live = [item for item in fields if item is not None]
-    master_names = live[0][0::2] if live else []
+    if master_names is None:
+        master_names = live[0][0::2] if live else []
     items = [len(live), len(ids) - len(live), len(master_names), *master_names, 0]
     for stream_id, entry in zip(ids, fields):
         ms_delta = _signed64((stream_id >> 64) - (master >> 64))
@@ -921,8 +928,9 @@ def _dump_stream(stream: Stream) -> bytes:
     deleted id, entries added, then the consumer groups (see _load_group; the global
     pending list carries the delivery times and counts, each consumer's only ids)."""
     parts = [bytes([STREAM_LISTPACKS_2]), _length(stream.entries.block_count())]
-    for ids, entries in stream.entries.layout():
-        parts += [_string(ids[0].to_bytes(16, "big")), _string(_stream_node(ids, entries))]
+    for ids, entries, master in stream.entries.layout():
+        parts += [_string(ids[0].to_bytes(16, "big")),
+                  _string(_stream_node(ids, entries, master))]
     parts += [_length(stream.length), _stream_id(stream.last_id), _stream_id(stream.first_id),
               _stream_id(stream.max_deleted_id), _length(stream.entries_added),
               _length(len(stream.groups))]

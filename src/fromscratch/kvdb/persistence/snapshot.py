@@ -100,7 +100,7 @@ def _encode_stream(stream: Stream) -> bytes:
     """Entries block by block, deleted ones included, so that the blocks (Redis's nodes,
     which decide what approximate trims remove) come back as they were."""
     parts = [_varint(stream.entries.block_count())]
-    for ids, entries in stream.entries.layout():
+    for ids, entries, _master in stream.entries.layout():
         parts.append(_varint(len(ids)))
         for stream_id, entry in zip(ids, entries):
             fields = entry_fields(entry) if entry is not None else []

@@ -16,14 +16,14 @@ a bounded number of ids each, with the first id of every block in a separate lis
 Appending goes to the last block (or starts a new one when it is full): O(1). Finding
 an id is two bisects, one over `starts` and one inside a block, so reading k entries
 from any position costs O(log n + k). The blocks are Redis's listpack nodes: XADD
-fills them up to `stream-node-max-entries` (BLOCK_SIZE, 100, by default; the setting is
-read at each append, as Redis does, so a change applies from the next block on), and
-the pending entries lists use BLOCK_SIZE; a deleted entry stays in its block as a
-tombstone (Redis flags it deleted in its node), still taking a place, until the block's
-last live entry goes and the block with it; trimming with `~` removes whole blocks from
-the front. So for entries small enough that Redis's nodes fill by count, not bytes,
-approximate trims keep exactly what Redis keeps. (The pending entries lists use the same
-map but take ids out for good: see IdMap.)
+fills them up to `stream-node-max-entries` entries (BLOCK_SIZE, 100, by default) or
+`stream-node-max-bytes` bytes of Redis's listpack encoding (see "Listpack nodes"; both
+settings are read at each append, as Redis does, so a change applies from the next
+entry on), and the pending entries lists use BLOCK_SIZE; a deleted entry stays in its
+block as a tombstone (Redis flags it deleted in its node), still taking a place, until
+the block's last live entry goes and the block with it; trimming with `~` removes whole
+blocks from the front. So approximate trims keep exactly what Redis keeps. (The pending
+entries lists use the same map but take ids out for good: see IdMap.)
 
 An entry is written once and read many times (by XREAD, every consumer group, XRANGE),
 always as the same reply element `[id, [field, value, ...]]`. So the map keeps each
@@ -55,6 +55,7 @@ from ...resp.writer import BULK_HEADERS
 BLOCK_SIZE = 100
 U64_MAX = 2**64 - 1
 MAX_ID = U64_MAX << 64 | U64_MAX
+NODE_BYTES = 4096               # stream-node-max-bytes' default
 
 
 def make_id(ms: int, seq: int) -> int:
@@ -83,6 +84,168 @@ def encode_entry(id_text: bytes, fields: list) -> bytes:
     return b"".join(parts)
 
 
+# -- Listpack nodes ---------------------------------------------------------------------
+#
+# Redis keeps a stream's entries in listpacks of at most stream-node-max-bytes bytes, so
+# entries with long values fill a node before it has stream-node-max-entries of them,
+# and approximate trims (which drop whole nodes) remove as many as Redis's would. To
+# start new blocks where Redis starts new nodes we count the bytes each node would take,
+# element by element, in listpack.c's encodings:
+#
+#   node    = header(6) master entry* end(1)
+#   master  = live deleted field-count field* 0
+#   entry   = flags ms-delta seq-delta value* lp-count             (the master's fields)
+#           | flags ms-delta seq-delta field-count (field value)* lp-count
+#
+# each element taking its encoding and data, then its length again (the backlen, so the
+# listpack can be walked backwards). A string that reads as a 64-bit integer is stored
+# as that integer.
+
+LISTPACK_OVERHEAD = 7           # the header (total bytes, element count) and the end byte
+LISTPACK_MAX = 1 << 30          # STREAM_LISTPACK_MAX_SIZE: the node limit when none is set
+_NUMBER_START = frozenset(b"-0123456789")      # a string's first byte if it may be a number
+
+
+def _integer_size(value: int) -> int:
+    """An integer element's bytes: its encoding (7, 13, 16, 24, 32 or 64 bits) and a
+    one-byte backlen."""
+    if 0 <= value <= 127:
+        return 2
+    if -4096 <= value <= 4095:
+        return 3
+    if -32768 <= value <= 32767:
+        return 4
+    if -8388608 <= value <= 8388607:
+        return 5
+    if -2**31 <= value < 2**31:
+        return 6
+    return 10
+
+
+def _backlen_size(size: int) -> int:
+    return 1 if size <= 127 else 2 if size < 16383 else 3 if size < 2097151 else (
+        4 if size < 268435455 else 5)
+
+
+def _element_size(item: bytes) -> int:
+    """A string element's bytes; as an integer if it reads as one (lpStringToInt64: an
+    optional minus, no leading zero, no sign on 0, within 64 bits)."""
+    size = len(item)
+    if 0 < size < 21:
+        digits = item[1:] if item[0] == 45 else item        # 45: b"-"
+        if digits.isdigit() and (digits[0] != 48 or item == b"0"):
+            value = int(item)
+            if -2**63 <= value < 2**63:
+                return _integer_size(value)
+    if size < 64:
+        return size + 2                 # 6-bit length in the encoding byte
+    if size < 4096:
+        return size + 2 + _backlen_size(size + 2)          # 12-bit length
+    return size + 5 + _backlen_size(size + 5)              # 32-bit length
+
+
+class _Node:
+    """The size of the listpack node Redis keeps for a block of stream entries: its
+    master entry's field names and id, and its bytes but for the fixed overhead and the
+    counts of live and deleted entries (which change as entries come and go)."""
+
+    __slots__ = ("fields", "ms", "seq", "bytes", "field", "slack")
+
+    def __init__(self, master_id: int, fields: list):
+        self.fields = fields
+        self.ms, self.seq = master_id >> 64, master_id & U64_MAX
+        self.bytes = (_integer_size(len(fields)) + sum(map(_element_size, fields))
+                      + 2)                                     # the terminating 0
+        # For take's usual case: the one field name, and what its check adds to the
+        # value's length.
+        self.field = fields[0] if len(fields) == 1 else None
+        self.slack = LISTPACK_OVERHEAD + 4 + (len(self.field) if len(fields) == 1 else 0)
+
+    def copy(self) -> "_Node":
+        twin = _Node.__new__(_Node)
+        for name in _Node.__slots__:
+            setattr(twin, name, getattr(self, name))
+        return twin
+
+    def take(self, block: "_Block", ms: int, seq: int, fields: list, max_entries: int,
+             max_bytes: int) -> bool:
+        """Count the entry (id `ms`-`seq`) in this node, the node of `block`, if Redis
+        would add it here; False if the node is full: `max_entries` entries, deleted
+        ones too (0: no limit), or its bytes and the entry's fields and values would
+        reach `max_bytes`. Every XADD comes here, so the usual entry (one field, the
+        master's, with a short value that is not a number, in a node of at most 127
+        entries) is decided and sized at once."""
+        entries = len(block.ids)
+        if max_entries and entries >= max_entries:
+            return False
+        try:
+            field, value = fields
+        except ValueError:
+            return self._take(block, ms, seq, fields, max_bytes)
+        length = len(value)
+        if not (field == self.field and 0 < length < 64 and entries <= 127
+                and value[0] not in _NUMBER_START):
+            return self._take(block, ms, seq, fields, max_bytes)
+        if self.bytes + self.slack + length >= max_bytes:
+            return False
+        # flags, the ms and seq differences (the ms one is never negative), the value
+        # with its 6-bit length, lp-count 4
+        ms_delta, seq_delta = ms - self.ms, seq - self.seq
+        self.bytes += (2 + (2 if ms_delta <= 127 else _delta_size(ms_delta))
+                       + (2 if 0 <= seq_delta <= 127 else _delta_size(seq_delta))
+                       + length + 2 + 2)
+        return True
+
+    def _take(self, block: "_Block", ms: int, seq: int, fields: list, max_bytes: int) -> bool:
+        """take, for any entry."""
+        entries, live = len(block.ids), block.live
+        size = (LISTPACK_OVERHEAD + _integer_size(live) + _integer_size(entries - live)
+                + self.bytes)
+        if size + sum(map(len, fields)) >= max_bytes:
+            return False
+        self.count(ms, seq, fields)
+        return True
+
+    def count(self, ms: int, seq: int, fields: list) -> None:
+        """Count an entry: its ids are kept as differences from the master's (in C's
+        64-bit arithmetic), its field names left out when they are the master's."""
+        size = 2 + _delta_size(ms - self.ms) + _delta_size(seq - self.seq)
+        count = len(fields) // 2
+        if fields[0::2] == self.fields:
+            size += sum(map(_element_size, fields[1::2])) + _integer_size(count + 3)
+        else:
+            size += (_integer_size(count) + sum(map(_element_size, fields))
+                     + _integer_size(2 * count + 4))
+        self.bytes += size
+
+
+def _delta_size(delta: int) -> int:
+    return _integer_size((delta + 2**63) % 2**64 - 2**63)
+
+
+def listpack_node(ids: list, values: list, fields: list, size: int) -> _Node:
+    """The node of a block read from one of Redis's listpacks of `size` bytes (a DUMP
+    payload's, an RDB file's) whose master entry has the field names `fields`."""
+    node = _Node(ids[0], fields)
+    live = sum(value is not None for value in values)
+    node.bytes = (size - LISTPACK_OVERHEAD - _integer_size(live)
+                  - _integer_size(len(ids) - live))
+    return node
+
+
+def _measured_node(block: "_Block") -> _Node:
+    """The node of a block read from our own snapshot format, worked out from its
+    entries. A deleted entry's fields are gone: it counts as if it had the master's
+    fields with empty values (Redis's node still holds them)."""
+    first = next(value for value in block.values if value is not None)
+    node = block.node = _Node(block.ids[0], entry_fields(first)[0::2])
+    for stream_id, value in zip(block.ids, block.values):
+        fields = (entry_fields(value) if value is not None
+                  else [item for field in node.fields for item in (field, b"")])
+        node.count(stream_id >> 64, stream_id & U64_MAX, fields)
+    return node
+
+
 def entry_fields(entry: bytes) -> list:
     """The fields and values of an encoded entry."""
     def header(pos: int) -> tuple[int, int]:           # `*n` or `$n` and its CRLF
@@ -101,14 +264,16 @@ def entry_fields(entry: bytes) -> list:
 
 class _Block:
     """A run of ids in order, with their values; a value of None is a deleted entry
-    still holding its place (see IdMap.bury). `live` counts the others."""
+    still holding its place (see IdMap.bury). `live` counts the others. A block of
+    stream entries has the `_Node` of its listpack node in Redis (None until needed)."""
 
-    __slots__ = ("ids", "values", "live")
+    __slots__ = ("ids", "values", "live", "node")
 
     def __init__(self, ids: list, values: list):
         self.ids = ids
         self.values = values
         self.live = len(ids)
+        self.node: _Node | None = None
 
 
 class IdMap:
@@ -134,13 +299,16 @@ class IdMap:
     def copy(self) -> "IdMap":
         """The same blocks, tombstones included (the values are shared)."""
         twin = IdMap()
-        for ids, values in self.layout():
-            twin.append_block(list(ids), list(values))
+        for block in self.blocks:
+            twin.append_block(list(block.ids), list(block.values))
+            twin.blocks[-1].node = block.node and block.node.copy()
         return twin
 
     def layout(self):
-        """(ids, values) of each block, tombstones (None) included: for snapshots."""
-        return ((block.ids, block.values) for block in self.blocks)
+        """(ids, values, master) of each block, tombstones (None) included, with the
+        field names of its node's master entry if known (see _Node): for snapshots."""
+        return ((block.ids, block.values, block.node and block.node.fields)
+                for block in self.blocks)
 
     def append_block(self, ids: list, values: list) -> None:
         """Add a whole block as `layout` gave it (its ids after every id in the map)."""
@@ -517,13 +685,30 @@ class Stream:
 
     # -- adding and removing entries --------------------------------------------------------
 
-    def add(self, stream_id: int, fields: list, node_entries: int = BLOCK_SIZE) -> bytes:
-        """Append an entry (its id is greater than last_id) in a block of at most
-        `node_entries` entries (stream-node-max-entries); returns the id as text."""
-        text = b"%d-%d" % (stream_id >> 64, stream_id & U64_MAX)      # format_id, inline
-        if not self.entries.length:
+    def add(self, stream_id: int, fields: list, node_entries: int = BLOCK_SIZE,
+            node_bytes: int = NODE_BYTES) -> bytes:
+        """Append an entry (its id is greater than last_id) to the last block, or to a new
+        one where Redis starts a new listpack node: when the last holds `node_entries`
+        entries (stream-node-max-entries, 0 for no limit), deleted ones too, or when its
+        bytes and the new entry's fields and values would reach `node_bytes`
+        (stream-node-max-bytes). Returns the id as text."""
+        ms, seq = stream_id >> 64, stream_id & U64_MAX
+        text = b"%d-%d" % (ms, seq)                         # format_id, inline
+        entries = self.entries
+        if not entries.length:
             self.first_id = stream_id
-        self.entries.append(stream_id, encode_entry(text, fields), node_entries)
+        encoded = encode_entry(text, fields)
+        blocks = entries.blocks
+        if not 0 < node_bytes <= LISTPACK_MAX:
+            node_bytes = LISTPACK_MAX
+        tail = blocks[-1] if blocks else None
+        if tail is not None and (tail.node or _measured_node(tail)).take(
+                tail, ms, seq, fields, node_entries, node_bytes):
+            entries.append(stream_id, encoded, 0)
+        else:
+            entries.append_block([stream_id], [encoded])
+            node = blocks[-1].node = _Node(stream_id, fields[0::2])
+            node.count(ms, seq, fields)
         self.last_id = stream_id
         self.entries_added += 1
         return text
