@@ -39,6 +39,7 @@ from typing import Callable
 
 from ..resp import ErrorReply, OrderedSet, SimpleString
 from .diagnostics import new_histogram
+from .help_texts import HELP_TEXTS
 from .key_specs import flags_by_index, only_channels, specs_of
 
 # Groups as Redis names them in COMMAND DOCS, and the ACL category each implies. (The
@@ -416,15 +417,10 @@ def container(name: str, *, flags: str = "", group: str = "server", since: str =
     TABLE.add(container_cmd)
 
     def help_reply(client, argv):
-        # Redis's layout (addReplyHelp, 7.2's words): a header, each subcommand with a
-        # line about it, and HELP itself last; the lines about them are ours, from the
-        # table.
-        lines = [f"{name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
-        for sub in TABLE.commands[name].subcommands.values():
-            if sub.name != "help":
-                lines.append(f"{sub.name.upper()} {sub.syntax}".rstrip())
-                lines.append(f"    {sub.summary}")
-        lines += ["HELP", "    Print this help."]
+        # Redis's layout (addReplyHelp, 7.2's words): a header, each subcommand with
+        # lines about it in Redis's own words (help_texts.py), and HELP itself last.
+        lines = [f"{name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                 *HELP_TEXTS[name], "HELP", "    Print this help."]
         return [SimpleString(line) for line in lines]
 
     subcommand(name, "help", arity=2, flags="loading stale", since="5.0.0", acl=acl,

@@ -1,7 +1,7 @@
 """CLUSTER, READONLY, READWRITE and ASKING, for a server that is never in a cluster.
 
 A Redis started with `cluster-enabled no` still has these commands, and answers each of
-them but CLUSTER HELP with one error. Clients send them to learn the server's mode, and
+them, CLUSTER HELP too, with one error. Clients send them to learn the server's mode, and
 ACL rules may name them (`+cluster`), so they exist here too, with that answer.
 """
 
@@ -69,6 +69,9 @@ _SUBCOMMANDS = [
 for _name, _arity, _flags, _since, _syntax, _summary in _SUBCOMMANDS:
     subcommand("cluster", _name, arity=_arity, flags=_flags, since=_since, syntax=_syntax,
                summary=_summary, complexity="O(1)")(_disabled)
+# in place of the container's own HELP, declared alike
+subcommand("cluster", "help", arity=2, flags="loading stale", since="5.0.0",
+           summary="Shows helpful text about the different subcommands.")(_disabled)
 
 for _name, _flags, _summary in (
         ("readonly", "fast loading stale", "Enables read-only queries for a connection to a "
