@@ -267,8 +267,8 @@ def _explicit_id(stream: Stream, explicit: tuple) -> int:
          syntax="key [NOMKSTREAM] [trim: (strategy: MAXLEN | MINID) [operator: = | ~] "
                 "threshold [LIMIT count]] (id-selector: * | id) (data: field value)...")
 def xadd(client, argv):
-    key = argv[1]
-    node_entries = client.kv.stream_node_entries
+    key, kv = argv[1], client.kv
+    node_entries = kv.stream_node_entries
     if argv[2] == b"*" and len(argv) % 2:    # XADD key * field value...: kept short, it is hot
         options = explicit = None
         fields = argv[3:]
@@ -297,7 +297,7 @@ def xadd(client, argv):
         stream_id = ms << 64 if ms > last >> 64 else last + 1
     else:
         stream_id = _explicit_id(stream, explicit)
-    reply = stream.add(stream_id, fields, node_entries, client.kv.stream_node_bytes)
+    reply = stream.add(stream_id, fields, node_entries, kv.stream_node_bytes)
     db.updated(key, STREAM, "xadd")
     if options and options.trims and options.apply(stream):
         db.notify(STREAM, "xtrim", key)

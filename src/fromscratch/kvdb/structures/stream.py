@@ -699,12 +699,14 @@ class Stream:
             self.first_id = stream_id
         encoded = encode_entry(text, fields)
         blocks = entries.blocks
-        if not 0 < node_bytes <= LISTPACK_MAX:
-            node_bytes = LISTPACK_MAX
         tail = blocks[-1] if blocks else None
         if tail is not None and (tail.node or _measured_node(tail)).take(
-                tail, ms, seq, fields, node_entries, node_bytes):
-            entries.append(stream_id, encoded, 0)
+                tail, ms, seq, fields, node_entries,
+                node_bytes if 0 < node_bytes <= LISTPACK_MAX else LISTPACK_MAX):
+            tail.ids.append(stream_id)              # entries.append's work, inline: it is hot
+            tail.values.append(encoded)
+            tail.live += 1
+            entries.length += 1
         else:
             entries.append_block([stream_id], [encoded])
             node = blocks[-1].node = _Node(stream_id, fields[0::2])
