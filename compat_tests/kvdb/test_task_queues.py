@@ -1,6 +1,7 @@
 """Real task queues on our key-value server: Celery (kombu's Redis transport, whose
 periodic sweep takes a redis-py Lock released by EVALSHA, and the Redis result
-backend) and RQ. Each test starts its own server and a real worker process."""
+backend) and RQ, each test with its own server and a real worker process; and BullMQ,
+whose worker runs in the test, against our server and the reference alike."""
 
 import os
 import subprocess
@@ -119,3 +120,64 @@ def test_rq_enqueue_burst_worker_and_result(kvdb, tmp_path):
         sys.path.remove(str(tmp_path))
         sys.modules.pop("rqjobs", None)
         connection.close()
+
+
+def test_bullmq_priorities_retries_delays_and_obliterate(server):
+    """BullMQ's Python queue runs its jobs by Lua scripts (cmsgpack, cjson, sorted sets,
+    streams for events): against our server and real Redis alike."""
+    bullmq = pytest.importorskip("bullmq", reason="bullmq is not installed (the test extra)")
+    import asyncio
+
+    import redis.asyncio
+
+    options = {"connection": f"redis://{server.host}:{server.port}"}
+
+    async def scenario():
+        client = redis.asyncio.Redis(host=server.host, port=server.port)
+        await client.flushall()
+        queue = bullmq.Queue("jobs", options)
+        done = []
+
+        async def process(job, token):
+            if job.data.get("fail"):
+                raise Exception("boom")
+            done.append(job.data["n"])
+            return job.data["n"] * 2
+
+        for n in range(20):
+            await queue.add("job", {"n": n}, {"priority": n % 3 + 1 if n % 2 else 0})
+        await queue.add("bad", {"fail": True}, {"attempts": 2,
+                                                "backoff": {"type": "fixed", "delay": 50}})
+        await queue.add("later", {"n": 100}, {"delay": 300})
+        states = ("waiting", "prioritized", "delayed", "active", "completed", "failed")
+        before = await queue.getJobCounts(*states)
+        worker = bullmq.Worker("jobs", process, {**options, "concurrency": 3})
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            counts = await queue.getJobCounts("completed", "failed")
+            if counts == {"completed": 21, "failed": 1}:
+                break
+        after = await queue.getJobCounts(*states)
+        returned = sorted(job.returnvalue for job in await queue.getJobs(["completed"], 0, 100))
+        failed = [(job.name, job.attemptsMade, job.failedReason)
+                  for job in await queue.getJobs(["failed"])]
+        await queue.pause()
+        paused = await queue.isPaused()
+        await queue.resume()
+        await worker.close()
+        await queue.obliterate({"force": True})
+        left = await client.keys("*")
+        await queue.close()
+        await client.aclose()
+        return before, after, sorted(done), returned, failed, paused, left
+
+    before, after, done, returned, failed, paused, left = asyncio.run(scenario())
+    assert before == {"waiting": 11, "prioritized": 10, "delayed": 1, "active": 0,
+                      "completed": 0, "failed": 0}
+    assert after == {"waiting": 0, "prioritized": 0, "delayed": 0, "active": 0,
+                     "completed": 21, "failed": 1}
+    assert done == list(range(20)) + [100]
+    assert returned == [2 * n for n in range(20)] + [200]
+    assert failed == [("bad", 2, "boom")]
+    assert paused is True
+    assert left == []
