@@ -34,11 +34,6 @@ from ..glob import compile_pattern
 from ..resp import ErrorReply
 from .table import ACL_CATEGORIES
 
-NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
-NOPERM_KEY = ("NOPERM this user has no permissions to access one of the keys used as "
-              "arguments")
-NOPERM_CHANNEL = ("NOPERM this user has no permissions to access one of the channels used "
-                  "as arguments")
 PROTECTED_MODE_DENIED = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
     b"password is set for the default user. In this mode connections are only accepted from "
@@ -190,13 +185,14 @@ class Selector:
     def unrestricted(self) -> bool:
         return self.all_keys and self.all_channels and self.command_rules == ["+@all"]
 
-    def refusal(self, cmd, argv: list) -> tuple[int, Denied] | None:
+    def refusal(self, cmd, argv: list) -> tuple[int, str, bytes | str] | None:
         """Why this selector does not allow `cmd` with these arguments, as (the index of
-        the argument refused, the refusal), or None when it allows it."""
+        the argument refused, the reason: command, key or channel, and what it refuses),
+        or None when it allows it."""
         if cmd.full_name not in self.allowed and not (
                 len(argv) > 1 and argv[1].decode("utf-8", "replace").lower()
                 in self.first_args.get((cmd.parent or cmd).full_name, ())):
-            return 0, Denied(NOPERM_COMMAND.format(cmd.full_name), "command", cmd.full_name)
+            return 0, "command", cmd.full_name
         if not self.all_keys:
             patterns = [(compile_pattern(pattern), permissions)
                         for pattern, permissions in self.key_patterns.items()]
@@ -206,12 +202,12 @@ class Selector:
                 needed = _permissions(flags)
                 if not any(permissions & needed == needed and match(argv[index])
                            for match, permissions in patterns):
-                    return index, Denied(NOPERM_KEY, "key", argv[index])
+                    return index, "key", argv[index]
         if not self.all_channels and cmd.name in CHANNEL_COMMANDS:
             channels = argv[1:2] if cmd.name in ("publish", "spublish") else argv[1:]
             for index, channel in enumerate(channels, 1):
                 if not self.may_use_channel(channel, cmd.name == "psubscribe"):
-                    return index, Denied(NOPERM_CHANNEL, "channel", channel)
+                    return index, "channel", channel
         return None
 
     def may_use_channel(self, channel: bytes, is_pattern: bool = False) -> bool:
@@ -388,11 +384,11 @@ class User:
             refusal = selector.refusal(cmd, argv)
             if refusal is None:
                 return
-            index, denied = refusal
-            rank = (_RELEVANCE[denied.reason], index)
+            index, reason, refused = refusal
+            rank = (_RELEVANCE[reason], index)
             if worst is None or rank > worst[0]:
-                worst = rank, denied
-        raise worst[1]
+                worst = rank, reason, refused
+        raise Denied(worst[1], worst[2], self.name)
 
     def may_use_channel(self, channel: bytes, is_pattern: bool = False) -> bool:
         return any(selector.may_use_channel(channel, is_pattern)
@@ -459,14 +455,29 @@ def _checked_hash(rule: str) -> str:
 
 
 class Denied(ErrorReply):
-    """A NOPERM refusal, carrying what ACL LOG records of it: the reason (command, key or
-    channel) and the object refused, as text (the command's name, the key, the channel)."""
+    """A NOPERM refusal of `username`, carrying what ACL LOG records of it: the reason
+    (command, key or channel) and the object refused, as text (the command's name, the
+    key, the channel). In Redis 7.2's words; 7.0 named no user ("NOPERM this user has no
+    permissions to run the 'get' command", "...to access one of the keys used as
+    arguments")."""
 
-    def __init__(self, message: str, reason: str, refused: bytes | str):
-        super().__init__(message)
+    def __init__(self, reason: str, refused: bytes | str, username: str):
         self.reason = reason
         self.refused = (refused.decode("utf-8", "replace") if isinstance(refused, bytes)
                         else refused)
+        self.username = username
+        super().__init__("NOPERM " + self.explanation(verbose=False))
+
+    def explanation(self, verbose: bool) -> str:
+        """The refusal in words (Redis's getAclErrorMessage); `verbose`, as ACL DRYRUN
+        has it, names the key or channel too."""
+        if self.reason == "command":
+            return (f"User {self.username} has no permissions to run the '{self.refused}' "
+                    f"command")
+        if verbose:
+            return (f"User {self.username} has no permissions to access the "
+                    f"'{self.refused}' {self.reason}")
+        return f"No permissions to access a {self.reason}"
 
 
 class AclLog:

@@ -150,11 +150,8 @@ def acl_dryrun(client, argv):
     try:
         user.check(cmd, target)
     except Denied as denied:
-        # The answer, not an error: what the refusal would be, in DRYRUN's own words.
-        if denied.reason == "command":
-            return f"This user has no permissions to run the '{denied.refused}' command".encode()
-        return (f"This user has no permissions to access the '{denied.refused}' "
-                f"{denied.reason}").encode()
+        # The answer, not an error: what the refusal would be, naming what it refuses.
+        return denied.explanation(verbose=True).encode()
     return OK
 
 

@@ -78,16 +78,6 @@ from .args import NOT_INTEGER, c_long_long, parse_int
 
 log = logging.getLogger("fromscratch.kvdb")
 
-# What a script's redis.call says when ACL refuses it (not the NOPERM of a client's own
-# command: these are Redis 7.0's words).
-_SCRIPT_DENIALS = {
-    "command": "ERR The user executing the script can't run this command or subcommand",
-    "key": "ERR The user executing the script can't access at least one of the keys "
-           "mentioned in the command arguments",
-    "channel": "ERR The user executing the script can't publish to the channel mentioned "
-               "in the command",
-}
-
 NOSCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
 # How deep a script's reply may nest tables: Redis's Lua stack allows some 8000 levels,
 # Python's recursion limit (the reply writer recurses too) fewer.
@@ -624,7 +614,10 @@ class ScriptEngine:
             try:
                 kv.check_acl(caller, cmd, argv, context="lua")
             except Denied as denied:
-                raise ErrorReply(_SCRIPT_DENIALS[denied.reason]) from None
+                # Redis 7.2's words (7.0: "The user executing the script can't run this
+                # command or subcommand", "...can't access at least one of the keys...")
+                raise ErrorReply("ERR ACL failure in script: "
+                                 + denied.explanation(verbose=False)) from None
         if self.read_only and (cmd.is_write or "may_replicate" in cmd.flags):
             # PUBLISH too: it reaches the replicas, which a read-only script must not.
             raise ErrorReply("ERR Write commands are not allowed from read-only scripts.")
