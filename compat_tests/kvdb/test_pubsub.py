@@ -130,10 +130,52 @@ def test_resp2_subscribed_context_rules(server):
     assert data.endswith(b":0\r\n:0\r\n")                  # allowed again once out
 
 
+def version_of(server) -> tuple:
+    client = connect(server)
+    try:
+        return tuple(int(part) for part in client.info("server")["redis_version"].split("."))
+    finally:
+        client.close()
+
+
+def message(channel: bytes, text: bytes) -> bytes:
+    return b">3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+        len(channel), channel, len(text), text)
+
+
 def test_resp3_client_mixes_commands_and_pushes(server):
     data = raw(server, b"HELLO 3\r\nSUBSCRIBE me\r\nEXISTS k\r\nPUBLISH me hi\r\nPING\r\n",
                read_until=b"+PONG\r\n")
-    assert data.endswith(b":0\r\n>3\r\n$7\r\nmessage\r\n$2\r\nme\r\n$2\r\nhi\r\n:1\r\n+PONG\r\n")
+    if version_of(server) >= (7, 2):                # a message to itself after the reply
+        assert data.endswith(b":0\r\n:1\r\n" + message(b"me", b"hi") + b"+PONG\r\n")
+    else:
+        assert data.endswith(b":0\r\n" + message(b"me", b"hi") + b":1\r\n+PONG\r\n")
+
+
+@pytest.mark.parametrize("request_, reply", [
+    (b"MULTI\r\nPING abc\r\nPUBLISH me bar\r\nPUBLISH me vaz\r\nPING def\r\nEXEC\r\n",
+     b"*4\r\n$3\r\nabc\r\n:1\r\n:1\r\n$3\r\ndef\r\n"),
+    (b"EVAL \"redis.call('publish', 'me', 'bar') redis.call('publish', 'me', 'vaz') "
+     b"return 'bla'\" 0\r\n", b"$3\r\nbla\r\n"),
+], ids=["multi", "script"])
+def test_messages_to_self_follow_the_reply_in_7_2(server, request_, reply):
+    """As Redis 7.2's own tests have it (Redis 7.0 wrote each message at once)."""
+    if version_of(server) < (7, 2):
+        pytest.skip("the reference is older than 7.2")
+    if request_.startswith(b"EVAL") and server.kind == "fromscratch-pubsub":
+        pytest.skip("the pub/sub server runs no scripts")
+    data = raw(server, b"HELLO 3\r\nSUBSCRIBE me\r\n" + request_,
+               read_until=message(b"me", b"vaz"))
+    assert data.endswith(reply + message(b"me", b"bar") + message(b"me", b"vaz"))
+
+
+def test_unsubscribing_inside_multi_answers_within_exec(server):
+    data = raw(server, b"HELLO 3\r\nSUBSCRIBE me bar baz\r\nMULTI\r\nPING abc\r\n"
+                       b"UNSUBSCRIBE bar\r\nUNSUBSCRIBE baz\r\nPING def\r\nEXEC\r\n",
+               read_until=b"$3\r\ndef\r\n")
+    assert data.endswith(b"*4\r\n$3\r\nabc\r\n"
+                         b">3\r\n$11\r\nunsubscribe\r\n$3\r\nbar\r\n:2\r\n"
+                         b">3\r\n$11\r\nunsubscribe\r\n$3\r\nbaz\r\n:1\r\n$3\r\ndef\r\n")
 
 
 def test_slow_subscriber_is_disconnected_and_others_carry_on(r, server):

@@ -160,7 +160,7 @@ class Client(Connection):
         self.careful = (not self._authenticated or self._multi is not None
                         or self._reply_off or self._skip_next_reply or self._no_touch
                         or not self._user.unrestricted or self._tracking is not None
-                        or (self.resp == 2 and self.subscriptions_count() > 0)
+                        or self.subscriptions_count() > 0
                         or self.replica_since is not None)   # answers go through reply()
 
     def refresh_lane(self) -> None:
@@ -589,6 +589,7 @@ class Client(Connection):
         started = _perf_ns()
         kv.in_command = True
         kv.force_propagation = False
+        out_before = len(self.out)
         try:
             result = self._invoke(cmd, argv)
         finally:
@@ -605,8 +606,17 @@ class Client(Connection):
         self.count_calls(cmd, (argv,), elapsed, last_blocked=result is BLOCKED)
         if kv.monitors and _shown_after_running(cmd):
             kv.feed_monitors(self, argv)
+        held = None
+        if len(self.out) > out_before and self.resp == 3 and self.subscriptions_count():
+            # Messages a subscriber published to itself (by PUBLISH, in a transaction or
+            # a script, or as keyspace events of its own writes) follow the command's
+            # reply, as in Redis 7.2.
+            held = self.out[out_before:]
+            del self.out[out_before:]
         if result is not BLOCKED and result is not NO_REPLY:
             self.reply(result)
+        if held:
+            self.out.extend(held)
         if self._tracking is not None:
             # Read-only scripts are not tracked themselves: the commands they run are.
             if cmd.is_readonly and not cmd.runs_script:
