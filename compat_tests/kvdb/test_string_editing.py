@@ -2,8 +2,12 @@
 real Redis alike: the encoding OBJECT reports, and that every reader sees a value that
 does not change under it when the string is edited again."""
 
+import random
+
 import pytest
 import redis
+
+from compat_tests.kvdb.conftest import connect
 
 
 def encoding(r, key):
@@ -158,3 +162,49 @@ def test_bitfield_grows_an_edited_string_and_fail_keeps_it(r):
     assert r.strlen("k") == 6                 # padded for the write that failed
     assert r.bitfield("k").incrby("u8", 24, 1).execute() == [0]    # wraps
     assert r.get("k") == b"ab\x00\x00\x00\x00"
+
+
+def random_edits(client, seed: int) -> list:
+    """A seeded random run of string commands on a few keys, each one's reply and then
+    every key's value and encoding."""
+    rnd = random.Random(seed)
+    client.flushall()
+    keys = ["a", "b", "c"]
+    seen = []
+    for _ in range(300):
+        key = rnd.choice(keys)
+        value = rnd.choice([b"", b"7", b"-3", b"12345678901234567890", b"x" * rnd.randrange(60),
+                            bytes(rnd.randrange(256) for _ in range(rnd.randrange(8)))])
+        command = rnd.choice([
+            ("APPEND", key, value), ("SETRANGE", key, rnd.randrange(70), value),
+            ("SETBIT", key, rnd.randrange(600), rnd.randrange(2)),
+            ("BITFIELD", key, "INCRBY", rnd.choice(["u8", "i16", "u3"]), rnd.randrange(500),
+             rnd.randrange(-300, 300)),
+            ("GET", key), ("GETRANGE", key, rnd.randrange(-20, 20), rnd.randrange(-20, 60)),
+            ("STRLEN", key), ("INCR", key), ("INCRBYFLOAT", key, "1.5"), ("SET", key, value),
+            ("GETBIT", key, rnd.randrange(600)), ("BITCOUNT", key), ("BITPOS", key, 1),
+            ("COPY", key, rnd.choice(keys), "REPLACE"), ("GETDEL", key),
+            ("BITOP", "XOR", key, *rnd.sample(keys, 2)), ("LCS", key, rnd.choice(keys)),
+            ("MGET", *keys), ("GETEX", key), ("SET", key, value, "GET"),
+        ])
+        try:
+            seen.append(client.execute_command(*command))
+        except redis.ResponseError as error:
+            seen.append(str(error))
+        if rnd.random() < 0.05 and client.exists(key):
+            client.restore(key, 0, client.dump(key), replace=True)
+    for key in keys:
+        seen.append((client.get(key) if client.type(key) == b"string" else None,
+                     client.object("encoding", key)))
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_edits_match_redis(kvdb_server, redis_server, seed):
+    ours, theirs = connect(kvdb_server), connect(redis_server)
+    try:
+        assert random_edits(ours, seed) == random_edits(theirs, seed)
+    finally:
+        for client in (ours, theirs):
+            client.flushall()
+            client.close()
