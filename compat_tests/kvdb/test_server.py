@@ -50,6 +50,38 @@ def test_info_sections_and_commandstats(r):
     assert r.info("errorstats")["errorstat_ERR"]["count"] >= 1
 
 
+def test_info_event_loop_and_acl_refusals_of_7_2(r, server, server_version):
+    if server_version < (7, 2):
+        pytest.skip("Redis 7.2 added these fields (the reference is older)")
+    r.config_resetstat()
+    r.acl_setuser("limited", enabled=True, nopass=True, keys=["a*"], commands=["+get"])
+    limited = connect(server, username="limited", password="x")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        limited.set("a", 1)
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        limited.get("b")
+    with pytest.raises(redis.AuthenticationError):
+        connect(server, username="nobody", password="wrong", retry=Retry(NoBackoff(), 0)).ping()
+    first = r.info("stats")
+    # (redis-py's own CLIENT SETINFO is refused to `limited` too, and it retries AUTH)
+    assert first["acl_access_denied_cmd"] >= 1 and first["acl_access_denied_auth"] >= 1
+    assert (first["acl_access_denied_key"], first["acl_access_denied_channel"]) == (1, 0)
+    for _ in range(20):
+        r.ping()
+    time.sleep(1.2)                        # a second's samples for the instantaneous ones
+    second = r.info("stats")
+    assert second["eventloop_cycles"] > first["eventloop_cycles"] >= 1
+    assert second["eventloop_duration_sum"] > first["eventloop_duration_sum"] > 0
+    assert 0 < second["eventloop_duration_cmd_sum"] <= second["eventloop_duration_sum"]
+    assert second["instantaneous_eventloop_cycles_per_sec"] > 0
+    r.config_resetstat()
+    third = r.info("stats")
+    assert third["acl_access_denied_cmd"] == 0
+    assert third["eventloop_cycles"] < second["eventloop_cycles"]
+    limited.close()
+    r.acl_deluser("limited")
+
+
 def test_config_get_set(r):
     assert r.config_get("maxmemory") == {"maxmemory": "0"}
     assert r.config_get("save") is not None

@@ -206,7 +206,12 @@ class KvServer:
         self.peak_memory = 0
         self.ops_per_sec = 0
         self.traffic_kbps = (0.0, 0.0, 0.0)     # input, output, output to replicas
-        self._ops_sample = (time.monotonic(), 0, 0, 0, 0)
+        self._ops_sample = (time.monotonic(), 0, 0, 0, 0, 0, 0)
+        # The event loop's turns per second and average turn (us), over the last second.
+        self.loop_turns_per_sec, self.loop_turn_usec = 0, 0
+        self._loop_base = (0, 0)                # the loop's figures at the last RESETSTAT
+        # ACL refusals by reason (auth, command, key, channel), for INFO stats.
+        self.acl_denials = dict.fromkeys(("auth", "command", "key", "channel"), 0)
         self._apply_config()
 
     def _apply_config(self) -> None:
@@ -1191,20 +1196,29 @@ class KvServer:
             aof.start_rewrite()
 
     def _sample_ops(self) -> None:
-        """instantaneous_ops_per_sec and _kbps: commands and traffic over the last
-        second."""
+        """instantaneous_ops_per_sec, _kbps and _eventloop_*: commands, traffic and turns
+        of the event loop over the last second."""
         sample = self._ops_now()
         elapsed = max(sample[0] - self._ops_sample[0], 1e-9)
-        processed, *traffic = (now - before for now, before in zip(sample[1:],
-                                                                   self._ops_sample[1:]))
+        processed, *traffic, turns, busy_ns = (
+            now - before for now, before in zip(sample[1:], self._ops_sample[1:]))
         self.ops_per_sec = int(processed / elapsed)
         self.traffic_kbps = tuple(count / elapsed / 1024 for count in traffic)
+        self.loop_turns_per_sec = int(turns / elapsed)
+        self.loop_turn_usec = busy_ns // turns // 1000 if turns > 0 else 0
         self._ops_sample = sample
 
     def _ops_now(self) -> tuple:
         stats = self.tcp.stats
+        mux = self.tcp.multiplexer()
         return (time.monotonic(), self.commands_processed, stats.bytes_received,
-                stats.bytes_sent, self.replication.bytes_sent)
+                stats.bytes_sent, self.replication.bytes_sent, mux.cycles, mux.busy_ns)
+
+    def event_loop_figures(self) -> tuple[int, int]:
+        """(the event loop's turns, the microseconds they took but for their waits) since
+        the last RESETSTAT: Redis 7.2's eventloop_cycles and eventloop_duration_sum."""
+        mux = self.tcp.multiplexer()
+        return mux.cycles - self._loop_base[0], (mux.busy_ns - self._loop_base[1]) // 1000
 
     def _enforce_output_limits(self) -> None:
         """Soft output buffer limits are about time: check the clients with a backlog."""
@@ -1374,6 +1388,7 @@ class KvServer:
     def record_denial(self, client, reason: str, refused: str, context: str = "toplevel",
                       username: str | None = None) -> None:
         """An ACL refusal (a command, key or channel, or a failed AUTH), for ACL LOG."""
+        self.acl_denials[reason] += 1
         self.acl.log.record(reason, context, refused, username or client.user.name,
                             client_info_line(client), self.config["acllog-max-len"])
 
@@ -1417,7 +1432,16 @@ class KvServer:
         self.peak_memory = 0
         # The instantaneous figures start again from zero, as Redis's samples do.
         self.ops_per_sec, self.traffic_kbps = 0, (0.0, 0.0, 0.0)
+        self.loop_turns_per_sec, self.loop_turn_usec = 0, 0
         self._ops_sample = self._ops_now()
+        mux = self.tcp.multiplexer()
+        self._loop_base = (mux.cycles, mux.busy_ns)
+        self.acl_denials = dict.fromkeys(self.acl_denials, 0)
+
+    @property
+    def commands_usec(self) -> int:
+        """The microseconds commands took, all together (eventloop_duration_cmd_sum)."""
+        return sum(each.usec for cmd in self.table for each in (cmd, *cmd.subcommands.values()))
 
     @property
     def commands_processed(self) -> int:

@@ -248,13 +248,17 @@ class TcpServer:
         unix = [] if self._unix_listener is None else [self._unix_listener]
         return self._listeners + self._tls_listeners + unix
 
+    def multiplexer(self) -> Multiplexer:
+        """The loop's Multiplexer (looked up once: this is on every request's path)."""
+        mux = self._mux
+        if mux is None:
+            mux = self._mux = Multiplexer.of(self.loop)
+        return mux
+
     def call_after_io(self, callback) -> None:
         """Call `callback` once the sockets being served now are served (replies are
         then written in one burst), or soon if this is not socket work."""
-        mux = self._mux
-        if mux is None:                 # (looked up once: this is on every request's path)
-            mux = self._mux = Multiplexer.of(self.loop)
-        mux.call_after_dispatch(callback)
+        (self._mux or self.multiplexer()).call_after_dispatch(callback)
 
     def serve_ready_sockets(self) -> None:
         """Accept waiting connections and read what clients sent, now, without the

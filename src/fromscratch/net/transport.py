@@ -44,6 +44,7 @@ import selectors
 import socket
 import ssl
 import struct
+import time
 import types
 import weakref
 
@@ -53,6 +54,7 @@ READ_SIZE = 65536
 # The plain read(2) and write(2) of a socket's descriptor: they do what recv and send
 # with no flags do, for about 0.15 us less each than the socket object's methods.
 _read, _write = os.read, os.write
+_perf_ns = time.perf_counter_ns
 _TRY_AGAIN = (BlockingIOError, InterruptedError)
 _detached = False           # a forked child that must leave its parent's sockets alone
 
@@ -108,6 +110,11 @@ class Multiplexer(selectors.BaseSelector):
         self._depth = 0                 # dispatch() calls under way
         self._after: list = []          # call_after_dispatch's callbacks
         self.epoll = select.epoll() if hasattr(select, "epoll") else None
+        # As the loop's selector: its turns, and the time they took but for the wait
+        # (Redis's eventloop_cycles and eventloop_duration_sum).
+        self.cycles = 0
+        self.busy_ns = 0
+        self._turn_started = 0
 
     def _attach(self, loop) -> None:
         # Only a weak reference: the table of multiplexers by loop must not keep
@@ -253,10 +260,14 @@ class Multiplexer(selectors.BaseSelector):
             timeout = 0
         else:
             timeout = math.ceil(timeout * 1e3) * 1e-3   # never round a wait down to 0
+        if self._turn_started:                  # the turn that ends here
+            self.cycles += 1
+            self.busy_ns += _perf_ns() - self._turn_started
         try:
             ready = self.epoll.poll(timeout, _BATCH)
         except InterruptedError:
-            return []
+            ready = []
+        self._turn_started = _perf_ns()
         others = self._serve(ready)
         if not others:
             return others

@@ -207,6 +207,7 @@ def _section_stats(kv) -> list:
     replication = kv.replication
     input_kbps, output_kbps, replicas_kbps = kv.traffic_kbps
     exceeded_total_ms, exceeded_current_ms = kv.evictor.exceeded_ms()
+    loop_turns, loop_usec = kv.event_loop_figures()
     # Never a replica, never evicting clients, no I/O threads, no defragmentation, no
     # reply buffers that grow and shrink: those counts are zero.
     return [
@@ -250,6 +251,14 @@ def _section_stats(kv) -> list:
         ("total_reads_processed", stats.reads), ("total_writes_processed", stats.writes),
         ("io_threaded_reads_processed", 0), ("io_threaded_writes_processed", 0),
         ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),
+        ("eventloop_cycles", loop_turns), ("eventloop_duration_sum", loop_usec),
+        ("eventloop_duration_cmd_sum", kv.commands_usec),
+        ("instantaneous_eventloop_cycles_per_sec", kv.loop_turns_per_sec),
+        ("instantaneous_eventloop_duration_usec", kv.loop_turn_usec),
+        ("acl_access_denied_auth", kv.acl_denials["auth"]),
+        ("acl_access_denied_cmd", kv.acl_denials["command"]),
+        ("acl_access_denied_key", kv.acl_denials["key"]),
+        ("acl_access_denied_channel", kv.acl_denials["channel"]),
     ]
 
 
