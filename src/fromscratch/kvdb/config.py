@@ -463,6 +463,8 @@ PARAMETERS = [
           effective=False),
     Param("tls-session-cache-timeout", "int", 300, minimum=0, maximum=2**31 - 1,
           effective=False),
+    # Redis 7.2: the locale SORT ALPHA compares by (we compare bytes, as the C locale)
+    Param("locale-collate", "string", "", effective=False),
     # shutting down on a signal
     Param("shutdown-on-sigint", "shutdown-flags", ()),
     Param("shutdown-on-sigterm", "shutdown-flags", ()),
@@ -535,6 +537,7 @@ PARAMETERS = [
     Param("cluster-allow-pubsubshard-when-down", "bool", True, effective=False),
     Param("cluster-announce-ip", "string", "", effective=False),
     Param("cluster-announce-hostname", "string", "", effective=False),
+    Param("cluster-announce-human-nodename", "string", "", effective=False),   # Redis 7.2
     Param("cluster-announce-port", "int", 0, minimum=0, maximum=65535, effective=False),
     Param("cluster-announce-bus-port", "int", 0, minimum=0, maximum=65535, effective=False),
     Param("cluster-announce-tls-port", "int", 0, minimum=0, maximum=65535, effective=False),
