@@ -48,6 +48,7 @@ from .persistence.rdb import is_rdb, write_rdb
 from .persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
 from .persistence.snapshotter import Snapshotter, parse_rdb, temporary_path
 from .replication import Replication
+from .structures.stream import node_byte_limit
 from .version import REDIS_VERSION
 from .notifications import Notifier, effective_flags
 from .table import TABLE, CommandTable
@@ -240,9 +241,9 @@ class KvServer:
         self.stream_node_entries = config["stream-node-max-entries"]
         config.on_change("stream-node-max-entries",
                          lambda value: setattr(self, "stream_node_entries", value))
-        self.stream_node_bytes = config["stream-node-max-bytes"]
-        config.on_change("stream-node-max-bytes",
-                         lambda value: setattr(self, "stream_node_bytes", value))
+        self.stream_node_bytes = node_byte_limit(config["stream-node-max-bytes"])
+        config.on_change("stream-node-max-bytes", lambda value: setattr(
+            self, "stream_node_bytes", node_byte_limit(value)))
 
         def notifications(flags):
             self.keyspace.notify_flags = effective_flags(flags)

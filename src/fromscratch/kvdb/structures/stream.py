@@ -48,6 +48,7 @@ and its pending entries list (PEL): every id delivered and not yet acknowledged,
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_left, bisect_right
 
 from ...resp.writer import BULK_HEADERS
@@ -103,6 +104,12 @@ def encode_entry(id_text: bytes, fields: list) -> bytes:
 
 LISTPACK_OVERHEAD = 7           # the header (total bytes, element count) and the end byte
 LISTPACK_MAX = 1 << 30          # STREAM_LISTPACK_MAX_SIZE: the node limit when none is set
+
+
+def node_byte_limit(setting: int) -> int:
+    """The bytes a node may reach under stream-node-max-bytes (0, or too much: the
+    listpack's own limit), worked out once when the setting changes, not per XADD."""
+    return setting if 0 < setting <= LISTPACK_MAX else LISTPACK_MAX
 _NUMBER_START = frozenset(b"-0123456789")      # a string's first byte if it may be a number
 
 
@@ -159,13 +166,7 @@ class _Node:
         # For take's usual case: the one field name, and what its check adds to the
         # value's length.
         self.field = fields[0] if len(fields) == 1 else None
-        self.slack = LISTPACK_OVERHEAD + 4 + (len(self.field) if len(fields) == 1 else 0)
-
-    def copy(self) -> "_Node":
-        twin = _Node.__new__(_Node)
-        for name in _Node.__slots__:
-            setattr(twin, name, getattr(self, name))
-        return twin
+        self.slack = _frame_size(1, 1) + (len(self.field) if len(fields) == 1 else 0)
 
     def take(self, block: "_Block", ms: int, seq: int, fields: list, max_entries: int,
              max_bytes: int) -> bool:
@@ -198,9 +199,7 @@ class _Node:
 
     def _take(self, block: "_Block", ms: int, seq: int, fields: list, max_bytes: int) -> bool:
         """take, for any entry."""
-        entries, live = len(block.ids), block.live
-        size = (LISTPACK_OVERHEAD + _integer_size(live) + _integer_size(entries - live)
-                + self.bytes)
+        size = _frame_size(len(block.ids), block.live) + self.bytes
         if size + sum(map(len, fields)) >= max_bytes:
             return False
         self.count(ms, seq, fields)
@@ -223,13 +222,18 @@ def _delta_size(delta: int) -> int:
     return _integer_size((delta + 2**63) % 2**64 - 2**63)
 
 
+def _frame_size(entries: int, live: int) -> int:
+    """A node's bytes besides its _Node.bytes: the listpack's header and end, and the
+    master entry's counts of live and deleted entries (one byte and a backlen each up to
+    127)."""
+    return LISTPACK_OVERHEAD + _integer_size(live) + _integer_size(entries - live)
+
+
 def listpack_node(ids: list, values: list, fields: list, size: int) -> _Node:
     """The node of a block read from one of Redis's listpacks of `size` bytes (a DUMP
     payload's, an RDB file's) whose master entry has the field names `fields`."""
     node = _Node(ids[0], fields)
-    live = sum(value is not None for value in values)
-    node.bytes = (size - LISTPACK_OVERHEAD - _integer_size(live)
-                  - _integer_size(len(ids) - live))
+    node.bytes = size - _frame_size(len(ids), sum(value is not None for value in values))
     return node
 
 
@@ -301,7 +305,7 @@ class IdMap:
         twin = IdMap()
         for block in self.blocks:
             twin.append_block(list(block.ids), list(block.values))
-            twin.blocks[-1].node = block.node and block.node.copy()
+            twin.blocks[-1].node = copy.copy(block.node)
         return twin
 
     def layout(self):
@@ -691,7 +695,7 @@ class Stream:
         one where Redis starts a new listpack node: when the last holds `node_entries`
         entries (stream-node-max-entries, 0 for no limit), deleted ones too, or when its
         bytes and the new entry's fields and values would reach `node_bytes`
-        (stream-node-max-bytes). Returns the id as text."""
+        (stream-node-max-bytes, as node_byte_limit gives it). Returns the id as text."""
         ms, seq = stream_id >> 64, stream_id & U64_MAX
         text = b"%d-%d" % (ms, seq)                         # format_id, inline
         entries = self.entries
@@ -701,8 +705,7 @@ class Stream:
         blocks = entries.blocks
         tail = blocks[-1] if blocks else None
         if tail is not None and (tail.node or _measured_node(tail)).take(
-                tail, ms, seq, fields, node_entries,
-                node_bytes if 0 < node_bytes <= LISTPACK_MAX else LISTPACK_MAX):
+                tail, ms, seq, fields, node_entries, node_bytes):
             tail.ids.append(stream_id)              # entries.append's work, inline: it is hot
             tail.values.append(encoded)
             tail.live += 1
