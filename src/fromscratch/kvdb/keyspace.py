@@ -55,6 +55,14 @@ def _wrong_type(value, kind: type) -> bool:
     return not (kind is bytes and type(value) is bytearray)
 
 
+def string_reply(value) -> bytes | None:
+    """A stored value as a reply's string: bytes as they are, a string being edited in
+    place (a bytearray) copied, or the reply would change with its next edit; None for
+    anything but a string."""
+    kind = type(value)
+    return value if kind is bytes else bytes(value) if kind is bytearray else None
+
+
 def type_name(value) -> str:
     return TYPE_NAMES[type(value)]
 

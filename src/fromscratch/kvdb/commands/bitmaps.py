@@ -78,6 +78,14 @@ def _index_unit(arg: bytes) -> bool:
     return unit == b"BIT"
 
 
+def _pad(value: bytearray, size: int) -> bool:
+    """Grow `value` with zero bytes to `size` bytes; whether it had to."""
+    missing = size - len(value)
+    if missing > 0:
+        value.extend(bytes(missing))
+    return missing > 0
+
+
 # -- single bits ------------------------------------------------------------------------
 
 @command("setbit", arity=4, flags="write denyoom", keys=(1, 1, 1), group="bitmap",
@@ -99,9 +107,7 @@ def setbit(client, argv):
         db.notify(STRING, "setbit", key)
         return 0
     value = db.editable_string(key, entry)
-    grown = byte >= len(value)
-    if grown:
-        value.extend(bytes(byte + 1 - len(value)))
+    grown = _pad(value, byte + 1)
     was = 1 if value[byte] & mask else 0
     if was != bit:
         value[byte] ^= mask
@@ -336,10 +342,11 @@ def _bitfield(client, argv, read_only: bool):
     entry = db.entry_for_write(key, bytes)
     # Like Redis, make room for the farthest write first, even one that will FAIL.
     size = max((op.offset + op.bits - 1) >> 3 for op in writes) + 1
-    buffer = bytearray(size) if entry is None else db.editable_string(key, entry)
-    grown = entry is None or len(buffer) < size
-    if len(buffer) < size:
-        buffer.extend(bytes(size - len(buffer)))
+    if entry is None:
+        buffer, grown = bytearray(size), True
+    else:
+        buffer = db.editable_string(key, entry)
+        grown = _pad(buffer, size)
     replies, changes = [], 0
     for op in ops:
         if op.action == b"GET":

@@ -43,7 +43,7 @@ from fractions import Fraction
 from operator import itemgetter
 
 from ...resp import ErrorReply
-from ..keyspace import WRONGTYPE
+from ..keyspace import WRONGTYPE, string_reply
 from ..notifications import GENERIC, LIST
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
@@ -127,9 +127,7 @@ def _lookup(db, pattern: bytes, element: bytes) -> bytes | None:
     if arrow >= 0 and arrow + 2 < len(pattern):  # `key_*->field`: a field of a hash
         value = db.get(pattern[:star] + element + pattern[star + 1:arrow])
         return value.get(pattern[arrow + 2:]) if type(value) is dict else None
-    value = db.get(pattern[:star] + element + pattern[star + 1:])
-    kind = type(value)
-    return value if kind is bytes else bytes(value) if kind is bytearray else None
+    return string_reply(db.get(pattern[:star] + element + pattern[star + 1:]))
 
 
 def _c_string(text: bytes) -> bytes:

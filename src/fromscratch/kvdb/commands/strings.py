@@ -9,7 +9,7 @@ from __future__ import annotations
 from ...resp import ErrorReply
 from .. import longdouble
 from ..client import OK
-from ..keyspace import WRONGTYPE
+from ..keyspace import WRONGTYPE, string_reply
 from ..notifications import GENERIC, STRING
 from ..table import command
 from .args import (INT64_MAX, INT64_MIN, NOT_FLOAT, SYNTAX, Options,
@@ -19,13 +19,12 @@ STRING_MAX = ErrorReply("ERR string exceeds maximum allowed size (proto-max-bulk
 
 
 def get_string(db, key: bytes) -> bytes | None:
-    """The string at `key`, for a reply: a string being edited in place (a bytearray)
-    is copied, or the reply would change with its next edit."""
+    """The string at `key`, for a reply (see string_reply)."""
     value = db.get(key)
     if value is not None and type(value) is not bytes:
-        if type(value) is not bytearray:
+        value = string_reply(value)
+        if value is None:
             raise WRONGTYPE
-        value = bytes(value)
     return value
 
 
@@ -191,9 +190,7 @@ def mget(client, argv):
     db = client.db
     values = []
     for key in argv[1:]:
-        value = db.get(key)
-        kind = type(value)
-        values.append(value if kind is bytes else bytes(value) if kind is bytearray else None)
+        values.append(string_reply(db.get(key)))
     return values
 
 
