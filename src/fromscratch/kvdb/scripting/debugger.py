@@ -220,6 +220,18 @@ def _reply_text(data: str, pos: int) -> tuple[str, int]:
     return "", pos                     # a type Redis does not show either
 
 
+def _header(buffer: bytes, pos: int) -> tuple[int, int] | None:
+    """The number of the `*n` or `$n` line at `pos` (1 to 1024, else ProtocolError) and
+    where the next line starts; None if the line is not all there yet."""
+    end = buffer.find(b"\r\n", pos)
+    if end == -1:
+        return None
+    number = _c_int(buffer[pos + 1:end].decode("latin-1"))
+    if not 0 < number <= MAX_COMMAND_ARGS:
+        raise ProtocolError
+    return number, end + 2
+
+
 def parse_command(buffer: bytes) -> list[bytes] | None:
     """The first command in the client's buffer, a RESP array of bulk strings as
     redis-cli sends them (Redis's ldbReplParseCommand: as forgiving, and as strict:
@@ -229,26 +241,20 @@ def parse_command(buffer: bytes) -> list[bytes] | None:
     star = buffer.find(b"*")
     if star == -1:
         raise ProtocolError
-    end = buffer.find(b"\r\n", star)
-    if end == -1:
+    header = _header(buffer, star)
+    if header is None:
         return None
-    count = _c_int(buffer[star + 1:end].decode("latin-1"))
-    if not 0 < count <= MAX_COMMAND_ARGS:
-        raise ProtocolError
-    pos = end + 2
+    count, pos = header
     argv = []
     while len(argv) < count:
         if pos >= len(buffer):
             return None
         if buffer[pos:pos + 1] != b"$":
             raise ProtocolError
-        end = buffer.find(b"\r\n", pos)
-        if end == -1:
+        header = _header(buffer, pos)
+        if header is None:
             return None
-        length = _c_int(buffer[pos + 1:end].decode("latin-1"))
-        if not 0 < length <= MAX_COMMAND_ARGS:
-            raise ProtocolError
-        start = end + 2
+        length, start = header
         if start + length + 2 > len(buffer):
             return None
         argv.append(buffer[start:start + length])
