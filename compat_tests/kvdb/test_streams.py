@@ -200,6 +200,19 @@ def test_exact_trims(r):
     assert r.xtrim("missing", maxlen=0) == 0
 
 
+def test_an_entry_added_after_an_exact_trim_to_nothing_is_the_first(r):
+    """MAXLEN 0 empties the stream but leaves its first node (all deleted); the next
+    entry goes into that node and is the recorded first entry."""
+    fill(r, count=3)
+    assert r.xtrim("s", maxlen=0, approximate=False) == 3
+    assert r.xinfo_stream("s")["recorded-first-entry-id"] == b"0-0"
+    r.xadd("s", {"n": 4}, id="4-0")
+    info = r.xinfo_stream("s")
+    assert info["recorded-first-entry-id"] == b"4-0" and info["length"] == 1
+    r.xgroup_create("s", "g", id="0")
+    assert r.xinfo_groups("s")[0]["lag"] == 1
+
+
 def test_approximate_trims_remove_whole_nodes(r):
     """With the default 100 small entries per node, MAXLEN ~ keeps whole nodes: at least
     the threshold, and less than a node more."""

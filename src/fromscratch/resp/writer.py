@@ -39,7 +39,7 @@ def format_double(value: float) -> bytes:
 BULK_HEADERS = [b"$%d" % length for length in range(8192)]
 # What goes before and between items all of one short length: `$len CRLF` and
 # `CRLF $len CRLF`.
-_FIRST_BULK_HEADERS = [b"$%d\r\n" % length for length in range(256)]
+BULK_HEADER_LINES = [b"$%d\r\n" % length for length in range(256)]
 _BULK_SEPARATORS = [b"\r\n$%d\r\n" % length for length in range(256)]
 
 
@@ -57,7 +57,7 @@ def _write_bulk_strings(items, out: list) -> None:
         # Items of one length (counters, ids, benchmark values) share one header, so
         # the reply is a plain join: about twice as fast as pairing headers.
         body = _BULK_SEPARATORS[first].join(items)
-        out.append(_FIRST_BULK_HEADERS[first])
+        out.append(BULK_HEADER_LINES[first])
         out.append(body)
         out.append(CRLF)
         return

@@ -51,7 +51,7 @@ from __future__ import annotations
 import copy
 from bisect import bisect_left, bisect_right
 
-from ...resp.writer import BULK_HEADERS
+from ...resp.writer import BULK_HEADER_LINES, BULK_HEADERS
 
 BLOCK_SIZE = 100
 U64_MAX = 2**64 - 1
@@ -65,6 +65,9 @@ def make_id(ms: int, seq: int) -> int:
 
 def format_id(stream_id: int) -> bytes:
     return b"%d-%d" % (stream_id >> 64, stream_id & U64_MAX)
+
+
+_ENTRY_HEADS = [b"*2\r\n$%d\r\n" % length for length in range(42)]    # ids: 41 digits at most
 
 
 def encode_entry(id_text: bytes, fields: list) -> bytes:
@@ -156,54 +159,60 @@ class _Node:
     master entry's field names and id, and its bytes but for the fixed overhead and the
     counts of live and deleted entries (which change as entries come and go)."""
 
-    __slots__ = ("fields", "ms", "seq", "bytes", "field", "slack")
+    __slots__ = ("fields", "ms", "seq", "bytes", "field", "slack", "field_part")
 
     def __init__(self, master_id: int, fields: list):
         self.fields = fields
         self.ms, self.seq = master_id >> 64, master_id & U64_MAX
         self.bytes = (_integer_size(len(fields)) + sum(map(_element_size, fields))
                       + 2)                                     # the terminating 0
-        # For take's usual case: the one field name, and what its check adds to the
-        # value's length.
+        # For take's usual case: the one field name, what its check adds to the value's
+        # length, and what goes between the id and the value in the encoded entry.
         self.field = fields[0] if len(fields) == 1 else None
         self.slack = _frame_size(1, 1) + (len(self.field) if len(fields) == 1 else 0)
+        self.field_part = (b"\r\n*2\r\n$%d\r\n%s\r\n" % (len(self.field), self.field)
+                           if len(fields) == 1 else None)
 
-    def take(self, block: "_Block", ms: int, seq: int, fields: list, max_entries: int,
-             max_bytes: int) -> bool:
-        """Count the entry (id `ms`-`seq`) in this node, the node of `block`, if Redis
-        would add it here; False if the node is full: `max_entries` entries, deleted
-        ones too (0: no limit), or its bytes and the entry's fields and values would
-        reach `max_bytes`. Every XADD comes here, so the usual entry (one field, the
-        master's, with a short value that is not a number, in a node of at most 127
-        entries) is decided and sized at once."""
+    def take(self, block: "_Block", ms: int, seq: int, text: bytes, fields: list,
+             max_entries: int, max_bytes: int) -> bytes | None:
+        """Count the entry (id `ms`-`seq`, `text` as text) in this node, the node of
+        `block`, if Redis would add it here, and return it encoded (encode_entry); None
+        if the node is full: `max_entries` entries, deleted ones too (0: no limit), or
+        its bytes and the entry's fields and values would reach `max_bytes`. Every XADD
+        comes here, so the usual entry (one field, the master's, with a short value that
+        is not a number, in a node of at most 127 entries) is decided, sized and encoded
+        at once, the field's part of the encoding made once for the node."""
         entries = len(block.ids)
         if max_entries and entries >= max_entries:
-            return False
+            return None
         try:
             field, value = fields
         except ValueError:
-            return self._take(block, ms, seq, fields, max_bytes)
+            return self._take(block, ms, seq, text, fields, max_bytes)
         length = len(value)
         if not (field == self.field and 0 < length < 64 and entries <= 127
                 and value[0] not in _NUMBER_START):
-            return self._take(block, ms, seq, fields, max_bytes)
+            return self._take(block, ms, seq, text, fields, max_bytes)
         if self.bytes + self.slack + length >= max_bytes:
-            return False
+            return None
         # flags, the ms and seq differences (the ms one is never negative), the value
         # with its 6-bit length, lp-count 4
         ms_delta, seq_delta = ms - self.ms, seq - self.seq
         self.bytes += (2 + (2 if ms_delta <= 127 else _delta_size(ms_delta))
-                       + (2 if 0 <= seq_delta <= 127 else _delta_size(seq_delta))
+                       + (2 if 0 <= seq_delta <= 127 else
+                          3 if -4096 <= seq_delta <= 4095 else _delta_size(seq_delta))
                        + length + 2 + 2)
-        return True
+        return b"".join((_ENTRY_HEADS[len(text)], text, self.field_part,
+                         BULK_HEADER_LINES[length], value, b"\r\n"))
 
-    def _take(self, block: "_Block", ms: int, seq: int, fields: list, max_bytes: int) -> bool:
+    def _take(self, block: "_Block", ms: int, seq: int, text: bytes, fields: list,
+              max_bytes: int) -> bytes | None:
         """take, for any entry."""
         size = _frame_size(len(block.ids), block.live) + self.bytes
         if size + sum(map(len, fields)) >= max_bytes:
-            return False
+            return None
         self.count(ms, seq, fields)
-        return True
+        return encode_entry(text, fields)
 
     def count(self, ms: int, seq: int, fields: list) -> None:
         """Count an entry: its ids are kept as differences from the master's (in C's
@@ -701,19 +710,22 @@ class Stream:
         entries = self.entries
         if not entries.length:
             self.first_id = stream_id
-        encoded = encode_entry(text, fields)
         blocks = entries.blocks
-        tail = blocks[-1] if blocks else None
-        if tail is not None and (tail.node or _measured_node(tail)).take(
-                tail, ms, seq, fields, node_entries, node_bytes):
-            tail.ids.append(stream_id)              # entries.append's work, inline: it is hot
-            tail.values.append(encoded)
-            tail.live += 1
-            entries.length += 1
-        else:
-            entries.append_block([stream_id], [encoded])
-            node = blocks[-1].node = _Node(stream_id, fields[0::2])
-            node.count(ms, seq, fields)
+        if blocks:
+            tail = blocks[-1]
+            encoded = (tail.node or _measured_node(tail)).take(
+                tail, ms, seq, text, fields, node_entries, node_bytes)
+            if encoded is not None:
+                tail.ids.append(stream_id)      # entries.append's work, inline: it is hot
+                tail.values.append(encoded)
+                tail.live += 1
+                entries.length += 1
+                self.last_id = stream_id
+                self.entries_added += 1
+                return text
+        entries.append_block([stream_id], [encode_entry(text, fields)])
+        node = blocks[-1].node = _Node(stream_id, fields[0::2])
+        node.count(ms, seq, fields)
         self.last_id = stream_id
         self.entries_added += 1
         return text
