@@ -3,8 +3,12 @@
 The blocking pops are in test_blocking.py.
 """
 
+import random
+
 import pytest
 import redis
+
+from compat_tests.kvdb.conftest import connect
 
 
 def test_push_order_and_length(r):
@@ -330,3 +334,64 @@ def test_ltrim_touches_the_key_even_when_nothing_goes(r, other):
         pipe.lpop("k")
         with pytest.raises(redis.WatchError):
             pipe.execute()
+
+
+# -- elements of every shape, compared with Redis ---------------------------------------------
+#
+# We keep a list's elements as RESP bulk strings (structures/bulklist.py): elements that
+# look like RESP themselves, empty ones, binary ones and long ones must come back exactly
+# as pushed, by every command that reads, moves, compares, stores or serializes them.
+
+TRICKY = [b"", b"x", b"$3\r\nabc\r\n", b"\r\n", b"*2\r\n", b"a\r\nb", b"\x00\xff\n", b"7",
+          b"-12", b"y" * 255, b"z" * 256, b"w" * 9000]
+
+
+def random_list_commands(client, seed: int) -> list:
+    """A seeded random run of list commands (and scripts, transactions and DUMP/RESTORE
+    over lists) on a few keys, each one's reply, then every list's elements."""
+    rnd = random.Random(seed)
+    client.flushall()
+    keys = ["a", "b"]
+    seen = []
+    for _ in range(250):
+        key, other = rnd.choice(keys), rnd.choice(keys)
+        element = rnd.choice(TRICKY)
+        index = rnd.randrange(-4, 4)
+        command = rnd.choice([
+            ("LPUSH", key, element, rnd.choice(TRICKY)), ("RPUSH", key, element),
+            ("LPOP", key), ("RPOP", key, rnd.randrange(3)), ("LRANGE", key, index, -1),
+            ("LINDEX", key, index), ("LPOS", key, element, "COUNT", 0),
+            ("LREM", key, rnd.randrange(-2, 3), element), ("LSET", key, index, element),
+            ("LINSERT", key, rnd.choice(["BEFORE", "AFTER"]), element, rnd.choice(TRICKY)),
+            ("LMOVE", key, other, rnd.choice(["LEFT", "RIGHT"]), rnd.choice(["LEFT", "RIGHT"])),
+            ("LMPOP", 2, *keys, "RIGHT", "COUNT", 2), ("BLPOP", key, other, "0.01"),
+            ("SORT", key, "ALPHA", "LIMIT", 0, 3), ("SORT", key, "ALPHA", "STORE", other),
+            ("EVAL", "return {redis.call('lpop', KEYS[1]), redis.call('lindex', KEYS[1], 0),"
+                     " redis.call('lrange', KEYS[1], 0, 2)}", 1, key),
+            ("LLEN", key),
+        ])
+        try:
+            if rnd.random() < 0.1:                    # the same, in a transaction
+                with client.pipeline() as pipe:
+                    pipe.execute_command(*command)
+                    pipe.lrange(key, 0, -1)
+                    seen.append([str(reply) if isinstance(reply, Exception) else reply
+                                 for reply in pipe.execute(raise_on_error=False)])
+            else:
+                seen.append(client.execute_command(*command))
+        except redis.ResponseError as error:
+            seen.append(str(error))
+        if rnd.random() < 0.05 and client.exists(key):
+            client.restore(key, 0, client.dump(key), replace=True)
+    return seen + [client.lrange(key, 0, -1) for key in keys if client.type(key) == b"list"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_list_commands_match_redis(kvdb_server, redis_server, seed):
+    ours, theirs = connect(kvdb_server), connect(redis_server)
+    try:
+        assert random_list_commands(ours, seed) == random_list_commands(theirs, seed)
+    finally:
+        for client in (ours, theirs):
+            client.flushall()
+            client.close()

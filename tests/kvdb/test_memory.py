@@ -3,12 +3,12 @@ LFU counter's behaviour."""
 
 import random
 import tracemalloc
-from collections import deque
 
 import pytest
 
 from fromscratch.kvdb.keyspace import Entry, Keyspace, now_ms
 from fromscratch.kvdb.memory import entry_size, lfu_decayed, lfu_touch, minutes_now
+from fromscratch.kvdb.structures.bulklist import BulkList
 from fromscratch.kvdb.structures.randomset import RandomSet
 from fromscratch.kvdb.structures.sortedset import SortedSet
 from fromscratch.kvdb.structures.stream import Stream, make_id
@@ -34,7 +34,7 @@ def measured(build) -> tuple[int, object]:
 
 
 @pytest.mark.parametrize("kind, build", [
-    ("list", lambda: deque(b"element:%08d" % i for i in range(N))),
+    ("list", lambda: BulkList.of(b"element:%08d" % i for i in range(N))),
     ("hash", lambda: {b"field:%08d" % i: b"value:%08d" % i for i in range(N)}),
     ("set", lambda: RandomSet(b"member:%08d" % i for i in range(N))),
     ("zset", lambda: SortedSet.from_scores({b"member:%08d" % i: float(i) for i in range(N)})),
@@ -64,7 +64,7 @@ def test_accounting_follows_deletes_and_flushes():
     keyspace = Keyspace()
     db = keyspace.dbs[0]
     db.set(b"a", b"x" * 1000)
-    db.set(b"b", deque([b"y"] * 100))
+    db.set(b"b", BulkList.of([b"y"] * 100))
     assert keyspace.used_memory() > 1000
     db.delete(b"a")
     db.delete(b"b")

@@ -7,7 +7,6 @@ import io
 import random
 import struct
 import time
-from collections import deque
 
 import pytest
 import redis
@@ -24,6 +23,7 @@ from fromscratch.kvdb.persistence.rdb import (NotAFunction, RdbError, RdbFile,
                                               load_object, lzf_decompress, read_rdb,
                                               write_rdb)
 from fromscratch.kvdb.persistence.snapshot import encode_value
+from fromscratch.kvdb.structures.bulklist import BulkList
 from fromscratch.kvdb.structures.randomset import RandomSet
 from fromscratch.kvdb.structures.sortedset import SortedSet
 from fromscratch.kvdb.structures.stream import (ConsumerGroup, Stream, entry_fields, format_id,
@@ -74,7 +74,7 @@ def test_lzf_compressed_string():
 
 def test_quicklist_of_listpack_nodes():
     payload = "12010210100000000300816102010182626203ff0a00df0af310be9d9e9d"
-    assert load_object(body(payload)) == deque([b"a", b"1", b"bb"])
+    assert load_object(body(payload)) == BulkList.of([b"a", b"1", b"bb"])
 
 
 def test_intset():
@@ -204,23 +204,23 @@ ZIPLIST = bytes([16, 0, 0, 0, 13, 0, 0, 0, 2, 0, 0, 0x01, ord("a"), 3, 0xF6, 0xF
 
 def test_list_as_plain_elements():
     data = bytes([rdb.LIST, 2]) + rdb._string(b"x") + rdb._string(b"12")
-    assert load_object(data) == deque([b"x", b"12"])
+    assert load_object(data) == BulkList.of([b"x", b"12"])
 
 
 def test_list_ziplist():
     assert load_object(bytes([rdb.LIST_ZIPLIST]) + rdb._string(ZIPLIST)) == \
-        deque([b"a", b"5"])
+        BulkList.of([b"a", b"5"])
 
 
 def test_quicklist_of_ziplists():
     node = rdb._string(ZIPLIST)
     assert load_object(bytes([rdb.LIST_QUICKLIST, 2]) + node + node) == \
-        deque([b"a", b"5", b"a", b"5"])
+        BulkList.of([b"a", b"5", b"a", b"5"])
 
 
 def test_quicklist_plain_node():
     data = bytes([rdb.LIST_QUICKLIST_2, 1, rdb.PLAIN]) + rdb._string(b"big element")
-    assert load_object(data) == deque([b"big element"])
+    assert load_object(data) == BulkList.of([b"big element"])
 
 
 def test_hash_and_zset_ziplists():
@@ -284,7 +284,7 @@ BOUNDARIES = [0, 127, 128, -1, -4096, 4095, 4096, -4097, -32768, 32767, 32768, -
 def test_integers_at_every_encoding_boundary(value):
     text = b"%d" % value
     round_trip(text)
-    round_trip(deque([text, b"x"]))
+    round_trip(BulkList.of([text, b"x"]))
     round_trip({text: text})
     round_trip(RandomSet([text]))
 
@@ -293,7 +293,7 @@ def test_integers_at_every_encoding_boundary(value):
                                   b"9223372036854775808", b"-9223372036854775809"])
 def test_strings_that_only_look_like_integers(text):
     assert round_trip(text) == text
-    assert round_trip(deque([text])) == deque([text])
+    assert round_trip(BulkList.of([text])) == BulkList.of([text])
     assert set(round_trip(RandomSet([text, b"1"]))) == {text, b"1"}
 
 
@@ -301,7 +301,7 @@ def test_strings_that_only_look_like_integers(text):
 def test_strings_at_every_length_encoding_boundary(size):
     text = b"s" * size
     round_trip(text)
-    round_trip(deque([text]))
+    round_trip(BulkList.of([text]))
     round_trip({b"f": text})
 
 
@@ -314,12 +314,12 @@ def test_compact_encodings_are_chosen_as_redis_chooses_them():
     assert dump_object(RandomSet(b"%d" % i for i in range(600)))[0] == rdb.SET
     assert dump_object(SortedSet.from_scores({b"a": 1}))[0] == rdb.ZSET_LISTPACK
     assert dump_object(SortedSet.from_scores({b"a" * 65: 1}))[0] == rdb.ZSET_2
-    assert dump_object(deque([b"a"]))[0] == rdb.LIST_QUICKLIST_2
+    assert dump_object(BulkList.of([b"a"]))[0] == rdb.LIST_QUICKLIST_2
     assert dump_object(b"12")[:2] == bytes([rdb.STRING, 0xC0])
 
 
 def test_long_lists_are_split_into_nodes_of_about_8_kb():
-    items = deque(b"element-%d" % i for i in range(5000))
+    items = BulkList.of(b"element-%d" % i for i in range(5000))
     data = dump_object(items)
     reader = rdb._Reader(data)
     reader.byte()
@@ -469,7 +469,7 @@ def test_a_file_s_empty_containers_are_skipped_as_redis_skips_them():
 
 
 def valid_bodies() -> list[bytes]:
-    values = [b"text", b"-300", b"abc" * 20, deque([b"a", b"1", b"x" * 100]),
+    values = [b"text", b"-300", b"abc" * 20, BulkList.of([b"a", b"1", b"x" * 100]),
               RandomSet([b"1", b"5"]), RandomSet([b"a", b"b"]), {b"f": b"v"},
               {b"f%d" % i: b"v" for i in range(600)}, SortedSet.from_scores({b"a": 1.5}),
               SortedSet.from_scores({b"m%d" % i: i for i in range(200)}), make_stream()]
@@ -542,9 +542,9 @@ def test_payload_versions():
 
 def test_payloads_of_earlier_versions_of_our_server_are_still_read():
     # They carried a value in our snapshot encoding, under version 0xF000 | its version.
-    kind, encoded = encode_value(deque([b"a", b"b"]))
+    kind, encoded = encode_value(BulkList.of([b"a", b"b"]))
     payload = envelope(bytes([kind]) + encoded, LEGACY_VERSION)
-    assert restore_payload(payload) == deque([b"a", b"b"])
+    assert restore_payload(payload) == BulkList.of([b"a", b"b"])
 
 
 # -- whole files ---------------------------------------------------------------------------
@@ -556,7 +556,7 @@ def filled_keyspace() -> Keyspace:
     """Every type, in two databases, some keys with a TTL (one already past)."""
     keyspace = Keyspace(16)
     first, other = keyspace.dbs[0], keyspace.dbs[5]
-    values = {b"string": b"text", b"12345": b"-300", b"list": deque([b"a", b"1", b"c"]),
+    values = {b"string": b"text", b"12345": b"-300", b"list": BulkList.of([b"a", b"1", b"c"]),
               b"hash": {b"f": b"v", b"n": b"7"}, b"set": RandomSet([b"x", b"y"]),
               b"intset": RandomSet([b"1", b"2", b"-3"]),
               b"zset": SortedSet.from_scores({b"a": 1.5, b"b": -2.0}),
@@ -646,7 +646,7 @@ def test_older_files_are_read():
             b"\x00\x01s\x01v" b"\xff")
     contents = read_rdb(data)
     assert [(record.key, plain(record.value), record.expires_at)
-            for record in contents.keys] == [(b"l", deque([b"a", b"b"]), 10_000_000),
+            for record in contents.keys] == [(b"l", BulkList.of([b"a", b"b"]), 10_000_000),
                                               (b"s", b"v", 0)]
     # A zero checksum means none was computed (rdbchecksum no): not checked.
     file = write_file(filled_keyspace())

@@ -5,12 +5,12 @@ import random
 import struct
 import time
 import zlib
-from collections import deque
 
 import pytest
 
 from fromscratch.kvdb.keyspace import Keyspace, now_ms
 from fromscratch.kvdb.persistence.snapshot import CorruptSnapshot, read_snapshot, write_snapshot
+from fromscratch.kvdb.structures.bulklist import BulkList
 from fromscratch.kvdb.structures.randomset import RandomSet
 from fromscratch.kvdb.structures.sortedset import SortedSet
 from fromscratch.kvdb.structures.stream import ConsumerGroup, Stream, make_id
@@ -55,7 +55,7 @@ def sample_keyspace() -> Keyspace:
     db0, db15 = keyspace.dbs[0], keyspace.dbs[15]
     db0.set(b"string", b"value\x00\xff")
     db0.set(b"empty", b"")
-    db0.set(b"list", deque([b"a", b"b", b"c"]))
+    db0.set(b"list", BulkList.of([b"a", b"b", b"c"]))
     db0.set(b"hash", {b"f": b"1", b"g": b""})
     db0.set(b"set", RandomSet([b"x", b"y"]))
     db0.set(b"zset", SortedSet.from_scores({b"m": 1.5, b"n": float("-inf"), b"o": 2.0}))
@@ -79,8 +79,8 @@ def contents(keyspace):
             return ("set", sorted(value))
         if isinstance(value, SortedSet):
             return ("zset", list(value.items()))
-        if isinstance(value, deque):
-            return ("list", list(value))
+        if isinstance(value, BulkList):
+            return ("list", list(value.elements()))
         if isinstance(value, Stream):
             return plain_stream(value)
         return value

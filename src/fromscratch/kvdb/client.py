@@ -26,8 +26,8 @@ from collections import deque
 from itertools import islice
 
 from ..net import Connection
-from ..resp import (ErrorReply, Push, Replies, RequestParser, SimpleString, write_items,
-                    write_resp2, write_resp3)
+from ..resp import (Encoded, ErrorReply, Push, Replies, RequestParser, SimpleString,
+                    write_items, write_resp2, write_resp3)
 from .acl import PROTECTED_MODE_DENIED, Denied
 from .commands.pubsub import unsubscribe_everything
 from .memory import (ARGUMENT_POINTER, CHANNEL, CLIENT_OVERHEAD, PATTERN, QUEUED_COMMAND,
@@ -428,6 +428,8 @@ class Client(Connection):
             elif kind is list:                          # the same in RESP2 and RESP3
                 append(b"*%d\r\n" % len(result))
                 write_items(result, out, self.write)
+            elif kind is Encoded:                       # a list's range, a stream entry
+                append(result.data)
             elif result is not BLOCKED and result is not NO_REPLY:
                 self.write(result, self.out)
             index += 1

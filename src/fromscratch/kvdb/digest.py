@@ -12,9 +12,9 @@ numbers, which depend on its encodings.
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 
 from .persistence.snapshot import encode_value
+from .structures.bulklist import BulkList
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
 
@@ -42,8 +42,8 @@ def value_digest(value) -> bytes:
     kind = type(value)
     if kind is bytes or kind is bytearray:
         return _sha1(b"string", value)
-    if kind is deque:
-        return _sha1(b"list", *value)
+    if kind is BulkList:
+        return _sha1(b"list", *value.elements())
     if kind is dict:
         return _sha1(b"hash", _xor(_sha1(field, item) for field, item in value.items()))
     if kind is RandomSet:

@@ -6,7 +6,7 @@ it expires, when it was last read (for OBJECT IDLETIME and LRU eviction) and how
 
     string       bytes, or a bytearray once a command edits it in place (APPEND,
                  SETRANGE, SETBIT, BITFIELD: Redis's "raw" strings)
-    list         collections.deque
+    list         BulkList         (a deque of the elements as RESP bulk strings)
     hash         dict
     set          RandomSet        (a set that can also pick a random member in O(1))
     sorted set   SortedSet        (a dict plus a ranked B+ tree)
@@ -35,6 +35,7 @@ from collections import deque
 
 from ..resp import ErrorReply
 from .notifications import EVICTED, EXPIRED, GENERIC, KEY_MISS, NEW
+from .structures.bulklist import BulkList
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
 from .memory import BYTES_HEADER, entry_size, lfu_touch, minutes_now, string_entry_size
@@ -44,7 +45,7 @@ WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind
 
 
 # The name TYPE reports for each value class.
-TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string", deque: "list",
+TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string", BulkList: "list",
                                dict: "hash", RandomSet: "set", SortedSet: "zset",
                                Stream: "stream"}
 

@@ -34,9 +34,9 @@ import logging
 import random
 import sys
 import time
-from collections import deque
 from itertools import islice
 
+from .structures.bulklist import BulkList
 from .structures.randomset import RandomSet
 from .structures.sortedset import SortedSet
 from .structures.stream import Stream
@@ -85,7 +85,7 @@ def value_size(value) -> int:
     kind = type(value)
     if kind is bytes or kind is bytearray:      # a bytearray: with its spare room
         return object_size(value)
-    if kind is deque:
+    if kind is BulkList:
         if not value:
             return object_size(value)
         ends = list(islice(value, SAMPLE // 2)) + list(islice(reversed(value), SAMPLE // 2))

@@ -480,7 +480,7 @@ def encoding_of(value, config) -> str:
     if kind == "string":        # raw if edited in place (a bytearray), as in Redis
         return "raw" if type(value) is bytearray else _string_encoding(value)
     if kind == "list":
-        small = len(value) <= 128 and all(len(item) <= 64 for item in value)
+        small = len(value) <= 128 and all(len(item) <= 64 for item in value.elements())
         return "listpack" if small else "quicklist"
     if kind == "hash":
         small = (len(value) <= config["hash-max-listpack-entries"]
@@ -525,7 +525,7 @@ def free_effort(value, config) -> int:
             return -(-len(value) // node_size)
         # Nodes hold up to so many bytes: estimated from a sample of the items (each
         # with its listpack header and back-length, two bytes for short items).
-        sample = list(islice(value, 8))
+        sample = list(islice(value.elements(), 8))
         average = sum(len(item) + 2 for item in sample) / len(sample)
         return int(len(value) * average // _NODE_BYTES.get(node_size, 65536)) + 1
     if encoding == "stream":

@@ -1,9 +1,11 @@
 """List commands: pushes and pops at both ends, ranges and in-place edits, moves from
 one list to another, and the blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
 
-A list is a `collections.deque` of bytes: O(1) at both ends, which is where lists are
-used, and O(n) in the middle, as Redis's quicklist is. Like every container a list never
-exists empty: whatever removes its last element deletes the key.
+A list is a `BulkList`: a deque (O(1) at both ends, which is where lists are used, and
+O(n) in the middle, as Redis's quicklist is) of its elements written as RESP bulk
+strings, so that a range is answered with one join (see structures/bulklist.py). Like
+every container a list never exists empty: whatever removes its last element deletes
+the key.
 
 A blocking command first tries to do its work like its non-blocking twin. When every key
 it names is empty it calls `block()`; it is then re-run from scratch each time one of its
@@ -15,17 +17,18 @@ from __future__ import annotations
 from collections import deque
 from itertools import islice
 
-from ...resp import NULL_ARRAY, ErrorReply
+from ...resp import NULL_ARRAY, Encoded, ErrorReply
 from ..blocking import parse_timeout
 from ..client import OK
 from ..notifications import LIST
+from ..structures.bulklist import BulkList, bulk, element_of
 from ..table import command
 from .args import INT64_MAX, SYNTAX, Options, count_arg, parse_int
 
 LEFT, RIGHT = b"LEFT", b"RIGHT"
 
-# How to take one element from each end, and how to add one there, and the keyspace
-# events that report it.
+# How to take one item from each end, and how to add one there, and the keyspace events
+# that report it.
 _POP = {LEFT: deque.popleft, RIGHT: deque.pop}
 _PUSH = {LEFT: deque.appendleft, RIGHT: deque.append}
 _POPPED = {LEFT: "lpop", RIGHT: "rpop"}
@@ -42,10 +45,10 @@ def parse_end(arg: bytes) -> bytes:
     return end
 
 
-def _pop_many(db, key: bytes, items: deque, end: bytes, count: int) -> list:
+def _pop_many(db, key: bytes, items: BulkList, end: bytes, count: int) -> list:
     """Up to `count` elements from one end, in the order they come off."""
     pop = _POP[end]
-    popped = [pop(items) for _ in range(min(count, len(items)))]
+    popped = [element_of(pop(items)) for _ in range(min(count, len(items)))]
     db.removed(key, items, LIST, _POPPED[end], len(popped))
     return popped
 
@@ -60,7 +63,7 @@ def _clamp(length: int, start: int, stop: int) -> tuple[int, int]:
     return start, min(stop, length - 1)
 
 
-def _slice(items: deque, start: int, stop: int) -> list:
+def _slice(items: BulkList, start: int, stop: int) -> list:
     """items[start:stop], walking from the nearer end (a deque has no fast middle)."""
     length = len(items)
     if start > length - stop:
@@ -76,15 +79,15 @@ def _push(client, argv, end: bytes, only_if_exists: bool = False) -> int:
     """Add argv[2:] at one end (one by one: LPUSH k a b c leaves c first, as in Redis)."""
     db, key = client.db, argv[1]
     if only_if_exists:
-        items = db.get_for_write(key, deque)
+        items = db.get_for_write(key, BulkList)
         if items is None:
             return 0
     else:
-        items = db.get_or_create(key, deque)
+        items = db.get_or_create(key, BulkList)
     if len(argv) == 3:                   # one element, the usual case: no iterator
-        _PUSH[end](items, argv[2])
+        _PUSH[end](items, bulk(argv[2]))
     else:
-        (items.extend if end == RIGHT else items.extendleft)(islice(argv, 2, None))
+        (items.extend if end == RIGHT else items.extendleft)(map(bulk, islice(argv, 2, None)))
     db.updated(key, LIST, _PUSHED[end], len(argv) - 2)
     return len(items)
 
@@ -129,13 +132,13 @@ def _pop(client, argv, end: bytes, name: str):
         raise ErrorReply(f"ERR wrong number of arguments for '{name}' command")
     count = count_arg(argv[2]) if len(argv) == 3 else None
     db, key = client.db, argv[1]
-    items = db.get_for_write(key, deque)
+    items = db.get_for_write(key, BulkList)
     if items is None:
         return None if count is None else NULL_ARRAY
     if count is None:
-        element = _POP[end](items)
+        item = _POP[end](items)
         db.removed(key, items, LIST, _POPPED[end])
-        return element
+        return Encoded(item)
     if count == 0:
         return []                  # and the list is left untouched (no WATCH abort)
     return _pop_many(db, key, items, end, count)
@@ -162,7 +165,7 @@ def rpop(client, argv):
 @command("llen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="list",
          summary="Returns the length of a list.", complexity="O(1)", syntax="key")
 def llen(client, argv):
-    items = client.db.get_typed(argv[1], deque)
+    items = client.db.get_typed(argv[1], BulkList)
     return len(items) if items is not None else 0
 
 
@@ -173,16 +176,17 @@ def llen(client, argv):
                     "number of elements in the specified range.", syntax="key start stop")
 def lrange(client, argv):
     start, stop = parse_int(argv[2]), parse_int(argv[3])
-    items = client.db.get_typed(argv[1], deque)
+    items = client.db.get_typed(argv[1], BulkList)
     if items is None:
         return []
     start, stop = _clamp(len(items), start, stop)
     if start > stop:
         return []
-    return _slice(items, start, stop + 1)
+    # The items are the reply's elements already: the array is their join.
+    return Encoded(b"*%d\r\n%s" % (stop + 1 - start, b"".join(_slice(items, start, stop + 1))))
 
 
-def _index(items: deque, arg: bytes) -> int | None:
+def _index(items: BulkList, arg: bytes) -> int | None:
     """The position `arg` names (negative from the tail), or None if outside the list."""
     index = parse_int(arg)
     if index < 0:
@@ -196,11 +200,11 @@ def _index(items: deque, arg: bytes) -> int | None:
                     "element at index. This makes asking for the first or the last element "
                     "of the list O(1).", syntax="key index")
 def lindex(client, argv):
-    items = client.db.get_typed(argv[1], deque)
+    items = client.db.get_typed(argv[1], BulkList)
     if items is None:
         return None
     index = _index(items, argv[2])
-    return items[index] if index is not None else None
+    return Encoded(items[index]) if index is not None else None
 
 
 def _lpos_options(argv) -> tuple[int, int | None, int]:
@@ -246,7 +250,7 @@ def _non_negative(arg: bytes, what: str) -> int:
          syntax="key element [RANK rank] [COUNT num-matches:integer] [MAXLEN len]")
 def lpos(client, argv):
     rank, count, maxlen = _lpos_options(argv)
-    items = client.db.get_typed(argv[1], deque)
+    items = client.db.get_typed(argv[1], BulkList)
     if items is None:
         return [] if count is not None else None
     # A negative rank searches from the tail; positions are still counted from the head.
@@ -254,9 +258,10 @@ def lpos(client, argv):
     skip = abs(rank) - 1                       # matches to pass over before reporting
     scanned = islice(reversed(items) if from_tail else items, maxlen or None)
     last = len(items) - 1
+    wanted = bulk(argv[2])
     found = []
     for offset, item in enumerate(scanned):
-        if item != argv[2]:
+        if item != wanted:
             continue
         if skip:
             skip -= 1
@@ -277,13 +282,13 @@ def lpos(client, argv):
                     "the last element of the list is O(1).", syntax="key index element")
 def lset(client, argv):
     db, key = client.db, argv[1]
-    items = db.get_for_write(key, deque)
+    items = db.get_for_write(key, BulkList)
     if items is None:
         raise NO_SUCH_KEY
     index = _index(items, argv[2])
     if index is None:
         raise ErrorReply("ERR index out of range")
-    items[index] = argv[3]
+    items[index] = bulk(argv[3])
     db.updated(key, LIST, "lset")
     return OK
 
@@ -301,14 +306,14 @@ def linsert(client, argv):
     if where not in (b"BEFORE", b"AFTER"):
         raise SYNTAX
     db, key = client.db, argv[1]
-    items = db.get_for_write(key, deque)
+    items = db.get_for_write(key, BulkList)
     if items is None:
         return 0
     try:
-        index = items.index(argv[3])
+        index = items.index(bulk(argv[3]))
     except ValueError:
         return -1
-    items.insert(index + 1 if where == b"AFTER" else index, argv[4])
+    items.insert(index + 1 if where == b"AFTER" else index, bulk(argv[4]))
     db.updated(key, LIST, "linsert")
     return len(items)
 
@@ -320,8 +325,8 @@ def linsert(client, argv):
                     "elements removed.", syntax="key count element")
 def lrem(client, argv):
     count = parse_int(argv[2])
-    db, key, element = client.db, argv[1], argv[3]
-    items = db.get_for_write(key, deque)
+    db, key, element = client.db, argv[1], bulk(argv[3])
+    items = db.get_for_write(key, BulkList)
     if items is None:
         return 0
     # Remove up to |count| matches (all of them for 0), from the tail when count < 0,
@@ -350,7 +355,7 @@ def lrem(client, argv):
 def ltrim(client, argv):
     start, stop = parse_int(argv[2]), parse_int(argv[3])
     db, key = client.db, argv[1]
-    items = db.get_for_write(key, deque)
+    items = db.get_for_write(key, BulkList)
     if items is None:
         return OK
     length = len(items)
@@ -371,17 +376,17 @@ def ltrim(client, argv):
 def _move(client, source: bytes, destination: bytes, wherefrom: bytes, whereto: bytes):
     """LMOVE: pop from one end of `source`, push at one end of `destination`."""
     db = client.db
-    items = db.get_for_write(source, deque)
+    items = db.get_for_write(source, BulkList)
     if items is None:
         return None
     # Looked up before the pop: a wrong-typed destination refuses with nothing moved,
     # and with source == destination this is the same list (a rotation).
-    target = db.get_or_create(destination, deque)
-    element = _POP[wherefrom](items)
-    _PUSH[whereto](target, element)
+    target = db.get_or_create(destination, BulkList)
+    item = _POP[wherefrom](items)
+    _PUSH[whereto](target, item)
     db.updated(destination, LIST, _PUSHED[whereto])
     db.removed(source, items, LIST, _POPPED[wherefrom])
-    return element
+    return Encoded(item)
 
 
 @command("lmove", arity=5, flags="write denyoom", keys=(1, 2, 1), group="list",
@@ -427,7 +432,7 @@ def _mpop_arguments(argv, numkeys_at: int) -> tuple[list, bytes, int]:
     return argv[numkeys_at + 1:end_at], end, count or 1
 
 
-def _first_list(client, keys) -> tuple[bytes, deque] | None:
+def _first_list(client, keys) -> tuple[bytes, BulkList] | None:
     """The first of `keys` that holds a list, with the list; WRONGTYPE if a key of
     another type comes first.
 
@@ -438,7 +443,7 @@ def _first_list(client, keys) -> tuple[bytes, deque] | None:
     if client.retrying and not any(_holds_list(db, key) for key in keys):
         return None
     for key in keys:
-        items = db.get_for_write(key, deque)
+        items = db.get_for_write(key, BulkList)
         if items is not None:
             return key, items
     return None
@@ -446,7 +451,7 @@ def _first_list(client, keys) -> tuple[bytes, deque] | None:
 
 def _holds_list(db, key: bytes) -> bool:
     entry = db.entry(key, touch=False)
-    return entry is not None and type(entry.value) is deque
+    return entry is not None and type(entry.value) is BulkList
 
 
 @command("lmpop", numkeys_at=1, arity=-4, flags="write movablekeys", group="list", since="7.0.0",
@@ -480,7 +485,7 @@ def _blocking_pop(client, argv, end: bytes):
     if found is None:
         return _block(client, argv, keys, timeout)
     key, items = found
-    element = _POP[end](items)
+    element = element_of(_POP[end](items))
     client.db.removed(key, items, LIST, _POPPED[end])
     return [key, element]
 

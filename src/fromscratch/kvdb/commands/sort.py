@@ -37,7 +37,6 @@ Redis compares and parses elements with C library functions, whose quirks are ke
 from __future__ import annotations
 
 import sys
-from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from operator import itemgetter
@@ -45,6 +44,7 @@ from operator import itemgetter
 from ...resp import ErrorReply
 from ..keyspace import WRONGTYPE, string_reply
 from ..notifications import GENERIC, LIST
+from ..structures.bulklist import BulkList
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..table import command
@@ -190,7 +190,7 @@ def _ordered(db, value, request: _Request) -> list:
         if request.dont_sort:
             return elements                      # ... which DESC does not reverse
     else:
-        elements = list(value.members() if type(value) is SortedSet else value)
+        elements = list(value.members() if type(value) is SortedSet else value.elements())
         if request.dont_sort:
             return elements[::-1] if request.desc else elements
     keys = _sort_keys(db, elements, request)
@@ -213,8 +213,8 @@ def _sort(client, argv: list, readonly: bool):
     db = client.db
     value = db.get(argv[1])
     if value is None:
-        value = deque()                          # a missing key sorts as an empty list
-    elif type(value) not in (deque, RandomSet, SortedSet):
+        value = BulkList()                       # a missing key sorts as an empty list
+    elif type(value) not in (BulkList, RandomSet, SortedSet):
         raise WRONGTYPE
     in_script = client is client.kv.scripting.client
     if (request.dont_sort and type(value) is RandomSet
@@ -236,7 +236,7 @@ def _store(db, key: bytes, result: list) -> int:
     """STORE: the result as a list at `key` (replacing any value and TTL), or no key at
     all if it is empty."""
     if result:
-        db.set(key, deque(b"" if item is None else item for item in result))
+        db.set(key, BulkList.of(b"" if item is None else item for item in result))
         db.notify(LIST, "sortstore", key)
     elif db.delete(key):
         db.notify(GENERIC, "del", key)

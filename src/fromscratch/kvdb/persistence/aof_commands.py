@@ -18,9 +18,9 @@ latter, as Redis 7.0 does, so that the file reads the same and loads in either s
 from __future__ import annotations
 
 import time
-from collections import deque
 
 from ...resp import encode_command
+from ..structures.bulklist import BulkList
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..structures.stream import Stream, entry_fields, format_id
@@ -55,8 +55,8 @@ def _commands_for(key: bytes, value):
     kind = type(value)
     if kind is bytes or kind is bytearray:
         yield [b"SET", key, bytes(value)]
-    elif kind is deque:
-        yield from _batches(b"RPUSH", key, list(value))
+    elif kind is BulkList:
+        yield from _batches(b"RPUSH", key, list(value.elements()))
     elif kind is RandomSet:
         yield from _batches(b"SADD", key, list(value))
     elif kind is SortedSet:

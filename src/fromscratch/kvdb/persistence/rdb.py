@@ -59,13 +59,13 @@ from __future__ import annotations
 
 import re
 import struct
-from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ...durable import ChecksummedWriter
 from ..crc64 import crc64
 from ..memory import lfu_decayed
+from ..structures.bulklist import BulkList, bulk
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..structures.stream import (U64_MAX, Consumer, ConsumerGroup, Nack, Stream,
@@ -543,12 +543,12 @@ def _pairs(reader: _Reader, items: list) -> list[tuple]:
     return list(zip(items[0::2], items[1::2]))
 
 
-def _load_list(reader: _Reader, kind: int) -> deque:
+def _load_list(reader: _Reader, kind: int) -> BulkList:
     if kind == LIST:
-        return deque(reader.string() for _ in range(reader.count()))
+        return BulkList.of(reader.string() for _ in range(reader.count()))
     if kind == LIST_ZIPLIST:
-        return deque(map(_text, ziplist_items(reader.string(), _BLOB_NAMES[kind])))
-    items = deque()
+        return BulkList.of(map(_text, ziplist_items(reader.string(), _BLOB_NAMES[kind])))
+    items = BulkList()
     for _ in range(reader.count()):
         container = reader.length() if kind == LIST_QUICKLIST_2 else PACKED
         if container not in (PLAIN, PACKED):
@@ -557,11 +557,11 @@ def _load_list(reader: _Reader, kind: int) -> deque:
         if not node:
             reader.fail("an empty quicklist node")
         if container == PLAIN:
-            items.append(node)                       # one large element, as it is
+            items.append(bulk(node))                 # one large element, as it is
         elif kind == LIST_QUICKLIST_2:
-            items.extend(map(_text, listpack_items(node, _BLOB_NAMES[kind])))
+            items.extend(map(bulk, map(_text, listpack_items(node, _BLOB_NAMES[kind]))))
         else:
-            items.extend(map(_text, ziplist_items(node, _BLOB_NAMES[kind])))
+            items.extend(map(bulk, map(_text, ziplist_items(node, _BLOB_NAMES[kind]))))
     return items
 
 
@@ -842,12 +842,12 @@ def _dump_string(value: bytes) -> bytes:
     return bytes([STRING]) + _string(value)
 
 
-def _dump_list(items: deque) -> bytes:
+def _dump_list(items: BulkList) -> bytes:
     """Listpack nodes, each started when the last would grow past LIST_NODE_BYTES as
     quicklist.c estimates it."""
     nodes: list[list[bytes]] = [[]]
     size = 7                                         # an empty listpack's bytes
-    for item in items:
+    for item in items.elements():
         if nodes[-1] and size + len(item) + LIST_NODE_OVERHEAD > LIST_NODE_BYTES:
             nodes.append([])
             size = 7
@@ -951,7 +951,7 @@ def _dump_stream(stream: Stream) -> bytes:
     return b"".join(parts)
 
 
-_DUMPERS = {bytes: _dump_string, bytearray: _dump_string, deque: _dump_list, RandomSet: _dump_set,
+_DUMPERS = {bytes: _dump_string, bytearray: _dump_string, BulkList: _dump_list, RandomSet: _dump_set,
             SortedSet: _dump_zset, dict: _dump_hash, Stream: _dump_stream}
 
 

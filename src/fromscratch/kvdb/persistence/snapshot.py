@@ -49,10 +49,10 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections import deque
 
 from ...durable import ChecksummedWriter
 from ..keyspace import Keyspace, now_ms, type_name
+from ..structures.bulklist import BulkList
 from ..structures.randomset import RandomSet
 from ..structures.sortedset import SortedSet
 from ..structures.stream import (Consumer, ConsumerGroup, Nack, Stream, encode_entry,
@@ -127,7 +127,9 @@ def encode_value(value) -> tuple[int, bytes]:
     kind = KINDS[type_name(value)]
     if kind == 0:
         return kind, _blob(value)
-    if kind in (1, 3):
+    if kind == 1:
+        return kind, _varint(len(value)) + b"".join(map(_blob, value.elements()))
+    if kind == 3:
         return kind, _varint(len(value)) + b"".join(_blob(item) for item in value)
     if kind == 2:
         return kind, _varint(len(value)) + b"".join(
@@ -263,7 +265,7 @@ def decode_value(kind: int, reader: _Reader):
     if kind == 0:
         return reader.blob()
     if kind == 1:
-        return deque(reader.blob() for _ in range(reader.count()))
+        return BulkList.of(reader.blob() for _ in range(reader.count()))
     if kind == 2:
         return {reader.blob(): reader.blob() for _ in range(reader.count())}
     if kind == 3:
