@@ -66,6 +66,19 @@ def connect(server, protocol: int = 2, **options) -> redis.Redis:
     return redis.Redis(host=server.host, port=server.port, protocol=protocol, **options)
 
 
+@pytest.fixture
+def pair(kvdb_server, redis_server):
+    """Clients of our server and of a real redis-server, both flushed before and after:
+    for tests that do the same on both and compare."""
+    ours, theirs = connect(kvdb_server), connect(redis_server)
+    for client in (ours, theirs):
+        client.flushall()
+    yield ours, theirs
+    for client in (ours, theirs):
+        client.flushall()
+        client.close()
+
+
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
 def protocol(request):
     return request.param

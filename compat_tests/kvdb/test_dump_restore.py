@@ -322,17 +322,6 @@ CROSSING = {
 }
 
 
-@pytest.fixture
-def pair(kvdb_server, redis_server):
-    """Clients of our server and of a real redis-server, both flushed."""
-    ours, theirs = connect(kvdb_server), connect(redis_server)
-    for client in (ours, theirs):
-        client.flushall()
-    yield ours, theirs
-    ours.close()
-    theirs.close()
-
-
 @pytest.mark.parametrize("kind", CROSSING)
 @pytest.mark.parametrize("direction", ["redis-to-fromscratch", "fromscratch-to-redis"])
 def test_payloads_cross_between_servers(pair, direction, kind):

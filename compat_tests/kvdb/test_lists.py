@@ -8,8 +8,6 @@ import random
 import pytest
 import redis
 
-from compat_tests.kvdb.conftest import connect
-
 
 def test_push_order_and_length(r):
     assert r.rpush("k", "a", "b") == 2
@@ -387,11 +385,6 @@ def random_list_commands(client, seed: int) -> list:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_random_list_commands_match_redis(kvdb_server, redis_server, seed):
-    ours, theirs = connect(kvdb_server), connect(redis_server)
-    try:
-        assert random_list_commands(ours, seed) == random_list_commands(theirs, seed)
-    finally:
-        for client in (ours, theirs):
-            client.flushall()
-            client.close()
+def test_random_list_commands_match_redis(pair, seed):
+    ours, theirs = pair
+    assert random_list_commands(ours, seed) == random_list_commands(theirs, seed)

@@ -7,8 +7,6 @@ import random
 import pytest
 import redis
 
-from compat_tests.kvdb.conftest import connect
-
 
 def encoding(r, key):
     return r.object("encoding", key)
@@ -200,11 +198,6 @@ def random_edits(client, seed: int) -> list:
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_random_edits_match_redis(kvdb_server, redis_server, seed):
-    ours, theirs = connect(kvdb_server), connect(redis_server)
-    try:
-        assert random_edits(ours, seed) == random_edits(theirs, seed)
-    finally:
-        for client in (ours, theirs):
-            client.flushall()
-            client.close()
+def test_random_edits_match_redis(pair, seed):
+    ours, theirs = pair
+    assert random_edits(ours, seed) == random_edits(theirs, seed)
