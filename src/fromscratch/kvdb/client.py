@@ -428,7 +428,7 @@ class Client(Connection):
             elif kind is list:                          # the same in RESP2 and RESP3
                 append(b"*%d\r\n" % len(result))
                 write_items(result, out, self.write)
-            elif kind is Encoded:                       # a list's range, a stream entry
+            elif kind is Encoded:                       # written already: a list's range...
                 append(result.data)
             elif result is not BLOCKED and result is not NO_REPLY:
                 self.write(result, self.out)
