@@ -15,6 +15,7 @@ from compat_tests.servers import start_kvdb
 
 from .conftest import call_raw
 from .test_blocking import blocked_clients, waiting  # noqa: F401 (waiting: a fixture)
+from .test_notifications import both, events  # noqa: F401 (events: a fixture)
 
 SERVERS = {"fromscratch": "kvdb_server", "fromscratch-pubsub": "pubsub_server",
            "redis": "redis_server"}
@@ -702,6 +703,90 @@ def test_a_stream_turned_into_a_string_fails_xreadgroup(r, waiting, server, serv
         assert message.startswith("WRONGTYPE")
     else:
         assert message == "UNBLOCKED the stream key no longer exists"
+
+
+# -- a pipeline of XADDs ----------------------------------------------------------------------
+#
+# We serve a pipeline's run of `XADD key *` on one key at once (xadd_run in
+# commands/streams.py). Nothing a client can see may tell it from one XADD at a time.
+
+def pipelined(r, *commands) -> list:
+    with r.pipeline(transaction=False) as pipe:
+        for command in commands:
+            pipe.execute_command(*command)
+        return pipe.execute(raise_on_error=False)
+
+
+def xadds(count: int, key: str = "s") -> list:
+    return [("XADD", key, "*", "n", i) for i in range(count)]
+
+
+def test_a_pipeline_of_xadds_adds_every_entry_in_order(r):
+    replies = pipelined(r, *xadds(50))
+    ids = [tuple(map(int, reply.split(b"-"))) for reply in replies]
+    assert ids == sorted(set(ids)) and len(ids) == 50
+    assert [fields for _, fields in r.xrange("s")] == [{b"n": b"%d" % i} for i in range(50)]
+    info = r.xinfo_stream("s")
+    assert (info["length"], info["entries-added"], info["last-generated-id"]) == (
+        50, 50, replies[-1])
+
+
+def test_a_pipeline_mixing_xadds_of_every_form(r):
+    future = "9999999999999"
+    replies = pipelined(r, ("XADD", "s", "*", "a", 1), ("XADD", "t", "*", "x", 1),
+                        ("XADD", "s", f"{future}-1", "d", 4), ("XADD", "s", "*", "e", 5),
+                        ("XLEN", "s"), ("XADD", "s", "MAXLEN", 2, "*", "f", 6),
+                        ("XADD", "s", "*", "odd"), ("XADD", "s", "*", "g", 7, "h", 8))
+    assert replies[2:6] == [f"{future}-1".encode(), f"{future}-2".encode(), 3,
+                            f"{future}-3".encode()]
+    assert "wrong number of arguments" in str(replies[6])
+    assert replies[7] == f"{future}-4".encode()
+    assert [fields for _, fields in r.xrange("s")] == [
+        {b"e": b"5"}, {b"f": b"6"}, {b"g": b"7", b"h": b"8"}]
+    assert r.xlen("t") == 1
+
+
+def test_a_pipeline_of_xadds_on_a_string_is_refused_call_by_call(r, server):
+    needs_strings(server)
+    r.set("s", "text")
+    replies = pipelined(r, *xadds(3))
+    assert all(str(reply).startswith("WRONGTYPE") for reply in replies)
+
+
+def test_a_pipeline_of_xadds_past_the_last_possible_id(r):
+    r.xadd("s", {"a": 1}, id="18446744073709551615-18446744073709551614")
+    replies = pipelined(r, *xadds(3))
+    assert replies[0] == b"18446744073709551615-18446744073709551615"
+    assert all("exhausted the last possible ID" in str(reply) for reply in replies[1:])
+    assert r.xlen("s") == 2
+
+
+def test_a_waiting_reader_is_served_after_the_first_xadd_of_a_pipeline(r, waiting):
+    fill(r, count=1)
+    waiter = waiting(lambda c: c.xread({"s": "$"}, block=0))
+    pipelined(r, *xadds(4))
+    [(_, fields)] = entries(waiter.result())[b"s"]
+    assert fields == {b"n": b"0"}
+
+
+def test_each_xadd_of_a_pipeline_is_an_event(r, events):
+    collect = events("KEt")
+    pipelined(r, *xadds(3))
+    assert collect() == both(("xadd", "s"), ("xadd", "s"), ("xadd", "s"))
+
+
+def test_a_pipeline_of_xadds_counts_every_access_for_lfu(r, server):
+    if server.kind == "fromscratch-pubsub":
+        pytest.skip("the pub/sub server has no OBJECT")
+    r.config_set("maxmemory-policy", "allkeys-lfu")
+    r.config_set("lfu-log-factor", 0)                 # every access counts one
+    try:
+        pipelined(r, *xadds(10, "s"))
+        for command in xadds(10, "t"):
+            r.execute_command(*command)
+        assert r.object("freq", "s") == r.object("freq", "t") > 5
+    finally:
+        r.config_set("lfu-log-factor", 10)
 
 
 # -- introspection ----------------------------------------------------------------------------

@@ -407,6 +407,10 @@ class Client(Connection):
         append = out.append
         first = index
         started = _perf_ns()
+        if cmd.run_handler is not None:         # some of the run served at once (XADD)
+            for reply in cmd.run_handler(self, commands, index):
+                append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                index += 1
         for argv in islice(commands, index, None):
             if not low <= len(argv) <= high or argv[0] != name:
                 break

@@ -94,6 +94,10 @@ class Command:
     # for commands whose flags depend on what they run (a script declares its own):
     # (server, argv) -> the flags of that call
     call_flags: Callable | None = None
+    # for a command that can serve a pipeline's run of its calls at once (XADD):
+    # (client, commands, index) -> the replies (bulk strings) of the calls it served,
+    # the first of the run from commands[index] on; the handler takes the rest
+    run_handler: Callable | None = None
     parent: "Command | None" = None
     subcommands: dict = field(default_factory=dict)
     # statistics for INFO commandstats and LATENCY HISTOGRAM (see Client.count_calls)
@@ -385,14 +389,14 @@ def command(name: str, *, arity: int, flags: str = "", keys: tuple = (0, 0, 0),
             numkeys_at: int = 0, keyword: tuple = (), option_keys: Callable | None = None,
             call_flags: Callable | None = None, group: str = "generic",
             since: str = "1.0.0", summary: str = "", complexity: str = "", syntax: str = "",
-            acl: str = "", group_category: bool = True):
+            acl: str = "", group_category: bool = True, run_handler: Callable | None = None):
     """Declare a top-level command handled by the decorated function."""
     def register(handler):
         TABLE.add(Command(name, handler, arity, _parse_flags(flags), *keys, group=group,
                           since=since, summary=summary, complexity=complexity,
                           syntax=syntax, acl=frozenset(acl.split()), numkeys_at=numkeys_at,
                           keyword=keyword, option_keys=option_keys, call_flags=call_flags,
-                          group_category=group_category))
+                          group_category=group_category, run_handler=run_handler))
         return handler
     return register
 

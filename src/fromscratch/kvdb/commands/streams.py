@@ -260,8 +260,55 @@ def _explicit_id(stream: Stream, explicit: tuple) -> int:
     return new
 
 
+def xadd_run(client, commands: list, index: int) -> list:
+    """Serve at once a pipeline's run of `XADD key * field value...` on one key, from
+    commands[index] on: one lookup, one clock reading and one change notice for them
+    all, where each XADD alone takes one of each (a sixth of its time). Only where
+    nothing could tell the difference: no client of the database waits on or WATCHes a
+    key, none tracks keys, no stream keyspace event is asked for, and LFU's counter
+    (which counts every access) is not kept; otherwise, and for any other XADD, it
+    serves none and xadd() takes them one by one. The run happens at one instant, as a
+    transaction's commands do. Returns the replies (the new ids) of the calls served."""
+    db = client.db
+    keyspace = db.keyspace
+    if (db.watched or db.blocked or keyspace.tracking is not None
+            or keyspace.notify_flags & STREAM or keyspace.touch_mode == 2):
+        return []
+    name, key = commands[index][0], commands[index][1]
+    run = []
+    for argv in islice(commands, index, None):
+        if not (argv[0] == name and argv[1] == key and argv[2] == b"*"
+                and len(argv) >= 5 and len(argv) % 2):
+            break
+        run.append(argv)
+    if len(run) < 2:
+        return []
+    try:
+        entry = db.entry_for_write(key, Stream)
+    except ErrorReply:                               # WRONGTYPE: each call says so
+        return []
+    if entry is not None:
+        stream = entry.value
+    else:
+        stream = Stream()
+        db.add(key, stream)
+    kv = client.kv
+    node_entries, node_bytes = kv.stream_node_entries, kv.stream_node_bytes
+    ms = now_ms()
+    replies = []
+    for argv in run:
+        last = stream.last_id
+        if last == MAX_ID:                           # exhausted: xadd() says so
+            break
+        stream_id = ms << 64 if ms > last >> 64 else last + 1
+        replies.append(stream.add(stream_id, argv[3:], node_entries, node_bytes))
+    if replies:
+        db.updated(key, STREAM, "xadd", len(replies))
+    return replies
+
+
 @command("xadd", arity=-5, flags="write denyoom fast", keys=(1, 1, 1), group="stream",
-         since="5.0.0", summary="Appends a new entry to a stream",
+         since="5.0.0", summary="Appends a new entry to a stream", run_handler=xadd_run,
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
                     "number of entries evicted.",
          syntax="key [NOMKSTREAM] [trim: (strategy: MAXLEN | MINID) [operator: = | ~] "
