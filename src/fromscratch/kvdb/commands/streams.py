@@ -269,6 +269,8 @@ def xadd_run(client, commands: list, index: int) -> list:
     (which counts every access) is not kept; otherwise, and for any other XADD, it
     serves none and xadd() takes them one by one. The run happens at one instant, as a
     transaction's commands do. Returns the replies (the new ids) of the calls served."""
+    if len(commands) - index < 2:                    # no run: an XADD alone
+        return []
     db = client.db
     keyspace = db.keyspace
     if (db.watched or db.blocked or keyspace.tracking is not None
