@@ -286,14 +286,9 @@ def xadd_run(client, commands: list, index: int) -> list:
     if len(run) < 2:
         return []
     try:
-        entry = db.entry_for_write(key, Stream)
+        stream = db.get_or_create(key, Stream)
     except ErrorReply:                               # WRONGTYPE: each call says so
         return []
-    if entry is not None:
-        stream = entry.value
-    else:
-        stream = Stream()
-        db.add(key, stream)
     kv = client.kv
     node_entries, node_bytes = kv.stream_node_entries, kv.stream_node_bytes
     ms = now_ms()

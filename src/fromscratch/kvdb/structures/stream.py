@@ -711,21 +711,18 @@ class Stream:
         if not entries.length:
             self.first_id = stream_id
         blocks = entries.blocks
-        if blocks:
-            tail = blocks[-1]
-            encoded = (tail.node or _measured_node(tail)).take(
-                tail, ms, seq, text, fields, node_entries, node_bytes)
-            if encoded is not None:
-                tail.ids.append(stream_id)      # entries.append's work, inline: it is hot
-                tail.values.append(encoded)
-                tail.live += 1
-                entries.length += 1
-                self.last_id = stream_id
-                self.entries_added += 1
-                return text
-        entries.append_block([stream_id], [encode_entry(text, fields)])
-        node = blocks[-1].node = _Node(stream_id, fields[0::2])
-        node.count(ms, seq, fields)
+        tail = blocks[-1] if blocks else None
+        encoded = None if tail is None else (tail.node or _measured_node(tail)).take(
+            tail, ms, seq, text, fields, node_entries, node_bytes)
+        if encoded is not None:
+            tail.ids.append(stream_id)          # entries.append's work, inline: it is hot
+            tail.values.append(encoded)
+            tail.live += 1
+            entries.length += 1
+        else:
+            entries.append_block([stream_id], [encode_entry(text, fields)])
+            node = blocks[-1].node = _Node(stream_id, fields[0::2])
+            node.count(ms, seq, fields)
         self.last_id = stream_id
         self.entries_added += 1
         return text
